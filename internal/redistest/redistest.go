@@ -1,0 +1,110 @@
+// Package redistest starts a real redis-server for tests: one process per
+// call, on a unix socket in the test's temporary directory, killed when the
+// test ends. Nothing is mocked.
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is a running redis-server.
+type Server struct {
+	Socket string // unix socket path
+	Addr   string // "unix:" + Socket, usable as smsgate's redis.addr
+	Dir    string // data directory
+	cmd    *exec.Cmd
+}
+
+// Options adjusts the server; the zero value is an ephemeral server without
+// persistence.
+type Options struct {
+	AOF bool   // appendonly yes, appendfsync always
+	Dir string // data directory; a temporary one if empty
+}
+
+// Start starts redis-server and returns a client connected to it. The test
+// is skipped with a clear message when redis-server is not installed (the
+// project's scripts install it; see scripts/test.sh).
+func Start(t testing.TB) *redis.Client {
+	t.Helper()
+	s := StartServer(t, Options{})
+	return s.Client(t)
+}
+
+// StartServer starts redis-server with opts and stops it in t.Cleanup.
+func StartServer(t testing.TB, opts Options) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("redis-server not found in CI: scripts/test.sh installs it")
+		}
+		t.Skip("redis-server not installed (apt-get install redis-server)")
+	}
+	dir := opts.Dir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	// Unix socket paths are limited to about 100 bytes; t.TempDir can be long.
+	sockDir, err := os.MkdirTemp("", "rt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	sock := filepath.Join(sockDir, "r.sock")
+	args := []string{"--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
+		"--dir", dir, "--save", "", "--daemonize", "no", "--loglevel", "warning"}
+	if opts.AOF {
+		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+	} else {
+		args = append(args, "--appendonly", "no")
+	}
+	cmd := exec.Command(bin, args...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	s := &Server{Socket: sock, Addr: "unix:" + sock, Dir: dir, cmd: cmd}
+	t.Cleanup(s.Stop)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c := redis.NewClient(&redis.Options{Network: "unix", Addr: sock})
+		err := c.Ping(context.Background()).Err()
+		c.Close()
+		if err == nil {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server did not answer within 10s: %v\n%s", err, out.String())
+		}
+		time.Sleep(5 * time.Millisecond) // polling a process we cannot be notified by
+	}
+}
+
+// Client returns a new client for s, closed in t.Cleanup.
+func (s *Server) Client(t testing.TB) *redis.Client {
+	c := redis.NewClient(&redis.Options{Network: "unix", Addr: s.Socket})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Stop kills the server and waits for it.
+func (s *Server) Stop() {
+	if s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	}
+}
+
+// String describes the server.
+func (s *Server) String() string { return fmt.Sprintf("redis-server at %s", s.Socket) }
