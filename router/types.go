@@ -1,0 +1,41 @@
+// Package router is the message pipeline: accept (price, debit, enqueue),
+// dispatch (route, rate, retry), delivery receipts and inbound replies.
+package router
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/smsgate/smsgate/accounts"
+)
+
+// Mail is one accepted email, ready to become one SMS per recipient.
+type Mail struct {
+	Sender     *accounts.Sender
+	Recipients []string // E.164 digits without '+', already validated
+	MailID     string   // the email's Message-ID, for idempotency and threading
+	Subject    string
+	Text       string // plain text body, signatures already stripped
+}
+
+// Errors returned by Accept, tested with errors.Is. Balance and account
+// state errors come from package accounts (ErrInsufficientBalance,
+// ErrDeactivated).
+var (
+	ErrTooLong = errors.New("message is too long")
+	ErrEmpty   = errors.New("message has no text")
+	ErrNoRoute = errors.New("no route to destination")
+)
+
+// TooLongError says how many parts a text needs and the account's limit. It
+// matches ErrTooLong with errors.Is.
+type TooLongError struct{ Parts, Limit int }
+
+func (e *TooLongError) Error() string {
+	return "message text needs " + itoa(e.Parts) + " SMS parts, the account allows " + itoa(e.Limit)
+}
+
+// Is makes errors.Is(err, ErrTooLong) true.
+func (e *TooLongError) Is(target error) bool { return target == ErrTooLong }
+
+func itoa(n int) string { return strconv.Itoa(n) }
