@@ -97,3 +97,23 @@ func randomSecret(n int) string {
 	_, _ = rand.Read(b)
 	return idEncoding.EncodeToString(b)
 }
+
+// newShardedID returns an id of the given kind ("a" account, "m" message,
+// "r" reply, "l" ledger entry) that names its shard, so that any id leads
+// to its keys without a lookup: "<kind><shard>-<random>", e.g. "m0-9x8c7v6b5n4m3k2j".
+func newShardedID(kind string, shard int) string {
+	return newID(kind+strconv.Itoa(shard)+"-", 10)
+}
+
+// shardFromID returns the shard named by an id from newShardedID.
+func (s *Store) shardFromID(id string) (int, error) {
+	i := strings.IndexByte(id, '-')
+	if i < 2 {
+		return 0, fmt.Errorf("id %q: %w", id, ErrNotFound)
+	}
+	n, err := strconv.Atoi(id[1:i])
+	if err != nil || n < 0 || n >= s.shards {
+		return 0, fmt.Errorf("id %q: %w", id, ErrNotFound)
+	}
+	return n, nil
+}
