@@ -1,0 +1,285 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/smsgate/smsgate/internal/redistest"
+)
+
+// acceptTestStore returns a store over a fresh redis-server.
+func acceptTestStore(t testing.TB, shards int) *Store {
+	t.Helper()
+	return NewStore(redistest.Start(t), StoreOptions{Shards: shards})
+}
+
+// acceptTestAccount creates an active root account holding balance.
+func acceptTestAccount(t testing.TB, s *Store, balance int64) *Account {
+	t.Helper()
+	a, err := s.CreateAccount(context.Background(), Account{Name: "acme", Currency: "AUD", PricePerPart: 5})
+	if err != nil {
+		t.Fatalf("create account: %v", err)
+	}
+	if balance > 0 {
+		if _, err := s.Credit(context.Background(), a.ID, balance, "test", "test"); err != nil {
+			t.Fatalf("credit: %v", err)
+		}
+	}
+	return a
+}
+
+// acceptTestMsg returns a message to accept.
+func acceptTestMsg(to string, parts int, price int64) *Message {
+	return &Message{To: to, Text: "hello " + to, Parts: parts, Price: price,
+		Sender: "jo@acme.example", MailID: "<m1@acme.example>", Source: "61400000000"}
+}
+
+// acceptTestBalance returns an account's balance and checks that its ledger
+// sums to it.
+func acceptTestBalance(t testing.TB, s *Store, id string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	a, err := s.GetAccount(ctx, id)
+	if err != nil {
+		t.Fatalf("get account: %v", err)
+	}
+	ledger, err := s.Ledger(ctx, id, 0)
+	if err != nil {
+		t.Fatalf("ledger: %v", err)
+	}
+	var sum int64
+	for _, e := range ledger {
+		sum += e.Amount
+	}
+	if sum != a.Balance {
+		t.Fatalf("ledger sums to %d, balance is %d", sum, a.Balance)
+	}
+	if a.Balance < 0 {
+		t.Fatalf("negative balance %d", a.Balance)
+	}
+	return a.Balance
+}
+
+// acceptTestLen returns the length of a shard-local key of kind stream or zset.
+func acceptTestLen(t testing.TB, s *Store, key string, stream bool) int64 {
+	t.Helper()
+	ctx := context.Background()
+	if stream {
+		return s.rdb.XLen(ctx, key).Val()
+	}
+	return s.rdb.ZCard(ctx, key).Val()
+}
+
+func TestAccept(t *testing.T) {
+	ctx := t.Context()
+	s := acceptTestStore(t, 1)
+	tests := []struct {
+		name     string
+		balance  int64
+		msgs     []*Message
+		setup    func(t *testing.T, a *Account) string // returns the account id to use
+		wantErr  error
+		wantLeft int64
+	}{
+		{name: "debits the sum and enqueues", balance: 100,
+			msgs:     []*Message{acceptTestMsg("61411111111", 1, 5), acceptTestMsg("61422222222", 3, 15)},
+			wantLeft: 80},
+		{name: "exact balance", balance: 20,
+			msgs: []*Message{acceptTestMsg("61411111111", 4, 20)}, wantLeft: 0},
+		{name: "free message on empty balance", balance: 0,
+			msgs: []*Message{acceptTestMsg("61411111111", 1, 0)}, wantLeft: 0},
+		{name: "balance too low writes nothing", balance: 19,
+			msgs:    []*Message{acceptTestMsg("61411111111", 1, 5), acceptTestMsg("61422222222", 3, 15)},
+			wantErr: ErrInsufficientBalance, wantLeft: 19},
+		{name: "deactivated", balance: 100, msgs: []*Message{acceptTestMsg("61411111111", 1, 5)},
+			setup: func(t *testing.T, a *Account) string {
+				if err := s.SetStatus(ctx, a.ID, StatusDeactivated); err != nil {
+					t.Fatal(err)
+				}
+				return a.ID
+			},
+			wantErr: ErrDeactivated, wantLeft: 100},
+		{name: "deactivated parent stops sub-account", balance: 0, msgs: []*Message{acceptTestMsg("61411111111", 1, 0)},
+			setup: func(t *testing.T, a *Account) string {
+				sub, err := s.CreateAccount(ctx, Account{Name: "sub", ParentID: a.ID})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.SetStatus(ctx, a.ID, StatusDeactivated); err != nil {
+					t.Fatal(err)
+				}
+				return sub.ID
+			},
+			wantErr: ErrDeactivated},
+		{name: "unknown account", msgs: []*Message{acceptTestMsg("61411111111", 1, 5)},
+			setup:   func(*testing.T, *Account) string { return "a0-nosuchaccount" },
+			wantErr: ErrNotFound},
+		{name: "no messages", balance: 10, wantErr: ErrInvalid, wantLeft: 10},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := acceptTestAccount(t, s, tc.balance)
+			id := a.ID
+			if tc.setup != nil {
+				id = tc.setup(t, a)
+			}
+			q0 := acceptTestLen(t, s, s.skey(0, "queue"), true)
+			res, err := s.Accept(ctx, AcceptRequest{AccountID: id, Messages: tc.msgs})
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Accept error = %v, want %v", err, tc.wantErr)
+			}
+			if id == a.ID {
+				if got := acceptTestBalance(t, s, a.ID); got != tc.wantLeft {
+					t.Errorf("balance = %d, want %d", got, tc.wantLeft)
+				}
+			}
+			queued := acceptTestLen(t, s, s.skey(0, "queue"), true) - q0
+			logged := acceptTestLen(t, s, s.skey(0, "msgs", id), false)
+			if tc.wantErr != nil {
+				if logged != 0 || queued != 0 {
+					t.Errorf("%d messages logged, %d queued after an error", logged, queued)
+				}
+				var be *BalanceError
+				if errors.As(err, &be) && (be.Need != 20 || be.Have != 19 || be.Currency != "AUD") {
+					t.Errorf("BalanceError = %+v", be)
+				}
+				return
+			}
+			if res.Balance != tc.wantLeft || len(res.IDs) != len(tc.msgs) || res.Duplicate {
+				t.Fatalf("result = %+v", res)
+			}
+			if logged != int64(len(tc.msgs)) {
+				t.Errorf("message log has %d, want %d", logged, len(tc.msgs))
+			}
+			if queued != int64(len(tc.msgs)) {
+				t.Errorf("%d queue entries added, want %d", queued, len(tc.msgs))
+			}
+			ledger, _ := s.Ledger(ctx, a.ID, 0)
+			sends := 0
+			for _, e := range ledger {
+				if e.Kind == "send" {
+					sends++
+				}
+			}
+			if sends != len(tc.msgs) {
+				t.Errorf("%d send ledger entries, want %d", sends, len(tc.msgs))
+			}
+			for i, mid := range res.IDs {
+				m, err := s.GetMessage(ctx, mid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := tc.msgs[i]
+				if m.ID != mid || want.ID != mid || m.AccountID != id || m.Status != MsgQueued ||
+					m.To != want.To || m.Text != want.Text || m.Price != want.Price ||
+					m.Parts != want.Parts || m.Sender != want.Sender || m.Source != want.Source ||
+					m.MailID != want.MailID || !m.CreatedAt.Equal(want.CreatedAt) {
+					t.Errorf("stored %+v, accepted %+v", m, want)
+				}
+			}
+		})
+	}
+}
+
+func TestAcceptIdempotent(t *testing.T) {
+	ctx := t.Context()
+	s := acceptTestStore(t, 1)
+	a := acceptTestAccount(t, s, 100)
+	req := func() AcceptRequest {
+		return AcceptRequest{AccountID: a.ID, IdempotencyKey: "jo@acme.example <m1@acme.example>",
+			Messages: []*Message{acceptTestMsg("61411111111", 1, 5), acceptTestMsg("61422222222", 1, 5)}}
+	}
+	first, err := s.Accept(ctx, req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.Accept(ctx, req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Duplicate || fmt.Sprint(again.IDs) != fmt.Sprint(first.IDs) || again.Balance != 90 {
+		t.Fatalf("replay = %+v, first = %+v", again, first)
+	}
+	if got := acceptTestBalance(t, s, a.ID); got != 90 {
+		t.Fatalf("balance = %d, want 90 (charged once)", got)
+	}
+	if n := acceptTestLen(t, s, s.skey(0, "queue"), true); n != 2 {
+		t.Fatalf("queue has %d entries, want 2", n)
+	}
+	// Another key is another request.
+	other := req()
+	other.IdempotencyKey = "jo@acme.example <m2@acme.example>"
+	if res, err := s.Accept(ctx, other); err != nil || res.Duplicate || res.Balance != 80 {
+		t.Fatalf("second key: %+v, %v", res, err)
+	}
+}
+
+func TestAcceptConcurrent(t *testing.T) {
+	ctx := t.Context()
+	s := acceptTestStore(t, 1)
+	const price, start, workers, total = 7, 7*300 + 3, 20, 500
+	a := acceptTestAccount(t, s, start)
+	var accepted, short atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range total / workers {
+				_, err := s.Accept(ctx, AcceptRequest{AccountID: a.ID,
+					IdempotencyKey: strconv.Itoa(w) + "/" + strconv.Itoa(i),
+					Messages:       []*Message{acceptTestMsg("61411111111", 1, price)}})
+				switch {
+				case err == nil:
+					accepted.Add(1)
+				case errors.Is(err, ErrInsufficientBalance):
+					short.Add(1)
+				default:
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	bal := acceptTestBalance(t, s, a.ID)
+	if accepted.Load() != 300 || short.Load() != total-300 {
+		t.Errorf("accepted %d, refused %d; want 300, %d", accepted.Load(), short.Load(), total-300)
+	}
+	if start-bal != accepted.Load()*price {
+		t.Errorf("balance fell by %d, accepted %d at %d", start-bal, accepted.Load(), price)
+	}
+	if n := acceptTestLen(t, s, s.skey(0, "queue"), true); n != accepted.Load() {
+		t.Errorf("queue has %d entries, accepted %d", n, accepted.Load())
+	}
+}
+
+// BenchmarkAccept measures single-message accepts per second from parallel
+// clients against one redis-server.
+func BenchmarkAccept(b *testing.B) {
+	ctx := b.Context()
+	s := acceptTestStore(b, 1)
+	a := acceptTestAccount(b, s, 1<<40)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_, err := s.Accept(ctx, AcceptRequest{AccountID: a.ID,
+				Messages: []*Message{acceptTestMsg("61411111111", 1, 5)}})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "accepts/s")
+}

@@ -1,0 +1,136 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// inboxUnrouted names the inbox of replies that belong to no account; it
+// lives on shard 0 (account ids always contain a '-', so it cannot clash).
+const inboxUnrouted = "unrouted"
+
+// RouteReply stores an inbound SMS. r needs From (their number), To (our
+// number), Text, Link and ReceivedAt. The conversation index (our number,
+// their number), written by MarkSubmitted, leads to the last message sent
+// to them; the reply then lands in that message's account inbox with
+// AccountID, MessageID and Sender set, and that message is returned. With no
+// conversation the reply goes to the unrouted inbox (AccountID "") and the
+// message is nil. The stored reply, with its new ID, is returned.
+func (s *Store) RouteReply(ctx context.Context, r Reply) (*Reply, *Message, error) {
+	if r.ReceivedAt.IsZero() {
+		r.ReceivedAt = s.now()
+	}
+	r.ReceivedAt = time.UnixMilli(r.ReceivedAt.UnixMilli()) // as stored
+	r.AccountID, r.MessageID, r.Sender = "", "", ""
+	var msg *Message
+	mid, err := s.rdb.Get(ctx, s.gkey("conv", r.To, r.From)).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+	case err != nil:
+		return nil, nil, fmt.Errorf("route reply: conversation: %w", err)
+	default:
+		msg, err = s.GetMessage(ctx, mid)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, nil, fmt.Errorf("route reply: %w", err)
+		}
+		if msg != nil {
+			r.AccountID, r.MessageID, r.Sender = msg.AccountID, msg.ID, msg.Sender
+		}
+	}
+	shard, inbox := 0, inboxUnrouted
+	if msg != nil {
+		shard, inbox = s.mustShard(msg.ID), msg.AccountID
+	}
+	r.ID = newShardedID("r", shard)
+	_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.HSet(ctx, s.skey(shard, "reply", r.ID), inboxFields(&r))
+		pipe.ZAdd(ctx, s.skey(shard, "inbox", inbox), redis.Z{Score: float64(r.ReceivedAt.UnixMilli()), Member: r.ID})
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store reply: %w", err)
+	}
+	return &r, msg, nil
+}
+
+// mustShard returns the shard of an id already known to be valid.
+func (s *Store) mustShard(id string) int {
+	n, _ := s.shardFromID(id)
+	return n
+}
+
+// GetReply returns reply id, or ErrNotFound.
+func (s *Store) GetReply(ctx context.Context, id string) (*Reply, error) {
+	shard, err := s.shardFromID(id)
+	if err != nil {
+		return nil, fmt.Errorf("get reply: %w", err)
+	}
+	h, err := s.rdb.HGetAll(ctx, s.skey(shard, "reply", id)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("get reply %s: %w", id, err)
+	}
+	if len(h) == 0 {
+		return nil, fmt.Errorf("reply %s: %w", id, ErrNotFound)
+	}
+	return inboxFromHash(h), nil
+}
+
+// ListInbox returns up to limit (default 100) replies of an account's inbox,
+// newest first; accountID "" lists the unrouted inbox.
+func (s *Store) ListInbox(ctx context.Context, accountID string, limit int) ([]*Reply, error) {
+	shard, inbox := 0, inboxUnrouted
+	if accountID != "" {
+		n, err := s.shardFromID(accountID)
+		if err != nil {
+			return nil, fmt.Errorf("list inbox: account %w", err)
+		}
+		shard, inbox = n, accountID
+	}
+	if limit <= 0 {
+		limit = msgDefaultLimit
+	}
+	ids, err := s.rdb.ZRevRange(ctx, s.skey(shard, "inbox", inbox), 0, int64(limit-1)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list inbox %q: %w", accountID, err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	pipe := s.rdb.Pipeline()
+	for i, id := range ids {
+		cmds[i] = pipe.HGetAll(ctx, s.skey(shard, "reply", id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("list inbox %q: %w", accountID, err)
+	}
+	out := make([]*Reply, 0, len(ids))
+	for _, c := range cmds {
+		if len(c.Val()) > 0 {
+			out = append(out, inboxFromHash(c.Val()))
+		}
+	}
+	return out, nil
+}
+
+// inboxFields encodes a reply as its hash fields.
+func inboxFields(r *Reply) map[string]any {
+	return map[string]any{
+		"id": r.ID, "account_id": r.AccountID, "message_id": r.MessageID, "sender": r.Sender,
+		"from": r.From, "to": r.To, "text": r.Text, "link": r.Link,
+		"received_at": r.ReceivedAt.UnixMilli(),
+	}
+}
+
+// inboxFromHash decodes a reply hash.
+func inboxFromHash(h map[string]string) *Reply {
+	return &Reply{
+		ID: h["id"], AccountID: h["account_id"], MessageID: h["message_id"], Sender: h["sender"],
+		From: h["from"], To: h["to"], Text: h["text"], Link: h["link"],
+		ReceivedAt: msgTime(h["received_at"]),
+	}
+}

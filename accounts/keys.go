@@ -1,0 +1,242 @@
+package accounts
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// keyPrefix starts every API key secret: "sgk_<key id>_<random>". The
+// prefix makes leaked keys easy to find with secret scanners.
+const keyPrefix = "sgk_"
+
+// CreateKey creates an API key for an account and returns its secret, which
+// is shown once and never stored: "sgk_" + key id + "_" + 160 random bits.
+// Only the SHA-256 of the secret is kept. A fast hash is right here, unlike
+// for passwords: the secret is 160 bits of randomness, so there is nothing a
+// slow hash would protect against guessing, and Authenticate runs per API
+// call. A parent_admin key can only belong to a root account.
+func (s *Store) CreateKey(ctx context.Context, accountID string, role Role, name string) (secret string, key *APIKey, err error) {
+	if !role.Valid() {
+		return "", nil, acctInvalid("role: unknown role %q", role)
+	}
+	name = strings.TrimSpace(name)
+	if utf8.RuneCountInString(name) > acctMaxNameLen || !utf8.ValidString(name) {
+		return "", nil, acctInvalid("name: longer than %d characters", acctMaxNameLen)
+	}
+	a, err := s.GetAccount(ctx, accountID)
+	if err != nil {
+		return "", nil, fmt.Errorf("create key: %w", err)
+	}
+	if role == RoleParentAdmin && a.ParentID != "" {
+		return "", nil, acctInvalid("role: %s keys belong to a parent account, %s is a sub-account", role, a.ID)
+	}
+	k := &APIKey{
+		ID:        newID("k", 6),
+		AccountID: a.ID,
+		Role:      role,
+		Name:      name,
+		CreatedAt: time.UnixMilli(s.now().UnixMilli()),
+	}
+	secret = keyPrefix + k.ID + "_" + randomSecret(20)
+	shard, _ := s.shardFromID(a.ID)
+	// Listed first, then made usable: a crash in between leaves a listed id
+	// that authenticates nothing, never a working key nobody can see or revoke.
+	if err := s.rdb.SAdd(ctx, s.skey(shard, "keys", a.ID), k.ID).Err(); err != nil {
+		return "", nil, fmt.Errorf("create key: %w", err)
+	}
+	err = s.rdb.HSet(ctx, s.gkey("key", k.ID),
+		"account_id", k.AccountID,
+		"role", string(k.Role),
+		"name", k.Name,
+		"hash", keyHash(secret),
+		"created_at", strconv.FormatInt(k.CreatedAt.UnixMilli(), 10),
+	).Err()
+	if err != nil {
+		return "", nil, fmt.Errorf("create key: %w", err)
+	}
+	return secret, k, nil
+}
+
+// Authenticate returns the key whose secret this is. Anything wrong with the
+// secret (malformed, unknown, revoked, altered) is ErrBadKey; a key of a
+// deactivated account (or of a sub-account whose parent is deactivated) is
+// ErrDeactivated.
+func (s *Store) Authenticate(ctx context.Context, secret string) (*APIKey, error) {
+	id, ok := keyParse(secret)
+	if !ok {
+		return nil, ErrBadKey
+	}
+	h, err := s.rdb.HGetAll(ctx, s.gkey("key", id)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	want := h["hash"]
+	got := keyHash(secret)
+	if len(h) == 0 || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return nil, ErrBadKey
+	}
+	k, err := keyFromHash(id, h)
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	_, err = s.acctActive(ctx, k.AccountID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, ErrBadKey
+	case err != nil:
+		return nil, fmt.Errorf("authenticate key %s: %w", id, err)
+	}
+	return k, nil
+}
+
+// ListKeys returns an account's keys (never their secrets or hashes), oldest
+// first.
+func (s *Store) ListKeys(ctx context.Context, accountID string) ([]APIKey, error) {
+	if _, err := s.GetAccount(ctx, accountID); err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	shard, _ := s.shardFromID(accountID)
+	ids, err := s.rdb.SMembers(ctx, s.skey(shard, "keys", accountID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list keys of %s: %w", accountID, err)
+	}
+	out := []APIKey{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.HGetAll(ctx, s.gkey("key", id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("list keys of %s: %w", accountID, err)
+	}
+	for i, c := range cmds {
+		h := c.Val()
+		if len(h) == 0 || h["account_id"] != accountID {
+			continue // revoked, or half-created
+		}
+		k, err := keyFromHash(ids[i], h)
+		if err != nil {
+			return nil, fmt.Errorf("list keys: %w", err)
+		}
+		out = append(out, *k)
+	}
+	slices.SortFunc(out, func(x, y APIKey) int {
+		if c := x.CreatedAt.Compare(y.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	return out, nil
+}
+
+// RevokeKey deletes a key of accountID; it stops working at once.
+// ErrNotFound if the key does not exist or belongs to another account.
+func (s *Store) RevokeKey(ctx context.Context, accountID, keyID string) error {
+	if _, err := s.acctKey(accountID); err != nil {
+		return err
+	}
+	owner, err := s.rdb.HGet(ctx, s.gkey("key", keyID), "account_id").Result()
+	if errors.Is(err, redis.Nil) || err == nil && owner != accountID {
+		return fmt.Errorf("key %q: %w", keyID, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("revoke key %s: %w", keyID, err)
+	}
+	if err := s.rdb.Del(ctx, s.gkey("key", keyID)).Err(); err != nil {
+		return fmt.Errorf("revoke key %s: %w", keyID, err)
+	}
+	shard, _ := s.shardFromID(accountID)
+	if err := s.rdb.SRem(ctx, s.skey(shard, "keys", accountID), keyID).Err(); err != nil {
+		return fmt.Errorf("revoke key %s: %w", keyID, err)
+	}
+	return nil
+}
+
+// Bootstrap creates the first root account (name, default country) and a
+// parent_admin key for it, and returns the key's secret, once. A second call,
+// or a concurrent one that lost the SET NX on P:bootstrap, gets
+// ErrAlreadyBootstrapped. If creation fails the claim is released so that
+// bootstrap can be retried.
+func (s *Store) Bootstrap(ctx context.Context, name, country string) (*Account, string, error) {
+	a := Account{Name: name, DefaultCountry: country}
+	if err := acctNormalize(&a); err != nil {
+		return nil, "", fmt.Errorf("bootstrap: %w", err)
+	}
+	key := s.gkey("bootstrap")
+	ok, err := s.rdb.SetNX(ctx, key, "pending", 0).Result()
+	if err != nil {
+		return nil, "", fmt.Errorf("bootstrap: %w", err)
+	}
+	if !ok {
+		return nil, "", ErrAlreadyBootstrapped
+	}
+	acct, secret, err := s.keyBootstrap(ctx, a)
+	if err != nil {
+		// Release the claim even if ctx has ended.
+		_ = s.rdb.Del(context.WithoutCancel(ctx), key).Err()
+		return nil, "", fmt.Errorf("bootstrap: %w", err)
+	}
+	return acct, secret, nil
+}
+
+func (s *Store) keyBootstrap(ctx context.Context, a Account) (*Account, string, error) {
+	acct, err := s.CreateAccount(ctx, a)
+	if err != nil {
+		return nil, "", err
+	}
+	secret, _, err := s.CreateKey(ctx, acct.ID, RoleParentAdmin, "bootstrap")
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.rdb.Set(ctx, s.gkey("bootstrap"), acct.ID, 0).Err(); err != nil {
+		return nil, "", err
+	}
+	return acct, secret, nil
+}
+
+// keyHash is the stored form of a secret: hex SHA-256.
+func keyHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// keyParse extracts the key id from "sgk_<id>_<random>".
+func keyParse(secret string) (id string, ok bool) {
+	rest, ok := strings.CutPrefix(secret, keyPrefix)
+	if !ok {
+		return "", false
+	}
+	id, random, ok := strings.Cut(rest, "_")
+	if !ok || len(id) != 11 || id[0] != 'k' || len(random) != 32 {
+		return "", false
+	}
+	return id, true
+}
+
+func keyFromHash(id string, h map[string]string) (*APIKey, error) {
+	ms, err := strconv.ParseInt(h["created_at"], 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: field created_at: %w", id, err)
+	}
+	return &APIKey{
+		ID:        id,
+		AccountID: h["account_id"],
+		Role:      Role(h["role"]),
+		Name:      h["name"],
+		CreatedAt: time.UnixMilli(ms),
+	}, nil
+}

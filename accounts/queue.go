@@ -1,0 +1,353 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The dispatch queue is one Redis stream per shard (P:{sN}:queue, one field
+// "m" = message id) read through the consumer group "dispatch". Every path
+// that acknowledges an entry (MarkSubmitted, Retry, Fail) also deletes it, so
+// a stream holds exactly the entries still owed a decision: its length is the
+// backlog and its first entry the oldest one. An entry read by a dispatcher
+// that dies stays in the group's pending list until ClaimStale hands it to
+// another: nothing accepted is lost.
+
+// queueGroup is the consumer group of every shard's queue stream.
+const queueGroup = "dispatch"
+
+// Conversation and SMSC-id index lifetimes.
+const (
+	queueSMSCTTL = 7 * 24 * time.Hour
+	queueConvTTL = 30 * 24 * time.Hour
+)
+
+// Entry is one queue entry delivered to a consumer.
+type Entry struct {
+	Shard     int
+	StreamID  string
+	MessageID string
+}
+
+// Submitted is the outcome of a successful submission of one entry.
+type Submitted struct {
+	Entry   Entry
+	Link    string   // carrier link name
+	Source  string   // the source address used (for the conversation index)
+	SMSCIDs []string // every part's id in each index form (e.g. smpp.IDVariants); the first is stored on the message
+}
+
+// EnsureGroups creates the consumer group on every shard's queue, creating
+// the streams if needed; existing groups are left alone. A new group starts
+// at the beginning of the stream so that messages accepted before the first
+// dispatcher ever ran are delivered too.
+func (s *Store) EnsureGroups(ctx context.Context) error {
+	for shard := range s.shards {
+		err := s.rdb.XGroupCreateMkStream(ctx, s.skey(shard, "queue"), queueGroup, "0").Err()
+		if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+			return fmt.Errorf("create group on shard %d: %w", shard, err)
+		}
+	}
+	return nil
+}
+
+// Read delivers up to count new entries to consumer, waiting up to block
+// when there are none (block <= 0: do not wait). With several shards it
+// polls every shard once without blocking, then blocks on the shards in turn
+// for a slice of block each. No entries is an empty result, not an error.
+func (s *Store) Read(ctx context.Context, consumer string, count int, block time.Duration) ([]Entry, error) {
+	if count <= 0 {
+		count = 1
+	}
+	if s.shards == 1 {
+		return s.queueRead(ctx, consumer, count, block, 0)
+	}
+	var out []Entry
+	for shard := range s.shards {
+		es, err := s.queueRead(ctx, consumer, count-len(out), -1, shard)
+		if err != nil {
+			return out, err
+		}
+		if out = append(out, es...); len(out) >= count {
+			return out, nil
+		}
+	}
+	if len(out) > 0 || block <= 0 {
+		return out, nil
+	}
+	slice := max(block/time.Duration(s.shards), time.Millisecond)
+	deadline := time.Now().Add(block)
+	for shard := 0; time.Now().Before(deadline); shard = (shard + 1) % s.shards {
+		es, err := s.queueRead(ctx, consumer, count, slice, shard)
+		if err != nil || len(es) > 0 {
+			return es, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("read queue: %w", err)
+		}
+	}
+	return nil, nil
+}
+
+// queueRead runs one XREADGROUP on a shard; block < 0 does not block. A
+// missing group (EnsureGroups never ran, or the stream was deleted) is
+// created and the read retried once.
+func (s *Store) queueRead(ctx context.Context, consumer string, count int, block time.Duration, shard int) ([]Entry, error) {
+	if block == 0 {
+		block = -1 // BLOCK 0 would wait forever
+	}
+	args := &redis.XReadGroupArgs{
+		Group: queueGroup, Consumer: consumer, Count: int64(count), Block: block,
+		Streams: []string{s.skey(shard, "queue"), ">"},
+	}
+	res, err := s.rdb.XReadGroup(ctx, args).Result()
+	if err != nil && strings.HasPrefix(err.Error(), "NOGROUP") {
+		if err := s.EnsureGroups(ctx); err != nil {
+			return nil, err
+		}
+		res, err = s.rdb.XReadGroup(ctx, args).Result()
+	}
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read queue shard %d: %w", shard, err)
+	}
+	var out []Entry
+	for _, st := range res {
+		out = queueEntries(out, shard, st.Messages)
+	}
+	return out, nil
+}
+
+// queueEntries appends stream messages as entries; deleted entries (nil
+// values, left in a pending list) are skipped.
+func queueEntries(out []Entry, shard int, msgs []redis.XMessage) []Entry {
+	for _, m := range msgs {
+		if mid, ok := m.Values["m"].(string); ok {
+			out = append(out, Entry{Shard: shard, StreamID: m.ID, MessageID: mid})
+		}
+	}
+	return out
+}
+
+// ClaimStale takes over up to count entries per shard that another consumer
+// read but has not acknowledged for at least minIdle (it crashed or hung),
+// and delivers them to consumer.
+func (s *Store) ClaimStale(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]Entry, error) {
+	if count <= 0 {
+		count = 100
+	}
+	var out []Entry
+	for shard := range s.shards {
+		msgs, _, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+			Stream: s.skey(shard, "queue"), Group: queueGroup, Consumer: consumer,
+			MinIdle: minIdle, Start: "0-0", Count: int64(count),
+		}).Result()
+		if err != nil && !errors.Is(err, redis.Nil) && !strings.HasPrefix(err.Error(), "NOGROUP") {
+			return out, fmt.Errorf("claim stale on shard %d: %w", shard, err)
+		}
+		out = queueEntries(out, shard, msgs)
+	}
+	return out, nil
+}
+
+// MarkSubmitted records a batch of successful submissions in one pipeline:
+// per entry the message becomes submitted (a final status set by a receipt
+// that raced ahead is kept) with its link, first SMSC id, submission time
+// and one more attempt; every SMSC id form is indexed for receipts (7 days);
+// the conversation (source, recipient) is indexed for replies (30 days) when
+// the source is a number; the entry is acknowledged and deleted.
+func (s *Store) MarkSubmitted(ctx context.Context, batch []Submitted) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	ms := s.now().UnixMilli()
+	msgs, err := s.LoadMessages(ctx, queueMessageIDs(batch))
+	if err != nil {
+		return fmt.Errorf("mark submitted: %w", err)
+	}
+	build := func(pipe redis.Pipeliner) {
+		for i, b := range batch {
+			q := s.skey(b.Entry.Shard, "queue")
+			if key, _, err := s.msgKey(b.Entry.MessageID); err == nil {
+				first := ""
+				if len(b.SMSCIDs) > 0 {
+					first = b.SMSCIDs[0]
+				}
+				acceptSubmitScript.EvalSha(ctx, pipe, []string{key}, b.Link, first, ms)
+				for _, id := range b.SMSCIDs {
+					pipe.Set(ctx, s.gkey("smsc", b.Link, id), b.Entry.MessageID, queueSMSCTTL)
+				}
+				if m := msgs[i]; m != nil && queueDigits(b.Source) && m.To != "" {
+					pipe.Set(ctx, s.gkey("conv", b.Source, m.To), b.Entry.MessageID, queueConvTTL)
+				}
+			}
+			pipe.XAck(ctx, q, queueGroup, b.Entry.StreamID)
+			pipe.XDel(ctx, q, b.Entry.StreamID)
+		}
+	}
+	// Every command but the EVALSHAs is idempotent, so after NOSCRIPT (the
+	// script cache was flushed) the whole pipeline can run again once the
+	// script is loaded.
+	for try := 0; ; try++ {
+		cmds, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error { build(pipe); return nil })
+		if err == nil {
+			return nil
+		}
+		if try > 0 || !queueNoScript(cmds) {
+			return fmt.Errorf("mark %d submitted: %w", len(batch), err)
+		}
+		if err := acceptSubmitScript.Load(ctx, s.rdb).Err(); err != nil {
+			return fmt.Errorf("mark submitted: load script: %w", err)
+		}
+	}
+}
+
+// queueNoScript reports whether any command of a pipeline failed with NOSCRIPT.
+func queueNoScript(cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		if acceptIsNoScript(c.Err()) {
+			return true
+		}
+	}
+	return false
+}
+
+// queueMessageIDs returns the message ids of a batch.
+func queueMessageIDs(batch []Submitted) []string {
+	ids := make([]string, len(batch))
+	for i, b := range batch {
+		ids[i] = b.Entry.MessageID
+	}
+	return ids
+}
+
+// queueDigits reports whether v is a non-empty string of ASCII digits (a
+// phone number rather than an alphanumeric sender id, which cannot receive
+// replies).
+func queueDigits(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := range len(v) {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Retry takes the entry off the queue and schedules its message to return at
+// at (see PromoteDue), recording reason as the message's error; all in one
+// MULTI/EXEC. It returns the message's attempt count after this attempt.
+func (s *Store) Retry(ctx context.Context, e Entry, at time.Time, reason string) (int, error) {
+	key, _, err := s.msgKey(e.MessageID)
+	if err != nil {
+		return 0, fmt.Errorf("retry: message %w", err)
+	}
+	q := s.skey(e.Shard, "queue")
+	var attempts *redis.IntCmd
+	_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.XAck(ctx, q, queueGroup, e.StreamID)
+		pipe.XDel(ctx, q, e.StreamID)
+		pipe.ZAdd(ctx, s.skey(e.Shard, "retry"), redis.Z{Score: float64(at.UnixMilli()), Member: e.MessageID})
+		attempts = pipe.HIncrBy(ctx, key, "attempts", 1)
+		pipe.HSet(ctx, key, "error", reason)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("retry %s: %w", e.MessageID, err)
+	}
+	return int(attempts.Val()), nil
+}
+
+// PromoteDue puts messages whose retry time has come back on the queue, up to
+// limit per shard (default 1000), one Lua script per shard. It returns how many
+// it requeued.
+func (s *Store) PromoteDue(ctx context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	total := 0
+	for shard := range s.shards {
+		keys := []string{s.skey(shard, "retry"), s.skey(shard, "queue")}
+		n, err := acceptPromoteScript.Run(ctx, s.rdb, keys, now.UnixMilli(), limit).Int()
+		if err != nil {
+			return total, fmt.Errorf("promote retries on shard %d: %w", shard, err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// Fail ends a message as failed with reason, refunding its price to the
+// account (with a "refund" ledger entry) when refund is set, and acknowledges
+// its entry (e.StreamID may be empty when there is none). A message that is
+// already final is left alone, so calling Fail twice refunds once. It
+// returns the message as it now is, or ErrNotFound.
+func (s *Store) Fail(ctx context.Context, e Entry, reason string, refund bool) (*Message, error) {
+	key, shard, err := s.msgKey(e.MessageID)
+	if err != nil {
+		return nil, fmt.Errorf("fail: message %w", err)
+	}
+	// The account is needed among the script's keys; it never changes.
+	acct, err := s.rdb.HGet(ctx, key, "account_id").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
+	}
+	keys := []string{key, s.skey(shard, "acct", acct), s.skey(shard, "ledger", acct), s.skey(shard, "queue")}
+	rf := "0"
+	if refund {
+		rf = "1"
+	}
+	res, err := acceptFailScript.Run(ctx, s.rdb, keys, e.StreamID, reason, s.now().UnixMilli(), rf).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
+	}
+	if len(res) == 0 {
+		return nil, fmt.Errorf("fail: message %s: %w", e.MessageID, ErrNotFound)
+	}
+	return msgFromHash(msgPairs(res)), nil
+}
+
+// QueueStats sums over shards: pending, the entries owed a decision (not yet
+// read, or read and not yet acknowledged); retrying, the messages waiting
+// for a retry time; oldest, the age of the oldest pending entry (0 if none).
+func (s *Store) QueueStats(ctx context.Context) (pending, retrying int64, oldest time.Duration, err error) {
+	type shardCmds struct {
+		xlen, zcard *redis.IntCmd
+		first       *redis.XMessageSliceCmd
+	}
+	cmds := make([]shardCmds, s.shards)
+	pipe := s.rdb.Pipeline()
+	for shard := range s.shards {
+		q := s.skey(shard, "queue")
+		cmds[shard] = shardCmds{
+			xlen:  pipe.XLen(ctx, q),
+			zcard: pipe.ZCard(ctx, s.skey(shard, "retry")),
+			first: pipe.XRangeN(ctx, q, "-", "+", 1),
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return 0, 0, 0, fmt.Errorf("queue stats: %w", err)
+	}
+	now := s.now()
+	for _, c := range cmds {
+		pending += c.xlen.Val()
+		retrying += c.zcard.Val()
+		if first := c.first.Val(); len(first) > 0 {
+			ms, _, _ := strings.Cut(first[0].ID, "-")
+			if v, err := strconv.ParseInt(ms, 10, 64); err == nil {
+				oldest = max(oldest, now.Sub(time.UnixMilli(v)))
+			}
+		}
+	}
+	return pending, retrying, oldest, nil
+}

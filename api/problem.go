@@ -1,0 +1,140 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/smsgate/smsgate/accounts"
+)
+
+// Problem is an RFC 9457 problem details object, the body of every error
+// response (media type application/problem+json).
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	// Need and Have are extension members of the insufficient-balance
+	// problem, in minor units.
+	Need *int64 `json:"need,omitempty"`
+	Have *int64 `json:"have,omitempty"`
+}
+
+// Error makes a *Problem usable as an error inside handlers: returning one
+// sends it as it is.
+func (p *Problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Title, p.Detail) }
+
+// problemBase is the prefix of every problem type URI; the suffix names the
+// kind, e.g. "urn:smsgate:problem:not-found".
+const problemBase = "urn:smsgate:problem:"
+
+// problemf builds a Problem of a kind with a formatted detail.
+func problemf(status int, kind, format string, args ...any) *Problem {
+	return &Problem{
+		Type:   problemBase + kind,
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: fmt.Sprintf(format, args...),
+	}
+}
+
+// Common problems.
+func notFound(what, id string) *Problem {
+	return problemf(http.StatusNotFound, "not-found", "%s %s not found", what, id)
+}
+
+func badRequest(format string, args ...any) *Problem {
+	return problemf(http.StatusBadRequest, "bad-request", format, args...)
+}
+
+func invalid(format string, args ...any) *Problem {
+	return problemf(http.StatusUnprocessableEntity, "invalid", format, args...)
+}
+
+func forbidden(format string, args ...any) *Problem {
+	return problemf(http.StatusForbidden, "forbidden", format, args...)
+}
+
+// writeProblem sends p.
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// writeJSON sends v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// newRef returns a short random reference that ties a 500 response to its
+// log line.
+func newRef() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// toProblem is the one mapping from an error to the problem the client sees.
+// what and id say where the error happened ("account", "a0-x"); field names
+// the request field for registration errors. Unknown errors become a 500
+// whose detail carries only a reference; the error itself is logged.
+func (s *server) toProblem(ctx context.Context, err error, what, id string) *Problem {
+	var p *Problem
+	var be *accounts.BalanceError
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.As(err, &be):
+		p := problemf(http.StatusUnprocessableEntity, "insufficient-balance",
+			"amount: %s has insufficient balance: needs %s, balance is %s", describe(what, id),
+			accounts.FormatMoney(be.Need, be.Currency), accounts.FormatMoney(be.Have, be.Currency))
+		need, have := be.Need, be.Have
+		p.Need, p.Have = &need, &have
+		return p
+	case errors.Is(err, accounts.ErrInsufficientBalance):
+		return problemf(http.StatusUnprocessableEntity, "insufficient-balance",
+			"amount: %s has insufficient balance", describe(what, id))
+	case errors.Is(err, accounts.ErrNotFound):
+		return notFound(what, id)
+	case errors.Is(err, accounts.ErrDomainTaken):
+		return problemf(http.StatusConflict, "domain-taken", "domain: %s is already registered to another account", id)
+	case errors.Is(err, accounts.ErrAddressTaken):
+		return problemf(http.StatusConflict, "address-taken", "address: %s is already registered to another account", id)
+	case errors.Is(err, accounts.ErrPublicDomain):
+		return invalid("domain: %s is a public mail domain and cannot be registered", id)
+	case errors.Is(err, accounts.ErrDeactivated):
+		return forbidden("%s is deactivated", describe(what, id))
+	case errors.Is(err, accounts.ErrInvalid):
+		// The store's validation errors are written for the client: they
+		// name the field and the value.
+		msg := err.Error()
+		if i := strings.LastIndex(msg, accounts.ErrInvalid.Error()+": "); i >= 0 {
+			msg = msg[i+len(accounts.ErrInvalid.Error())+2:]
+		}
+		return invalid("%s", msg)
+	case errors.Is(err, context.DeadlineExceeded):
+		return problemf(http.StatusServiceUnavailable, "timeout", "the request timed out; try again")
+	}
+	ref := newRef()
+	s.log.ErrorContext(ctx, "request error", "ref", ref, "what", what, "err", err)
+	return problemf(http.StatusInternalServerError, "internal", "internal error (ref %s)", ref)
+}
+
+func describe(what, id string) string {
+	if id == "" {
+		return what
+	}
+	return what + " " + id
+}

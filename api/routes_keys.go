@@ -1,0 +1,83 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/smsgate/smsgate/accounts"
+)
+
+// keyBody is the body of POST /v1/accounts/{id}/keys.
+type keyBody struct {
+	Role accounts.Role `json:"role"`
+	Name string        `json:"name"`
+}
+
+// newKey is the answer to a key creation; the secret is shown only here.
+type newKey struct {
+	Secret string           `json:"secret"`
+	Key    *accounts.APIKey `json:"key"`
+}
+
+// keyList is the body of GET /v1/accounts/{id}/keys.
+type keyList struct {
+	Keys []accounts.APIKey `json:"keys"`
+}
+
+func (s *server) listKeys(w http.ResponseWriter, r *http.Request) error {
+	_, acct, err := s.target(r, actManage)
+	if err != nil {
+		return err
+	}
+	keys, err := s.store.ListKeys(r.Context(), acct.ID)
+	if err != nil {
+		return s.toProblem(r.Context(), err, "account", acct.ID)
+	}
+	if keys == nil {
+		keys = []accounts.APIKey{}
+	}
+	writeJSON(w, http.StatusOK, keyList{Keys: keys})
+	return nil
+}
+
+func (s *server) createKey(w http.ResponseWriter, r *http.Request) error {
+	p, acct, err := s.target(r, actManage)
+	if err != nil {
+		return err
+	}
+	var in keyBody
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	switch {
+	case !in.Role.Valid():
+		return invalid("role: %q must be one of parent_admin, sub_admin, advanced, basic", in.Role)
+	case rank(in.Role) > rank(p.key.Role):
+		return forbidden("role: a %s key cannot create a %s key", p.key.Role, in.Role)
+	case in.Role == accounts.RoleParentAdmin && acct.ParentID != "":
+		return invalid("role: parent_admin keys belong to parent accounts; account %s is a sub-account", acct.ID)
+	case len(in.Name) > 100:
+		return invalid("name: is longer than 100 characters")
+	}
+	secret, key, err := s.store.CreateKey(r.Context(), acct.ID, in.Role, in.Name)
+	if err != nil {
+		return s.toProblem(r.Context(), err, "account", acct.ID)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, newKey{Secret: secret, Key: key})
+	return nil
+}
+
+func (s *server) revokeKey(w http.ResponseWriter, r *http.Request) error {
+	_, acct, err := s.target(r, actManage)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("key")
+	if err := s.store.RevokeKey(r.Context(), acct.ID, id); err != nil {
+		return s.toProblem(r.Context(), err, "key", id)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,83 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/smsgate/smsgate/accounts"
+)
+
+// transferBody is the body of POST /v1/accounts/{id}/credit and /debit.
+type transferBody struct {
+	Amount int64  `json:"amount"` // minor units, > 0
+	Ref    string `json:"ref"`
+}
+
+// transferResult is the answer to a credit or debit: the ledger entries
+// written on both sides.
+type transferResult struct {
+	From *accounts.LedgerEntry `json:"from"`
+	To   *accounts.LedgerEntry `json:"to"`
+}
+
+// ledgerList is the body of GET /v1/accounts/{id}/ledger.
+type ledgerList struct {
+	Entries []accounts.LedgerEntry `json:"entries"`
+}
+
+// maxAmount bounds one transfer (minor units) so that sums cannot overflow.
+const maxAmount = 1 << 50
+
+// transfer credits (money moves from the parent's master balance to the
+// sub-account, seed 004) or debits (back to the parent) a sub-account.
+func (s *server) transfer(credit bool) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p, acct, err := s.target(r, actFinance)
+		if err != nil {
+			return err
+		}
+		var in transferBody
+		if err := decode(r, &in); err != nil {
+			return err
+		}
+		in.Ref = strings.TrimSpace(in.Ref)
+		switch {
+		case in.Amount <= 0:
+			return invalid("amount: %d must be a positive number of minor units", in.Amount)
+		case in.Amount > maxAmount:
+			return invalid("amount: %d is too large", in.Amount)
+		case len(in.Ref) > 200:
+			return invalid("ref: is longer than 200 characters")
+		}
+		from, to := acct.ParentID, acct.ID
+		if !credit {
+			from, to = to, from
+		}
+		fe, te, err := s.store.Transfer(r.Context(), from, to, in.Amount, in.Ref, "key:"+p.key.ID)
+		if err != nil {
+			return s.toProblem(r.Context(), err, "account", from)
+		}
+		writeJSON(w, http.StatusOK, transferResult{From: fe, To: te})
+		return nil
+	}
+}
+
+func (s *server) ledger(w http.ResponseWriter, r *http.Request) error {
+	_, acct, err := s.target(r, actRead)
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(r)
+	if err != nil {
+		return err
+	}
+	entries, err := s.store.Ledger(r.Context(), acct.ID, limit)
+	if err != nil {
+		return s.toProblem(r.Context(), err, "account", acct.ID)
+	}
+	if entries == nil {
+		entries = []accounts.LedgerEntry{}
+	}
+	writeJSON(w, http.StatusOK, ledgerList{Entries: entries})
+	return nil
+}

@@ -1,0 +1,152 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+)
+
+// domainBody is the body of POST /v1/accounts/{id}/domains.
+type domainBody struct {
+	Domain string `json:"domain"`
+}
+
+// addressBody is the body of POST /v1/accounts/{id}/addresses.
+type addressBody struct {
+	Address string `json:"address"`
+}
+
+// domainList and addressList are the bodies of the GET routes.
+type domainList struct {
+	Domains []string `json:"domains"`
+}
+
+type addressList struct {
+	Addresses []string `json:"addresses"`
+}
+
+// normDomain lower-cases a domain and checks its shape; the store decides
+// whether it is public or taken.
+func normDomain(d string) (string, error) {
+	d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+	switch {
+	case d == "":
+		return "", invalid("domain: is required")
+	case len(d) > 253 || !strings.Contains(d, ".") || strings.ContainsAny(d, "@/ \t\\") || strings.HasPrefix(d, "."):
+		return "", invalid("domain: %q is not a domain name", d)
+	}
+	return d, nil
+}
+
+// normAddress lower-cases an email address and checks its shape.
+func normAddress(a string) (string, error) {
+	a = strings.ToLower(strings.TrimSpace(a))
+	local, domain, ok := strings.Cut(a, "@")
+	switch {
+	case a == "":
+		return "", invalid("address: is required")
+	case !ok || local == "" || len(a) > 254 || strings.ContainsAny(a, " \t/\\"):
+		return "", invalid("address: %q is not an email address", a)
+	}
+	if _, err := normDomain(domain); err != nil {
+		return "", invalid("address: %q is not an email address", a)
+	}
+	return a, nil
+}
+
+func (s *server) listDomains(w http.ResponseWriter, r *http.Request) error {
+	_, acct, err := s.target(r, actRead)
+	if err != nil {
+		return err
+	}
+	domains, _, err := s.store.Registrations(r.Context(), acct.ID)
+	if err != nil {
+		return s.toProblem(r.Context(), err, "account", acct.ID)
+	}
+	if domains == nil {
+		domains = []string{}
+	}
+	writeJSON(w, http.StatusOK, domainList{Domains: domains})
+	return nil
+}
+
+func (s *server) addDomain(w http.ResponseWriter, r *http.Request) error {
+	_, acct, err := s.target(r, actManage)
+	if err != nil {
+		return err
+	}
+	var in domainBody
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	d, err := normDomain(in.Domain)
+	if err != nil {
+		return err
+	}
+	if err := s.store.AddDomain(r.Context(), acct.ID, d); err != nil {
+		return s.toProblem(r.Context(), err, "domain", d)
+	}
+	writeJSON(w, http.StatusCreated, domainBody{Domain: d})
+	return nil
+}
+
+func (s *server) removeDomain(w http.ResponseWriter, r *http.Request) error {
+	_, acct, err := s.target(r, actManage)
+	if err != nil {
+		return err
+	}
+	d := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(r.PathValue("domain"))), ".")
+	if err := s.store.RemoveDomain(r.Context(), acct.ID, d); err != nil {
+		return s.toProblem(r.Context(), err, "domain", d)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) listAddresses(w http.ResponseWriter, r *http.Request) error {
+	_, acct, err := s.target(r, actRead)
+	if err != nil {
+		return err
+	}
+	_, addrs, err := s.store.Registrations(r.Context(), acct.ID)
+	if err != nil {
+		return s.toProblem(r.Context(), err, "account", acct.ID)
+	}
+	if addrs == nil {
+		addrs = []string{}
+	}
+	writeJSON(w, http.StatusOK, addressList{Addresses: addrs})
+	return nil
+}
+
+func (s *server) addAddress(w http.ResponseWriter, r *http.Request) error {
+	_, acct, err := s.target(r, actManage)
+	if err != nil {
+		return err
+	}
+	var in addressBody
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	a, err := normAddress(in.Address)
+	if err != nil {
+		return err
+	}
+	if err := s.store.AddAddress(r.Context(), acct.ID, a); err != nil {
+		return s.toProblem(r.Context(), err, "address", a)
+	}
+	writeJSON(w, http.StatusCreated, addressBody{Address: a})
+	return nil
+}
+
+func (s *server) removeAddress(w http.ResponseWriter, r *http.Request) error {
+	_, acct, err := s.target(r, actManage)
+	if err != nil {
+		return err
+	}
+	a := strings.ToLower(strings.TrimSpace(r.PathValue("address")))
+	if err := s.store.RemoveAddress(r.Context(), acct.ID, a); err != nil {
+		return s.toProblem(r.Context(), err, "address", a)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

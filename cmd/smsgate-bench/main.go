@@ -1,0 +1,264 @@
+// Command smsgate-bench drives N emails through SMTP with C concurrent,
+// reused sessions into a running smsgate and smsc-sim, and prints accepted
+// and delivered msgs/s, accept and end-to-end latency percentiles, CPU
+// seconds per 1,000 messages and peak memory of the processes named.
+//
+//	smsgate-bench -smtp 127.0.0.1:2525 -sim http://127.0.0.1:2776 -metrics http://127.0.0.1:8080/metrics \
+//	    -from bench@example.com -domain sms.example.com -n 20000 -c 50 -pids smsgate=123,redis=456,sim=789
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+)
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	smtpAddr := flag.String("smtp", "127.0.0.1:2525", "smsgate SMTP address")
+	simURL := flag.String("sim", "http://127.0.0.1:2776", "smsc-sim HTTP address")
+	metricsURL := flag.String("metrics", "http://127.0.0.1:8080/metrics", "smsgate /metrics, to count tracked receipts")
+	from := flag.String("from", "bench@example.com", "sender address (its domain registered to a funded account)")
+	domain := flag.String("domain", "sms.example.com", "SMS domain")
+	n := flag.Int("n", 10000, "messages")
+	c := flag.Int("c", 50, "concurrent SMTP sessions (each reused for many messages)")
+	pids := flag.String("pids", "", "name=pid,... processes to report CPU and peak memory for")
+	wait := flag.Duration("wait", 2*time.Minute, "how long to wait for delivery and receipts")
+	flag.Parse()
+
+	procs := parsePids(*pids)
+	cpu0 := map[string]float64{}
+	for name, pid := range procs {
+		cpu0[name] = cpuSeconds(pid)
+	}
+	base, err := simSubmits(*simURL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "smsc-sim:", err)
+		return 1
+	}
+	baseReceipts := receiptsMatched(*metricsURL)
+
+	sent := make([]time.Time, *n)
+	acceptLat := make([]time.Duration, *n)
+	var next, failed atomic.Int64
+	var firstErr atomic.Value
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range *c {
+		wg.Go(func() {
+			cl, err := gosmtp.Dial(*smtpAddr)
+			if err != nil {
+				firstErr.CompareAndSwap(nil, err)
+				return
+			}
+			defer cl.Close()
+			if err := cl.Hello("bench.example.com"); err != nil {
+				firstErr.CompareAndSwap(nil, err)
+				return
+			}
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= *n {
+					_ = cl.Quit()
+					return
+				}
+				to := fmt.Sprintf("0412%06d@%s", i, *domain)
+				body := fmt.Sprintf("From: %s\r\nTo: %s\r\nSubject: bench\r\nMessage-ID: <b%d.%d@bench>\r\n\r\nbench %d\r\n",
+					*from, to, start.UnixNano(), i, i)
+				t0 := time.Now()
+				sent[i] = t0
+				if err := cl.SendMail(*from, []string{to}, strings.NewReader(body)); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					_ = cl.Reset()
+					continue
+				}
+				acceptLat[i] = time.Since(t0)
+			}
+		})
+	}
+	wg.Wait()
+	acceptDur := time.Since(start)
+	accepted := *n - int(failed.Load())
+	if e := firstErr.Load(); e != nil {
+		fmt.Fprintf(os.Stderr, "first error: %v\n", e)
+	}
+
+	// Delivered: the simulator has answered submit_sm for every message.
+	deadline := time.Now().Add(*wait)
+	var deliveredAt time.Duration
+	for {
+		s, err := simSubmits(*simURL)
+		if err == nil && s-base >= int64(accepted) {
+			deliveredAt = time.Since(start)
+			break
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(os.Stderr, "only %d of %d submitted within %s\n", s-base, accepted, *wait)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Receipts tracked: smsgate matched a receipt to every message.
+	var receipts float64
+	for {
+		receipts = receiptsMatched(*metricsURL) - baseReceipts
+		if receipts >= float64(accepted) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e2e := endToEnd(*simURL, sent)
+
+	fmt.Printf("messages            %d sent, %d accepted, %d refused, %d sessions\n", *n, accepted, failed.Load(), *c)
+	fmt.Printf("accepted            %.0f msgs/s (%.2fs)\n", float64(accepted)/acceptDur.Seconds(), acceptDur.Seconds())
+	if deliveredAt > 0 {
+		fmt.Printf("delivered           %.0f msgs/s (submit_sm_resp for all, %.2fs from start)\n", float64(accepted)/deliveredAt.Seconds(), deliveredAt.Seconds())
+	}
+	fmt.Printf("receipts tracked    %.0f of %d\n", receipts, accepted)
+	lat := slices.DeleteFunc(acceptLat, func(d time.Duration) bool { return d == 0 })
+	fmt.Printf("accept latency      p50 %s  p99 %s\n", pct(lat, 50), pct(lat, 99))
+	if len(e2e) > 0 {
+		fmt.Printf("end-to-end latency  p50 %s  p99 %s  (mail sent -> SMS at the SMSC, %d matched)\n", pct(e2e, 50), pct(e2e, 99), len(e2e))
+	}
+	for _, name := range slices.Sorted(maps.Keys(procs)) {
+		pid := procs[name]
+		cpu := cpuSeconds(pid) - cpu0[name]
+		fmt.Printf("%-19s %.3f CPU s per 1,000 msgs, peak RSS %s\n", name, cpu*1000/float64(max(accepted, 1)), peakRSS(pid))
+	}
+	if accepted < *n {
+		return 1
+	}
+	return 0
+}
+
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)].Round(10 * time.Microsecond)
+}
+
+func simSubmits(base string) (int64, error) {
+	resp, err := http.Get(base + "/stats")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var st map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return 0, err
+	}
+	for k, v := range st {
+		if strings.EqualFold(k, "submits") {
+			f, _ := v.(float64)
+			return int64(f), nil
+		}
+	}
+	return 0, fmt.Errorf("no submits in /stats")
+}
+
+// endToEnd matches the simulator's messages ("bench <i>") to send times.
+func endToEnd(base string, sent []time.Time) []time.Duration {
+	resp, err := http.Get(base + "/messages")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var msgs []struct {
+		Text       string    `json:"text"`
+		ReceivedAt time.Time `json:"received_at"`
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &msgs); err != nil {
+		return nil
+	}
+	var out []time.Duration
+	for _, m := range msgs {
+		i, err := strconv.Atoi(strings.TrimPrefix(m.Text, "bench "))
+		if err != nil || i < 0 || i >= len(sent) || sent[i].IsZero() {
+			continue
+		}
+		out = append(out, m.ReceivedAt.Sub(sent[i]))
+	}
+	return out
+}
+
+func receiptsMatched(url string) float64 {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var total float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "smsgate_router_receipts_total{") && strings.Contains(line, `result="matched"`) {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			total += v
+		}
+	}
+	return total
+}
+
+func parsePids(s string) map[string]int {
+	out := map[string]int{}
+	for _, kv := range strings.Split(s, ",") {
+		name, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		if pid, err := strconv.Atoi(v); err == nil {
+			out[name] = pid
+		}
+	}
+	return out
+}
+
+// cpuSeconds is utime+stime of a process from /proc/<pid>/stat.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (u + st) / 100 // USER_HZ is 100 on Linux
+}
+
+func peakRSS(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
+}

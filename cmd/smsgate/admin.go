@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/config"
+)
+
+// configCmd is "smsgate config check [--print] FILE".
+func configCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "check" {
+		fmt.Fprintln(stderr, "usage: smsgate config check [--print] FILE")
+		return 2
+	}
+	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	print := fs.Bool("print", false, "print the effective configuration, secrets hidden")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: smsgate config check [--print] FILE")
+		return 2
+	}
+	cfg, err := config.LoadFile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if *print {
+		b, err := cfg.Redacted()
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		stdout.Write(b)
+		return 0
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", fs.Arg(0))
+	return 0
+}
+
+// adminCmd holds the operator commands that talk to Redis directly: they are
+// what exists before any API key does.
+func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: smsgate admin bootstrap|credit --config FILE ...")
+		return 2
+	}
+	fs := flag.NewFlagSet("admin "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file (for redis)")
+	name := fs.String("name", "", "bootstrap: name of the parent account")
+	country := fs.String("country", "US", "bootstrap: default country of numbers (ISO 3166 alpha-2)")
+	credit := fs.Int64("credit", 0, "bootstrap: initial balance in minor units")
+	acct := fs.String("account", "", "credit: account id")
+	ref := fs.String("ref", "", "credit: reference recorded in the ledger")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *cfgPath == "" {
+		fmt.Fprintf(stderr, "admin %s: --config is required\n", args[0])
+		return 2
+	}
+	cfg, err := config.LoadFile(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	rdb, err := newRedis(cfg.Redis)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer rdb.Close()
+	store := accounts.NewStore(rdb, accounts.StoreOptions{Shards: cfg.Redis.Shards})
+	switch args[0] {
+	case "bootstrap":
+		if *name == "" {
+			fmt.Fprintln(stderr, "admin bootstrap: --name is required")
+			return 2
+		}
+		a, secret, err := store.Bootstrap(ctx, *name, *country)
+		if errors.Is(err, accounts.ErrAlreadyBootstrapped) {
+			fmt.Fprintln(stderr, "smsgate: already bootstrapped: create further accounts through the API")
+			return 1
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "smsgate:", err)
+			return 1
+		}
+		if *credit > 0 {
+			if _, err := store.Credit(ctx, a.ID, *credit, "bootstrap", "operator"); err != nil {
+				fmt.Fprintln(stderr, "smsgate:", err)
+				return 1
+			}
+		}
+		fmt.Fprintf(stdout, "account %s (%s) created\nadmin API key (shown once, store it now):\n%s\n", a.ID, a.Name, secret)
+		return 0
+	case "credit":
+		if *acct == "" || fs.NArg() != 1 {
+			fmt.Fprintln(stderr, "usage: smsgate admin credit --config FILE --account ID AMOUNT")
+			return 2
+		}
+		amount, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		if err != nil || amount <= 0 {
+			fmt.Fprintf(stderr, "admin credit: amount %q must be a positive integer of minor units\n", fs.Arg(0))
+			return 2
+		}
+		e, err := store.Credit(ctx, *acct, amount, *ref, "operator")
+		if err != nil {
+			fmt.Fprintln(stderr, "smsgate:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "credited %d, balance %d\n", amount, e.Balance)
+		return 0
+	}
+	fmt.Fprintf(stderr, "smsgate admin: unknown command %q\n", args[0])
+	return 2
+}

@@ -1,0 +1,548 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/api"
+)
+
+// defaultAPIURL is used when SMSGATE_URL is not set.
+const defaultAPIURL = "http://127.0.0.1:8080"
+
+// usageError is a mistake on the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// client talks to the smsgate REST API and prints its answers.
+type client struct {
+	api  *api.Client
+	json bool // print raw JSON instead of tables
+	out  io.Writer
+}
+
+// call runs a request and either prints the raw JSON (--json) or decodes it
+// into v and calls human to print it.
+func call[T any](ctx context.Context, c *client, method, path string, body any, human func(w io.Writer, v T)) error {
+	data, err := c.api.Do(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		if len(data) == 0 {
+			return nil
+		}
+		var buf bytes.Buffer
+		if json.Indent(&buf, bytes.TrimSpace(data), "", "  ") != nil {
+			_, err := c.out.Write(data) // not JSON: as it came
+			return err
+		}
+		_, err := fmt.Fprintln(c.out, buf.String())
+		return err
+	}
+	var v T
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &v); err != nil {
+			return fmt.Errorf("decode response of %s %s: %w", method, path, err)
+		}
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	human(tw, v)
+	return tw.Flush()
+}
+
+// command is one "resource verb" of the CLI.
+type command struct {
+	usage string // arguments after "smsgate resource verb"
+	// setup declares the command's flags and returns the function that runs
+	// it with the positional arguments.
+	setup func(fs *flag.FlagSet) runFunc
+}
+
+// runFunc runs a command with its positional arguments.
+type runFunc = func(ctx context.Context, c *client, args []string) error
+
+// runCLI runs an admin command over the REST API. args[0] is the resource
+// ("account"), args[1] the verb. It returns 0 on success, 1 when the API or
+// the network failed, 2 for a usage error.
+func runCLI(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
+	cmds := cliCommands()
+	if len(args) < 2 {
+		res := ""
+		if len(args) == 1 {
+			res = args[0]
+		}
+		fmt.Fprintf(stderr, "smsgate %s: a command is required\n%s", res, cliUsage(cmds, res))
+		return 2
+	}
+	name := args[0] + " " + args[1]
+	cmd, ok := cmds[name]
+	if !ok {
+		fmt.Fprintf(stderr, "smsgate: unknown command %q\n%s", name, cliUsage(cmds, args[0]))
+		return 2
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: smsgate %s %s\n", name, cmd.usage)
+		fs.PrintDefaults()
+	}
+	jsonOut := fs.Bool("json", false, "print the API's raw JSON")
+	run := cmd.setup(fs)
+	pos, err := parseInterleaved(fs, args[2:])
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2 // the flag package has printed the error and usage
+	}
+	base := strings.TrimRight(env("SMSGATE_URL"), "/")
+	if base == "" {
+		base = defaultAPIURL
+	}
+	key := env("SMSGATE_API_KEY")
+	if key == "" {
+		fmt.Fprintf(stderr, "smsgate %s: SMSGATE_API_KEY is not set\n", name)
+		return 2
+	}
+	c := &client{
+		api:  &api.Client{BaseURL: base, Key: key, HTTP: &http.Client{Timeout: 30 * time.Second}},
+		json: *jsonOut,
+		out:  stdout,
+	}
+	err = run(ctx, c, pos)
+	var ue *usageError
+	var p *api.Problem
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "%s: %s\nusage: smsgate %s %s\n", name, ue.msg, name, cmd.usage)
+		return 2
+	case errors.As(err, &p):
+		fmt.Fprintf(stderr, "smsgate: %s (HTTP %d)\n", p.Detail, p.Status)
+		return 1
+	}
+	fmt.Fprintf(stderr, "smsgate: %v\n", err)
+	return 1
+}
+
+// parseInterleaved parses flags that may come before or after the
+// positional arguments ("domain add example.com --account a0-x").
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// cliUsage lists the commands of one resource, or all of them.
+func cliUsage(cmds map[string]command, resource string) string {
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		if resource == "" || strings.HasPrefix(n, resource+" ") {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return cliUsage(cmds, "")
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("commands:\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "  smsgate %s %s\n", n, cmds[n].usage)
+	}
+	return b.String()
+}
+
+// Helpers for the commands.
+
+func esc(s string) string { return url.PathEscape(s) }
+
+// need checks the positional argument count.
+func need(args []string, n int, what string) error {
+	if len(args) < n {
+		return usagef("%s is required", what)
+	}
+	if len(args) > n {
+		return usagef("unexpected argument %q", args[n])
+	}
+	return nil
+}
+
+// accountFlag declares --account and returns a check that it was given.
+func accountFlag(fs *flag.FlagSet) func() (string, error) {
+	id := fs.String("account", "", "account `ID`")
+	return func() (string, error) {
+		if *id == "" {
+			return "", usagef("--account is required")
+		}
+		return *id, nil
+	}
+}
+
+// limitQuery builds "?account=..&limit=.." for the list routes.
+func limitQuery(account string, limit int) string {
+	q := url.Values{}
+	if account != "" {
+		q.Set("account", account)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// printAccount prints one account as aligned "field  value" lines.
+func printAccount(w io.Writer, a accounts.Account) {
+	rows := [][2]string{
+		{"id", a.ID}, {"parent", dash(a.ParentID)}, {"name", a.Name}, {"status", string(a.Status)},
+		{"balance", accounts.FormatMoney(a.Balance, a.Currency)},
+		{"price_per_part", strconv.FormatInt(a.PricePerPart, 10)},
+		{"default_country", a.DefaultCountry}, {"max_parts", strconv.Itoa(a.MaxParts)},
+		{"long_message", a.LongMessage}, {"subject_mode", a.SubjectMode},
+		{"sender_id", dash(a.SenderID)}, {"contact_email", dash(a.ContactEmail)},
+		{"created", ts(a.CreatedAt)},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%s\n", r[0], r[1])
+	}
+}
+
+// Response shapes of the API, as the CLI reads them.
+type (
+	accountsResp struct {
+		Accounts []accounts.Account `json:"accounts"`
+	}
+	ledgerResp struct {
+		Entries []accounts.LedgerEntry `json:"entries"`
+	}
+	transferResp struct {
+		From accounts.LedgerEntry `json:"from"`
+		To   accounts.LedgerEntry `json:"to"`
+	}
+	keysResp struct {
+		Keys []accounts.APIKey `json:"keys"`
+	}
+	newKeyResp struct {
+		Secret string          `json:"secret"`
+		Key    accounts.APIKey `json:"key"`
+	}
+	messagesResp struct {
+		Messages []accounts.Message `json:"messages"`
+	}
+	inboxResp struct {
+		Replies []accounts.Reply `json:"replies"`
+	}
+)
+
+// noOutput is the human form of a 204 answer; the caller prints a line.
+type noOutput struct{}
+
+// cliCommands is the command table.
+func cliCommands() map[string]command {
+	cmds := map[string]command{
+		"account create": {"--name N [--contact-email E] [--country CC] [--price MINOR] [--currency CUR] [--max-parts N] [--long-message reject|truncate] [--subject ignore|prepend] [--sender-id S]", accountCreate},
+		"account list": {"", func(*flag.FlagSet) runFunc {
+			return func(ctx context.Context, c *client, args []string) error {
+				if err := need(args, 0, ""); err != nil {
+					return err
+				}
+				return call(ctx, c, "GET", "/v1/accounts", nil, func(w io.Writer, r accountsResp) {
+					fmt.Fprintln(w, "ID\tNAME\tSTATUS\tBALANCE\tPARENT")
+					for _, a := range r.Accounts {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", a.ID, a.Name, a.Status,
+							accounts.FormatMoney(a.Balance, a.Currency), dash(a.ParentID))
+					}
+				})
+			}
+		}},
+		"account get":        {"ID", byID("GET", "/v1/accounts/", "", printAccount)},
+		"account activate":   {"ID", byID("POST", "/v1/accounts/", "/activate", printAccount)},
+		"account deactivate": {"ID", byID("POST", "/v1/accounts/", "/deactivate", printAccount)},
+		"message get":        {"ID", byID("GET", "/v1/messages/", "", printMessage)},
+
+		"balance get": {"--account ID", ofAccount("", false, func(w io.Writer, a accounts.Account) {
+			fmt.Fprintf(w, "%s\t%s\t(%d minor units)\n", a.ID, accounts.FormatMoney(a.Balance, a.Currency), a.Balance)
+		})},
+		"balance credit": {"--account ID AMOUNT [--ref R]", transfer("credit")},
+		"balance debit":  {"--account ID AMOUNT [--ref R]", transfer("debit")},
+		"balance ledger": {"--account ID [--limit N]", ofAccount("/ledger", true, func(w io.Writer, r ledgerResp) {
+			fmt.Fprintln(w, "AT\tKIND\tAMOUNT\tBALANCE\tREF\tACTOR")
+			for _, e := range r.Entries {
+				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\n", ts(e.At), e.Kind, e.Amount, e.Balance, dash(e.Ref), dash(e.Actor))
+			}
+		})},
+		"key list": {"--account ID", ofAccount("/keys", false, func(w io.Writer, r keysResp) {
+			fmt.Fprintln(w, "ID\tROLE\tNAME\tCREATED")
+			for _, k := range r.Keys {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", k.ID, k.Role, dash(k.Name), ts(k.CreatedAt))
+			}
+		})},
+		"key create": {"--account ID --role parent_admin|sub_admin|advanced|basic [--name N]", keyCreate},
+		"key revoke": {"--account ID KEYID", remove("keys", "KEYID", "key %s revoked\n")},
+		"message list": {"[--account ID] [--limit N]", listQuery("/v1/messages", func(w io.Writer, r messagesResp) {
+			fmt.Fprintln(w, "ID\tCREATED\tTO\tSTATUS\tPARTS\tPRICE")
+			for _, m := range r.Messages {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\n", m.ID, ts(m.CreatedAt), m.To, m.Status, m.Parts, m.Price)
+			}
+		})},
+		"inbox list": {"[--account ID] [--limit N]", listQuery("/v1/inbox", func(w io.Writer, r inboxResp) {
+			fmt.Fprintln(w, "ID\tRECEIVED\tFROM\tTO\tMESSAGE\tTEXT")
+			for _, rp := range r.Replies {
+				text := strings.Join(strings.Fields(rp.Text), " ")
+				if r := []rune(text); len(r) > 40 {
+					text = string(r[:39]) + "…"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", rp.ID, ts(rp.ReceivedAt), rp.From, rp.To, dash(rp.MessageID), text)
+			}
+		})},
+	}
+	for _, kind := range []string{"domain", "address"} {
+		plural := map[string]string{"domain": "domains", "address": "addresses"}[kind]
+		arg := "--account ID " + strings.ToUpper(kind)
+		cmds[kind+" add"] = command{arg, register(kind, plural)}
+		cmds[kind+" remove"] = command{arg, remove(plural, strings.ToUpper(kind), kind+" %s removed\n")}
+		cmds[kind+" list"] = command{"--account ID", ofAccount("/"+plural, false, func(w io.Writer, r map[string][]string) {
+			for _, v := range r[plural] {
+				fmt.Fprintln(w, v)
+			}
+		})}
+	}
+	return cmds
+}
+
+// byID is a command taking one ID argument: method prefix+ID+suffix.
+func byID[T any](method, prefix, suffix string, human func(io.Writer, T)) func(*flag.FlagSet) runFunc {
+	return func(*flag.FlagSet) runFunc {
+		return func(ctx context.Context, c *client, args []string) error {
+			if err := need(args, 1, "ID"); err != nil {
+				return err
+			}
+			return call(ctx, c, method, prefix+esc(args[0])+suffix, nil, human)
+		}
+	}
+}
+
+// ofAccount is a command with a required --account and no arguments that
+// GETs /v1/accounts/{id}+suffix, optionally with --limit.
+func ofAccount[T any](suffix string, withLimit bool, human func(io.Writer, T)) func(*flag.FlagSet) runFunc {
+	return func(fs *flag.FlagSet) runFunc {
+		acct := accountFlag(fs)
+		limit := new(int)
+		if withLimit {
+			limit = fs.Int("limit", 0, "at most `N` entries (default 50)")
+		}
+		return func(ctx context.Context, c *client, args []string) error {
+			id, err := acct()
+			if err == nil {
+				err = need(args, 0, "")
+			}
+			if err != nil {
+				return err
+			}
+			return call(ctx, c, "GET", "/v1/accounts/"+esc(id)+suffix+limitQuery("", *limit), nil, human)
+		}
+	}
+}
+
+// listQuery is "message list" and "inbox list": an optional --account
+// (default: the key's own) and --limit.
+func listQuery[T any](path string, human func(io.Writer, T)) func(*flag.FlagSet) runFunc {
+	return func(fs *flag.FlagSet) runFunc {
+		acct := fs.String("account", "", "account `ID` (default: the key's account)")
+		limit := fs.Int("limit", 0, "at most `N` items (default 50)")
+		return func(ctx context.Context, c *client, args []string) error {
+			if err := need(args, 0, ""); err != nil {
+				return err
+			}
+			return call(ctx, c, "GET", path+limitQuery(*acct, *limit), nil, human)
+		}
+	}
+}
+
+func accountCreate(fs *flag.FlagSet) runFunc {
+	str := map[string]*string{
+		"name":            fs.String("name", "", "the sub-account's `name` (required)"),
+		"contact_email":   fs.String("contact-email", "", "contact `email`"),
+		"default_country": fs.String("country", "", "default `country` of numbers, ISO 3166-1 alpha-2 (default: the parent's)"),
+		"currency":        fs.String("currency", "", "`currency`, ISO 4217 (default: the parent's)"),
+		"long_message":    fs.String("long-message", "", "`policy` for texts over max-parts: reject or truncate"),
+		"subject_mode":    fs.String("subject", "", "`mode` for the mail subject: ignore or prepend"),
+		"sender_id":       fs.String("sender-id", "", "sender `id` (source address)"),
+	}
+	price := fs.Int64("price", 0, "price per SMS part in `minor` units (default: the parent's)")
+	maxParts := fs.Int("max-parts", 0, "`N` parts per message at most")
+	return func(ctx context.Context, c *client, args []string) error {
+		if *str["name"] == "" {
+			return usagef("--name is required")
+		}
+		if err := need(args, 0, ""); err != nil {
+			return err
+		}
+		body := map[string]any{}
+		for field, v := range str {
+			if *v != "" {
+				body[field] = *v
+			}
+		}
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "price":
+				body["price_per_part"] = *price
+			case "max-parts":
+				body["max_parts"] = *maxParts
+			}
+		})
+		return call(ctx, c, "POST", "/v1/accounts", body, printAccount)
+	}
+}
+
+func keyCreate(fs *flag.FlagSet) runFunc {
+	acct := accountFlag(fs)
+	role := fs.String("role", "", "the key's `role`: parent_admin, sub_admin, advanced or basic")
+	name := fs.String("name", "", "a `name` for the key")
+	return func(ctx context.Context, c *client, args []string) error {
+		id, err := acct()
+		switch {
+		case err != nil:
+			return err
+		case *role == "":
+			return usagef("--role is required")
+		}
+		if err := need(args, 0, ""); err != nil {
+			return err
+		}
+		body := map[string]string{"role": *role, "name": *name}
+		return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/keys", body, func(w io.Writer, r newKeyResp) {
+			fmt.Fprintf(w, "key %s (%s) created for account %s\n", r.Key.ID, r.Key.Role, r.Key.AccountID)
+			fmt.Fprintf(w, "secret (shown once, store it now):\n%s\n", r.Secret)
+		})
+	}
+}
+
+// transfer is "balance credit|debit --account ID AMOUNT".
+func transfer(verb string) func(*flag.FlagSet) runFunc {
+	return func(fs *flag.FlagSet) runFunc {
+		acct := accountFlag(fs)
+		ref := fs.String("ref", "", "a `reference` recorded in both ledgers")
+		return func(ctx context.Context, c *client, args []string) error {
+			id, err := acct()
+			if err == nil {
+				err = need(args, 1, "AMOUNT")
+			}
+			if err != nil {
+				return err
+			}
+			amount, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || amount <= 0 {
+				return usagef("AMOUNT %q must be a positive whole number of minor units", args[0])
+			}
+			body := map[string]any{"amount": amount, "ref": *ref}
+			return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/"+verb, body, func(w io.Writer, r transferResp) {
+				fmt.Fprintf(w, "%s of %d minor units done\n", verb, amount)
+				fmt.Fprintln(w, "ACCOUNT\tCHANGE\tBALANCE")
+				fmt.Fprintf(w, "%s\t%+d\t%d\n", r.From.AccountID, r.From.Amount, r.From.Balance)
+				fmt.Fprintf(w, "%s\t%+d\t%d\n", r.To.AccountID, r.To.Amount, r.To.Balance)
+			})
+		}
+	}
+}
+
+// register is "domain|address add --account ID VALUE".
+func register(kind, plural string) func(*flag.FlagSet) runFunc {
+	return func(fs *flag.FlagSet) runFunc {
+		acct := accountFlag(fs)
+		return func(ctx context.Context, c *client, args []string) error {
+			id, err := acct()
+			if err == nil {
+				err = need(args, 1, strings.ToUpper(kind))
+			}
+			if err != nil {
+				return err
+			}
+			return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/"+plural, map[string]string{kind: args[0]}, func(w io.Writer, r map[string]string) {
+				fmt.Fprintf(w, "%s %s added to account %s\n", kind, r[kind], id)
+			})
+		}
+	}
+}
+
+// remove is "domain|address remove" and "key revoke": DELETE
+// /v1/accounts/{id}/<plural>/<arg>, then print done with the argument.
+func remove(plural, argName, done string) func(*flag.FlagSet) runFunc {
+	return func(fs *flag.FlagSet) runFunc {
+		acct := accountFlag(fs)
+		return func(ctx context.Context, c *client, args []string) error {
+			id, err := acct()
+			if err == nil {
+				err = need(args, 1, argName)
+			}
+			if err != nil {
+				return err
+			}
+			return call(ctx, c, "DELETE", "/v1/accounts/"+esc(id)+"/"+plural+"/"+esc(args[0]), nil, func(w io.Writer, _ noOutput) {
+				fmt.Fprintf(w, done, args[0])
+			})
+		}
+	}
+}
+
+// printMessage prints one message as aligned "field  value" lines.
+func printMessage(w io.Writer, m accounts.Message) {
+	rows := [][2]string{
+		{"id", m.ID}, {"account", m.AccountID}, {"sender", m.Sender}, {"to", m.To},
+		{"status", string(m.Status)}, {"parts", strconv.Itoa(m.Parts)},
+		{"price", strconv.FormatInt(m.Price, 10)}, {"link", dash(m.Link)},
+		{"smsc_id", dash(m.SMSCID)}, {"error", dash(m.Error)},
+		{"attempts", strconv.Itoa(m.Attempts)}, {"created", ts(m.CreatedAt)},
+		{"submitted", ts(m.SubmittedAt)}, {"done", ts(m.DoneAt)}, {"text", m.Text},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%s\n", r[0], r[1])
+	}
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/config"
+	"github.com/smsgate/smsgate/internal/mailsink"
+	"github.com/smsgate/smsgate/internal/redistest"
+	"github.com/smsgate/smsgate/smpp/smsctest"
+)
+
+// gateway is a whole smsgate running in-process against a real
+// redis-server, the SMSC simulator over TCP and a mail sink.
+type gateway struct {
+	t        *testing.T
+	rdb      *redis.Client
+	store    *accounts.Store
+	sim      *smsctest.Server
+	sink     *mailsink.Sink
+	smtpAddr string
+	httpAddr string
+	stop     context.CancelFunc
+	done     chan struct{}
+
+	parent, sub *accounts.Account
+	key         string // parent_admin key of the parent
+}
+
+const (
+	ourNumber = "61480000000"
+	smsDomain = "sms.example.com"
+)
+
+type gwOption func(*config.Config, *smsctest.Options)
+
+func startGateway(t *testing.T, opts ...gwOption) *gateway {
+	t.Helper()
+	rs := redistest.StartServer(t, redistest.Options{AOF: false})
+	g := &gateway{t: t, rdb: rs.Client(t), done: make(chan struct{})}
+	g.store = accounts.NewStore(g.rdb, accounts.StoreOptions{})
+
+	simOpts := smsctest.Options{Rules: []smsctest.Rule{
+		{Suffix: "999", Receipt: "UNDELIV"},
+		{Suffix: "998", Status: 0x0B}, // invalid destination: permanent
+	}}
+	cfg := config.Default()
+	cfg.Redis.Addr = rs.Addr
+	cfg.SMTP.Listen = "127.0.0.1:0"
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.SMTP.Domains = []string{smsDomain}
+	cfg.SMTP.MaxRecipients = 5
+	cfg.SMTP.MaxMessageBytes = 64 << 10
+	cfg.SMTP.AllowInsecureAuth = true
+	cfg.Dispatch.DefaultSource = ourNumber
+	cfg.Dispatch.Block = config.Duration(100 * time.Millisecond)
+	cfg.Dispatch.Retry.Initial = config.Duration(50 * time.Millisecond)
+	cfg.Shutdown.Timeout = config.Seconds(5)
+	for _, o := range opts {
+		o(cfg, &simOpts)
+	}
+	sim, err := smsctest.Start(simOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	g.sim = sim
+	sink, err := mailsink.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	g.sink = sink
+	cfg.Relay = config.Relay{Addr: sink.Addr(), From: "smsgate@" + smsDomain, Hostname: "smsgate.test"}
+	if len(cfg.Links) == 0 {
+		l := config.DefaultLink()
+		l.Name, l.Addr, l.SystemID, l.Password = "sim", sim.Addr(), "smsgate", "secret"
+		cfg.Links = []config.Link{l}
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("test config: %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	g.stop = cancel
+	ready := make(chan struct{})
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	go func() {
+		defer close(g.done)
+		if err := Serve(ctx, cfg, logger, func(s, h string) {
+			g.smtpAddr, g.httpAddr = s, h
+			close(ready)
+		}); err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	select {
+	case <-ready:
+	case <-g.done:
+		t.Fatal("serve returned before it was ready")
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve not ready within 10s")
+	}
+	t.Cleanup(g.shutdown)
+	g.waitFor("link bound", func() bool { return g.sim.Stats().Binds > 0 })
+	g.setupAccounts()
+	return g
+}
+
+func (g *gateway) shutdown() {
+	g.stop()
+	select {
+	case <-g.done:
+	case <-time.After(15 * time.Second):
+		g.t.Error("serve did not stop within 15s")
+	}
+}
+
+// setupAccounts makes a parent with 10.00 AUD and a sub-account owning
+// example.com with 1.00 AUD at 0.05 a part.
+func (g *gateway) setupAccounts() {
+	ctx := context.Background()
+	t := g.t
+	p, key, err := g.store.Bootstrap(ctx, "Parent", "AU")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.store.Credit(ctx, p.ID, 1000, "test", "operator"); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := g.store.CreateAccount(ctx, accounts.Account{ParentID: p.ID, Name: "Sales",
+		DefaultCountry: "AU", PricePerPart: 5, Currency: "AUD", MaxParts: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.store.Transfer(ctx, p.ID, sub.ID, 100, "test", "operator"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.store.AddDomain(ctx, sub.ID, "example.com"); err != nil {
+		t.Fatal(err)
+	}
+	g.parent, g.sub, g.key = p, sub, key
+}
+
+// waitFor polls a condition that nothing can notify us of (state in Redis),
+// bounded by 10 seconds.
+func (g *gateway) waitFor(what string, cond func() bool) {
+	g.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			g.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (g *gateway) message(id string) *accounts.Message {
+	g.t.Helper()
+	m, err := g.store.GetMessage(context.Background(), id)
+	if err != nil {
+		g.t.Fatalf("message %s: %v", id, err)
+	}
+	return m
+}
+
+func (g *gateway) balance(id string) int64 {
+	g.t.Helper()
+	a, err := g.store.GetAccount(context.Background(), id)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return a.Balance
+}
+
+func (g *gateway) get(path string) (int, string) {
+	g.t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+g.httpAddr+path, nil)
+	req.Header.Set("Authorization", "Bearer "+g.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func smsMO(src, dst, text string) smsctest.MO { return smsctest.MO{Source: src, Dest: dst, Text: text} }
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }

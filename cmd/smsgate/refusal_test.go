@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/smpp"
+)
+
+// TestSMTPRefusals: every refusal is an SMTP reply whose code and text say
+// what was wrong, and nothing is charged or sent.
+func TestSMTPRefusals(t *testing.T) {
+	g := startGateway(t)
+	ctx := t.Context()
+	// A second sub-account with no money, and one deactivated.
+	poor, err := g.store.CreateAccount(ctx, accounts.Account{ParentID: g.parent.ID, Name: "Poor", DefaultCountry: "AU", PricePerPart: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.store.AddDomain(ctx, poor.ID, "poor.example"); err != nil {
+		t.Fatal(err)
+	}
+	off, err := g.store.CreateAccount(ctx, accounts.Account{ParentID: g.parent.ID, Name: "Off", DefaultCountry: "AU"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.store.AddDomain(ctx, off.ID, "off.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.store.SetStatus(ctx, off.ID, accounts.StatusDeactivated); err != nil {
+		t.Fatal(err)
+	}
+	rcpt := "0412345678@" + smsDomain
+	long := strings.Repeat("abcdefghij", 70) // 700 GSM chars: 5 parts, limit 4
+	tests := []struct {
+		name     string
+		from     string
+		to       []string
+		body     string
+		code     int
+		enh      [3]int
+		contains string
+	}{
+		{"unknown sender", "bob@unknown.example", []string{rcpt}, "", 550, [3]int{5, 7, 1}, "bob@unknown.example"},
+		{"deactivated account", "carol@off.example", []string{rcpt}, "", 550, [3]int{5, 7, 1}, "deactivated"},
+		{"invalid number", "alice@example.com", []string{"12ab@" + smsDomain}, "", 550, [3]int{5, 1, 3}, "letters"},
+		{"too short number", "alice@example.com", []string{"123@" + smsDomain}, "", 550, [3]int{5, 1, 3}, "short"},
+		{"not an SMS domain", "alice@example.com", []string{"0412345678@elsewhere.example"}, "", 550, [3]int{5, 1, 2}, "elsewhere.example"},
+		{"too many recipients", "alice@example.com", []string{"0412000001@" + smsDomain, "0412000002@" + smsDomain,
+			"0412000003@" + smsDomain, "0412000004@" + smsDomain, "0412000005@" + smsDomain, "0412000006@" + smsDomain}, "", 452, [3]int{4, 5, 3}, "too many recipients"},
+		{"insufficient balance", "dave@poor.example", []string{rcpt}, plainMail("dave@poor.example", rcpt, "p1@x", "hi"), 554, [3]int{5, 7, 0}, "insufficient balance"},
+		{"message too long", "alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "l1@x", long), 554, [3]int{5, 3, 4}, "5 SMS parts"},
+		{"empty message", "alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "e1@x", "\r\n-- \r\nsig"), 554, [3]int{5, 6, 0}, "no text"},
+		{"message too big", "alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "b1@x", strings.Repeat("x", 70<<10)), 552, [3]int{5, 3, 4}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := tc.body
+			if body == "" {
+				body = plainMail(tc.from, rcpt, "x@x", "hello")
+			}
+			err := g.sendMail(tc.from, tc.to, body)
+			if err == nil {
+				t.Fatal("accepted, want a refusal")
+			}
+			code, enh, msg := smtpCode(t, err)
+			if code != tc.code || enh != tc.enh || !strings.Contains(msg, tc.contains) {
+				t.Errorf("got %d %v %q, want %d %v containing %q", code, enh, msg, tc.code, tc.enh, tc.contains)
+			}
+			if strings.Contains(msg, "redis") || strings.Contains(msg, "accept for") {
+				t.Errorf("reply leaks internals: %q", msg)
+			}
+		})
+	}
+	if b := g.balance(g.sub.ID); b != 100 {
+		t.Errorf("sub balance %d after refusals, want 100", b)
+	}
+	if n := len(g.sim.Messages()); n != 0 {
+		t.Errorf("simulator got %d messages after refusals", n)
+	}
+}
+
+// TestLongUnicode: a long Cyrillic text goes as concatenated UCS-2 parts and
+// is reassembled intact by the carrier.
+func TestLongUnicode(t *testing.T) {
+	g := startGateway(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	text := strings.Repeat("Привет, мир! ", 11) + "Ёж" // 145 chars: 3 UCS-2 parts
+	text = strings.TrimSpace(text)
+	rcpt := "+61 412 345 679@" + smsDomain
+	rcpt = strings.ReplaceAll(rcpt, " ", ".")
+	if err := g.sendMail("alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "u1@x", text)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := g.sim.WaitMessages(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Text != text || got[0].Coding != smpp.CodingUCS2 || got[0].Parts != 3 || got[0].Dest != "61412345679" {
+		t.Errorf("got %q coding %d parts %d dest %s", got[0].Text, got[0].Coding, got[0].Parts, got[0].Dest)
+	}
+	if b := g.balance(g.sub.ID); b != 85 {
+		t.Errorf("balance %d, want 85 (3 parts at 5)", b)
+	}
+}
+
+// TestPermanentFailureRefunds: a carrier's permanent error fails the message
+// and gives the money back; an undeliverable receipt marks it so.
+func TestPermanentFailureRefunds(t *testing.T) {
+	g := startGateway(t)
+	if err := g.sendMail("alice@example.com", []string{"0412345998@" + smsDomain, "0412345999@" + smsDomain},
+		plainMail("alice@example.com", "x@"+smsDomain, "f1@x", "hello")); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := g.store.ListMessages(t.Context(), g.sub.ID, 10)
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("messages %v %v", msgs, err)
+	}
+	want := map[string]accounts.MessageStatus{"61412345998": accounts.MsgFailed, "61412345999": accounts.MsgUndeliverable}
+	for _, m := range msgs {
+		g.waitFor(string(want[m.To]), func() bool { return g.message(m.ID).Status == want[m.To] })
+	}
+	if b := g.balance(g.sub.ID); b != 95 {
+		t.Errorf("balance %d, want 95 (failed message refunded, undeliverable one charged)", b)
+	}
+}

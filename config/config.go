@@ -1,0 +1,204 @@
+// Package config is smsgate's YAML configuration: the schema, its defaults
+// and its validation.
+//
+// Contract:
+//   - Load decodes strictly over Default(): every key not in the schema is an
+//     error, keys left out keep their defaults (links get DefaultLink), and
+//     the result is normalised (domains lower-cased) and validated.
+//   - Every problem is reported at once, as *Errors, each entry naming its
+//     field path ("links[1].addr: required") and, for decode problems, the
+//     YAML line. Validate applies the same rules to a Config built in code.
+//   - Secrets are of type Secret and never print: String, LogValue, JSON and
+//     YAML all show "<secret>". Redacted is the config as YAML, safe to show.
+//
+// The package imports none of smsgate's own packages.
+package config
+
+// Config is the whole daemon configuration, one YAML document.
+type Config struct {
+	Log      Log      `yaml:"log"`
+	Roles    Roles    `yaml:"roles"`
+	Redis    Redis    `yaml:"redis"`
+	SMTP     SMTP     `yaml:"smtp"`
+	HTTP     HTTP     `yaml:"http"`
+	Dispatch Dispatch `yaml:"dispatch"`
+	Links    []Link   `yaml:"links"`
+	Relay    Relay    `yaml:"relay"`
+	Shutdown Shutdown `yaml:"shutdown"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn or error
+	Format string `yaml:"format"` // json or text
+}
+
+// Roles turns the parts of the daemon on or off per instance, so that one
+// binary can run as an SMTP front end, a dispatcher, an API server or all of
+// them. At least one must be on.
+type Roles struct {
+	SMTP     bool `yaml:"smtp"`
+	Dispatch bool `yaml:"dispatch"`
+	HTTP     bool `yaml:"http"`
+}
+
+// Redis locates the shared Redis: a single server, or a Sentinel-managed
+// master when Sentinel.Master is set.
+type Redis struct {
+	Addr     string   `yaml:"addr"` // host:port, or unix:/path/to/redis.sock
+	Username string   `yaml:"username"`
+	Password Secret   `yaml:"password"`
+	DB       int      `yaml:"db"`
+	Sentinel Sentinel `yaml:"sentinel"`
+	// Shards is the number of keyspace shards (hash tags). It is fixed for
+	// the life of a deployment: changing it re-homes account trees.
+	Shards   int `yaml:"shards"`
+	PoolSize int `yaml:"pool_size"` // 0 means the go-redis default
+}
+
+// Sentinel names the master and the sentinels that watch it.
+type Sentinel struct {
+	Master string   `yaml:"master"`
+	Addrs  []string `yaml:"addrs"` // host:port of each sentinel
+}
+
+// SMTP configures the listener that accepts mail for SMS.
+type SMTP struct {
+	Listen    string `yaml:"listen"`     // plain SMTP with optional STARTTLS
+	TLSListen string `yaml:"tls_listen"` // implicit TLS (port 465 style); needs TLS
+	Hostname  string `yaml:"hostname"`   // greeting and EHLO name
+	// Domains are the SMS recipient domains: mail to <number>@<domain>.
+	// Lower-cased by Load.
+	Domains         []string `yaml:"domains"`
+	MaxRecipients   int      `yaml:"max_recipients"`
+	MaxMessageBytes int64    `yaml:"max_message_bytes"`
+	ReadTimeout     Duration `yaml:"read_timeout"`
+	WriteTimeout    Duration `yaml:"write_timeout"`
+	// CommandTimeout bounds the Redis work done for one SMTP command.
+	CommandTimeout    Duration `yaml:"command_timeout"`
+	TLS               TLS      `yaml:"tls"`
+	RequireTLS        bool     `yaml:"require_tls"`
+	AllowInsecureAuth bool     `yaml:"allow_insecure_auth"`
+}
+
+// TLS names a certificate and its key, PEM files. STARTTLS is offered when
+// both are set.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether a certificate is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" && t.KeyFile != "" }
+
+// HTTP configures the REST API, /metrics and the health endpoints.
+type HTTP struct {
+	Listen string `yaml:"listen"`
+}
+
+// Dispatch configures the workers that take messages from the queue and
+// submit them to carrier links.
+type Dispatch struct {
+	// Consumer is this instance's name in the Redis consumer group. Empty
+	// means "<hostname>-<pid>", filled in at run time.
+	Consumer  string   `yaml:"consumer"`
+	Workers   int      `yaml:"workers"`    // submits in flight across all links
+	Batch     int      `yaml:"batch"`      // entries read per XREADGROUP
+	Block     Duration `yaml:"block"`      // XREADGROUP BLOCK
+	ClaimIdle Duration `yaml:"claim_idle"` // pending longer than this: claimed from a dead worker
+	Retry     Retry    `yaml:"retry"`
+	// DefaultSource is the source address when the account sets none.
+	DefaultSource   string `yaml:"default_source"`
+	RefundOnFailure bool   `yaml:"refund_on_failure"`
+}
+
+// Retry is the backoff for temporary submit failures: Initial doubling up to
+// Max, each delay varied by ±Jitter (a fraction), at most MaxAttempts tries.
+type Retry struct {
+	Initial     Duration `yaml:"initial"`
+	Max         Duration `yaml:"max"`
+	MaxAttempts int      `yaml:"max_attempts"`
+	Jitter      float64  `yaml:"jitter"`
+}
+
+// Link is one SMPP 3.4 client bind to a carrier's SMSC.
+type Link struct {
+	Name       string `yaml:"name"` // [a-z0-9_-]+, unique; used as a metric label
+	Addr       string `yaml:"addr"` // host:port
+	SystemID   string `yaml:"system_id"`
+	Password   Secret `yaml:"password"`
+	SystemType string `yaml:"system_type"`
+	// Prefixes are the destination prefixes (digits of E.164 numbers) this
+	// link serves; empty makes it a default route.
+	Prefixes []string `yaml:"prefixes"`
+	// Priority orders failover among links serving a prefix: lower first.
+	Priority           int      `yaml:"priority"`
+	Window             int      `yaml:"window"` // unacknowledged submits in flight
+	Rate               float64  `yaml:"rate"`   // submits per second; 0 is unlimited
+	EnquireLink        Duration `yaml:"enquire_link"`
+	ResponseTimeout    Duration `yaml:"response_timeout"`
+	RegisteredDelivery bool     `yaml:"registered_delivery"` // ask for delivery receipts
+}
+
+// Relay is the outbound SMTP server through which replies are mailed back to
+// the staff who sent the original message. An empty Addr disables it.
+type Relay struct {
+	Addr     string `yaml:"addr"`     // host:port
+	From     string `yaml:"from"`     // envelope and header sender
+	Hostname string `yaml:"hostname"` // HELO name; Load defaults it to smtp.hostname
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	StartTLS bool   `yaml:"starttls"`
+}
+
+// Shutdown bounds the graceful drain.
+type Shutdown struct {
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Default returns the configuration that Load decodes over: every default
+// lives here. It has no SMS domains and no links, which a deployment must
+// supply while the smtp and dispatch roles are on.
+func Default() *Config {
+	return &Config{
+		Log:   Log{Level: "info", Format: "json"},
+		Roles: Roles{SMTP: true, Dispatch: true, HTTP: true},
+		Redis: Redis{Addr: "127.0.0.1:6379", Shards: 1},
+		SMTP: SMTP{
+			Listen:          "127.0.0.1:2525",
+			Hostname:        "localhost",
+			MaxRecipients:   50,
+			MaxMessageBytes: 1 << 20,
+			ReadTimeout:     Seconds(60),
+			WriteTimeout:    Seconds(60),
+			CommandTimeout:  Seconds(30),
+		},
+		HTTP: HTTP{Listen: "127.0.0.1:8080"},
+		Dispatch: Dispatch{
+			Workers:   64,
+			Batch:     200,
+			Block:     Seconds(1),
+			ClaimIdle: Seconds(60),
+			Retry: Retry{
+				Initial:     Seconds(1),
+				Max:         Seconds(300),
+				MaxAttempts: 20,
+				Jitter:      0.2,
+			},
+			DefaultSource:   "smsgate",
+			RefundOnFailure: true,
+		},
+		Shutdown: Shutdown{Timeout: Seconds(30)},
+	}
+}
+
+// DefaultLink is what each entry of links starts from before its keys are
+// decoded over it.
+func DefaultLink() Link {
+	return Link{
+		Window:             10,
+		EnquireLink:        Seconds(30),
+		ResponseTimeout:    Seconds(10),
+		RegisteredDelivery: true,
+	}
+}

@@ -1,0 +1,345 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/mail"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// FieldError is one problem with one field, named by its YAML path such as
+// "links[1].addr".
+type FieldError struct {
+	Path string
+	Msg  string
+}
+
+// Error returns "path: message", or the message alone when no path is known.
+func (e FieldError) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return e.Path + ": " + e.Msg
+}
+
+// Errors is every problem found in a configuration: decode problems in
+// document order, or else validation problems section by section.
+type Errors []FieldError
+
+// Error lists the problems one per line.
+func (e Errors) Error() string {
+	lines := make([]string, len(e))
+	for i, fe := range e {
+		lines[i] = fe.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// checker collects problems.
+type checker struct{ errs Errors }
+
+func (c *checker) add(path, format string, args ...any) {
+	c.errs = append(c.errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) intRange(path string, v, lo, hi int) {
+	if v < lo || v > hi {
+		c.add(path, "must be between %d and %d (got %d)", lo, hi, v)
+	}
+}
+
+func (c *checker) positive(path string, d Duration) {
+	if d <= 0 {
+		c.add(path, "must be greater than 0 (got %s)", d)
+	}
+}
+
+func (c *checker) oneOf(path, v string, allowed ...string) {
+	for _, a := range allowed {
+		if v == a {
+			return
+		}
+	}
+	c.add(path, "%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+// hostPort checks a host:port address. Listen addresses may leave the host
+// empty (all interfaces) and use port 0 (any free port); dial addresses may
+// not.
+func (c *checker) hostPort(path, addr string, listen bool) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		c.add(path, "%q is not a host:port address", addr)
+		return
+	}
+	n, err := strconv.Atoi(port)
+	switch {
+	case err != nil || n < 0 || n > 65535:
+		c.add(path, "%q has an invalid port", addr)
+	case !listen && n == 0:
+		c.add(path, "%q needs a port other than 0", addr)
+	case !listen && host == "":
+		c.add(path, "%q needs a host", addr)
+	}
+}
+
+// Validate checks c and returns *Errors listing every problem, or nil. Parts
+// that only one role uses are required only while that role is on, but any
+// value that is set is checked.
+func (c *Config) Validate() error {
+	var v checker
+	c.validateGeneral(&v)
+	c.validateSMTP(&v)
+	c.validateDispatch(&v)
+	c.validateLinks(&v)
+	if len(v.errs) == 0 {
+		return nil
+	}
+	return &v.errs
+}
+
+func (c *Config) validateGeneral(v *checker) {
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "json", "text")
+	if !c.Roles.SMTP && !c.Roles.Dispatch && !c.Roles.HTTP {
+		v.add("roles", "at least one role must be on")
+	}
+
+	r := c.Redis
+	if r.Sentinel.Master == "" {
+		switch {
+		case r.Addr == "":
+			v.add("redis.addr", "required")
+		case strings.HasPrefix(r.Addr, "unix:"):
+			if !strings.HasPrefix(r.Addr, "unix:/") {
+				v.add("redis.addr", "%q: a unix socket needs an absolute path, like unix:/run/redis/redis.sock", r.Addr)
+			}
+		default:
+			v.hostPort("redis.addr", r.Addr, false)
+		}
+	} else if len(r.Sentinel.Addrs) == 0 {
+		v.add("redis.sentinel.addrs", "required when redis.sentinel.master is set")
+	}
+	for i, a := range r.Sentinel.Addrs {
+		v.hostPort(fmt.Sprintf("redis.sentinel.addrs[%d]", i), a, false)
+	}
+	if r.DB < 0 {
+		v.add("redis.db", "must be 0 or more (got %d)", r.DB)
+	}
+	v.intRange("redis.shards", r.Shards, 1, 1024)
+	if r.PoolSize < 0 {
+		v.add("redis.pool_size", "must be 0 (the default) or more (got %d)", r.PoolSize)
+	}
+
+	switch {
+	case c.HTTP.Listen != "":
+		v.hostPort("http.listen", c.HTTP.Listen, true)
+	case c.Roles.HTTP:
+		v.add("http.listen", "required when roles.http is on")
+	}
+
+	rl := c.Relay
+	if rl.Addr != "" {
+		v.hostPort("relay.addr", rl.Addr, false)
+		if rl.From == "" {
+			v.add("relay.from", "required when relay.addr is set")
+		}
+	}
+	if rl.From != "" {
+		if _, err := mail.ParseAddress(rl.From); err != nil {
+			v.add("relay.from", "%q is not a valid email address", rl.From)
+		}
+	}
+	if rl.Hostname != "" && !validDomain(rl.Hostname) {
+		v.add("relay.hostname", "%q is not a valid host name", rl.Hostname)
+	}
+	v.positive("shutdown.timeout", c.Shutdown.Timeout)
+}
+
+func (c *Config) validateSMTP(v *checker) {
+	s := c.SMTP
+	switch {
+	case s.Listen != "":
+		v.hostPort("smtp.listen", s.Listen, true)
+	case c.Roles.SMTP:
+		v.add("smtp.listen", "required when roles.smtp is on")
+	}
+	if s.TLSListen != "" {
+		v.hostPort("smtp.tls_listen", s.TLSListen, true)
+		if !s.TLS.Enabled() {
+			v.add("smtp.tls_listen", "needs smtp.tls.cert_file and smtp.tls.key_file")
+		}
+	}
+	if s.Hostname == "" {
+		v.add("smtp.hostname", "required")
+	} else if !validDomain(s.Hostname) {
+		v.add("smtp.hostname", "%q is not a valid host name", s.Hostname)
+	}
+	if len(s.Domains) == 0 && c.Roles.SMTP {
+		v.add("smtp.domains", "at least one SMS domain is required when roles.smtp is on")
+	}
+	seen := map[string]int{}
+	for i, d := range s.Domains {
+		p := fmt.Sprintf("smtp.domains[%d]", i)
+		switch {
+		case !validDomain(d):
+			v.add(p, "%q is not a valid domain name", d)
+		case d != strings.ToLower(d):
+			v.add(p, "%q must be lower case", d)
+		}
+		if j, dup := seen[strings.ToLower(d)]; dup {
+			v.add(p, "duplicate of smtp.domains[%d]", j)
+		} else {
+			seen[strings.ToLower(d)] = i
+		}
+	}
+	v.intRange("smtp.max_recipients", s.MaxRecipients, 1, 1000)
+	if s.MaxMessageBytes < 1024 {
+		v.add("smtp.max_message_bytes", "must be at least 1024 (got %d)", s.MaxMessageBytes)
+	}
+	v.positive("smtp.read_timeout", s.ReadTimeout)
+	v.positive("smtp.write_timeout", s.WriteTimeout)
+	v.positive("smtp.command_timeout", s.CommandTimeout)
+	if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
+		v.add("smtp.tls", "set both cert_file and key_file, or neither")
+	}
+	if s.RequireTLS && !s.TLS.Enabled() {
+		v.add("smtp.require_tls", "needs smtp.tls.cert_file and smtp.tls.key_file")
+	}
+}
+
+func (c *Config) validateDispatch(v *checker) {
+	d := c.Dispatch
+	if strings.ContainsAny(d.Consumer, " \t\r\n") {
+		v.add("dispatch.consumer", "%q must not contain white space", d.Consumer)
+	}
+	v.intRange("dispatch.workers", d.Workers, 1, 10000)
+	v.intRange("dispatch.batch", d.Batch, 1, 10000)
+	v.positive("dispatch.block", d.Block)
+	v.positive("dispatch.claim_idle", d.ClaimIdle)
+	r := d.Retry
+	v.positive("dispatch.retry.initial", r.Initial)
+	if r.Max < r.Initial {
+		v.add("dispatch.retry.max", "must be >= dispatch.retry.initial (%s)", r.Initial)
+	}
+	if r.MaxAttempts < 1 {
+		v.add("dispatch.retry.max_attempts", "must be at least 1 (got %d)", r.MaxAttempts)
+	}
+	if !(r.Jitter >= 0 && r.Jitter <= 1) { // also rejects NaN
+		v.add("dispatch.retry.jitter", "must be between 0 and 1 (got %g)", r.Jitter)
+	}
+	if !validSource(d.DefaultSource) {
+		v.add("dispatch.default_source", "%q must be up to 11 letters and digits, or up to 15 digits", d.DefaultSource)
+	}
+}
+
+var (
+	linkNameRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
+	digitsRE   = regexp.MustCompile(`^[0-9]+$`)
+	alnumRE    = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+)
+
+// SMPP 3.4 §5.2.1-5.2.3: C-Octet strings including their NUL terminator.
+const (
+	maxSystemID   = 15
+	maxPassword   = 8
+	maxSystemType = 12
+)
+
+func (c *Config) validateLinks(v *checker) {
+	if len(c.Links) == 0 && c.Roles.Dispatch {
+		v.add("links", "at least one link is required when roles.dispatch is on")
+	}
+	names := map[string]int{}
+	for i, l := range c.Links {
+		p := func(f string) string { return fmt.Sprintf("links[%d].%s", i, f) }
+		switch {
+		case l.Name == "":
+			v.add(p("name"), "required")
+		case !linkNameRE.MatchString(l.Name):
+			v.add(p("name"), "%q may contain only a-z, 0-9, _ and -", l.Name)
+		}
+		if j, dup := names[l.Name]; dup && l.Name != "" {
+			v.add(p("name"), "duplicate of links[%d].name", j)
+		} else if !dup {
+			names[l.Name] = i
+		}
+		if l.Addr == "" {
+			v.add(p("addr"), "required")
+		} else {
+			v.hostPort(p("addr"), l.Addr, false)
+		}
+		switch {
+		case l.SystemID == "":
+			v.add(p("system_id"), "required")
+		case len(l.SystemID) > maxSystemID:
+			v.add(p("system_id"), "must be at most %d characters (SMPP 3.4 §5.2.1)", maxSystemID)
+		}
+		if len(l.Password.Value()) > maxPassword {
+			v.add(p("password"), "must be at most %d characters (SMPP 3.4 §5.2.2)", maxPassword)
+		}
+		if len(l.SystemType) > maxSystemType {
+			v.add(p("system_type"), "must be at most %d characters (SMPP 3.4 §5.2.3)", maxSystemType)
+		}
+		seen := map[string]bool{}
+		for j, pre := range l.Prefixes {
+			pp := fmt.Sprintf("links[%d].prefixes[%d]", i, j)
+			switch {
+			case !digitsRE.MatchString(pre) || len(pre) > 15:
+				v.add(pp, "%q must be 1 to 15 digits (E.164, no '+')", pre)
+			case seen[pre]:
+				v.add(pp, "duplicate prefix %q", pre)
+			}
+			seen[pre] = true
+		}
+		if l.Priority < 0 {
+			v.add(p("priority"), "must be 0 or more (got %d)", l.Priority)
+		}
+		v.intRange(p("window"), l.Window, 1, 1000)
+		if !(l.Rate >= 0) || math.IsInf(l.Rate, 1) {
+			v.add(p("rate"), "must be 0 (unlimited) or more (got %g)", l.Rate)
+		}
+		v.positive(p("enquire_link"), l.EnquireLink)
+		v.positive(p("response_timeout"), l.ResponseTimeout)
+		// A submit still waiting for its response must not look like the
+		// entry of a dead worker, or another worker would send it again.
+		if l.ResponseTimeout > 0 && c.Dispatch.ClaimIdle > 0 && c.Dispatch.ClaimIdle <= l.ResponseTimeout {
+			v.add("dispatch.claim_idle", "must be greater than %s (%s), or in-flight submits are claimed twice",
+				p("response_timeout"), l.ResponseTimeout)
+		}
+	}
+}
+
+// validDomain reports whether s is a DNS host name: dot-separated labels of
+// letters, digits and hyphens, 1-63 characters each, not starting or ending
+// with a hyphen, 253 characters at most. Internationalised names must be
+// written in their A-label (xn--) form.
+func validDomain(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validSource reports whether s can be an SMPP source address: an
+// alphanumeric sender id of up to 11 characters (the GSM 03.40 limit), or a
+// number of up to 15 digits.
+func validSource(s string) bool {
+	if digitsRE.MatchString(s) {
+		return len(s) <= 15
+	}
+	return alnumRE.MatchString(s) && len(s) <= 11
+}

@@ -1,0 +1,181 @@
+// Package phone normalises phone numbers typed by people (in an email
+// address's local part, a form or an API call) to E.164 digits without the
+// leading '+', the form used everywhere else in smsgate ("61412345678").
+//
+// Contract: Normalize either returns 8 to 15 ASCII digits whose leading 1-3
+// digits are an assigned ITU-T calling code, or an error wrapping ErrInvalid
+// whose text says what is wrong, fit to show to the person who typed it.
+// The package holds only constant tables and is safe for concurrent use.
+package phone
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// ErrInvalid is wrapped by every error Normalize returns.
+var ErrInvalid = errors.New("invalid phone number")
+
+// E.164 bounds: a number is at most 15 digits (ITU-T E.164 §6.1). The
+// shortest numbers in service are 8 digits with their calling code (for
+// example +290 for Saint Helena with 5-digit national numbers).
+const (
+	maxDigits = 15
+	minDigits = 8
+)
+
+// universalIDD is the ITU-T E.164 recommended international prefix.
+const universalIDD = "00"
+
+// callingCodes is the set of assigned calling codes, derived once from the
+// constant tables in countries.go and never written afterwards.
+var callingCodes = func() map[string]bool {
+	m := make(map[string]bool, len(countries)+len(nonGeographic))
+	for _, c := range countries {
+		m[c.cc] = true
+	}
+	for _, cc := range nonGeographic {
+		m[cc] = true
+	}
+	return m
+}()
+
+// CallingCode returns the E.164 calling code of an ISO 3166-1 alpha-2
+// country code (case-insensitive), e.g. "AU" -> "61".
+func CallingCode(country string) (string, bool) {
+	c, ok := countries[strings.ToUpper(country)]
+	return c.cc, ok
+}
+
+// ValidCountry reports whether country is an ISO 3166-1 alpha-2 code
+// (case-insensitive) that this package can dial.
+func ValidCountry(country string) bool {
+	_, ok := countries[strings.ToUpper(country)]
+	return ok
+}
+
+// HasCallingCode reports whether the E.164 digits in number begin with an
+// assigned calling code. Calling codes form a prefix code, so at most one of
+// the 1, 2 and 3 digit prefixes can match.
+func HasCallingCode(number string) bool {
+	_, ok := splitCallingCode(number)
+	return ok
+}
+
+func splitCallingCode(number string) (string, bool) {
+	for n := 1; n <= 3 && n <= len(number); n++ {
+		if callingCodes[number[:n]] {
+			return number[:n], true
+		}
+	}
+	return "", false
+}
+
+// Normalize returns raw as E.164 digits without '+', e.g. "61412345678".
+//
+// It tolerates spaces, dashes, dots, parentheses and a leading '+' (and the
+// "(0)" some write after the calling code, as in "+44 (0)20 7946 0958");
+// the "00" international prefix and the default country's own (such as
+// "011" in NANP countries or "0011" in Australia); national numbers with
+// the country's trunk prefix ("0412 345 678" with AU gives 61412345678, NANP
+// "1 415 555 0100" gives 14155550100); national numbers without a trunk
+// prefix, which are kept whole after the calling code ("612 345 678" with ES
+// gives 34612345678); and digits that already start with the default
+// country's calling code and are longer than its national numbers, which are
+// taken as international ("61412345678" with AU).
+func Normalize(raw, defaultCountry string) (string, error) {
+	digits, plus, err := clean(raw)
+	if err != nil {
+		return "", err
+	}
+	var number string
+	switch {
+	case plus:
+		number = digits
+	default:
+		c, ok := countries[strings.ToUpper(defaultCountry)]
+		if international, ok2 := stripIDD(digits, c.idd); ok2 {
+			number = international
+			break
+		}
+		if !ok {
+			return "", fmt.Errorf("%w: unknown default country %q", ErrInvalid, defaultCountry)
+		}
+		number = national(digits, c)
+	}
+	if len(number) > maxDigits {
+		return "", fmt.Errorf("%w: number too long (%d digits, E.164 allows %d)", ErrInvalid, len(number), maxDigits)
+	}
+	if _, ok := splitCallingCode(number); !ok {
+		return "", fmt.Errorf("%w: unknown country calling code in %q", ErrInvalid, raw)
+	}
+	if len(number) < minDigits {
+		return "", fmt.Errorf("%w: number too short (%d digits)", ErrInvalid, len(number))
+	}
+	return number, nil
+}
+
+// clean strips the tolerated punctuation from raw and reports whether it
+// began with '+'.
+func clean(raw string) (digits string, plus bool, err error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return "", false, fmt.Errorf("%w: empty number", ErrInvalid)
+	}
+	if rest, ok := strings.CutPrefix(s, "+"); ok {
+		plus = true
+		// "+44 (0)20 ...": the national trunk digit in parentheses is not dialled
+		// internationally.
+		s = strings.Replace(rest, "(0)", "", 1)
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '-' || r == '.' || r == '(' || r == ')' || unicode.IsSpace(r):
+		case unicode.IsLetter(r):
+			return "", false, fmt.Errorf("%w: letters are not allowed in a number: %q", ErrInvalid, raw)
+		default:
+			return "", false, fmt.Errorf("%w: unexpected character %q in number %q", ErrInvalid, r, raw)
+		}
+	}
+	if b.Len() == 0 {
+		return "", false, fmt.Errorf("%w: empty number", ErrInvalid)
+	}
+	return b.String(), plus, nil
+}
+
+// stripIDD removes an international prefix: the longer of the country's own
+// and the universal "00" is tried first, so that Australia's "0011" wins over
+// "00".
+func stripIDD(digits, own string) (string, bool) {
+	prefixes := []string{own, universalIDD}
+	if len(own) < len(universalIDD) {
+		prefixes[0], prefixes[1] = universalIDD, own
+	}
+	for _, p := range prefixes {
+		if p != "" && strings.HasPrefix(digits, p) {
+			return digits[len(p):], true
+		}
+	}
+	return "", false
+}
+
+// national turns a number dialled within country c into E.164.
+func national(digits string, c country) string {
+	if c.trunk != "" && strings.HasPrefix(digits, c.trunk) {
+		return c.cc + digits[len(c.trunk):]
+	}
+	nsnMax := c.nsnMax
+	if nsnMax == 0 {
+		nsnMax = 10
+	}
+	if strings.HasPrefix(digits, c.cc) && len(digits) > nsnMax {
+		return digits // already international, just without '+'
+	}
+	return c.cc + digits
+}

@@ -1,0 +1,151 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/smpp"
+)
+
+// AcceptStore is what Accept needs from the account store: one atomic step
+// that checks the balance, debits, writes the ledger, stores the messages
+// and enqueues them.
+type AcceptStore interface {
+	Accept(ctx context.Context, req accounts.AcceptRequest) (*accounts.AcceptResult, error)
+}
+
+// Pipeline turns accepted mail into queued messages.
+type Pipeline struct {
+	store         AcceptStore
+	routes        *Routes
+	defaultSource string
+	log           *slog.Logger
+	metrics       *Metrics
+}
+
+// PipelineOptions configures a Pipeline.
+type PipelineOptions struct {
+	Store         AcceptStore
+	Routes        *Routes // nil: every destination is accepted (dispatch-only instances route)
+	DefaultSource string  // source address when the account sets none
+	Logger        *slog.Logger
+	Metrics       *Metrics
+}
+
+// DefaultMaxParts is the part limit of an account that sets none.
+const DefaultMaxParts = 10
+
+// NewPipeline returns a Pipeline.
+func NewPipeline(opts PipelineOptions) *Pipeline {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Pipeline{store: opts.Store, routes: opts.Routes, defaultSource: opts.DefaultSource,
+		log: opts.Logger, metrics: opts.Metrics}
+}
+
+// Accept prices the mail for each recipient, then debits and enqueues it in
+// one atomic store step. It returns the message ids only once the store has
+// them. A retried mail (same sender and Message-ID) returns the first
+// attempt's ids and is charged once.
+func (p *Pipeline) Accept(ctx context.Context, m *Mail) ([]string, error) {
+	ids, err := p.accept(ctx, m)
+	if p.metrics != nil {
+		p.metrics.accepted.WithLabelValues(acceptResult(err)).Add(float64(max(len(m.Recipients), 1)))
+	}
+	return ids, err
+}
+
+func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
+	acct := m.Sender.Account
+	text := ComposeText(acct.SubjectMode, m.Subject, m.Text)
+	if text == "" {
+		return nil, ErrEmpty
+	}
+	coding, parts := smpp.CountParts(text)
+	limit := acct.MaxParts
+	if limit <= 0 {
+		limit = DefaultMaxParts
+	}
+	if parts > limit {
+		if acct.LongMessage != accounts.LongTruncate {
+			return nil, &TooLongError{Parts: parts, Limit: limit}
+		}
+		text = smpp.Truncate(text, limit)
+		coding, parts = smpp.CountParts(text)
+	}
+	if p.routes != nil {
+		for _, to := range m.Recipients {
+			if !p.routes.Has(to) {
+				return nil, fmt.Errorf("%s: %w", maskNumber(to), ErrNoRoute)
+			}
+		}
+	}
+	source := acct.SenderID
+	if source == "" {
+		source = p.defaultSource
+	}
+	msgs := make([]*accounts.Message, len(m.Recipients))
+	for i, to := range m.Recipients {
+		msgs[i] = &accounts.Message{
+			AccountID: acct.ID,
+			Sender:    m.Sender.Address,
+			MailID:    m.MailID,
+			Source:    source,
+			To:        to,
+			Text:      text,
+			Coding:    coding,
+			Parts:     parts,
+			Price:     int64(parts) * acct.PricePerPart,
+		}
+	}
+	req := accounts.AcceptRequest{AccountID: acct.ID, Messages: msgs}
+	if m.MailID != "" {
+		// The same mail retried after a dropped connection carries the same
+		// sender and Message-ID; recipients are part of the key so that a
+		// different recipient list is a different request.
+		req.IdempotencyKey = m.Sender.Address + "\x00" + m.MailID + "\x00" + strings.Join(m.Recipients, ",")
+	}
+	res, err := p.store.Accept(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("accept for %s: %w", acct.ID, err)
+	}
+	if res.Duplicate {
+		p.log.InfoContext(ctx, "duplicate mail accepted again without charge",
+			"account", acct.ID, "messages", len(res.IDs))
+	}
+	return res.IDs, nil
+}
+
+// ComposeText builds the SMS text from a mail's subject and body according to
+// the account's subject mode.
+func ComposeText(mode, subject, body string) string {
+	body = strings.TrimSpace(body)
+	subject = strings.TrimSpace(subject)
+	if mode == accounts.SubjectPrepend && subject != "" {
+		if body == "" {
+			return subject
+		}
+		return subject + "\n" + body
+	}
+	return body
+}
+
+// maskNumber hides all but the last four digits, for logs and errors that
+// may be logged.
+func maskNumber(n string) string {
+	if len(n) <= 4 {
+		return n
+	}
+	return strings.Repeat("*", len(n)-4) + n[len(n)-4:]
+}
+
+func acceptResult(err error) string {
+	if err == nil {
+		return "accepted"
+	}
+	return "rejected"
+}

@@ -1,0 +1,362 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/smpp"
+)
+
+// QueueStore is what the dispatcher needs from the store: the consumer-group
+// queue and the message records.
+type QueueStore interface {
+	EnsureGroups(ctx context.Context) error
+	Read(ctx context.Context, consumer string, count int, block time.Duration) ([]accounts.Entry, error)
+	ClaimStale(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]accounts.Entry, error)
+	LoadMessages(ctx context.Context, ids []string) ([]*accounts.Message, error)
+	MarkSubmitted(ctx context.Context, batch []accounts.Submitted) error
+	Ack(ctx context.Context, e accounts.Entry) error
+	Retry(ctx context.Context, e accounts.Entry, at time.Time, reason string) (int, error)
+	PromoteDue(ctx context.Context, now time.Time, max int) (int, error)
+	Fail(ctx context.Context, e accounts.Entry, reason string, refund bool) (*accounts.Message, error)
+	QueueStats(ctx context.Context) (pending, retrying int64, oldest time.Duration, err error)
+}
+
+// RetryPolicy is exponential backoff with jitter, bounded in attempts.
+type RetryPolicy struct {
+	Initial, Max time.Duration
+	MaxAttempts  int
+	Jitter       float64 // 0..1: the delay is scaled by a random factor in [1-Jitter, 1+Jitter]
+}
+
+// Delay returns the wait before the given attempt (1-based) is retried.
+func (p RetryPolicy) Delay(attempt int) time.Duration {
+	d := p.Initial
+	for i := 1; i < attempt && d < p.Max; i++ {
+		d *= 2
+	}
+	d = min(d, p.Max)
+	if p.Jitter > 0 {
+		d = time.Duration(float64(d) * (1 + p.Jitter*(2*rand.Float64()-1)))
+	}
+	return d
+}
+
+// DispatcherOptions configures a Dispatcher.
+type DispatcherOptions struct {
+	Store              QueueStore
+	Routes             *Routes
+	Consumer           string        // this instance's name in the consumer group
+	Workers            int           // messages in flight at once
+	Batch              int           // entries per read
+	Block              time.Duration // read block
+	ClaimIdle          time.Duration // entries of a dead consumer idle this long are claimed
+	Retry              RetryPolicy
+	RegisteredDelivery bool
+	RefundOnFailure    bool
+	DrainTimeout       time.Duration // how long in-flight submits may finish after Run's ctx ends
+	Logger             *slog.Logger
+	Metrics            *Metrics
+	// Submitted is called after each batch of submitted messages is recorded
+	// (receipts that arrived early wait for it). May be nil.
+	Submitted func()
+}
+
+// Dispatcher reads the queue and submits messages over carrier links.
+type Dispatcher struct {
+	o   DispatcherOptions
+	log *slog.Logger
+}
+
+// NewDispatcher returns a Dispatcher; Run starts it.
+func NewDispatcher(o DispatcherOptions) *Dispatcher {
+	if o.Workers <= 0 {
+		o.Workers = 64
+	}
+	if o.Batch <= 0 {
+		o.Batch = 200
+	}
+	if o.Block <= 0 {
+		o.Block = time.Second
+	}
+	if o.ClaimIdle <= 0 {
+		o.ClaimIdle = time.Minute
+	}
+	if o.Retry.Initial <= 0 {
+		o.Retry = RetryPolicy{Initial: time.Second, Max: 5 * time.Minute, MaxAttempts: 20, Jitter: 0.2}
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Dispatcher{o: o, log: o.Logger}
+}
+
+// Run dispatches until ctx ends. Then it stops claiming work, lets in-flight
+// submits finish within DrainTimeout, records their results and returns.
+// Whatever was not acknowledged stays in the stream for another consumer.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if err := d.o.Store.EnsureGroups(ctx); err != nil {
+		return fmt.Errorf("dispatch: %w", err)
+	}
+	// In-flight work outlives ctx by at most DrainTimeout.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+
+	results := make(chan accounts.Submitted, d.o.Workers*2)
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		d.collect(workCtx, results)
+	}()
+	var bg sync.WaitGroup
+	bg.Go(func() { d.housekeep(ctx) })
+
+	sem := make(chan struct{}, d.o.Workers)
+	var inflight sync.WaitGroup
+	lastClaim := time.Time{}
+	var errLog onceLogger
+	for ctx.Err() == nil {
+		var entries []accounts.Entry
+		var err error
+		if time.Since(lastClaim) > d.o.ClaimIdle/2 {
+			lastClaim = time.Now()
+			entries, err = d.o.Store.ClaimStale(ctx, d.o.Consumer, d.o.ClaimIdle, d.o.Batch)
+			if len(entries) > 0 {
+				d.log.InfoContext(ctx, "claimed entries of a stale consumer", "count", len(entries))
+			}
+		}
+		if err == nil && len(entries) == 0 {
+			entries, err = d.o.Store.Read(ctx, d.o.Consumer, d.o.Batch, d.o.Block)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			errLog.log(ctx, d.log, "queue read", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		errLog.reset()
+		if len(entries) == 0 {
+			continue
+		}
+		d.process(workCtx, entries, sem, &inflight, results)
+	}
+
+	done := make(chan struct{})
+	go func() { inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d.o.DrainTimeout):
+		d.log.Warn("drain timeout: in-flight submits cancelled; their entries stay queued")
+		cancelWork()
+		<-done
+	}
+	close(results)
+	<-collected
+	bg.Wait()
+	return nil
+}
+
+// process loads the messages of entries and submits each in its own worker.
+func (d *Dispatcher) process(ctx context.Context, entries []accounts.Entry, sem chan struct{}, inflight *sync.WaitGroup, results chan<- accounts.Submitted) {
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.MessageID
+	}
+	msgs, err := d.o.Store.LoadMessages(ctx, ids)
+	if err != nil {
+		// Left pending: claimed again after ClaimIdle.
+		d.log.ErrorContext(ctx, "load messages", "err", err, "count", len(ids))
+		return
+	}
+	for i, e := range entries {
+		m := msgs[i]
+		if m == nil || m.Status != accounts.MsgQueued {
+			// Missing, or already submitted by a consumer that died before
+			// acknowledging: acknowledge without sending again.
+			if err := d.o.Store.Ack(ctx, e); err != nil {
+				d.log.ErrorContext(ctx, "ack", "err", err, "message", e.MessageID)
+			}
+			continue
+		}
+		sem <- struct{}{}
+		inflight.Add(1)
+		go func() {
+			defer func() { <-sem; inflight.Done() }()
+			d.send(ctx, e, m, results)
+		}()
+	}
+}
+
+// send submits every part of m and reports the outcome.
+func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Message, results chan<- accounts.Submitted) {
+	start := time.Now()
+	link := d.o.Routes.Pick(m.To)
+	if link == nil {
+		d.retry(ctx, e, m, "no carrier link up for destination", "no_link")
+		return
+	}
+	coding, payload := smpp.Encode(m.Text)
+	parts := smpp.Split(coding, payload)
+	var ref uint8
+	if len(parts) > 1 {
+		ref = uint8(rand.IntN(256))
+	}
+	var variants []string
+	for i, p := range parts {
+		req := &smpp.SubmitRequest{Source: m.Source, Dest: m.To, Coding: coding, Payload: p,
+			RegisteredDelivery: d.o.RegisteredDelivery}
+		if len(parts) > 1 {
+			req.UDH = smpp.ConcatUDH(ref, len(parts), i+1)
+		}
+		id, err := link.Submit(ctx, req)
+		if err != nil {
+			var se *smpp.StatusError
+			if errors.As(err, &se) && !se.Temporary() {
+				d.fail(ctx, e, m, link.Name(), err.Error())
+				return
+			}
+			if ctx.Err() != nil {
+				return // draining: the entry stays pending for another consumer
+			}
+			d.retry(ctx, e, m, err.Error(), link.Name())
+			return
+		}
+		variants = append(variants, smpp.IDVariants(id)...)
+	}
+	if d.o.Metrics != nil {
+		d.o.Metrics.submits.WithLabelValues(link.Name(), "ok").Inc()
+		d.o.Metrics.dispatchLatency.Observe(time.Since(m.CreatedAt).Seconds())
+		d.o.Metrics.sendDuration.Observe(time.Since(start).Seconds())
+	}
+	results <- accounts.Submitted{Entry: e, Link: link.Name(), Source: m.Source, SMSCIDs: variants}
+}
+
+// storeCtx bounds a store call that must happen even while draining.
+func storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+}
+
+func (d *Dispatcher) retry(ctx context.Context, e accounts.Entry, m *accounts.Message, reason, label string) {
+	if d.o.Metrics != nil {
+		d.o.Metrics.submits.WithLabelValues(label, "temporary").Inc()
+	}
+	if m.Attempts+1 >= d.o.Retry.MaxAttempts {
+		d.fail(ctx, e, m, label, "gave up after "+fmt.Sprint(m.Attempts+1)+" attempts: "+reason)
+		return
+	}
+	sctx, cancel := storeCtx(ctx)
+	defer cancel()
+	at := time.Now().Add(d.o.Retry.Delay(m.Attempts + 1))
+	if _, err := d.o.Store.Retry(sctx, e, at, reason); err != nil {
+		d.log.ErrorContext(ctx, "schedule retry", "err", err, "message", m.ID)
+	}
+}
+
+func (d *Dispatcher) fail(ctx context.Context, e accounts.Entry, m *accounts.Message, label, reason string) {
+	if d.o.Metrics != nil {
+		d.o.Metrics.submits.WithLabelValues(label, "permanent").Inc()
+	}
+	sctx, cancel := storeCtx(ctx)
+	defer cancel()
+	if _, err := d.o.Store.Fail(sctx, e, reason, d.o.RefundOnFailure); err != nil {
+		d.log.ErrorContext(ctx, "fail message", "err", err, "message", m.ID)
+		return
+	}
+	d.log.WarnContext(ctx, "message failed", "message", m.ID, "account", m.AccountID, "reason", reason)
+}
+
+// collect records submitted messages in batches: one pipeline per batch.
+func (d *Dispatcher) collect(ctx context.Context, results <-chan accounts.Submitted) {
+	const max = 256
+	batch := make([]accounts.Submitted, 0, max)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		sctx, cancel := storeCtx(ctx)
+		err := d.o.Store.MarkSubmitted(sctx, batch)
+		cancel()
+		if err != nil {
+			// The entries stay pending; a consumer that claims them finds
+			// the messages still queued and sends them again (at least once).
+			d.log.ErrorContext(ctx, "record submitted", "err", err, "count", len(batch))
+		}
+		batch = batch[:0]
+		if d.o.Submitted != nil {
+			d.o.Submitted()
+		}
+	}
+	for r := range results {
+		batch = append(batch, r)
+		// Take whatever else is ready, then write it all at once.
+	more:
+		for len(batch) < max {
+			select {
+			case r, ok := <-results:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		flush()
+	}
+	flush()
+}
+
+// housekeep moves due retries back to the queue and samples queue gauges.
+func (d *Dispatcher) housekeep(ctx context.Context) {
+	promote := time.NewTicker(250 * time.Millisecond)
+	defer promote.Stop()
+	stats := time.NewTicker(2 * time.Second)
+	defer stats.Stop()
+	var errLog onceLogger
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-promote.C:
+			if _, err := d.o.Store.PromoteDue(ctx, now, 1000); err != nil && ctx.Err() == nil {
+				errLog.log(ctx, d.log, "promote retries", err)
+			}
+		case <-stats.C:
+			pending, retrying, oldest, err := d.o.Store.QueueStats(ctx)
+			if err != nil {
+				continue
+			}
+			if m := d.o.Metrics; m != nil {
+				m.queuePending.Set(float64(pending))
+				m.queueRetrying.Set(float64(retrying))
+				m.queueOldest.Set(oldest.Seconds())
+			}
+		}
+	}
+}
+
+// onceLogger logs an error that repeats identically only once.
+type onceLogger struct{ last string }
+
+func (o *onceLogger) log(ctx context.Context, l *slog.Logger, msg string, err error) {
+	if s := err.Error(); s != o.last {
+		o.last = s
+		l.ErrorContext(ctx, msg, "err", err)
+	}
+}
+
+func (o *onceLogger) reset() { o.last = "" }

@@ -1,0 +1,82 @@
+package router
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Metrics are the router's Prometheus metrics.
+type Metrics struct {
+	accepted        *prometheus.CounterVec
+	submits         *prometheus.CounterVec
+	dispatchLatency prometheus.Histogram
+	sendDuration    prometheus.Histogram
+	queuePending    prometheus.Gauge
+	queueRetrying   prometheus.Gauge
+	queueOldest     prometheus.Gauge
+	receipts        *prometheus.CounterVec
+	replies         *prometheus.CounterVec
+	replyMails      *prometheus.CounterVec
+}
+
+// NewMetrics registers the router's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	m := &Metrics{
+		accepted: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsgate_router_messages_total",
+			Help: "Messages (one per recipient) offered for acceptance, by result.",
+		}, []string{"result"}),
+		submits: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsgate_router_submits_total",
+			Help: "Messages submitted to carrier links, by link and result (ok, temporary, permanent).",
+		}, []string{"link", "result"}),
+		dispatchLatency: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "smsgate_router_accept_to_submit_seconds",
+			Help:    "Time from acceptance to the carrier's submit_sm_resp.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 14),
+		}),
+		sendDuration: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "smsgate_router_send_duration_seconds",
+			Help:    "Time to submit every part of a message.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
+		}),
+		queuePending: f.NewGauge(prometheus.GaugeOpts{
+			Name: "smsgate_router_queue_pending",
+			Help: "Messages in the dispatch queue not yet acknowledged.",
+		}),
+		queueRetrying: f.NewGauge(prometheus.GaugeOpts{
+			Name: "smsgate_router_queue_retrying",
+			Help: "Messages waiting for a retry.",
+		}),
+		queueOldest: f.NewGauge(prometheus.GaugeOpts{
+			Name: "smsgate_router_queue_oldest_age_seconds",
+			Help: "Age of the oldest pending queue entry.",
+		}),
+		receipts: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsgate_router_receipts_total",
+			Help: "Delivery receipts by status and result (matched, unmatched, intermediate).",
+		}, []string{"status", "result"}),
+		replies: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsgate_router_replies_total",
+			Help: "Inbound replies by result (routed, unrouted).",
+		}, []string{"result"}),
+		replyMails: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsgate_router_reply_mails_total",
+			Help: "Replies mailed to the original sender, by result.",
+		}, []string{"result"}),
+	}
+	for _, r := range []string{"accepted", "rejected"} {
+		m.accepted.WithLabelValues(r)
+	}
+	for _, r := range []string{"routed", "unrouted"} {
+		m.replies.WithLabelValues(r)
+	}
+	for _, s := range []string{"delivered", "undeliverable", "expired", "rejected", "failed"} {
+		m.receipts.WithLabelValues(s, "matched")
+	}
+	for _, r := range []string{"sent", "failed"} {
+		m.replyMails.WithLabelValues(r)
+	}
+	return m
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real components: redis-server processes
+# started by the tests, the SMSC simulator over TCP, SMTP through a real client.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+need_go
+need_pkgs redis-server:redis-server
+go vet ./...
+go test -race -shuffle=on -timeout 9m -count=1 ./... "$@"

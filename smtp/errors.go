@@ -1,0 +1,147 @@
+package smtp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/phone"
+	"github.com/smsgate/smsgate/router"
+)
+
+// Conditions the session itself detects. They go through toSMTPError like
+// everything else, so that each refusal has exactly one reply.
+var (
+	errShuttingDown  = errors.New("shutting down")
+	errTLSRequired   = errors.New("tls required")
+	errKeyMismatch   = errors.New("api key belongs to another account")
+	errTooManyRcpts  = errors.New("too many recipients")
+	errBadRecipient  = errors.New("bad recipient address")
+	errBadMessage    = errors.New("message cannot be parsed")
+	errAuthAvailable = errors.New("authentication not available")
+)
+
+// notSMSDomainError is a recipient whose domain is not one of ours.
+type notSMSDomainError struct{ domain string }
+
+func (e *notSMSDomainError) Error() string {
+	return e.domain + " is not an SMS domain of this gateway"
+}
+
+// replyContext is what a reply text may mention besides the error itself.
+type replyContext struct {
+	session string // session id, echoed so that users can quote it
+	sender  string // MAIL FROM address
+	maxRcpt int
+}
+
+// reply is one outcome of toSMTPError: the SMTP reply and a bounded metrics
+// reason. internal is set when the error must be logged because the client
+// only gets a reference.
+type reply struct {
+	err      *gosmtp.SMTPError
+	reason   string
+	internal bool
+}
+
+// Metric reasons, also pre-created at zero in NewMetrics.
+var (
+	permanentReasons = []string{
+		"unknown_sender", "deactivated", "insufficient_balance", "too_long", "empty",
+		"no_route", "invalid_number", "not_sms_domain", "bad_address", "tls_required",
+		"key_mismatch", "auth_failed", "bad_message", "too_large", "protocol",
+	}
+	temporaryReasons = []string{
+		"timeout", "shutting_down", "too_many_recipients", "internal", "protocol",
+	}
+)
+
+func smtpErr(code int, enh gosmtp.EnhancedCode, msg string) *gosmtp.SMTPError {
+	return &gosmtp.SMTPError{Code: code, EnhancedCode: enh, Message: msg}
+}
+
+// toSMTPError is the one mapping from errors to SMTP replies (RFC 5321 §4.2,
+// enhanced codes from RFC 3463). Temporary (4xx) replies carry 4.x.x enhanced
+// codes and permanent (5xx) replies 5.x.x. The returned *SMTPError must be
+// handed to go-smtp unwrapped: it uses a type assertion, not errors.As.
+// Error text is sent only for the conditions whose text is meant for users;
+// anything unrecognised becomes "internal error (ref <session>)".
+func toSMTPError(err error, rc replyContext) reply {
+	var (
+		tooLong  *router.TooLongError
+		domain   *notSMSDomainError
+		protoErr *gosmtp.SMTPError
+	)
+	switch {
+	case errors.Is(err, errShuttingDown):
+		return reply{smtpErr(421, gosmtp.EnhancedCode{4, 3, 2}, "shutting down, try again later"), "shutting_down", false}
+	case errors.Is(err, errTLSRequired):
+		return reply{smtpErr(530, gosmtp.EnhancedCode{5, 7, 0}, "must issue a STARTTLS command first"), "tls_required", false}
+	case errors.Is(err, errKeyMismatch):
+		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "the authenticated API key does not belong to the account of "+rc.sender), "key_mismatch", false}
+	case errors.Is(err, errTooManyRcpts):
+		return reply{smtpErr(452, gosmtp.EnhancedCode{4, 5, 3}, fmt.Sprintf("too many recipients (max %d)", rc.maxRcpt)), "too_many_recipients", false}
+	case errors.As(err, &domain):
+		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 1, 2}, domain.Error()), "not_sms_domain", false}
+	case errors.Is(err, errBadRecipient):
+		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 1, 3}, detail(err, errBadRecipient)), "bad_address", false}
+	case errors.Is(err, errBadMessage):
+		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, "message cannot be parsed as MIME"), "bad_message", false}
+	case errors.Is(err, errAuthAvailable):
+		return reply{gosmtp.ErrAuthUnsupported, "protocol", false}
+	case errors.Is(err, accounts.ErrBadKey):
+		return reply{smtpErr(535, gosmtp.EnhancedCode{5, 7, 8}, "authentication failed: invalid or revoked API key"), "auth_failed", false}
+	case errors.Is(err, accounts.ErrUnknownSender):
+		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "sender <"+rc.sender+"> is not registered for email to SMS"), "unknown_sender", false}
+	case errors.Is(err, accounts.ErrDeactivated):
+		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "account is deactivated"), "deactivated", false}
+	case errors.Is(err, accounts.ErrInsufficientBalance):
+		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 7, 0}, detail(err, accounts.ErrInsufficientBalance)), "insufficient_balance", false}
+	case errors.As(err, &tooLong):
+		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 3, 4}, tooLong.Error()), "too_long", false}
+	case errors.Is(err, router.ErrTooLong):
+		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 3, 4}, detail(err, router.ErrTooLong)), "too_long", false}
+	case errors.Is(err, router.ErrEmpty):
+		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, "message has no text"), "empty", false}
+	case errors.Is(err, router.ErrNoRoute):
+		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 4, 4}, detail(err, router.ErrNoRoute)), "no_route", false}
+	case errors.Is(err, phone.ErrInvalid):
+		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 1, 3}, detail(err, phone.ErrInvalid)), "invalid_number", false}
+	case errors.Is(err, context.DeadlineExceeded):
+		return reply{smtpErr(451, gosmtp.EnhancedCode{4, 4, 5}, "timed out, try again later (session "+rc.session+")"), "timeout", false}
+	case errors.Is(err, context.Canceled):
+		return reply{smtpErr(421, gosmtp.EnhancedCode{4, 3, 2}, "shutting down, try again later"), "shutting_down", false}
+	case errors.As(err, &protoErr):
+		// go-smtp's own replies, e.g. ErrDataTooLarge from the DATA reader.
+		return reply{protoErr, protoReason(protoErr), false}
+	}
+	return reply{smtpErr(451, gosmtp.EnhancedCode{4, 3, 0}, "internal error (ref "+rc.session+")"), "internal", true}
+}
+
+func protoReason(e *gosmtp.SMTPError) string {
+	if e.Code == 552 {
+		return "too_large"
+	}
+	return "protocol"
+}
+
+// detail returns the most specific text in err's chain that still matches
+// sentinel: "insufficient balance: need 20, have 10" rather than the bare
+// sentinel, without the caller's "accept mail: debit:" wrapping, which
+// says nothing to the person sending.
+func detail(err, sentinel error) string {
+	best := err
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if e == sentinel { //nolint:errorlint // identity: stop at the sentinel itself
+			break
+		}
+		if errors.Is(e, sentinel) {
+			best = e
+		}
+	}
+	return strings.TrimSpace(best.Error())
+}

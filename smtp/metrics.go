@@ -1,0 +1,84 @@
+package smtp
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Metrics are the SMTP listener's Prometheus metrics. Build one per
+// registry with NewMetrics and share it between backends.
+type Metrics struct {
+	sessions   prometheus.Counter
+	messages   *prometheus.CounterVec
+	commands   *prometheus.HistogramVec
+	recipients *prometheus.CounterVec
+}
+
+// Message results: the label values of smsgate_smtp_messages_total{result}.
+const (
+	resultAccepted = "accepted" // 250 after the pipeline took it
+	resultRejected = "rejected" // 5xx: the sender gets a bounce
+	resultDeferred = "deferred" // 4xx: the client should retry
+)
+
+// Recipient results: the label values of smsgate_smtp_recipients_total.
+const (
+	rcptAccepted  = "accepted"
+	rcptRejected  = "rejected"
+	rcptDuplicate = "duplicate"
+)
+
+// NewMetrics registers the SMTP metrics with reg, with every known label
+// value pre-created at zero so that rates and alerts work from the start.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	m := &Metrics{
+		sessions: f.NewCounter(prometheus.CounterOpts{
+			Name: "smsgate_smtp_sessions_total",
+			Help: "SMTP sessions started.",
+		}),
+		messages: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsgate_smtp_messages_total",
+			Help: "Mail transactions by outcome: accepted, rejected (5xx) or deferred (4xx), and why.",
+		}, []string{"result", "reason"}),
+		commands: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "smsgate_smtp_command_duration_seconds",
+			Help:    "Time spent handling SMTP commands, by command and reply code.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"command", "code"}),
+		recipients: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsgate_smtp_recipients_total",
+			Help: "RCPT TO addresses by result: accepted, rejected or duplicate (collapsed).",
+		}, []string{"result"}),
+	}
+	m.messages.WithLabelValues(resultAccepted, "ok")
+	for _, r := range permanentReasons {
+		m.messages.WithLabelValues(resultRejected, r)
+	}
+	for _, r := range temporaryReasons {
+		m.messages.WithLabelValues(resultDeferred, r)
+	}
+	for _, r := range []string{rcptAccepted, rcptRejected, rcptDuplicate} {
+		m.recipients.WithLabelValues(r)
+	}
+	return m
+}
+
+// message counts one finished transaction.
+func (m *Metrics) message(code int, reason string) {
+	result := resultAccepted
+	switch {
+	case code >= 500:
+		result = resultRejected
+	case code >= 400:
+		result = resultDeferred
+	}
+	m.messages.WithLabelValues(result, reason).Inc()
+}
+
+// command observes one command's duration; code is the reply code.
+func (m *Metrics) command(cmd string, code int, seconds float64) {
+	m.commands.WithLabelValues(cmd, strconv.Itoa(code)).Observe(seconds)
+}
