@@ -163,15 +163,26 @@ func (s *Store) ClaimStale(ctx context.Context, consumer string, minIdle time.Du
 // that raced ahead is kept) with its link, first SMSC id, submission time
 // and one more attempt; every SMSC id form is indexed for receipts (7 days);
 // the conversation (source, recipient) is indexed for replies (30 days) when
-// the source is a number; the entry is acknowledged and deleted.
+// the source is a number; the entry is acknowledged and deleted. (Reading
+// the recipients for that index costs one more round trip first.)
 func (s *Store) MarkSubmitted(ctx context.Context, batch []Submitted) error {
 	if len(batch) == 0 {
 		return nil
 	}
 	ms := s.now().UnixMilli()
-	msgs, err := s.LoadMessages(ctx, queueMessageIDs(batch))
-	if err != nil {
-		return fmt.Errorf("mark submitted: %w", err)
+	// The conversation index needs each recipient; one round trip reads
+	// them for the entries whose source can receive replies.
+	tos := make([]*redis.StringCmd, len(batch))
+	pipe := s.rdb.Pipeline()
+	for i, b := range batch {
+		if key, _, err := s.msgKey(b.Entry.MessageID); err == nil && queueDigits(b.Source) {
+			tos[i] = pipe.HGet(ctx, key, "to")
+		}
+	}
+	if pipe.Len() > 0 {
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("mark submitted: recipients: %w", err)
+		}
 	}
 	build := func(pipe redis.Pipeliner) {
 		for i, b := range batch {
@@ -185,8 +196,8 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []Submitted) error {
 				for _, id := range b.SMSCIDs {
 					pipe.Set(ctx, s.gkey("smsc", b.Link, id), b.Entry.MessageID, queueSMSCTTL)
 				}
-				if m := msgs[i]; m != nil && queueDigits(b.Source) && m.To != "" {
-					pipe.Set(ctx, s.gkey("conv", b.Source, m.To), b.Entry.MessageID, queueConvTTL)
+				if c := tos[i]; c != nil && c.Val() != "" {
+					pipe.Set(ctx, s.gkey("conv", b.Source, c.Val()), b.Entry.MessageID, queueConvTTL)
 				}
 			}
 			pipe.XAck(ctx, q, queueGroup, b.Entry.StreamID)
@@ -218,15 +229,6 @@ func queueNoScript(cmds []redis.Cmder) bool {
 		}
 	}
 	return false
-}
-
-// queueMessageIDs returns the message ids of a batch.
-func queueMessageIDs(batch []Submitted) []string {
-	ids := make([]string, len(batch))
-	for i, b := range batch {
-		ids[i] = b.Entry.MessageID
-	}
-	return ids
 }
 
 // queueDigits reports whether v is a non-empty string of ASCII digits (a

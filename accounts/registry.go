@@ -256,8 +256,28 @@ func regNormalizeAddress(email string) (string, error) {
 	}
 	a := strings.ToLower(pa.Address)
 	at := strings.LastIndexByte(a, '@')
-	if !regValidDomain(strings.TrimSuffix(a[at+1:], ".")) {
+	if !regValidLocal(a[:at]) {
+		return "", fmt.Errorf("%w: address: %q: quoted or unusual local parts are not supported", ErrInvalid, email)
+	}
+	if !regValidDomain(a[at+1:]) {
 		return "", fmt.Errorf("%w: address: %q has no valid domain", ErrInvalid, email)
 	}
 	return a, nil
+}
+
+// regValidLocal accepts an RFC 5322 dot-atom local part (§3.2.3), with
+// UTF-8 allowed as in RFC 6532.
+func regValidLocal(l string) bool {
+	if l == "" || l[0] == '.' || l[len(l)-1] == '.' || strings.Contains(l, "..") {
+		return false
+	}
+	for i := range len(l) {
+		c := l[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80 ||
+			strings.IndexByte(".!#$%&'*+-/=?^_`{|}~", c) >= 0
+		if !ok {
+			return false
+		}
+	}
+	return true
 }

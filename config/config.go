@@ -9,7 +9,8 @@
 //     field path ("links[1].addr: required") and, for decode problems, the
 //     YAML line. Validate applies the same rules to a Config built in code.
 //   - Secrets are of type Secret and never print: String, LogValue, JSON and
-//     YAML all show "<secret>". Redacted is the config as YAML, safe to show.
+//     YAML all show "<secret>" ("" when unset). Redacted is the config as
+//     YAML, safe to show, and loads back.
 //
 // The package imports none of smsgate's own packages.
 package config

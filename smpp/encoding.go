@@ -314,147 +314,68 @@ func ucs2Append(buf []byte, r rune) []byte {
 	return append(buf, byte(r>>8), byte(r))
 }
 
-// gsmCode maps r to its GSM 03.38 code (3GPP TS 23.038 §6.2.1): ext reports
-// an extension-table character, sent as 0x1B + code; ok is false when r is in
-// neither table.
+// gsmBasicChars is the GSM 03.38 basic table in code order (3GPP TS 23.038
+// §6.2.1); code 0x1B, the escape, holds a space that is never matched.
+const gsmBasicChars = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ ÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
+	"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+
+// gsmASCII reports whether c is a code at which the basic table holds the
+// ASCII character of the same value.
+func gsmASCII(c rune) bool {
+	return c == '\n' || c == '\r' || c >= ' ' && c <= '#' || c >= '%' && c <= '?' ||
+		c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+}
+
+// gsmCode maps r to its GSM 03.38 code: ext reports an extension-table
+// character, sent as 0x1B + code; ok is false when r is in neither table.
 func gsmCode(r rune) (code byte, ext, ok bool) {
-	switch {
-	case r == '\n', r == '\r', r >= ' ' && r <= '#', r >= '%' && r <= '?',
-		r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z':
+	if gsmASCII(r) {
 		return byte(r), false, true
 	}
-	switch r {
-	case '@':
-		return 0x00, false, true
-	case '£':
-		return 0x01, false, true
-	case '$':
-		return 0x02, false, true
-	case '¥':
-		return 0x03, false, true
-	case 'è':
-		return 0x04, false, true
-	case 'é':
-		return 0x05, false, true
-	case 'ù':
-		return 0x06, false, true
-	case 'ì':
-		return 0x07, false, true
-	case 'ò':
-		return 0x08, false, true
-	case 'Ç':
-		return 0x09, false, true
-	case 'Ø':
-		return 0x0B, false, true
-	case 'ø':
-		return 0x0C, false, true
-	case 'Å':
-		return 0x0E, false, true
-	case 'å':
-		return 0x0F, false, true
-	case 'Δ':
-		return 0x10, false, true
-	case '_':
-		return 0x11, false, true
-	case 'Φ':
-		return 0x12, false, true
-	case 'Γ':
-		return 0x13, false, true
-	case 'Λ':
-		return 0x14, false, true
-	case 'Ω':
-		return 0x15, false, true
-	case 'Π':
-		return 0x16, false, true
-	case 'Ψ':
-		return 0x17, false, true
-	case 'Σ':
-		return 0x18, false, true
-	case 'Θ':
-		return 0x19, false, true
-	case 'Ξ':
-		return 0x1A, false, true
-	case 'Æ':
-		return 0x1C, false, true
-	case 'æ':
-		return 0x1D, false, true
-	case 'ß':
-		return 0x1E, false, true
-	case 'É':
-		return 0x1F, false, true
-	case '¤':
-		return 0x24, false, true
-	case '¡':
-		return 0x40, false, true
-	case 'Ä':
-		return 0x5B, false, true
-	case 'Ö':
-		return 0x5C, false, true
-	case 'Ñ':
-		return 0x5D, false, true
-	case 'Ü':
-		return 0x5E, false, true
-	case '§':
-		return 0x5F, false, true
-	case '¿':
-		return 0x60, false, true
-	case 'ä':
-		return 0x7B, false, true
-	case 'ö':
-		return 0x7C, false, true
-	case 'ñ':
-		return 0x7D, false, true
-	case 'ü':
-		return 0x7E, false, true
-	case 'à':
-		return 0x7F, false, true
-	// Extension table (TS 23.038 §6.2.1.1).
-	case '\f':
-		return 0x0A, true, true
-	case '^':
-		return 0x14, true, true
-	case '{':
-		return 0x28, true, true
-	case '}':
-		return 0x29, true, true
-	case '\\':
-		return 0x2F, true, true
-	case '[':
-		return 0x3C, true, true
-	case '~':
-		return 0x3D, true, true
-	case ']':
-		return 0x3E, true, true
-	case '|':
-		return 0x40, true, true
-	case '€':
-		return 0x65, true, true
+	if r < 0x80 || r >= 0x400 {
+		// Outside ASCII and the Latin/Greek range of the basic table.
+		if c := gsmExtCode(r); c != 0 {
+			return c, true, true
+		}
+		if r != '@' && r != '$' && r != '_' {
+			return 0, false, false
+		}
+	}
+	i := byte(0)
+	for _, c := range gsmBasicChars {
+		if c == r && i != gsmEscape {
+			return i, false, true
+		}
+		i++
 	}
 	return 0, false, false
 }
 
-// gsmBasicChars is the GSM 03.38 basic table in code order; 0x1B (escape)
-// shows as a space.
-const gsmBasicChars = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ ÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
-	"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-
 // gsmBasicRune maps a 7-bit code of the basic table to its rune.
 func gsmBasicRune(b byte) rune {
-	switch {
-	case b == '\n', b == '\r', b >= ' ' && b <= '#', b >= '%' && b <= '?',
-		b >= 'A' && b <= 'Z', b >= 'a' && b <= 'z':
+	b &= 0x7F
+	if gsmASCII(rune(b)) {
 		return rune(b)
 	}
-	// The rest of the table: scan the 1-2 byte runes of gsmBasicChars, at
-	// most 128 steps, and only for the few non-ASCII codes.
 	i := byte(0)
-	for _, r := range gsmBasicChars {
-		if i == b&0x7F {
-			return r
+	for _, c := range gsmBasicChars {
+		if i == b {
+			return c
 		}
 		i++
 	}
 	return ' '
+}
+
+// gsmExtCode maps a rune of the extension table (TS 23.038 §6.2.1.1) to its
+// code, or 0 if it has none.
+func gsmExtCode(r rune) byte {
+	for c := byte(0); c < 0x80; c++ {
+		if gsmExtRune(c) == r {
+			return c
+		}
+	}
+	return 0
 }
 
 // gsmExtRune maps an extension-table code to its rune, or 0 if unassigned.

@@ -44,7 +44,7 @@ for i = 0, n - 1 do
   redis.call('XADD', KEYS[4], '*', 'm', id)
   ids[#ids + 1] = id
 end
-bal = redis.call('HINCRBY', KEYS[1], 'balance', -total)
+bal = redis.call('HINCRBY', KEYS[1], 'balance', 0 - total)
 if ARGV[3] == '1' then
   redis.call('SET', KEYS[5], table.concat(ids, ','), 'EX', 86400)
 end

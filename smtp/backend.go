@@ -1,0 +1,149 @@
+// Package smtp is smsgate's SMTP listener: a go-smtp backend that turns
+// mail to <number>@<sms-domain> into SMS.
+//
+// Contract: MAIL FROM resolves the sender to an account (Resolver), RCPT TO
+// accepts only addresses in the configured SMS domains whose local part
+// normalises to an E.164 number (package phone, with the account's default
+// country), and DATA extracts the text (TextFromMIME) and hands the mail to
+// the Pipeline. The client gets 250 only after Pipeline.Accept returned nil,
+// that is after the messages are safely queued; every refusal is a reply
+// whose text says why (toSMTPError, the one mapping). AUTH PLAIN/LOGIN take
+// an API key as the password. Drain stops new transactions with 421 while
+// transactions in flight complete.
+package smtp
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/router"
+)
+
+// Resolver maps a MAIL FROM address to its account: an exact address
+// registration first, then the sender's domain. It returns
+// accounts.ErrUnknownSender or accounts.ErrDeactivated when it cannot.
+type Resolver interface {
+	ResolveSender(ctx context.Context, addr string) (*accounts.Sender, error)
+}
+
+// KeyChecker checks an API key secret presented as an AUTH password. It
+// returns accounts.ErrBadKey for an unknown or revoked key.
+type KeyChecker interface {
+	Authenticate(ctx context.Context, secret string) (*accounts.APIKey, error)
+}
+
+// Pipeline accepts a mail: prices, debits and queues one SMS per recipient
+// atomically, and returns the message ids.
+type Pipeline interface {
+	Accept(ctx context.Context, m *router.Mail) ([]string, error)
+}
+
+// Options configure a Backend and the servers it makes.
+type Options struct {
+	Domains         []string // SMS recipient domains, matched case-insensitively
+	Hostname        string   // announced in the greeting
+	MaxRecipients   int      // distinct recipients per mail; 0 means no limit
+	MaxMessageBytes int64    // 0 means no limit
+
+	// ReadTimeout and WriteTimeout bound each network read and write;
+	// CommandTimeout bounds each backend call (resolve, authenticate,
+	// accept). Zero means none.
+	ReadTimeout, WriteTimeout, CommandTimeout time.Duration
+
+	TLSConfig         *tls.Config // nil: no STARTTLS
+	RequireTLS        bool        // refuse MAIL FROM before STARTTLS
+	AllowInsecureAuth bool        // offer AUTH without TLS (tests, trusted networks)
+
+	Resolver Resolver
+	Keys     KeyChecker // nil: no AUTH
+	Pipeline Pipeline
+
+	Logger  *slog.Logger // nil: discard; the caller adds the component attribute
+	Metrics *Metrics     // nil: a private registry
+}
+
+// Backend implements gosmtp.Backend. It is safe for concurrent use by any
+// number of servers and sessions.
+type Backend struct {
+	ctx      context.Context
+	opts     Options
+	log      *slog.Logger
+	metrics  *Metrics
+	domains  map[string]bool
+	draining atomic.Bool
+}
+
+var _ gosmtp.Backend = (*Backend)(nil)
+
+// NewBackend returns a backend whose sessions derive their contexts from
+// ctx: cancelling it cancels every backend call in flight.
+func NewBackend(ctx context.Context, opts Options) *Backend {
+	b := &Backend{ctx: ctx, opts: opts, log: opts.Logger, metrics: opts.Metrics, domains: map[string]bool{}}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	if b.metrics == nil {
+		b.metrics = NewMetrics(prometheus.NewRegistry())
+	}
+	for _, d := range opts.Domains {
+		b.domains[strings.ToLower(strings.TrimSuffix(d, "."))] = true
+	}
+	return b
+}
+
+// NewServer returns a go-smtp server for addr configured from the options.
+// The recipient limit is enforced by the session (after collapsing
+// duplicates), so the server's own MaxRecipients stays 0.
+func (b *Backend) NewServer(addr string) *gosmtp.Server {
+	s := gosmtp.NewServer(b)
+	s.Addr = addr
+	s.Domain = b.opts.Hostname
+	s.ReadTimeout = b.opts.ReadTimeout
+	s.WriteTimeout = b.opts.WriteTimeout
+	s.MaxMessageBytes = b.opts.MaxMessageBytes
+	s.TLSConfig = b.opts.TLSConfig
+	s.AllowInsecureAuth = b.opts.AllowInsecureAuth
+	s.EnableSMTPUTF8 = true
+	s.ErrorLog = slog.NewLogLogger(b.log.Handler(), slog.LevelError)
+	return s
+}
+
+// Drain makes every new transaction (MAIL FROM) fail with 421 4.3.2 from now
+// on; DATA already in progress completes. Call it first when shutting down,
+// then close the servers.
+func (b *Backend) Drain() { b.draining.Store(true) }
+
+// NewSession implements gosmtp.Backend.
+func (b *Backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
+	if b.ctx.Err() != nil {
+		return nil, toSMTPError(errShuttingDown, replyContext{}).err
+	}
+	id := newSessionID()
+	ctx, cancel := context.WithCancel(b.ctx)
+	b.metrics.sessions.Inc()
+	s := &session{
+		b:      b,
+		conn:   c,
+		id:     id,
+		ctx:    ctx,
+		cancel: cancel,
+		log:    b.log.With("session_id", id, "remote", remoteAddr(c)),
+	}
+	s.log.Debug("session started", "helo", c.Hostname())
+	return s, nil
+}
+
+func remoteAddr(c *gosmtp.Conn) string {
+	if nc := c.Conn(); nc != nil {
+		return nc.RemoteAddr().String()
+	}
+	return ""
+}

@@ -1,0 +1,94 @@
+package smtp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/phone"
+	"github.com/smsgate/smsgate/router"
+)
+
+func TestToSMTPError(t *testing.T) {
+	_, phoneErr := phone.Normalize("12", "AU")
+	rc := replyContext{session: "s1d", sender: "bob@a.example", maxRcpt: 7}
+	tests := []struct {
+		name     string
+		err      error
+		code     int
+		enh      gosmtp.EnhancedCode
+		text     string // the whole reply text
+		reason   string
+		internal bool
+	}{
+		{"unknown sender", fmt.Errorf("resolve: %w", accounts.ErrUnknownSender), 550, gosmtp.EnhancedCode{5, 7, 1},
+			"sender <bob@a.example> is not registered for email to SMS", "unknown_sender", false},
+		{"deactivated", accounts.ErrDeactivated, 550, gosmtp.EnhancedCode{5, 7, 1}, "account is deactivated", "deactivated", false},
+		{"insufficient balance", fmt.Errorf("accept: %w", fmt.Errorf("%w: need 30, have 12", accounts.ErrInsufficientBalance)),
+			554, gosmtp.EnhancedCode{5, 7, 0}, "insufficient balance: need 30, have 12", "insufficient_balance", false},
+		{"insufficient balance bare", accounts.ErrInsufficientBalance, 554, gosmtp.EnhancedCode{5, 7, 0}, "insufficient balance", "insufficient_balance", false},
+		{"too long", fmt.Errorf("x: %w", &router.TooLongError{Parts: 11, Limit: 10}), 554, gosmtp.EnhancedCode{5, 3, 4},
+			"message text needs 11 SMS parts, the account allows 10", "too_long", false},
+		{"too long sentinel", router.ErrTooLong, 554, gosmtp.EnhancedCode{5, 3, 4}, "message is too long", "too_long", false},
+		{"empty", fmt.Errorf("x: %w", router.ErrEmpty), 554, gosmtp.EnhancedCode{5, 6, 0}, "message has no text", "empty", false},
+		{"no route", router.ErrNoRoute, 554, gosmtp.EnhancedCode{5, 4, 4}, "no route to destination", "no_route", false},
+		{"invalid number", fmt.Errorf("rcpt: %w", phoneErr), 550, gosmtp.EnhancedCode{5, 1, 3},
+			"invalid phone number: number too short (4 digits)", "invalid_number", false},
+		{"deadline", fmt.Errorf("accept: %w", context.DeadlineExceeded), 451, gosmtp.EnhancedCode{4, 4, 5},
+			"timed out, try again later (session s1d)", "timeout", false},
+		{"canceled", context.Canceled, 421, gosmtp.EnhancedCode{4, 3, 2}, "shutting down, try again later", "shutting_down", false},
+		{"bad key", accounts.ErrBadKey, 535, gosmtp.EnhancedCode{5, 7, 8},
+			"authentication failed: invalid or revoked API key", "auth_failed", false},
+		{"shutting down", errShuttingDown, 421, gosmtp.EnhancedCode{4, 3, 2}, "shutting down, try again later", "shutting_down", false},
+		{"tls required", errTLSRequired, 530, gosmtp.EnhancedCode{5, 7, 0}, "must issue a STARTTLS command first", "tls_required", false},
+		{"key mismatch", errKeyMismatch, 550, gosmtp.EnhancedCode{5, 7, 1},
+			"the authenticated API key does not belong to the account of bob@a.example", "key_mismatch", false},
+		{"too many recipients", errTooManyRcpts, 452, gosmtp.EnhancedCode{4, 5, 3}, "too many recipients (max 7)", "too_many_recipients", false},
+		{"not sms domain", &notSMSDomainError{domain: "x.org"}, 550, gosmtp.EnhancedCode{5, 1, 2},
+			"x.org is not an SMS domain of this gateway", "not_sms_domain", false},
+		{"bad recipient", fmt.Errorf("%w: expected <number>@<sms-domain>", errBadRecipient), 550, gosmtp.EnhancedCode{5, 1, 3},
+			"bad recipient address: expected <number>@<sms-domain>", "bad_address", false},
+		{"bad message", fmt.Errorf("%w: boundary", errBadMessage), 554, gosmtp.EnhancedCode{5, 6, 0},
+			"message cannot be parsed as MIME", "bad_message", false},
+		{"too large", fmt.Errorf("read: %w", gosmtp.ErrDataTooLarge), 552, gosmtp.EnhancedCode{5, 3, 4},
+			"Maximum message size exceeded", "too_large", false},
+		{"auth unavailable", errAuthAvailable, 502, gosmtp.EnhancedCode{5, 7, 0}, "Authentication not supported", "protocol", false},
+		{"internal", fmt.Errorf("accept: %w", errors.New("READONLY You can't write against a read only replica")),
+			451, gosmtp.EnhancedCode{4, 3, 0}, "internal error (ref s1d)", "internal", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := toSMTPError(tt.err, rc)
+			if r.err.Code != tt.code || r.err.EnhancedCode != tt.enh || r.err.Message != tt.text {
+				t.Errorf("got %d %v %q, want %d %v %q", r.err.Code, r.err.EnhancedCode, r.err.Message, tt.code, tt.enh, tt.text)
+			}
+			if r.reason != tt.reason || r.internal != tt.internal {
+				t.Errorf("reason %q internal %v, want %q %v", r.reason, r.internal, tt.reason, tt.internal)
+			}
+			// RFC 3463 §2: the enhanced code's class matches the reply's.
+			if r.err.Code/100 != r.err.EnhancedCode[0] {
+				t.Errorf("reply %d paired with enhanced code %v", r.err.Code, r.err.EnhancedCode)
+			}
+			if tt.internal && strings.Contains(r.err.Message, "READONLY") {
+				t.Errorf("internal text leaked: %q", r.err.Message)
+			}
+			if !reasonKnown(r.reason) {
+				t.Errorf("reason %q is not pre-created in metrics", r.reason)
+			}
+		})
+	}
+}
+
+func reasonKnown(reason string) bool {
+	for _, r := range append(append([]string{}, permanentReasons...), temporaryReasons...) {
+		if r == reason {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,235 @@
+package smtp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/router"
+)
+
+const smsDomain = "sms.test"
+
+// fakeResolver resolves senders from a map: exact address, then domain.
+type fakeResolver struct {
+	byAddr     map[string]*accounts.Account
+	ResolveErr error
+}
+
+func (f *fakeResolver) ResolveSender(_ context.Context, addr string) (*accounts.Sender, error) {
+	if f.ResolveErr != nil {
+		return nil, f.ResolveErr
+	}
+	if a, ok := f.byAddr[addr]; ok {
+		return &accounts.Sender{Account: a, Address: addr, Match: "address"}, nil
+	}
+	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+		if a, ok := f.byAddr[addr[at:]]; ok {
+			return &accounts.Sender{Account: a, Address: addr, Match: "domain"}, nil
+		}
+	}
+	return nil, fmt.Errorf("resolve %s: %w", addr, accounts.ErrUnknownSender)
+}
+
+// fakeKeys knows one secret per key.
+type fakeKeys struct {
+	keys    map[string]*accounts.APIKey
+	AuthErr error
+}
+
+func (f *fakeKeys) Authenticate(_ context.Context, secret string) (*accounts.APIKey, error) {
+	if f.AuthErr != nil {
+		return nil, f.AuthErr
+	}
+	if k, ok := f.keys[secret]; ok {
+		return k, nil
+	}
+	return nil, accounts.ErrBadKey
+}
+
+// fakePipeline records what Accept received. Block, when set, holds Accept
+// until it is closed or the context ends.
+type fakePipeline struct {
+	mu        sync.Mutex
+	got       []*router.Mail
+	AcceptErr error
+	Block     chan struct{}
+}
+
+func (f *fakePipeline) Accept(ctx context.Context, m *router.Mail) ([]string, error) {
+	if f.Block != nil {
+		select {
+		case <-f.Block:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for queue: %w", ctx.Err())
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.got = append(f.got, m)
+	if f.AcceptErr != nil {
+		return nil, f.AcceptErr
+	}
+	ids := make([]string, len(m.Recipients))
+	for i := range ids {
+		ids[i] = fmt.Sprintf("m%d", i+1)
+	}
+	return ids, nil
+}
+
+func (f *fakePipeline) mails() []*router.Mail {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*router.Mail(nil), f.got...)
+}
+
+// Accounts and keys of the test world.
+var (
+	acctA = &accounts.Account{ID: "a1", Status: accounts.StatusActive, DefaultCountry: "AU"}
+	acctB = &accounts.Account{ID: "b1", Status: accounts.StatusActive, DefaultCountry: "GB"}
+	acctX = &accounts.Account{ID: "x1", Status: accounts.StatusDeactivated, DefaultCountry: "AU"}
+)
+
+type harness struct {
+	addr     string
+	backend  *Backend
+	resolver *fakeResolver
+	keys     *fakeKeys
+	pipeline *fakePipeline
+	reg      *prometheus.Registry
+	cancel   context.CancelFunc // ends the backend's root context
+}
+
+// start runs a real server on 127.0.0.1:0; edit adjusts the options first.
+func start(t *testing.T, edit func(*Options)) *harness {
+	t.Helper()
+	h := &harness{
+		resolver: &fakeResolver{byAddr: map[string]*accounts.Account{
+			"@a.example":      acctA,
+			"boss@b.example":  acctB,
+			"@gone.example":   acctX,
+			"other@a.example": acctB, // exact address beats the domain
+		}},
+		keys: &fakeKeys{keys: map[string]*accounts.APIKey{
+			"secret-a": {ID: "ka", AccountID: "a1", Role: accounts.RoleBasic},
+			"secret-b": {ID: "kb", AccountID: "b1", Role: accounts.RoleBasic},
+		}},
+		pipeline: &fakePipeline{},
+		reg:      prometheus.NewRegistry(),
+	}
+	opts := Options{
+		Domains:           []string{"SMS.test"},
+		Hostname:          "gw.test",
+		MaxRecipients:     3,
+		MaxMessageBytes:   64 << 10,
+		ReadTimeout:       5 * time.Second,
+		WriteTimeout:      5 * time.Second,
+		CommandTimeout:    2 * time.Second,
+		AllowInsecureAuth: true,
+		Resolver:          h.resolver,
+		Keys:              h.keys,
+		Pipeline:          h.pipeline,
+		Logger:            slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Metrics:           NewMetrics(h.reg),
+	}
+	if edit != nil {
+		edit(&opts)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	h.cancel = cancel
+	h.backend = NewBackend(ctx, opts)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.addr = ln.Addr().String()
+	srv := h.backend.NewServer(h.addr)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		_ = srv.Close()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Error("server did not stop")
+		}
+	})
+	return h
+}
+
+// dial connects a client with a bounded deadline and says EHLO.
+func (h *harness) dial(t *testing.T, tlsConfig *tls.Config) *gosmtp.Client {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", h.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	var c *gosmtp.Client
+	if tlsConfig != nil {
+		if c, err = gosmtp.NewClientStartTLS(conn, tlsConfig); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		c = gosmtp.NewClient(conn)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.Hello("client.test"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// send writes body as DATA and returns the final reply text.
+func send(c *gosmtp.Client, body string) (string, error) {
+	w, err := c.Data()
+	if err != nil {
+		return "", err
+	}
+	if _, err := w.Write([]byte(strings.ReplaceAll(body, "\n", "\r\n"))); err != nil {
+		return "", err
+	}
+	resp, err := w.CloseWithResponse()
+	if err != nil {
+		return "", err
+	}
+	return resp.StatusText, nil
+}
+
+// wantReply checks that err is an SMTP reply with the given codes and text.
+func wantReply(t *testing.T, err error, code int, enh gosmtp.EnhancedCode, text string) {
+	t.Helper()
+	var se *gosmtp.SMTPError
+	if !errors.As(err, &se) {
+		t.Fatalf("got %v, want SMTP reply %d %v %q", err, code, enh, text)
+	}
+	if se.Code != code || se.EnhancedCode != enh || !strings.Contains(se.Message, text) {
+		t.Fatalf("got %d %v %q, want %d %v containing %q", se.Code, se.EnhancedCode, se.Message, code, enh, text)
+	}
+}
+
+const plainMail = `From: someone@a.example
+To: 0412345678@sms.test
+Subject: Hello
+Message-ID: <abc@a.example>
+Content-Type: text/plain; charset=utf-8
+
+Meeting moved to 3pm.
+`

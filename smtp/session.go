@@ -1,0 +1,305 @@
+package smtp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	gosmtp "github.com/emersion/go-smtp"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/phone"
+	"github.com/smsgate/smsgate/router"
+)
+
+// maxLoggedRcptErrors caps per-session RCPT refusal logs, so that a client
+// trying a thousand bad numbers cannot flood the log (maddy's
+// max_logged_rcpt_errors).
+const maxLoggedRcptErrors = 5
+
+// session is one SMTP connection. go-smtp calls its methods from the
+// connection's goroutine only (BDAT runs Data in a goroutine but no other
+// command meanwhile), so it needs no lock.
+type session struct {
+	b      *Backend
+	conn   *gosmtp.Conn
+	id     string
+	ctx    context.Context // derived from the backend's root; cancelled in Logout
+	cancel context.CancelFunc
+	log    *slog.Logger
+
+	key *accounts.APIKey // set by a successful AUTH; survives RSET
+
+	// The current transaction, cleared by Reset.
+	sender     *accounts.Sender
+	from       string
+	rcpts      []string
+	seen       map[string]bool
+	rcptLogged int
+}
+
+var (
+	_ gosmtp.Session     = (*session)(nil)
+	_ gosmtp.AuthSession = (*session)(nil)
+)
+
+func newSessionID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// commandCtx bounds one backend call by CommandTimeout.
+func (s *session) commandCtx() (context.Context, context.CancelFunc) {
+	if t := s.b.opts.CommandTimeout; t > 0 {
+		return context.WithTimeout(s.ctx, t)
+	}
+	return context.WithCancel(s.ctx)
+}
+
+// refuse maps err to its reply, logs internal errors (their text is never
+// sent) and records the command's outcome.
+func (s *session) refuse(cmd string, start time.Time, err error) *gosmtp.SMTPError {
+	r := toSMTPError(err, replyContext{session: s.id, sender: s.from, maxRcpt: s.b.opts.MaxRecipients})
+	switch {
+	case r.internal:
+		s.log.Error("command failed", "command", cmd, "err", err)
+	case cmd == "rcpt":
+		// The error may quote the number typed, so its text stays at debug.
+		if s.rcptLogged < maxLoggedRcptErrors {
+			s.rcptLogged++
+			s.log.Info("recipient refused", "code", r.err.Code, "reason", r.reason)
+		}
+		s.log.Debug("recipient refused", "err", err)
+	default:
+		s.log.Info("command refused", "command", cmd, "code", r.err.Code, "reason", r.reason)
+	}
+	s.b.metrics.command(cmd, r.err.Code, time.Since(start).Seconds())
+	if cmd != "rcpt" && cmd != "auth" {
+		s.b.metrics.message(r.err.Code, r.reason)
+	}
+	return r.err
+}
+
+// Reset implements gosmtp.Session: it discards the transaction.
+func (s *session) Reset() {
+	s.sender, s.from, s.rcpts, s.seen, s.rcptLogged = nil, "", nil, nil, 0
+}
+
+// Logout implements gosmtp.Session: it cancels whatever the session still
+// has in flight.
+func (s *session) Logout() error {
+	s.cancel()
+	s.log.Debug("session ended")
+	return nil
+}
+
+// Mail implements gosmtp.Session (MAIL FROM, RFC 5321 §3.3).
+func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
+	start := time.Now()
+	s.Reset()
+	s.from = strings.ToLower(from)
+	if s.b.draining.Load() {
+		return s.refuse("mail", start, errShuttingDown)
+	}
+	if _, isTLS := s.conn.TLSConnectionState(); s.b.opts.RequireTLS && !isTLS {
+		return s.refuse("mail", start, errTLSRequired)
+	}
+	ctx, cancel := s.commandCtx()
+	defer cancel()
+	sender, err := s.b.opts.Resolver.ResolveSender(ctx, s.from)
+	if err != nil {
+		return s.refuse("mail", start, fmt.Errorf("resolve sender: %w", err))
+	}
+	if sender == nil || sender.Account == nil {
+		return s.refuse("mail", start, fmt.Errorf("resolve sender: %w", accounts.ErrUnknownSender))
+	}
+	if sender.Account.Status == accounts.StatusDeactivated {
+		return s.refuse("mail", start, accounts.ErrDeactivated)
+	}
+	if s.key != nil && s.key.AccountID != sender.Account.ID {
+		return s.refuse("mail", start, errKeyMismatch)
+	}
+	s.sender = sender
+	s.log.Info("mail from", "account", sender.Account.ID, "match", sender.Match, "auth", s.key != nil)
+	s.b.metrics.command("mail", 250, time.Since(start).Seconds())
+	return nil
+}
+
+// Rcpt implements gosmtp.Session (RCPT TO): only <number>@<sms-domain>.
+// Repeated numbers, however written, collapse into one recipient.
+func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+	start := time.Now()
+	number, err := s.recipient(to)
+	if err != nil {
+		s.b.metrics.recipients.WithLabelValues(rcptRejected).Inc()
+		return s.refuse("rcpt", start, err)
+	}
+	if s.seen[number] {
+		s.b.metrics.recipients.WithLabelValues(rcptDuplicate).Inc()
+		s.b.metrics.command("rcpt", 250, time.Since(start).Seconds())
+		return nil
+	}
+	if max := s.b.opts.MaxRecipients; max > 0 && len(s.rcpts) >= max {
+		s.b.metrics.recipients.WithLabelValues(rcptRejected).Inc()
+		return s.refuse("rcpt", start, errTooManyRcpts)
+	}
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	s.seen[number] = true
+	s.rcpts = append(s.rcpts, number)
+	s.b.metrics.recipients.WithLabelValues(rcptAccepted).Inc()
+	s.b.metrics.command("rcpt", 250, time.Since(start).Seconds())
+	return nil
+}
+
+// recipient checks the domain and normalises the local part to E.164.
+func (s *session) recipient(to string) (string, error) {
+	at := strings.LastIndexByte(to, '@')
+	if at <= 0 || at == len(to)-1 {
+		return "", fmt.Errorf("%w: expected <number>@<sms-domain>", errBadRecipient)
+	}
+	local, domain := to[:at], strings.ToLower(strings.TrimSuffix(to[at+1:], "."))
+	if !s.b.domains[domain] {
+		return "", &notSMSDomainError{domain: domain}
+	}
+	if s.sender == nil || s.sender.Account == nil {
+		return "", fmt.Errorf("%w: MAIL FROM first", errBadRecipient)
+	}
+	local = strings.Trim(local, `"`)
+	number, err := phone.Normalize(local, s.sender.Account.DefaultCountry)
+	if err != nil {
+		return "", fmt.Errorf("normalise recipient: %w", err)
+	}
+	return number, nil
+}
+
+// Data implements gosmtp.Session. The reply is 250 only once the pipeline
+// has accepted the mail; its text names the message ids and the session.
+func (s *session) Data(r io.Reader) error {
+	start := time.Now()
+	rr := &recordingReader{r: r}
+	parsed, err := TextFromMIME(rr)
+	if err == nil {
+		// Read the rest (an epilogue, or what a lenient parse skipped) so
+		// that an oversized message is refused rather than half-accepted.
+		_, err = io.Copy(io.Discard, rr)
+	}
+	if rr.err != nil {
+		// A transport error, e.g. go-smtp's ErrDataTooLarge (552 5.3.4).
+		return s.refuse("data", start, fmt.Errorf("read message: %w", rr.err))
+	}
+	if err != nil {
+		return s.refuse("data", start, fmt.Errorf("%w: %w", errBadMessage, err))
+	}
+	mail := &router.Mail{
+		Sender:     s.sender,
+		Recipients: s.rcpts,
+		MailID:     parsed.MessageID,
+		Subject:    parsed.Subject,
+		Text:       parsed.Text,
+	}
+	ctx, cancel := s.commandCtx()
+	defer cancel()
+	ids, err := s.b.opts.Pipeline.Accept(ctx, mail)
+	if err != nil {
+		return s.refuse("data", start, fmt.Errorf("accept mail: %w", err))
+	}
+	s.log.Info("mail queued", "account", s.sender.Account.ID, "recipients", len(s.rcpts), "messages", len(ids))
+	s.b.metrics.command("data", 250, time.Since(start).Seconds())
+	s.b.metrics.message(250, "ok")
+	// go-smtp sends an *SMTPError's code and text as they are, so a 250
+	// "error" is how a backend chooses its success text.
+	return &gosmtp.SMTPError{
+		Code:         250,
+		EnhancedCode: gosmtp.EnhancedCode{2, 0, 0},
+		Message:      fmt.Sprintf("queued as %s (session %s)", strings.Join(ids, ","), s.id),
+	}
+}
+
+// recordingReader remembers the first error of the underlying reader other
+// than io.EOF, so that transport errors are told apart from MIME errors.
+type recordingReader struct {
+	r   io.Reader
+	err error
+}
+
+func (rr *recordingReader) Read(p []byte) (int, error) {
+	n, err := rr.r.Read(p)
+	if err != nil && err != io.EOF && rr.err == nil { //nolint:errorlint // io.EOF is returned unwrapped by contract
+		rr.err = err
+	}
+	return n, err
+}
+
+// AuthMechanisms implements gosmtp.AuthSession. go-smtp offers them only
+// over TLS unless AllowInsecureAuth is set.
+func (s *session) AuthMechanisms() []string {
+	if s.b.opts.Keys == nil {
+		return nil
+	}
+	return []string{sasl.Plain, sasl.Login}
+}
+
+// Auth implements gosmtp.AuthSession: the password is an API key; the
+// user name is ignored.
+func (s *session) Auth(mech string) (sasl.Server, error) {
+	if s.b.opts.Keys == nil {
+		return nil, toSMTPError(errAuthAvailable, replyContext{}).err
+	}
+	check := func(secret string) error {
+		start := time.Now()
+		ctx, cancel := s.commandCtx()
+		defer cancel()
+		key, err := s.b.opts.Keys.Authenticate(ctx, secret)
+		if err != nil {
+			s.log.Info("authentication failed", "mechanism", mech, "err", err)
+			return s.refuse("auth", start, fmt.Errorf("authenticate: %w", err))
+		}
+		s.key = key
+		s.log.Info("authenticated", "mechanism", mech, "account", key.AccountID, "key", key.ID)
+		s.b.metrics.command("auth", 235, time.Since(start).Seconds())
+		return nil
+	}
+	switch strings.ToUpper(mech) {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(_, _, password string) error { return check(password) }), nil
+	case sasl.Login:
+		return &loginServer{check: check}, nil
+	}
+	return nil, gosmtp.ErrAuthUnknownMechanism
+}
+
+// loginServer is the server side of the obsolete but widespread LOGIN
+// mechanism (draft-murchison-sasl-login), which go-sasl implements only as
+// a client.
+type loginServer struct {
+	step  int
+	check func(password string) error
+}
+
+// Next implements sasl.Server.
+func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
+	switch l.step {
+	case 0:
+		l.step = 1
+		if response == nil {
+			return []byte("Username:"), false, nil
+		}
+		fallthrough // initial response carried the user name
+	case 1:
+		l.step = 2
+		return []byte("Password:"), false, nil
+	case 2:
+		l.step = 3
+		return nil, true, l.check(string(response))
+	}
+	return nil, false, sasl.ErrUnexpectedClientResponse
+}
