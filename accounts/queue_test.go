@@ -328,3 +328,20 @@ func TestQueueShards(t *testing.T) {
 		t.Fatalf("pending %d after submitting %d of %d: %v", p, n, len(want), err)
 	}
 }
+
+func TestQueueScriptCacheFlushed(t *testing.T) {
+	ctx := t.Context()
+	s := acceptTestStore(t, 1)
+	a := acceptTestAccount(t, s, 1000)
+	ids := queueTestAccept(t, s, a.ID, 1)
+	e := queueTestRead(t, s, "w1", 1)[0]
+	if err := s.rdb.ScriptFlush(ctx).Err(); err != nil { // as after a Redis restart
+		t.Fatal(err)
+	}
+	if err := s.MarkSubmitted(ctx, []Submitted{{Entry: e, Link: "carrier", SMSCIDs: []string{"7"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if m := queueTestGet(t, s, ids[0]); m.Status != MsgSubmitted || m.Attempts != 1 {
+		t.Fatalf("after flush: status %s attempts %d, want submitted 1", m.Status, m.Attempts)
+	}
+}

@@ -90,4 +90,3 @@ func TestMessagesAndInbox(t *testing.T) {
 		})
 	}
 }
-

@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // domainBody is the body of POST /v1/accounts/{id}/domains.
@@ -24,14 +26,23 @@ type addressList struct {
 	Addresses []string `json:"addresses"`
 }
 
-// normDomain lower-cases a domain and checks its shape; the store decides
-// whether it is public or taken.
+// normDomain lower-cases a domain and checks its shape (labels of 1 to 63
+// letters, digits or hyphens, RFC 1035 §2.3.1, or non-ASCII letters of an
+// internationalised name); the store decides whether it is public or taken.
 func normDomain(d string) (string, error) {
 	d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
-	switch {
-	case d == "":
+	if d == "" {
 		return "", invalid("domain: is required")
-	case len(d) > 253 || !strings.Contains(d, ".") || strings.ContainsAny(d, "@/ \t\\") || strings.HasPrefix(d, "."):
+	}
+	labels := strings.Split(d, ".")
+	ok := utf8.ValidString(d) && len(d) <= 253 && len(labels) >= 2
+	for _, l := range labels {
+		ok = ok && l != "" && len(l) <= 63 && !strings.HasPrefix(l, "-") && !strings.HasSuffix(l, "-")
+		for _, c := range l {
+			ok = ok && (c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c > 0x7f && unicode.IsLetter(c))
+		}
+	}
+	if !ok {
 		return "", invalid("domain: %q is not a domain name", d)
 	}
 	return d, nil

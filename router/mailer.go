@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -144,23 +143,31 @@ func (m *Mailer) count(result string) {
 }
 
 func (m *Mailer) send(om outMail) error {
-	c, err := gosmtp.Dial(m.o.Addr)
-	if err != nil {
-		return fmt.Errorf("relay %s: %w", m.o.Addr, err)
-	}
-	defer c.Close()
-	if err := c.Hello(m.o.Hostname); err != nil {
-		return fmt.Errorf("relay hello: %w", err)
-	}
+	var c *gosmtp.Client
+	var err error
 	if m.o.StartTLS {
+		// go-smtp greets as "localhost" before STARTTLS; it offers no way to
+		// name ourselves on that path.
 		cfg := m.o.TLSConfig
 		if cfg == nil {
-			cfg = &tls.Config{ServerName: strings.Split(m.o.Addr, ":")[0]}
+			host, _, _ := strings.Cut(m.o.Addr, ":")
+			cfg = &tls.Config{ServerName: host}
 		}
-		if err := c.StartTLS(cfg); err != nil {
-			return fmt.Errorf("relay starttls: %w", err)
+		c, err = gosmtp.DialStartTLS(m.o.Addr, cfg)
+		if err != nil {
+			return fmt.Errorf("relay %s starttls: %w", m.o.Addr, err)
+		}
+	} else {
+		c, err = gosmtp.Dial(m.o.Addr)
+		if err != nil {
+			return fmt.Errorf("relay %s: %w", m.o.Addr, err)
+		}
+		if err := c.Hello(m.o.Hostname); err != nil {
+			c.Close()
+			return fmt.Errorf("relay hello: %w", err)
 		}
 	}
+	defer c.Close()
 	if m.o.Username != "" {
 		if err := c.Auth(sasl.NewPlainClient("", m.o.Username, m.o.Password)); err != nil {
 			return fmt.Errorf("relay auth: %w", err)
@@ -172,5 +179,3 @@ func (m *Mailer) send(om outMail) error {
 	_ = c.Quit()
 	return nil
 }
-
-var _ io.Writer = (*bytes.Buffer)(nil)

@@ -147,8 +147,10 @@ func TestRefusals(t *testing.T) {
 			},
 			code: 554, enh: gosmtp.EnhancedCode{5, 7, 0}, text: "insufficient balance: needs 16 cents, balance 5 cents", hidden: "debit a1"},
 		{name: "too long", from: "someone@a.example", stage: "data",
-			setup: func(h *harness) { h.pipeline.AcceptErr = fmt.Errorf("price: %w", &router.TooLongError{Parts: 12, Limit: 10}) },
-			code:  554, enh: gosmtp.EnhancedCode{5, 3, 4}, text: "message text needs 12 SMS parts, the account allows 10"},
+			setup: func(h *harness) {
+				h.pipeline.AcceptErr = fmt.Errorf("price: %w", &router.TooLongError{Parts: 12, Limit: 10})
+			},
+			code: 554, enh: gosmtp.EnhancedCode{5, 3, 4}, text: "message text needs 12 SMS parts, the account allows 10"},
 		{name: "empty", from: "someone@a.example", stage: "data",
 			setup: func(h *harness) { h.pipeline.AcceptErr = router.ErrEmpty },
 			code:  554, enh: gosmtp.EnhancedCode{5, 6, 0}, text: "message has no text"},
