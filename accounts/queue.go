@@ -41,6 +41,7 @@ type Submitted struct {
 	Link    string   // carrier link name
 	Source  string   // the source address used (for the conversation index)
 	SMSCIDs []string // every part's id in each index form (e.g. smpp.IDVariants); the first is stored on the message
+	To      string   // the recipient, for the conversation index; read from the message when empty
 }
 
 // EnsureGroups creates the consumer group on every shard's queue, creating
@@ -175,6 +176,9 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []Submitted) error {
 	tos := make([]*redis.StringCmd, len(batch))
 	pipe := s.rdb.Pipeline()
 	for i, b := range batch {
+		if b.To != "" {
+			continue
+		}
 		if key, _, err := s.msgKey(b.Entry.MessageID); err == nil && queueDigits(b.Source) {
 			tos[i] = pipe.HGet(ctx, key, "to")
 		}
@@ -196,8 +200,12 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []Submitted) error {
 				for _, id := range b.SMSCIDs {
 					pipe.Set(ctx, s.gkey("smsc", b.Link, id), b.Entry.MessageID, queueSMSCTTL)
 				}
-				if c := tos[i]; c != nil && c.Val() != "" {
-					pipe.Set(ctx, s.gkey("conv", b.Source, c.Val()), b.Entry.MessageID, queueConvTTL)
+				to := b.To
+				if c := tos[i]; c != nil {
+					to = c.Val()
+				}
+				if to != "" && queueDigits(b.Source) {
+					pipe.Set(ctx, s.gkey("conv", b.Source, to), b.Entry.MessageID, queueConvTTL)
 				}
 			}
 			pipe.XAck(ctx, q, queueGroup, b.Entry.StreamID)
@@ -219,6 +227,22 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []Submitted) error {
 			return fmt.Errorf("mark submitted: load script: %w", err)
 		}
 	}
+}
+
+// Ack acknowledges and deletes an entry without changing its message: for
+// entries whose message is missing or was already submitted by a consumer
+// that died before acknowledging.
+func (s *Store) Ack(ctx context.Context, e Entry) error {
+	q := s.skey(e.Shard, "queue")
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.XAck(ctx, q, queueGroup, e.StreamID)
+		pipe.XDel(ctx, q, e.StreamID)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("ack %s: %w", e.MessageID, err)
+	}
+	return nil
 }
 
 // queueNoScript reports whether any command of a pipeline failed with NOSCRIPT.

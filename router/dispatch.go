@@ -242,7 +242,7 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Mes
 		d.o.Metrics.dispatchLatency.Observe(time.Since(m.CreatedAt).Seconds())
 		d.o.Metrics.sendDuration.Observe(time.Since(start).Seconds())
 	}
-	results <- accounts.Submitted{Entry: e, Link: link.Name(), Source: m.Source, SMSCIDs: variants}
+	results <- accounts.Submitted{Entry: e, Link: link.Name(), Source: m.Source, To: m.To, SMSCIDs: variants}
 }
 
 // storeCtx bounds a store call that must happen even while draining.
