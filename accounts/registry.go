@@ -12,19 +12,21 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// regPublicDomains are free mail providers: anyone can get an address there,
-// so their domains can never be registered (only exact addresses can).
-var regPublicDomains = map[string]bool{
-	"gmail.com": true, "googlemail.com": true, "outlook.com": true, "hotmail.com": true,
-	"hotmail.co.uk": true, "live.com": true, "msn.com": true, "yahoo.com": true,
-	"yahoo.co.uk": true, "ymail.com": true, "rocketmail.com": true, "aol.com": true,
-	"icloud.com": true, "me.com": true, "mac.com": true, "gmx.com": true, "gmx.de": true,
-	"gmx.net": true, "web.de": true, "mail.com": true, "proton.me": true,
-	"protonmail.com": true, "pm.me": true, "yandex.ru": true, "yandex.com": true,
-	"mail.ru": true, "qq.com": true, "163.com": true, "126.com": true, "zoho.com": true,
-	"fastmail.com": true, "hushmail.com": true, "tutanota.com": true, "tuta.io": true,
-	"bigpond.com": true, "optusnet.com.au": true, "t-online.de": true, "orange.fr": true,
-	"free.fr": true, "libero.it": true, "naver.com": true, "rediffmail.com": true,
+// regPublicDomain reports whether d is a free mail provider's domain: anyone
+// can get an address there, so such domains can never be registered (only
+// exact addresses can).
+func regPublicDomain(d string) bool {
+	switch d {
+	case "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "live.com",
+		"msn.com", "yahoo.com", "yahoo.co.uk", "ymail.com", "rocketmail.com", "aol.com", "icloud.com",
+		"me.com", "mac.com", "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com", "proton.me",
+		"protonmail.com", "pm.me", "yandex.ru", "yandex.com", "mail.ru", "qq.com", "163.com", "126.com",
+		"zoho.com", "fastmail.com", "hushmail.com", "tutanota.com", "tuta.io", "bigpond.com",
+		"optusnet.com.au", "t-online.de", "orange.fr", "free.fr", "libero.it", "naver.com",
+		"rediffmail.com":
+		return true
+	}
+	return false
 }
 
 //go:embed lua/reg_release.lua
@@ -235,7 +237,7 @@ func regValidDomain(d string) bool {
 // regIsPublic reports whether d is a public mail domain or a subdomain of one.
 func regIsPublic(d string) bool {
 	for {
-		if regPublicDomains[d] {
+		if regPublicDomain(d) {
 			return true
 		}
 		i := strings.IndexByte(d, '.')

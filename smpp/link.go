@@ -1,0 +1,329 @@
+// Package smpp is smsgate's side of carrier links: an SMPP 3.4 client
+// (Link) that binds as a transceiver, keeps the bind alive and reconnects,
+// submits one SMS part at a time within a window and a rate, and hands
+// delivery receipts and replies (deliver_sm) to a callback; plus the text
+// encoding, segmentation and receipt formats that go with it.
+//
+// Contract of a Link: Submit returns the SMSC message id, a *StatusError for
+// a non-zero command_status, ErrLinkDown (temporary, also wrapped by
+// ErrTimeout) when the link is not bound or the connection dropped before the
+// response, or the context's error. A deliver_sm is answered only after
+// OnDeliver has returned: ESME_ROK, or ESME_RX_T_APPN (temporary) when it
+// failed, so the SMSC delivers it again.
+//
+// PDUs are encoded and decoded with fiorix/go-smpp's pdu packages, but the
+// session loop is ours: fiorix's client matches responses by sequence number
+// alone, so a deliver_sm that carries the sequence number of an outstanding
+// submit_sm would be taken for its response. Here responses are matched by
+// (command id, sequence number), sequence numbers are per link, and requests
+// from the SMSC are always handled as requests.
+package smpp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrLinkDown is returned by Submit when the link is not bound or the
+// connection dropped before the response arrived. It is temporary: the part
+// may be submitted again, on this link or another.
+var ErrLinkDown = errors.New("smpp link down")
+
+// ErrTimeout is returned by Submit when no response arrived within
+// LinkOptions.ResponseTimeout. It matches ErrLinkDown with errors.Is, so
+// callers that retry on ErrLinkDown retry on it too; note that the SMSC may
+// have accepted the part.
+var ErrTimeout = fmt.Errorf("%w: response timeout", ErrLinkDown)
+
+// LinkOptions configures a Link. Zero values take the documented defaults.
+type LinkOptions struct {
+	Name, Addr, SystemID, Password, SystemType string
+
+	Window          int           // outstanding submit_sm without response; default 10
+	Rate            float64       // submit_sm per second; 0 = unlimited (token bucket, burst = Window)
+	EnquireLink     time.Duration // default 30s
+	ResponseTimeout time.Duration // default 10s
+
+	ReconnectMin, ReconnectMax time.Duration // default 500ms, 30s (exponential backoff with jitter)
+
+	// OnDeliver is called for each deliver_sm; its resp is sent after this
+	// returns: ESME_ROK, or 0x00000064 (ESME_RX_T_APPN, temporary) if it
+	// returned an error, so the SMSC redelivers. It is called from the reader
+	// path and may be called concurrently.
+	OnDeliver func(ctx context.Context, d *Deliver) error
+
+	Logger  *slog.Logger
+	Metrics *LinkMetrics // may be nil
+}
+
+// SubmitRequest is one SMS part to submit.
+type SubmitRequest struct {
+	Source, Dest string // Source alphanumeric -> TON 5/NPI 0; digits -> TON 1/NPI 1. Dest TON 1/NPI 1.
+	Coding       uint8
+	UDH          []byte // non-nil: esm_class 0x40 and short_message = UDH + Payload
+	Payload      []byte
+
+	RegisteredDelivery bool // registered_delivery 0x01
+}
+
+// Deliver is one deliver_sm from the SMSC: a delivery receipt or a reply (MO).
+type Deliver struct {
+	Link, Source, Dest string
+	Coding             uint8
+	ESMClass           uint8
+	UDH                []byte
+	Text               string   // decoded body (for a receipt, the raw receipt text)
+	Receipt            *Receipt // non-nil when esm_class has the receipt bit (0x04) set
+}
+
+// Link is one SMPP transceiver bind to a carrier. Create it with NewLink,
+// drive it with Run, and call Submit from any number of goroutines.
+type Link struct {
+	opts LinkOptions
+	log  *slog.Logger
+	m    linkMetrics
+
+	window  chan struct{} // one token per outstanding submit_sm
+	limiter *bucket       // nil: no rate limit
+	running atomic.Bool
+
+	mu       sync.Mutex
+	sess     *session      // the bound session, nil when down
+	attempts int           // bind attempts so far
+	changed  chan struct{} // closed and replaced on every state change (tests await it)
+}
+
+// NewLink returns a link with defaults applied. It does not connect; Run does.
+func NewLink(opts LinkOptions) *Link {
+	if opts.Window <= 0 {
+		opts.Window = 10
+	}
+	if opts.EnquireLink <= 0 {
+		opts.EnquireLink = 30 * time.Second
+	}
+	if opts.ResponseTimeout <= 0 {
+		opts.ResponseTimeout = 10 * time.Second
+	}
+	if opts.ReconnectMin <= 0 {
+		opts.ReconnectMin = 500 * time.Millisecond
+	}
+	if opts.ReconnectMax <= 0 {
+		opts.ReconnectMax = 30 * time.Second
+	}
+	if opts.ReconnectMax < opts.ReconnectMin {
+		opts.ReconnectMax = opts.ReconnectMin
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	l := &Link{
+		opts:    opts,
+		log:     logger.With("component", "smpp", "link", opts.Name),
+		m:       opts.Metrics.forLink(opts.Name),
+		window:  make(chan struct{}, opts.Window),
+		changed: make(chan struct{}),
+	}
+	if opts.Rate > 0 {
+		l.limiter = newBucket(opts.Rate, opts.Window)
+	}
+	return l
+}
+
+// Name returns the link's configured name.
+func (l *Link) Name() string { return l.opts.Name }
+
+// Up reports whether the link is bound now.
+func (l *Link) Up() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sess != nil
+}
+
+// setSession records the bound session (nil: down) and wakes waiters.
+func (l *Link) setSession(s *session) {
+	l.mu.Lock()
+	l.sess = s
+	l.broadcast()
+	l.mu.Unlock()
+	l.m.setUp(s != nil)
+}
+
+// attempted counts a bind attempt and wakes waiters.
+func (l *Link) attempted() {
+	l.mu.Lock()
+	l.attempts++
+	l.broadcast()
+	l.mu.Unlock()
+}
+
+// broadcast wakes everyone in waitFor; l.mu must be held.
+func (l *Link) broadcast() {
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// WaitUp waits until Up() == up or ctx ends; readiness checks and tests
+// use it instead of polling Up.
+func (l *Link) WaitUp(ctx context.Context, up bool) error {
+	return l.waitFor(ctx, func() bool { return (l.sess != nil) == up })
+}
+
+// waitFor waits until cond (called with l.mu held) is true or ctx ends.
+func (l *Link) waitFor(ctx context.Context, cond func() bool) error {
+	for {
+		l.mu.Lock()
+		ok, ch := cond(), l.changed
+		l.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (l *Link) current() *session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sess
+}
+
+// Run dials, binds as transceiver, serves, and reconnects with backoff until
+// ctx ends; then it sends unbind (bounded wait) and closes. Outstanding
+// submits get ErrLinkDown when the connection drops. It returns nil after
+// ctx ends, or an error at once if the link is already running.
+func (l *Link) Run(ctx context.Context) error {
+	if !l.running.CompareAndSwap(false, true) {
+		return fmt.Errorf("link %s: already running", l.opts.Name)
+	}
+	defer l.running.Store(false)
+	l.m.setUp(false)
+	delay := l.opts.ReconnectMin
+	for ctx.Err() == nil {
+		s, err := l.connect(ctx)
+		l.attempted()
+		if err == nil {
+			delay = l.opts.ReconnectMin
+			l.log.Info("link bound", "addr", l.opts.Addr)
+			l.setSession(s)
+			err = s.serve(ctx)
+			l.setSession(nil)
+			if ctx.Err() != nil {
+				l.log.Info("link closed")
+				return nil
+			}
+			l.log.Warn("link down", "err", err)
+		} else if ctx.Err() == nil {
+			l.log.Warn("link bind", "addr", l.opts.Addr, "err", err)
+		}
+		// Full jitter over the upper half: spreads reconnects of many
+		// instances without ever retrying immediately.
+		wait := delay/2 + rand.N(delay/2+1)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		delay = min(delay*2, l.opts.ReconnectMax)
+	}
+	return nil
+}
+
+// Submit sends one submit_sm (one SMS part) and waits for its response or
+// ctx. It returns the SMSC message id, *StatusError for a non-zero
+// command_status, ErrLinkDown (temporary) when not bound, ErrTimeout when no
+// response came in time, and context errors as is. It blocks while the
+// window is full or the rate limit applies (respecting ctx).
+func (l *Link) Submit(ctx context.Context, r *SubmitRequest) (smscID string, err error) {
+	if l.current() == nil {
+		l.m.submitted(resultDown, 0)
+		return "", ErrLinkDown
+	}
+	select {
+	case l.window <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-l.window }()
+	if l.limiter != nil {
+		if err := l.limiter.wait(ctx); err != nil {
+			return "", err
+		}
+	}
+	body, err := encodeSubmit(r)
+	if err != nil {
+		l.m.submitted(resultPermanent, 0)
+		return "", err
+	}
+	s := l.current()
+	if s == nil {
+		l.m.submitted(resultDown, 0)
+		return "", ErrLinkDown
+	}
+	start := time.Now()
+	id, err := s.submit(ctx, body, l.opts.ResponseTimeout)
+	l.m.submitted(classify(err), time.Since(start))
+	return id, err
+}
+
+// classify maps a Submit error to a bounded metrics label.
+func classify(err error) string {
+	var se *StatusError
+	switch {
+	case err == nil:
+		return resultOK
+	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return resultTimeout
+	case errors.Is(err, ErrLinkDown), errors.Is(err, context.Canceled):
+		return resultDown
+	case errors.As(err, &se) && se.Temporary():
+		return resultTemporary
+	default:
+		return resultPermanent
+	}
+}
+
+// bucket is a token bucket: rate tokens a second, at most burst saved up.
+type bucket struct {
+	mu     sync.Mutex
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newBucket(rate float64, burst int) *bucket {
+	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: time.Now()}
+}
+
+// wait takes one token, sleeping until it is due or ctx ends. A token taken
+// by a caller whose ctx then ends is not returned; the bucket stays fair.
+func (b *bucket) wait(ctx context.Context) error {
+	b.mu.Lock()
+	now := time.Now()
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	b.tokens--
+	deficit := -b.tokens
+	b.mu.Unlock()
+	if deficit <= 0 {
+		return nil
+	}
+	t := time.NewTimer(time.Duration(deficit / b.rate * float64(time.Second)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,109 @@
+package smpp
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Bounded label values of the link metrics.
+const (
+	resultOK        = "ok"
+	resultTemporary = "temporary"
+	resultPermanent = "permanent"
+	resultTimeout   = "timeout"
+	resultDown      = "down"
+	kindReceipt     = "receipt"
+	kindMO          = "mo"
+)
+
+var allResults = []string{resultOK, resultTemporary, resultPermanent, resultTimeout, resultDown}
+
+// LinkMetrics are the Prometheus metrics of all links; share one between
+// the links of a process.
+type LinkMetrics struct {
+	up       *prometheus.GaugeVec
+	submits  *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	delivers *prometheus.CounterVec
+	binds    *prometheus.CounterVec
+}
+
+// NewLinkMetrics registers the link metrics with reg.
+func NewLinkMetrics(reg prometheus.Registerer) *LinkMetrics {
+	f := promauto.With(reg)
+	return &LinkMetrics{
+		up: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "smsgate_smpp_link_up", Help: "1 while the link is bound, else 0.",
+		}, []string{"link"}),
+		submits: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsgate_smpp_submits_total", Help: "submit_sm attempts by result.",
+		}, []string{"link", "result"}),
+		duration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "smsgate_smpp_submit_duration_seconds", Help: "Time from submit_sm to its response.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"link", "result"}),
+		delivers: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsgate_smpp_delivers_total", Help: "deliver_sm received, by kind (receipt or mo).",
+		}, []string{"link", "kind"}),
+		binds: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsgate_smpp_binds_total", Help: "Bind attempts by result.",
+		}, []string{"link", "result"}),
+	}
+}
+
+// linkMetrics is LinkMetrics curried for one link; the zero value (no
+// metrics) records nothing.
+type linkMetrics struct {
+	m    *LinkMetrics
+	name string
+}
+
+// forLink pre-creates the link's series at zero.
+func (m *LinkMetrics) forLink(name string) linkMetrics {
+	if m == nil {
+		return linkMetrics{}
+	}
+	m.up.WithLabelValues(name)
+	for _, r := range allResults {
+		m.submits.WithLabelValues(name, r)
+		m.binds.WithLabelValues(name, r)
+	}
+	m.delivers.WithLabelValues(name, kindReceipt)
+	m.delivers.WithLabelValues(name, kindMO)
+	return linkMetrics{m: m, name: name}
+}
+
+func (lm linkMetrics) setUp(up bool) {
+	if lm.m == nil {
+		return
+	}
+	v := 0.0
+	if up {
+		v = 1
+	}
+	lm.m.up.WithLabelValues(lm.name).Set(v)
+}
+
+func (lm linkMetrics) submitted(result string, d time.Duration) {
+	if lm.m == nil {
+		return
+	}
+	lm.m.submits.WithLabelValues(lm.name, result).Inc()
+	if d > 0 {
+		lm.m.duration.WithLabelValues(lm.name, result).Observe(d.Seconds())
+	}
+}
+
+func (lm linkMetrics) delivered(kind string) {
+	if lm.m != nil {
+		lm.m.delivers.WithLabelValues(lm.name, kind).Inc()
+	}
+}
+
+func (lm linkMetrics) bound(result string) {
+	if lm.m != nil {
+		lm.m.binds.WithLabelValues(lm.name, result).Inc()
+	}
+}

@@ -1,0 +1,386 @@
+package smpp
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fiorix/go-smpp/smpp/pdu"
+)
+
+// errUnbound ends a session the SMSC unbound.
+var errUnbound = errors.New("unbound by smsc")
+
+// maxDeliverHandlers bounds concurrent OnDeliver calls per session; the
+// reader waits (and so applies backpressure to the SMSC) beyond it.
+const maxDeliverHandlers = 32
+
+// pending is an outstanding request of ours, awaiting its response.
+type pending struct {
+	resp pdu.ID      // the response command id that answers it
+	ch   chan []byte // receives the response frame; buffered, 1
+}
+
+// session is one connected and bound transceiver: one reader goroutine, one
+// writer goroutine, one keepalive goroutine, and the OnDeliver handlers.
+type session struct {
+	l    *Link
+	conn net.Conn
+	out  chan []byte // frames to write; nil: flush, then close (after unbind_resp)
+
+	seq atomic.Uint32
+
+	mu      sync.Mutex
+	pending map[uint32]pending // by our sequence number; unique per session
+
+	done      chan struct{}
+	closeOnce sync.Once
+	err       error // why the session ended; set before done is closed
+
+	ctx    context.Context // for OnDeliver; ends with the session
+	cancel context.CancelFunc
+	dsem   chan struct{}
+	wg     sync.WaitGroup
+}
+
+// nextSeq returns the next sequence number, 1..0x7FFFFFFF (SMPP 3.4 §5.1.4).
+func (s *session) nextSeq() uint32 {
+	return (s.seq.Add(1)-1)%0x7FFFFFFF + 1
+}
+
+// connect dials and binds. On success the session is bound but not yet served.
+func (l *Link) connect(ctx context.Context) (*session, error) {
+	d := net.Dialer{Timeout: l.opts.ResponseTimeout}
+	conn, err := d.DialContext(ctx, "tcp", l.opts.Addr)
+	if err != nil {
+		l.m.bound(resultDown)
+		return nil, fmt.Errorf("dial %s: %w", l.opts.Addr, err)
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	s := &session{
+		l: l, conn: conn, out: make(chan []byte, 2*l.opts.Window+16),
+		pending: make(map[uint32]pending), done: make(chan struct{}),
+		ctx: sctx, cancel: cancel, dsem: make(chan struct{}, maxDeliverHandlers),
+	}
+	if err := s.bind(ctx); err != nil {
+		s.close(err)
+		return nil, err
+	}
+	return s, nil
+}
+
+// bind sends bind_transceiver and reads until its response, within
+// ResponseTimeout or until ctx ends.
+func (s *session) bind(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { _ = s.conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	_ = s.conn.SetDeadline(time.Now().Add(s.l.opts.ResponseTimeout))
+	o := s.l.opts
+	p, err := encodeBind(o.SystemID, o.Password, o.SystemType)
+	if err != nil {
+		return err
+	}
+	seq := s.nextSeq()
+	b, err := serialize(p, seq)
+	if err != nil {
+		return err
+	}
+	if _, err := s.conn.Write(b); err != nil {
+		s.l.m.bound(resultDown)
+		return fmt.Errorf("send bind: %w", err)
+	}
+	for {
+		f, err := readFrame(s.conn)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				s.l.m.bound(resultTimeout)
+				return fmt.Errorf("bind: no response: %w", err)
+			}
+			s.l.m.bound(resultDown)
+			return fmt.Errorf("bind: %w", err)
+		}
+		id, status, rseq := frameHeader(f)
+		if rseq != seq || (id != pdu.BindTransceiverRespID && id != pdu.GenericNACKID) {
+			continue // nothing else is valid before the bind completes (§2.3)
+		}
+		if status != statusOK || id == pdu.GenericNACKID {
+			// For the message these statuses are temporary (another link
+			// may do); for the bind, wrong credentials are permanent until
+			// someone fixes the configuration.
+			switch status {
+			case 0x0D, 0x0E, 0x0F: // ESME_RBINDFAIL, ESME_RINVPASWD, ESME_RINVSYSID
+				s.l.m.bound(resultPermanent)
+			default:
+				s.l.m.bound(resultTemporary)
+			}
+			return fmt.Errorf("bind rejected: %w", &StatusError{Status: status})
+		}
+		s.l.m.bound(resultOK)
+		return s.conn.SetDeadline(time.Time{})
+	}
+}
+
+// close ends the session once: it records why, wakes everyone waiting on
+// done, closes the connection and cancels OnDeliver calls.
+func (s *session) close(err error) {
+	s.closeOnce.Do(func() {
+		s.err = err
+		close(s.done)
+		_ = s.conn.Close()
+		s.cancel()
+	})
+}
+
+// serve runs the bound session until it ends or ctx ends; on ctx it unbinds
+// first, waiting at most ResponseTimeout (capped at 5s) for unbind_resp.
+func (s *session) serve(ctx context.Context) error {
+	s.wg.Add(3)
+	go s.reader()
+	go s.writer()
+	go s.keepalive()
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		wait := min(s.l.opts.ResponseTimeout, 5*time.Second)
+		uctx, cancel := context.WithTimeout(context.Background(), wait)
+		_, err := s.roundTrip(uctx, emptyPDU(pdu.UnbindID, 0, 0), pdu.UnbindRespID)
+		cancel()
+		if err != nil {
+			s.l.log.Debug("unbind", "err", err)
+		}
+		s.close(ctx.Err())
+	}
+	s.wg.Wait()
+	return s.err
+}
+
+// roundTrip sends a header-only request b (its sequence number is set here)
+// and waits for the response frame.
+func (s *session) roundTrip(ctx context.Context, b []byte, resp pdu.ID) ([]byte, error) {
+	seq := s.nextSeq()
+	b[12], b[13], b[14], b[15] = byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq)
+	return s.await(ctx, seq, b, resp, s.l.opts.ResponseTimeout)
+}
+
+// await registers seq, writes b and waits for the response, the end of the
+// session, ctx, or timeout.
+func (s *session) await(ctx context.Context, seq uint32, b []byte, resp pdu.ID, timeout time.Duration) ([]byte, error) {
+	ch := make(chan []byte, 1)
+	s.mu.Lock()
+	s.pending[seq] = pending{resp: resp, ch: ch}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.pending, seq)
+		s.mu.Unlock()
+	}()
+	if err := s.send(ctx, b); err != nil {
+		return nil, err
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case f := <-ch:
+		return f, nil
+	case <-s.done:
+		select { // the response may have raced the close
+		case f := <-ch:
+			return f, nil
+		default:
+			return nil, ErrLinkDown
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+		return nil, ErrTimeout
+	}
+}
+
+// send queues one frame for the writer.
+func (s *session) send(ctx context.Context, b []byte) error {
+	select {
+	case s.out <- b:
+		return nil
+	case <-s.done:
+		return ErrLinkDown
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// submit sends p as a submit_sm and returns the message id from its response.
+func (s *session) submit(ctx context.Context, p pdu.Body, timeout time.Duration) (string, error) {
+	seq := s.nextSeq()
+	b, err := serialize(p, seq)
+	if err != nil {
+		return "", err
+	}
+	f, err := s.await(ctx, seq, b, pdu.SubmitSMRespID, timeout)
+	if err != nil {
+		return "", err
+	}
+	id, status, _ := frameHeader(f)
+	if id == pdu.GenericNACKID && status == statusOK {
+		status = statusSysErr
+	}
+	if status != statusOK {
+		return "", &StatusError{Status: status}
+	}
+	msgID, _, _ := bytes.Cut(f[pdu.HeaderLen:], []byte{0})
+	return string(msgID), nil
+}
+
+// resolve hands a response frame to the request it answers: same sequence
+// number and the matching response command id (generic_nack answers any).
+func (s *session) resolve(id pdu.ID, seq uint32, f []byte) {
+	s.mu.Lock()
+	p, ok := s.pending[seq]
+	if ok && (p.resp == id || id == pdu.GenericNACKID) {
+		delete(s.pending, seq)
+	} else {
+		ok = false
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.l.log.Debug("unmatched response", "command", id.String(), "seq", seq)
+		return
+	}
+	p.ch <- f
+}
+
+// reader reads frames until the connection fails. Responses go to their
+// requests; requests from the SMSC are answered, never taken for responses.
+func (s *session) reader() {
+	defer s.wg.Done()
+	r := bufio.NewReaderSize(s.conn, 64*1024)
+	for {
+		f, err := readFrame(r)
+		if err != nil {
+			s.close(fmt.Errorf("read: %w", err))
+			return
+		}
+		id, _, seq := frameHeader(f)
+		if id&0x80000000 != 0 {
+			s.resolve(id, seq, f)
+			continue
+		}
+		switch id {
+		case pdu.DeliverSMID:
+			p, err := decodeFrame(f)
+			if err != nil {
+				s.l.log.Warn("undecodable deliver_sm", "seq", seq, "err", err)
+				s.reply(emptyPDU(pdu.GenericNACKID, statusSysErr, seq))
+				continue
+			}
+			select {
+			case s.dsem <- struct{}{}:
+			case <-s.done:
+				return
+			}
+			s.wg.Add(1)
+			go s.deliver(p, seq)
+		case pdu.EnquireLinkID:
+			s.reply(emptyPDU(pdu.EnquireLinkRespID, statusOK, seq))
+		case pdu.UnbindID:
+			s.reply(emptyPDU(pdu.UnbindRespID, statusOK, seq))
+			s.reply(nil) // flush, then close
+		default: // data_sm, alert_notification, ...: not supported (§2.8)
+			s.reply(emptyPDU(pdu.GenericNACKID, statusInvCmdID, seq))
+		}
+	}
+}
+
+// reply queues a response, unless the session has ended.
+func (s *session) reply(b []byte) {
+	select {
+	case s.out <- b:
+	case <-s.done:
+	}
+}
+
+// deliver runs OnDeliver for one deliver_sm and then sends its resp.
+func (s *session) deliver(p pdu.Body, seq uint32) {
+	defer s.wg.Done()
+	defer func() { <-s.dsem }()
+	d := s.l.parseDeliver(p)
+	kind := kindMO
+	if d.Receipt != nil {
+		kind = kindReceipt
+	}
+	s.l.m.delivered(kind)
+	status := uint32(statusOK)
+	if h := s.l.opts.OnDeliver; h != nil {
+		if err := h(s.ctx, d); err != nil {
+			s.l.log.Warn("deliver handler", "kind", kind, "err", err)
+			status = statusRxTAppn
+		}
+	}
+	s.reply(messageIDResp(pdu.DeliverSMRespID, status, seq, ""))
+}
+
+// writer writes queued frames through a buffer and flushes when the queue
+// is empty, so bursts go out in few syscalls.
+func (s *session) writer() {
+	defer s.wg.Done()
+	w := bufio.NewWriterSize(s.conn, 64*1024)
+	timeout := s.l.opts.ResponseTimeout
+	for {
+		var b []byte
+		select {
+		case b = <-s.out:
+		case <-s.done:
+			return
+		}
+		_ = s.conn.SetWriteDeadline(time.Now().Add(timeout))
+		for {
+			if b == nil {
+				_ = w.Flush()
+				s.close(errUnbound)
+				return
+			}
+			if _, err := w.Write(b); err != nil {
+				s.close(fmt.Errorf("write: %w", err))
+				return
+			}
+			more := false
+			select {
+			case b = <-s.out:
+				more = true
+			default:
+			}
+			if !more {
+				break
+			}
+		}
+		if err := w.Flush(); err != nil {
+			s.close(fmt.Errorf("write: %w", err))
+			return
+		}
+	}
+}
+
+// keepalive sends enquire_link every EnquireLink interval (SMPP 3.4 §4.11)
+// and ends the session when one goes unanswered.
+func (s *session) keepalive() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.l.opts.EnquireLink)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-s.done:
+			return
+		}
+		if _, err := s.roundTrip(s.ctx, emptyPDU(pdu.EnquireLinkID, 0, 0), pdu.EnquireLinkRespID); err != nil {
+			s.close(fmt.Errorf("enquire_link: %w", err))
+			return
+		}
+	}
+}

@@ -1,0 +1,301 @@
+// Package smsctest is an SMPP 3.4 SMSC simulator for tests, demos and
+// benchmarks (cmd/smsc-sim is a thin main over it). It accepts
+// bind_transmitter, bind_receiver and bind_transceiver, answers submit_sm
+// with message ids, reassembles concatenated parts into Messages, sends
+// delivery receipts per part to the receiver binds of the same system_id,
+// injects replies (MO), and applies Rules (throttling, permanent errors,
+// failed receipts) by destination suffix.
+//
+// It is built for speed: one reader and one writer goroutine per session,
+// writes buffered and flushed when the queue is idle, an unbounded write
+// queue so that its reader never blocks on a slow client (which would
+// deadlock two peers that both wait to write), and bounded message storage.
+package smsctest
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configures a Server. Zero values take the documented defaults.
+type Options struct {
+	Addr               string // default "127.0.0.1:0"
+	SystemID, Password string // empty: accept any; otherwise bind_resp 0x0E (ESME_RINVPASWD) / 0x0F (ESME_RINVSYSID)
+
+	DLRDelay        time.Duration // delay before each delivery receipt (default 0: right after the resp)
+	RespDelay       time.Duration // delay before each submit_sm_resp (default 0); lets tests fill a window
+	IDFormat        string        // "hex" (default, upper-case) or "decimal": ids in submit_sm_resp
+	ReceiptIDFormat string        // "" (same as IDFormat), "hex" or "decimal": ids in receipts
+	ReceiptTLVOnly  bool          // receipts carry the id and state only in TLVs (0x001E, 0x0427), not in the text
+
+	Rules        []Rule
+	KeepMessages int // completed messages kept for Messages(); default 100000
+
+	// CollideSeq: for each submit_sm the server first sends a deliver_sm (an
+	// MO with text "collide") carrying the same sequence number as that
+	// submit_sm, then the submit_sm_resp. A client that matches responses by
+	// sequence number alone takes the deliver_sm for its response.
+	CollideSeq bool
+
+	Logger *slog.Logger
+}
+
+// Rule applies to submits whose destination ends in Suffix; the first
+// matching rule wins and an empty Suffix matches all.
+type Rule struct {
+	Suffix  string
+	Receipt string // stat to report: DELIVRD (default), UNDELIV, EXPIRED, REJECTD; "NONE" = no receipt
+	Status  uint32 // non-zero: answer submit_sm with this command_status (e.g. 0x58 throttle, 0x0B)
+	Times   int    // Status applies to the first Times matching submits only (0 = always)
+}
+
+// Message is one complete (reassembled) SMS.
+type Message struct {
+	ID         string    `json:"id"` // the first part's id
+	SystemID   string    `json:"system_id"`
+	Source     string    `json:"source"`
+	Dest       string    `json:"dest"`
+	Text       string    `json:"text"`
+	Coding     uint8     `json:"coding"`
+	Parts      int       `json:"parts"`
+	PartIDs    []string  `json:"part_ids"`
+	Receipt    string    `json:"receipt"` // the stat reported, or NONE
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// MO is a reply from a phone, injected with InjectMO.
+type MO struct {
+	Source string `json:"from"`
+	Dest   string `json:"to"`
+	Text   string `json:"text"`
+}
+
+// Stats are the server's counters since Start.
+type Stats struct {
+	Binds         int64 `json:"binds"`
+	BindsRejected int64 `json:"binds_rejected"`
+	Submits       int64 `json:"submits"`
+	Throttled     int64 `json:"throttled"` // answered 0x58 or 0x14 by a rule
+	Failed        int64 `json:"failed"`    // answered any other error status
+	Receipts      int64 `json:"receipts"`
+	MOs           int64 `json:"mos"`
+	Unbinds       int64 `json:"unbinds"`
+	MaxInFlight   int64 `json:"max_in_flight"` // most submit_sm of one session awaiting their resp at once
+}
+
+// Server is a running simulator.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	ln   net.Listener
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	ruleHits []int
+	closed   bool
+
+	nextID     atomic.Uint64
+	sessionIDs atomic.Uint64 // orders sessions for round-robin
+	rr         atomic.Uint64
+
+	binds, bindsRejected, unbinds, submits, throttled, failed, receipts, mos, maxInFlight atomic.Int64
+
+	store store
+}
+
+// Start listens on opts.Addr and serves until Close.
+func Start(opts Options) (*Server, error) {
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	if opts.KeepMessages <= 0 {
+		opts.KeepMessages = 100000
+	}
+	for _, f := range []string{opts.IDFormat, opts.ReceiptIDFormat} {
+		if f != "" && f != "hex" && f != "decimal" {
+			return nil, fmt.Errorf("id format %q: want hex or decimal", f)
+		}
+	}
+	if opts.IDFormat == "" {
+		opts.IDFormat = "hex"
+	}
+	if opts.ReceiptIDFormat == "" {
+		opts.ReceiptIDFormat = opts.IDFormat
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", opts.Addr, err)
+	}
+	s := &Server{
+		opts: opts, log: logger.With("component", "smsc-sim"), ln: ln,
+		sessions: make(map[*session]struct{}), ruleHits: make([]int, len(opts.Rules)),
+	}
+	s.store.init(opts.KeepMessages)
+	// Ids start at a time-derived base so a restarted simulator does not
+	// reuse the ids of the one before.
+	s.nextID.Store(uint64(time.Now().UnixNano()/1000) & 0xFFFFFFFFFF)
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+// Addr returns the listening address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close closes the listener and all sessions and waits for their goroutines.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	err := s.ln.Close()
+	for c := range s.sessions {
+		c.close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return err
+}
+
+func (s *Server) accept() {
+	defer s.wg.Done()
+	for {
+		conn, err := s.ln.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				s.log.Error("accept", "err", err)
+			}
+			return
+		}
+		c := newSession(s, conn)
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			_ = conn.Close()
+			return
+		}
+		s.sessions[c] = struct{}{}
+		s.wg.Add(2)
+		s.mu.Unlock()
+		go c.reader()
+		go c.writer()
+	}
+}
+
+// drop forgets a closed session.
+func (s *Server) drop(c *session) {
+	s.mu.Lock()
+	delete(s.sessions, c)
+	s.mu.Unlock()
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Binds: s.binds.Load(), BindsRejected: s.bindsRejected.Load(), Submits: s.submits.Load(),
+		Throttled: s.throttled.Load(), Failed: s.failed.Load(), Receipts: s.receipts.Load(),
+		MOs: s.mos.Load(), Unbinds: s.unbinds.Load(), MaxInFlight: s.maxInFlight.Load(),
+	}
+}
+
+// Messages returns the completed messages kept, oldest first.
+func (s *Server) Messages() []Message { return s.store.since(0) }
+
+// WaitMessages waits until at least n messages have completed since Start,
+// then returns the messages kept.
+func (s *Server) WaitMessages(ctx context.Context, n int) ([]Message, error) {
+	return s.store.wait(ctx, n)
+}
+
+// match applies the rules to a destination: the stat to report and the
+// command_status to answer with.
+func (s *Server) match(dest string) (receipt string, status uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, r := range s.opts.Rules {
+		if !strings.HasSuffix(dest, r.Suffix) {
+			continue
+		}
+		receipt = r.Receipt
+		if r.Status != 0 && (r.Times == 0 || s.ruleHits[i] < r.Times) {
+			s.ruleHits[i]++
+			status = r.Status
+		}
+		break
+	}
+	if receipt == "" {
+		receipt = "DELIVRD"
+	}
+	return receipt, status
+}
+
+// newID returns a fresh message id number.
+func (s *Server) newID() uint64 { return s.nextID.Add(1) }
+
+// formatID renders an id in "hex" (upper-case) or "decimal".
+func formatID(n uint64, format string) string {
+	if format == "decimal" {
+		return strconv.FormatUint(n, 10)
+	}
+	return strings.ToUpper(strconv.FormatUint(n, 16))
+}
+
+// receiver picks a session bound to receive for systemID ("" = any),
+// preferring the given one, round-robin otherwise.
+func (s *Server) receiver(systemID string, prefer *session) *session {
+	if prefer != nil && prefer.canReceive() && prefer.alive() {
+		return prefer
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var list []*session
+	for c := range s.sessions {
+		if c.canReceive() && c.alive() && (systemID == "" || c.systemID() == systemID) {
+			list = append(list, c)
+		}
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	slices.SortFunc(list, func(a, b *session) int { return cmp.Compare(a.id, b.id) })
+	return list[s.rr.Add(1)%uint64(len(list))]
+}
+
+// InjectMO sends a reply as a deliver_sm to a bound receiver or transceiver
+// (round-robin) and waits for its deliver_sm_resp.
+func (s *Server) InjectMO(ctx context.Context, mo MO) error {
+	c := s.receiver("", nil)
+	if c == nil {
+		return errors.New("inject mo: no receiver bound")
+	}
+	seq, b, err := c.moPDU(mo)
+	if err != nil {
+		return err
+	}
+	status, err := c.await(ctx, seq, b)
+	if err != nil {
+		return fmt.Errorf("inject mo: %w", err)
+	}
+	if status != 0 {
+		return fmt.Errorf("inject mo: deliver_sm_resp status 0x%08X", status)
+	}
+	s.mos.Add(1)
+	return nil
+}

@@ -1,0 +1,450 @@
+package smsctest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/fiorix/go-smpp/smpp/pdu"
+	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
+	"github.com/fiorix/go-smpp/smpp/pdu/pdutlv"
+
+	"github.com/smsgate/smsgate/smpp"
+)
+
+// SMPP 3.4 command_status values (§5.1.3).
+const (
+	statusOK        = 0x00
+	statusInvMsgLen = 0x01
+	statusInvCmdID  = 0x03
+	statusInvBnd    = 0x04
+	statusAlyBnd    = 0x05
+	statusSysErr    = 0x08
+	statusInvPaswd  = 0x0E
+	statusInvSysID  = 0x0F
+	statusMsgQFul   = 0x14
+	statusThrottled = 0x58
+)
+
+// session is one client connection.
+type session struct {
+	srv  *Server
+	conn net.Conn
+	id   uint64
+
+	qmu   sync.Mutex
+	queue [][]byte      // unbounded: the reader never blocks on writing
+	wake  chan struct{} // cap 1: queue has frames
+
+	done      chan struct{}
+	closeOnce sync.Once
+
+	bind   atomic.Uint32 // the bind command id, 0 before bind
+	sysID  atomic.Pointer[string]
+	seq    atomic.Uint32
+	flight atomic.Int64 // submit_sm awaiting their resp
+
+	pmu     sync.Mutex
+	pending map[uint32]chan uint32 // our deliver_sm awaiting a resp, by seq
+}
+
+func newSession(s *Server, conn net.Conn) *session {
+	return &session{
+		srv: s, conn: conn, id: s.sessionIDs.Add(1), wake: make(chan struct{}, 1),
+		done: make(chan struct{}), pending: make(map[uint32]chan uint32),
+	}
+}
+
+func (c *session) close() {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		_ = c.conn.Close()
+	})
+}
+
+func (c *session) systemID() string {
+	if p := c.sysID.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+func (c *session) alive() bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (c *session) canReceive() bool {
+	b := pdu.ID(c.bind.Load())
+	return b == pdu.BindReceiverID || b == pdu.BindTransceiverID
+}
+
+func (c *session) canTransmit() bool {
+	b := pdu.ID(c.bind.Load())
+	return b == pdu.BindTransmitterID || b == pdu.BindTransceiverID
+}
+
+func (c *session) nextSeq() uint32 { return (c.seq.Add(1)-1)%0x7FFFFFFF + 1 }
+
+// send queues a frame for the writer.
+func (c *session) send(b []byte) {
+	c.qmu.Lock()
+	c.queue = append(c.queue, b)
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writer writes everything queued, then flushes, then waits for more.
+func (c *session) writer() {
+	defer c.srv.wg.Done()
+	w := bufio.NewWriterSize(c.conn, 64*1024)
+	var batch [][]byte
+	for {
+		select {
+		case <-c.wake:
+		case <-c.done:
+			return
+		}
+		c.qmu.Lock()
+		batch, c.queue = c.queue, batch[:0]
+		c.qmu.Unlock()
+		for _, b := range batch {
+			if _, err := w.Write(b); err != nil {
+				c.close()
+				return
+			}
+		}
+		clear(batch)
+		if err := w.Flush(); err != nil {
+			c.close()
+			return
+		}
+	}
+}
+
+// reader handles requests inline and matches responses to our deliver_sm.
+func (c *session) reader() {
+	defer c.srv.wg.Done()
+	defer c.srv.drop(c)
+	defer c.close()
+	r := bufio.NewReaderSize(c.conn, 64*1024)
+	for {
+		f, err := readFrame(r)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				c.srv.log.Debug("session read", "err", err)
+			}
+			return
+		}
+		id, status, seq := frameHeader(f)
+		switch id {
+		case pdu.BindReceiverID, pdu.BindTransmitterID, pdu.BindTransceiverID:
+			c.handleBind(f, id, seq)
+		case pdu.SubmitSMID:
+			c.handleSubmit(f, seq)
+		case pdu.DeliverSMRespID, pdu.GenericNACKID:
+			c.pmu.Lock()
+			ch, ok := c.pending[seq]
+			delete(c.pending, seq)
+			c.pmu.Unlock()
+			if ok {
+				ch <- status
+			}
+		case pdu.EnquireLinkID:
+			c.send(emptyPDU(pdu.EnquireLinkRespID, statusOK, seq))
+		case pdu.UnbindID:
+			c.send(emptyPDU(pdu.UnbindRespID, statusOK, seq))
+			c.bind.Store(0)
+			c.srv.unbinds.Add(1)
+		case pdu.EnquireLinkRespID, pdu.UnbindRespID:
+		default:
+			if id&0x80000000 == 0 {
+				c.send(emptyPDU(pdu.GenericNACKID, statusInvCmdID, seq))
+			}
+		}
+	}
+}
+
+func (c *session) handleBind(f []byte, id pdu.ID, seq uint32) {
+	resp := id | 0x80000000
+	if c.bind.Load() != 0 {
+		c.send(messageIDResp(resp, statusAlyBnd, seq, "smsc-sim"))
+		return
+	}
+	p, err := pdu.Decode(bytes.NewReader(f))
+	if err != nil {
+		c.send(emptyPDU(pdu.GenericNACKID, statusSysErr, seq))
+		return
+	}
+	sys, pw := fieldString(p, pdufield.SystemID), fieldString(p, pdufield.Password)
+	o := c.srv.opts
+	status := uint32(statusOK)
+	switch {
+	case o.SystemID != "" && sys != o.SystemID:
+		status = statusInvSysID
+	case o.Password != "" && pw != o.Password:
+		status = statusInvPaswd
+	}
+	if status != statusOK {
+		c.srv.bindsRejected.Add(1)
+		c.srv.log.Info("bind rejected", "system_id", sys, "status", status)
+		c.send(messageIDResp(resp, status, seq, "smsc-sim"))
+		return
+	}
+	c.sysID.Store(&sys)
+	c.bind.Store(uint32(id))
+	c.srv.binds.Add(1)
+	c.srv.log.Info("bound", "system_id", sys, "bind", id.String())
+	c.send(messageIDResp(resp, statusOK, seq, "smsc-sim"))
+}
+
+func (c *session) handleSubmit(f []byte, seq uint32) {
+	if !c.canTransmit() {
+		c.send(messageIDResp(pdu.SubmitSMRespID, statusInvBnd, seq, ""))
+		return
+	}
+	p, err := pdu.Decode(bytes.NewReader(f))
+	if err != nil {
+		c.send(messageIDResp(pdu.SubmitSMRespID, statusInvMsgLen, seq, ""))
+		return
+	}
+	s := c.srv
+	s.submits.Add(1)
+	n := c.flight.Add(1)
+	for m := s.maxInFlight.Load(); n > m && !s.maxInFlight.CompareAndSwap(m, n); m = s.maxInFlight.Load() {
+	}
+	part := part{
+		systemID: c.systemID(), src: fieldString(p, pdufield.SourceAddr),
+		dst: fieldString(p, pdufield.DestinationAddr), coding: fieldByte(p, pdufield.DataCoding),
+		esm: fieldByte(p, pdufield.ESMClass), sm: shortMessage(p), at: time.Now(),
+	}
+	stat, status := s.match(part.dst)
+	if s.opts.CollideSeq && c.canReceive() {
+		if b, err := deliverPDU(seq, part.dst, part.src, 0, smpp.CodingGSM7, []byte("collide"), nil); err == nil {
+			c.send(b)
+		}
+	}
+	var idn uint64
+	if status == statusOK {
+		idn = s.newID()
+		part.id = formatID(idn, s.opts.IDFormat)
+		part.stat = stat
+		s.store.add(part)
+	} else if status == statusThrottled || status == statusMsgQFul {
+		s.throttled.Add(1)
+	} else {
+		s.failed.Add(1)
+	}
+	respond := func() {
+		c.flight.Add(-1)
+		c.send(messageIDResp(pdu.SubmitSMRespID, status, seq, part.id))
+		if status == statusOK && fieldByte(p, pdufield.RegisteredDelivery)&0x03 != 0 && stat != "NONE" {
+			if s.opts.DLRDelay > 0 {
+				time.AfterFunc(s.opts.DLRDelay, func() { s.sendReceipt(c, part, idn) })
+			} else {
+				s.sendReceipt(c, part, idn)
+			}
+		}
+	}
+	if s.opts.RespDelay > 0 {
+		time.AfterFunc(s.opts.RespDelay, respond)
+	} else {
+		respond()
+	}
+}
+
+// sendReceipt sends the delivery receipt of one part (SMPP 3.4 Appendix B)
+// to a receiver of the part's system_id, the submitting session first.
+func (s *Server) sendReceipt(from *session, pt part, idn uint64) {
+	c := s.receiver(pt.systemID, from)
+	if c == nil {
+		return
+	}
+	rid := formatID(idn, s.opts.ReceiptIDFormat)
+	dlvrd, errc := 0, "001"
+	if pt.stat == "DELIVRD" {
+		dlvrd, errc = 1, "000"
+	}
+	_, body, _, _, _, ok := smpp.ParseUDH(pt.sm)
+	if pt.esm&0x40 == 0 || !ok {
+		body = pt.sm
+	}
+	txt, _ := smpp.Decode(pt.coding, body)
+	if n := 20; utf8.RuneCountInString(txt) > n {
+		txt = string([]rune(txt)[:n])
+	}
+	r := smpp.Receipt{ID: rid, Sub: 1, Dlvrd: dlvrd, Submit: pt.at, Done: time.Now(), Stat: pt.stat, Err: errc, Text: txt}
+	text := smpp.FormatReceipt(r)
+	if s.opts.ReceiptTLVOnly {
+		text = ""
+	}
+	tlv := pdutlv.Fields{
+		pdutlv.TagReceiptedMessageID: pdutlv.CString(rid),
+		pdutlv.Tag(0x0427):           []byte{stateOf(pt.stat)},
+	}
+	b, err := deliverPDU(c.nextSeq(), pt.dst, pt.src, 0x04, smpp.CodingGSM7, []byte(text), tlv)
+	if err != nil {
+		s.log.Error("encode receipt", "err", err)
+		return
+	}
+	s.receipts.Add(1)
+	c.send(b)
+}
+
+// stateOf maps a receipt stat to message_state (SMPP 3.4 §5.2.28).
+func stateOf(stat string) byte {
+	switch stat {
+	case "DELIVRD":
+		return 2
+	case "EXPIRED":
+		return 3
+	case "UNDELIV":
+		return 5
+	case "REJECTD":
+		return 8
+	}
+	return 7
+}
+
+// moPDU encodes an MO as a deliver_sm with a fresh sequence number.
+func (c *session) moPDU(mo MO) (uint32, []byte, error) {
+	coding, payload := smpp.Encode(mo.Text)
+	seq := c.nextSeq()
+	b, err := deliverPDU(seq, mo.Source, mo.Dest, 0, coding, payload, nil)
+	return seq, b, err
+}
+
+// await sends our deliver_sm b and waits for its resp status.
+func (c *session) await(ctx context.Context, seq uint32, b []byte) (uint32, error) {
+	ch := make(chan uint32, 1)
+	c.pmu.Lock()
+	c.pending[seq] = ch
+	c.pmu.Unlock()
+	defer func() {
+		c.pmu.Lock()
+		delete(c.pending, seq)
+		c.pmu.Unlock()
+	}()
+	c.send(b)
+	select {
+	case st := <-ch:
+		return st, nil
+	case <-c.done:
+		return 0, errors.New("session closed")
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// deliverPDU encodes a deliver_sm. It uses fiorix's submit_sm layout, which
+// has the same mandatory fields (SMPP 3.4 §4.6.1), because its deliver_sm
+// layout writes an extra UDH length byte when no UDH fields are set.
+func deliverPDU(seq uint32, src, dst string, esm, coding uint8, sm []byte, tlv pdutlv.Fields) ([]byte, error) {
+	p := pdu.NewSubmitSM(tlv)
+	p.Header().ID = pdu.DeliverSMID
+	p.Header().Seq = seq
+	f := p.Fields()
+	for _, kv := range []struct {
+		k pdufield.Name
+		v any
+	}{
+		{pdufield.SourceAddrTON, uint8(1)}, {pdufield.SourceAddrNPI, uint8(1)}, {pdufield.SourceAddr, src},
+		{pdufield.DestAddrTON, uint8(1)}, {pdufield.DestAddrNPI, uint8(1)}, {pdufield.DestinationAddr, dst},
+		{pdufield.ESMClass, esm}, {pdufield.DataCoding, coding},
+	} {
+		if err := f.Set(kv.k, kv.v); err != nil {
+			return nil, err
+		}
+	}
+	if len(sm) > 254 {
+		if err := p.TLVFields().Set(pdutlv.TagMessagePayload, sm); err != nil {
+			return nil, err
+		}
+		sm = []byte{}
+	}
+	if err := f.Set(pdufield.ShortMessage, sm); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := p.SerializeTo(&buf); err != nil {
+		return nil, fmt.Errorf("encode deliver_sm: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// readFrame reads one whole PDU; frameHeader splits its header.
+func readFrame(r io.Reader) ([]byte, error) {
+	var hdr [pdu.HeaderLen]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[0:4])
+	if n < pdu.HeaderLen || n > 64*1024 {
+		return nil, fmt.Errorf("pdu length %d out of range", n)
+	}
+	b := make([]byte, n)
+	copy(b, hdr[:])
+	_, err := io.ReadFull(r, b[pdu.HeaderLen:])
+	return b, err
+}
+
+func frameHeader(b []byte) (pdu.ID, uint32, uint32) {
+	return pdu.ID(binary.BigEndian.Uint32(b[4:8])), binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint32(b[12:16])
+}
+
+func emptyPDU(id pdu.ID, status, seq uint32) []byte {
+	b := make([]byte, pdu.HeaderLen)
+	binary.BigEndian.PutUint32(b[0:4], pdu.HeaderLen)
+	binary.BigEndian.PutUint32(b[4:8], uint32(id))
+	binary.BigEndian.PutUint32(b[8:12], status)
+	binary.BigEndian.PutUint32(b[12:16], seq)
+	return b
+}
+
+// messageIDResp encodes a response whose body is one C-octet string
+// (bind_*_resp system_id, submit_sm_resp message_id).
+func messageIDResp(id pdu.ID, status, seq uint32, s string) []byte {
+	b := append(append(emptyPDU(id, status, seq), s...), 0)
+	binary.BigEndian.PutUint32(b[0:4], uint32(len(b)))
+	return b
+}
+
+func fieldString(p pdu.Body, k pdufield.Name) string {
+	if v, ok := p.Fields()[k]; ok && v != nil {
+		return v.String()
+	}
+	return ""
+}
+
+func fieldByte(p pdu.Body, k pdufield.Name) uint8 {
+	if v, ok := p.Fields()[k].(*pdufield.Fixed); ok {
+		return v.Data
+	}
+	return 0
+}
+
+func shortMessage(p pdu.Body) []byte {
+	if t, ok := p.TLVFields()[pdutlv.TagMessagePayload]; ok && t != nil {
+		return t.Bytes()
+	}
+	if v, ok := p.Fields()[pdufield.ShortMessage]; ok && v != nil {
+		return v.Bytes()
+	}
+	return nil
+}
