@@ -181,7 +181,7 @@ func New(opts Options) http.Handler {
 	}
 	// Unmatched paths and methods answer with a problem, not text/plain.
 	mux.Handle("/", s.instrument("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, notFound("path", r.URL.Path))
+		writeProblem(w, problemf(http.StatusNotFound, "not-found", "no route for %s %s (see /v1/openapi.json)", r.Method, r.URL.Path))
 	})))
 	return mux
 }

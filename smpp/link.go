@@ -253,24 +253,27 @@ func (l *Link) Submit(ctx context.Context, r *SubmitRequest) (smscID string, err
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
-	defer func() { <-l.window }()
+	release := func() { <-l.window }
 	if l.limiter != nil {
 		if err := l.limiter.wait(ctx); err != nil {
+			release()
 			return "", err
 		}
 	}
 	body, err := encodeSubmit(r)
 	if err != nil {
+		release()
 		l.m.submitted(resultPermanent, 0)
 		return "", err
 	}
 	s := l.current()
 	if s == nil {
+		release()
 		l.m.submitted(resultDown, 0)
 		return "", ErrLinkDown
 	}
 	start := time.Now()
-	id, err := s.submit(ctx, body, l.opts.ResponseTimeout)
+	id, err := s.submit(ctx, body, l.opts.ResponseTimeout, release) // releases the window slot
 	l.m.submitted(classify(err), time.Since(start))
 	return id, err
 }

@@ -166,40 +166,66 @@ func (s *session) serve(ctx context.Context) error {
 func (s *session) roundTrip(ctx context.Context, b []byte, resp pdu.ID) ([]byte, error) {
 	seq := s.nextSeq()
 	b[12], b[13], b[14], b[15] = byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq)
-	return s.await(ctx, seq, b, resp, s.l.opts.ResponseTimeout)
+	return s.await(ctx, seq, b, resp, s.l.opts.ResponseTimeout, nil)
 }
 
 // await registers seq, writes b and waits for the response, the end of the
-// session, ctx, or timeout.
-func (s *session) await(ctx context.Context, seq uint32, b []byte, resp pdu.ID, timeout time.Duration) ([]byte, error) {
+// session, ctx, or timeout. release (may be nil) frees the request's window
+// slot; it is called once the request is no longer outstanding at the SMSC:
+// when ctx ends after b was queued, that is only when the response comes,
+// the session ends or the timeout passes, so the window holds even for
+// callers that give up early.
+func (s *session) await(ctx context.Context, seq uint32, b []byte, resp pdu.ID, timeout time.Duration, release func()) ([]byte, error) {
 	ch := make(chan []byte, 1)
 	s.mu.Lock()
 	s.pending[seq] = pending{resp: resp, ch: ch}
 	s.mu.Unlock()
-	defer func() {
+	forget := func() {
 		s.mu.Lock()
 		delete(s.pending, seq)
 		s.mu.Unlock()
-	}()
+		if release != nil {
+			release()
+		}
+	}
 	if err := s.send(ctx, b); err != nil {
+		forget()
 		return nil, err
 	}
 	t := time.NewTimer(timeout)
-	defer t.Stop()
 	select {
 	case f := <-ch:
+		t.Stop()
+		forget()
 		return f, nil
 	case <-s.done:
+		t.Stop()
+		forget()
 		select { // the response may have raced the close
 		case f := <-ch:
 			return f, nil
 		default:
 			return nil, ErrLinkDown
 		}
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	case <-t.C:
+		forget()
 		return nil, ErrTimeout
+	case <-ctx.Done():
+		if release == nil {
+			t.Stop()
+			forget()
+			return nil, ctx.Err()
+		}
+		go func() { // hold the slot until the request is answered or lost
+			select {
+			case <-ch:
+			case <-s.done:
+			case <-t.C:
+			}
+			t.Stop()
+			forget()
+		}()
+		return nil, ctx.Err()
 	}
 }
 
@@ -215,14 +241,16 @@ func (s *session) send(ctx context.Context, b []byte) error {
 	}
 }
 
-// submit sends p as a submit_sm and returns the message id from its response.
-func (s *session) submit(ctx context.Context, p pdu.Body, timeout time.Duration) (string, error) {
+// submit sends p as a submit_sm and returns the message id from its
+// response. It calls release when the submit_sm is no longer outstanding.
+func (s *session) submit(ctx context.Context, p pdu.Body, timeout time.Duration, release func()) (string, error) {
 	seq := s.nextSeq()
 	b, err := serialize(p, seq)
 	if err != nil {
+		release()
 		return "", err
 	}
-	f, err := s.await(ctx, seq, b, pdu.SubmitSMRespID, timeout)
+	f, err := s.await(ctx, seq, b, pdu.SubmitSMRespID, timeout, release)
 	if err != nil {
 		return "", err
 	}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -309,56 +308,6 @@ func TestSubmitStatus(t *testing.T) {
 				t.Fatalf("Submit to a destination without a rule: %q %v", other, err)
 			}
 		})
-	}
-}
-
-func TestWindow(t *testing.T) {
-	sim := startSim(t, smsctest.Options{RespDelay: 20 * time.Millisecond})
-	lo := linkOpts(sim)
-	lo.Window = 3
-	l := smpp.NewLink(lo)
-	runLink(t, l, true)
-	ctx := testCtx(t)
-	var wg sync.WaitGroup
-	errs := make(chan error, 15)
-	for i := range 15 {
-		wg.Go(func() {
-			_, err := l.Submit(ctx, &smpp.SubmitRequest{Dest: "614000000" + strconv.Itoa(10+i), Payload: []byte("w")})
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if st := sim.Stats(); st.MaxInFlight > 3 || st.MaxInFlight < 1 || st.Submits != 15 {
-		t.Fatalf("sim stats %+v, want at most 3 in flight", st)
-	}
-}
-
-func TestRateLimit(t *testing.T) {
-	sim := startSim(t, smsctest.Options{})
-	lo := linkOpts(sim)
-	lo.Window, lo.Rate = 2, 100
-	l := smpp.NewLink(lo)
-	runLink(t, l, true)
-	ctx := testCtx(t)
-	start := time.Now()
-	for range 6 { // burst of 2, then 4 more at 100/s: at least ~40ms
-		if _, err := l.Submit(ctx, &smpp.SubmitRequest{Dest: "61400000001", Payload: []byte("r")}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if d := time.Since(start); d < 30*time.Millisecond {
-		t.Fatalf("6 submits at 100/s with burst 2 took %v", d)
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := l.Submit(cctx, &smpp.SubmitRequest{Dest: "61400000001", Payload: []byte("r")}); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Submit with a cancelled context: %v", err)
 	}
 }
 

@@ -137,7 +137,7 @@ func (g *gateway) setupAccounts() {
 		t.Fatal(err)
 	}
 	sub, err := g.store.CreateAccount(ctx, accounts.Account{ParentID: p.ID, Name: "Sales",
-		DefaultCountry: "AU", PricePerPart: 5, Currency: "AUD", MaxParts: 4})
+		DefaultCountry: "AU", PricePerPart: 5, MaxParts: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -218,7 +218,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	var httpSrv *http.Server
 	httpAddr := ""
 	if cfg.Roles.HTTP {
-		h := api.New(api.Options{Store: store, Logger: logger.With("component", "http"), Registry: reg,
+		h := api.New(api.Options{Store: store, Logger: logger.With("component", "http"), Registry: reg, Registerer: reg,
 			Ready: func(ctx context.Context) error {
 				select {
 				case <-draining:
