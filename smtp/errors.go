@@ -89,6 +89,9 @@ func toSMTPError(err error, rc replyContext) reply {
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 1, 2}, domain.Error()), "not_sms_domain", false}
 	case errors.Is(err, errBadRecipient):
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 1, 3}, detail(err, errBadRecipient)), "bad_address", false}
+	case errors.Is(err, gosmtp.ErrTooLongLine):
+		// RFC 5322 §2.1.1: lines are at most 998 characters.
+		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, "message has a line longer than the limit (RFC 5322 allows 998 characters)"), "bad_message", false}
 	case errors.Is(err, errBadMessage):
 		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, "message cannot be parsed as MIME"), "bad_message", false}
 	case errors.Is(err, errAuthAvailable):

@@ -54,7 +54,8 @@ func TestSMTPRefusals(t *testing.T) {
 		{"insufficient balance", "dave@poor.example", []string{rcpt}, plainMail("dave@poor.example", rcpt, "p1@x", "hi"), 554, [3]int{5, 7, 0}, "insufficient balance"},
 		{"message too long", "alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "l1@x", long), 554, [3]int{5, 3, 4}, "5 SMS parts"},
 		{"empty message", "alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "e1@x", "\r\n-- \r\nsig"), 554, [3]int{5, 6, 0}, "no text"},
-		{"message too big", "alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "b1@x", strings.Repeat("x", 70<<10)), 552, [3]int{5, 3, 4}, ""},
+		{"line too long", "alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "b2@x", strings.Repeat("x", 3000)), 554, [3]int{5, 6, 0}, "998"},
+		{"message too big", "alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "b1@x", strings.Repeat(strings.Repeat("x", 76)+"\r\n", 1000)), 552, [3]int{5, 3, 4}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
