@@ -171,8 +171,8 @@ func (s *Store) RevokeKey(ctx context.Context, accountID, keyID string) error {
 // or a concurrent one that lost the SET NX on P:bootstrap, gets
 // ErrAlreadyBootstrapped. If creation fails the claim is released so that
 // bootstrap can be retried.
-func (s *Store) Bootstrap(ctx context.Context, name, country string) (*Account, string, error) {
-	a := Account{Name: name, DefaultCountry: country}
+func (s *Store) Bootstrap(ctx context.Context, a Account) (*Account, string, error) {
+	a.ParentID = ""
 	if err := acctNormalize(&a); err != nil {
 		return nil, "", fmt.Errorf("bootstrap: %w", err)
 	}

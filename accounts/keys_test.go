@@ -118,7 +118,7 @@ func TestKeys(t *testing.T) {
 func TestBootstrap(t *testing.T) {
 	s := NewStore(redistest.Start(t), StoreOptions{Shards: 4})
 	ctx := acctTestCtx(t)
-	if _, _, err := s.Bootstrap(ctx, "", "AU"); !errors.Is(err, ErrInvalid) {
+	if _, _, err := s.Bootstrap(ctx, Account{Name: "", DefaultCountry: "AU"}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Bootstrap without name = %v", err)
 	}
 	const n = 10
@@ -131,7 +131,7 @@ func TestBootstrap(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			a, secret, err := s.Bootstrap(ctx, "Operator", "au")
+			a, secret, err := s.Bootstrap(ctx, Account{Name: "Operator", DefaultCountry: "au"})
 			res[i] = result{a, secret, err}
 		})
 	}
@@ -161,7 +161,7 @@ func TestBootstrap(t *testing.T) {
 	if id, _ := s.rdb.Get(ctx, s.gkey("bootstrap")).Result(); id != win.a.ID {
 		t.Fatalf("P:bootstrap = %q, want %q", id, win.a.ID)
 	}
-	if _, _, err := s.Bootstrap(ctx, "Again", "US"); !errors.Is(err, ErrAlreadyBootstrapped) {
+	if _, _, err := s.Bootstrap(ctx, Account{Name: "Again", DefaultCountry: "US"}); !errors.Is(err, ErrAlreadyBootstrapped) {
 		t.Fatalf("second Bootstrap = %v", err)
 	}
 	if list, _ := s.ListAccounts(ctx); len(list) != 1 {

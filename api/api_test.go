@@ -48,7 +48,7 @@ func newFixture(t *testing.T) *fixture {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	f := &fixture{t: t, rdb: rdb, store: st, srv: srv}
-	root, secret, err := st.Bootstrap(ctx, "Root Pty Ltd", "AU")
+	root, secret, err := st.Bootstrap(ctx, accounts.Account{Name: "Root Pty Ltd", DefaultCountry: "AU"})
 	if err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}

@@ -88,11 +88,9 @@ func (in *Inbound) receipt(ctx context.Context, link string, r smpp.Receipt) err
 }
 
 func (in *Inbound) apply(ctx context.Context, link string, r smpp.Receipt, status string) (*accounts.Message, error) {
-	at := r.Done
-	if at.IsZero() {
-		at = time.Now()
-	}
-	m, err := in.o.Store.ApplyReceipt(ctx, link, smpp.CanonicalID(r.ID), status, r.Err, at)
+	// The receipt's done date has minute resolution and the carrier's clock;
+	// the time we learned of it is what the message log needs.
+	m, err := in.o.Store.ApplyReceipt(ctx, link, smpp.CanonicalID(r.ID), status, r.Err, time.Now())
 	if err == nil {
 		in.count(status, "matched")
 	}

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/smsgate/smsgate/internal/mailsink"
 	"github.com/smsgate/smsgate/smpp/smsctest"
 )
 
@@ -51,6 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			return err
 		})
+	mailAddr := fs.String("mail-listen", "", "also run a staff mailbox (SMTP sink) here, shown at GET /mail (empty: none)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -77,6 +80,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer srv.Close()
+	handler := srv.Handler()
+	if *mailAddr != "" {
+		sink, err := mailsink.Start(*mailAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "smsc-sim: mail: %v\n", err)
+			return 1
+		}
+		defer sink.Close()
+		mux := http.NewServeMux()
+		mux.Handle("/", handler)
+		mux.HandleFunc("GET /mail", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(sink.Mails())
+		})
+		handler = mux
+		fmt.Fprintf(stdout, "smsc-sim mailbox smtp=%s\n", sink.Addr())
+	}
 	httpShown := "off"
 	if *httpAddr != "" {
 		ln, err := net.Listen("tcp", *httpAddr)
@@ -84,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "smsc-sim: http: %v\n", err)
 			return 1
 		}
-		hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				o.Logger.Error("http", "err", err)

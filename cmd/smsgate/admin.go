@@ -58,6 +58,7 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cfgPath := fs.String("config", "", "configuration file (for redis)")
 	name := fs.String("name", "", "bootstrap: name of the parent account")
 	country := fs.String("country", "US", "bootstrap: default country of numbers (ISO 3166 alpha-2)")
+	currency := fs.String("currency", "USD", "bootstrap: currency of balances (ISO 4217)")
 	credit := fs.Int64("credit", 0, "bootstrap: initial balance in minor units")
 	acct := fs.String("account", "", "credit: account id")
 	ref := fs.String("ref", "", "credit: reference recorded in the ledger")
@@ -86,7 +87,7 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintln(stderr, "admin bootstrap: --name is required")
 			return 2
 		}
-		a, secret, err := store.Bootstrap(ctx, *name, *country)
+		a, secret, err := store.Bootstrap(ctx, accounts.Account{Name: *name, DefaultCountry: *country, Currency: *currency})
 		if errors.Is(err, accounts.ErrAlreadyBootstrapped) {
 			fmt.Fprintln(stderr, "smsgate: already bootstrapped: create further accounts through the API")
 			return 1

@@ -30,7 +30,7 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	st := accounts.NewStore(redistest.Start(t), accounts.StoreOptions{})
 	srv := httptest.NewServer(api.New(api.Options{Store: st, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
 	t.Cleanup(srv.Close)
-	root, secret, err := st.Bootstrap(t.Context(), "Root", "AU")
+	root, secret, err := st.Bootstrap(t.Context(), accounts.Account{Name: "Root", DefaultCountry: "AU"})
 	if err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}

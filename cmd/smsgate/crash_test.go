@@ -45,7 +45,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	rdb := rs.Client(t)
 	store := accounts.NewStore(rdb, accounts.StoreOptions{})
 	ctx := t.Context()
-	p, _, err := store.Bootstrap(ctx, "Parent", "AU")
+	p, _, err := store.Bootstrap(ctx, accounts.Account{Name: "Parent", DefaultCountry: "AU"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,7 +129,7 @@ func (g *gateway) shutdown() {
 func (g *gateway) setupAccounts() {
 	ctx := context.Background()
 	t := g.t
-	p, key, err := g.store.Bootstrap(ctx, "Parent", "AU")
+	p, key, err := g.store.Bootstrap(ctx, accounts.Account{Name: "Parent", DefaultCountry: "AU"})
 	if err != nil {
 		t.Fatal(err)
 	}
