@@ -17,6 +17,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -79,6 +80,10 @@ type Backend struct {
 	metrics  *Metrics
 	domains  map[string]bool
 	draining atomic.Bool
+
+	txMu   sync.Mutex
+	txOpen int           // transactions between MAIL FROM and their end
+	txIdle chan struct{} // closed when txOpen drops to zero; nil when nobody waits
 }
 
 var _ gosmtp.Backend = (*Backend)(nil)
@@ -120,6 +125,44 @@ func (b *Backend) NewServer(addr string) *gosmtp.Server {
 // on; DATA already in progress completes. Call it first when shutting down,
 // then close the servers.
 func (b *Backend) Drain() { b.draining.Store(true) }
+
+// WaitIdle returns once no transaction is open (every MAIL FROM has ended in
+// a reply to DATA, RSET or a closed connection), or when ctx ends. With
+// Drain, it lets in-flight mail finish before the servers close.
+func (b *Backend) WaitIdle(ctx context.Context) error {
+	b.txMu.Lock()
+	if b.txOpen == 0 {
+		b.txMu.Unlock()
+		return nil
+	}
+	if b.txIdle == nil {
+		b.txIdle = make(chan struct{})
+	}
+	ch := b.txIdle
+	b.txMu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *Backend) beginTxn() {
+	b.txMu.Lock()
+	b.txOpen++
+	b.txMu.Unlock()
+}
+
+func (b *Backend) endTxn() {
+	b.txMu.Lock()
+	b.txOpen--
+	if b.txOpen == 0 && b.txIdle != nil {
+		close(b.txIdle)
+		b.txIdle = nil
+	}
+	b.txMu.Unlock()
+}
 
 // NewSession implements gosmtp.Backend.
 func (b *Backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {

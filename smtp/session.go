@@ -89,12 +89,16 @@ func (s *session) refuse(cmd string, start time.Time, err error) *gosmtp.SMTPErr
 
 // Reset implements gosmtp.Session: it discards the transaction.
 func (s *session) Reset() {
+	if s.sender != nil {
+		s.b.endTxn()
+	}
 	s.sender, s.from, s.rcpts, s.seen, s.rcptLogged = nil, "", nil, nil, 0
 }
 
 // Logout implements gosmtp.Session: it cancels whatever the session still
 // has in flight.
 func (s *session) Logout() error {
+	s.Reset()
 	s.cancel()
 	s.log.Debug("session ended")
 	return nil
@@ -127,6 +131,7 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 		return s.refuse("mail", start, errKeyMismatch)
 	}
 	s.sender = sender
+	s.b.beginTxn()
 	s.log.Info("mail from", "account", sender.Account.ID, "match", sender.Match, "auth", s.key != nil)
 	s.b.metrics.command("mail", 250, time.Since(start).Seconds())
 	return nil

@@ -185,7 +185,9 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 			Store: store, Routes: routes, DefaultSource: cfg.Dispatch.DefaultSource,
 			Logger: logger.With("component", "router"), Metrics: rm,
 		})
-		backend = smtp.NewBackend(ctx, smtp.Options{
+		// Sessions live on linkCtx: a SIGTERM must not cut a DATA already
+		// in flight; Drain refuses new transactions instead.
+		backend = smtp.NewBackend(linkCtx, smtp.Options{
 			Domains: cfg.SMTP.Domains, Hostname: cfg.SMTP.Hostname,
 			MaxRecipients: cfg.SMTP.MaxRecipients, MaxMessageBytes: cfg.SMTP.MaxMessageBytes,
 			ReadTimeout: cfg.SMTP.ReadTimeout.Std(), WriteTimeout: cfg.SMTP.WriteTimeout.Std(),
@@ -246,17 +248,21 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	start := time.Now()
 	logger.Info("shutting down: new work refused, draining in-flight work", "timeout", cfg.Shutdown.Timeout.Std())
 	close(draining)
-	deadline := time.After(cfg.Shutdown.Timeout.Std())
 	// Phase one: stop intake. New SMTP transactions get 421; the
 	// dispatcher's ctx (ctx) is already done, so it reads no more.
+	dctx, cancelDrain := context.WithTimeout(context.Background(), cfg.Shutdown.Timeout.Std())
+	defer cancelDrain()
 	if backend != nil {
 		backend.Drain()
+		if err := backend.WaitIdle(dctx); err != nil {
+			logger.Warn("smtp transactions still open at the drain deadline")
+		}
 	}
 	// Phase two: wait for the dispatcher to finish in-flight submits, then
 	// close sessions, links and servers.
 	select {
 	case <-dispatchDone:
-	case <-deadline:
+	case <-dctx.Done():
 		logger.Warn("dispatcher did not drain in time")
 	}
 	for _, s := range smtpSrvs {
