@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/config"
 	"github.com/smsgate/smsgate/smpp"
+	"github.com/smsgate/smsgate/smpp/smsctest"
 )
 
 // TestSMTPRefusals: every refusal is an SMTP reply whose code and text say
@@ -109,23 +111,71 @@ func TestLongUnicode(t *testing.T) {
 	}
 }
 
-// TestPermanentFailureRefunds: a carrier's permanent error fails the message
-// and gives the money back; an undeliverable receipt marks it so.
-func TestPermanentFailureRefunds(t *testing.T) {
-	g := startGateway(t)
-	if err := g.sendMail("alice@example.com", []string{"0412345998@" + smsDomain, "0412345999@" + smsDomain},
+// TestCarrierOutcomes: a carrier's permanent error fails the message and
+// gives the money back; an undeliverable receipt marks it so; throttling is
+// retried with backoff until the carrier takes the message.
+func TestCarrierOutcomes(t *testing.T) {
+	g := startGateway(t, func(_ *config.Config, o *smsctest.Options) {
+		o.Rules = append([]smsctest.Rule{{Suffix: "997", Status: 0x58, Times: 2}}, o.Rules...)
+	})
+	if err := g.sendMail("alice@example.com", []string{"0412345997@" + smsDomain, "0412345998@" + smsDomain, "0412345999@" + smsDomain},
 		plainMail("alice@example.com", "x@"+smsDomain, "f1@x", "hello")); err != nil {
 		t.Fatal(err)
 	}
 	msgs, err := g.store.ListMessages(t.Context(), g.sub.ID, 10)
-	if err != nil || len(msgs) != 2 {
+	if err != nil || len(msgs) != 3 {
 		t.Fatalf("messages %v %v", msgs, err)
 	}
-	want := map[string]accounts.MessageStatus{"61412345998": accounts.MsgFailed, "61412345999": accounts.MsgUndeliverable}
+	want := map[string]accounts.MessageStatus{"61412345997": accounts.MsgDelivered,
+		"61412345998": accounts.MsgFailed, "61412345999": accounts.MsgUndeliverable}
 	for _, m := range msgs {
 		g.waitFor(string(want[m.To]), func() bool { return g.message(m.ID).Status == want[m.To] })
+		if m.To == "61412345997" {
+			if a := g.message(m.ID).Attempts; a != 3 {
+				t.Errorf("throttled message took %d attempts, want 3", a)
+			}
+		}
+	}
+	if b := g.balance(g.sub.ID); b != 90 {
+		t.Errorf("balance %d, want 90 (failed message refunded, others charged)", b)
+	}
+	if st := g.sim.Stats(); st.Throttled != 2 {
+		t.Errorf("simulator throttled %d submits, want 2", st.Throttled)
+	}
+}
+
+// TestRetriedMailChargedOnce: a client that sends the same mail again (same
+// Message-ID) after a dropped connection gets 250 and is neither charged nor
+// sent twice.
+func TestRetriedMailChargedOnce(t *testing.T) {
+	g := startGateway(t)
+	rcpt := "0412345678@" + smsDomain
+	body := plainMail("alice@example.com", rcpt, "retry-1@example.com", "only once please")
+	for range 3 {
+		if err := g.sendMail("alice@example.com", []string{rcpt}, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := g.sim.WaitMessages(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := g.store.ListMessages(t.Context(), g.sub.ID, 10)
+	if len(msgs) != 1 {
+		t.Errorf("%d messages stored, want 1", len(msgs))
 	}
 	if b := g.balance(g.sub.ID); b != 95 {
-		t.Errorf("balance %d, want 95 (failed message refunded, undeliverable one charged)", b)
+		t.Errorf("balance %d, want 95 (charged once)", b)
+	}
+	// A different Message-ID is a different mail.
+	if err := g.sendMail("alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "retry-2@example.com", "again")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.sim.WaitMessages(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(g.sim.Messages()); n != 2 {
+		t.Errorf("simulator got %d messages, want 2", n)
 	}
 }
