@@ -2,7 +2,6 @@ package accounts
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -113,29 +112,11 @@ func (s *Store) ListMessages(ctx context.Context, accountID string, limit int) (
 // part is final. It returns the updated message, or ErrNotFound when no
 // submission of link has that id.
 func (s *Store) ApplyReceipt(ctx context.Context, link, canonicalID, status, errCode string, at time.Time) (*Message, error) {
-	mid, err := s.rdb.Get(ctx, s.gkey("smsc", link, canonicalID)).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("receipt %s on %s: %w", canonicalID, link, ErrNotFound)
-	}
+	msgs, errs, err := s.ApplyReceipts(ctx, []ReceiptUpdate{{Link: link, CanonicalID: canonicalID, Status: status, ErrCode: errCode, At: at}})
 	if err != nil {
-		return nil, fmt.Errorf("receipt %s on %s: %w", canonicalID, link, err)
+		return nil, err
 	}
-	key, shard, err := s.msgKey(mid)
-	if err != nil {
-		return nil, fmt.Errorf("receipt %s on %s: message %w", canonicalID, link, err)
-	}
-	if at.IsZero() {
-		at = s.now()
-	}
-	keys := []string{key, s.skey(shard, "dlr", mid)}
-	res, err := acceptReceiptScript.Run(ctx, s.rdb, keys, status, errCode, at.UnixMilli(), canonicalID).Slice()
-	if err != nil {
-		return nil, fmt.Errorf("receipt %s for %s: %w", canonicalID, mid, err)
-	}
-	if len(res) == 0 {
-		return nil, fmt.Errorf("receipt %s: message %s: %w", canonicalID, mid, ErrNotFound)
-	}
-	return msgFromHash(msgPairs(res)), nil
+	return msgs[0], errs[0]
 }
 
 // msgPairs turns a flat HGETALL reply from a script into a map.

@@ -76,7 +76,11 @@ type SMTP struct {
 	ReadTimeout     Duration `yaml:"read_timeout"`
 	WriteTimeout    Duration `yaml:"write_timeout"`
 	// CommandTimeout bounds the Redis work done for one SMTP command.
-	CommandTimeout    Duration `yaml:"command_timeout"`
+	CommandTimeout Duration `yaml:"command_timeout"`
+	// SenderCache is how long a resolved sender (or an unknown one) is
+	// remembered; a removed registration may be honoured that long. 0 turns
+	// the cache off. Account state is checked again when the mail is accepted.
+	SenderCache       Duration `yaml:"sender_cache"`
 	TLS               TLS      `yaml:"tls"`
 	RequireTLS        bool     `yaml:"require_tls"`
 	AllowInsecureAuth bool     `yaml:"allow_insecure_auth"`
@@ -173,6 +177,7 @@ func Default() *Config {
 			ReadTimeout:     Seconds(60),
 			WriteTimeout:    Seconds(60),
 			CommandTimeout:  Seconds(30),
+			SenderCache:     Seconds(2),
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:8080"},
 		Dispatch: Dispatch{

@@ -203,6 +203,9 @@ func (c *Config) validateSMTP(v *checker) {
 	v.positive("smtp.read_timeout", s.ReadTimeout)
 	v.positive("smtp.write_timeout", s.WriteTimeout)
 	v.positive("smtp.command_timeout", s.CommandTimeout)
+	if s.SenderCache < 0 {
+		v.add("smtp.sender_cache", "must not be negative (0 turns the cache off)")
+	}
 	if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
 		v.add("smtp.tls", "set both cert_file and key_file, or neither")
 	}

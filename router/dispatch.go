@@ -63,9 +63,10 @@ type DispatcherOptions struct {
 	DrainTimeout       time.Duration // how long in-flight submits may finish after Run's ctx ends
 	Logger             *slog.Logger
 	Metrics            *Metrics
-	// Submitted is called after each batch of submitted messages is recorded
-	// (receipts that arrived early wait for it). May be nil.
-	Submitted func()
+	// Submitted is told of each batch of submits once it is recorded
+	// (receipts that overtook their submit wait for it); it must not keep
+	// the slice. May be nil.
+	Submitted func(batch []accounts.Submitted)
 }
 
 // Dispatcher reads the queue and submits messages over carrier links.
@@ -295,10 +296,10 @@ func (d *Dispatcher) collect(ctx context.Context, results <-chan accounts.Submit
 			// the messages still queued and sends them again (at least once).
 			d.log.ErrorContext(ctx, "record submitted", "err", err, "count", len(batch))
 		}
-		batch = batch[:0]
-		if d.o.Submitted != nil {
-			d.o.Submitted()
+		if err == nil && d.o.Submitted != nil {
+			d.o.Submitted(batch)
 		}
+		batch = batch[:0]
 	}
 	for r := range results {
 		batch = append(batch, r)

@@ -13,7 +13,7 @@ import (
 
 // InboundStore is what receipts and replies need from the store.
 type InboundStore interface {
-	ApplyReceipt(ctx context.Context, link, canonicalID, status, errCode string, at time.Time) (*accounts.Message, error)
+	ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate) ([]*accounts.Message, []error, error)
 	RouteReply(ctx context.Context, r accounts.Reply) (*accounts.Reply, *accounts.Message, error)
 }
 
@@ -34,23 +34,37 @@ type InboundOptions struct {
 }
 
 // Inbound handles what carriers send us: delivery receipts and replies.
+//
+// Receipts are applied in batches: concurrent deliver_sm handlers queue
+// their receipt and wait, and Run applies whatever is queued in two Redis
+// round trips. A receipt whose message is not indexed yet (the carrier
+// answered faster than the dispatcher recorded the submit) is kept as an
+// orphan and applied when that submit is recorded (Submitted), or given up
+// after OrphanWait.
 type Inbound struct {
-	o   InboundOptions
-	log *slog.Logger
+	o     InboundOptions
+	log   *slog.Logger
+	queue chan *queuedReceipt
+	wake  chan struct{}
 
 	mu      sync.Mutex
-	orphans []orphan
-	wake    chan struct{}
+	orphans map[string]orphan // by link + "\x00" + canonical id
+	ready   []orphan          // orphans whose submit has just been recorded
+}
+
+type queuedReceipt struct {
+	up   accounts.ReceiptUpdate
+	done chan error
 }
 
 type orphan struct {
-	link  string
-	r     smpp.Receipt
+	up    accounts.ReceiptUpdate
 	until time.Time
 }
 
-// NewInbound returns an Inbound; Run must run for early receipts to be
-// matched later.
+func orphanKey(link, id string) string { return link + "\x00" + id }
+
+// NewInbound returns an Inbound; Run must run for receipts to be applied.
 func NewInbound(o InboundOptions) *Inbound {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -58,7 +72,8 @@ func NewInbound(o InboundOptions) *Inbound {
 	if o.OrphanWait <= 0 {
 		o.OrphanWait = 30 * time.Second
 	}
-	return &Inbound{o: o, log: o.Logger, wake: make(chan struct{}, 1)}
+	return &Inbound{o: o, log: o.Logger, queue: make(chan *queuedReceipt, 1024),
+		wake: make(chan struct{}, 1), orphans: map[string]orphan{}}
 }
 
 // HandleDeliver is the links' OnDeliver: a receipt updates its message, a
@@ -77,24 +92,21 @@ func (in *Inbound) receipt(ctx context.Context, link string, r smpp.Receipt) err
 		in.count(r.Stat, "intermediate")
 		return nil
 	}
-	_, err := in.apply(ctx, link, r, status)
-	if errors.Is(err, accounts.ErrNotFound) {
-		in.mu.Lock()
-		in.orphans = append(in.orphans, orphan{link: link, r: r, until: time.Now().Add(in.o.OrphanWait)})
-		in.mu.Unlock()
-		return nil
-	}
-	return err
-}
-
-func (in *Inbound) apply(ctx context.Context, link string, r smpp.Receipt, status string) (*accounts.Message, error) {
 	// The receipt's done date has minute resolution and the carrier's clock;
 	// the time we learned of it is what the message log needs.
-	m, err := in.o.Store.ApplyReceipt(ctx, link, smpp.CanonicalID(r.ID), status, r.Err, time.Now())
-	if err == nil {
-		in.count(status, "matched")
+	q := &queuedReceipt{done: make(chan error, 1), up: accounts.ReceiptUpdate{
+		Link: link, CanonicalID: smpp.CanonicalID(r.ID), Status: status, ErrCode: r.Err, At: time.Now()}}
+	select {
+	case in.queue <- q:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	return m, err
+	select {
+	case err := <-q.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (in *Inbound) count(status, result string) {
@@ -103,17 +115,36 @@ func (in *Inbound) count(status, result string) {
 	}
 }
 
-// Submitted wakes the orphan matcher: newly recorded submits may be what
-// waiting receipts name. Wire it to DispatcherOptions.Submitted.
-func (in *Inbound) Submitted() {
-	select {
-	case in.wake <- struct{}{}:
-	default:
+// Submitted is told of every batch of recorded submits (wire it to
+// DispatcherOptions.Submitted): receipts waiting for those SMSC ids are
+// applied now.
+func (in *Inbound) Submitted(batch []accounts.Submitted) {
+	in.mu.Lock()
+	if len(in.orphans) == 0 {
+		in.mu.Unlock()
+		return
+	}
+	found := false
+	for _, b := range batch {
+		for _, id := range b.SMSCIDs {
+			k := orphanKey(b.Link, id)
+			if o, ok := in.orphans[k]; ok {
+				delete(in.orphans, k)
+				in.ready = append(in.ready, o)
+				found = true
+			}
+		}
+	}
+	in.mu.Unlock()
+	if found {
+		select {
+		case in.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// Run retries orphan receipts whenever submits are recorded (and once a
-// second to expire them) until ctx ends.
+// Run applies queued receipts in batches and retries orphans until ctx ends.
 func (in *Inbound) Run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -121,36 +152,104 @@ func (in *Inbound) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-in.wake:
-		case <-tick.C:
-		}
-		in.mu.Lock()
-		pending := in.orphans
-		in.orphans = nil
-		in.mu.Unlock()
-		var keep []orphan
-		now := time.Now()
-		for _, o := range pending {
-			status, _ := smpp.StatFinal(o.r.Stat)
-			_, err := in.apply(ctx, o.link, o.r, status)
-			switch {
-			case err == nil:
-			case errors.Is(err, accounts.ErrNotFound) && now.Before(o.until):
-				keep = append(keep, o)
-			case errors.Is(err, accounts.ErrNotFound):
-				in.count(status, "unmatched")
-				in.log.WarnContext(ctx, "receipt for unknown message", "link", o.link, "smsc_id", o.r.ID)
-			default:
-				keep = append(keep, o)
-				in.log.ErrorContext(ctx, "apply receipt", "err", err)
+		case q := <-in.queue:
+			batch := []*queuedReceipt{q}
+		more:
+			for len(batch) < 512 {
+				select {
+				case q := <-in.queue:
+					batch = append(batch, q)
+				default:
+					break more
+				}
 			}
-		}
-		if len(keep) > 0 {
+			ups := make([]accounts.ReceiptUpdate, len(batch))
+			for i, q := range batch {
+				ups[i] = q.up
+			}
+			errs := in.apply(ctx, ups, time.Now().Add(in.o.OrphanWait))
+			for i, q := range batch {
+				q.done <- errs[i]
+			}
+		case <-in.wake:
 			in.mu.Lock()
-			in.orphans = append(in.orphans, keep...)
+			ready := in.ready
+			in.ready = nil
 			in.mu.Unlock()
+			in.retry(ctx, ready)
+		case now := <-tick.C:
+			// Orphans whose submit another instance recorded are not
+			// announced here: try them all once a second, until they expire.
+			in.mu.Lock()
+			var all []orphan
+			for k, o := range in.orphans {
+				if now.After(o.until) {
+					delete(in.orphans, k)
+					in.count(o.up.Status, "unmatched")
+					in.log.WarnContext(ctx, "receipt for unknown message", "link", o.up.Link, "smsc_id", o.up.CanonicalID)
+					continue
+				}
+				all = append(all, o)
+				delete(in.orphans, k)
+			}
+			in.mu.Unlock()
+			in.retry(ctx, all)
 		}
 	}
+}
+
+func (in *Inbound) retry(ctx context.Context, pending []orphan) {
+	for len(pending) > 0 {
+		n := min(len(pending), 512)
+		ups := make([]accounts.ReceiptUpdate, n)
+		for i, o := range pending[:n] {
+			ups[i] = o.up
+		}
+		// An orphan keeps its first deadline.
+		in.applyOrphans(ctx, ups, pending[:n])
+		pending = pending[n:]
+	}
+}
+
+func (in *Inbound) applyOrphans(ctx context.Context, ups []accounts.ReceiptUpdate, pending []orphan) {
+	_, errs, err := in.o.Store.ApplyReceipts(ctx, ups)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for i, o := range pending {
+		if err == nil && errs[i] == nil {
+			in.count(o.up.Status, "matched")
+			continue
+		}
+		in.orphans[orphanKey(o.up.Link, o.up.CanonicalID)] = o
+	}
+}
+
+// apply applies a batch and returns the error to give each receipt's
+// carrier: nil when applied or kept as an orphan, an error (so the carrier
+// delivers it again) when Redis failed.
+func (in *Inbound) apply(ctx context.Context, ups []accounts.ReceiptUpdate, until time.Time) []error {
+	out := make([]error, len(ups))
+	_, errs, err := in.o.Store.ApplyReceipts(ctx, ups)
+	if err != nil {
+		in.log.ErrorContext(ctx, "apply receipts", "err", err, "count", len(ups))
+		for i := range out {
+			out[i] = err
+		}
+		return out
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for i, u := range ups {
+		switch {
+		case errs[i] == nil:
+			in.count(u.Status, "matched")
+		case errors.Is(errs[i], accounts.ErrNotFound):
+			in.orphans[orphanKey(u.Link, u.CanonicalID)] = orphan{up: u, until: until}
+		default:
+			out[i] = errs[i]
+		}
+	}
+	return out
 }
 
 func (in *Inbound) reply(ctx context.Context, d *smpp.Deliver) error {

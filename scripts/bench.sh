@@ -32,7 +32,7 @@ links:
   - {name: bench, addr: "127.0.0.1:12775", system_id: smsgate, password: x, window: ${WINDOW:-200}}
 YAML
 for i in $(seq 100); do [ -S "$D/redis.sock" ] && break; sleep 0.05; done
-bin/smsgate serve --config "$D/smsgate.yml" >"$D/smsgate.log" 2>&1 &
+bin/smsgate serve --config "$D/smsgate.yml" ${PROFILE:+--cpuprofile "$D/cpu.pprof"} >"$D/smsgate.log" 2>&1 &
 gw_pid=$!; pids+=($gw_pid)
 for i in $(seq 100); do curl -fs http://127.0.0.1:18080/readyz >/dev/null 2>&1 && break; sleep 0.1; done
 out=$(bin/smsgate admin bootstrap --config "$D/smsgate.yml" --name Bench --country AU --credit 100000000)
@@ -42,3 +42,7 @@ echo "N=$N C=$C appendfsync=$FSYNC on $(nproc) cores"
 bin/smsgate-bench -smtp 127.0.0.1:12525 -sim http://127.0.0.1:12776 -metrics http://127.0.0.1:18080/metrics \
 	-from bench@example.com -domain sms.example.com -n "$N" -c "$C" \
 	-pids "smsgate=$gw_pid,redis=$redis_pid,smsc-sim=$sim_pid"
+if [ -n "${PROFILE:-}" ]; then
+	kill -TERM "$gw_pid"; wait "$gw_pid" 2>/dev/null || true
+	go tool pprof -top -nodecount=40 bin/smsgate "$D/cpu.pprof" 2>/dev/null | head -50
+fi

@@ -41,7 +41,7 @@ func run() int {
 	flag.Parse()
 
 	procs := parsePids(*pids)
-	cpu0 := map[string]float64{}
+	cpu0 := map[string]float64{"smsgate-bench": cpuSeconds(os.Getpid())}
 	for name, pid := range procs {
 		cpu0[name] = cpuSeconds(pid)
 	}
@@ -135,6 +135,7 @@ func run() int {
 	if len(e2e) > 0 {
 		fmt.Printf("end-to-end latency  p50 %s  p99 %s  (mail sent -> SMS at the SMSC, %d matched)\n", pct(e2e, 50), pct(e2e, 99), len(e2e))
 	}
+	procs["smsgate-bench"] = os.Getpid()
 	for _, name := range slices.Sorted(maps.Keys(procs)) {
 		pid := procs[name]
 		cpu := cpuSeconds(pid) - cpu0[name]

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -32,8 +33,22 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (for benchmarks)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "serve:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "serve:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *cfgPath == "" {
 		fmt.Fprintln(stderr, "serve: --config is required")
@@ -193,7 +208,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 			ReadTimeout: cfg.SMTP.ReadTimeout.Std(), WriteTimeout: cfg.SMTP.WriteTimeout.Std(),
 			CommandTimeout: cfg.SMTP.CommandTimeout.Std(), TLSConfig: tlsCfg,
 			RequireTLS: cfg.SMTP.RequireTLS, AllowInsecureAuth: cfg.SMTP.AllowInsecureAuth,
-			Resolver: store, Keys: store, Pipeline: pipeline,
+			Resolver: smtp.CacheResolver(store, cfg.SMTP.SenderCache.Std(), nil), Keys: store, Pipeline: pipeline,
 			Logger: logger.With("component", "smtp"), Metrics: smtp.NewMetrics(reg),
 		})
 		srv := backend.NewServer(cfg.SMTP.Listen)
