@@ -101,6 +101,10 @@ func TestLoadBad(t *testing.T) {
 			"dispatch.refund_on_failure: cannot unmarshal !!str `maybe` into bool (line 4)",
 		},
 		"duplicate_key": {"http: duplicate key (line 4, first set at line 2)"},
+		"unknown_and_invalid": {
+			"links[0].passwrd: unknown key (line 8)",
+			"smtp.max_recipients: must be between 1 and 1000 (got 0)",
+		},
 		"tls": {
 			"smtp.tls_listen: needs smtp.tls.cert_file and smtp.tls.key_file",
 			"smtp.domains[1]: duplicate of smtp.domains[0]",

@@ -48,14 +48,32 @@ func Load(data []byte) (*Config, error) {
 	}
 
 	c := Default()
+	var all Errors
 	if doc.Kind != 0 {
-		if err := decode(&doc, c); err != nil {
+		// Key and type problems do not stop validation of what did decode:
+		// a user fixing a file wants every problem at once.
+		complete, err := decode(&doc, c)
+		var es *Errors
+		if err != nil && !errors.As(err, &es) {
 			return nil, err
+		}
+		if es != nil {
+			all = append(all, *es...)
+			if !complete {
+				return nil, &all // a half-decoded config would only add false alarms
+			}
 		}
 	}
 	c.normalize()
 	if err := c.Validate(); err != nil {
-		return nil, err
+		var es *Errors
+		if !errors.As(err, &es) {
+			return nil, err
+		}
+		all = append(all, *es...)
+	}
+	if len(all) > 0 {
+		return nil, &all
 	}
 	return c, nil
 }
@@ -105,14 +123,17 @@ type located struct {
 }
 
 // decode decodes doc into c and reports every unknown key, duplicate key and
-// type mismatch, each with its field path where one can be found.
-func decode(doc *yaml.Node, c *Config) error {
+// type mismatch, each with its field path where one can be found. complete
+// is false when yaml could not decode the whole document into c.
+func decode(doc *yaml.Node, c *Config) (complete bool, err error) {
 	var found []located
+	complete = true
 	if err := doc.Decode(c); err != nil {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
-			return fmt.Errorf("decode yaml: %w", err)
+			return false, fmt.Errorf("decode yaml: %w", err)
 		}
+		complete = false
 		// Map each line to the leaf paths on it, to name the field that a
 		// yaml type error (which only gives a line) is about.
 		leaves := map[int][]string{}
@@ -135,14 +156,14 @@ func decode(doc *yaml.Node, c *Config) error {
 	}
 	checkKeys(doc, reflect.TypeOf(c).Elem(), "", &found)
 	if len(found) == 0 {
-		return nil
+		return complete, nil
 	}
 	sort.SliceStable(found, func(i, j int) bool { return found[i].line < found[j].line })
 	errs := make(Errors, len(found))
 	for i, f := range found {
 		errs[i] = f.err
 	}
-	return &errs
+	return complete, &errs
 }
 
 var lineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
