@@ -372,6 +372,34 @@ func acctNormalize(a *Account) error {
 	if a.SenderID != "" && !acctValidSenderID(a.SenderID) {
 		return acctInvalid("sender_id: %q is neither a number of up to 15 digits nor up to 11 letters and digits", a.SenderID)
 	}
+	switch a.Billing {
+	case "":
+		a.Billing = BillingPrepaid
+	case BillingPrepaid, BillingPostpaid:
+	default:
+		return acctInvalid("billing: %q is not %q or %q", a.Billing, BillingPrepaid, BillingPostpaid)
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"credit_limit", a.CreditLimit}, {"auto_recharge.threshold", a.AutoRecharge.Threshold},
+		{"auto_recharge.amount", a.AutoRecharge.Amount}, {"low_balance_threshold", a.LowBalance}} {
+		if f.v < 0 || f.v > moneyMaxAmount {
+			return acctInvalid("%s: %d is not between 0 and %d", f.name, f.v, int64(moneyMaxAmount))
+		}
+	}
+	if a.Billing == BillingPrepaid && a.CreditLimit != 0 {
+		return acctInvalid("credit_limit: only postpaid accounts have one")
+	}
+	if a.AutoRecharge.Amount > 0 && a.ParentID == "" {
+		return acctInvalid("auto_recharge: only sub-accounts recharge, from their parent")
+	}
+	if a.Permissions.Granted == nil {
+		a.Permissions.Granted = []string{}
+	}
+	if a.Permissions.Enabled == nil {
+		a.Permissions.Enabled = []string{}
+	}
 	return nil
 }
 
@@ -419,7 +447,25 @@ func acctSettingFields(a *Account) []any {
 		"long_message", a.LongMessage,
 		"subject_mode", a.SubjectMode,
 		"sender_id", a.SenderID,
+		"billing", a.Billing,
+		"credit_limit", strconv.FormatInt(a.CreditLimit, 10),
+		"recharge_threshold", strconv.FormatInt(a.AutoRecharge.Threshold, 10),
+		"recharge_amount", strconv.FormatInt(a.AutoRecharge.Amount, 10),
+		"low_balance", strconv.FormatInt(a.LowBalance, 10),
 	}
+}
+
+// acctPermissionFields are the hash fields of an account's permissions.
+func acctPermissionFields(p Permissions) []any {
+	return []any{"perm_granted", strings.Join(p.Granted, ","), "perm_enabled", strings.Join(p.Enabled, ",")}
+}
+
+// acctSplit splits a stored comma list; empty is none.
+func acctSplit(v string) []string {
+	if v == "" {
+		return []string{}
+	}
+	return strings.Split(v, ",")
 }
 
 // acctCreateFields are all the hash fields of a new account.
@@ -430,7 +476,7 @@ func acctCreateFields(a *Account) []any {
 		"status", string(a.Status),
 		"created_at", strconv.FormatInt(a.CreatedAt.UnixMilli(), 10),
 		"balance", "0",
-	}, acctSettingFields(a)...)
+	}, append(acctSettingFields(a), acctPermissionFields(a.Permissions)...)...)
 }
 
 // acctFromHash decodes an account hash; an empty hash is ErrNotFound.
@@ -449,6 +495,11 @@ func acctFromHash(id string, h map[string]string) (*Account, error) {
 		LongMessage:    h["long_message"],
 		SubjectMode:    h["subject_mode"],
 		SenderID:       h["sender_id"],
+		Billing:        h["billing"],
+		Permissions:    Permissions{Granted: acctSplit(h["perm_granted"]), Enabled: acctSplit(h["perm_enabled"])},
+	}
+	if a.Billing == "" {
+		a.Billing = BillingPrepaid
 	}
 	var err error
 	num := func(field string) int64 {
@@ -462,6 +513,15 @@ func acctFromHash(id string, h map[string]string) (*Account, error) {
 	a.MaxParts = int(num("max_parts"))
 	a.Balance = num("balance")
 	a.CreatedAt = time.UnixMilli(num("created_at"))
+	opt := func(field string) int64 { // fields added after the first release may be absent
+		if h[field] == "" {
+			return 0
+		}
+		return num(field)
+	}
+	a.CreditLimit = opt("credit_limit")
+	a.AutoRecharge = AutoRecharge{Threshold: opt("recharge_threshold"), Amount: opt("recharge_amount")}
+	a.LowBalance = opt("low_balance")
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -43,8 +44,9 @@ func TestCreateGetAccount(t *testing.T) {
 		root := acctMustCreate(t, s, Account{Name: " Acme ", ContactEmail: "Ops <ops@acme.example>", PricePerPart: 8})
 		want := Account{ID: root.ID, Name: "Acme", ContactEmail: "ops@acme.example", Status: StatusActive,
 			DefaultCountry: "US", PricePerPart: 8, Currency: "USD", MaxParts: 10, LongMessage: LongReject,
-			SubjectMode: SubjectIgnore, CreatedAt: root.CreatedAt}
-		if *root != want {
+			SubjectMode: SubjectIgnore, CreatedAt: root.CreatedAt, Billing: BillingPrepaid,
+			Permissions: Permissions{Granted: []string{}, Enabled: []string{}}}
+		if !reflect.DeepEqual(*root, want) {
 			t.Fatalf("created %+v, want %+v", *root, want)
 		}
 		got, err := s.GetAccount(ctx, root.ID)
@@ -134,7 +136,7 @@ func TestUpdateAccount(t *testing.T) {
 		got.PricePerPart != 12 || got.Balance != 500 || got.Status != StatusActive || got.ParentID != "" {
 		t.Fatalf("after update: %+v", *got)
 	}
-	if u != *got {
+	if !reflect.DeepEqual(u, *got) {
 		t.Fatalf("UpdateAccount left %+v, stored %+v", u, *got)
 	}
 	tests := []struct {

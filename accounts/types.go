@@ -74,6 +74,42 @@ type Account struct {
 	SenderID       string    `json:"sender_id,omitempty"` // source address; empty means the link's default
 	Balance        int64     `json:"balance"`             // minor units; read-only, changed only through the ledger
 	CreatedAt      time.Time `json:"created_at"`
+
+	// Billing is BillingPrepaid (the balance may not go below zero) or
+	// BillingPostpaid (it may go down to -CreditLimit).
+	Billing     string `json:"billing"`
+	CreditLimit int64  `json:"credit_limit"` // postpaid only, minor units, >= 0
+	// AutoRecharge moves Amount from the parent when a debit leaves the
+	// balance below Threshold, in the same atomic step (seed 004). Zero
+	// Amount: off.
+	AutoRecharge AutoRecharge `json:"auto_recharge"`
+	// LowBalance: a low_balance webhook event fires when a debit takes the
+	// balance below it. Zero: off.
+	LowBalance int64 `json:"low_balance_threshold"`
+	// Permissions are the sub-account's permission flags (seeds 002, 003),
+	// set by the parent's administrators. Root accounts have every flag.
+	Permissions Permissions `json:"permissions"`
+}
+
+// Billing modes.
+const (
+	BillingPrepaid  = "prepaid"
+	BillingPostpaid = "postpaid"
+)
+
+// AutoRecharge tops a sub-account up from its parent when it runs low.
+type AutoRecharge struct {
+	Threshold int64 `json:"threshold"`
+	Amount    int64 `json:"amount"`
+}
+
+// Permissions of a sub-account: Granted is the ceiling the parent's
+// administrators set; Enabled is what is in force, always within Granted (a
+// sub-account with modify_users may switch flags within Granted, never beyond:
+// seed 002's trap is closed). Both are sorted flag names (see flags.go).
+type Permissions struct {
+	Granted []string `json:"granted"`
+	Enabled []string `json:"enabled"`
 }
 
 // Sender is the result of resolving a MAIL FROM address.
