@@ -13,7 +13,6 @@ package api
 
 import (
 	"context"
-	_ "embed"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -26,8 +25,18 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 )
 
-// Store is what the API needs of the account store (*accounts.Store).
+// Store is what the API needs of the account store (*accounts.Store): the
+// core below plus one interface per area, each defined beside its routes.
 type Store interface {
+	coreStore
+	userStore
+	permissionStore
+	billingStore
+	statsStore
+}
+
+// coreStore: accounts, registrations, keys, messages and inbox.
+type coreStore interface {
 	CreateAccount(ctx context.Context, a accounts.Account) (*accounts.Account, error)
 	GetAccount(ctx context.Context, id string) (*accounts.Account, error)
 	UpdateAccount(ctx context.Context, a *accounts.Account) error
@@ -66,17 +75,15 @@ type Options struct {
 	Ready func(ctx context.Context) error
 }
 
-//go:embed openapi.json
-var openapiDoc []byte
-
 // maxBody bounds request bodies.
 const maxBody = 64 << 10
 
 type server struct {
-	store   Store
-	log     *slog.Logger
-	ready   func(ctx context.Context) error
-	metrics *metrics
+	openapiDoc []byte
+	store      Store
+	log        *slog.Logger
+	ready      func(ctx context.Context) error
+	metrics    *metrics
 }
 
 // metrics are the API's Prometheus metrics.
@@ -112,7 +119,7 @@ type route struct {
 // routes is the route table; the OpenAPI document covers every entry (a
 // test checks it).
 func (s *server) routes(gather prometheus.Gatherer) []route {
-	return []route{
+	return append([]route{
 		{"GET /healthz", false, s.healthz},
 		{"GET /readyz", false, s.readyz},
 		{"GET /metrics", false, promhttp.HandlerFor(gather, promhttp.HandlerOpts{}).ServeHTTP},
@@ -145,7 +152,16 @@ func (s *server) routes(gather prometheus.Gatherer) []route {
 		{"GET /v1/messages/{id}", true, s.h(s.getMessage)},
 		{"GET /v1/inbox", true, s.h(s.listInbox)},
 		{"GET /v1/inbox/{id}", true, s.h(s.getReply)},
+	}, s.areaRoutes()...)
+}
+
+// areaRoutes collects the routes of each area, each defined in its own file.
+func (s *server) areaRoutes() []route {
+	var rs []route
+	for _, area := range [][]route{s.userRoutes(), s.permissionRoutes(), s.billingRoutes(), s.webhookRoutes(), s.statsRoutes()} {
+		rs = append(rs, area...)
 	}
+	return rs
 }
 
 // h adapts a handler that returns an error: a *Problem is sent as it is,
@@ -167,7 +183,11 @@ func New(opts Options) http.Handler {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	s := &server{store: opts.Store, log: opts.Logger.With("component", "api"), ready: opts.Ready}
+	doc, err := buildOpenAPI()
+	if err != nil {
+		panic(err) // the embedded document is broken: a test catches it first
+	}
+	s := &server{store: opts.Store, log: opts.Logger.With("component", "api"), ready: opts.Ready, openapiDoc: doc}
 	if opts.Registerer != nil {
 		s.metrics = newMetrics(opts.Registerer)
 	}
@@ -263,5 +283,5 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) openapi(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(openapiDoc)
+	_, _ = w.Write(s.openapiDoc)
 }

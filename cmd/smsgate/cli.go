@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"sort"
@@ -352,6 +353,11 @@ func cliCommands() map[string]command {
 				fmt.Fprintln(w, v)
 			}
 		})}
+	}
+	// Each area's commands live in its own file (cli_<area>.go).
+	for _, area := range []map[string]command{cliUserCommands(), cliPermissionCommands(),
+		cliBillingCommands(), cliWebhookCommands(), cliStatsCommands()} {
+		maps.Copy(cmds, area)
 	}
 	return cmds
 }

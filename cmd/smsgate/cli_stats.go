@@ -1,0 +1,4 @@
+package main
+
+// cliStatsCommands are this area's CLI commands (filled in by its issue work).
+func cliStatsCommands() map[string]command { return nil }
