@@ -31,7 +31,52 @@ const (
 	// actCreateSub creates a sub-account under target: a parent_admin key of
 	// target, which must be a root account.
 	actCreateSub
+
+	// Finer actions, one per right of seed 000 and flag of seeds 002/003.
+	// Until the permission-flag work lands they map onto the coarse ones
+	// above (see coarse); that work replaces coarse with the full table.
+	actProfile          // rename, contact email (flag profile_edit)
+	actSettings         // messaging settings (flag settings)
+	actRegistrations    // email-to-SMS domains and addresses
+	actKeys             // API keys
+	actWebhooks         // webhooks
+	actUsersView        // list members
+	actUsersManage      // invite, remove, change roles, switch owner
+	actPermissionsSelf  // switch own flags within what was granted (flag modify_users)
+	actPermissionsGrant // set a sub-account's granted flags: its parent's admins
+	actSubStatus        // activate, deactivate a sub-account: its parent's admins
+	actDelete           // delete a sub-account: its parent's admins
+	actTopUp            // pull credit from the parent (flag top_up)
+	actLedger           // ledger and finance (flags billing, finance)
+	actPricesView       // prices (flag prices; hidden by hide_pricing)
+	actSend             // send messages (flag access_sms; send_bulk for many)
+	actMessages         // message log (basic: own messages only)
+	actMessagesExport   // message log CSV (not basic; flag analytics_export)
+	actInbox            // inbox (basic: replies to own messages; flag incoming_sms)
+	actInboxExport      // inbox CSV (flag incoming_sms_export)
+	actBlocked          // blocked messages (flag blocked_sms)
+	actBlockedExport    // blocked CSV (flag blocked_sms_export)
+	actStats            // statistics (basic: own; flag analytics)
+	actStatsExport      // statistics CSV (flag analytics_export)
+	actContacts         // contacts and groups (flag use_database)
+	actResubscribe      // resubscribe an opted-out number: sub_admin
+	actAutomation       // automation rules: sub_admin
 )
+
+// coarse maps a finer action onto the coarse rule that governs it for now.
+func coarse(a action) action {
+	switch a {
+	case actUsersView, actPricesView, actSend, actMessages, actInbox, actBlocked, actStats, actContacts, actMessagesExport,
+		actInboxExport, actBlockedExport, actStatsExport, actLedger:
+		return actRead
+	case actProfile, actSettings, actRegistrations, actKeys, actWebhooks, actUsersManage, actPermissionsSelf,
+		actResubscribe, actAutomation, actTopUp:
+		return actManage
+	case actPermissionsGrant, actSubStatus, actDelete:
+		return actFinance
+	}
+	return a
+}
 
 // Errors of authorize. errHidden becomes a 404 so that another tenant's
 // account is indistinguishable from one that does not exist.
@@ -73,7 +118,7 @@ func authorize(key *accounts.APIKey, keyAcct, target *accounts.Account, act acti
 	if !own && !child {
 		return errHidden
 	}
-	switch act {
+	switch coarse(act) {
 	case actRead:
 		return nil
 	case actManage:
