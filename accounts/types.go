@@ -120,12 +120,18 @@ type Sender struct {
 }
 
 // APIKey describes a key; the secret itself is never stored, only its hash.
+// A key is either the account's (UserID empty) or a user's: then its Role is
+// the user's current role in the account, re-read at every authentication,
+// so removing a member or changing their role takes effect at once.
 type APIKey struct {
 	ID        string    `json:"id"` // public id, also the key's visible prefix
 	AccountID string    `json:"account_id"`
 	Role      Role      `json:"role"`
 	Name      string    `json:"name,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	UserID    string    `json:"user_id,omitempty"`
+	UserEmail string    `json:"user_email,omitempty"` // the user's email: their messages are those they sent
+	ExpiresAt time.Time `json:"expires_at,omitzero"`  // zero: never (login sessions expire)
 }
 
 // LedgerEntry is one balance change. Amount is signed; Balance is the balance

@@ -141,6 +141,19 @@ func authorize(key *accounts.APIKey, keyAcct, target *accounts.Account, act acti
 	return errForbidden
 }
 
+// ownOnly returns the sender address that limits what p sees under act: a
+// basic user sees only their own messages, the replies to them and their own
+// statistics (seed 000). Empty means no limit.
+func ownOnly(p principal, act action) string {
+	switch act {
+	case actMessages, actInbox, actStats:
+		if p.key != nil && p.key.Role == accounts.RoleBasic && p.key.UserEmail != "" {
+			return p.key.UserEmail
+		}
+	}
+	return ""
+}
+
 // principal is the authenticated caller of a request.
 type principal struct {
 	key  *accounts.APIKey
