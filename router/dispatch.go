@@ -63,6 +63,7 @@ type DispatcherOptions struct {
 	DrainTimeout       time.Duration // how long in-flight submits may finish after Run's ctx ends
 	Logger             *slog.Logger
 	Metrics            *Metrics
+	Events             Events // nil: no events
 	// Submitted is told of each batch of submits once it is recorded
 	// (receipts that overtook their submit wait for it); it must not keep
 	// the slice. May be nil.
@@ -273,9 +274,15 @@ func (d *Dispatcher) fail(ctx context.Context, e accounts.Entry, m *accounts.Mes
 	}
 	sctx, cancel := storeCtx(ctx)
 	defer cancel()
-	if _, err := d.o.Store.Fail(sctx, e, reason, d.o.RefundOnFailure); err != nil {
+	failed, err := d.o.Store.Fail(sctx, e, reason, d.o.RefundOnFailure)
+	if err != nil {
 		d.log.ErrorContext(ctx, "fail message", "err", err, "message", m.ID)
 		return
+	}
+	if d.o.Events != nil && failed != nil {
+		if err := d.o.Events.MessageStatus(sctx, failed); err != nil {
+			d.log.ErrorContext(ctx, "message status event", "err", err, "message", m.ID)
+		}
 	}
 	d.log.WarnContext(ctx, "message failed", "message", m.ID, "account", m.AccountID, "reason", reason)
 }

@@ -26,6 +26,7 @@ type ReplyMailer interface {
 type InboundOptions struct {
 	Store   InboundStore
 	Mailer  ReplyMailer // nil: replies are not mailed
+	Events  Events      // nil: no events
 	Logger  *slog.Logger
 	Metrics *Metrics
 	// OrphanWait is how long a receipt that names no known message is kept
@@ -212,15 +213,35 @@ func (in *Inbound) retry(ctx context.Context, pending []orphan) {
 }
 
 func (in *Inbound) applyOrphans(ctx context.Context, ups []accounts.ReceiptUpdate, pending []orphan) {
-	_, errs, err := in.o.Store.ApplyReceipts(ctx, ups)
+	msgs, errs, err := in.o.Store.ApplyReceipts(ctx, ups)
 	in.mu.Lock()
-	defer in.mu.Unlock()
 	for i, o := range pending {
 		if err == nil && errs[i] == nil {
 			in.count(o.up.Status, "matched")
 			continue
 		}
 		in.orphans[orphanKey(o.up.Link, o.up.CanonicalID)] = o
+		msgs[i] = nil
+	}
+	in.mu.Unlock()
+	if err == nil {
+		in.statusEvents(ctx, msgs)
+	}
+}
+
+// statusEvents tells Events of the messages that have reached a final
+// status with these receipts (a part's receipt of a longer message may not).
+func (in *Inbound) statusEvents(ctx context.Context, msgs []*accounts.Message) {
+	if in.o.Events == nil {
+		return
+	}
+	for _, m := range msgs {
+		if m == nil || !final(m.Status) {
+			continue
+		}
+		if err := in.o.Events.MessageStatus(ctx, m); err != nil {
+			in.log.ErrorContext(ctx, "message status event", "err", err, "message", m.ID)
+		}
 	}
 }
 
@@ -229,7 +250,7 @@ func (in *Inbound) applyOrphans(ctx context.Context, ups []accounts.ReceiptUpdat
 // delivers it again) when Redis failed.
 func (in *Inbound) apply(ctx context.Context, ups []accounts.ReceiptUpdate, until time.Time) []error {
 	out := make([]error, len(ups))
-	_, errs, err := in.o.Store.ApplyReceipts(ctx, ups)
+	msgs, errs, err := in.o.Store.ApplyReceipts(ctx, ups)
 	if err != nil {
 		in.log.ErrorContext(ctx, "apply receipts", "err", err, "count", len(ups))
 		for i := range out {
@@ -238,7 +259,6 @@ func (in *Inbound) apply(ctx context.Context, ups []accounts.ReceiptUpdate, unti
 		return out
 	}
 	in.mu.Lock()
-	defer in.mu.Unlock()
 	for i, u := range ups {
 		switch {
 		case errs[i] == nil:
@@ -249,6 +269,8 @@ func (in *Inbound) apply(ctx context.Context, ups []accounts.ReceiptUpdate, unti
 			out[i] = errs[i]
 		}
 	}
+	in.mu.Unlock()
+	in.statusEvents(ctx, msgs)
 	return out
 }
 
@@ -267,6 +289,11 @@ func (in *Inbound) reply(ctx context.Context, d *smpp.Deliver) error {
 		in.o.Metrics.replies.WithLabelValues(result).Inc()
 	}
 	in.log.InfoContext(ctx, "reply received", "reply", r.ID, "account", r.AccountID, "message", r.MessageID, "result", result)
+	if in.o.Events != nil && r.AccountID != "" {
+		if err := in.o.Events.Reply(ctx, r, orig); err != nil {
+			in.log.ErrorContext(ctx, "reply event", "err", err, "reply", r.ID)
+		}
+	}
 	if orig != nil && in.o.Mailer != nil && orig.Sender != "" {
 		// Mailing is best effort after the reply is stored: the inbox has it
 		// either way. The mailer retries on its own.
