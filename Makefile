@@ -18,4 +18,6 @@ fuzz:
 	go test ./smtp/ -run '^$$' -fuzz FuzzTextFromMIME -fuzztime $(FUZZTIME)
 	go test ./smpp/ -run '^$$' -fuzz FuzzEncodeSplit -fuzztime $(FUZZTIME)
 	go test ./smpp/ -run '^$$' -fuzz FuzzParseReceipt -fuzztime $(FUZZTIME)
+	go test ./smpp/ -run '^$$' -fuzz FuzzDeliver -fuzztime $(FUZZTIME)
+	go test ./smpp/frame/ -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	go test ./config/ -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)

@@ -6,6 +6,8 @@ import (
 	"github.com/fiorix/go-smpp/smpp/pdu"
 	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
 	"github.com/fiorix/go-smpp/smpp/pdu/pdutlv"
+
+	"github.com/smsgate/smsgate/smpp/frame"
 )
 
 // messageState names a message_state TLV value (SMPP 3.4 §5.2.28) as the
@@ -24,12 +26,12 @@ func messageState(v byte) string {
 func (l *Link) parseDeliver(p pdu.Body) *Deliver {
 	d := &Deliver{
 		Link:     l.opts.Name,
-		Source:   fieldString(p, pdufield.SourceAddr),
-		Dest:     fieldString(p, pdufield.DestinationAddr),
-		Coding:   fieldByte(p, pdufield.DataCoding),
-		ESMClass: fieldByte(p, pdufield.ESMClass),
+		Source:   frame.String(p, pdufield.SourceAddr),
+		Dest:     frame.String(p, pdufield.DestinationAddr),
+		Coding:   frame.Byte(p, pdufield.DataCoding),
+		ESMClass: frame.Byte(p, pdufield.ESMClass),
 	}
-	body := shortMessage(p)
+	body := frame.ShortMessage(p)
 	if d.ESMClass&0x40 != 0 {
 		if udh, rest, _, _, _, ok := ParseUDH(body); ok || len(udh) > 0 {
 			d.UDH, body = udh, rest

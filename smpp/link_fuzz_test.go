@@ -2,12 +2,13 @@ package smpp
 
 import (
 	"bytes"
-	"encoding/binary"
 	"log/slog"
 	"testing"
 
 	"github.com/fiorix/go-smpp/smpp/pdu"
 	"github.com/fiorix/go-smpp/smpp/pdu/pdutlv"
+
+	"github.com/smsgate/smsgate/smpp/frame"
 )
 
 // deliverFrame builds a deliver_sm frame from a submit request (same layout).
@@ -25,7 +26,7 @@ func deliverFrame(t testing.TB, r *SubmitRequest, esm uint8, tlv pdutlv.Fields) 
 		t.Fatal(err)
 	}
 	p.Header().ID = pdu.DeliverSMID
-	b, err := serialize(p, 7)
+	b, err := frame.Serialize(p, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,15 +43,15 @@ func FuzzDeliver(f *testing.F) {
 		pdutlv.TagReceiptedMessageID: pdutlv.CString("99"), tagMessageState: []byte{5}}))
 	f.Add(deliverFrame(f, &SubmitRequest{Source: "1", Dest: "2", Coding: CodingUCS2,
 		UDH: ConcatUDH(3, 2, 1), Payload: []byte{0, 'h', 0, 'i'}}, 0x40, nil))
-	f.Add(emptyPDU(pdu.EnquireLinkID, 0, 1))
+	f.Add(frame.Empty(pdu.EnquireLinkID, 0, 1))
 	l := NewLink(LinkOptions{Name: "fuzz", Logger: slog.New(slog.DiscardHandler)})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fr, err := readFrame(bytes.NewReader(b))
+		fr, err := frame.Read(bytes.NewReader(b))
 		if err != nil {
 			return
 		}
-		if len(fr) >= 8 && binary.BigEndian.Uint32(fr[4:8]) == uint32(pdu.DeliverSMID) {
-			p, err := decodeFrame(fr)
+		if id, _, _ := frame.Header(fr); id == pdu.DeliverSMID {
+			p, err := frame.Decode(fr)
 			if err != nil {
 				return
 			}
@@ -77,7 +78,7 @@ func TestParseDeliverReceiptFallback(t *testing.T) {
 		{"garbage text, tlv", "not a receipt", pdutlv.Fields{pdutlv.TagReceiptedMessageID: pdutlv.CString("7")}, "7", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := decodeFrame(deliverFrame(t, &SubmitRequest{Source: "1", Dest: "2", Payload: []byte(tc.text)}, 0x04, tc.tlv))
+			p, err := frame.Decode(deliverFrame(t, &SubmitRequest{Source: "1", Dest: "2", Payload: []byte(tc.text)}, 0x04, tc.tlv))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/fiorix/go-smpp/smpp/pdu"
+
+	"github.com/smsgate/smsgate/smpp/frame"
 )
 
 // errUnbound ends a session the SMSC unbound.
@@ -87,7 +89,7 @@ func (s *session) bind(ctx context.Context) error {
 		return err
 	}
 	seq := s.nextSeq()
-	b, err := serialize(p, seq)
+	b, err := frame.Serialize(p, seq)
 	if err != nil {
 		return err
 	}
@@ -96,7 +98,7 @@ func (s *session) bind(ctx context.Context) error {
 		return fmt.Errorf("send bind: %w", err)
 	}
 	for {
-		f, err := readFrame(s.conn)
+		f, err := frame.Read(s.conn)
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -106,7 +108,7 @@ func (s *session) bind(ctx context.Context) error {
 			s.l.m.bound(resultDown)
 			return fmt.Errorf("bind: %w", err)
 		}
-		id, status, rseq := frameHeader(f)
+		id, status, rseq := frame.Header(f)
 		if rseq != seq || (id != pdu.BindTransceiverRespID && id != pdu.GenericNACKID) {
 			continue // nothing else is valid before the bind completes (§2.3)
 		}
@@ -150,7 +152,7 @@ func (s *session) serve(ctx context.Context) error {
 	case <-ctx.Done():
 		wait := min(s.l.opts.ResponseTimeout, 5*time.Second)
 		uctx, cancel := context.WithTimeout(context.Background(), wait)
-		_, err := s.roundTrip(uctx, emptyPDU(pdu.UnbindID, 0, 0), pdu.UnbindRespID)
+		_, err := s.roundTrip(uctx, frame.Empty(pdu.UnbindID, 0, 0), pdu.UnbindRespID)
 		cancel()
 		if err != nil {
 			s.l.log.Debug("unbind", "err", err)
@@ -245,7 +247,7 @@ func (s *session) send(ctx context.Context, b []byte) error {
 // response. It calls release when the submit_sm is no longer outstanding.
 func (s *session) submit(ctx context.Context, p pdu.Body, timeout time.Duration, release func()) (string, error) {
 	seq := s.nextSeq()
-	b, err := serialize(p, seq)
+	b, err := frame.Serialize(p, seq)
 	if err != nil {
 		release()
 		return "", err
@@ -254,7 +256,7 @@ func (s *session) submit(ctx context.Context, p pdu.Body, timeout time.Duration,
 	if err != nil {
 		return "", err
 	}
-	id, status, _ := frameHeader(f)
+	id, status, _ := frame.Header(f)
 	if id == pdu.GenericNACKID && status == statusOK {
 		status = statusSysErr
 	}
@@ -289,22 +291,22 @@ func (s *session) reader() {
 	defer s.wg.Done()
 	r := bufio.NewReaderSize(s.conn, 64*1024)
 	for {
-		f, err := readFrame(r)
+		f, err := frame.Read(r)
 		if err != nil {
 			s.close(fmt.Errorf("read: %w", err))
 			return
 		}
-		id, _, seq := frameHeader(f)
+		id, _, seq := frame.Header(f)
 		if id&0x80000000 != 0 {
 			s.resolve(id, seq, f)
 			continue
 		}
 		switch id {
 		case pdu.DeliverSMID:
-			p, err := decodeFrame(f)
+			p, err := frame.Decode(f)
 			if err != nil {
 				s.l.log.Warn("undecodable deliver_sm", "seq", seq, "err", err)
-				s.reply(emptyPDU(pdu.GenericNACKID, statusSysErr, seq))
+				s.reply(frame.Empty(pdu.GenericNACKID, statusSysErr, seq))
 				continue
 			}
 			select {
@@ -315,12 +317,12 @@ func (s *session) reader() {
 			s.wg.Add(1)
 			go s.deliver(p, seq)
 		case pdu.EnquireLinkID:
-			s.reply(emptyPDU(pdu.EnquireLinkRespID, statusOK, seq))
+			s.reply(frame.Empty(pdu.EnquireLinkRespID, statusOK, seq))
 		case pdu.UnbindID:
-			s.reply(emptyPDU(pdu.UnbindRespID, statusOK, seq))
+			s.reply(frame.Empty(pdu.UnbindRespID, statusOK, seq))
 			s.reply(nil) // flush, then close
 		default: // data_sm, alert_notification, ...: not supported (§2.8)
-			s.reply(emptyPDU(pdu.GenericNACKID, statusInvCmdID, seq))
+			s.reply(frame.Empty(pdu.GenericNACKID, statusInvCmdID, seq))
 		}
 	}
 }
@@ -350,7 +352,7 @@ func (s *session) deliver(p pdu.Body, seq uint32) {
 			status = statusRxTAppn
 		}
 	}
-	s.reply(messageIDResp(pdu.DeliverSMRespID, status, seq, ""))
+	s.reply(frame.MessageIDResp(pdu.DeliverSMRespID, status, seq, ""))
 }
 
 // writer writes queued frames through a buffer and flushes when the queue
@@ -406,7 +408,7 @@ func (s *session) keepalive() {
 		case <-s.done:
 			return
 		}
-		if _, err := s.roundTrip(s.ctx, emptyPDU(pdu.EnquireLinkID, 0, 0), pdu.EnquireLinkRespID); err != nil {
+		if _, err := s.roundTrip(s.ctx, frame.Empty(pdu.EnquireLinkID, 0, 0), pdu.EnquireLinkRespID); err != nil {
 			s.close(fmt.Errorf("enquire_link: %w", err))
 			return
 		}

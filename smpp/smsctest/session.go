@@ -2,9 +2,7 @@ package smsctest
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +17,7 @@ import (
 	"github.com/fiorix/go-smpp/smpp/pdu/pdutlv"
 
 	"github.com/smsgate/smsgate/smpp"
+	"github.com/smsgate/smsgate/smpp/frame"
 )
 
 // SMPP 3.4 command_status values (§5.1.3).
@@ -145,14 +144,14 @@ func (c *session) reader() {
 	defer c.close()
 	r := bufio.NewReaderSize(c.conn, 64*1024)
 	for {
-		f, err := readFrame(r)
+		f, err := frame.Read(r)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				c.srv.log.Debug("session read", "err", err)
 			}
 			return
 		}
-		id, status, seq := frameHeader(f)
+		id, status, seq := frame.Header(f)
 		switch id {
 		case pdu.BindReceiverID, pdu.BindTransmitterID, pdu.BindTransceiverID:
 			c.handleBind(f, id, seq)
@@ -167,15 +166,15 @@ func (c *session) reader() {
 				ch <- status
 			}
 		case pdu.EnquireLinkID:
-			c.send(emptyPDU(pdu.EnquireLinkRespID, statusOK, seq))
+			c.send(frame.Empty(pdu.EnquireLinkRespID, statusOK, seq))
 		case pdu.UnbindID:
-			c.send(emptyPDU(pdu.UnbindRespID, statusOK, seq))
+			c.send(frame.Empty(pdu.UnbindRespID, statusOK, seq))
 			c.bind.Store(0)
 			c.srv.unbinds.Add(1)
 		case pdu.EnquireLinkRespID, pdu.UnbindRespID:
 		default:
 			if id&0x80000000 == 0 {
-				c.send(emptyPDU(pdu.GenericNACKID, statusInvCmdID, seq))
+				c.send(frame.Empty(pdu.GenericNACKID, statusInvCmdID, seq))
 			}
 		}
 	}
@@ -184,15 +183,15 @@ func (c *session) reader() {
 func (c *session) handleBind(f []byte, id pdu.ID, seq uint32) {
 	resp := id | 0x80000000
 	if c.bind.Load() != 0 {
-		c.send(messageIDResp(resp, statusAlyBnd, seq, "smsc-sim"))
+		c.send(frame.MessageIDResp(resp, statusAlyBnd, seq, "smsc-sim"))
 		return
 	}
-	p, err := pdu.Decode(bytes.NewReader(f))
+	p, err := frame.Decode(f)
 	if err != nil {
-		c.send(emptyPDU(pdu.GenericNACKID, statusSysErr, seq))
+		c.send(frame.Empty(pdu.GenericNACKID, statusSysErr, seq))
 		return
 	}
-	sys, pw := fieldString(p, pdufield.SystemID), fieldString(p, pdufield.Password)
+	sys, pw := frame.String(p, pdufield.SystemID), frame.String(p, pdufield.Password)
 	o := c.srv.opts
 	status := uint32(statusOK)
 	switch {
@@ -204,24 +203,24 @@ func (c *session) handleBind(f []byte, id pdu.ID, seq uint32) {
 	if status != statusOK {
 		c.srv.bindsRejected.Add(1)
 		c.srv.log.Info("bind rejected", "system_id", sys, "status", status)
-		c.send(messageIDResp(resp, status, seq, "smsc-sim"))
+		c.send(frame.MessageIDResp(resp, status, seq, "smsc-sim"))
 		return
 	}
 	c.sysID.Store(&sys)
 	c.bind.Store(uint32(id))
 	c.srv.binds.Add(1)
 	c.srv.log.Info("bound", "system_id", sys, "bind", id.String())
-	c.send(messageIDResp(resp, statusOK, seq, "smsc-sim"))
+	c.send(frame.MessageIDResp(resp, statusOK, seq, "smsc-sim"))
 }
 
 func (c *session) handleSubmit(f []byte, seq uint32) {
 	if !c.canTransmit() {
-		c.send(messageIDResp(pdu.SubmitSMRespID, statusInvBnd, seq, ""))
+		c.send(frame.MessageIDResp(pdu.SubmitSMRespID, statusInvBnd, seq, ""))
 		return
 	}
-	p, err := pdu.Decode(bytes.NewReader(f))
+	p, err := frame.Decode(f)
 	if err != nil {
-		c.send(messageIDResp(pdu.SubmitSMRespID, statusInvMsgLen, seq, ""))
+		c.send(frame.MessageIDResp(pdu.SubmitSMRespID, statusInvMsgLen, seq, ""))
 		return
 	}
 	s := c.srv
@@ -230,9 +229,9 @@ func (c *session) handleSubmit(f []byte, seq uint32) {
 	for m := s.maxInFlight.Load(); n > m && !s.maxInFlight.CompareAndSwap(m, n); m = s.maxInFlight.Load() {
 	}
 	part := part{
-		systemID: c.systemID(), src: fieldString(p, pdufield.SourceAddr),
-		dst: fieldString(p, pdufield.DestinationAddr), coding: fieldByte(p, pdufield.DataCoding),
-		esm: fieldByte(p, pdufield.ESMClass), sm: shortMessage(p), at: time.Now(),
+		systemID: c.systemID(), src: frame.String(p, pdufield.SourceAddr),
+		dst: frame.String(p, pdufield.DestinationAddr), coding: frame.Byte(p, pdufield.DataCoding),
+		esm: frame.Byte(p, pdufield.ESMClass), sm: frame.ShortMessage(p), at: time.Now(),
 	}
 	stat, status := s.match(part.dst)
 	if s.opts.CollideSeq && c.canReceive() {
@@ -253,8 +252,8 @@ func (c *session) handleSubmit(f []byte, seq uint32) {
 	}
 	respond := func() {
 		c.flight.Add(-1)
-		c.send(messageIDResp(pdu.SubmitSMRespID, status, seq, part.id))
-		if status == statusOK && fieldByte(p, pdufield.RegisteredDelivery)&0x03 != 0 && stat != "NONE" {
+		c.send(frame.MessageIDResp(pdu.SubmitSMRespID, status, seq, part.id))
+		if status == statusOK && frame.Byte(p, pdufield.RegisteredDelivery)&0x03 != 0 && stat != "NONE" {
 			if s.opts.DLRDelay > 0 {
 				time.AfterFunc(s.opts.DLRDelay, func() { s.sendReceipt(c, part, idn) })
 			} else {
@@ -358,7 +357,6 @@ func (c *session) await(ctx context.Context, seq uint32, b []byte) (uint32, erro
 func deliverPDU(seq uint32, src, dst string, esm, coding uint8, sm []byte, tlv pdutlv.Fields) ([]byte, error) {
 	p := pdu.NewSubmitSM(tlv)
 	p.Header().ID = pdu.DeliverSMID
-	p.Header().Seq = seq
 	f := p.Fields()
 	for _, kv := range []struct {
 		k pdufield.Name
@@ -372,79 +370,8 @@ func deliverPDU(seq uint32, src, dst string, esm, coding uint8, sm []byte, tlv p
 			return nil, err
 		}
 	}
-	if len(sm) > 254 {
-		if err := p.TLVFields().Set(pdutlv.TagMessagePayload, sm); err != nil {
-			return nil, err
-		}
-		sm = []byte{}
+	if err := frame.SetShortMessage(p, sm); err != nil {
+		return nil, fmt.Errorf("deliver_sm %w", err)
 	}
-	if err := f.Set(pdufield.ShortMessage, sm); err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := p.SerializeTo(&buf); err != nil {
-		return nil, fmt.Errorf("encode deliver_sm: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// readFrame reads one whole PDU; frameHeader splits its header.
-func readFrame(r io.Reader) ([]byte, error) {
-	var hdr [pdu.HeaderLen]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, err
-	}
-	n := binary.BigEndian.Uint32(hdr[0:4])
-	if n < pdu.HeaderLen || n > 64*1024 {
-		return nil, fmt.Errorf("pdu length %d out of range", n)
-	}
-	b := make([]byte, n)
-	copy(b, hdr[:])
-	_, err := io.ReadFull(r, b[pdu.HeaderLen:])
-	return b, err
-}
-
-func frameHeader(b []byte) (pdu.ID, uint32, uint32) {
-	return pdu.ID(binary.BigEndian.Uint32(b[4:8])), binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint32(b[12:16])
-}
-
-func emptyPDU(id pdu.ID, status, seq uint32) []byte {
-	b := make([]byte, pdu.HeaderLen)
-	binary.BigEndian.PutUint32(b[0:4], pdu.HeaderLen)
-	binary.BigEndian.PutUint32(b[4:8], uint32(id))
-	binary.BigEndian.PutUint32(b[8:12], status)
-	binary.BigEndian.PutUint32(b[12:16], seq)
-	return b
-}
-
-// messageIDResp encodes a response whose body is one C-octet string
-// (bind_*_resp system_id, submit_sm_resp message_id).
-func messageIDResp(id pdu.ID, status, seq uint32, s string) []byte {
-	b := append(append(emptyPDU(id, status, seq), s...), 0)
-	binary.BigEndian.PutUint32(b[0:4], uint32(len(b)))
-	return b
-}
-
-func fieldString(p pdu.Body, k pdufield.Name) string {
-	if v, ok := p.Fields()[k]; ok && v != nil {
-		return v.String()
-	}
-	return ""
-}
-
-func fieldByte(p pdu.Body, k pdufield.Name) uint8 {
-	if v, ok := p.Fields()[k].(*pdufield.Fixed); ok {
-		return v.Data
-	}
-	return 0
-}
-
-func shortMessage(p pdu.Body) []byte {
-	if t, ok := p.TLVFields()[pdutlv.TagMessagePayload]; ok && t != nil {
-		return t.Bytes()
-	}
-	if v, ok := p.Fields()[pdufield.ShortMessage]; ok && v != nil {
-		return v.Bytes()
-	}
-	return nil
+	return frame.Serialize(p, seq)
 }
