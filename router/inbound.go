@@ -221,7 +221,9 @@ func (in *Inbound) applyOrphans(ctx context.Context, ups []accounts.ReceiptUpdat
 			continue
 		}
 		in.orphans[orphanKey(o.up.Link, o.up.CanonicalID)] = o
-		msgs[i] = nil
+		if msgs != nil {
+			msgs[i] = nil
+		}
 	}
 	in.mu.Unlock()
 	if err == nil {
