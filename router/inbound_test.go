@@ -1,0 +1,127 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/smpp"
+)
+
+// fakeInboundStore knows the SMSC ids in known; failAll makes every batch
+// fail as a whole (Redis down).
+type fakeInboundStore struct {
+	mu      sync.Mutex
+	known   map[string]*accounts.Message
+	failAll error
+	applied []accounts.ReceiptUpdate
+}
+
+func (f *fakeInboundStore) ApplyReceipts(_ context.Context, ups []accounts.ReceiptUpdate) ([]*accounts.Message, []error, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failAll != nil {
+		return nil, nil, f.failAll
+	}
+	msgs, errs := make([]*accounts.Message, len(ups)), make([]error, len(ups))
+	for i, u := range ups {
+		m, ok := f.known[u.Link+"/"+u.CanonicalID]
+		if !ok {
+			errs[i] = accounts.ErrNotFound
+			continue
+		}
+		m.Status = accounts.MessageStatus(u.Status)
+		cp := *m
+		msgs[i] = &cp
+		f.applied = append(f.applied, u)
+	}
+	return msgs, errs, nil
+}
+
+func (f *fakeInboundStore) RouteReply(context.Context, accounts.Reply) (*accounts.Reply, *accounts.Message, error) {
+	return nil, nil, errors.New("not used")
+}
+
+func (f *fakeInboundStore) know(link, id string, m *accounts.Message) {
+	f.mu.Lock()
+	f.known[link+"/"+id] = m
+	f.mu.Unlock()
+}
+
+type recordingEvents struct {
+	mu     sync.Mutex
+	status []accounts.MessageStatus
+	got    chan struct{}
+}
+
+func (r *recordingEvents) MessageStatus(_ context.Context, m *accounts.Message) error {
+	r.mu.Lock()
+	r.status = append(r.status, m.Status)
+	r.mu.Unlock()
+	r.got <- struct{}{}
+	return nil
+}
+func (r *recordingEvents) Reply(context.Context, *accounts.Reply, *accounts.Message) error { return nil }
+func (r *recordingEvents) LowBalance(context.Context, *accounts.Account) error              { return nil }
+
+func receiptDeliver(id, stat string) *smpp.Deliver {
+	return &smpp.Deliver{Link: "l1", Receipt: &smpp.Receipt{ID: id, Stat: stat}}
+}
+
+func TestInboundReceipts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	store := &fakeInboundStore{known: map[string]*accounts.Message{"l1/a1": {ID: "m1"}}}
+	ev := &recordingEvents{got: make(chan struct{}, 10)}
+	in := NewInbound(InboundOptions{Store: store, Events: ev, OrphanWait: time.Minute})
+	go in.Run(ctx)
+
+	t.Run("matched receipt updates and fires an event", func(t *testing.T) {
+		if err := in.HandleDeliver(ctx, receiptDeliver("A1", "DELIVRD")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-ev.got:
+		case <-ctx.Done():
+			t.Fatal("no event")
+		}
+		if ev.status[0] != accounts.MsgDelivered {
+			t.Errorf("event status %s", ev.status[0])
+		}
+	})
+	t.Run("intermediate receipt is ignored", func(t *testing.T) {
+		if err := in.HandleDeliver(ctx, receiptDeliver("a1", "ENROUTE")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("early receipt waits for its submit", func(t *testing.T) {
+		if err := in.HandleDeliver(ctx, receiptDeliver("b2", "UNDELIV")); err != nil {
+			t.Fatalf("an orphan is accepted from the carrier: %v", err)
+		}
+		store.know("l1", "b2", &accounts.Message{ID: "m2"})
+		in.Submitted([]accounts.Submitted{{Link: "l1", SMSCIDs: []string{"b2"}}})
+		select {
+		case <-ev.got:
+		case <-ctx.Done():
+			t.Fatal("orphan never applied")
+		}
+		if ev.status[1] != accounts.MsgUndeliverable {
+			t.Errorf("event status %s", ev.status[1])
+		}
+	})
+	t.Run("redis down: the carrier is told to retry", func(t *testing.T) {
+		store.mu.Lock()
+		store.failAll = errors.New("connection refused")
+		store.mu.Unlock()
+		defer func() { store.mu.Lock(); store.failAll = nil; store.mu.Unlock() }()
+		if err := in.HandleDeliver(ctx, receiptDeliver("a1", "DELIVRD")); err == nil {
+			t.Fatal("want an error so that the carrier delivers the receipt again")
+		}
+		// A failing batch of orphans must not panic either.
+		in.Submitted(nil)
+		in.retry(ctx, []orphan{{up: accounts.ReceiptUpdate{Link: "l1", CanonicalID: "zz", Status: "delivered"}, until: time.Now().Add(time.Minute)}})
+	})
+}
