@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/phone"
 	"github.com/smsgate/smsgate/smpp"
 )
 
@@ -61,6 +62,9 @@ func (p *Pipeline) Accept(ctx context.Context, m *Mail) ([]string, error) {
 
 func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 	acct := m.Sender.Account
+	if err := permit(acct, m.Recipients); err != nil {
+		return nil, err
+	}
 	text := ComposeText(acct.SubjectMode, m.Subject, m.Text)
 	if text == "" {
 		return nil, ErrEmpty
@@ -99,7 +103,7 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 			Text:      text,
 			Coding:    coding,
 			Parts:     parts,
-			Price:     int64(parts) * acct.PricePerPart,
+			Price:     int64(parts) * acct.PricePerPart, // the default: Accept applies the account's prefix prices (accounts/prices.go)
 		}
 	}
 	req := accounts.AcceptRequest{AccountID: acct.ID, Messages: msgs}
@@ -148,4 +152,50 @@ func acceptResult(err error) string {
 		return "accepted"
 	}
 	return "rejected"
+}
+
+// PermissionError is a mail the sending account's permission flags do not
+// allow (seeds 002/003, accounts/flags.go). It matches ErrNotPermitted with
+// errors.Is; its text is meant for the person sending.
+type PermissionError struct {
+	Flag   string // the flag that is missing, e.g. "send_bulk"
+	Reason string // what the account may not do, e.g. "send to several recipients"
+}
+
+func (e *PermissionError) Error() string {
+	return "account may not " + e.Reason + " (permission " + e.Flag + ")"
+}
+
+// Is makes errors.Is(err, ErrNotPermitted) true.
+func (e *PermissionError) Is(target error) bool { return target == ErrNotPermitted }
+
+// permit checks the sending flags of acct for a mail to recipients: SMS at
+// all (access_sms), more than one recipient (send_bulk), a destination
+// outside the calling code of the account's default country
+// (global_sending). A root account has every flag. The account was loaded
+// when the sender was resolved, so a flag changed since takes effect with
+// the next mail.
+func permit(acct *accounts.Account, recipients []string) error {
+	if !acct.Can(accounts.FlagAccessSMS) {
+		return &PermissionError{Flag: accounts.FlagAccessSMS, Reason: "send SMS"}
+	}
+	if len(recipients) > 1 && !acct.Can(accounts.FlagSendBulk) {
+		return &PermissionError{Flag: accounts.FlagSendBulk, Reason: "send to several recipients"}
+	}
+	if acct.Can(accounts.FlagGlobalSending) {
+		return nil
+	}
+	// An unknown country has no calling code: every number is abroad.
+	cc, _ := phone.CallingCode(acct.DefaultCountry)
+	home := acct.DefaultCountry
+	if cc != "" {
+		home += " (+" + cc + ")"
+	}
+	for _, to := range recipients {
+		if cc == "" || !strings.HasPrefix(to, cc) {
+			return &PermissionError{Flag: accounts.FlagGlobalSending,
+				Reason: fmt.Sprintf("send to %s outside its country %s", maskNumber(to), home)}
+		}
+	}
+	return nil
 }

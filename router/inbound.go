@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -296,7 +297,8 @@ func (in *Inbound) reply(ctx context.Context, d *smpp.Deliver) error {
 			in.log.ErrorContext(ctx, "reply event", "err", err, "reply", r.ID)
 		}
 	}
-	if orig != nil && in.o.Mailer != nil && orig.Sender != "" {
+	// Messages sent through the API have no mailbox behind them ("api:<key>").
+	if orig != nil && in.o.Mailer != nil && strings.Contains(orig.Sender, "@") {
 		// Mailing is best effort after the reply is stored: the inbox has it
 		// either way. The mailer retries on its own.
 		if err := in.o.Mailer.MailReply(ctx, r, orig); err != nil {

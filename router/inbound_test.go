@@ -64,8 +64,10 @@ func (r *recordingEvents) MessageStatus(_ context.Context, m *accounts.Message) 
 	r.got <- struct{}{}
 	return nil
 }
-func (r *recordingEvents) Reply(context.Context, *accounts.Reply, *accounts.Message) error { return nil }
-func (r *recordingEvents) LowBalance(context.Context, *accounts.Account) error              { return nil }
+func (r *recordingEvents) Reply(context.Context, *accounts.Reply, *accounts.Message) error {
+	return nil
+}
+func (r *recordingEvents) LowBalance(context.Context, *accounts.Account) error { return nil }
 
 func receiptDeliver(id, stat string) *smpp.Deliver {
 	return &smpp.Deliver{Link: "l1", Receipt: &smpp.Receipt{ID: id, Stat: stat}}

@@ -25,6 +25,9 @@ var (
 	ErrTooLong = errors.New("message is too long")
 	ErrEmpty   = errors.New("message has no text")
 	ErrNoRoute = errors.New("no route to destination")
+	// ErrNotPermitted: the sending account lacks a permission flag; the
+	// error is a *PermissionError that names it.
+	ErrNotPermitted = errors.New("not permitted")
 )
 
 // TooLongError says how many parts a text needs and the account's limit. It
