@@ -55,13 +55,37 @@ type AcceptResult struct {
 	IDs       []string // message ids, in request order
 	Duplicate bool     // the idempotency key was seen: nothing was charged or queued
 	Balance   int64    // the account's balance afterwards
+	// LowBalance: this debit took the balance from at or above the
+	// account's LowBalance threshold to below it; the caller fires the
+	// low_balance event. Never set on a duplicate.
+	LowBalance bool
+	// Recharged is what auto-recharge moved from the parent in the same
+	// step (minor units), 0 if none.
+	Recharged int64
 }
 
-// Accept debits the account by the sum of the messages' prices and stores
-// and enqueues every message, all in one Lua script: either everything is
-// written or nothing is. It returns ErrNotFound for an unknown account,
-// ErrDeactivated when it or its parent is deactivated, and a *BalanceError (which matches
-// ErrInsufficientBalance) when the balance does not cover the total.
+// Accept prices, debits and stores and enqueues every message of req in
+// one Lua script: either everything is written or nothing is.
+//
+// Pricing: a message's Price, set by the caller, is the account's default
+// (parts x PricePerPart); if the account has a price table (prices.go) with
+// a prefix of the message's number, the script replaces it by parts x the
+// price of the longest such prefix, and Accept writes the price charged back
+// into the message. The table is read inside the script, so pricing costs no
+// extra round trip and can never disagree with the debit.
+//
+// Money: a prepaid account may not go below zero, a postpaid one not below
+// -CreditLimit. When the debit leaves a sub-account below its
+// AutoRecharge.Threshold (Amount > 0), the script first moves Amount from the
+// parent (or the smallest multiple of it that covers the send), if the parent
+// stays above its own floor, with ledger entries "recharge_out" on the parent
+// and "recharge_in" on the sub-account. A send the balance cannot cover even
+// so is refused with a *BalanceError (which matches ErrInsufficientBalance)
+// saying why, including a failed recharge. The same script counts the
+// messages, parts and cost of the day in the account's statistics.
+//
+// It returns ErrNotFound for an unknown or deleted account and ErrDeactivated
+// when it or its parent is deactivated.
 func (s *Store) Accept(ctx context.Context, req AcceptRequest) (*AcceptResult, error) {
 	if len(req.Messages) == 0 {
 		return nil, fmt.Errorf("accept for %s: no messages: %w", req.AccountID, ErrInvalid)
@@ -71,7 +95,8 @@ func (s *Store) Accept(ctx context.Context, req AcceptRequest) (*AcceptResult, e
 		return nil, fmt.Errorf("accept: account %w", err)
 	}
 	n := len(req.Messages)
-	keys := make([]string, 5, 5+n)
+	now := time.UnixMilli(s.now().UnixMilli())
+	keys := make([]string, 7, 7+n)
 	keys[0] = s.skey(shard, "acct", req.AccountID)
 	keys[1] = s.skey(shard, "ledger", req.AccountID)
 	keys[2] = s.skey(shard, "msgs", req.AccountID)
@@ -83,10 +108,11 @@ func (s *Store) Accept(ctx context.Context, req AcceptRequest) (*AcceptResult, e
 		sum := sha256.Sum256([]byte(req.IdempotencyKey))
 		keys[4] = s.skey(shard, "idem", req.AccountID, hex.EncodeToString(sum[:]))
 	}
-	now := time.UnixMilli(s.now().UnixMilli())
+	keys[5] = s.statsKey(shard, req.AccountID, now.UnixMilli()/86400000) // stats.go
+	keys[6] = s.skey(shard, "prices", req.AccountID)
 	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
-	args := make([]any, 0, 5+9*n)
-	args = append(args, nowMS, n, idem, req.AccountID, s.skey(shard, "acct", ""))
+	args := make([]any, 0, 6+9*n)
+	args = append(args, nowMS, n, idem, req.AccountID, s.skey(shard, "acct", ""), s.skey(shard, "ledger", ""))
 	ids := make([]string, n)
 	for i, m := range req.Messages {
 		if m.Price < 0 || m.Parts < 0 {
@@ -104,21 +130,26 @@ func (s *Store) Accept(ctx context.Context, req AcceptRequest) (*AcceptResult, e
 	kind, _ := res[0].(string)
 	switch kind {
 	case "ok":
+		priced := acceptInt(res, 4) == 1
 		for i, m := range req.Messages {
 			m.ID, m.AccountID, m.Status, m.CreatedAt = ids[i], req.AccountID, MsgQueued, now
+			if priced {
+				m.Price = acceptInt(res, 5+i)
+			}
 		}
-		return &AcceptResult{IDs: ids, Balance: acceptInt(res, 1)}, nil
+		return &AcceptResult{IDs: ids, Balance: acceptInt(res, 1), LowBalance: acceptInt(res, 2) == 1,
+			Recharged: acceptInt(res, 3)}, nil
 	case "dup":
 		prev, _ := res[1].(string)
 		return &AcceptResult{IDs: strings.Split(prev, ","), Duplicate: true, Balance: acceptInt(res, 2)}, nil
 	case "bal":
-		var need int64
-		for _, m := range req.Messages {
-			need += m.Price
-		}
 		cur, _ := res[2].(string)
-		return nil, fmt.Errorf("accept for %s: %w", req.AccountID,
-			&BalanceError{Need: need, Have: acceptInt(res, 1), Currency: cur})
+		be := &BalanceError{Need: acceptInt(res, 3), Have: acceptInt(res, 1), Currency: cur,
+			CreditLimit: acceptInt(res, 4)}
+		if acceptInt(res, 5) == 1 {
+			be.RechargeFailed, be.ParentHave, be.Recharge = true, acceptInt(res, 6), acceptInt(res, 7)
+		}
+		return nil, fmt.Errorf("accept for %s: %w", req.AccountID, be)
 	case "nf":
 		return nil, fmt.Errorf("accept: account %s: %w", req.AccountID, ErrNotFound)
 	case "deact":

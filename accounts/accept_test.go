@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -282,4 +283,160 @@ func BenchmarkAccept(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "accepts/s")
+}
+
+// acceptTestTree creates a root (AUD, balance rootBal) and a sub-account
+// configured by sub, with balance subBal moved from the root.
+func acceptTestTree(t *testing.T, s *Store, rootBal, subBal int64, sub Account) (root, child *Account) {
+	t.Helper()
+	ctx := t.Context()
+	root = acceptTestAccount(t, s, rootBal+subBal)
+	sub.Name, sub.ParentID = "sub", root.ID
+	child, err := s.CreateAccount(ctx, sub)
+	if err != nil {
+		t.Fatalf("create sub: %v", err)
+	}
+	if subBal > 0 {
+		if _, _, err := s.Transfer(ctx, root.ID, child.ID, subBal, "seed", "test"); err != nil {
+			t.Fatalf("fund sub: %v", err)
+		}
+	}
+	return root, child
+}
+
+func TestAcceptBilling(t *testing.T) {
+	s := acceptTestStore(t, 1)
+	recharge := func(threshold, amount int64) AutoRecharge {
+		return AutoRecharge{Threshold: threshold, Amount: amount}
+	}
+	tests := []struct {
+		name              string
+		rootBal, subBal   int64
+		sub               Account
+		msgs              []*Message
+		wantErr           string // substring of the error; empty: accepted
+		wantSub, wantRoot int64
+		wantRecharged     int64
+		wantLow           bool
+	}{
+		{name: "prepaid down to zero", subBal: 20, msgs: []*Message{acceptTestMsg("61411111111", 4, 20)}},
+		{name: "prepaid short", subBal: 19, msgs: []*Message{acceptTestMsg("61411111111", 4, 20)},
+			wantErr: "insufficient balance: needs 0.20 AUD, balance is 0.19 AUD", wantSub: 19},
+		{name: "postpaid within the credit limit", sub: Account{Billing: BillingPostpaid, CreditLimit: 100},
+			msgs: []*Message{acceptTestMsg("61411111111", 12, 60)}, wantSub: -60},
+		{name: "postpaid beyond the credit limit", subBal: 10, sub: Account{Billing: BillingPostpaid, CreditLimit: 100},
+			msgs:    []*Message{acceptTestMsg("61411111111", 24, 120)},
+			wantErr: "needs 1.20 AUD, available 1.10 AUD (balance 0.10 AUD, credit limit 1.00 AUD)", wantSub: 10},
+		{name: "auto-recharge below the threshold", rootBal: 1000, subBal: 10, sub: Account{AutoRecharge: recharge(20, 100)},
+			msgs: []*Message{acceptTestMsg("61411111111", 1, 5)}, wantSub: 105, wantRoot: 900, wantRecharged: 100},
+		{name: "auto-recharge in multiples covers the send", rootBal: 1000, sub: Account{AutoRecharge: recharge(1, 20)},
+			msgs: []*Message{acceptTestMsg("61411111111", 6, 30)}, wantSub: 10, wantRoot: 960, wantRecharged: 40},
+		{name: "auto-recharge not needed above the threshold", rootBal: 1000, subBal: 100, sub: Account{AutoRecharge: recharge(20, 100)},
+			msgs: []*Message{acceptTestMsg("61411111111", 1, 5)}, wantSub: 95, wantRoot: 1000},
+		{name: "parent cannot pay but the balance covers the send", rootBal: 10, subBal: 50, sub: Account{AutoRecharge: recharge(100, 100)},
+			msgs: []*Message{acceptTestMsg("61411111111", 1, 5)}, wantSub: 45, wantRoot: 10},
+		{name: "parent cannot pay and the balance does not cover", rootBal: 10, sub: Account{AutoRecharge: recharge(100, 100)},
+			msgs:     []*Message{acceptTestMsg("61411111111", 1, 5)},
+			wantErr:  "needs 0.05 AUD, balance is 0.00 AUD, and auto-recharge from the parent failed: parent balance 0.10 AUD, recharge 1.00 AUD",
+			wantRoot: 10},
+		{name: "postpaid parent pays a recharge within its own limit", subBal: 0,
+			sub:  Account{AutoRecharge: recharge(10, 50)},
+			msgs: []*Message{acceptTestMsg("61411111111", 1, 5)}, wantSub: 45, wantRoot: -50, wantRecharged: 50},
+		{name: "low balance crossed", subBal: 60, sub: Account{LowBalance: 50},
+			msgs: []*Message{acceptTestMsg("61411111111", 4, 20)}, wantSub: 40, wantLow: true},
+		{name: "low balance already below", subBal: 40, sub: Account{LowBalance: 50},
+			msgs: []*Message{acceptTestMsg("61411111111", 1, 5)}, wantSub: 35},
+		{name: "recharge keeps the balance above low", rootBal: 500, subBal: 60, sub: Account{LowBalance: 50, AutoRecharge: recharge(50, 100)},
+			msgs: []*Message{acceptTestMsg("61411111111", 4, 20)}, wantSub: 140, wantRoot: 400, wantRecharged: 100},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			root, sub := acceptTestTree(t, s, tc.rootBal, tc.subBal, tc.sub)
+			if tc.name == "postpaid parent pays a recharge within its own limit" {
+				root.Billing, root.CreditLimit = BillingPostpaid, 100
+				if err := s.UpdateAccount(ctx, root); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := s.Accept(ctx, AcceptRequest{AccountID: sub.ID, Messages: tc.msgs})
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("Accept: %v", err)
+			case tc.wantErr != "" && (err == nil || !errors.Is(err, ErrInsufficientBalance) || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("Accept error = %v, want %q", err, tc.wantErr)
+			case err == nil && (res.Recharged != tc.wantRecharged || res.LowBalance != tc.wantLow || res.Balance != tc.wantSub):
+				t.Fatalf("result = %+v, want balance %d, recharged %d, low %v", res, tc.wantSub, tc.wantRecharged, tc.wantLow)
+			}
+			for id, want := range map[string]int64{sub.ID: tc.wantSub, root.ID: tc.wantRoot} {
+				if got := moneyLedgerSum(t, s, id); got != want {
+					t.Errorf("balance of %s = %d, want %d", id, got, want)
+				}
+			}
+			if tc.wantRecharged > 0 {
+				l, _ := s.Ledger(ctx, sub.ID, 0)
+				pl, _ := s.Ledger(ctx, root.ID, 1)
+				in := l[len(tc.msgs)] // the recharge comes before the sends
+				if in.Kind != KindRechargeIn || in.Amount != tc.wantRecharged || pl[0].Kind != KindRechargeOut || pl[0].Amount != -tc.wantRecharged {
+					t.Errorf("recharge entries: sub %+v, parent %+v", in, pl[0])
+				}
+			}
+		})
+	}
+}
+
+func TestAcceptPricesAndStats(t *testing.T) {
+	ctx := t.Context()
+	s := acceptTestStore(t, 1)
+	a := acceptTestAccount(t, s, 1000)
+	if _, err := s.SetPrices(ctx, a.ID, map[string]int64{"61": 7, "614": 9}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := []*Message{
+		acceptTestMsg("61412345678", 2, 10),  // 614: 2 x 9
+		acceptTestMsg("61298765432", 2, 10),  // 61: 2 x 7
+		acceptTestMsg("447700900123", 2, 10), // default: the caller's price
+	}
+	other := acceptTestMsg("61412345679", 1, 5)
+	other.Sender = "al@acme.example"
+	msgs = append(msgs, other) // 614: 1 x 9
+	res, err := s.Accept(ctx, AcceptRequest{AccountID: a.ID, Messages: msgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int64{18, 14, 10, 9} {
+		m, _ := s.GetMessage(ctx, res.IDs[i])
+		if msgs[i].Price != want || m.Price != want {
+			t.Errorf("message %d priced %d, stored %d, want %d", i, msgs[i].Price, m.Price, want)
+		}
+	}
+	if res.Balance != 1000-51 || moneyLedgerSum(t, s, a.ID) != 1000-51 {
+		t.Errorf("balance %d, want %d", res.Balance, 1000-51)
+	}
+	day := s.now().UnixMilli() / 86400000
+	got, err := s.rdb.HGetAll(ctx, s.skey(0, "stats", a.ID, strconv.FormatInt(day, 10))).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"m": "4", "p": "7", "c": "51",
+		"m:jo@acme.example": "3", "p:jo@acme.example": "6", "c:jo@acme.example": "42",
+		"m:al@acme.example": "1", "p:al@acme.example": "1", "c:al@acme.example": "9"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("stats %s = %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+	if ttl := s.rdb.PTTL(ctx, s.skey(0, "stats", a.ID, strconv.FormatInt(day, 10))).Val(); ttl < 399*24*time.Hour {
+		t.Errorf("stats TTL %v, want about 400 days", ttl)
+	}
+	// Too little balance for the prefix price refuses with the priced total.
+	poor := acceptTestAccount(t, s, 10)
+	if _, err := s.SetPrices(ctx, poor.ID, map[string]int64{"61": 11}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Accept(ctx, AcceptRequest{AccountID: poor.ID, Messages: []*Message{acceptTestMsg("61412345678", 1, 5)}})
+	var be *BalanceError
+	if !errors.As(err, &be) || be.Need != 11 || be.Have != 10 {
+		t.Fatalf("Accept = %v, want a BalanceError needing 11", err)
+	}
 }

@@ -83,6 +83,19 @@ func (s *Store) CreateAccount(ctx context.Context, a Account) (*Account, error) 
 	if a.Status != StatusActive && a.Status != StatusDeactivated {
 		return nil, acctInvalid("status: unknown status %q", a.Status)
 	}
+	// Permission flags (flags.go): a sub-account given none gets the
+	// defaults; given ones are validated. A root has every flag.
+	if a.ParentID != "" && len(a.Permissions.Granted) == 0 && len(a.Permissions.Enabled) == 0 {
+		a.Permissions = DefaultPermissions()
+	}
+	perms, err := NormPermissions(a.Permissions)
+	if err != nil {
+		return nil, err
+	}
+	if len(perms.Enabled) > 0 && len(perms.Granted) == 0 {
+		return nil, acctInvalid("enabled: flag %s is not granted", perms.Enabled[0])
+	}
+	a.Permissions = perms
 	if err := acctNormalize(&a); err != nil {
 		return nil, err
 	}
@@ -481,7 +494,7 @@ func acctCreateFields(a *Account) []any {
 
 // acctFromHash decodes an account hash; an empty hash is ErrNotFound.
 func acctFromHash(id string, h map[string]string) (*Account, error) {
-	if len(h) == 0 || h["id"] == "" {
+	if len(h) == 0 || h["id"] == "" || Status(h["status"]) == StatusDeleted { // deleted: invisible (lifecycle.go)
 		return nil, fmt.Errorf("account %q: %w", id, ErrNotFound)
 	}
 	a := &Account{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -133,4 +134,75 @@ func inboxFromHash(h map[string]string) *Reply {
 		From: h["from"], To: h["to"], Text: h["text"], Link: h["link"],
 		ReceivedAt: msgTime(h["received_at"]),
 	}
+}
+
+// InboxQuery selects replies from one account's inbox, newest first.
+type InboxQuery struct {
+	// AccountID is the inbox; "" is the unrouted inbox.
+	AccountID string
+	// Sender, if set, keeps the replies to that sender's messages (compared
+	// without regard to case): a basic user's own replies.
+	Sender string
+	// Number, if set, filters by the number the reply came from, as
+	// MessageQuery.Number does.
+	Number string
+	// From and To bound the time received, From inclusive, To exclusive;
+	// zero is unbounded.
+	From, To time.Time
+	// Limit is the page size: default 100, at most QueryMaxLimit.
+	Limit int
+	// Cursor continues from a previous page ("" is the first page).
+	Cursor string
+
+	scan int // entries examined per call; 0: QueryScanLimit
+}
+
+// QueryInbox returns a page of an inbox's replies that match q, newest
+// first, and the cursor of the next page ("" at the end), with the paging
+// guarantees of QueryMessages.
+func (s *Store) QueryInbox(ctx context.Context, q InboxQuery) (replies []*Reply, next string, err error) {
+	shard, inbox := 0, inboxUnrouted
+	if q.AccountID != "" {
+		n, err := s.shardFromID(q.AccountID)
+		if err != nil {
+			return nil, "", fmt.Errorf("query inbox: account %w", err)
+		}
+		shard, inbox = n, q.AccountID
+	}
+	exact, digits := queryNumber(q.Number)
+	load := func(ctx context.Context, ids []string) ([]*Reply, error) {
+		if len(ids) == 0 {
+			return nil, nil
+		}
+		cmds := make([]*redis.MapStringStringCmd, len(ids))
+		pipe := s.rdb.Pipeline()
+		for i, id := range ids {
+			cmds[i] = pipe.HGetAll(ctx, s.skey(shard, "reply", id))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, err
+		}
+		out := make([]*Reply, 0, len(ids))
+		for _, c := range cmds {
+			if len(c.Val()) == 0 {
+				continue
+			}
+			r := inboxFromHash(c.Val())
+			switch {
+			case q.Sender != "" && !strings.EqualFold(r.Sender, q.Sender),
+				exact && r.From != digits,
+				!exact && !strings.Contains(r.From, digits):
+				continue
+			}
+			out = append(out, r)
+		}
+		return out, nil
+	}
+	scan := zscanQuery{key: s.skey(shard, "inbox", inbox), from: q.From, to: q.To,
+		cursor: q.Cursor, limit: q.Limit, scan: q.scan}
+	replies, next, err = zscan(ctx, s, scan, load, func(r *Reply) string { return r.ID })
+	if err != nil {
+		return nil, "", fmt.Errorf("query inbox %q: %w", q.AccountID, err)
+	}
+	return replies, next, nil
 }

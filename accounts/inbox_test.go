@@ -2,6 +2,8 @@ package accounts
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -82,4 +84,90 @@ func TestInbox(t *testing.T) {
 	if _, err := s.GetReply(ctx, "r0-nosuchreply"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("GetReply unknown = %v, want ErrNotFound", err)
 	}
+}
+
+func TestQueryInbox(t *testing.T) {
+	ctx := t.Context()
+	s := acceptTestStore(t, 1)
+	a := acceptTestAccount(t, s, 1000)
+	// jo writes to ...01, ann to ...02; both answer many times.
+	for _, m := range []struct{ sender, to string }{{"jo@acme.example", "61411111101"}, {"ann@acme.example", "61411111102"}} {
+		if _, err := s.Accept(ctx, AcceptRequest{AccountID: a.ID, Messages: []*Message{{
+			To: m.to, Text: "hi", Parts: 1, Price: 5, Sender: m.sender}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es := queueTestRead(t, s, "w1", 2)
+	if err := s.MarkSubmitted(ctx, []Submitted{
+		{Entry: es[0], Link: "c", Source: "61400000000", SMSCIDs: []string{"1"}},
+		{Entry: es[1], Link: "c", Source: "61400000000", SMSCIDs: []string{"2"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	base := time.UnixMilli(1_700_000_000_000)
+	var all []*Reply // newest first, as the inbox orders them
+	for i := range 90 {
+		// Three replies share each millisecond.
+		r, _, err := s.RouteReply(ctx, Reply{From: fmt.Sprintf("614111111%02d", 1+i%2), To: "61400000000",
+			Text: fmt.Sprint("reply ", i), Link: "c", ReceivedAt: base.Add(time.Duration(i/3) * time.Second)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, r)
+	}
+	sortReplies := func(rs []*Reply) {
+		for i := 1; i < len(rs); i++ {
+			for j := i; j > 0; j-- {
+				x, y := rs[j-1], rs[j]
+				if x.ReceivedAt.After(y.ReceivedAt) || x.ReceivedAt.Equal(y.ReceivedAt) && x.ID > y.ID {
+					break
+				}
+				rs[j-1], rs[j] = y, x
+			}
+		}
+	}
+	sortReplies(all)
+	mid := base.Add(10 * time.Second)
+	for _, f := range []struct {
+		name string
+		q    InboxQuery
+		keep func(r *Reply) bool
+	}{
+		{"everything", InboxQuery{}, func(*Reply) bool { return true }},
+		{"replies to one sender", InboxQuery{Sender: "ANN@acme.example"}, func(r *Reply) bool { return r.Sender == "ann@acme.example" }},
+		{"from a number", InboxQuery{Number: "+61411111101"}, func(r *Reply) bool { return r.From == "61411111101" }},
+		{"period", InboxQuery{From: base.Add(3 * time.Second), To: mid}, func(r *Reply) bool {
+			return !r.ReceivedAt.Before(base.Add(3*time.Second)) && r.ReceivedAt.Before(mid)
+		}},
+	} {
+		var want []string
+		for _, r := range all {
+			if f.keep(r) {
+				want = append(want, r.ID)
+			}
+		}
+		for _, limit := range []int{1, 4, 100} {
+			for _, scan := range []int{0, 5} {
+				t.Run(fmt.Sprintf("%s limit %d scan %d", f.name, limit, scan), func(t *testing.T) {
+					got := queryTestPages(t, func(cursor string) ([]*Reply, string, error) {
+						q := f.q
+						q.AccountID, q.Limit, q.Cursor, q.scan = a.ID, limit, cursor, scan
+						return s.QueryInbox(ctx, q)
+					}, func(r *Reply) string { return r.ID })
+					if strings.Join(got, ",") != strings.Join(want, ",") {
+						t.Fatalf("got %d replies, want %d:\n got %v\nwant %v", len(got), len(want), got, want)
+					}
+				})
+			}
+		}
+	}
+	t.Run("unrouted inbox", func(t *testing.T) {
+		if _, _, err := s.RouteReply(ctx, Reply{From: "61499999999", To: "61400000000", Text: "who?"}); err != nil {
+			t.Fatal(err)
+		}
+		rs, next, err := s.QueryInbox(ctx, InboxQuery{})
+		if err != nil || len(rs) != 1 || rs[0].Text != "who?" || next != "" {
+			t.Fatalf("QueryInbox unrouted = %v, %q, %v", rs, next, err)
+		}
+	})
 }

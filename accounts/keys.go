@@ -69,7 +69,9 @@ func (s *Store) CreateKey(ctx context.Context, accountID string, role Role, name
 }
 
 // Authenticate returns the key whose secret this is. Anything wrong with the
-// secret (malformed, unknown, revoked, altered) is ErrBadKey; a key of a
+// secret (malformed, unknown, revoked, altered, expired, or a user's key
+// whose membership has ended) is ErrBadKey; a user's key carries the user's
+// current role in the account (see CreateUserKey); a key of a
 // deactivated account (or of a sub-account whose parent is deactivated) is
 // ErrDeactivated.
 func (s *Store) Authenticate(ctx context.Context, secret string) (*APIKey, error) {
@@ -90,6 +92,9 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*APIKey, error
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
+	if !k.ExpiresAt.IsZero() && !s.now().Before(k.ExpiresAt) {
+		return nil, ErrBadKey
+	}
 	_, err = s.acctActive(ctx, k.AccountID)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -97,7 +102,99 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*APIKey, error
 	case err != nil:
 		return nil, fmt.Errorf("authenticate key %s: %w", id, err)
 	}
+	if k.UserID == "" {
+		return k, nil // an account key: its role is fixed
+	}
+	// A user's key: the user's current role in the account, from the
+	// membership the key was issued under (a removed and re-invited member
+	// has a new membership, so old keys stay dead).
+	role, tag, err := s.userMembership(ctx, k.AccountID, k.UserID)
+	switch {
+	case errors.Is(err, ErrNotMember):
+		return nil, ErrBadKey
+	case err != nil:
+		return nil, fmt.Errorf("authenticate key %s: %w", id, err)
+	case subtle.ConstantTimeCompare([]byte(tag), []byte(h["membership"])) != 1:
+		return nil, ErrBadKey
+	}
+	k.Role = role
 	return k, nil
+}
+
+// CreateUserKey creates a key bound to a user's membership of an account
+// and returns its secret, shown once. The key acts with the member's role
+// at each use (see Authenticate) and dies with the membership. A zero
+// expiresAt makes a personal key that lasts until revoked, listed with the
+// account's keys; login sessions expire and are not listed. ErrNotMember if
+// the user is not a member of the account.
+func (s *Store) CreateUserKey(ctx context.Context, accountID, userID, name string, expiresAt time.Time) (secret string, key *APIKey, err error) {
+	name = strings.TrimSpace(name)
+	if utf8.RuneCountInString(name) > acctMaxNameLen || !utf8.ValidString(name) {
+		return "", nil, acctInvalid("name: longer than %d characters", acctMaxNameLen)
+	}
+	u, err := s.GetUser(ctx, userID)
+	if err != nil {
+		return "", nil, fmt.Errorf("create user key: %w", err)
+	}
+	role, tag, err := s.userMembership(ctx, accountID, userID)
+	if err != nil {
+		return "", nil, err
+	}
+	now := time.UnixMilli(s.now().UnixMilli())
+	k := &APIKey{
+		ID:        newID("k", 6),
+		AccountID: accountID,
+		Role:      role,
+		Name:      name,
+		CreatedAt: now,
+		UserID:    u.ID,
+		UserEmail: u.Email,
+	}
+	if !expiresAt.IsZero() {
+		k.ExpiresAt = time.UnixMilli(expiresAt.UnixMilli())
+	}
+	secret = keyPrefix + k.ID + "_" + randomSecret(20)
+	shard, _ := s.shardFromID(accountID)
+	// Indexed first, then made usable, as in CreateKey. Sessions are indexed
+	// only per member (scored by expiry, pruned here), so that logins do not
+	// grow the account's key list.
+	ukeys := s.skey(shard, "ukeys", accountID, u.ID)
+	pipe := s.rdb.TxPipeline()
+	pipe.ZRemRangeByScore(ctx, ukeys, "1", strconv.FormatInt(now.UnixMilli(), 10))
+	score := 0.0 // personal keys: never pruned
+	if !k.ExpiresAt.IsZero() {
+		score = float64(k.ExpiresAt.UnixMilli())
+	}
+	pipe.ZAdd(ctx, ukeys, redis.Z{Score: score, Member: k.ID})
+	if k.ExpiresAt.IsZero() {
+		pipe.SAdd(ctx, s.skey(shard, "keys", accountID), k.ID)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return "", nil, fmt.Errorf("create user key: %w", err)
+	}
+	fields := []any{
+		"account_id", k.AccountID,
+		"role", string(k.Role), // the role at creation; Authenticate uses the current one
+		"name", k.Name,
+		"hash", keyHash(secret),
+		"created_at", strconv.FormatInt(k.CreatedAt.UnixMilli(), 10),
+		"user_id", k.UserID,
+		"user_email", k.UserEmail, // emails do not change
+		"membership", tag,
+	}
+	if !k.ExpiresAt.IsZero() {
+		fields = append(fields, "expires_at", strconv.FormatInt(k.ExpiresAt.UnixMilli(), 10))
+	}
+	pipe = s.rdb.TxPipeline()
+	pipe.HSet(ctx, s.gkey("key", k.ID), fields...)
+	if !k.ExpiresAt.IsZero() {
+		// Redis drops a session an hour after it expires.
+		pipe.PExpire(ctx, s.gkey("key", k.ID), k.ExpiresAt.Sub(now)+time.Hour)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return "", nil, fmt.Errorf("create user key: %w", err)
+	}
+	return secret, k, nil
 }
 
 // ListKeys returns an account's keys (never their secrets or hashes), oldest
@@ -232,11 +329,21 @@ func keyFromHash(id string, h map[string]string) (*APIKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key %s: field created_at: %w", id, err)
 	}
-	return &APIKey{
+	k := &APIKey{
 		ID:        id,
 		AccountID: h["account_id"],
 		Role:      Role(h["role"]),
 		Name:      h["name"],
 		CreatedAt: time.UnixMilli(ms),
-	}, nil
+		UserID:    h["user_id"],
+		UserEmail: h["user_email"],
+	}
+	if v := h["expires_at"]; v != "" {
+		exp, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("key %s: field expires_at: %w", id, err)
+		}
+		k.ExpiresAt = time.UnixMilli(exp)
+	}
+	return k, nil
 }

@@ -1,8 +1,12 @@
 package accounts
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,6 +94,138 @@ func FuzzMsgFromHash(f *testing.F) {
 		}
 		if m.Status != MessageStatus(status) {
 			t.Fatalf("status %q read as %q", status, m.Status)
+		}
+	})
+}
+
+// queryTestLog fills an account's log: one mail to 120 recipients accepted
+// in one millisecond (a run of equal scores longer than a scan batch), then
+// 40 single messages a second apart, from two senders, in several
+// statuses. It returns every message, newest first (the log's order).
+func queryTestLog(t *testing.T) (*Store, *Account, []*Message) {
+	t.Helper()
+	ctx := t.Context()
+	s := NewStore(redistest.Start(t), StoreOptions{Now: msgTestClock()})
+	a := acceptTestAccount(t, s, 100000)
+	var bulk []*Message
+	for i := range 120 {
+		bulk = append(bulk, &Message{To: fmt.Sprintf("61422%06d", i), Text: "bulk", Parts: 1, Price: 5, Sender: "jo@acme.example"})
+	}
+	if _, err := s.Accept(ctx, AcceptRequest{AccountID: a.ID, Messages: bulk}); err != nil {
+		t.Fatal(err)
+	}
+	statuses := []MessageStatus{MsgQueued, MsgDelivered, MsgFailed, MsgDelivered, MsgUndeliverable}
+	for i := range 40 {
+		sender := []string{"jo@acme.example", "Ann@acme.example"}[i%2]
+		res, err := s.Accept(ctx, AcceptRequest{AccountID: a.ID, Messages: []*Message{{
+			To: fmt.Sprintf("61433%06d", i), Text: "single", Parts: 1, Price: 5, Sender: sender}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Statuses are set directly: this test is about the query.
+		if err := s.rdb.HSet(ctx, s.skey(0, "msg", res.IDs[0]), "status", string(statuses[i%len(statuses)])).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.ListMessages(ctx, a.ID, 1000)
+	if err != nil || len(all) != 160 {
+		t.Fatalf("ListMessages = %d, %v", len(all), err)
+	}
+	slices.SortFunc(all, func(x, y *Message) int {
+		return cmp.Or(y.CreatedAt.Compare(x.CreatedAt), strings.Compare(y.ID, x.ID))
+	})
+	return s, a, all
+}
+
+// queryTestPages pages through a query to the end and returns every id.
+func queryTestPages[T any](t *testing.T, page func(cursor string) ([]*T, string, error), idOf func(*T) string) []string {
+	t.Helper()
+	var ids []string
+	cursor := ""
+	for range 10000 { // bounded: a cursor that never ends fails the test
+		items, next, err := page(cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			ids = append(ids, idOf(it))
+		}
+		if next == "" {
+			return ids
+		}
+		if next == cursor {
+			t.Fatalf("cursor %q does not advance", next)
+		}
+		cursor = next
+	}
+	t.Fatal("paging did not end")
+	return nil
+}
+
+func TestQueryMessages(t *testing.T) {
+	ctx := t.Context()
+	s, a, all := queryTestLog(t)
+	mid := all[20].CreatedAt // a single message's time
+	filters := []struct {
+		name string
+		q    MessageQuery
+		keep func(m *Message) bool
+	}{
+		{"everything", MessageQuery{}, func(*Message) bool { return true }},
+		{"sender, any case", MessageQuery{Sender: "ann@ACME.example"}, func(m *Message) bool { return m.Sender == "Ann@acme.example" }},
+		{"status", MessageQuery{Status: MsgDelivered}, func(m *Message) bool { return m.Status == MsgDelivered }},
+		{"number exact", MessageQuery{Number: "+61 433 000 007"}, func(m *Message) bool { return m.To == "61433000007" }},
+		{"number digits", MessageQuery{Number: "00001"}, func(m *Message) bool { return strings.Contains(m.To, "00001") }},
+		{"number that none has", MessageQuery{Number: "+61499999999"}, func(*Message) bool { return false }},
+		{"from", MessageQuery{From: mid}, func(m *Message) bool { return !m.CreatedAt.Before(mid) }},
+		{"to", MessageQuery{To: mid}, func(m *Message) bool { return m.CreatedAt.Before(mid) }},
+		{"sender, status and period", MessageQuery{Sender: "jo@acme.example", Status: MsgQueued, To: mid},
+			func(m *Message) bool {
+				return m.Sender == "jo@acme.example" && m.Status == MsgQueued && m.CreatedAt.Before(mid)
+			}},
+	}
+	for _, f := range filters {
+		var want []string
+		for _, m := range all {
+			if f.keep(m) {
+				want = append(want, m.ID)
+			}
+		}
+		for _, limit := range []int{1, 7, 1000} {
+			for _, scan := range []int{0, 13} {
+				t.Run(fmt.Sprintf("%s limit %d scan %d", f.name, limit, scan), func(t *testing.T) {
+					got := queryTestPages(t, func(cursor string) ([]*Message, string, error) {
+						q := f.q
+						q.AccountID, q.Limit, q.Cursor, q.scan = a.ID, limit, cursor, scan
+						ms, next, err := s.QueryMessages(ctx, q)
+						if len(ms) > limit {
+							t.Fatalf("page of %d, limit %d", len(ms), limit)
+						}
+						return ms, next, err
+					}, func(m *Message) string { return m.ID })
+					if strings.Join(got, ",") != strings.Join(want, ",") {
+						t.Fatalf("got %d ids, want %d:\n got %v\nwant %v", len(got), len(want), got, want)
+					}
+				})
+			}
+		}
+	}
+	t.Run("scan bound returns early with a cursor", func(t *testing.T) {
+		ms, next, err := s.QueryMessages(ctx, MessageQuery{AccountID: a.ID, Number: "+61499999999", scan: 30})
+		if err != nil || len(ms) != 0 || next == "" {
+			t.Fatalf("QueryMessages = %d messages, next %q, %v; want none and a cursor", len(ms), next, err)
+		}
+	})
+	for _, c := range []string{"garbage!", "bm90IGEgY3Vyc29y", "MTIzLg"} {
+		t.Run("bad cursor "+c, func(t *testing.T) {
+			if _, _, err := s.QueryMessages(ctx, MessageQuery{AccountID: a.ID, Cursor: c}); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("QueryMessages = %v, want ErrInvalid", err)
+			}
+		})
+	}
+	t.Run("malformed account", func(t *testing.T) {
+		if _, _, err := s.QueryMessages(ctx, MessageQuery{AccountID: "nope"}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("QueryMessages = %v, want ErrNotFound", err)
 		}
 	})
 }

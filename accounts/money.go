@@ -16,13 +16,23 @@ import (
 // in Redis Lua's doubles.
 const moneyMaxAmount = 1e13
 
-// Ledger entry kinds written by this file; the accept path writes "send"
-// and "refund".
+// Ledger entry kinds. The accept path writes "send" (and "recharge_in" /
+// "recharge_out" for auto-recharge), a failed message "refund", and
+// DeleteAccount "close_out" / "close_in" when it returns a deleted
+// sub-account's balance to its parent.
 const (
 	KindCredit      = "credit"
 	KindDebit       = "debit"
 	KindTransferOut = "transfer_out"
 	KindTransferIn  = "transfer_in"
+	KindTopUpOut    = "topup_out"
+	KindTopUpIn     = "topup_in"
+	KindSend        = "send"
+	KindRefund      = "refund"
+	KindRechargeOut = "recharge_out"
+	KindRechargeIn  = "recharge_in"
+	KindCloseOut    = "close_out"
+	KindCloseIn     = "close_in"
 )
 
 var (
@@ -41,13 +51,38 @@ type BalanceError struct {
 	Need     int64 // minor units required
 	Have     int64 // balance, minor units
 	Currency string
+	// CreditLimit of a postpaid account: the balance may go down to
+	// -CreditLimit, so what is available is Have + CreditLimit.
+	CreditLimit int64
+	// RechargeFailed: auto-recharge would have covered the send but the
+	// parent could not pay Recharge; ParentHave is the parent's balance.
+	RechargeFailed bool
+	ParentHave     int64
+	Recharge       int64
 }
 
 // Error says what was needed and what there was, e.g. "insufficient
-// balance: needs 0.24 USD, balance is 0.10 USD".
+// balance: needs 0.24 USD, balance is 0.10 USD", or for a postpaid account
+// "insufficient balance: needs 5.00 USD, available 1.00 USD (balance -9.00
+// USD, credit limit 10.00 USD)", followed by "; auto-recharge from the
+// parent failed: parent balance 0.50 USD, recharge 2.00 USD" when that was
+// tried.
 func (e *BalanceError) Error() string {
-	return fmt.Sprintf("insufficient balance: needs %s, balance is %s",
-		FormatMoney(e.Need, e.Currency), FormatMoney(e.Have, e.Currency))
+	var b strings.Builder
+	b.WriteString("insufficient balance: needs ")
+	b.WriteString(FormatMoney(e.Need, e.Currency))
+	if e.CreditLimit > 0 {
+		fmt.Fprintf(&b, ", available %s (balance %s, credit limit %s)", FormatMoney(e.Have+e.CreditLimit, e.Currency),
+			FormatMoney(e.Have, e.Currency), FormatMoney(e.CreditLimit, e.Currency))
+	} else {
+		b.WriteString(", balance is ")
+		b.WriteString(FormatMoney(e.Have, e.Currency))
+	}
+	if e.RechargeFailed {
+		fmt.Fprintf(&b, ", and auto-recharge from the parent failed: parent balance %s, recharge %s",
+			FormatMoney(e.ParentHave, e.Currency), FormatMoney(e.Recharge, e.Currency))
+	}
+	return b.String()
 }
 
 // Is makes errors.Is(err, ErrInsufficientBalance) true.
@@ -83,8 +118,9 @@ func (s *Store) Credit(ctx context.Context, accountID string, amount int64, ref,
 	return e, nil
 }
 
-// Debit takes amount (> 0) from an account's balance, never below zero: a
-// short balance gives a *BalanceError (ErrInsufficientBalance) and changes
+// Debit takes amount (> 0) from an account's balance, never below its
+// floor (0 for a prepaid account, -CreditLimit for a postpaid one): a short
+// balance gives a *BalanceError (ErrInsufficientBalance) and changes
 // nothing. Ledger kind "debit".
 func (s *Store) Debit(ctx context.Context, accountID string, amount int64, ref, actor string) (*LedgerEntry, error) {
 	if err := moneyCheckAmount(amount); err != nil {
@@ -116,7 +152,7 @@ func (s *Store) moneyAdjust(ctx context.Context, id string, amount int64, kind, 
 			Kind: kind, Ref: moneyTrim(ref), Actor: moneyTrim(actor), At: time.UnixMilli(at),
 		}, nil
 	case "insufficient":
-		return nil, &BalanceError{Need: -amount, Have: moneyInt(res, 1), Currency: moneyStr(res, 2)}
+		return nil, &BalanceError{Need: -amount, Have: moneyInt(res, 1), Currency: moneyStr(res, 2), CreditLimit: moneyInt(res, 3)}
 	case "overflow":
 		return nil, fmt.Errorf("%w: amount: balance would exceed the maximum", ErrInvalid)
 	default:
@@ -128,9 +164,29 @@ func (s *Store) moneyAdjust(ctx context.Context, id string, amount int64, kind, 
 // a parent to one of its sub-accounts or a sub-account to its parent (not
 // between siblings: the parent can do that in two steps). One Lua script
 // checks the relation and the currencies, refuses to take the source below
-// zero (*BalanceError), and writes both balances and both ledger entries
-// ("transfer_out" on the source, "transfer_in" on the target).
+// its floor (0 prepaid, -CreditLimit postpaid: *BalanceError), and writes
+// both balances and both ledger entries ("transfer_out" on the source,
+// "transfer_in" on the target).
 func (s *Store) Transfer(ctx context.Context, fromID, toID string, amount int64, ref, actor string) (from, to *LedgerEntry, err error) {
+	return s.moneyTransfer(ctx, fromID, toID, amount, ref, actor, KindTransferOut, KindTransferIn)
+}
+
+// TopUp is a sub-account pulling amount (> 0) from its parent (seed 003
+// "Can Top Up"): a Transfer from the parent with ledger kinds "topup_out"
+// on the parent and "topup_in" on the sub-account. ErrInvalid if subID is a
+// root account.
+func (s *Store) TopUp(ctx context.Context, subID string, amount int64, ref, actor string) (parent, sub *LedgerEntry, err error) {
+	a, err := s.GetAccount(ctx, subID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("top up: %w", err)
+	}
+	if a.ParentID == "" {
+		return nil, nil, acctInvalid("account: %s has no parent account to top up from", subID)
+	}
+	return s.moneyTransfer(ctx, a.ParentID, subID, amount, ref, actor, KindTopUpOut, KindTopUpIn)
+}
+
+func (s *Store) moneyTransfer(ctx context.Context, fromID, toID string, amount int64, ref, actor, outKind, inKind string) (from, to *LedgerEntry, err error) {
 	if err := moneyCheckAmount(amount); err != nil {
 		return nil, nil, fmt.Errorf("transfer %s to %s: %w", fromID, toID, err)
 	}
@@ -150,20 +206,20 @@ func (s *Store) Transfer(ctx context.Context, fromID, toID string, amount int64,
 	at := s.now().UnixMilli()
 	ref, actor = moneyTrim(ref), moneyTrim(actor)
 	keys := []string{fromKey, toKey, s.skey(fs, "ledger", fromID), s.skey(fs, "ledger", toID)}
-	res, err := moneyTransferScript.Run(ctx, s.rdb, keys, amount, ref, actor, at).Slice()
+	res, err := moneyTransferScript.Run(ctx, s.rdb, keys, amount, ref, actor, at, outKind, inKind).Slice()
 	if err != nil {
 		return nil, nil, fmt.Errorf("transfer %s to %s: %w", fromID, toID, err)
 	}
 	switch moneyStr(res, 0) {
 	case "ok":
 		from = &LedgerEntry{ID: moneyStr(res, 2), AccountID: fromID, Amount: -amount, Balance: moneyInt(res, 1),
-			Kind: KindTransferOut, Ref: ref, Actor: actor, At: time.UnixMilli(at)}
+			Kind: outKind, Ref: ref, Actor: actor, At: time.UnixMilli(at)}
 		to = &LedgerEntry{ID: moneyStr(res, 4), AccountID: toID, Amount: amount, Balance: moneyInt(res, 3),
-			Kind: KindTransferIn, Ref: ref, Actor: actor, At: time.UnixMilli(at)}
+			Kind: inKind, Ref: ref, Actor: actor, At: time.UnixMilli(at)}
 		return from, to, nil
 	case "insufficient":
 		return nil, nil, fmt.Errorf("transfer from %s: %w", fromID,
-			&BalanceError{Need: amount, Have: moneyInt(res, 1), Currency: moneyStr(res, 2)})
+			&BalanceError{Need: amount, Have: moneyInt(res, 1), Currency: moneyStr(res, 2), CreditLimit: moneyInt(res, 3)})
 	case "notfound":
 		id := fromID
 		if moneyStr(res, 1) == "to" {
@@ -182,42 +238,78 @@ func (s *Store) Transfer(ctx context.Context, fromID, toID string, amount int64,
 // Ledger returns an account's ledger entries, newest first, at most limit
 // of them (all when limit <= 0). ErrNotFound for an unknown account.
 func (s *Store) Ledger(ctx context.Context, accountID string, limit int) ([]LedgerEntry, error) {
+	entries, _, err := s.LedgerPage(ctx, accountID, "", limit)
+	return entries, err
+}
+
+// LedgerPage returns up to limit (all when limit <= 0) ledger entries of an
+// account, newest first, older than the entry id before (empty: from the
+// newest). next is the id to pass as before for the following page, empty
+// when there is none. A malformed before is ErrInvalid; an unknown or
+// deleted account ErrNotFound.
+func (s *Store) LedgerPage(ctx context.Context, accountID, before string, limit int) (entries []LedgerEntry, next string, err error) {
 	if _, err := s.GetAccount(ctx, accountID); err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
+		return nil, "", fmt.Errorf("ledger: %w", err)
+	}
+	start := "+"
+	if before != "" {
+		if !moneyValidEntryID(before) {
+			return nil, "", acctInvalid("before: %q is not a ledger entry id such as 1700000000000-0", before)
+		}
+		start = "(" + before // exclusive (Redis 6.2+)
 	}
 	shard, _ := s.shardFromID(accountID)
 	key := s.skey(shard, "ledger", accountID)
 	var msgs []redis.XMessage
-	var err error
 	if limit > 0 {
-		msgs, err = s.rdb.XRevRangeN(ctx, key, "+", "-", int64(limit)).Result()
+		msgs, err = s.rdb.XRevRangeN(ctx, key, start, "-", int64(limit)+1).Result()
 	} else {
-		msgs, err = s.rdb.XRevRange(ctx, key, "+", "-").Result()
+		msgs, err = s.rdb.XRevRange(ctx, key, start, "-").Result()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("ledger of %s: %w", accountID, err)
+		return nil, "", fmt.Errorf("ledger of %s: %w", accountID, err)
 	}
-	out := make([]LedgerEntry, 0, len(msgs))
+	if limit > 0 && len(msgs) > limit {
+		msgs = msgs[:limit]
+		next = msgs[limit-1].ID
+	}
+	entries = make([]LedgerEntry, 0, len(msgs))
 	for _, m := range msgs {
-		e := LedgerEntry{ID: m.ID, AccountID: accountID}
-		str := func(k string) string { v, _ := m.Values[k].(string); return v }
-		var perr error
-		num := func(k string) int64 {
-			n, err := strconv.ParseInt(str(k), 10, 64)
-			if err != nil && perr == nil {
-				perr = fmt.Errorf("ledger of %s: entry %s: field %s: %w", accountID, m.ID, k, err)
-			}
-			return n
+		e, err := moneyEntry(accountID, m)
+		if err != nil {
+			return nil, "", err
 		}
-		e.Amount, e.Balance = num("amount"), num("balance")
-		e.At = time.UnixMilli(num("at"))
-		e.Kind, e.Ref, e.Actor = str("kind"), str("ref"), str("actor")
-		if perr != nil {
-			return nil, perr
-		}
-		out = append(out, e)
+		entries = append(entries, e)
 	}
-	return out, nil
+	return entries, next, nil
+}
+
+// moneyEntry decodes one ledger stream entry.
+func moneyEntry(accountID string, m redis.XMessage) (LedgerEntry, error) {
+	e := LedgerEntry{ID: m.ID, AccountID: accountID}
+	str := func(k string) string { v, _ := m.Values[k].(string); return v }
+	var perr error
+	num := func(k string) int64 {
+		n, err := strconv.ParseInt(str(k), 10, 64)
+		if err != nil && perr == nil {
+			perr = fmt.Errorf("ledger of %s: entry %s: field %s: %w", accountID, m.ID, k, err)
+		}
+		return n
+	}
+	e.Amount, e.Balance = num("amount"), num("balance")
+	e.At = time.UnixMilli(num("at"))
+	e.Kind, e.Ref, e.Actor = str("kind"), str("ref"), str("actor")
+	return e, perr
+}
+
+// moneyValidEntryID reports whether id looks like a stream entry id
+// ("<ms>-<seq>").
+func moneyValidEntryID(id string) bool {
+	ms, seq, ok := strings.Cut(id, "-")
+	if !ok || ms == "" || seq == "" || len(id) > 41 {
+		return false
+	}
+	return strings.Trim(ms, "0123456789") == "" && strings.Trim(seq, "0123456789") == ""
 }
 
 func moneyCheckAmount(amount int64) error {

@@ -2,8 +2,11 @@ package accounts
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -253,4 +256,235 @@ func TestMoneyConcurrent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// moneyLedgerSum asserts that an account's ledger sums to its balance and
+// that each entry's balance is the running sum, and returns the balance.
+func moneyLedgerSum(t *testing.T, s *Store, id string) int64 {
+	t.Helper()
+	a, err := s.GetAccount(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.Ledger(t.Context(), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for i := len(l) - 1; i >= 0; i-- {
+		sum += l[i].Amount
+		if l[i].Balance != sum {
+			t.Fatalf("%s: entry %s (%s) balance %d, running sum %d", id, l[i].ID, l[i].Kind, l[i].Balance, sum)
+		}
+	}
+	if sum != a.Balance {
+		t.Fatalf("%s: ledger sums to %d, balance %d", id, sum, a.Balance)
+	}
+	return a.Balance
+}
+
+func TestMoneyFloors(t *testing.T) {
+	s := NewStore(redistest.Start(t), StoreOptions{})
+	ctx := acctTestCtx(t)
+	root := acctMustCreate(t, s, Account{Name: "Root", Currency: "AUD"})
+	if _, err := s.Credit(ctx, root.ID, 1000, "seed", "op"); err != nil {
+		t.Fatal(err)
+	}
+	post := acctMustCreate(t, s, Account{Name: "Post", ParentID: root.ID, Billing: BillingPostpaid, CreditLimit: 100})
+	pre := acctMustCreate(t, s, Account{Name: "Pre", ParentID: root.ID})
+	tests := []struct {
+		name    string
+		op      func() error
+		wantErr string
+		wantBal map[string]int64
+	}{
+		{name: "postpaid debit into credit", op: func() error { _, err := s.Debit(ctx, post.ID, 60, "", "t"); return err },
+			wantBal: map[string]int64{post.ID: -60}},
+		{name: "postpaid debit beyond the limit", op: func() error { _, err := s.Debit(ctx, post.ID, 41, "", "t"); return err },
+			wantErr: "needs 0.41 AUD, available 0.40 AUD (balance -0.60 AUD, credit limit 1.00 AUD)", wantBal: map[string]int64{post.ID: -60}},
+		{name: "postpaid transfer to the parent down to the limit", op: func() error { _, _, err := s.Transfer(ctx, post.ID, root.ID, 40, "", "t"); return err },
+			wantBal: map[string]int64{post.ID: -100, root.ID: 1040}},
+		{name: "credit a postpaid debt", op: func() error { _, _, err := s.Transfer(ctx, root.ID, post.ID, 30, "", "t"); return err },
+			wantBal: map[string]int64{post.ID: -70, root.ID: 1010}},
+		{name: "prepaid debit below zero", op: func() error { _, err := s.Debit(ctx, pre.ID, 1, "", "t"); return err },
+			wantErr: "needs 0.01 AUD, balance is 0.00 AUD", wantBal: map[string]int64{pre.ID: 0}},
+		{name: "top-up from the parent", op: func() error {
+			p, c, err := s.TopUp(ctx, pre.ID, 25, "po 7", "key:k1")
+			if err == nil && (p.Kind != KindTopUpOut || c.Kind != KindTopUpIn || c.Balance != 25 || p.Balance != 985) {
+				t.Errorf("top-up entries %+v %+v", p, c)
+			}
+			return err
+		}, wantBal: map[string]int64{pre.ID: 25, root.ID: 985}},
+		{name: "top-up beyond the parent's balance", op: func() error { _, _, err := s.TopUp(ctx, pre.ID, 986, "", "t"); return err },
+			wantErr: "needs 9.86 AUD, balance is 9.85 AUD", wantBal: map[string]int64{pre.ID: 25, root.ID: 985}},
+		{name: "a root cannot top up", op: func() error { _, _, err := s.TopUp(ctx, root.ID, 1, "", "t"); return err },
+			wantErr: "has no parent account to top up from"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.op()
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("error = %v, want %q", err, tc.wantErr)
+			}
+			for id, want := range tc.wantBal {
+				if got := moneyLedgerSum(t, s, id); got != want {
+					t.Errorf("balance of %s = %d, want %d", id, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestLedgerPage(t *testing.T) {
+	s := NewStore(redistest.Start(t), StoreOptions{})
+	ctx := acctTestCtx(t)
+	a := acctMustCreate(t, s, Account{Name: "A"})
+	for i := range 7 {
+		if _, err := s.Credit(ctx, a.ID, int64(i+1), "", "t"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []int64
+	before := ""
+	for page := 0; ; page++ {
+		entries, next, err := s.LedgerPage(ctx, a.ID, before, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			got = append(got, e.Amount)
+		}
+		if next == "" {
+			break
+		}
+		if page > 5 || len(entries) != 3 || next != entries[2].ID {
+			t.Fatalf("page %d: %d entries, next %q", page, len(entries), next)
+		}
+		before = next
+	}
+	if fmt.Sprint(got) != "[7 6 5 4 3 2 1]" {
+		t.Fatalf("paged amounts %v", got)
+	}
+	for _, bad := range []string{"x", "1-", "-1", "1-2-3", "(1-0"} {
+		if _, _, err := s.LedgerPage(ctx, a.ID, bad, 3); !errors.Is(err, ErrInvalid) {
+			t.Errorf("before %q: %v, want ErrInvalid", bad, err)
+		}
+	}
+	if _, _, err := s.LedgerPage(ctx, "a0-nosuchaccount", "", 3); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown account: %v", err)
+	}
+}
+
+// TestMoneyConcurrentTree runs transfers both ways, top-ups, operator
+// debits and auto-recharging sends from tens of goroutines (thousands of
+// operations) against one tree with a prepaid and a postpaid sub-account.
+// Afterwards every ledger sums to its balance with every entry's balance the
+// running sum, no prepaid balance was ever below zero and no postpaid one
+// below its credit limit (checked on every ledger entry, so also in between),
+// and money is conserved: what the operator credited equals the balances
+// plus what was debited and what was sent.
+func TestMoneyConcurrentTree(t *testing.T) {
+	s := NewStore(redistest.Start(t), StoreOptions{Shards: 2})
+	ctx := acctTestCtx(t)
+	root := acctMustCreate(t, s, Account{Name: "Root", Currency: "AUD"})
+	pre := acctMustCreate(t, s, Account{Name: "Pre", ParentID: root.ID, AutoRecharge: AutoRecharge{Threshold: 50, Amount: 40}})
+	post := acctMustCreate(t, s, Account{Name: "Post", ParentID: root.ID, Billing: BillingPostpaid, CreditLimit: 300,
+		AutoRecharge: AutoRecharge{Threshold: 0, Amount: 25}, LowBalance: 20})
+	floors := map[string]int64{root.ID: 0, pre.ID: 0, post.ID: -300}
+	subs := []string{pre.ID, post.ID}
+	const initial, workers, ops = 30000, 40, 100
+	if _, err := s.Credit(ctx, root.ID, initial, "seed", "op"); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var spent, sent, refused int64
+	var wg sync.WaitGroup
+	errc := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), 11))
+			var mySpent, mySent, myRefused int64
+			defer func() {
+				mu.Lock()
+				spent, sent, refused = spent+mySpent, sent+mySent, refused+myRefused
+				mu.Unlock()
+			}()
+			for i := range ops {
+				amount := int64(1 + r.IntN(40))
+				sub := subs[r.IntN(2)]
+				var err error
+				switch r.IntN(5) {
+				case 0:
+					_, _, err = s.Transfer(ctx, root.ID, sub, amount, "", "w")
+				case 1:
+					_, _, err = s.Transfer(ctx, sub, root.ID, amount, "", "w")
+				case 2:
+					_, _, err = s.TopUp(ctx, sub, amount, "", "w")
+				case 3:
+					id := []string{root.ID, pre.ID, post.ID}[r.IntN(3)]
+					if _, err = s.Debit(ctx, id, amount, "", "w"); err == nil {
+						mySpent += amount
+					}
+				default:
+					n := 1 + r.IntN(3)
+					msgs := make([]*Message, n)
+					for j := range msgs {
+						msgs[j] = acceptTestMsg("6141111111"+strconv.Itoa(j), 1+r.IntN(2), amount)
+					}
+					req := AcceptRequest{AccountID: sub, Messages: msgs, IdempotencyKey: fmt.Sprint(w, "/", i)}
+					var res *AcceptResult
+					if res, err = s.Accept(ctx, req); err == nil && !res.Duplicate {
+						for _, m := range msgs {
+							mySent += m.Price
+						}
+					}
+				}
+				if errors.Is(err, ErrInsufficientBalance) {
+					myRefused++
+					err = nil
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	var balances, recharges int64
+	for _, id := range []string{root.ID, pre.ID, post.ID} {
+		a, err := s.GetAccount(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := s.Ledger(ctx, id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum int64
+		for i := len(l) - 1; i >= 0; i-- {
+			sum += l[i].Amount
+			if l[i].Kind == KindRechargeIn {
+				recharges++
+			}
+			if l[i].Balance != sum || sum < floors[id] {
+				t.Fatalf("%s: entry %s (%s %d) balance %d, running sum %d, floor %d", id, l[i].ID, l[i].Kind, l[i].Amount, l[i].Balance, sum, floors[id])
+			}
+		}
+		if sum != a.Balance {
+			t.Fatalf("%s: ledger sums to %d, balance %d", id, sum, a.Balance)
+		}
+		balances += a.Balance
+	}
+	if balances+spent+sent != initial {
+		t.Fatalf("money not conserved: balances %d + debited %d + sent %d != %d", balances, spent, sent, initial)
+	}
+	if sent == 0 || refused == 0 || recharges == 0 {
+		t.Errorf("sent %d, refused %d, recharged %d times: the mix should exercise all three", sent, refused, recharges)
+	}
+	t.Logf("%d operations: sent %d, debited %d, refused %d, recharged %d times, balances %d", workers*ops, sent, spent, refused, recharges, balances)
 }

@@ -23,6 +23,9 @@ type StoreOptions struct {
 	Prefix string
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
+	// PasswordCost is the bcrypt cost of user passwords; default 12. Tests
+	// lower it (4 is bcrypt's minimum) to keep -race runs fast.
+	PasswordCost int
 }
 
 // Store is the Redis store of accounts, money, messages, queue and inbox.
@@ -32,6 +35,7 @@ type Store struct {
 	shards int
 	prefix string
 	now    func() time.Time
+	pwCost int
 }
 
 // NewStore returns a Store over rdb.
@@ -45,7 +49,10 @@ func NewStore(rdb redis.UniversalClient, opts StoreOptions) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{rdb: rdb, shards: opts.Shards, prefix: opts.Prefix, now: opts.Now}
+	if opts.PasswordCost == 0 {
+		opts.PasswordCost = userBcryptCost
+	}
+	return &Store{rdb: rdb, shards: opts.Shards, prefix: opts.Prefix, now: opts.Now, pwCost: opts.PasswordCost}
 }
 
 // Shards returns the number of keyspace shards.

@@ -208,4 +208,7 @@ var (
 	ErrAlreadyBootstrapped = errors.New("already bootstrapped")
 	ErrInvalid             = errors.New("invalid")
 	ErrBadKey              = errors.New("invalid or revoked API key")
+	// ErrNotPermitted: the caller or account lacks a permission flag or
+	// right; the error text names it.
+	ErrNotPermitted = errors.New("not permitted")
 )

@@ -317,6 +317,7 @@ func TestCreditDebit(t *testing.T) {
 		t.Fatalf("sub balance %d, want 3000", got)
 	}
 	var led ledgerList
+	f.billingFlags(f.subA.ID, accounts.FlagFinance) // a sub-account's own ledger needs flag finance
 	f.expect(f.subAKey, "GET", pathA+"/ledger", nil, http.StatusOK, &led)
 	if len(led.Entries) != 1 || led.Entries[0].Amount != 3000 || led.Entries[0].Ref != "invoice 7" {
 		t.Fatalf("sub ledger %+v", led.Entries)
@@ -398,8 +399,9 @@ func TestKeys(t *testing.T) {
 			f.problem(tc.key, tc.method, tc.path, tc.body, tc.status)
 		})
 	}
-	// A basic key may read.
-	f.expect(basic.Secret, "GET", pathA+"/ledger", nil, http.StatusOK, nil)
+	// A basic key may read the account, not its ledger (sub_admin with flag finance).
+	f.expect(basic.Secret, "GET", pathA, nil, http.StatusOK, nil)
+	f.problem(basic.Secret, "GET", pathA+"/ledger", nil, http.StatusForbidden)
 	f.expect(f.subAKey, "DELETE", pathA+"/keys/"+basic.Key.ID, nil, http.StatusNoContent, nil)
 	f.problem(basic.Secret, "GET", "/v1/me", nil, http.StatusUnauthorized)
 	f.problem(f.subAKey, "DELETE", pathA+"/keys/"+basic.Key.ID, nil, http.StatusNotFound)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -10,80 +11,163 @@ import (
 )
 
 // action is what a request does to its target account; authorize decides
-// from it alone.
+// from it, the caller's key and account, and the target alone.
 type action int
 
-// Actions, from weakest to strongest.
+// Actions. The first five are the coarse ones the spine started with; the
+// finer ones name one right of seed 000 or flag of seeds 002/003 each. Every
+// action has one row in the table of ruleOf.
 const (
-	// actRead reads an account, its ledger, messages and inbox: any role.
+	// actRead reads an account, its registrations and messages: any member;
+	// the parent's administrators on a child.
 	actRead action = iota
-	// actManage changes registrations, keys and settings: parent_admin or
-	// sub_admin.
+	// actManage changes registrations, keys and settings: sub_admin and up;
+	// the parent's administrators on a child.
 	actManage
-	// actPrice changes price_per_part or currency: a parent_admin of the
-	// account's parent, or of the root account itself. A sub-account must
-	// not set its own price.
+	// actPrice changes price_per_part, currency, billing mode and limits: a
+	// parent_admin of the root itself, or of a sub-account's parent. A
+	// sub-account never sets its own price.
 	actPrice
 	// actFinance credits, debits, activates or deactivates a sub-account:
-	// only a parent_admin key of its parent. A sub-account can never credit
+	// only its parent's administrators. A sub-account can never credit
 	// itself, and a root cannot deactivate itself.
 	actFinance
-	// actCreateSub creates a sub-account under target: a parent_admin key of
-	// target, which must be a root account.
+	// actCreateSub creates a sub-account under target: a parent_admin of
+	// target, which must be a root account (nesting is one level deep).
 	actCreateSub
 
-	// Finer actions, one per right of seed 000 and flag of seeds 002/003.
-	// Until the permission-flag work lands they map onto the coarse ones
-	// above (see coarse); that work replaces coarse with the full table.
 	actProfile          // rename, contact email (flag profile_edit)
 	actSettings         // messaging settings (flag settings)
 	actRegistrations    // email-to-SMS domains and addresses
 	actKeys             // API keys
 	actWebhooks         // webhooks
-	actUsersView        // list members
+	actUsersView        // list members: advanced and up
 	actUsersManage      // invite, remove, change roles, switch owner
 	actPermissionsSelf  // switch own flags within what was granted (flag modify_users)
 	actPermissionsGrant // set a sub-account's granted flags: its parent's admins
 	actSubStatus        // activate, deactivate a sub-account: its parent's admins
 	actDelete           // delete a sub-account: its parent's admins
 	actTopUp            // pull credit from the parent (flag top_up)
-	actLedger           // ledger and finance (flags billing, finance)
-	actPricesView       // prices (flag prices; hidden by hide_pricing)
-	actSend             // send messages (flag access_sms; send_bulk for many)
-	actMessages         // message log (basic: own messages only)
+	actLedger           // ledger and its export (flag finance)
+	actPricesView       // prices (flag prices; refused under hide_pricing)
+	actSend             // send messages (flag access_sms; send_bulk, global_sending checked at accept)
+	actMessages         // message log (basic: own messages only; reporting_all: siblings too)
 	actMessagesExport   // message log CSV (not basic; flag analytics_export)
 	actInbox            // inbox (basic: replies to own messages; flag incoming_sms)
 	actInboxExport      // inbox CSV (flag incoming_sms_export)
 	actBlocked          // blocked messages (flag blocked_sms)
 	actBlockedExport    // blocked CSV (flag blocked_sms_export)
-	actStats            // statistics (basic: own; flag analytics)
+	actStats            // statistics (basic: own; flag analytics; reporting_all: siblings too)
 	actStatsExport      // statistics CSV (flag analytics_export)
 	actContacts         // contacts and groups (flag use_database)
 	actResubscribe      // resubscribe an opted-out number: sub_admin
 	actAutomation       // automation rules: sub_admin
 )
 
-// coarse maps a finer action onto the coarse rule that governs it for now.
-func coarse(a action) action {
+// rule is one row of the authorisation table.
+type rule struct {
+	// min is the least role a member of the target account itself needs;
+	// "" means its own members may never do it.
+	min accounts.Role
+	// flag is the permission flag the target must have in force when it is
+	// a sub-account and the caller is one of its own members.
+	flag string
+	// parent: a parent_admin of the target's parent may do it on the
+	// sub-account (seed 000 "create and manage sub-accounts", "report on
+	// sub-accounts"; seed 001 "visibility of all sub-account activity").
+	parent bool
+	// rootOnly: the target must be a root account.
+	rootOnly bool
+	// sibling: a sub-account member whose own account has reporting_all may
+	// do it on a sibling sub-account of the same parent (seed 002 "Access
+	// reporting ... the history of all subaccounts"); read-only actions only.
+	sibling bool
+}
+
+// ruleOf is the authorisation table: exactly the rights seed 000 lists per
+// role, the flags of seeds 002/003 where they apply, and what the parent's
+// administrators may do on a child.
+//
+//	parent admin: create and manage sub-accounts, invite users to the parent
+//	  and the subs, billing data, prepaid top-ups, share groups, report on subs
+//	sub admin:    invite users, account settings, email-to-SMS registrations,
+//	  resubscribe, API keys, webhooks, automation rules
+//	advanced:     send, report on account usage, inbox, groups and contacts,
+//	  view users
+//	basic:        send, inbox of own replies, own reports, no export
+func ruleOf(a action) (rule, bool) {
+	const (
+		parentAdmin = accounts.RoleParentAdmin
+		subAdmin    = accounts.RoleSubAdmin
+		advanced    = accounts.RoleAdvanced
+		basic       = accounts.RoleBasic
+	)
 	switch a {
-	case actUsersView, actPricesView, actSend, actMessages, actInbox, actBlocked, actStats, actContacts, actMessagesExport,
-		actInboxExport, actBlockedExport, actStatsExport, actLedger:
-		return actRead
-	case actProfile, actSettings, actRegistrations, actKeys, actWebhooks, actUsersManage, actPermissionsSelf,
-		actResubscribe, actAutomation, actTopUp:
-		return actManage
-	case actPermissionsGrant, actSubStatus, actDelete:
-		return actFinance
+	case actRead:
+		return rule{min: basic, parent: true}, true
+	case actManage:
+		return rule{min: subAdmin, parent: true}, true
+	case actPrice:
+		// Only roots have parent_admin members: on a sub, the parent's.
+		return rule{min: parentAdmin, parent: true}, true
+	case actFinance, actPermissionsGrant, actSubStatus, actDelete:
+		return rule{parent: true}, true
+	case actCreateSub:
+		return rule{min: parentAdmin, rootOnly: true}, true
+	case actProfile:
+		return rule{min: subAdmin, flag: accounts.FlagProfileEdit, parent: true}, true
+	case actSettings:
+		return rule{min: subAdmin, flag: accounts.FlagSettings, parent: true}, true
+	case actRegistrations, actKeys, actWebhooks, actUsersManage, actResubscribe, actAutomation:
+		return rule{min: subAdmin, parent: true}, true
+	case actUsersView:
+		return rule{min: advanced, parent: true}, true
+	case actPermissionsSelf:
+		return rule{min: subAdmin, flag: accounts.FlagModifyUsers}, true
+	case actTopUp:
+		return rule{min: subAdmin, flag: accounts.FlagTopUp, parent: true}, true
+	case actLedger:
+		return rule{min: subAdmin, flag: accounts.FlagFinance, parent: true}, true
+	case actPricesView:
+		return rule{min: basic, flag: accounts.FlagPrices, parent: true}, true
+	case actSend:
+		// The parent's admins send as the parent, not as a child.
+		return rule{min: basic, flag: accounts.FlagAccessSMS}, true
+	case actMessages:
+		return rule{min: basic, parent: true, sibling: true}, true
+	case actStats:
+		return rule{min: basic, flag: accounts.FlagAnalytics, parent: true, sibling: true}, true
+	case actMessagesExport, actStatsExport:
+		return rule{min: advanced, flag: accounts.FlagAnalyticsExport, parent: true}, true
+	case actInbox:
+		return rule{min: basic, flag: accounts.FlagIncomingSMS, parent: true}, true
+	case actInboxExport:
+		return rule{min: advanced, flag: accounts.FlagIncomingSMSExport, parent: true}, true
+	case actBlocked:
+		return rule{min: advanced, flag: accounts.FlagBlockedSMS, parent: true}, true
+	case actBlockedExport:
+		return rule{min: advanced, flag: accounts.FlagBlockedSMSExport, parent: true}, true
+	case actContacts:
+		return rule{min: advanced, flag: accounts.FlagUseDatabase, parent: true}, true
 	}
-	return a
+	return rule{}, false
 }
 
 // Errors of authorize. errHidden becomes a 404 so that another tenant's
-// account is indistinguishable from one that does not exist.
+// account is indistinguishable from one that does not exist; errForbidden
+// (matched by every *denial) a 403.
 var (
 	errHidden    = errors.New("not visible to this key")
 	errForbidden = errors.New("not permitted for this key")
 )
+
+// denial is a 403 with its reason ("permission flag analytics_export is
+// not enabled for account a0-x"). errors.Is(d, errForbidden) holds.
+type denial struct{ why string }
+
+func (d *denial) Error() string             { return d.why }
+func (d *denial) Is(target error) bool      { return target == errForbidden }
+func deny(format string, args ...any) error { return &denial{why: fmt.Sprintf(format, args...)} }
 
 // rank orders roles; a higher rank may do everything a lower one may.
 func rank(r accounts.Role) int {
@@ -100,45 +184,89 @@ func rank(r accounts.Role) int {
 	return 0
 }
 
+// effectiveRole is key's role in acct: parent_admin exists only in root
+// accounts, so a sub-account member holding it counts as sub_admin.
+func effectiveRole(key *accounts.APIKey, acct *accounts.Account) accounts.Role {
+	if key.Role == accounts.RoleParentAdmin && acct.ParentID != "" {
+		return accounts.RoleSubAdmin
+	}
+	return key.Role
+}
+
 // authorize is the one authorisation decision of the API: may key, which
 // belongs to keyAcct, perform act on target? It returns nil, errHidden
-// (the target is outside what the key can see: answer 404) or errForbidden
-// (visible but not allowed: answer 403).
+// (the target is outside what the key can see: answer 404) or an error
+// matching errForbidden (visible but not allowed: answer 403, with the
+// reason).
 //
 // A key sees its own account; a parent_admin key of a root account also
-// sees that root's sub-accounts.
+// sees that root's sub-accounts; a sub-account key whose account has
+// reporting_all also sees its siblings, for reporting only. Everything else
+// is hidden.
 func authorize(key *accounts.APIKey, keyAcct, target *accounts.Account, act action) error {
 	if key == nil || keyAcct == nil || target == nil || key.AccountID != keyAcct.ID {
 		return errHidden
 	}
-	own := target.ID == keyAcct.ID
-	isRoot := keyAcct.ParentID == ""
-	parentAdmin := key.Role == accounts.RoleParentAdmin
-	child := isRoot && parentAdmin && target.ParentID == keyAcct.ID
-	if !own && !child {
-		return errHidden
-	}
-	switch coarse(act) {
-	case actRead:
+	r, ok := ruleOf(act)
+	role := effectiveRole(key, keyAcct)
+	switch {
+	case target.ID == keyAcct.ID: // a member of the target itself
+		switch {
+		case !ok:
+			return deny("no key may %s", act)
+		case r.rootOnly && target.ParentID != "":
+			return deny("%s is a sub-account; only a parent account may %s", target.ID, act)
+		case r.min == "":
+			return deny("only the parent account's administrators may %s", act)
+		case rank(role) < rank(r.min):
+			return deny("key %s (role %s) may not %s: it needs role %s or higher", key.ID, role, act, r.min)
+		case target.ParentID == "":
+			return nil // a root has every flag
+		case r.flag != "" && !target.Can(r.flag):
+			return deny("key %s may not %s: permission flag %s is not enabled for sub-account %s", key.ID, act, r.flag, target.ID)
+		case act == actPricesView && target.Can(accounts.FlagHidePricing):
+			return deny("key %s may not %s: pricing is hidden from sub-account %s (permission flag %s)", key.ID, act, target.ID, accounts.FlagHidePricing)
+		}
 		return nil
-	case actManage:
-		if rank(key.Role) >= rank(accounts.RoleSubAdmin) {
-			return nil
+	case keyAcct.ParentID == "" && target.ParentID == keyAcct.ID: // the target's parent
+		switch {
+		case role != accounts.RoleParentAdmin:
+			return errHidden
+		case !ok || !r.parent:
+			return deny("key %s of parent account %s may not %s on sub-account %s", key.ID, keyAcct.ID, act, target.ID)
 		}
-	case actPrice:
-		if parentAdmin && (child || (own && isRoot)) {
-			return nil
+		return nil
+	case keyAcct.ParentID != "" && target.ParentID == keyAcct.ParentID && keyAcct.Can(accounts.FlagReportingAll): // a sibling
+		switch {
+		case !ok || !r.sibling:
+			return deny("key %s may only report on sibling sub-account %s (permission flag %s), not %s", key.ID, target.ID, accounts.FlagReportingAll, act)
+		case rank(role) < rank(r.min):
+			return deny("key %s (role %s) may not %s: it needs role %s or higher", key.ID, role, act, r.min)
+		case r.flag != "" && !keyAcct.Can(r.flag):
+			return deny("key %s may not %s: permission flag %s is not enabled for sub-account %s", key.ID, act, r.flag, keyAcct.ID)
 		}
-	case actFinance:
-		if child {
-			return nil
-		}
-	case actCreateSub:
-		if own && isRoot && parentAdmin {
-			return nil
-		}
+		return nil
 	}
-	return errForbidden
+	return errHidden
+}
+
+// authorizeP is authorize for the caller of a request.
+func authorizeP(p principal, target *accounts.Account, act action) error {
+	return authorize(p.key, p.acct, target, act)
+}
+
+// redact returns a as p may see it: a sub-account's own members do not see
+// its balance, prices or money limits while hide_pricing is in force (seed
+// 002 "Hides pricing and account balances"); the parent's administrators
+// always do. It never changes a; a copy is returned when anything is hidden.
+func redact(p principal, a *accounts.Account) *accounts.Account {
+	if a == nil || a.ParentID == "" || p.acct == nil || p.acct.ParentID == "" || !a.Can(accounts.FlagHidePricing) {
+		return a
+	}
+	c := *a
+	c.Balance, c.PricePerPart, c.CreditLimit, c.LowBalance = 0, 0, 0, 0
+	c.AutoRecharge = accounts.AutoRecharge{}
+	return &c
 }
 
 // ownOnly returns the sender address that limits what p sees under act: a
@@ -251,16 +379,19 @@ func (s *server) account(ctx context.Context, p principal, id string) (*accounts
 
 // allow runs authorize and turns its answer into a problem.
 func (s *server) allow(p principal, acct *accounts.Account, act action) error {
+	var d *denial
 	switch err := authorize(p.key, p.acct, acct, act); {
 	case errors.Is(err, errHidden):
 		return notFound("account", acct.ID)
-	case errors.Is(err, errForbidden):
+	case errors.As(err, &d):
+		return forbidden("account %s: %s", acct.ID, d.why)
+	case err != nil:
 		return forbidden("account %s: key %s (role %s) may not %s", acct.ID, p.key.ID, p.key.Role, act)
 	}
 	return nil
 }
 
-// String names an action in problem details.
+// String names an action in problem details ("key k1 may not <action>").
 func (a action) String() string {
 	switch a {
 	case actRead:
@@ -268,11 +399,63 @@ func (a action) String() string {
 	case actManage:
 		return "change its settings, registrations or keys"
 	case actPrice:
-		return "change its price"
+		return "change its price or billing"
 	case actFinance:
-		return "credit, debit, activate or deactivate it (only its parent account's parent_admin may)"
+		return "credit, debit, activate or deactivate it"
 	case actCreateSub:
-		return "create sub-accounts (only a parent account's parent_admin may)"
+		return "create sub-accounts"
+	case actProfile:
+		return "edit its profile"
+	case actSettings:
+		return "change its messaging settings"
+	case actRegistrations:
+		return "manage its email-to-SMS registrations"
+	case actKeys:
+		return "manage its API keys"
+	case actWebhooks:
+		return "manage its webhooks"
+	case actUsersView:
+		return "view its users"
+	case actUsersManage:
+		return "manage its users and invitations"
+	case actPermissionsSelf:
+		return "switch its own permission flags"
+	case actPermissionsGrant:
+		return "grant permission flags"
+	case actSubStatus:
+		return "activate or deactivate it"
+	case actDelete:
+		return "delete it"
+	case actTopUp:
+		return "top it up from the parent account"
+	case actLedger:
+		return "read its ledger"
+	case actPricesView:
+		return "view its prices"
+	case actSend:
+		return "send messages"
+	case actMessages:
+		return "read its message log"
+	case actMessagesExport:
+		return "export its message log"
+	case actInbox:
+		return "read its inbox"
+	case actInboxExport:
+		return "export its inbox"
+	case actBlocked:
+		return "read its blocked messages"
+	case actBlockedExport:
+		return "export its blocked messages"
+	case actStats:
+		return "read its statistics"
+	case actStatsExport:
+		return "export its statistics"
+	case actContacts:
+		return "manage its contacts and groups"
+	case actResubscribe:
+		return "resubscribe an opted-out number"
+	case actAutomation:
+		return "manage its automation rules"
 	}
 	return "do this"
 }

@@ -2,10 +2,14 @@ package api
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/router"
 )
 
 // TestAuthorize is the authorisation matrix of this issue, case by case.
@@ -15,6 +19,11 @@ func TestAuthorize(t *testing.T) {
 	subA := &accounts.Account{ID: "a0-suba", ParentID: root.ID}
 	subB := &accounts.Account{ID: "a0-subb", ParentID: root.ID}
 	foreignSub := &accounts.Account{ID: "a0-fsub", ParentID: other.ID}
+	flags := func(fs ...string) accounts.Permissions { return accounts.Permissions{Granted: fs, Enabled: fs} }
+	subA.Permissions = flags(accounts.FlagIncomingSMS, accounts.FlagUseDatabase, accounts.FlagAccessSMS)
+	subAFull := &accounts.Account{ID: "a0-subafull", ParentID: root.ID}
+	subAFull.Permissions = flags(slices.DeleteFunc(accounts.Flags(), func(f string) bool { return f == accounts.FlagHidePricing })...)
+	subHidden := &accounts.Account{ID: "a0-hidden", ParentID: root.ID, Permissions: flags(accounts.FlagPrices, accounts.FlagHidePricing)}
 	key := func(a *accounts.Account, r accounts.Role) *accounts.APIKey {
 		return &accounts.APIKey{ID: "k", AccountID: a.ID, Role: r}
 	}
@@ -47,12 +56,157 @@ func TestAuthorize(t *testing.T) {
 		{"sub basic reads", key(subA, accounts.RoleBasic), subA, subA, actRead, nil},
 		{"key of another account", key(subB, accounts.RoleParentAdmin), subA, subA, actRead, errHidden},
 		{"nil target", key(subA, accounts.RoleBasic), subA, nil, actRead, errHidden},
+
+		// Flags of the target sub-account for its own members.
+		{"flag on", key(subA, accounts.RoleBasic), subA, subA, actInbox, nil},
+		{"flag off", key(subA, accounts.RoleAdvanced), subA, subA, actMessagesExport, errForbidden},
+		{"flag on, role too low", key(subA, accounts.RoleBasic), subA, subA, actContacts, errForbidden},
+		{"parent ignores the sub's flags", key(root, accounts.RoleParentAdmin), root, subA, actMessagesExport, nil},
+		{"root members have every flag", key(root, accounts.RoleAdvanced), root, root, actMessagesExport, nil},
+		{"modify_users off", key(subA, accounts.RoleSubAdmin), subA, subA, actPermissionsSelf, errForbidden},
+		{"modify_users on", key(subAFull, accounts.RoleSubAdmin), subAFull, subAFull, actPermissionsSelf, nil},
+		{"grant is the parent's", key(subAFull, accounts.RoleSubAdmin), subAFull, subAFull, actPermissionsGrant, errForbidden},
+		{"parent grants", key(root, accounts.RoleParentAdmin), root, subA, actPermissionsGrant, nil},
+		{"parent does not send as a child", key(root, accounts.RoleParentAdmin), root, subA, actSend, errForbidden},
+		{"sub sends", key(subA, accounts.RoleBasic), subA, subA, actSend, nil},
+		{"hide_pricing hides prices", key(subHidden, accounts.RoleSubAdmin), subHidden, subHidden, actPricesView, errForbidden},
+		{"parent sees hidden prices", key(root, accounts.RoleParentAdmin), root, subHidden, actPricesView, nil},
+		{"parent_admin role in a sub counts as sub_admin", key(subA, accounts.RoleParentAdmin), subA, subA, actPrice, errForbidden},
+
+		// reporting_all: siblings, for reporting only.
+		{"reporting_all reads sibling messages", key(subAFull, accounts.RoleBasic), subAFull, subB, actMessages, nil},
+		{"reporting_all reads sibling stats", key(subAFull, accounts.RoleBasic), subAFull, subB, actStats, nil},
+		{"reporting_all does not manage siblings", key(subAFull, accounts.RoleSubAdmin), subAFull, subB, actManage, errForbidden},
+		{"reporting_all does not export siblings", key(subAFull, accounts.RoleSubAdmin), subAFull, subB, actMessagesExport, errForbidden},
+		{"reporting_all stops at the tenant", key(subAFull, accounts.RoleSubAdmin), subAFull, foreignSub, actMessages, errHidden},
+		{"reporting_all does not reach the parent", key(subAFull, accounts.RoleSubAdmin), subAFull, root, actMessages, errHidden},
+		{"no reporting_all: sibling hidden", key(subA, accounts.RoleSubAdmin), subA, subB, actMessages, errHidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := authorize(tc.key, tc.keyAcct, tc.target, tc.act); !errors.Is(got, tc.want) || (got == nil) != (tc.want == nil) {
 				t.Fatalf("authorize = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestAuthorizeTable: every action has a row, and a denial says why.
+func TestAuthorizeTable(t *testing.T) {
+	for a := actRead; a <= actAutomation; a++ {
+		r, ok := ruleOf(a)
+		if !ok {
+			t.Errorf("action %d (%s) has no rule", a, a)
+		}
+		if r.flag != "" && !accounts.ValidFlag(r.flag) {
+			t.Errorf("action %s: unknown flag %q", a, r.flag)
+		}
+		if a.String() == "do this" {
+			t.Errorf("action %d has no name", a)
+		}
+	}
+	sub := &accounts.Account{ID: "a0-s", ParentID: "a0-r"}
+	err := authorize(&accounts.APIKey{ID: "k1", AccountID: sub.ID, Role: accounts.RoleAdvanced}, sub, sub, actInboxExport)
+	if !errors.Is(err, errForbidden) || !strings.Contains(err.Error(), "permission flag incoming_sms_export") {
+		t.Fatalf("denial %v does not name the flag", err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	root := &accounts.Account{ID: "a0-r", Balance: 500, PricePerPart: 7}
+	hidden := &accounts.Account{ID: "a0-h", ParentID: root.ID, Balance: 300, PricePerPart: 7, CreditLimit: 0,
+		AutoRecharge: accounts.AutoRecharge{Threshold: 10, Amount: 20}, LowBalance: 5,
+		Permissions: accounts.Permissions{Granted: []string{accounts.FlagHidePricing}, Enabled: []string{accounts.FlagHidePricing}}}
+	shown := &accounts.Account{ID: "a0-v", ParentID: root.ID, Balance: 300, PricePerPart: 7}
+	asRoot := principal{key: &accounts.APIKey{AccountID: root.ID, Role: accounts.RoleParentAdmin}, acct: root}
+	asHidden := principal{key: &accounts.APIKey{AccountID: hidden.ID, Role: accounts.RoleSubAdmin}, acct: hidden}
+	asShown := principal{key: &accounts.APIKey{AccountID: shown.ID, Role: accounts.RoleSubAdmin}, acct: shown}
+	for _, tc := range []struct {
+		name   string
+		p      principal
+		a      *accounts.Account
+		hidden bool
+	}{
+		{"own member under hide_pricing", asHidden, hidden, true},
+		{"parent sees it", asRoot, hidden, false},
+		{"no hide_pricing", asShown, shown, false},
+		{"root itself", asRoot, root, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := redact(tc.p, tc.a)
+			if tc.hidden {
+				if got == tc.a || got.Balance != 0 || got.PricePerPart != 0 || got.AutoRecharge.Amount != 0 || got.LowBalance != 0 {
+					t.Fatalf("redact = %+v, want a copy without money", got)
+				}
+				if tc.a.Balance == 0 {
+					t.Fatal("redact changed its argument")
+				}
+				return
+			}
+			if got != tc.a {
+				t.Fatalf("redact changed what %s may see", tc.name)
+			}
+		})
+	}
+}
+
+// TestPermissionsRoutes: the parent grants, the sub-account's admin with
+// modify_users switches within the grant, and seed 002's trap is closed.
+func TestPermissionsRoutes(t *testing.T) {
+	f := newFixture(t)
+	path := "/v1/accounts/" + f.subA.ID + "/permissions"
+	var v permissionsView
+	f.expect(f.subAKey, "GET", path, nil, http.StatusOK, &v)
+	if !slices.Equal(v.Granted, accounts.DefaultPermissions().Granted) || v.EveryFlag {
+		t.Fatalf("new sub-account's permissions %+v, want the defaults", v)
+	}
+	f.expect(f.rootKey, "GET", "/v1/accounts/"+f.root.ID+"/permissions", nil, http.StatusOK, &v)
+	if !v.EveryFlag || len(v.Enabled) != len(accounts.Flags()) {
+		t.Fatalf("root permissions %+v", v)
+	}
+	// Without modify_users the sub's admin may not touch its flags.
+	p := f.problem(f.subAKey, "PUT", path, map[string]any{"enabled": []string{"access_sms"}}, http.StatusForbidden)
+	if !strings.Contains(p.Detail, "modify_users") {
+		t.Fatalf("detail %q does not name modify_users", p.Detail)
+	}
+	f.expect(f.rootKey, "PUT", path, map[string]any{"granted": []string{"access_sms", "send_bulk", "modify_users"},
+		"enabled": []string{"access_sms", "modify_users"}}, http.StatusOK, &v)
+	if !slices.Equal(v.Enabled, []string{"access_sms", "modify_users"}) {
+		t.Fatalf("after grant %+v", v)
+	}
+	for _, tc := range []struct {
+		name   string
+		key    string
+		path   string
+		body   any
+		status int
+		detail string
+	}{
+		{"trap: enable a flag not granted", f.subAKey, path, map[string]any{"enabled": []string{"modify_users", "finance"}}, http.StatusForbidden, "enabled: flag finance was not granted"},
+		{"trap: grant itself", f.subAKey, path, map[string]any{"granted": []string{"access_sms", "finance", "modify_users", "send_bulk"}}, http.StatusForbidden, "granted: only the parent"},
+		{"unknown flag", f.rootKey, path, map[string]any{"granted": []string{"teleport"}}, http.StatusUnprocessableEntity, `granted: unknown permission flag "teleport"`},
+		{"parent enables beyond the grant", f.rootKey, path, map[string]any{"enabled": []string{"finance"}}, http.StatusUnprocessableEntity, "enabled: flag finance is not granted"},
+		{"empty body", f.rootKey, path, map[string]any{}, http.StatusUnprocessableEntity, "granted, enabled"},
+		{"a root has every flag", f.rootKey, "/v1/accounts/" + f.root.ID + "/permissions", map[string]any{"granted": []string{}}, http.StatusUnprocessableEntity, "every flag"},
+		{"sibling", f.subBKey, path, map[string]any{"enabled": []string{}}, http.StatusNotFound, f.subA.ID},
+		{"wrong type", f.rootKey, path, map[string]any{"granted": "finance"}, http.StatusBadRequest, "granted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := f.problem(tc.key, "PUT", tc.path, tc.body, tc.status)
+			if !strings.Contains(p.Detail, tc.detail) {
+				t.Fatalf("detail %q does not contain %q", p.Detail, tc.detail)
+			}
+		})
+	}
+	// Within the grant the sub's admin switches freely, even modify_users off.
+	f.expect(f.subAKey, "PUT", path, map[string]any{"enabled": []string{"send_bulk"}}, http.StatusOK, &v)
+	if !slices.Equal(v.Enabled, []string{"send_bulk"}) || !slices.Equal(v.Granted, []string{"access_sms", "modify_users", "send_bulk"}) {
+		t.Fatalf("after self change %+v", v)
+	}
+	f.problem(f.subAKey, "PUT", path, map[string]any{"enabled": []string{"send_bulk", "modify_users"}}, http.StatusForbidden)
+	// Narrowing the grant clips what is enabled.
+	f.expect(f.rootKey, "PUT", path, map[string]any{"granted": []string{"access_sms"}}, http.StatusOK, &v)
+	if len(v.Enabled) != 0 {
+		t.Fatalf("enabled %v after the grant was narrowed", v.Enabled)
 	}
 }
 
@@ -105,4 +259,36 @@ func FuzzNormDomain(f *testing.F) {
 			t.Fatalf("normDomain not idempotent: %q -> %q (%v)", d, again, err)
 		}
 	})
+}
+
+// TestSendPermissions: the flags that gate sending hold on the API path
+// through the real router pipeline and store.
+func TestSendPermissions(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewServer(New(Options{Store: f.store, Sender: router.NewPipeline(router.PipelineOptions{Store: f.store})}))
+	t.Cleanup(srv.Close)
+	f.srv = srv
+	perms := "/v1/accounts/" + f.subA.ID + "/permissions"
+	send := func(to ...string) map[string]any { return map[string]any{"to": to, "text": "hi"} }
+	f.expect(f.subAKey, "POST", "/v1/messages", send("0412345678", "0412345679"), http.StatusCreated, nil)
+	for _, tc := range []struct {
+		name    string
+		enabled []string // nil: the defaults
+		body    any
+		detail  string
+	}{
+		{"abroad without global_sending", nil, send("+64211234567"), "permission global_sending"},
+		{"several without send_bulk", []string{"access_sms"}, send("0412345678", "0412345679"), "account may not send to several recipients (permission send_bulk)"},
+		{"no access_sms", []string{"send_bulk"}, send("0412345678"), "permission flag access_sms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.enabled != nil {
+				f.expect(f.rootKey, "PUT", perms, map[string]any{"enabled": tc.enabled}, http.StatusOK, nil)
+			}
+			p := f.problem(f.subAKey, "POST", "/v1/messages", tc.body, http.StatusForbidden)
+			if !strings.Contains(p.Detail, tc.detail) {
+				t.Fatalf("detail %q lacks %q", p.Detail, tc.detail)
+			}
+		})
+	}
 }

@@ -97,9 +97,9 @@ func (s *server) toProblem(ctx context.Context, err error, what, id string) *Pro
 	case errors.As(err, &p):
 		return p
 	case errors.As(err, &be):
+		// be.Error() names the credit limit and a failed auto-recharge too.
 		p := problemf(http.StatusUnprocessableEntity, "insufficient-balance",
-			"amount: %s has insufficient balance: needs %s, balance is %s", describe(what, id),
-			accounts.FormatMoney(be.Need, be.Currency), accounts.FormatMoney(be.Have, be.Currency))
+			"amount: %s has %s", describe(what, id), be.Error())
 		need, have := be.Need, be.Have
 		p.Need, p.Have = &need, &have
 		return p

@@ -67,9 +67,20 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) error {
 
 // accountList is the body of GET /v1/accounts.
 type accountList struct {
-	Accounts []*accounts.Account `json:"accounts"`
+	Accounts []accountItem `json:"accounts"`
 }
 
+// accountItem is one account of the team page (seed 004): the account as
+// the caller may see it (redact) and the visible prefixes of its API keys
+// ("sgk_<key id>"; empty unless the caller may manage its keys).
+type accountItem struct {
+	*accounts.Account
+	KeyPrefixes []string `json:"key_prefixes"`
+}
+
+// listAccounts lists the caller's account and, for a parent_admin key of a
+// root account, its sub-accounts (deleted ones are gone), with name,
+// contact email, status, balance and key prefixes.
 func (s *server) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(r.Context())
 	list := []*accounts.Account{p.acct}
@@ -80,9 +91,27 @@ func (s *server) listAccounts(w http.ResponseWriter, r *http.Request) error {
 		}
 		list = append(list, subs...)
 	}
-	writeJSON(w, http.StatusOK, accountList{Accounts: list})
+	out := accountList{Accounts: make([]accountItem, 0, len(list))}
+	for _, a := range list {
+		item := accountItem{Account: redact(p, a), KeyPrefixes: []string{}}
+		if s.allow(p, a, actKeys) == nil {
+			keys, err := s.store.ListKeys(r.Context(), a.ID)
+			if err != nil {
+				return s.toProblem(r.Context(), err, "account", a.ID)
+			}
+			for _, k := range keys {
+				item.KeyPrefixes = append(item.KeyPrefixes, keyPrefix+k.ID)
+			}
+		}
+		out.Accounts = append(out.Accounts, item)
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
+
+// keyPrefix starts every API key secret (accounts/keys.go): "sgk_<key
+// id>_<random>", so "sgk_<key id>" identifies a key without revealing it.
+const keyPrefix = "sgk_"
 
 // settings are the writable fields of an account, for POST (create) and
 // PATCH. Nil means "not given".
@@ -96,10 +125,29 @@ type settings struct {
 	LongMessage    *string `json:"long_message"`
 	SubjectMode    *string `json:"subject_mode"`
 	SenderID       *string `json:"sender_id"`
+	// Money settings (actPrice, like the price).
+	Billing      *string                `json:"billing"`
+	CreditLimit  *int64                 `json:"credit_limit"`
+	AutoRecharge *accounts.AutoRecharge `json:"auto_recharge"`
+	LowBalance   *int64                 `json:"low_balance_threshold"`
 }
 
-// pricing reports whether the settings touch the price.
-func (in *settings) pricing() bool { return in.PricePerPart != nil || in.Currency != nil }
+// pricing reports whether the settings touch the price or the money
+// settings (actPrice).
+func (in *settings) pricing() bool {
+	return in.PricePerPart != nil || in.Currency != nil || in.Billing != nil || in.CreditLimit != nil ||
+		in.AutoRecharge != nil || in.LowBalance != nil
+}
+
+// profile reports whether the settings touch the profile (actProfile).
+func (in *settings) profile() bool { return in.Name != nil || in.ContactEmail != nil }
+
+// messaging reports whether the settings touch how messages are sent
+// (actSettings).
+func (in *settings) messaging() bool {
+	return in.SubjectMode != nil || in.LongMessage != nil || in.MaxParts != nil || in.SenderID != nil ||
+		in.DefaultCountry != nil
+}
 
 // apply copies the given fields onto a.
 func (in *settings) apply(a *accounts.Account) {
@@ -122,6 +170,18 @@ func (in *settings) apply(a *accounts.Account) {
 	}
 	if in.MaxParts != nil {
 		a.MaxParts = *in.MaxParts
+	}
+	set(&a.Billing, in.Billing)
+	if in.CreditLimit != nil {
+		a.CreditLimit = *in.CreditLimit
+	} else if a.Billing == accounts.BillingPrepaid {
+		a.CreditLimit = 0 // switching to prepaid drops the limit
+	}
+	if in.AutoRecharge != nil {
+		a.AutoRecharge = *in.AutoRecharge
+	}
+	if in.LowBalance != nil {
+		a.LowBalance = *in.LowBalance
 	}
 }
 
@@ -148,6 +208,14 @@ func validateAccount(a *accounts.Account) error {
 		return invalid("subject_mode: %q must be %q or %q", a.SubjectMode, accounts.SubjectIgnore, accounts.SubjectPrepend)
 	case len(a.SenderID) > 15:
 		return invalid("sender_id: %q is longer than 15 characters (SMPP 3.4 §5.2.8 source_addr allows 11 alphanumeric or 15 digits)", a.SenderID)
+	case a.Billing != "" && a.Billing != accounts.BillingPrepaid && a.Billing != accounts.BillingPostpaid:
+		return invalid("billing: %q must be %q or %q", a.Billing, accounts.BillingPrepaid, accounts.BillingPostpaid)
+	case a.CreditLimit < 0:
+		return invalid("credit_limit: %d is negative", a.CreditLimit)
+	case a.AutoRecharge.Threshold < 0 || a.AutoRecharge.Amount < 0:
+		return invalid("auto_recharge: threshold %d and amount %d may not be negative", a.AutoRecharge.Threshold, a.AutoRecharge.Amount)
+	case a.LowBalance < 0:
+		return invalid("low_balance_threshold: %d is negative", a.LowBalance)
 	}
 	return nil
 }
@@ -205,16 +273,20 @@ func (s *server) createAccount(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) getAccount(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actRead)
+	p, acct, err := s.target(r, actRead)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, acct)
+	writeJSON(w, http.StatusOK, redact(p, acct))
 	return nil
 }
 
+// patchAccount changes the given settings. Each group of fields needs its
+// own action: name and contact_email actProfile; subject_mode, long_message,
+// max_parts, sender_id and default_country actSettings; the price and money
+// settings actPrice (the parent's administrators, or a root's own).
 func (s *server) patchAccount(w http.ResponseWriter, r *http.Request) error {
-	p, acct, err := s.target(r, actManage)
+	p, acct, err := s.target(r, actRead)
 	if err != nil {
 		return err
 	}
@@ -222,15 +294,24 @@ func (s *server) patchAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if in.pricing() {
-		if err := s.allow(p, acct, actPrice); err != nil {
-			return err
+	for _, g := range []struct {
+		touched bool
+		act     action
+	}{{in.profile(), actProfile}, {in.messaging(), actSettings}, {in.pricing(), actPrice}} {
+		if g.touched {
+			if err := s.allow(p, acct, g.act); err != nil {
+				return err
+			}
 		}
 	}
 	updated := *acct
 	in.apply(&updated)
 	if err := validateAccount(&updated); err != nil {
 		return err
+	}
+	if updated.Billing == accounts.BillingPrepaid && acct.Billing == accounts.BillingPostpaid && acct.Balance < 0 {
+		return invalid("billing: account %s owes %s; credit it to zero before switching to prepaid",
+			acct.ID, accounts.FormatMoney(-acct.Balance, acct.Currency))
 	}
 	if err := s.store.UpdateAccount(r.Context(), &updated); err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
@@ -241,7 +322,7 @@ func (s *server) patchAccount(w http.ResponseWriter, r *http.Request) error {
 // setStatus activates or deactivates a sub-account.
 func (s *server) setStatus(st accounts.Status) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		_, acct, err := s.target(r, actFinance)
+		_, acct, err := s.target(r, actSubStatus)
 		if err != nil {
 			return err
 		}
@@ -258,6 +339,6 @@ func (s *server) writeAccount(w http.ResponseWriter, r *http.Request, id string)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", id)
 	}
-	writeJSON(w, http.StatusOK, acct)
+	writeJSON(w, http.StatusOK, redact(principalFrom(r.Context()), acct))
 	return nil
 }

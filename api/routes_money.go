@@ -1,8 +1,8 @@
 package api
 
 import (
+	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/smsgate/smsgate/accounts"
 )
@@ -20,9 +20,12 @@ type transferResult struct {
 	To   *accounts.LedgerEntry `json:"to"`
 }
 
-// ledgerList is the body of GET /v1/accounts/{id}/ledger.
+// ledgerList is the body of GET /v1/accounts/{id}/ledger: a page of
+// entries, newest first, and the id to pass as ?before= for the next page
+// (absent on the last).
 type ledgerList struct {
-	Entries []accounts.LedgerEntry `json:"entries"`
+	Entries    []accounts.LedgerEntry `json:"entries"`
+	NextBefore string                 `json:"next_before,omitempty"`
 }
 
 // maxAmount bounds one transfer (minor units) so that sums cannot overflow.
@@ -40,14 +43,8 @@ func (s *server) transfer(credit bool) func(http.ResponseWriter, *http.Request) 
 		if err := decode(r, &in); err != nil {
 			return err
 		}
-		in.Ref = strings.TrimSpace(in.Ref)
-		switch {
-		case in.Amount <= 0:
-			return invalid("amount: %d must be a positive number of minor units", in.Amount)
-		case in.Amount > maxAmount:
-			return invalid("amount: %d is too large", in.Amount)
-		case len(in.Ref) > 200:
-			return invalid("ref: is longer than 200 characters")
+		if err := checkAmount(&in); err != nil {
+			return err
 		}
 		from, to := acct.ParentID, acct.ID
 		if !credit {
@@ -62,8 +59,10 @@ func (s *server) transfer(credit bool) func(http.ResponseWriter, *http.Request) 
 	}
 }
 
+// ledger lists an account's ledger, newest first, ?limit= entries at a
+// time, older than ?before= (an entry id, from next_before).
 func (s *server) ledger(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actRead)
+	_, acct, err := s.target(r, actLedger)
 	if err != nil {
 		return err
 	}
@@ -71,13 +70,17 @@ func (s *server) ledger(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	entries, err := s.store.Ledger(r.Context(), acct.ID, limit)
+	before := r.URL.Query().Get("before")
+	entries, next, err := s.store.LedgerPage(r.Context(), acct.ID, before, limit)
+	if errors.Is(err, accounts.ErrInvalid) {
+		return badRequest("before: %q is not a ledger entry id (pass next_before of the previous page)", before)
+	}
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
 	if entries == nil {
 		entries = []accounts.LedgerEntry{}
 	}
-	writeJSON(w, http.StatusOK, ledgerList{Entries: entries})
+	writeJSON(w, http.StatusOK, ledgerList{Entries: entries, NextBefore: next})
 	return nil
 }

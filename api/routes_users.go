@@ -1,7 +1,317 @@
 package api
 
-// userRoutes are the routes of this area (filled in by its issue work).
-func (s *server) userRoutes() []route { return nil }
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/smsgate/smsgate/accounts"
+)
+
+// userRoutes are the routes of users, memberships, invitations and login.
+// Login and accepting an invitation need no key: they are how a user gets
+// one.
+func (s *server) userRoutes() []route {
+	return []route{
+		{"GET /v1/accounts/{id}/members", true, s.h(s.listMembers)},
+		{"PATCH /v1/accounts/{id}/members/{user}", true, s.h(s.patchMember)},
+		{"DELETE /v1/accounts/{id}/members/{user}", true, s.h(s.removeMember)},
+		{"GET /v1/accounts/{id}/invitations", true, s.h(s.listInvitations)},
+		{"POST /v1/accounts/{id}/invitations", true, s.h(s.createInvitation)},
+		{"DELETE /v1/accounts/{id}/invitations/{inv}", true, s.h(s.revokeInvitation)},
+		{"POST /v1/invitations/accept", false, s.h(s.acceptInvitation)},
+		{"POST /v1/auth/login", false, s.h(s.login)},
+		{"POST /v1/me/keys", true, s.h(s.createMyKey)},
+	}
+}
 
 // userStore is what this area needs of the account store.
-type userStore interface{}
+type userStore interface {
+	ListMembers(ctx context.Context, accountID string) ([]accounts.Member, error)
+	UpdateMember(ctx context.Context, accountID, userID string, up accounts.MemberUpdate) (*accounts.Member, error)
+	RemoveMember(ctx context.Context, accountID, userID string, maxRole accounts.Role) error
+	CreateInvitation(ctx context.Context, req accounts.InvitationRequest) (string, *accounts.Invitation, error)
+	ListInvitations(ctx context.Context, accountID string) ([]accounts.Invitation, error)
+	RevokeInvitation(ctx context.Context, accountID, invID string) error
+	AcceptInvitation(ctx context.Context, token, name, password string) (*accounts.Acceptance, error)
+	Login(ctx context.Context, email, password, accountID string) (string, *accounts.APIKey, error)
+	CreateUserKey(ctx context.Context, accountID, userID, name string, expiresAt time.Time) (string, *accounts.APIKey, error)
+}
+
+// Bodies of this area's routes.
+type (
+	memberList struct {
+		Members []accounts.Member `json:"members"`
+	}
+	memberPatch struct {
+		Role  *accounts.Role `json:"role"`
+		Owner *bool          `json:"owner"`
+	}
+	invitationBody struct {
+		Email          string        `json:"email"`
+		Role           accounts.Role `json:"role"`
+		ExpiresInHours int           `json:"expires_in_hours"`
+	}
+	// newInvitation is the answer to an invitation; the token is shown
+	// only here.
+	newInvitation struct {
+		Token      string               `json:"token"`
+		Invitation *accounts.Invitation `json:"invitation"`
+	}
+	invitationList struct {
+		Invitations []accounts.Invitation `json:"invitations"`
+	}
+	acceptBody struct {
+		Token    string `json:"token"`
+		Name     string `json:"name"`
+		Password string `json:"password"`
+	}
+	loginBody struct {
+		Email     string `json:"email"`
+		Password  string `json:"password"`
+		AccountID string `json:"account_id"`
+	}
+	myKeyBody struct {
+		Name string `json:"name"`
+	}
+)
+
+func (s *server) listMembers(w http.ResponseWriter, r *http.Request) error {
+	_, acct, err := s.target(r, actUsersView)
+	if err != nil {
+		return err
+	}
+	ms, err := s.store.ListMembers(r.Context(), acct.ID)
+	if err != nil {
+		return s.userProblem(r.Context(), err, "account", acct.ID)
+	}
+	writeJSON(w, http.StatusOK, memberList{Members: ms})
+	return nil
+}
+
+func (s *server) patchMember(w http.ResponseWriter, r *http.Request) error {
+	p, acct, err := s.target(r, actUsersManage)
+	if err != nil {
+		return err
+	}
+	var in memberPatch
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Role == nil && in.Owner == nil {
+		return badRequest("body: give role, owner or both")
+	}
+	up := accounts.MemberUpdate{Owner: in.Owner, MaxRole: p.key.Role}
+	if in.Role != nil {
+		if err := grantable(p, *in.Role); err != nil {
+			return err
+		}
+		up.Role = *in.Role
+	}
+	user := r.PathValue("user")
+	m, err := s.store.UpdateMember(r.Context(), acct.ID, user, up)
+	if err != nil {
+		return s.memberProblem(r.Context(), err, acct.ID, user)
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func (s *server) removeMember(w http.ResponseWriter, r *http.Request) error {
+	p, acct, err := s.target(r, actUsersManage)
+	if err != nil {
+		return err
+	}
+	user := r.PathValue("user")
+	if err := s.store.RemoveMember(r.Context(), acct.ID, user, p.key.Role); err != nil {
+		return s.memberProblem(r.Context(), err, acct.ID, user)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) listInvitations(w http.ResponseWriter, r *http.Request) error {
+	_, acct, err := s.target(r, actUsersManage)
+	if err != nil {
+		return err
+	}
+	invs, err := s.store.ListInvitations(r.Context(), acct.ID)
+	if err != nil {
+		return s.userProblem(r.Context(), err, "account", acct.ID)
+	}
+	writeJSON(w, http.StatusOK, invitationList{Invitations: invs})
+	return nil
+}
+
+func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error {
+	p, acct, err := s.target(r, actUsersManage)
+	if err != nil {
+		return err
+	}
+	var in invitationBody
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if strings.TrimSpace(in.Email) == "" {
+		return invalid("email: required")
+	}
+	if err := grantable(p, in.Role); err != nil {
+		return err
+	}
+	if in.ExpiresInHours < 0 || in.ExpiresInHours > 720 {
+		return invalid("expires_in_hours: %d is not between 1 and 720", in.ExpiresInHours)
+	}
+	by := p.key.UserID
+	if by == "" {
+		by = p.key.ID
+	}
+	token, inv, err := s.store.CreateInvitation(r.Context(), accounts.InvitationRequest{
+		AccountID: acct.ID, Email: in.Email, Role: in.Role, CreatedBy: by,
+		TTL: time.Duration(in.ExpiresInHours) * time.Hour,
+	})
+	if err != nil {
+		return s.userProblem(r.Context(), err, "account", acct.ID)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, newInvitation{Token: token, Invitation: inv})
+	return nil
+}
+
+func (s *server) revokeInvitation(w http.ResponseWriter, r *http.Request) error {
+	_, acct, err := s.target(r, actUsersManage)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("inv")
+	if err := s.store.RevokeInvitation(r.Context(), acct.ID, id); err != nil {
+		if errors.Is(err, accounts.ErrNotFound) {
+			return problemf(http.StatusNotFound, "not-found", "invitation %s: no pending invitation of account %s has this id", id, acct.ID)
+		}
+		return s.userProblem(r.Context(), err, "invitation", id)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) acceptInvitation(w http.ResponseWriter, r *http.Request) error {
+	var in acceptBody
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Token == "" {
+		return invalid("token: required")
+	}
+	res, err := s.store.AcceptInvitation(r.Context(), in.Token, in.Name, in.Password)
+	if errors.Is(err, accounts.ErrNotFound) {
+		return problemf(http.StatusNotFound, "not-found", "token: matches no invitation (check it was copied whole)")
+	}
+	if err != nil {
+		return s.userProblem(r.Context(), err, "invitation", "")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, res)
+	return nil
+}
+
+func (s *server) login(w http.ResponseWriter, r *http.Request) error {
+	var in loginBody
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	secret, key, err := s.store.Login(r.Context(), in.Email, in.Password, in.AccountID)
+	if errors.Is(err, accounts.ErrBadCredentials) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="smsgate"`)
+	}
+	if err != nil {
+		return s.userProblem(r.Context(), err, "account", in.AccountID)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, newKey{Secret: secret, Key: key})
+	return nil
+}
+
+func (s *server) createMyKey(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r.Context())
+	if p.key.UserID == "" {
+		return forbidden("key %s belongs to account %s, not to a user; log in (POST /v1/auth/login) to create personal keys", p.key.ID, p.acct.ID)
+	}
+	var in myKeyBody
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	if len(in.Name) > 100 {
+		return invalid("name: is longer than 100 characters")
+	}
+	secret, key, err := s.store.CreateUserKey(r.Context(), p.acct.ID, p.key.UserID, in.Name, time.Time{})
+	if err != nil {
+		return s.userProblem(r.Context(), err, "account", p.acct.ID)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, newKey{Secret: secret, Key: key})
+	return nil
+}
+
+// grantable checks that the caller may hand out role: a known role no
+// stronger than the caller's own (the store checks that the account can
+// have it: parent_admin only in parent accounts).
+func grantable(p principal, role accounts.Role) error {
+	switch {
+	case !role.Valid():
+		return invalid("role: %q must be one of parent_admin, sub_admin, advanced, basic", role)
+	case rank(role) > rank(p.key.Role):
+		return forbidden("role: a %s cannot grant %s, a role above their own", p.key.Role, role)
+	}
+	return nil
+}
+
+// memberProblem is userProblem for a member route: a user who is not a
+// member of the account is not found, whether or not the user exists.
+func (s *server) memberProblem(ctx context.Context, err error, acct, user string) *Problem {
+	if errors.Is(err, accounts.ErrNotFound) {
+		return problemf(http.StatusNotFound, "not-found", "member %s: no such member of account %s", user, acct)
+	}
+	return s.userProblem(ctx, err, "account", acct)
+}
+
+// userProblem maps this area's store errors to problems; the store's text
+// after the sentinel names the field and the value. Anything else goes
+// through toProblem.
+func (s *server) userProblem(ctx context.Context, err error, what, id string) *Problem {
+	mapping := []struct {
+		sentinel error
+		status   int
+		kind     string
+	}{
+		{accounts.ErrLastAdmin, http.StatusConflict, "last-admin"},
+		{accounts.ErrOwnerNotAdmin, http.StatusConflict, "owner-not-admin"},
+		{accounts.ErrAlreadyMember, http.StatusConflict, "already-member"},
+		{accounts.ErrInvitePending, http.StatusConflict, "invitation-pending"},
+		{accounts.ErrInvitationTaken, http.StatusConflict, "invitation-accepted"},
+		{accounts.ErrEmailTaken, http.StatusConflict, "email-taken"},
+		{accounts.ErrInvitationGone, http.StatusGone, "invitation-gone"},
+		{accounts.ErrRoleAbove, http.StatusForbidden, "forbidden"},
+		{accounts.ErrNotMember, http.StatusForbidden, "not-member"},
+	}
+	for _, m := range mapping {
+		if errors.Is(err, m.sentinel) {
+			return problemf(m.status, m.kind, "%s", detailAfter(err, m.sentinel))
+		}
+	}
+	if errors.Is(err, accounts.ErrBadCredentials) {
+		return problemf(http.StatusUnauthorized, "bad-credentials", "email or password: wrong email or password")
+	}
+	return s.toProblem(ctx, err, what, id)
+}
+
+// detailAfter returns the text that follows sentinel in err's message
+// ("<sentinel>: <detail>"), or the whole message.
+func detailAfter(err, sentinel error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, sentinel.Error()+": "); i >= 0 {
+		return msg[i+len(sentinel.Error())+2:]
+	}
+	return msg
+}

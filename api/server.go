@@ -73,6 +73,12 @@ type Options struct {
 	// Ready reports readiness for /readyz: nil means ready. Nil Ready is
 	// always ready.
 	Ready func(ctx context.Context) error
+	// Webhooks manages accounts' webhooks (*webhook.Service); nil: the
+	// webhook routes answer 503.
+	Webhooks WebhookService
+	// Sender accepts messages sent with POST /v1/messages (the router's
+	// pipeline); nil: that route answers 503.
+	Sender MessageSender
 }
 
 // maxBody bounds request bodies.
@@ -84,6 +90,8 @@ type server struct {
 	log        *slog.Logger
 	ready      func(ctx context.Context) error
 	metrics    *metrics
+	webhooks   WebhookService
+	sender     MessageSender
 }
 
 // metrics are the API's Prometheus metrics.
@@ -187,7 +195,8 @@ func New(opts Options) http.Handler {
 	if err != nil {
 		panic(err) // the embedded document is broken: a test catches it first
 	}
-	s := &server{store: opts.Store, log: opts.Logger.With("component", "api"), ready: opts.Ready, openapiDoc: doc}
+	s := &server{store: opts.Store, log: opts.Logger.With("component", "api"), ready: opts.Ready, openapiDoc: doc,
+		webhooks: opts.Webhooks, sender: opts.Sender}
 	if opts.Registerer != nil {
 		s.metrics = newMetrics(opts.Registerer)
 	}

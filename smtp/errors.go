@@ -53,7 +53,7 @@ var (
 	permanentReasons = []string{
 		"unknown_sender", "deactivated", "insufficient_balance", "too_long", "empty",
 		"no_route", "invalid_number", "not_sms_domain", "bad_address", "tls_required",
-		"key_mismatch", "auth_failed", "bad_message", "too_large", "protocol",
+		"key_mismatch", "auth_failed", "bad_message", "too_large", "protocol", "not_permitted",
 	}
 	temporaryReasons = []string{
 		"timeout", "shutting_down", "too_many_recipients", "internal", "protocol",
@@ -73,6 +73,7 @@ func smtpErr(code int, enh gosmtp.EnhancedCode, msg string) *gosmtp.SMTPError {
 func toSMTPError(err error, rc replyContext) reply {
 	var (
 		tooLong  *router.TooLongError
+		denied   *router.PermissionError
 		domain   *notSMSDomainError
 		protoErr *gosmtp.SMTPError
 	)
@@ -110,6 +111,10 @@ func toSMTPError(err error, rc replyContext) reply {
 		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 3, 4}, detail(err, router.ErrTooLong)), "too_long", false}
 	case errors.Is(err, router.ErrEmpty):
 		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, "message has no text"), "empty", false}
+	case errors.As(err, &denied):
+		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, denied.Error()), "not_permitted", false}
+	case errors.Is(err, router.ErrNotPermitted):
+		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, detail(err, router.ErrNotPermitted)), "not_permitted", false}
 	case errors.Is(err, router.ErrNoRoute):
 		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 4, 4}, detail(err, router.ErrNoRoute)), "no_route", false}
 	case errors.Is(err, phone.ErrInvalid):

@@ -1,14 +1,27 @@
--- accept.lua: debit an account and enqueue its messages, atomically.
+-- accept.lua: price, debit an account and enqueue its messages, atomically.
 -- KEYS: 1 account hash, 2 ledger stream, 3 message log zset, 4 queue stream,
 --       5 idempotency key (or any key of the shard when ARGV[3] == '0'),
---       6.. one message hash per message.
+--       6 statistics hash of the day (P:{sN}:stats:<acct>:<day>),
+--       7 the account's price table (P:{sN}:prices:<acct>; read only when the
+--         account hash says it has one),
+--       8.. one message hash per message.
 -- ARGV: 1 now (unix ms), 2 message count, 3 idempotency flag '1'/'0',
---       4 account id, 5 account key prefix (P:{sN}:acct:), then 9 fields per message:
+--       4 account id, 5 account key prefix (P:{sN}:acct:), 6 ledger key prefix
+--       (P:{sN}:ledger:), then 9 fields per message:
 --       id, sender, mail_id, source, to, text, coding, parts, price.
--- Returns {'ok', balance} | {'dup', ids, balance} | {'bal', balance, currency}
+-- A message's price is the caller's (parts x the account's price per part)
+-- unless the price table has a prefix of its number: then parts x the price
+-- of the longest such prefix.
+-- The parent's keys (auto-recharge, status) are not in KEYS (its id is only
+-- known here) but share the hash tag, hence the slot.
+-- Returns {'ok', balance, low balance 0/1, recharged amount, priced 0/1, price...}
+--       | {'dup', ids, balance}
+--       | {'bal', balance, currency, total, credit limit, recharge failed 0/1,
+--          parent balance, recharge amount}
 --       | {'nf'} | {'deact'}.
-local acct = redis.call('HMGET', KEYS[1], 'status', 'balance', 'currency', 'parent_id')
-if not acct[1] then return {'nf'} end
+local acct = redis.call('HMGET', KEYS[1], 'status', 'balance', 'currency', 'parent_id',
+  'billing', 'credit_limit', 'recharge_threshold', 'recharge_amount', 'low_balance', 'prices')
+if not acct[1] or acct[1] == 'deleted' then return {'nf'} end
 local bal = tonumber(acct[2]) or 0
 -- A replay of an accepted request stays accepted, whatever happened since.
 if ARGV[3] == '1' then
@@ -16,36 +29,117 @@ if ARGV[3] == '1' then
   if ids then return {'dup', ids, bal} end
 end
 if acct[1] ~= 'active' then return {'deact'} end
--- A deactivated parent stops its sub-accounts. The parent's key is not in
--- KEYS (its id is only known here) but shares the hash tag, hence the slot.
-if acct[4] and acct[4] ~= '' and
-    redis.call('HGET', ARGV[5] .. acct[4], 'status') ~= 'active' then
-  return {'deact'}
+local function floor(billing, limit)
+  if billing == 'postpaid' then return 0 - (tonumber(limit) or 0) end
+  return 0
+end
+-- A deactivated parent stops its sub-accounts.
+local pkey, par
+if acct[4] and acct[4] ~= '' then
+  pkey = ARGV[5] .. acct[4]
+  par = redis.call('HMGET', pkey, 'status', 'balance', 'billing', 'credit_limit')
+  if par[1] ~= 'active' then return {'deact'} end
 end
 local n = tonumber(ARGV[2])
+local priced = acct[10] == '1' -- set with the table (money_prices.lua)
+local prices = {}
 local total = 0
 for i = 0, n - 1 do
-  total = total + tonumber(ARGV[5 + i * 9 + 9])
+  local b = 6 + i * 9
+  local price = tonumber(ARGV[b + 9])
+  if priced then
+    local to = ARGV[b + 5]
+    local fields = {}
+    for l = 1, math.min(#to, 15) do fields[l] = string.sub(to, 1, l) end
+    if #fields > 0 then
+      local v = redis.call('HMGET', KEYS[7], unpack(fields))
+      for l = #fields, 1, -1 do
+        if v[l] then
+          price = tonumber(v[l]) * tonumber(ARGV[b + 8])
+          break
+        end
+      end
+    end
+  end
+  prices[i + 1] = price
+  total = total + price
 end
-if total > bal then return {'bal', bal, acct[3] or ''} end
+local fl = floor(acct[5], acct[6])
+local after = bal - total
+-- Auto-recharge from the parent when the debit leaves the balance below the
+-- threshold: one recharge amount, or the smallest multiple of it that covers
+-- the send, if the parent can pay it above its own floor.
+local recharge = 0
+local ramt = tonumber(acct[8]) or 0
+if ramt > 0 and par and after < (tonumber(acct[7]) or 0) then
+  local k = 1
+  if after < fl then k = math.ceil((fl - after) / ramt) end
+  local want = k * ramt
+  local pbal = tonumber(par[2]) or 0
+  if pbal - want >= floor(par[3], par[4]) then
+    recharge = want
+  elseif after < fl then
+    return {'bal', bal, acct[3] or '', total, 0 - fl, 1, pbal, want}
+  end
+end
+if after + recharge < fl then return {'bal', bal, acct[3] or '', total, 0 - fl, 0, 0, 0} end
 local now = ARGV[1]
+if recharge > 0 then
+  local pb = redis.call('HINCRBY', pkey, 'balance', 0 - recharge)
+  redis.call('XADD', ARGV[6] .. acct[4], '*', 'amount', 0 - recharge, 'balance', pb,
+    'kind', 'recharge_out', 'ref', ARGV[4], 'actor', 'auto-recharge', 'at', now, 'peer', ARGV[4])
+  bal = redis.call('HINCRBY', KEYS[1], 'balance', recharge)
+  redis.call('XADD', KEYS[2], '*', 'amount', recharge, 'balance', bal,
+    'kind', 'recharge_in', 'ref', acct[4], 'actor', 'auto-recharge', 'at', now, 'peer', acct[4])
+end
+local before = tonumber(acct[2]) or 0
 local ids = {}
+local parts, bySender = 0, {}
 for i = 0, n - 1 do
-  local b = 5 + i * 9
-  local id, sender, price = ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 9])
+  local b = 6 + i * 9
+  local id, sender, price = ARGV[b + 1], ARGV[b + 2], prices[i + 1]
   bal = bal - price
   redis.call('XADD', KEYS[2], '*', 'amount', 0 - price, 'balance', bal, 'kind', 'send',
     'ref', id, 'actor', sender, 'at', now)
-  redis.call('HSET', KEYS[5 + i + 1], 'id', id, 'account_id', ARGV[4], 'sender', sender,
+  redis.call('HSET', KEYS[7 + i + 1], 'id', id, 'account_id', ARGV[4], 'sender', sender,
     'mail_id', ARGV[b + 3], 'source', ARGV[b + 4], 'to', ARGV[b + 5], 'text', ARGV[b + 6],
-    'coding', ARGV[b + 7], 'parts', ARGV[b + 8], 'price', ARGV[b + 9], 'status', 'queued',
+    'coding', ARGV[b + 7], 'parts', ARGV[b + 8], 'price', price, 'status', 'queued',
     'attempts', 0, 'delivered_parts', 0, 'created_at', now)
   redis.call('ZADD', KEYS[3], now, id)
   redis.call('XADD', KEYS[4], '*', 'm', id)
   ids[#ids + 1] = id
+  local p = tonumber(ARGV[b + 8])
+  parts = parts + p
+  local s = bySender[sender]
+  if not s then
+    s = {0, 0, 0}
+    bySender[sender] = s
+  end
+  s[1], s[2], s[3] = s[1] + 1, s[2] + p, s[3] + price
 end
 bal = redis.call('HINCRBY', KEYS[1], 'balance', 0 - total)
+-- Statistics of the day (stats.go reads them): messages, parts, cost, in
+-- total and per sender. Kept 400 days.
+-- The first count of the day sets the expiry.
+if redis.call('HINCRBY', KEYS[6], 'm', n) == n then
+  redis.call('PEXPIRE', KEYS[6], 34560000000)
+end
+redis.call('HINCRBY', KEYS[6], 'p', parts)
+redis.call('HINCRBY', KEYS[6], 'c', total)
+for sender, s in pairs(bySender) do
+  redis.call('HINCRBY', KEYS[6], 'm:' .. sender, s[1])
+  redis.call('HINCRBY', KEYS[6], 'p:' .. sender, s[2])
+  redis.call('HINCRBY', KEYS[6], 'c:' .. sender, s[3])
+end
 if ARGV[3] == '1' then
   redis.call('SET', KEYS[5], table.concat(ids, ','), 'EX', 86400)
 end
-return {'ok', bal}
+local lb = tonumber(acct[9]) or 0
+local low = 0
+if lb > 0 and before >= lb and bal < lb then low = 1 end
+local out = {'ok', bal, low, recharge, 0}
+if priced then
+  out[5] = 1
+  for i = 1, n do out[5 + i] = prices[i] end
+end
+return out

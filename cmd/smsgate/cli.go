@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,6 +39,7 @@ type client struct {
 	api  *api.Client
 	json bool // print raw JSON instead of tables
 	out  io.Writer
+	env  func(string) string // the environment (SMSGATE_PASSWORD)
 }
 
 // call runs a request and either prints the raw JSON (--json) or decodes it
@@ -86,7 +88,11 @@ type runFunc = func(ctx context.Context, c *client, args []string) error
 // the network failed, 2 for a usage error.
 func runCLI(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
 	cmds := cliCommands()
-	if len(args) < 2 {
+	words := 2 // "resource verb", or a one-word command such as "login"
+	if len(args) > 0 && cmds[args[0]].setup != nil {
+		words = 1
+	}
+	if len(args) < words {
 		res := ""
 		if len(args) == 1 {
 			res = args[0]
@@ -94,7 +100,7 @@ func runCLI(ctx context.Context, args []string, env func(string) string, stdout,
 		fmt.Fprintf(stderr, "smsgate %s: a command is required\n%s", res, cliUsage(cmds, res))
 		return 2
 	}
-	name := args[0] + " " + args[1]
+	name := strings.Join(args[:words], " ")
 	cmd, ok := cmds[name]
 	if !ok {
 		fmt.Fprintf(stderr, "smsgate: unknown command %q\n%s", name, cliUsage(cmds, args[0]))
@@ -108,7 +114,7 @@ func runCLI(ctx context.Context, args []string, env func(string) string, stdout,
 	}
 	jsonOut := fs.Bool("json", false, "print the API's raw JSON")
 	run := cmd.setup(fs)
-	pos, err := parseInterleaved(fs, args[2:])
+	pos, err := parseInterleaved(fs, args[words:])
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -116,18 +122,28 @@ func runCLI(ctx context.Context, args []string, env func(string) string, stdout,
 		return 2 // the flag package has printed the error and usage
 	}
 	base := strings.TrimRight(env("SMSGATE_URL"), "/")
-	if base == "" {
-		base = defaultAPIURL
-	}
 	key := env("SMSGATE_API_KEY")
-	if key == "" {
-		fmt.Fprintf(stderr, "smsgate %s: SMSGATE_API_KEY is not set\n", name)
+	if base == "" || key == "" { // the config file fills in what the environment does not
+		confURL, confKey, warn, err := cliConfigFile(env)
+		if err != nil {
+			fmt.Fprintf(stderr, "smsgate %s: %v\n", name, err)
+			return 2
+		}
+		if warn != "" && key == "" && confKey != "" {
+			fmt.Fprintln(stderr, warn)
+		}
+		base = cmp.Or(base, strings.TrimRight(confURL, "/"), defaultAPIURL)
+		key = cmp.Or(key, confKey)
+	}
+	if key == "" && !cliNoKey()[name] {
+		fmt.Fprintf(stderr, "smsgate %s: SMSGATE_API_KEY is not set, nor key in the config file (SMSGATE_CONFIG, default ~/.config/smsgate/cli.conf)\n", name)
 		return 2
 	}
 	c := &client{
 		api:  &api.Client{BaseURL: base, Key: key, HTTP: &http.Client{Timeout: 30 * time.Second}},
 		json: *jsonOut,
 		out:  stdout,
+		env:  env,
 	}
 	err = run(ctx, c, pos)
 	var ue *usageError
@@ -326,22 +342,9 @@ func cliCommands() map[string]command {
 		})},
 		"key create": {"--account ID --role parent_admin|sub_admin|advanced|basic [--name N]", keyCreate},
 		"key revoke": {"--account ID KEYID", remove("keys", "KEYID", "key %s revoked\n")},
-		"message list": {"[--account ID] [--limit N]", listQuery("/v1/messages", func(w io.Writer, r messagesResp) {
-			fmt.Fprintln(w, "ID\tCREATED\tTO\tSTATUS\tPARTS\tPRICE")
-			for _, m := range r.Messages {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\n", m.ID, ts(m.CreatedAt), m.To, m.Status, m.Parts, m.Price)
-			}
-		})},
-		"inbox list": {"[--account ID] [--limit N]", listQuery("/v1/inbox", func(w io.Writer, r inboxResp) {
-			fmt.Fprintln(w, "ID\tRECEIVED\tFROM\tTO\tMESSAGE\tTEXT")
-			for _, rp := range r.Replies {
-				text := strings.Join(strings.Fields(rp.Text), " ")
-				if r := []rune(text); len(r) > 40 {
-					text = string(r[:39]) + "…"
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", rp.ID, ts(rp.ReceivedAt), rp.From, rp.To, dash(rp.MessageID), text)
-			}
-		})},
+
+		"message list": {"[--account ID] [--status S] [--sender E] [--number N] [--from D] [--to D] [--limit N] [--cursor C]", cliMessageList},
+		"inbox list":   {"[--account ID] [--sender E] [--number N] [--from D] [--to D] [--limit N] [--cursor C]", cliInboxList},
 	}
 	for _, kind := range []string{"domain", "address"} {
 		plural := map[string]string{"domain": "domains", "address": "addresses"}[kind]
@@ -392,21 +395,6 @@ func ofAccount[T any](suffix string, withLimit bool, human func(io.Writer, T)) f
 				return err
 			}
 			return call(ctx, c, "GET", "/v1/accounts/"+esc(id)+suffix+limitQuery("", *limit), nil, human)
-		}
-	}
-}
-
-// listQuery is "message list" and "inbox list": an optional --account
-// (default: the key's own) and --limit.
-func listQuery[T any](path string, human func(io.Writer, T)) func(*flag.FlagSet) runFunc {
-	return func(fs *flag.FlagSet) runFunc {
-		acct := fs.String("account", "", "account `ID` (default: the key's account)")
-		limit := fs.Int("limit", 0, "at most `N` items (default 50)")
-		return func(ctx context.Context, c *client, args []string) error {
-			if err := need(args, 0, ""); err != nil {
-				return err
-			}
-			return call(ctx, c, "GET", path+limitQuery(*acct, *limit), nil, human)
 		}
 	}
 }

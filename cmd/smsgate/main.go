@@ -28,12 +28,15 @@ daemon and operator commands:
   admin credit --config FILE --account ID AMOUNT [--ref R]
                                            operator top-up of a parent account, in minor units
 
-admin commands over the API (SMSGATE_URL, SMSGATE_API_KEY):
+admin commands over the API (SMSGATE_URL, SMSGATE_API_KEY, else "url =" and "key =" lines
+in SMSGATE_CONFIG or ~/.config/smsgate/cli.conf):
   account create|list|get|activate|deactivate
   domain add|remove|list        address add|remove|list
   balance get|credit|debit|ledger
   key create|list|revoke
   message get|list              inbox list
+  user list|invite|invitations|revoke-invite|set-role|owner|remove
+  user accept TOKEN             login --email E   (no API key needed)
 Run "smsgate <command> -h" for a command's flags.
 `
 

@@ -1,0 +1,226 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/smsgate/smsgate/accounts"
+)
+
+// mAt is a request builder for "<prefix>{id}<suffix>" with no body.
+func mAt(format string) func(*testing.T, *mWorld, *accounts.Account) (string, any) {
+	return func(_ *testing.T, _ *mWorld, a *accounts.Account) (string, any) {
+		return fmt.Sprintf(format, a.ID), nil
+	}
+}
+
+// mWith is mAt with a body.
+func mWith(format string, body any) func(*testing.T, *mWorld, *accounts.Account) (string, any) {
+	return func(_ *testing.T, _ *mWorld, a *accounts.Account) (string, any) {
+		return fmt.Sprintf(format, a.ID), body
+	}
+}
+
+// mFixed is a request that names no account.
+func mFixed(path string, body any) func(*testing.T, *mWorld, *accounts.Account) (string, any) {
+	return func(*testing.T, *mWorld, *accounts.Account) (string, any) { return path, body }
+}
+
+const (
+	mSubAdmin = accounts.RoleSubAdmin
+	mAdvanced = accounts.RoleAdvanced
+	mBasic    = accounts.RoleBasic
+)
+
+// matrixRows are the rules, one per route.
+func matrixRows() []mRow {
+	anyMember := func(pattern string, ok int, req func(*testing.T, *mWorld, *accounts.Account) (string, any)) mRow {
+		return mRow{pattern: pattern, root: true, child: true, sub: mBasic, ok: ok, req: req}
+	}
+	admin := func(pattern string, ok int, req func(*testing.T, *mWorld, *accounts.Account) (string, any)) mRow {
+		return mRow{pattern: pattern, root: true, child: true, sub: mSubAdmin, ok: ok, req: req}
+	}
+	parentOnly := func(pattern string, ok int, req func(*testing.T, *mWorld, *accounts.Account) (string, any)) mRow {
+		return mRow{pattern: pattern, child: true, ok: ok, req: req}
+	}
+	flagged := func(r mRow, flag string) mRow { r.flag = flag; return r }
+	withSibling := func(r mRow) mRow { r.sibling = true; return r }
+	hide := func(r mRow) mRow { r.hidden = true; return r }
+	ok, created, noContent := http.StatusOK, http.StatusCreated, http.StatusNoContent
+	rows := []mRow{
+		{pattern: "GET /healthz", public: ok, req: mFixed("/healthz", nil)},
+		{pattern: "GET /readyz", public: ok, req: mFixed("/readyz", nil)},
+		{pattern: "GET /metrics", public: ok, req: mFixed("/metrics", nil)},
+		{pattern: "GET /v1/openapi.json", public: ok, req: mFixed("/v1/openapi.json", nil)},
+
+		{pattern: "GET /v1/me", self: true, root: true, sub: mBasic, ok: ok, req: mFixed("/v1/me", nil)},
+		{pattern: "GET /v1/accounts", self: true, root: true, sub: mBasic, ok: ok, req: mFixed("/v1/accounts", nil)},
+		{pattern: "POST /v1/accounts", self: true, root: true, ok: created, req: mFixed("/v1/accounts", map[string]any{"name": "New"})},
+		anyMember("GET /v1/accounts/{id}", ok, mAt("/v1/accounts/%s")),
+		flagged(admin("PATCH /v1/accounts/{id}", ok, mWith("/v1/accounts/%s", map[string]any{"name": "Renamed"})), accounts.FlagProfileEdit),
+		parentOnly("POST /v1/accounts/{id}/activate", ok, mAt("/v1/accounts/%s/activate")),
+		parentOnly("POST /v1/accounts/{id}/deactivate", ok, mAt("/v1/accounts/%s/deactivate")),
+
+		anyMember("GET /v1/accounts/{id}/domains", ok, mAt("/v1/accounts/%s/domains")),
+		admin("POST /v1/accounts/{id}/domains", created, func(_ *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			return "/v1/accounts/" + a.ID + "/domains", map[string]any{"domain": fmt.Sprintf("d%d.example.com", w.n)}
+		}),
+		admin("DELETE /v1/accounts/{id}/domains/{domain}", noContent, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			d := fmt.Sprintf("d%d.example.com", w.n)
+			if err := w.st.AddDomain(t.Context(), a.ID, d); err != nil {
+				t.Fatal(err)
+			}
+			return "/v1/accounts/" + a.ID + "/domains/" + d, nil
+		}),
+		anyMember("GET /v1/accounts/{id}/addresses", ok, mAt("/v1/accounts/%s/addresses")),
+		admin("POST /v1/accounts/{id}/addresses", created, func(_ *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			return "/v1/accounts/" + a.ID + "/addresses", map[string]any{"address": fmt.Sprintf("jo%d@example.com", w.n)}
+		}),
+		admin("DELETE /v1/accounts/{id}/addresses/{address}", noContent, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			addr := fmt.Sprintf("jo%d@example.com", w.n)
+			if err := w.st.AddAddress(t.Context(), a.ID, addr); err != nil {
+				t.Fatal(err)
+			}
+			return "/v1/accounts/" + a.ID + "/addresses/" + addr, nil
+		}),
+
+		parentOnly("POST /v1/accounts/{id}/credit", ok, mWith("/v1/accounts/%s/credit", map[string]any{"amount": 1, "ref": "m"})),
+		parentOnly("POST /v1/accounts/{id}/debit", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			w.fund(t, a)
+			return "/v1/accounts/" + a.ID + "/debit", map[string]any{"amount": 1, "ref": "m"}
+		}),
+		flagged(admin("GET /v1/accounts/{id}/ledger", ok, mAt("/v1/accounts/%s/ledger")), accounts.FlagFinance),
+
+		admin("GET /v1/accounts/{id}/keys", ok, mAt("/v1/accounts/%s/keys")),
+		admin("POST /v1/accounts/{id}/keys", created, mWith("/v1/accounts/%s/keys", map[string]any{"role": "basic", "name": "m"})),
+		admin("DELETE /v1/accounts/{id}/keys/{key}", noContent, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			_, k, err := w.st.CreateKey(t.Context(), a.ID, accounts.RoleBasic, "victim")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "/v1/accounts/" + a.ID + "/keys/" + k.ID, nil
+		}),
+
+		withSibling(anyMember("GET /v1/messages", ok, mAt("/v1/messages?account=%s"))),
+		hide(withSibling(anyMember("GET /v1/messages/{id}", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			return "/v1/messages/" + w.message(t, a), nil
+		}))),
+		flagged(anyMember("GET /v1/inbox", ok, mAt("/v1/inbox?account=%s")), accounts.FlagIncomingSMS),
+		hide(flagged(anyMember("GET /v1/inbox/{id}", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			return "/v1/inbox/" + w.reply(t, a), nil
+		}), accounts.FlagIncomingSMS)),
+
+		anyMember("GET /v1/accounts/{id}/permissions", ok, mAt("/v1/accounts/%s/permissions")),
+		{pattern: "PUT /v1/accounts/{id}/permissions", child: true, sub: mSubAdmin, flag: accounts.FlagModifyUsers, ok: ok,
+			req: mWith("/v1/accounts/%s/permissions", map[string]any{"enabled": []string{accounts.FlagAccessSMS, accounts.FlagModifyUsers}}),
+			override: func(c mCaller, tg mTarget) int {
+				if c == cRootAdmin && tg == tOwn {
+					return http.StatusUnprocessableEntity // a root has every flag: nothing to set
+				}
+				return 0
+			}},
+	}
+	return append(rows, matrixAreaRows()...)
+}
+
+// matrixAreaRows are the matrix rows of the routes the other areas added
+// (users, messages and statistics, webhooks, money and prices).
+func matrixAreaRows() []mRow {
+	ok, created, accepted, noContent := http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusNoContent
+	row := func(pattern string, root, child bool, sub accounts.Role, flag string, status int,
+		req func(*testing.T, *mWorld, *accounts.Account) (string, any)) mRow {
+		return mRow{pattern: pattern, root: root, child: child, sub: sub, flag: flag, ok: status, req: req}
+	}
+	member := func(t *testing.T, w *mWorld, a *accounts.Account) string {
+		t.Helper()
+		if _, err := w.st.AddMember(t.Context(), a.ID, w.userID, accounts.RoleBasic); err != nil {
+			t.Fatalf("add member: %v", err)
+		}
+		return w.userID
+	}
+	hook := func(t *testing.T, w *mWorld, a *accounts.Account) string {
+		t.Helper()
+		h, _, err := w.hooks.Create(t.Context(), a.ID, "https://hooks.example.com/in", nil)
+		if err != nil {
+			t.Fatalf("create webhook: %v", err)
+		}
+		return h.ID
+	}
+	onHook := func(method, suffix string, status int) mRow {
+		return row(method+" /v1/accounts/{id}/webhooks/{wh}"+suffix, true, true, mSubAdmin, "", status,
+			func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+				return "/v1/accounts/" + a.ID + "/webhooks/" + hook(t, w, a) + suffix, nil
+			})
+	}
+	stats := row("GET /v1/accounts/{id}/stats", true, true, mBasic, accounts.FlagAnalytics, ok, mAt("/v1/accounts/%s/stats"))
+	stats.sibling = true
+	// A root has no parent to pull from: its own admin gets 422, not 403.
+	topup := row("POST /v1/accounts/{id}/topup", true, true, mSubAdmin, accounts.FlagTopUp, ok, mWith("/v1/accounts/%s/topup", map[string]any{"amount": 1, "ref": "m"}))
+	topup.override = func(c mCaller, tg mTarget) int {
+		if c == cRootAdmin && tg == tOwn {
+			return http.StatusUnprocessableEntity
+		}
+		return 0
+	}
+	return []mRow{
+		// Users and invitations (seed 000: mAdvanced users view users; admins invite).
+		row("GET /v1/accounts/{id}/members", true, true, mAdvanced, "", ok, mAt("/v1/accounts/%s/members")),
+		row("PATCH /v1/accounts/{id}/members/{user}", true, true, mSubAdmin, "", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			return "/v1/accounts/" + a.ID + "/members/" + member(t, w, a), map[string]any{"role": "advanced"}
+		}),
+		row("DELETE /v1/accounts/{id}/members/{user}", true, true, mSubAdmin, "", noContent, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			return "/v1/accounts/" + a.ID + "/members/" + member(t, w, a), nil
+		}),
+		row("GET /v1/accounts/{id}/invitations", true, true, mSubAdmin, "", ok, mAt("/v1/accounts/%s/invitations")),
+		row("POST /v1/accounts/{id}/invitations", true, true, mSubAdmin, "", created, func(_ *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			return "/v1/accounts/" + a.ID + "/invitations", map[string]any{"email": fmt.Sprintf("inv%d@example.com", w.n), "role": "basic"}
+		}),
+		row("DELETE /v1/accounts/{id}/invitations/{inv}", true, true, mSubAdmin, "", noContent, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			_, inv, err := w.st.CreateInvitation(t.Context(), accounts.InvitationRequest{AccountID: a.ID,
+				Email: fmt.Sprintf("inv%d@example.com", w.n), Role: accounts.RoleBasic, CreatedBy: "test"})
+			if err != nil {
+				t.Fatalf("create invitation: %v", err)
+			}
+			return "/v1/accounts/" + a.ID + "/invitations/" + inv.ID, nil
+		}),
+		{pattern: "POST /v1/invitations/accept", public: http.StatusNotFound,
+			req: mFixed("/v1/invitations/accept", map[string]any{"token": "no-such-token", "name": "Jo", "password": "long enough password"})},
+		{pattern: "POST /v1/auth/login", public: http.StatusUnauthorized,
+			req: mFixed("/v1/auth/login", map[string]any{"email": "nobody@example.com", "password": "not the password", "account_id": "a0-nope"})},
+		// Personal keys belong to users; every caller here holds an account
+		// key, so every cell is refused.
+		{pattern: "POST /v1/me/keys", self: true, ok: created, req: mFixed("/v1/me/keys", map[string]any{"name": "mine"})},
+
+		// Messages: sending (the parent's admins send as the parent, not as a
+		// child) and exports (never mBasic).
+		row("POST /v1/messages", true, false, mBasic, accounts.FlagAccessSMS, created, func(_ *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			return "/v1/messages", map[string]any{"account": a.ID, "to": []string{"+" + w.number()}, "text": "hello"}
+		}),
+		row("GET /v1/messages.csv", true, true, mAdvanced, accounts.FlagAnalyticsExport, ok, mAt("/v1/messages.csv?account=%s")),
+		row("GET /v1/inbox.csv", true, true, mAdvanced, accounts.FlagIncomingSMSExport, ok, mAt("/v1/inbox.csv?account=%s")),
+
+		// Statistics (seed 000: mBasic users their own; reporting_all: siblings).
+		stats,
+		row("GET /v1/accounts/{id}/stats.csv", true, true, mAdvanced, accounts.FlagAnalyticsExport, ok, mAt("/v1/accounts/%s/stats.csv")),
+
+		// Webhooks: sub-account administrators (seed 000 "Create Webhooks").
+		row("GET /v1/accounts/{id}/webhooks", true, true, mSubAdmin, "", ok, mAt("/v1/accounts/%s/webhooks")),
+		row("POST /v1/accounts/{id}/webhooks", true, true, mSubAdmin, "", created,
+			mWith("/v1/accounts/%s/webhooks", map[string]any{"url": "https://hooks.example.com/in", "events": []string{"message.status"}})),
+		onHook("GET", "", ok),
+		onHook("DELETE", "", noContent),
+		onHook("POST", "/enable", ok),
+		onHook("POST", "/rotate-secret", ok),
+		onHook("POST", "/test", accepted),
+		onHook("GET", "/deliveries", ok),
+
+		// Money and hierarchy (seed 000: billing data and top-ups; seed 003
+		// "Can Top Up", "Can See Prices", "Can See Finance").
+		row("DELETE /v1/accounts/{id}", false, true, "", "", ok, mAt("/v1/accounts/%s")),
+		row("GET /v1/accounts/{id}/prices", true, true, mBasic, accounts.FlagPrices, ok, mAt("/v1/accounts/%s/prices")),
+		row("PUT /v1/accounts/{id}/prices", true, true, "", "", ok, mWith("/v1/accounts/%s/prices", map[string]any{"prefixes": map[string]int64{"61": 5}})),
+		topup,
+		row("GET /v1/accounts/{id}/ledger.csv", true, true, mSubAdmin, accounts.FlagFinance, ok, mAt("/v1/accounts/%s/ledger.csv")),
+	}
+}

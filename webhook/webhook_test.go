@@ -1,0 +1,258 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/internal/redistest"
+)
+
+// testOptions are fast options for tests: millisecond backoff and polling.
+func testOptions(t *testing.T, rdb *redis.Client) Options {
+	return Options{
+		Redis:     rdb,
+		Backoff:   []time.Duration{5 * time.Millisecond, 5 * time.Millisecond, 5 * time.Millisecond},
+		Poll:      10 * time.Millisecond,
+		ClaimIdle: time.Minute,
+		Timeout:   2 * time.Second,
+		Workers:   2,
+		Logger:    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+}
+
+// run starts s.Run and stops it when the test ends, bounded.
+func run(t *testing.T, s *Service) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return within 10s of cancel")
+		}
+	})
+}
+
+// waitFor polls cond until it holds, failing after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// received is one request a test receiver got.
+type received struct {
+	header http.Header
+	body   []byte
+	code   int
+}
+
+// receiver is a real HTTP endpoint whose answers a test scripts.
+type receiver struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	got  []received
+	code func(n int) int // status for the n-th request (1-based)
+}
+
+func newReceiver(t *testing.T, code func(n int) int) *receiver {
+	rc := &receiver{code: code}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		n := len(rc.got) + 1
+		c := rc.code(n)
+		rc.got = append(rc.got, received{header: r.Header.Clone(), body: body, code: c})
+		rc.mu.Unlock()
+		w.WriteHeader(c)
+	}))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) requests() []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return slices.Clone(rc.got)
+}
+
+func always(code int) func(int) int { return func(int) int { return code } }
+
+func TestEmitNoWebhooksWritesNothing(t *testing.T) {
+	rdb := redistest.Start(t)
+	s := New(testOptions(t, rdb))
+	ctx := t.Context()
+	for _, typ := range Types() {
+		if err := s.Emit(ctx, "a0-nohooks", typ, map[string]int{"x": 1}); err != nil {
+			t.Fatalf("Emit %s: %v", typ, err)
+		}
+	}
+	if err := s.MessageStatus(ctx, &accounts.Message{ID: "m0-x", AccountID: "a0-nohooks", Status: accounts.MsgDelivered}); err != nil {
+		t.Fatal(err)
+	}
+	if n := rdb.DBSize(ctx).Val(); n != 0 {
+		keys := rdb.Keys(ctx, "*").Val()
+		t.Fatalf("Emit with no webhooks wrote %d keys: %v", n, keys)
+	}
+	if err := s.Emit(ctx, "not-an-account", TypeBalanceLow, nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Emit for a malformed account id: %v, want ErrNotFound", err)
+	}
+}
+
+// queued returns the deliveries waiting, as webhook id -> event types.
+func queued(t *testing.T, s *Service, rdb *redis.Client) map[string][]string {
+	t.Helper()
+	vals, err := rdb.HVals(t.Context(), s.shardKeys(0).deliveries).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, v := range vals {
+		var p payload
+		if err := json.Unmarshal([]byte(v), &p); err != nil {
+			t.Fatal(err)
+		}
+		out[p.Webhook] = append(out[p.Webhook], p.Type)
+		slices.Sort(out[p.Webhook])
+	}
+	return out
+}
+
+func TestEmitFiltersBySubscription(t *testing.T) {
+	rdb := redistest.Start(t)
+	s := New(testOptions(t, rdb))
+	ctx := t.Context()
+	const acct = "a0-filter"
+	all, _, err := s.Create(ctx, acct, "https://example.com/all", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, err := s.Create(ctx, acct, "https://example.com/status", []string{TypeMessageStatus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replies, _, err := s.Create(ctx, acct, "https://example.com/replies", []string{TypeReplyReceived, TypeBalanceLow, TypeReplyReceived})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(replies.Events, []string{TypeBalanceLow, TypeReplyReceived}) {
+		t.Fatalf("events not normalised: %v", replies.Events)
+	}
+	other, _, err := s.Create(ctx, "a0-other", "https://example.com/other", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A disabled webhook gets nothing.
+	disabled, _, err := s.Create(ctx, acct, "https://example.com/disabled", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb.HSet(ctx, s.skey(0, "wh", acct), disabled.ID, `{"id":"`+disabled.ID+`","account":"`+acct+`","url":"https://example.com/disabled","events":"","status":"disabled","reason":"test","created":1,"failures":0}`)
+
+	if err := s.MessageStatus(ctx, &accounts.Message{ID: "m0-1", AccountID: acct, Status: accounts.MsgDelivered}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reply(ctx, &accounts.Reply{ID: "r0-1", AccountID: acct, From: "61400000000", Text: "hi"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LowBalance(ctx, &accounts.Account{ID: acct, Balance: 50, LowBalance: 100, Currency: "AUD"}); err != nil {
+		t.Fatal(err)
+	}
+	got := queued(t, s, rdb)
+	want := map[string][]string{
+		all.ID:     {TypeBalanceLow, TypeMessageStatus, TypeReplyReceived},
+		status.ID:  {TypeMessageStatus},
+		replies.ID: {TypeBalanceLow, TypeReplyReceived},
+	}
+	for _, w := range []*Webhook{all, status, replies, other, disabled} {
+		if !slices.Equal(got[w.ID], want[w.ID]) {
+			t.Errorf("webhook %s (%s): queued %v, want %v", w.ID, w.URL, got[w.ID], want[w.ID])
+		}
+	}
+	if n := rdb.XLen(ctx, s.shardKeys(0).queue).Val(); n != 6 {
+		t.Errorf("stream length %d, want 6", n)
+	}
+}
+
+func TestCreateValidationAndLimit(t *testing.T) {
+	rdb := redistest.Start(t)
+	o := testOptions(t, rdb)
+	o.MaxPerAccount = 2
+	s := New(o)
+	ctx := t.Context()
+	cases := []struct {
+		name    string
+		url     string
+		events  []string
+		wantErr error
+		inErr   string
+	}{
+		{"ok", "https://example.com/a", nil, nil, ""},
+		{"bad url", "gopher://x", nil, ErrInvalid, "url: "},
+		{"bad event", "https://example.com/b", []string{"message.status", "sms.sent"}, ErrInvalid, `events[1]: "sms.sent"`},
+		{"ping not subscribable", "https://example.com/b", []string{"ping"}, ErrInvalid, "events[0]"},
+		{"second ok", "https://example.com/b", []string{"balance.low"}, nil, ""},
+		{"over limit", "https://example.com/c", nil, ErrLimit, "at most 2"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w, secret, err := s.Create(ctx, "a0-lim", c.url, c.events)
+			if c.wantErr == nil {
+				if err != nil || w == nil || !strings.HasPrefix(secret, "whsec_") || w.Status != StatusActive {
+					t.Fatalf("Create: %+v %q %v", w, secret, err)
+				}
+				return
+			}
+			if !errors.Is(err, c.wantErr) || !strings.Contains(err.Error(), c.inErr) {
+				t.Fatalf("Create: %v, want %v containing %q", err, c.wantErr, c.inErr)
+			}
+		})
+	}
+	if _, _, err := s.Create(ctx, "a5-x", "https://example.com/", nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Create on a shard beyond the deployment: %v", err)
+	}
+}
+
+func TestMetricsNames(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	NewMetrics(reg)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, mf := range mfs {
+		names = append(names, mf.GetName())
+	}
+	for _, want := range []string{"smsgate_webhook_deliveries_total", "smsgate_webhook_events_enqueued_total",
+		"smsgate_webhook_delivery_duration_seconds"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("metric %s missing from %v", want, names)
+		}
+	}
+}
