@@ -25,6 +25,7 @@ type Pipeline struct {
 	defaultSource string
 	log           *slog.Logger
 	metrics       *Metrics
+	events        Events
 }
 
 // PipelineOptions configures a Pipeline.
@@ -34,6 +35,7 @@ type PipelineOptions struct {
 	DefaultSource string  // source address when the account sets none
 	Logger        *slog.Logger
 	Metrics       *Metrics
+	Events        Events // nil: no low-balance events
 }
 
 // DefaultMaxParts is the part limit of an account that sets none.
@@ -45,7 +47,7 @@ func NewPipeline(opts PipelineOptions) *Pipeline {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Pipeline{store: opts.Store, routes: opts.Routes, defaultSource: opts.DefaultSource,
-		log: opts.Logger, metrics: opts.Metrics}
+		log: opts.Logger, metrics: opts.Metrics, events: opts.Events}
 }
 
 // Accept prices the mail for each recipient, then debits and enqueues it in
@@ -120,6 +122,13 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 	if res.Duplicate {
 		p.log.InfoContext(ctx, "duplicate mail accepted again without charge",
 			"account", acct.ID, "messages", len(res.IDs))
+	}
+	if res.LowBalance && p.events != nil {
+		low := *acct
+		low.Balance = res.Balance
+		if err := p.events.LowBalance(ctx, &low); err != nil {
+			p.log.ErrorContext(ctx, "low balance event", "err", err, "account", acct.ID)
+		}
 	}
 	return res.IDs, nil
 }

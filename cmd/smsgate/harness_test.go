@@ -183,8 +183,17 @@ func (g *gateway) balance(id string) int64 {
 
 func (g *gateway) get(path string) (int, string) {
 	g.t.Helper()
-	req, _ := http.NewRequest("GET", "http://"+g.httpAddr+path, nil)
+	return g.do("GET", path, "")
+}
+
+// do calls the API with the parent's admin key.
+func (g *gateway) do(method, path, body string) (int, string) {
+	g.t.Helper()
+	req, _ := http.NewRequest(method, "http://"+g.httpAddr+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+g.key)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		g.t.Fatal(err)

@@ -51,6 +51,7 @@ func TestMetricsNames(t *testing.T) {
 		"smsgate_smpp_delivers_total",
 		"smsgate_panics_total",
 		"smsgate_api_requests_total",
+		"smsgate_webhook_deliveries_total",
 	}
 	for _, name := range want {
 		if !strings.Contains(text, "\n# TYPE "+name+" ") {
@@ -67,7 +68,7 @@ func TestMetricsNames(t *testing.T) {
 			t.Errorf("histogram %s is not in seconds", name)
 		}
 		if parts := strings.Split(name, "_"); len(parts) < 3 || !map[string]bool{
-			"smtp": true, "router": true, "smpp": true, "api": true, "panics": true, "accounts": true,
+			"smtp": true, "router": true, "smpp": true, "api": true, "panics": true, "accounts": true, "webhook": true,
 		}[parts[1]] {
 			t.Errorf("metric %s is not smsgate_<package>_<name>", name)
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/smsgate/smsgate/router"
 	"github.com/smsgate/smsgate/smpp"
 	"github.com/smsgate/smsgate/smtp"
+	"github.com/smsgate/smsgate/webhook"
 )
 
 func serveCmd(ctx context.Context, args []string, stderr io.Writer) int {
@@ -101,6 +102,10 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		}
 	}
 	rm := router.NewMetrics(reg)
+	// Webhooks: every role may emit events (accept, receipts, replies);
+	// deliveries run where the dispatch role is on.
+	hooks := webhook.New(webhook.Options{Redis: rdb, Shards: cfg.Redis.Shards,
+		Logger: logger.With("component", "webhook"), Metrics: webhook.NewMetrics(reg)})
 
 	// Carrier links and the routing table. Links run (bind) only where the
 	// dispatch role is on; the table also lets SMTP refuse unroutable numbers.
@@ -116,7 +121,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 				Logger: logger.With("component", "mailer"), Metrics: rm,
 			})
 		}
-		inOpts := router.InboundOptions{Store: store, Logger: logger.With("component", "inbound"), Metrics: rm}
+		inOpts := router.InboundOptions{Store: store, Events: hooks, Logger: logger.With("component", "inbound"), Metrics: rm}
 		if mailer != nil {
 			inOpts.Mailer = mailer
 		}
@@ -159,6 +164,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		if mailer != nil {
 			wg.Go(func() { mailer.Run(linkCtx) })
 		}
+		wg.Go(func() { hooks.Run(linkCtx) })
 		consumer := cfg.Dispatch.Consumer
 		if consumer == "" {
 			host, _ := os.Hostname()
@@ -171,7 +177,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 			Retry: router.RetryPolicy{Initial: cfg.Dispatch.Retry.Initial.Std(), Max: cfg.Dispatch.Retry.Max.Std(),
 				MaxAttempts: cfg.Dispatch.Retry.MaxAttempts, Jitter: cfg.Dispatch.Retry.Jitter},
 			RefundOnFailure: cfg.Dispatch.RefundOnFailure, DrainTimeout: cfg.Shutdown.Timeout.Std(),
-			Logger: logger.With("component", "dispatch"), Metrics: rm, Submitted: inbound.Submitted,
+			Logger: logger.With("component", "dispatch"), Metrics: rm, Submitted: inbound.Submitted, Events: hooks,
 		})
 		go func() {
 			defer close(dispatchDone)
@@ -182,6 +188,12 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	} else {
 		close(dispatchDone)
 	}
+
+	// The accept pipeline serves SMTP and the API's send route.
+	pipeline := router.NewPipeline(router.PipelineOptions{
+		Store: store, Routes: routes, DefaultSource: cfg.Dispatch.DefaultSource,
+		Logger: logger.With("component", "router"), Metrics: rm, Events: hooks,
+	})
 
 	// SMTP.
 	var smtpSrvs []interface{ Close() error }
@@ -196,10 +208,6 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 			}
 			tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		}
-		pipeline := router.NewPipeline(router.PipelineOptions{
-			Store: store, Routes: routes, DefaultSource: cfg.Dispatch.DefaultSource,
-			Logger: logger.With("component", "router"), Metrics: rm,
-		})
 		// Sessions live on linkCtx: a SIGTERM must not cut a DATA already
 		// in flight; Drain refuses new transactions instead.
 		backend = smtp.NewBackend(linkCtx, smtp.Options{
@@ -236,6 +244,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	httpAddr := ""
 	if cfg.Roles.HTTP {
 		h := api.New(api.Options{Store: store, Logger: logger.With("component", "http"), Registry: reg, Registerer: reg,
+			Webhooks: hooks, Sender: pipeline,
 			Ready: func(ctx context.Context) error {
 				select {
 				case <-draining:
