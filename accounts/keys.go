@@ -263,6 +263,45 @@ func (s *Store) RevokeKey(ctx context.Context, accountID, keyID string) error {
 	return nil
 }
 
+// RotateKey replaces the secret of an account's key: the key keeps its id
+// (its visible prefix), role, name and owner, the old secret stops working at
+// once, and the new one is returned, once. One HSET does it, so there is no
+// moment with two valid secrets or none.
+func (s *Store) RotateKey(ctx context.Context, accountID, keyID string) (string, *APIKey, error) {
+	if _, err := s.acctKey(accountID); err != nil {
+		return "", nil, err
+	}
+	h, err := s.rdb.HGetAll(ctx, s.gkey("key", keyID)).Result()
+	if err != nil {
+		return "", nil, fmt.Errorf("rotate key %s: %w", keyID, err)
+	}
+	if len(h) == 0 || h["account_id"] != accountID {
+		return "", nil, fmt.Errorf("key %q: %w", keyID, ErrNotFound)
+	}
+	k, err := keyFromHash(keyID, h)
+	if err != nil {
+		return "", nil, fmt.Errorf("rotate key %s: %w", keyID, err)
+	}
+	secret := keyPrefix + keyID + "_" + randomSecret(20)
+	// HSET on a key revoked meanwhile would resurrect a bare hash: only
+	// write if it still exists (HSETEX-free check: a tiny script).
+	ok, err := keyRotateScript.Run(ctx, s.rdb, []string{s.gkey("key", keyID)}, accountID, keyHash(secret)).Int()
+	if err != nil {
+		return "", nil, fmt.Errorf("rotate key %s: %w", keyID, err)
+	}
+	if ok == 0 {
+		return "", nil, fmt.Errorf("key %q: %w", keyID, ErrNotFound)
+	}
+	return secret, k, nil
+}
+
+// keyRotateScript sets a key's hash only if the key still belongs to the
+// account (KEYS[1] key hash; ARGV account id, new hash).
+var keyRotateScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'account_id') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'hash', ARGV[2])
+return 1`)
+
 // Bootstrap creates the first root account (name, default country) and a
 // parent_admin key for it, and returns the key's secret, once. A second call,
 // or a concurrent one that lost the SET NX on P:bootstrap, gets

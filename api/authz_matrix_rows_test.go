@@ -101,6 +101,13 @@ func matrixRows() []mRow {
 			}
 			return "/v1/accounts/" + a.ID + "/keys/" + k.ID, nil
 		}),
+		admin("POST /v1/accounts/{id}/keys/{key}/rotate", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			_, k, err := w.st.CreateKey(t.Context(), a.ID, accounts.RoleBasic, "rotated")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "/v1/accounts/" + a.ID + "/keys/" + k.ID + "/rotate", nil
+		}),
 
 		withSibling(anyMember("GET /v1/messages", ok, mAt("/v1/messages?account=%s"))),
 		hide(withSibling(anyMember("GET /v1/messages/{id}", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {

@@ -25,7 +25,7 @@ type keyList struct {
 }
 
 func (s *server) listKeys(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actManage)
+	_, acct, err := s.target(r, actKeys)
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func (s *server) listKeys(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) createKey(w http.ResponseWriter, r *http.Request) error {
-	p, acct, err := s.target(r, actManage)
+	p, acct, err := s.target(r, actKeys)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (s *server) createKey(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) revokeKey(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actManage)
+	_, acct, err := s.target(r, actKeys)
 	if err != nil {
 		return err
 	}
@@ -79,5 +79,21 @@ func (s *server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 		return s.toProblem(r.Context(), err, "key", id)
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// rotateKey replaces a key's secret, keeping its id and role.
+func (s *server) rotateKey(w http.ResponseWriter, r *http.Request) error {
+	_, acct, err := s.target(r, actKeys)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("key")
+	secret, key, err := s.store.RotateKey(r.Context(), acct.ID, id)
+	if err != nil {
+		return s.toProblem(r.Context(), err, "key", id)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, newKey{Secret: secret, Key: key})
 	return nil
 }

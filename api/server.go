@@ -53,6 +53,7 @@ type coreStore interface {
 	Authenticate(ctx context.Context, secret string) (*accounts.APIKey, error)
 	ListKeys(ctx context.Context, accountID string) ([]accounts.APIKey, error)
 	RevokeKey(ctx context.Context, accountID, keyID string) error
+	RotateKey(ctx context.Context, accountID, keyID string) (string, *accounts.APIKey, error)
 	GetMessage(ctx context.Context, id string) (*accounts.Message, error)
 	ListMessages(ctx context.Context, accountID string, limit int) ([]*accounts.Message, error)
 	ListInbox(ctx context.Context, accountID string, limit int) ([]*accounts.Reply, error)
@@ -155,6 +156,7 @@ func (s *server) routes(gather prometheus.Gatherer) []route {
 		{"GET /v1/accounts/{id}/keys", true, s.h(s.listKeys)},
 		{"POST /v1/accounts/{id}/keys", true, s.h(s.createKey)},
 		{"DELETE /v1/accounts/{id}/keys/{key}", true, s.h(s.revokeKey)},
+		{"POST /v1/accounts/{id}/keys/{key}/rotate", true, s.h(s.rotateKey)},
 
 		{"GET /v1/messages", true, s.h(s.listMessages)},
 		{"GET /v1/messages/{id}", true, s.h(s.getMessage)},

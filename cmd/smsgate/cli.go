@@ -342,6 +342,7 @@ func cliCommands() map[string]command {
 		})},
 		"key create": {"--account ID --role parent_admin|sub_admin|advanced|basic [--name N]", keyCreate},
 		"key revoke": {"--account ID KEYID", remove("keys", "KEYID", "key %s revoked\n")},
+		"key rotate": {"--account ID KEYID", keyRotate},
 
 		"message list": {"[--account ID] [--status S] [--sender E] [--number N] [--from D] [--to D] [--limit N] [--cursor C]", cliMessageList},
 		"inbox list":   {"[--account ID] [--sender E] [--number N] [--from D] [--to D] [--limit N] [--cursor C]", cliInboxList},
@@ -455,6 +456,23 @@ func keyCreate(fs *flag.FlagSet) runFunc {
 		return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/keys", body, func(w io.Writer, r newKeyResp) {
 			fmt.Fprintf(w, "key %s (%s) created for account %s\n", r.Key.ID, r.Key.Role, r.Key.AccountID)
 			fmt.Fprintf(w, "secret (shown once, store it now):\n%s\n", r.Secret)
+		})
+	}
+}
+
+// keyRotate is "key rotate --account ID KEYID": a new secret for the same key.
+func keyRotate(fs *flag.FlagSet) runFunc {
+	acct := accountFlag(fs)
+	return func(ctx context.Context, c *client, args []string) error {
+		id, err := acct()
+		if err == nil {
+			err = need(args, 1, "KEYID")
+		}
+		if err != nil {
+			return err
+		}
+		return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/keys/"+esc(args[0])+"/rotate", nil, func(w io.Writer, r newKeyResp) {
+			fmt.Fprintf(w, "key %s rotated: the old secret no longer works\nnew secret (shown once, store it now):\n%s\n", r.Key.ID, r.Secret)
 		})
 	}
 }
