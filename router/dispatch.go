@@ -64,6 +64,7 @@ type DispatcherOptions struct {
 	Logger             *slog.Logger
 	Metrics            *Metrics
 	Events             Events // nil: no events
+	StatusHooks        []StatusHook
 	// Submitted is told of each batch of submits once it is recorded
 	// (receipts that overtook their submit wait for it); it must not keep
 	// the slice. May be nil.
@@ -278,6 +279,11 @@ func (d *Dispatcher) fail(ctx context.Context, e accounts.Entry, m *accounts.Mes
 	if err != nil {
 		d.log.ErrorContext(ctx, "fail message", "err", err, "message", m.ID)
 		return
+	}
+	if failed != nil {
+		for _, h := range d.o.StatusHooks {
+			h.OnStatus(sctx, failed)
+		}
 	}
 	if d.o.Events != nil && failed != nil {
 		if err := d.o.Events.MessageStatus(sctx, failed); err != nil {

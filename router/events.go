@@ -17,6 +17,20 @@ type Events interface {
 	LowBalance(ctx context.Context, acct *accounts.Account) error
 }
 
+// ReplyHook acts on a reply once it is stored in the inbox (r.AccountID
+// empty: unrouted; orig nil: no conversation). Returning true claims the
+// reply: later hooks, the reply event and the reply mail are skipped. Hooks
+// handle and log their own errors: the reply is already safe.
+type ReplyHook interface {
+	OnReply(ctx context.Context, r *accounts.Reply, orig *accounts.Message) (claimed bool)
+}
+
+// StatusHook acts on a message that has reached a final status (delivered,
+// undeliverable, expired, rejected, failed), after the store recorded it.
+type StatusHook interface {
+	OnStatus(ctx context.Context, m *accounts.Message)
+}
+
 // final reports whether a message status is final.
 func final(s accounts.MessageStatus) bool {
 	switch s {

@@ -25,11 +25,15 @@ type ReplyMailer interface {
 
 // InboundOptions configures an Inbound.
 type InboundOptions struct {
-	Store   InboundStore
-	Mailer  ReplyMailer // nil: replies are not mailed
-	Events  Events      // nil: no events
-	Logger  *slog.Logger
-	Metrics *Metrics
+	Store  InboundStore
+	Mailer ReplyMailer // nil: replies are not mailed
+	Events Events      // nil: no events
+	// ReplyHooks run, in order, on every stored reply, before the reply
+	// event and mail; StatusHooks on every message reaching a final status.
+	ReplyHooks  []ReplyHook
+	StatusHooks []StatusHook
+	Logger      *slog.Logger
+	Metrics     *Metrics
 	// OrphanWait is how long a receipt that names no known message is kept
 	// and tried again: a receipt can overtake the recording of its submit.
 	OrphanWait time.Duration
@@ -235,11 +239,14 @@ func (in *Inbound) applyOrphans(ctx context.Context, ups []accounts.ReceiptUpdat
 // statusEvents tells Events of the messages that have reached a final
 // status with these receipts (a part's receipt of a longer message may not).
 func (in *Inbound) statusEvents(ctx context.Context, msgs []*accounts.Message) {
-	if in.o.Events == nil {
-		return
-	}
 	for _, m := range msgs {
 		if m == nil || !final(m.Status) {
+			continue
+		}
+		for _, h := range in.o.StatusHooks {
+			h.OnStatus(ctx, m)
+		}
+		if in.o.Events == nil {
 			continue
 		}
 		if err := in.o.Events.MessageStatus(ctx, m); err != nil {
@@ -292,6 +299,13 @@ func (in *Inbound) reply(ctx context.Context, d *smpp.Deliver) error {
 		in.o.Metrics.replies.WithLabelValues(result).Inc()
 	}
 	in.log.InfoContext(ctx, "reply received", "reply", r.ID, "account", r.AccountID, "message", r.MessageID, "result", result)
+	// Hooks in order (the Stop rule, inbox rules, automation); one may
+	// claim the reply and end the chain, e.g. a STOP is not auto-answered.
+	for _, h := range in.o.ReplyHooks {
+		if h.OnReply(ctx, r, orig) {
+			return nil
+		}
+	}
 	if in.o.Events != nil && r.AccountID != "" {
 		if err := in.o.Events.Reply(ctx, r, orig); err != nil {
 			in.log.ErrorContext(ctx, "reply event", "err", err, "reply", r.ID)
