@@ -90,7 +90,10 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 			}
 		}
 	}
-	source := acct.SenderID
+	source := m.Source
+	if source == "" {
+		source = acct.SenderID
+	}
 	if source == "" {
 		source = p.defaultSource
 	}

@@ -16,6 +16,10 @@ type Mail struct {
 	MailID     string   // the email's Message-ID, for idempotency and threading
 	Subject    string
 	Text       string // plain text body, signatures already stripped
+	// Source is the source address to send from; empty: the account's
+	// sender id, else the gateway's default. Whoever sets it has checked the
+	// account may use it (auto-replies answer from the number texted).
+	Source string
 }
 
 // Errors returned by Accept, tested with errors.Is. Balance and account
