@@ -123,11 +123,11 @@ bin/smsgate inbox list --account "$sub"
 
 step "the reply mailed back to alice@example.com, threaded under her mail"
 for i in $(seq 50); do
-	mail=$(curl -fs "http://127.0.0.1:$SIM_HTTP_PORT/mail")
+	mail=$(curl -fs "http://127.0.0.1:$SIM_HTTP_PORT/mail.txt")
 	echo "$mail" | grep -q 'see you at 3' && break
 	sleep 0.1
 done
-echo "$mail" | sed 's/\\r\\n/\n/g; s/\\n/\n/g'
+echo "$mail"
 
 step "balance and ledger of Sales"
 bin/smsgate balance get --account "$sub"

@@ -94,6 +94,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(sink.Mails())
 		})
+		mux.HandleFunc("GET /mail.txt", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			for _, m := range sink.Mails() {
+				fmt.Fprintf(w, "MAIL FROM:<%s> RCPT TO:%v at %s\n%s\n", m.From, m.To, m.At.Format(time.RFC3339), strings.ReplaceAll(m.Data, "\r\n", "\n"))
+			}
+		})
 		handler = mux
 		fmt.Fprintf(stdout, "smsc-sim mailbox smtp=%s\n", sink.Addr())
 	}
