@@ -48,6 +48,10 @@ type AcceptRequest struct {
 	// Source, set by the caller. On success Accept fills in ID, AccountID,
 	// Status and CreatedAt.
 	Messages []*Message
+	// SkipOptOut sends even to numbers on the account's opt-out list: only
+	// for the Stop rule's confirmation to the number that has just opted
+	// out (router/stop.go). Everything else is checked (optout.go).
+	SkipOptOut bool
 }
 
 // AcceptResult says what Accept did.
@@ -62,6 +66,10 @@ type AcceptResult struct {
 	// Recharged is what auto-recharge moved from the parent in the same
 	// step (minor units), 0 if none.
 	Recharged int64
+	// Blocked are the recipients on the account's opt-out list (optout.go):
+	// not queued, not charged, recorded with status MsgBlocked in the
+	// blocked log; IDs has only the others. Never set on a duplicate.
+	Blocked []string
 }
 
 // Accept prices, debits and stores and enqueues every message of req in
@@ -83,6 +91,15 @@ type AcceptResult struct {
 // so is refused with a *BalanceError (which matches ErrInsufficientBalance)
 // saying why, including a failed recharge. The same script counts the
 // messages, parts and cost of the day in the account's statistics.
+//
+// Opt-outs: a recipient on the opt-out list that governs the account
+// (optout.go: its own, or its parent's under share_contacts) is checked in
+// the same script, before any charge, so a STOP stored between RCPT and DATA
+// still wins: it gets no queue entry and no debit, only a message record
+// with status MsgBlocked and price 0 in the blocked log (blocked.go), and
+// AcceptResult.Blocked names it. When every recipient is blocked, Accept
+// returns an *OptedOutError (matching ErrOptedOut) and writes only those
+// records.
 //
 // It returns ErrNotFound for an unknown or deleted account and ErrDeactivated
 // when it or its parent is deactivated.
@@ -123,6 +140,11 @@ func (s *Store) Accept(ctx context.Context, req AcceptRequest) (*AcceptResult, e
 		args = append(args, ids[i], m.Sender, m.MailID, m.Source, m.To, m.Text,
 			int(m.Coding), m.Parts, m.Price)
 	}
+	skip := "0"
+	if req.SkipOptOut {
+		skip = "1"
+	}
+	args = append(args, skip, s.skey(shard, ""))
 	res, err := acceptScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("accept for %s: %w", req.AccountID, err)
@@ -131,14 +153,32 @@ func (s *Store) Accept(ctx context.Context, req AcceptRequest) (*AcceptResult, e
 	switch kind {
 	case "ok":
 		priced := acceptInt(res, 4) == 1
+		blocked := acceptBlocked(res, n)
+		out := &AcceptResult{IDs: ids, Balance: acceptInt(res, 1), LowBalance: acceptInt(res, 2) == 1,
+			Recharged: acceptInt(res, 3)}
+		if len(blocked) > 0 {
+			out.IDs = make([]string, 0, n-len(blocked))
+		}
 		for i, m := range req.Messages {
 			m.ID, m.AccountID, m.Status, m.CreatedAt = ids[i], req.AccountID, MsgQueued, now
 			if priced {
 				m.Price = acceptInt(res, 5+i)
 			}
+			if blocked[i] {
+				m.Status, m.Price = MsgBlocked, 0
+				out.Blocked = append(out.Blocked, m.To)
+			} else if len(blocked) > 0 {
+				out.IDs = append(out.IDs, ids[i])
+			}
 		}
-		return &AcceptResult{IDs: ids, Balance: acceptInt(res, 1), LowBalance: acceptInt(res, 2) == 1,
-			Recharged: acceptInt(res, 3)}, nil
+		return out, nil
+	case "optout":
+		oe := &OptedOutError{}
+		for i, m := range req.Messages {
+			m.ID, m.AccountID, m.Status, m.Price, m.CreatedAt = ids[i], req.AccountID, MsgBlocked, 0, now
+			oe.Numbers = append(oe.Numbers, m.To)
+		}
+		return nil, fmt.Errorf("accept for %s: %w", req.AccountID, oe)
 	case "dup":
 		prev, _ := res[1].(string)
 		return &AcceptResult{IDs: strings.Split(prev, ","), Duplicate: true, Balance: acceptInt(res, 2)}, nil
@@ -171,6 +211,23 @@ func acceptInt(res []any, i int) int64 {
 		return n
 	}
 	return 0
+}
+
+// acceptBlocked reads the last element of an "ok" reply: the 1-based
+// indexes of the blocked messages, comma-separated. The map is by 0-based
+// message index.
+func acceptBlocked(res []any, n int) map[int]bool {
+	last, _ := res[len(res)-1].(string)
+	if last == "" {
+		return nil
+	}
+	out := make(map[int]bool)
+	for f := range strings.SplitSeq(last, ",") {
+		if i, err := strconv.Atoi(f); err == nil && i >= 1 && i <= n {
+			out[i-1] = true
+		}
+	}
+	return out
 }
 
 // acceptIsNoScript reports whether err is Redis's NOSCRIPT (script cache

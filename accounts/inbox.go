@@ -19,8 +19,10 @@ const inboxUnrouted = "unrouted"
 // their number), written by MarkSubmitted, leads to the last message sent
 // to them; the reply then lands in that message's account inbox with
 // AccountID, MessageID and Sender set, and that message is returned. With no
-// conversation the reply goes to the unrouted inbox (AccountID "") and the
-// message is nil. The stored reply, with its new ID, is returned.
+// conversation the reply goes to the inbox of the account holding the
+// dedicated number To (AccountID set, MessageID empty), else to the
+// unrouted inbox (AccountID ""); the message is nil either way. The stored
+// reply, with its new ID, is returned.
 func (s *Store) RouteReply(ctx context.Context, r Reply) (*Reply, *Message, error) {
 	if r.ReceivedAt.IsZero() {
 		r.ReceivedAt = s.now()
@@ -45,6 +47,16 @@ func (s *Store) RouteReply(ctx context.Context, r Reply) (*Reply, *Message, erro
 	shard, inbox := 0, inboxUnrouted
 	if msg != nil {
 		shard, inbox = s.mustShard(msg.ID), msg.AccountID
+	} else {
+		// No conversation: a dedicated number leads to the account that
+		// holds it (senders.go); else the unrouted inbox.
+		owner, err := s.numberInbox(ctx, r.To)
+		if err != nil {
+			return nil, nil, fmt.Errorf("route reply: %w", err)
+		}
+		if owner != "" {
+			shard, inbox, r.AccountID = s.mustShard(owner), owner, owner
+		}
 	}
 	r.ID = newShardedID("r", shard)
 	_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
@@ -133,6 +145,7 @@ func inboxFromHash(h map[string]string) *Reply {
 		ID: h["id"], AccountID: h["account_id"], MessageID: h["message_id"], Sender: h["sender"],
 		From: h["from"], To: h["to"], Text: h["text"], Link: h["link"],
 		ReceivedAt: msgTime(h["received_at"]),
+		ReadAt:     msgTime(h["read_at"]), ArchivedAt: msgTime(h["archived_at"]),
 	}
 }
 
@@ -149,6 +162,9 @@ type InboxQuery struct {
 	// From and To bound the time received, From inclusive, To exclusive;
 	// zero is unbounded.
 	From, To time.Time
+	// State keeps replies in that inbox state (inbox_state.go); ""
+	// (InboxCurrent) is every reply not archived.
+	State InboxState
 	// Limit is the page size: default 100, at most QueryMaxLimit.
 	Limit int
 	// Cursor continues from a previous page ("" is the first page).
@@ -191,7 +207,8 @@ func (s *Store) QueryInbox(ctx context.Context, q InboxQuery) (replies []*Reply,
 			switch {
 			case q.Sender != "" && !strings.EqualFold(r.Sender, q.Sender),
 				exact && r.From != digits,
-				!exact && !strings.Contains(r.From, digits):
+				!exact && !strings.Contains(r.From, digits),
+				!q.State.has(r):
 				continue
 			}
 			out = append(out, r)

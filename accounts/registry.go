@@ -110,7 +110,8 @@ func (s *Store) Registrations(ctx context.Context, accountID string) (domains, a
 }
 
 // ResolveSender maps a MAIL FROM address to its account: an exact address
-// registration first, then the address's domain. ErrUnknownSender (wrapped
+// registration first (the address itself, then without its +tag, RFC 5233),
+// then the address's domain. Address keeps the tag. ErrUnknownSender (wrapped
 // with the address) when neither is registered; ErrDeactivated when the
 // account or its parent is deactivated. It runs once per SMTP transaction:
 // both lookups go in one pipeline, then one HGETALL (plus one HGET of the
@@ -124,11 +125,18 @@ func (s *Store) ResolveSender(ctx context.Context, email string) (*Sender, error
 	domain := strings.TrimSuffix(addr[at+1:], ".")
 	pipe := s.rdb.Pipeline()
 	byAddr := pipe.Get(ctx, s.gkey("addr", addr))
+	byBase := byAddr // "alice+ACME@x" (a sender id choice, senders.go) is alice@x's
+	if base, _ := SplitPlus(addr); base != addr {
+		byBase = pipe.Get(ctx, s.gkey("addr", base))
+	}
 	byDomain := pipe.Get(ctx, s.gkey("domain", domain))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("resolve sender: %w", err)
 	}
 	id, match := byAddr.Val(), "address"
+	if id == "" {
+		id = byBase.Val()
+	}
 	if id == "" {
 		id, match = byDomain.Val(), "domain"
 	}

@@ -159,6 +159,9 @@ const (
 	MsgExpired       MessageStatus = "expired"
 	MsgRejected      MessageStatus = "rejected"
 	MsgFailed        MessageStatus = "failed"
+	// MsgBlocked: never sent nor charged, the recipient had opted out
+	// (optout.go); the record is in the account's blocked log.
+	MsgBlocked MessageStatus = "blocked"
 )
 
 // Message is one SMS to one recipient (it may travel as several parts).
@@ -194,6 +197,10 @@ type Reply struct {
 	Text       string    `json:"text"`
 	Link       string    `json:"link,omitempty"`
 	ReceivedAt time.Time `json:"received_at"`
+	// ReadAt and ArchivedAt are the inbox state (SetReplyState); zero:
+	// unread, not archived.
+	ReadAt     time.Time `json:"read_at,omitzero"`
+	ArchivedAt time.Time `json:"archived_at,omitzero"`
 }
 
 // Errors, tested with errors.Is.

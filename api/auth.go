@@ -62,6 +62,10 @@ const (
 	actContacts         // contacts and groups (flag use_database)
 	actResubscribe      // resubscribe an opted-out number: sub_admin
 	actAutomation       // automation rules: sub_admin
+	actTemplates        // create, change, delete its templates: sub_admin (reading them is actRead)
+	actSenderView       // its numbers and sender ids (flag sender_view)
+	actSenders          // assign numbers, approve sender ids: as actPrice (the parent's admins)
+	actShareGroups      // share a root's groups with its sub-accounts: the root's parent_admin (seed 001)
 )
 
 // rule is one row of the authorisation table.
@@ -118,7 +122,7 @@ func ruleOf(a action) (rule, bool) {
 		return rule{min: subAdmin, flag: accounts.FlagProfileEdit, parent: true}, true
 	case actSettings:
 		return rule{min: subAdmin, flag: accounts.FlagSettings, parent: true}, true
-	case actRegistrations, actKeys, actWebhooks, actUsersManage, actResubscribe, actAutomation:
+	case actRegistrations, actKeys, actWebhooks, actUsersManage, actResubscribe, actAutomation, actTemplates:
 		return rule{min: subAdmin, parent: true}, true
 	case actUsersView:
 		return rule{min: advanced, parent: true}, true
@@ -149,6 +153,14 @@ func ruleOf(a action) (rule, bool) {
 		return rule{min: advanced, flag: accounts.FlagBlockedSMSExport, parent: true}, true
 	case actContacts:
 		return rule{min: advanced, flag: accounts.FlagUseDatabase, parent: true}, true
+	case actSenderView:
+		return rule{min: basic, flag: accounts.FlagSenderView, parent: true}, true
+	case actSenders:
+		// Operators allocate numbers to roots; a root's parent_admin hands
+		// them (and sender ids) to the root itself or its subs.
+		return rule{min: parentAdmin, parent: true}, true
+	case actShareGroups:
+		return rule{min: parentAdmin, rootOnly: true}, true
 	}
 	return rule{}, false
 }
@@ -456,6 +468,14 @@ func (a action) String() string {
 		return "resubscribe an opted-out number"
 	case actAutomation:
 		return "manage its automation rules"
+	case actTemplates:
+		return "manage its templates"
+	case actSenderView:
+		return "view its numbers and sender ids"
+	case actSenders:
+		return "assign its numbers or approve its sender ids"
+	case actShareGroups:
+		return "share its groups with sub-accounts"
 	}
 	return "do this"
 }

@@ -117,6 +117,13 @@ func matrixRows() []mRow {
 		hide(flagged(anyMember("GET /v1/inbox/{id}", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
 			return "/v1/inbox/" + w.reply(t, a), nil
 		}), accounts.FlagIncomingSMS)),
+		// Inbox state and reply rules (issue 4 item 4).
+		hide(flagged(anyMember("PATCH /v1/inbox/{id}", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			return "/v1/inbox/" + w.reply(t, a), map[string]any{"read": true}
+		}), accounts.FlagIncomingSMS)),
+		flagged(admin("GET /v1/accounts/{id}/reply-rules", ok, mAt("/v1/accounts/%s/reply-rules")), accounts.FlagSettings),
+		flagged(admin("PUT /v1/accounts/{id}/reply-rules", ok, mWith("/v1/accounts/%s/reply-rules",
+			map[string]any{"forward_to": []string{"ops@example.com"}})), accounts.FlagSettings),
 
 		anyMember("GET /v1/accounts/{id}/permissions", ok, mAt("/v1/accounts/%s/permissions")),
 		{pattern: "PUT /v1/accounts/{id}/permissions", child: true, sub: mSubAdmin, flag: accounts.FlagModifyUsers, ok: ok,
@@ -128,6 +135,11 @@ func matrixRows() []mRow {
 				return 0
 			}},
 	}
+	rows = append(rows, matrixContactRows()...)    // api/contacts_test.go
+	rows = append(rows, matrixAutomationRows()...) // api/automation_test.go
+	rows = append(rows, matrixOptOutRows()...)     // optout_test.go
+	rows = append(rows, matrixTemplateRows()...)   // api/templates_test.go
+	rows = append(rows, matrixSenderRows()...)     // api/senders_test.go
 	return append(rows, matrixAreaRows()...)
 }
 

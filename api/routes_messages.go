@@ -53,6 +53,7 @@ type logQuery struct {
 	own      string
 	sender   string
 	status   accounts.MessageStatus
+	state    accounts.InboxState // inbox only
 	number   string
 	from, to time.Time
 	limit    int
@@ -94,6 +95,14 @@ func (s *server) parseLogQuery(r *http.Request, act action, withStatus bool) (*l
 			accounts.MsgExpired, accounts.MsgRejected, accounts.MsgFailed:
 		default:
 			return nil, badRequest("status: %q must be one of queued, submitted, delivered, undeliverable, expired, rejected, failed", st)
+		}
+	}
+	if st := v.Get("state"); st != "" {
+		if withStatus {
+			return nil, badRequest("state: messages have no inbox state (read, archived); use status")
+		}
+		if q.state, err = accounts.ParseInboxState(st); err != nil {
+			return nil, badRequest("state: %q must be one of unread, read, archived, all (default: all but archived)", st)
 		}
 	}
 	if q.number != "" && strings.IndexFunc(q.number, func(c rune) bool { return c >= '0' && c <= '9' }) < 0 {
@@ -143,7 +152,7 @@ func (q *logQuery) messageQuery() accounts.MessageQuery {
 // inboxQuery turns a logQuery into the store's inbox query.
 func (q *logQuery) inboxQuery() accounts.InboxQuery {
 	return accounts.InboxQuery{AccountID: q.acct.ID, Sender: q.sender, Number: q.number,
-		From: q.from, To: q.to, Limit: q.limit, Cursor: q.cursor}
+		State: q.state, From: q.from, To: q.to, Limit: q.limit, Cursor: q.cursor}
 }
 
 // queryProblem maps a query's store error: a bad cursor is the client's
@@ -337,11 +346,11 @@ func (s *server) exportInbox(w http.ResponseWriter, r *http.Request) error {
 		return s.queryProblem(r.Context(), err, q.acct.ID)
 	}
 	cw := csvStart(w, "inbox-"+q.acct.ID+".csv", []string{"id", "received_at", "account_id", "message_id",
-		"sender", "from", "to", "text"})
+		"sender", "from", "to", "text", "read_at", "archived_at"})
 	for {
 		for _, rp := range replies {
 			_ = cw.Write([]string{rp.ID, csvTime(rp.ReceivedAt), rp.AccountID, rp.MessageID, cell(rp.Sender),
-				rp.From, rp.To, cell(rp.Text)})
+				rp.From, rp.To, cell(rp.Text), csvTime(rp.ReadAt), csvTime(rp.ArchivedAt)})
 		}
 		cw.Flush()
 		if err := cw.Error(); err != nil || next == "" {
@@ -360,6 +369,10 @@ type sendBody struct {
 	To      []string `json:"to"`
 	Text    string   `json:"text"`
 	Subject string   `json:"subject"` // used as the account's subject_mode says, as for mail
+	// Template names a template of the account (or its parent) to send
+	// instead of text, filled per recipient from their contact; text, if
+	// given, fills {{body}} and the subject is not used (router/template.go).
+	Template string `json:"template"`
 }
 
 // sendResult is the answer to POST /v1/messages: one message id per
@@ -421,6 +434,7 @@ func (s *server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 		Recipients: to,
 		Subject:    in.Subject,
 		Text:       in.Text,
+		Template:   strings.TrimSpace(in.Template),
 	}
 	if idem != "" {
 		// The pipeline's idempotency key is sender + Message-ID +
@@ -430,6 +444,11 @@ func (s *server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 		mail.MailID = "<" + hex.EncodeToString(sum[:16]) + "@api.smsgate.invalid>"
 	}
 	ids, err := s.sender.Accept(r.Context(), mail)
+	if err != nil && mail.Template != "" {
+		if p := templateSendProblem(err, mail.Template); p != nil {
+			return p
+		}
+	}
 	if err != nil {
 		return s.sendProblem(r.Context(), err, acct)
 	}
@@ -468,15 +487,23 @@ func sendNumbers(raw []string, country string) ([]string, error) {
 //	422 no-route          no carrier link serves a number's prefix
 //	402 insufficient-balance  with need and have, in minor units
 //	409 account-deactivated   the account or its parent
+//	422 opted-out         every number has opted out (none was sent or charged)
 //
 // and anything else as every route does.
 func (s *server) sendProblem(ctx context.Context, err error, acct *accounts.Account) *Problem {
 	var tl *router.TooLongError
 	var be *accounts.BalanceError
 	var pe *router.PermissionError
+	var oo *accounts.OptedOutError
 	switch {
 	case errors.As(err, &pe): // the account's flags (send_bulk, global_sending): HB
 		return forbidden("account %s: %s", acct.ID, pe.Error())
+	case errors.Is(err, router.ErrSenderNotAllowed): // "[from:<id>]" in the subject (router/sender.go)
+		msg, se := router.ErrSenderNotAllowed.Error(), (*router.SenderError)(nil)
+		if errors.As(err, &se) {
+			msg = se.Error()
+		}
+		return forbidden("subject: %s (account %s; see GET /v1/accounts/%s/senders)", msg, acct.ID, acct.ID)
 	case errors.As(err, &tl):
 		return problemf(http.StatusUnprocessableEntity, "too-long", "text: %s", tl.Error())
 	case errors.Is(err, router.ErrTooLong):
@@ -494,6 +521,8 @@ func (s *server) sendProblem(ctx context.Context, err error, acct *accounts.Acco
 		return problemf(http.StatusPaymentRequired, "insufficient-balance", "account %s: insufficient balance", acct.ID)
 	case errors.Is(err, accounts.ErrDeactivated):
 		return problemf(http.StatusConflict, "account-deactivated", "account: %s (or its parent) is deactivated and sends nothing", acct.ID)
+	case errors.As(err, &oo): // nothing sent or charged; the blocked log has them
+		return problemf(http.StatusUnprocessableEntity, "opted-out", "to: %s", oo.Error())
 	}
 	return s.toProblem(ctx, err, "account", acct.ID)
 }

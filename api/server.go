@@ -33,6 +33,12 @@ type Store interface {
 	permissionStore
 	billingStore
 	statsStore
+	contactStore
+	inboxStore
+	optoutStore
+	automationStore
+	senderStore
+	templateStore
 }
 
 // coreStore: accounts, registrations, keys, messages and inbox.
@@ -168,7 +174,7 @@ func (s *server) routes(gather prometheus.Gatherer) []route {
 // areaRoutes collects the routes of each area, each defined in its own file.
 func (s *server) areaRoutes() []route {
 	var rs []route
-	for _, area := range [][]route{s.userRoutes(), s.permissionRoutes(), s.billingRoutes(), s.webhookRoutes(), s.statsRoutes()} {
+	for _, area := range [][]route{s.userRoutes(), s.permissionRoutes(), s.billingRoutes(), s.webhookRoutes(), s.statsRoutes(), s.contactRoutes(), s.inboxRoutes(), s.optoutRoutes(), s.automationRoutes(), s.senderRoutes(), s.templateRoutes()} {
 		rs = append(rs, area...)
 	}
 	return rs

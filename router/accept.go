@@ -8,7 +8,6 @@ import (
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/phone"
-	"github.com/smsgate/smsgate/smpp"
 )
 
 // AcceptStore is what Accept needs from the account store: one atomic step
@@ -26,6 +25,16 @@ type Pipeline struct {
 	log           *slog.Logger
 	metrics       *Metrics
 	events        Events
+	notifier      Notifier
+	templates     TemplateStore
+	senders       SenderStore
+}
+
+// Notifier tells the sender of a mail which recipients were not sent to
+// because they had opted out, when the others were accepted (the lead wires
+// it to the reply *Mailer). It must not block: it queues.
+type Notifier interface {
+	BlockedNotice(ctx context.Context, m *Mail, blocked []string)
 }
 
 // PipelineOptions configures a Pipeline.
@@ -36,6 +45,17 @@ type PipelineOptions struct {
 	Logger        *slog.Logger
 	Metrics       *Metrics
 	Events        Events // nil: no low-balance events
+	// Notifier is told of opted-out recipients of a mail that was otherwise
+	// accepted; nil: nobody is told (the blocked log still has them).
+	Notifier Notifier
+	// Templates finds templates and the contacts that fill them
+	// (router/template.go); nil: templates are off, and a mail naming one is
+	// refused.
+	Templates TemplateStore
+	// Senders lists an account's numbers and sender ids, to check a
+	// mail's "[from:<id>]" choice (router/sender.go); nil: Store, if it
+	// has them (*accounts.Store does), else every choice is refused.
+	Senders SenderStore
 }
 
 // DefaultMaxParts is the part limit of an account that sets none.
@@ -46,8 +66,13 @@ func NewPipeline(opts PipelineOptions) *Pipeline {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Pipeline{store: opts.Store, routes: opts.Routes, defaultSource: opts.DefaultSource,
-		log: opts.Logger, metrics: opts.Metrics, events: opts.Events}
+	p := &Pipeline{store: opts.Store, routes: opts.Routes, defaultSource: opts.DefaultSource,
+		log: opts.Logger, metrics: opts.Metrics, events: opts.Events, notifier: opts.Notifier,
+		templates: opts.Templates, senders: opts.Senders}
+	if p.senders == nil {
+		p.senders, _ = opts.Store.(SenderStore)
+	}
+	return p
 }
 
 // Accept prices the mail for each recipient, then debits and enqueues it in
@@ -67,21 +92,15 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 	if err := permit(acct, m.Recipients); err != nil {
 		return nil, err
 	}
-	text := ComposeText(acct.SubjectMode, m.Subject, m.Text)
-	if text == "" {
-		return nil, ErrEmpty
+	// "[from:<id>]" or alice+<id>@: the source to send from (sender.go).
+	m, err := p.pickSender(ctx, m)
+	if err != nil {
+		return nil, err
 	}
-	coding, parts := smpp.CountParts(text)
-	limit := acct.MaxParts
-	if limit <= 0 {
-		limit = DefaultMaxParts
-	}
-	if parts > limit {
-		if acct.LongMessage != accounts.LongTruncate {
-			return nil, &TooLongError{Parts: parts, Limit: limit}
-		}
-		text = smpp.Truncate(text, limit)
-		coding, parts = smpp.CountParts(text)
+	// One text per recipient: with a template they differ (template.go).
+	texts, err := p.compose(ctx, m)
+	if err != nil {
+		return nil, err
 	}
 	if p.routes != nil {
 		for _, to := range m.Recipients {
@@ -105,13 +124,13 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 			MailID:    m.MailID,
 			Source:    source,
 			To:        to,
-			Text:      text,
-			Coding:    coding,
-			Parts:     parts,
-			Price:     int64(parts) * acct.PricePerPart, // the default: Accept applies the account's prefix prices (accounts/prices.go)
+			Text:      texts[i].text,
+			Coding:    texts[i].coding,
+			Parts:     texts[i].parts,
+			Price:     int64(texts[i].parts) * acct.PricePerPart, // the default: Accept applies the account's prefix prices (accounts/prices.go)
 		}
 	}
-	req := accounts.AcceptRequest{AccountID: acct.ID, Messages: msgs}
+	req := accounts.AcceptRequest{AccountID: acct.ID, Messages: msgs, SkipOptOut: m.SkipOptOut}
 	if m.MailID != "" {
 		// The same mail retried after a dropped connection carries the same
 		// sender and Message-ID; recipients are part of the key so that a
@@ -125,6 +144,13 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 	if res.Duplicate {
 		p.log.InfoContext(ctx, "duplicate mail accepted again without charge",
 			"account", acct.ID, "messages", len(res.IDs))
+	}
+	if len(res.Blocked) > 0 {
+		p.log.InfoContext(ctx, "opted-out recipients blocked", "account", acct.ID, "blocked", len(res.Blocked),
+			"accepted", len(res.IDs))
+		if p.notifier != nil {
+			p.notifier.BlockedNotice(ctx, m, res.Blocked)
+		}
 	}
 	if res.LowBalance && p.events != nil {
 		low := *acct

@@ -292,7 +292,7 @@ func (in *Inbound) reply(ctx context.Context, d *smpp.Deliver) error {
 		return err
 	}
 	result := "routed"
-	if orig == nil {
+	if r.AccountID == "" { // a dedicated number routes without a conversation
 		result = "unrouted"
 	}
 	if in.o.Metrics != nil {

@@ -74,6 +74,99 @@ func (m *Mailer) MailReply(ctx context.Context, r *accounts.Reply, orig *account
 	}
 }
 
+// MailForward queues a mail of reply r to a fixed address (an account's
+// reply rule forward_to), threaded under the original email like the mail
+// to the sender (ForwardMail). orig may be nil (no conversation).
+func (m *Mailer) MailForward(ctx context.Context, r *accounts.Reply, orig *accounts.Message, to string) error {
+	data, err := ForwardMail(m.o.From, m.o.Hostname, to, r, orig)
+	if err != nil {
+		return err
+	}
+	select {
+	case m.queue <- outMail{to: to, data: data}:
+		return nil
+	default:
+		return fmt.Errorf("reply mail queue full")
+	}
+}
+
+// MailAutomation queues a mail of the automation rules (a receipt notice or
+// a forwarded reply; router/automation.go), from the relay's From address.
+func (m *Mailer) MailAutomation(ctx context.Context, am AutomationMail) error {
+	data, err := am.Render(m.o.From, m.o.Hostname)
+	if err != nil {
+		return err
+	}
+	select {
+	case m.queue <- outMail{to: am.To, data: data}:
+		return nil
+	default:
+		return fmt.Errorf("automation mail queue full")
+	}
+}
+
+// BlockedNotice queues a mail telling the sender of m that it was not sent
+// to the opted-out numbers blocked (Notifier). Mail sent by code or through
+// the API (a sender without '@') has no mailbox to tell: nothing is sent.
+// Failures are logged: the blocked log keeps the record either way.
+func (m *Mailer) BlockedNotice(ctx context.Context, mail *Mail, blocked []string) {
+	if mail.Sender == nil || !strings.Contains(mail.Sender.Address, "@") || len(blocked) == 0 {
+		return
+	}
+	data, err := BlockedMail(m.o.From, m.o.Hostname, mail, blocked, time.Now())
+	if err != nil {
+		m.log.ErrorContext(ctx, "blocked notice", "err", err)
+		return
+	}
+	select {
+	case m.queue <- outMail{to: mail.Sender.Address, data: data}:
+	default:
+		m.log.ErrorContext(ctx, "blocked notice: mail queue full", "account", mail.Sender.Account.ID)
+	}
+}
+
+// BlockedMail renders the notice that a mail was not sent to the opted-out
+// numbers blocked, threaded under that mail (In-Reply-To and References).
+func BlockedMail(from, hostname string, m *Mail, blocked []string, now time.Time) ([]byte, error) {
+	var h mail.Header
+	h.SetDate(now)
+	h.SetAddressList("From", []*mail.Address{{Name: "SMS gateway", Address: from}})
+	h.SetAddressList("To", []*mail.Address{{Address: m.Sender.Address}})
+	noun := "recipients"
+	if len(blocked) == 1 {
+		noun = "recipient"
+	}
+	h.SetSubject(fmt.Sprintf("SMS not sent to %d %s: opted out", len(blocked), noun))
+	if err := h.GenerateMessageIDWithHostname(hostname); err != nil {
+		return nil, fmt.Errorf("blocked notice: %w", err)
+	}
+	if id := strings.Trim(m.MailID, "<> "); id != "" {
+		h.SetMsgIDList("In-Reply-To", []string{id})
+		h.SetMsgIDList("References", []string{id})
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Auto-Submitted", "auto-replied") // RFC 3834: no auto-answer loops
+	var buf bytes.Buffer
+	w, err := mail.CreateSingleInlineWriter(&buf, h)
+	if err != nil {
+		return nil, fmt.Errorf("blocked notice: %w", err)
+	}
+	fmt.Fprintf(w, "Your SMS was not sent to these numbers, because they have opted out of\n"+
+		"messages from your account (they replied STOP or were added to its opt-out list):\n\n")
+	for _, n := range blocked {
+		fmt.Fprintf(w, "  +%s\n", n)
+	}
+	fmt.Fprintf(w, "\nYou were not charged for them. Only a sub-account administrator can\n"+
+		"resubscribe a number, and only with the number's consent.\n")
+	if sent := len(m.Recipients) - len(blocked); sent > 0 {
+		fmt.Fprintf(w, "\nThe other %d recipient(s) were sent the SMS as usual.\n", sent)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("blocked notice: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
 // ReplyMail renders the mail that carries reply r to the sender of orig.
 func ReplyMail(from, hostname string, r *accounts.Reply, orig *accounts.Message) ([]byte, error) {
 	var h mail.Header

@@ -20,6 +20,15 @@ type Mail struct {
 	// sender id, else the gateway's default. Whoever sets it has checked the
 	// account may use it (auto-replies answer from the number texted).
 	Source string
+	// SkipOptOut sends even to a number on the opt-out list: only the Stop
+	// rule's confirmation to the number that has just opted out (stop.go)
+	// sets it. Every other mail's opted-out recipients are blocked
+	// (accounts.ErrOptedOut when all are; else Notifier.BlockedNotice).
+	SkipOptOut bool
+	// Template names a template to send instead of the text (template.go):
+	// the subject is then not used, and Text fills {{body}}. Set from the
+	// subject of a mail (SubjectTemplate) or the API's "template".
+	Template string
 }
 
 // Errors returned by Accept, tested with errors.Is. Balance and account
@@ -32,6 +41,10 @@ var (
 	// ErrNotPermitted: the sending account lacks a permission flag; the
 	// error is a *PermissionError that names it.
 	ErrNotPermitted = errors.New("not permitted")
+	// ErrSenderNotAllowed: the mail asks to send from a number or sender id
+	// that is not one of the account's (sender.go); the error is a
+	// *SenderError, which also matches ErrNotPermitted.
+	ErrSenderNotAllowed = errors.New("sender id is not allowed for this account")
 )
 
 // TooLongError says how many parts a text needs and the account's limit. It

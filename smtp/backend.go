@@ -66,6 +66,7 @@ type Options struct {
 	Resolver Resolver
 	Keys     KeyChecker // nil: no AUTH
 	Pipeline Pipeline
+	Groups   GroupResolver // nil: no group recipients (groups.go)
 
 	Logger  *slog.Logger // nil: discard; the caller adds the component attribute
 	Metrics *Metrics     // nil: a private registry

@@ -54,6 +54,7 @@ var (
 		"unknown_sender", "deactivated", "insufficient_balance", "too_long", "empty",
 		"no_route", "invalid_number", "not_sms_domain", "bad_address", "tls_required",
 		"key_mismatch", "auth_failed", "bad_message", "too_large", "protocol", "not_permitted",
+		"opted_out", "unknown_group", "empty_group", "group_too_large", "no_template",
 	}
 	temporaryReasons = []string{
 		"timeout", "shutting_down", "too_many_recipients", "internal", "protocol",
@@ -76,6 +77,9 @@ func toSMTPError(err error, rc replyContext) reply {
 		denied   *router.PermissionError
 		domain   *notSMSDomainError
 		protoErr *gosmtp.SMTPError
+		noTpl    *router.TemplateError
+		group    *groupError
+		optedOut *accounts.OptedOutError
 	)
 	switch {
 	case errors.Is(err, errShuttingDown):
@@ -88,6 +92,8 @@ func toSMTPError(err error, rc replyContext) reply {
 		return reply{smtpErr(452, gosmtp.EnhancedCode{4, 5, 3}, fmt.Sprintf("too many recipients (max %d)", rc.maxRcpt)), "too_many_recipients", false}
 	case errors.As(err, &domain):
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 1, 2}, domain.Error()), "not_sms_domain", false}
+	case errors.As(err, &group):
+		return reply{smtpErr(550, group.enh, group.msg), group.reason, false}
 	case errors.Is(err, errBadRecipient):
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 1, 3}, detail(err, errBadRecipient)), "bad_address", false}
 	case errors.Is(err, gosmtp.ErrTooLongLine):
@@ -103,12 +109,24 @@ func toSMTPError(err error, rc replyContext) reply {
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "sender <"+rc.sender+"> is not registered for email to SMS"), "unknown_sender", false}
 	case errors.Is(err, accounts.ErrDeactivated):
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "account is deactivated"), "deactivated", false}
+	case errors.As(err, &optedOut):
+		// Every recipient has opted out: nothing was sent or charged. The
+		// text names the numbers masked but for their last four digits.
+		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, optedOut.Error()), "opted_out", false}
+	case errors.Is(err, accounts.ErrOptedOut):
+		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "all recipients have opted out"), "opted_out", false}
 	case errors.Is(err, accounts.ErrInsufficientBalance):
 		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 7, 0}, detail(err, accounts.ErrInsufficientBalance)), "insufficient_balance", false}
 	case errors.As(err, &tooLong):
 		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 3, 4}, tooLong.Error()), "too_long", false}
 	case errors.Is(err, router.ErrTooLong):
 		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 3, 4}, detail(err, router.ErrTooLong)), "too_long", false}
+	case errors.As(err, &noTpl):
+		// The subject names a template the account (and its parent) lacks:
+		// the content cannot be built, permanently (RFC 3463 5.6.0).
+		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, noTpl.Error()), "no_template", false}
+	case errors.Is(err, router.ErrNoTemplate):
+		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, detail(err, router.ErrNoTemplate)), "no_template", false}
 	case errors.Is(err, router.ErrEmpty):
 		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, "message has no text"), "empty", false}
 	case errors.As(err, &denied):

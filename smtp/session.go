@@ -42,6 +42,7 @@ type session struct {
 	rcpts      []string
 	seen       map[string]bool
 	rcptLogged int
+	groupRcpts int // recipients a group brought (groups.go): not counted against MaxRecipients
 }
 
 var (
@@ -93,6 +94,7 @@ func (s *session) Reset() {
 		s.b.endTxn()
 	}
 	s.sender, s.from, s.rcpts, s.seen, s.rcptLogged = nil, "", nil, nil, 0
+	s.groupRcpts = 0
 }
 
 // Logout implements gosmtp.Session: it cancels whatever the session still
@@ -141,6 +143,9 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 // Repeated numbers, however written, collapse into one recipient.
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	start := time.Now()
+	if s.isGroupRecipient(to) {
+		return s.rcptGroup(start, to)
+	}
 	number, err := s.recipient(to)
 	if err != nil {
 		s.b.metrics.recipients.WithLabelValues(rcptRejected).Inc()
@@ -151,7 +156,7 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 		s.b.metrics.command("rcpt", 250, time.Since(start).Seconds())
 		return nil
 	}
-	if max := s.b.opts.MaxRecipients; max > 0 && len(s.rcpts) >= max {
+	if max := s.b.opts.MaxRecipients; max > 0 && len(s.rcpts)-s.groupRcpts >= max {
 		s.b.metrics.recipients.WithLabelValues(rcptRejected).Inc()
 		return s.refuse("rcpt", start, errTooManyRcpts)
 	}
@@ -210,6 +215,9 @@ func (s *session) Data(r io.Reader) error {
 		MailID:     parsed.MessageID,
 		Subject:    parsed.Subject,
 		Text:       parsed.Text,
+		// "Subject: template: <name>" or "[template:<name>]" sends a template
+		// (router/template.go); the body then fills {{body}}.
+		Template: router.SubjectTemplate(parsed.Subject),
 	}
 	ctx, cancel := s.commandCtx()
 	defer cancel()
@@ -225,7 +233,7 @@ func (s *session) Data(r io.Reader) error {
 	return &gosmtp.SMTPError{
 		Code:         250,
 		EnhancedCode: gosmtp.EnhancedCode{2, 0, 0},
-		Message:      fmt.Sprintf("queued as %s (session %s)", strings.Join(ids, ","), s.id),
+		Message:      queuedText(ids, s.id),
 	}
 }
 

@@ -8,19 +8,31 @@
 -- ARGV: 1 now (unix ms), 2 message count, 3 idempotency flag '1'/'0',
 --       4 account id, 5 account key prefix (P:{sN}:acct:), 6 ledger key prefix
 --       (P:{sN}:ledger:), then 9 fields per message:
---       id, sender, mail_id, source, to, text, coding, parts, price.
+--       id, sender, mail_id, source, to, text, coding, parts, price;
+--       after them (n = message count): ARGV[7 + 9n] '1' to skip the opt-out
+--       check (the Stop rule's own confirmation), ARGV[8 + 9n] the shard's key
+--       prefix (P:{sN}:) for the opt-out list and the blocked log.
 -- A message's price is the caller's (parts x the account's price per part)
 -- unless the price table has a prefix of its number: then parts x the price
 -- of the longest such prefix.
 -- The parent's keys (auto-recharge, status) are not in KEYS (its id is only
 -- known here) but share the hash tag, hence the slot.
--- Returns {'ok', balance, low balance 0/1, recharged amount, priced 0/1, price...}
+-- Opt-outs (optout.go): a recipient on the list that governs the account
+-- (its own, P:{sN}:optout:<acct>, or its parent's when share_contacts is in
+-- force) is neither queued nor charged: its message hash gets status
+-- 'blocked' and price 0 and goes to the blocked log P:{sN}:blocked:<acct>.
+-- Returns {'ok', balance, low balance 0/1, recharged amount, priced 0/1, price...,
+--          blocked} where blocked (always the last element) is the 1-based
+--          indexes of the blocked messages, comma-separated, '' for none
+--       | {'optout', number...} (every recipient blocked: only the blocked
+--          records were written)
 --       | {'dup', ids, balance}
 --       | {'bal', balance, currency, total, credit limit, recharge failed 0/1,
 --          parent balance, recharge amount}
 --       | {'nf'} | {'deact'}.
 local acct = redis.call('HMGET', KEYS[1], 'status', 'balance', 'currency', 'parent_id',
-  'billing', 'credit_limit', 'recharge_threshold', 'recharge_amount', 'low_balance', 'prices')
+  'billing', 'credit_limit', 'recharge_threshold', 'recharge_amount', 'low_balance', 'prices',
+  'perm_granted', 'perm_enabled')
 if not acct[1] or acct[1] == 'deleted' then return {'nf'} end
 local bal = tonumber(acct[2]) or 0
 -- A replay of an accepted request stays accepted, whatever happened since.
@@ -41,13 +53,55 @@ if acct[4] and acct[4] ~= '' then
   if par[1] ~= 'active' then return {'deact'} end
 end
 local n = tonumber(ARGV[2])
+local now = ARGV[1]
+-- Opt-outs: one HMGET of every recipient on the governing list.
+local blocked, nblocked = {}, 0
+local sp = ARGV[8 + 9 * n]
+if ARGV[7 + 9 * n] ~= '1' then
+  local owner = ARGV[4]
+  local function shares(l) return string.find(',' .. (l or '') .. ',', ',share_contacts,', 1, true) end
+  if pkey and shares(acct[11]) and shares(acct[12]) then owner = acct[4] end
+  local tos = {}
+  for i = 1, n do tos[i] = ARGV[6 + (i - 1) * 9 + 5] end
+  local v = redis.call('HMGET', sp .. 'optout:' .. owner, unpack(tos))
+  for i = 1, n do
+    if v[i] then
+      blocked[i] = true
+      nblocked = nblocked + 1
+    end
+  end
+end
+-- recordBlocked writes the blocked messages: a record, never a queue entry,
+-- a ledger entry or a charge.
+local function recordBlocked()
+  local bkey = sp .. 'blocked:' .. ARGV[4]
+  for i = 1, n do
+    if blocked[i] then
+      local b = 6 + (i - 1) * 9
+      redis.call('HSET', KEYS[7 + i], 'id', ARGV[b + 1], 'account_id', ARGV[4], 'sender', ARGV[b + 2],
+        'mail_id', ARGV[b + 3], 'source', ARGV[b + 4], 'to', ARGV[b + 5], 'text', ARGV[b + 6],
+        'coding', ARGV[b + 7], 'parts', ARGV[b + 8], 'price', 0, 'status', 'blocked',
+        'error', 'recipient has opted out', 'attempts', 0, 'delivered_parts', 0,
+        'created_at', now, 'done_at', now)
+      redis.call('ZADD', bkey, now, ARGV[b + 1])
+    end
+  end
+end
+if nblocked == n then
+  recordBlocked()
+  local out = {'optout'}
+  for i = 1, n do out[i + 1] = ARGV[6 + (i - 1) * 9 + 5] end
+  return out
+end
 local priced = acct[10] == '1' -- set with the table (money_prices.lua)
 local prices = {}
 local total = 0
 for i = 0, n - 1 do
   local b = 6 + i * 9
   local price = tonumber(ARGV[b + 9])
-  if priced then
+  if blocked[i + 1] then
+    price = 0
+  elseif priced then
     local to = ARGV[b + 5]
     local fields = {}
     for l = 1, math.min(#to, 15) do fields[l] = string.sub(to, 1, l) end
@@ -83,7 +137,6 @@ if ramt > 0 and par and after < (tonumber(acct[7]) or 0) then
   end
 end
 if after + recharge < fl then return {'bal', bal, acct[3] or '', total, 0 - fl, 0, 0, 0} end
-local now = ARGV[1]
 if recharge > 0 then
   local pb = redis.call('HINCRBY', pkey, 'balance', 0 - recharge)
   redis.call('XADD', ARGV[6] .. acct[4], '*', 'amount', 0 - recharge, 'balance', pb,
@@ -93,35 +146,39 @@ if recharge > 0 then
     'kind', 'recharge_in', 'ref', acct[4], 'actor', 'auto-recharge', 'at', now, 'peer', acct[4])
 end
 local before = tonumber(acct[2]) or 0
+if nblocked > 0 then recordBlocked() end
 local ids = {}
 local parts, bySender = 0, {}
 for i = 0, n - 1 do
   local b = 6 + i * 9
   local id, sender, price = ARGV[b + 1], ARGV[b + 2], prices[i + 1]
-  bal = bal - price
-  redis.call('XADD', KEYS[2], '*', 'amount', 0 - price, 'balance', bal, 'kind', 'send',
-    'ref', id, 'actor', sender, 'at', now)
-  redis.call('HSET', KEYS[7 + i + 1], 'id', id, 'account_id', ARGV[4], 'sender', sender,
-    'mail_id', ARGV[b + 3], 'source', ARGV[b + 4], 'to', ARGV[b + 5], 'text', ARGV[b + 6],
-    'coding', ARGV[b + 7], 'parts', ARGV[b + 8], 'price', price, 'status', 'queued',
-    'attempts', 0, 'delivered_parts', 0, 'created_at', now)
-  redis.call('ZADD', KEYS[3], now, id)
-  redis.call('XADD', KEYS[4], '*', 'm', id)
-  ids[#ids + 1] = id
-  local p = tonumber(ARGV[b + 8])
-  parts = parts + p
-  local s = bySender[sender]
-  if not s then
-    s = {0, 0, 0}
-    bySender[sender] = s
+  if not blocked[i + 1] then
+    bal = bal - price
+    redis.call('XADD', KEYS[2], '*', 'amount', 0 - price, 'balance', bal, 'kind', 'send',
+      'ref', id, 'actor', sender, 'at', now)
+    redis.call('HSET', KEYS[7 + i + 1], 'id', id, 'account_id', ARGV[4], 'sender', sender,
+      'mail_id', ARGV[b + 3], 'source', ARGV[b + 4], 'to', ARGV[b + 5], 'text', ARGV[b + 6],
+      'coding', ARGV[b + 7], 'parts', ARGV[b + 8], 'price', price, 'status', 'queued',
+      'attempts', 0, 'delivered_parts', 0, 'created_at', now)
+    redis.call('ZADD', KEYS[3], now, id)
+    redis.call('XADD', KEYS[4], '*', 'm', id)
+    ids[#ids + 1] = id
+    local p = tonumber(ARGV[b + 8])
+    parts = parts + p
+    local s = bySender[sender]
+    if not s then
+      s = {0, 0, 0}
+      bySender[sender] = s
+    end
+    s[1], s[2], s[3] = s[1] + 1, s[2] + p, s[3] + price
   end
-  s[1], s[2], s[3] = s[1] + 1, s[2] + p, s[3] + price
 end
+local sent = n - nblocked
 bal = redis.call('HINCRBY', KEYS[1], 'balance', 0 - total)
 -- Statistics of the day (stats.go reads them): messages, parts, cost, in
 -- total and per sender. Kept 400 days.
 -- The first count of the day sets the expiry.
-if redis.call('HINCRBY', KEYS[6], 'm', n) == n then
+if redis.call('HINCRBY', KEYS[6], 'm', sent) == sent then
   redis.call('PEXPIRE', KEYS[6], 34560000000)
 end
 redis.call('HINCRBY', KEYS[6], 'p', parts)
@@ -142,4 +199,9 @@ if priced then
   out[5] = 1
   for i = 1, n do out[5 + i] = prices[i] end
 end
+local bl = {}
+for i = 1, n do
+  if blocked[i] then bl[#bl + 1] = i end
+end
+out[#out + 1] = table.concat(bl, ',')
 return out

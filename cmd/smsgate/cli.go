@@ -345,7 +345,7 @@ func cliCommands() map[string]command {
 		"key rotate": {"--account ID KEYID", keyRotate},
 
 		"message list": {"[--account ID] [--status S] [--sender E] [--number N] [--from D] [--to D] [--limit N] [--cursor C]", cliMessageList},
-		"inbox list":   {"[--account ID] [--sender E] [--number N] [--from D] [--to D] [--limit N] [--cursor C]", cliInboxList},
+		"inbox list":   {"[--account ID] [--state unread|read|archived|all] [--sender E] [--number N] [--from D] [--to D] [--limit N] [--cursor C]", cliInboxList},
 	}
 	for _, kind := range []string{"domain", "address"} {
 		plural := map[string]string{"domain": "domains", "address": "addresses"}[kind]
@@ -360,7 +360,8 @@ func cliCommands() map[string]command {
 	}
 	// Each area's commands live in its own file (cli_<area>.go).
 	for _, area := range []map[string]command{cliUserCommands(), cliPermissionCommands(),
-		cliBillingCommands(), cliWebhookCommands(), cliStatsCommands()} {
+		cliBillingCommands(), cliWebhookCommands(), cliStatsCommands(), cliContactCommands(), cliInboxCommands(),
+		cliOptOutCommands(), cliAutomationCommands(), cliSenderCommands(), cliTemplateCommands()} {
 		maps.Copy(cmds, area)
 	}
 	return cmds

@@ -27,9 +27,9 @@ func cliStatsCommands() map[string]command {
 	return map[string]command{
 		"message export": {"[--account ID] [--status S] [--sender E] [--number N] [--from D] [--to D] > messages.csv",
 			logExport("/v1/messages.csv", true)},
-		"inbox export": {"[--account ID] [--sender E] [--number N] [--from D] [--to D] > inbox.csv",
+		"inbox export": {"[--account ID] [--state S] [--sender E] [--number N] [--from D] [--to D] > inbox.csv",
 			logExport("/v1/inbox.csv", false)},
-		"message send": {"[--account ID] --to N[,N...] --text T [--subject S] [--idempotency-key K]", messageSend},
+		"message send": {"[--account ID] --to N[,N...] (--text T [--subject S] | --template NAME [--text BODY]) [--idempotency-key K]", messageSend},
 		"stats show":   {"--account ID [--from D] [--to D] [--by day|sender|day_sender] [--sender E] [--subaccounts] [--csv]", statsShow},
 	}
 }
@@ -58,6 +58,9 @@ func logFilters(fs *flag.FlagSet, withStatus, withPage bool) func() string {
 	}
 	if withStatus {
 		v["status"] = fs.String("status", "", "only messages in this `status` (queued, submitted, delivered, undeliverable, expired, rejected, failed)")
+	}
+	if !withStatus { // the inbox
+		v["state"] = fs.String("state", "", "only replies in this `state` (unread, read, archived, all; default: all but archived)")
 	}
 	limit := new(int)
 	if withPage {
@@ -205,12 +208,13 @@ func messageSend(fs *flag.FlagSet) runFunc {
 	text := fs.String("text", "", "the message `text`")
 	subject := fs.String("subject", "", "a `subject`, used as the account's subject_mode says")
 	idem := fs.String("idempotency-key", "", "a `key` naming this send: repeating it sends and charges once")
+	tpl := fs.String("template", "", "send the template `NAME` (the account's or its parent's); --text fills {{body}}")
 	return func(ctx context.Context, c *client, args []string) error {
 		switch {
 		case *to == "":
 			return usagef("--to is required")
-		case *text == "" && *subject == "":
-			return usagef("--text is required")
+		case *text == "" && *subject == "" && *tpl == "":
+			return usagef("--text or --template is required")
 		}
 		if err := need(args, 0, ""); err != nil {
 			return err
@@ -227,6 +231,9 @@ func messageSend(fs *flag.FlagSet) runFunc {
 		}
 		if *subject != "" {
 			body["subject"] = *subject
+		}
+		if *tpl != "" {
+			body["template"] = *tpl
 		}
 		hdr := http.Header{"Accept": {"application/json"}}
 		if *idem != "" {

@@ -130,7 +130,10 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reply mail: %v", err)
 	}
+	// Threaded under her mail's Message-ID (RFC 5322 §3.6.4), so that
+	// Outlook files it in her conversation.
 	if mails[0].To[0] != "alice@example.com" || !strings.Contains(mails[0].Data, "In-Reply-To: <m1@example.com>") ||
+		!strings.Contains(mails[0].Data, "References: <m1@example.com>") ||
 		!strings.Contains(mails[0].Data, "Thanks, see you at 3") {
 		t.Errorf("reply mail %+v", mails[0])
 	}

@@ -112,21 +112,6 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	var routes *router.Routes
 	var links []*smpp.Link
 	var inbound *router.Inbound
-	var mailer *router.Mailer
-	if cfg.Roles.Dispatch {
-		if cfg.Relay.Addr != "" {
-			mailer = router.NewMailer(router.MailerOptions{
-				Addr: cfg.Relay.Addr, From: cfg.Relay.From, Hostname: cfg.Relay.Hostname,
-				Username: cfg.Relay.Username, Password: cfg.Relay.Password.Value(), StartTLS: cfg.Relay.StartTLS,
-				Logger: logger.With("component", "mailer"), Metrics: rm,
-			})
-		}
-		inOpts := router.InboundOptions{Store: store, Events: hooks, Logger: logger.With("component", "inbound"), Metrics: rm}
-		if mailer != nil {
-			inOpts.Mailer = mailer
-		}
-		inbound = router.NewInbound(inOpts)
-	}
 	if len(cfg.Links) > 0 {
 		lm := smpp.NewLinkMetrics(reg)
 		var rts []router.Route
@@ -150,20 +135,67 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		routes = router.NewRoutes(rts)
 	}
 
+	// Outbound mail (replies, notices) through the relay, from any role.
+	var mailer *router.Mailer
+	if cfg.Relay.Addr != "" {
+		mailer = router.NewMailer(router.MailerOptions{
+			Addr: cfg.Relay.Addr, From: cfg.Relay.From, Hostname: cfg.Relay.Hostname,
+			Username: cfg.Relay.Username, Password: cfg.Relay.Password.Value(), StartTLS: cfg.Relay.StartTLS,
+			Logger: logger.With("component", "mailer"), Metrics: rm,
+		})
+	}
+
+	// The accept pipeline serves SMTP, the API's send route and the
+	// messages the gateway sends itself (Stop confirmations, auto-replies).
+	popts := router.PipelineOptions{
+		Store: store, Routes: routes, DefaultSource: cfg.Dispatch.DefaultSource,
+		Logger: logger.With("component", "router"), Metrics: rm, Events: hooks,
+	}
+	if mailer != nil {
+		popts.Notifier = mailer // a nil *Mailer must not become a non-nil interface
+	}
+	pipeline := router.NewPipeline(popts)
+
+	// Replies run through the Stop rule first (a STOP ends the chain), then
+	// automation; final statuses through automation (receipt notices).
+	autoOpts := router.AutomationOptions{Store: store, Sender: pipeline, Logger: logger.With("component", "automation")}
+	if mailer != nil {
+		autoOpts.Mailer = mailer
+	}
+	automator := router.NewAutomator(autoOpts)
+	replyHooks := []router.ReplyHook{
+		router.NewStop(router.StopOptions{Store: store, Sender: pipeline, Logger: logger.With("component", "stop")}),
+		automator,
+	}
+	statusHooks := []router.StatusHook{automator}
+	if cfg.Roles.Dispatch {
+		// Inbox rules last: they may claim the reply (sender mail or webhook
+		// turned off), which would skip hooks after them.
+		rulesOpts := router.InboxRulesOptions{Store: store, Events: hooks, Logger: logger.With("component", "inboxrules")}
+		inOpts := router.InboundOptions{Store: store, Events: hooks, Logger: logger.With("component", "inbound"), Metrics: rm,
+			StatusHooks: statusHooks}
+		if mailer != nil {
+			inOpts.Mailer = mailer
+			rulesOpts.Mailer = mailer
+		}
+		inOpts.ReplyHooks = append(replyHooks, router.NewInboxRules(rulesOpts))
+		inbound = router.NewInbound(inOpts)
+	}
+
 	var wg sync.WaitGroup
 	// Phase-two context: links and inbound processing outlive the stop of
 	// intake until the dispatcher has drained.
 	linkCtx, cancelLinks := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelLinks()
 	var dispatchDone = make(chan struct{})
+	if mailer != nil {
+		wg.Go(func() { mailer.Run(linkCtx) })
+	}
 	if cfg.Roles.Dispatch {
 		for _, l := range links {
 			wg.Go(func() { _ = l.Run(linkCtx) })
 		}
 		wg.Go(func() { inbound.Run(linkCtx) })
-		if mailer != nil {
-			wg.Go(func() { mailer.Run(linkCtx) })
-		}
 		wg.Go(func() { hooks.Run(linkCtx) })
 		consumer := cfg.Dispatch.Consumer
 		if consumer == "" {
@@ -178,6 +210,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 				MaxAttempts: cfg.Dispatch.Retry.MaxAttempts, Jitter: cfg.Dispatch.Retry.Jitter},
 			RefundOnFailure: cfg.Dispatch.RefundOnFailure, DrainTimeout: cfg.Shutdown.Timeout.Std(),
 			Logger: logger.With("component", "dispatch"), Metrics: rm, Submitted: inbound.Submitted, Events: hooks,
+			StatusHooks: statusHooks,
 		})
 		go func() {
 			defer close(dispatchDone)
@@ -188,12 +221,6 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	} else {
 		close(dispatchDone)
 	}
-
-	// The accept pipeline serves SMTP and the API's send route.
-	pipeline := router.NewPipeline(router.PipelineOptions{
-		Store: store, Routes: routes, DefaultSource: cfg.Dispatch.DefaultSource,
-		Logger: logger.With("component", "router"), Metrics: rm, Events: hooks,
-	})
 
 	// SMTP.
 	var smtpSrvs []interface{ Close() error }

@@ -1,0 +1,111 @@
+package accounts
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestReplyState(t *testing.T) {
+	ctx := t.Context()
+	now := time.UnixMilli(1_700_000_000_000)
+	clock := now
+	s := acceptTestStore(t, 2)
+	s.now = func() time.Time { return clock }
+	var ids []string
+	for i, text := range []string{"one", "two", "three"} {
+		r, _, err := s.RouteReply(ctx, Reply{From: "6141111111" + string(rune('0'+i)), To: "61400000000",
+			Text: text, ReceivedAt: now.Add(time.Duration(i) * time.Second)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID) // unrouted: the inbox of account ""
+	}
+	yes, no := new(bool), new(bool)
+	*yes = true
+	steps := []struct {
+		name   string
+		id     string
+		ch     ReplyStateChange
+		at     time.Duration // clock offset
+		read   time.Duration // want ReadAt offset; -1: zero
+		arch   time.Duration
+		errIs  error
+		states map[InboxState][]string // texts, newest first, after the step
+	}{
+		{name: "mark read", id: ids[0], ch: ReplyStateChange{Read: yes}, at: 10, read: 10, arch: -1,
+			states: map[InboxState][]string{InboxCurrent: {"three", "two", "one"}, InboxUnread: {"three", "two"},
+				InboxRead: {"one"}, InboxArchived: nil, InboxAll: {"three", "two", "one"}}},
+		{name: "read again keeps the first time", id: ids[0], ch: ReplyStateChange{Read: yes}, at: 20, read: 10, arch: -1},
+		{name: "archive", id: ids[1], ch: ReplyStateChange{Archived: yes}, at: 30, read: -1, arch: 30,
+			states: map[InboxState][]string{InboxCurrent: {"three", "one"}, InboxUnread: {"three"},
+				InboxRead: {"one"}, InboxArchived: {"two"}, InboxAll: {"three", "two", "one"}}},
+		{name: "both at once", id: ids[2], ch: ReplyStateChange{Read: yes, Archived: yes}, at: 40, read: 40, arch: 40,
+			states: map[InboxState][]string{InboxCurrent: {"one"}, InboxUnread: nil, InboxArchived: {"three", "two"}}},
+		{name: "unread and unarchive", id: ids[2], ch: ReplyStateChange{Read: no, Archived: no}, at: 50, read: -1, arch: -1,
+			states: map[InboxState][]string{InboxCurrent: {"three", "one"}, InboxUnread: {"three"}}},
+		{name: "empty change", id: ids[0], errIs: ErrInvalid},
+		{name: "no such reply", id: "r0-nosuchreply", ch: ReplyStateChange{Read: yes}, errIs: ErrNotFound},
+		{name: "not a reply id", id: "a0-x", ch: ReplyStateChange{Read: yes}, errIs: ErrNotFound},
+		{name: "bad shard", id: "r9-x", ch: ReplyStateChange{Read: yes}, errIs: ErrNotFound},
+	}
+	off := func(d time.Duration) time.Time {
+		if d < 0 {
+			return time.Time{}
+		}
+		return now.Add(d * time.Second)
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			clock = off(st.at)
+			r, err := s.SetReplyState(ctx, st.id, st.ch)
+			if st.errIs != nil {
+				if !errors.Is(err, st.errIs) {
+					t.Fatalf("err = %v, want %v", err, st.errIs)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.ReadAt.Equal(off(st.read)) || !r.ArchivedAt.Equal(off(st.arch)) || r.ID != st.id {
+				t.Errorf("reply = %+v, want read_at %v archived_at %v", r, off(st.read), off(st.arch))
+			}
+			if got, err := s.GetReply(ctx, st.id); err != nil || *got != *r {
+				t.Errorf("GetReply = %+v, %v; want %+v", got, err, r)
+			}
+			for state, want := range st.states {
+				rs, _, err := s.QueryInbox(ctx, InboxQuery{State: state})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, r := range rs {
+					got = append(got, r.Text)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("state %q: %v, want %v", state, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestParseInboxState(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want InboxState
+		ok   bool
+	}{
+		{"", InboxCurrent, true}, {"unread", InboxUnread, true}, {"read", InboxRead, true},
+		{"archived", InboxArchived, true}, {"all", InboxAll, true}, {"Unread", "", false}, {"deleted", "", false},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseInboxState(tc.in)
+			if got != tc.want || (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalid)) {
+				t.Errorf("ParseInboxState(%q) = %q, %v", tc.in, got, err)
+			}
+		})
+	}
+}

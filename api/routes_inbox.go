@@ -1,0 +1,123 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/smsgate/smsgate/accounts"
+)
+
+// inboxRoutes are the routes of the inbox's state and the reply routing
+// rules (issue 4 item 4). Listing and exporting the inbox are core and
+// message-log routes (GET /v1/inbox?state=, GET /v1/inbox.csv).
+func (s *server) inboxRoutes() []route {
+	return []route{
+		{"PATCH /v1/inbox/{id}", true, s.h(s.patchReply)},
+		{"GET /v1/accounts/{id}/reply-rules", true, s.h(s.getReplyRules)},
+		{"PUT /v1/accounts/{id}/reply-rules", true, s.h(s.putReplyRules)},
+	}
+}
+
+// inboxStore is what this area needs of the account store.
+type inboxStore interface {
+	SetReplyState(ctx context.Context, id string, ch accounts.ReplyStateChange) (*accounts.Reply, error)
+	ReplyRules(ctx context.Context, accountID string) (accounts.ReplyRules, bool, error)
+	SetReplyRules(ctx context.Context, accountID string, ch accounts.ReplyRulesChange) (accounts.ReplyRules, error)
+}
+
+// replyStateBody is the body of PATCH /v1/inbox/{id}; an absent field is
+// left as it is.
+type replyStateBody struct {
+	Read     *bool `json:"read"`
+	Archived *bool `json:"archived"`
+}
+
+// patchReply marks a reply read or unread, archived or unarchived. Whoever
+// may read the reply may change its state (actInbox: a basic user only on
+// replies to their own messages); anyone else gets 404, as for GET.
+func (s *server) patchReply(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	rp, err := s.store.GetReply(r.Context(), id)
+	if err != nil {
+		return s.toProblem(r.Context(), err, "reply", id)
+	}
+	if err := s.owned(r, actInbox, rp.AccountID, rp.Sender, "reply", id); err != nil {
+		return err
+	}
+	var in replyStateBody
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Read == nil && in.Archived == nil {
+		return invalid("body: give read, archived or both")
+	}
+	updated, err := s.store.SetReplyState(r.Context(), id, accounts.ReplyStateChange{Read: in.Read, Archived: in.Archived})
+	if err != nil {
+		return s.toProblem(r.Context(), err, "reply", id)
+	}
+	writeJSON(w, http.StatusOK, updated)
+	return nil
+}
+
+// replyRulesView is the answer of both reply-rules routes. Stored is false
+// while the account has never set rules (the defaults are in force).
+type replyRulesView struct {
+	AccountID  string   `json:"account_id"`
+	MailSender bool     `json:"mail_sender"`
+	ForwardTo  []string `json:"forward_to"`
+	Webhook    bool     `json:"webhook"`
+	Stored     bool     `json:"stored"`
+}
+
+func viewReplyRules(id string, r accounts.ReplyRules, stored bool) replyRulesView {
+	v := replyRulesView{AccountID: id, MailSender: r.MailSender, ForwardTo: r.ForwardTo, Webhook: r.Webhook, Stored: stored}
+	if v.ForwardTo == nil {
+		v.ForwardTo = []string{}
+	}
+	return v
+}
+
+// replyRulesBody is the body of PUT /v1/accounts/{id}/reply-rules; an
+// absent field is left as it is.
+type replyRulesBody struct {
+	MailSender *bool     `json:"mail_sender"`
+	ForwardTo  *[]string `json:"forward_to"`
+	Webhook    *bool     `json:"webhook"`
+}
+
+// getReplyRules: the rules are messaging settings (actSettings).
+func (s *server) getReplyRules(w http.ResponseWriter, r *http.Request) error {
+	_, acct, err := s.target(r, actSettings)
+	if err != nil {
+		return err
+	}
+	rules, stored, err := s.store.ReplyRules(r.Context(), acct.ID)
+	if err != nil {
+		return s.toProblem(r.Context(), err, "account", acct.ID)
+	}
+	writeJSON(w, http.StatusOK, viewReplyRules(acct.ID, rules, stored))
+	return nil
+}
+
+// putReplyRules changes the fields given; a bad address is a 422 naming
+// it ("forward_to[1]: ...").
+func (s *server) putReplyRules(w http.ResponseWriter, r *http.Request) error {
+	_, acct, err := s.target(r, actSettings)
+	if err != nil {
+		return err
+	}
+	var in replyRulesBody
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.MailSender == nil && in.ForwardTo == nil && in.Webhook == nil {
+		return invalid("body: give mail_sender, forward_to, webhook or several")
+	}
+	rules, err := s.store.SetReplyRules(r.Context(), acct.ID,
+		accounts.ReplyRulesChange{MailSender: in.MailSender, ForwardTo: in.ForwardTo, Webhook: in.Webhook})
+	if err != nil {
+		return s.toProblem(r.Context(), err, "account", acct.ID)
+	}
+	writeJSON(w, http.StatusOK, viewReplyRules(acct.ID, rules, true))
+	return nil
+}

@@ -1,0 +1,144 @@
+package smtp
+
+// Group recipients: RCPT TO:<group-name@sms-domain>. A local part with a
+// letter in it is not a phone number, so it names a group of the sender's
+// account (or a parent's group shared with it), compared case-insensitively
+// with ' ', '.', '-' and '_' read alike: "Sales Team" is mailed as
+// sales-team@, sales.team@ or sales_team@<sms-domain>. The group expands to
+// its members' numbers; a number that is already a recipient collapses
+// into it. Each member is then priced and checked like any recipient. Only
+// an account with send_bulk may mail a group; one mail reaches at most
+// maxMailRecipients numbers through groups.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/phone"
+	"github.com/smsgate/smsgate/router"
+)
+
+// GroupResolver finds the group a recipient names and its numbers
+// (*accounts.Store).
+type GroupResolver interface {
+	// GroupByName returns the account's own group of that name, else its
+	// parent's group shared with it; accounts.ErrNotFound if neither.
+	GroupByName(ctx context.Context, accountID, name string) (*accounts.Group, error)
+	// GroupNumbers returns the E.164 numbers of a group's members.
+	GroupNumbers(ctx context.Context, groupID string) ([]string, error)
+}
+
+// maxMailRecipients bounds the numbers one mail reaches when groups expand
+// (each becomes a message of the one accept step).
+const maxMailRecipients = 10000
+
+// groupError is a refused group recipient; its text is for the sender.
+type groupError struct {
+	enh    gosmtp.EnhancedCode
+	msg    string
+	reason string // metrics reason
+}
+
+func (e *groupError) Error() string { return e.msg }
+
+// isGroupRecipient reports whether to is <name>@<sms-domain> with a
+// letter in name, and groups are on.
+func (s *session) isGroupRecipient(to string) bool {
+	at := strings.LastIndexByte(to, '@')
+	if s.b.opts.Groups == nil || at <= 0 {
+		return false
+	}
+	domain := strings.ToLower(strings.TrimSuffix(to[at+1:], "."))
+	return s.b.domains[domain] && strings.ContainsFunc(to[:at], unicode.IsLetter)
+}
+
+// rcptGroup handles RCPT TO a group: it adds the group's numbers to the
+// recipients.
+func (s *session) rcptGroup(start time.Time, to string) error {
+	at := strings.LastIndexByte(to, '@')
+	name := strings.Trim(to[:at], `"`)
+	if s.sender == nil || s.sender.Account == nil {
+		return s.refuse("rcpt", start, fmt.Errorf("%w: MAIL FROM first", errBadRecipient))
+	}
+	acct := s.sender.Account
+	ctx, cancel := s.commandCtx()
+	defer cancel()
+	g, err := s.b.opts.Groups.GroupByName(ctx, acct.ID, name)
+	if errors.Is(err, accounts.ErrNotFound) {
+		why := "it has letters"
+		if _, perr := phone.Normalize(name, acct.DefaultCountry); perr != nil {
+			why = strings.TrimPrefix(perr.Error(), phone.ErrInvalid.Error()+": ")
+		}
+		return s.refuse("rcpt", start, &groupError{enh: gosmtp.EnhancedCode{5, 1, 1}, reason: "unknown_group",
+			msg: fmt.Sprintf("no group named %q (and not a phone number: %s)", name, why)})
+	}
+	if err != nil {
+		return s.refuse("rcpt", start, fmt.Errorf("group %q: %w", name, err))
+	}
+	if !acct.Can(accounts.FlagSendBulk) {
+		return s.refuse("rcpt", start, &router.PermissionError{Flag: accounts.FlagSendBulk, Reason: "send to a group"})
+	}
+	if g.Members > maxMailRecipients {
+		return s.refuse("rcpt", start, tooManyInGroup(g.Name, g.Members, len(s.rcpts)))
+	}
+	nums, err := s.b.opts.Groups.GroupNumbers(ctx, g.ID)
+	if err != nil {
+		return s.refuse("rcpt", start, fmt.Errorf("numbers of group %s: %w", g.ID, err))
+	}
+	if len(nums) == 0 {
+		return s.refuse("rcpt", start, &groupError{enh: gosmtp.EnhancedCode{5, 1, 1}, reason: "empty_group",
+			msg: fmt.Sprintf("group %q has no members", g.Name)})
+	}
+	var fresh []string
+	for _, n := range nums {
+		if !s.seen[n] {
+			fresh = append(fresh, n)
+		}
+	}
+	if len(s.rcpts)+len(fresh) > maxMailRecipients {
+		return s.refuse("rcpt", start, tooManyInGroup(g.Name, len(nums), len(s.rcpts)))
+	}
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	for _, n := range fresh {
+		s.seen[n] = true
+	}
+	s.rcpts = append(s.rcpts, fresh...)
+	s.groupRcpts += len(fresh)
+	s.b.metrics.recipients.WithLabelValues(rcptAccepted).Add(float64(len(fresh)))
+	s.b.metrics.recipients.WithLabelValues(rcptDuplicate).Add(float64(len(nums) - len(fresh)))
+	s.log.Info("group recipient", "group", g.ID, "shared", g.AccountID != acct.ID, "members", len(nums), "added", len(fresh))
+	s.b.metrics.command("rcpt", 250, time.Since(start).Seconds())
+	return nil
+}
+
+// tooManyInGroup is the refusal of a group that would take the mail past
+// maxMailRecipients.
+func tooManyInGroup(name string, members, have int) error {
+	msg := fmt.Sprintf("group %q has %d members; one mail reaches at most %d numbers", name, members, maxMailRecipients)
+	if have > 0 {
+		msg += fmt.Sprintf(" (%d already)", have)
+	}
+	return &groupError{enh: gosmtp.EnhancedCode{5, 5, 3}, reason: "group_too_large", msg: msg + "; split the group"}
+}
+
+// queuedText is the text of the 250 reply to DATA: the message ids, the
+// first few only when a group made them many (a reply line stays well
+// under RFC 5321's 512 octets).
+func queuedText(ids []string, session string) string {
+	const show = 10
+	list := strings.Join(ids, ",")
+	if len(ids) > show {
+		list = strings.Join(ids[:show], ",") + " and " + strconv.Itoa(len(ids)-show) + " more"
+	}
+	return fmt.Sprintf("queued as %s (session %s)", list, session)
+}
