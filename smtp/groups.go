@@ -8,7 +8,9 @@ package smtp
 // its members' numbers; a number that is already a recipient collapses
 // into it. Each member is then priced and checked like any recipient. Only
 // an account with send_bulk may mail a group; one mail reaches at most
-// maxMailRecipients numbers through groups.
+// maxMailRecipients numbers through groups. An unknown name is refused
+// with 550 5.1.1, unless it starts like a number ("0412abc"): then it is
+// the invalid number's 550 5.1.3.
 
 import (
 	"context"
@@ -74,8 +76,14 @@ func (s *session) rcptGroup(start time.Time, to string) error {
 	g, err := s.b.opts.Groups.GroupByName(ctx, acct.ID, name)
 	if errors.Is(err, accounts.ErrNotFound) {
 		why := "it has letters"
-		if _, perr := phone.Normalize(name, acct.DefaultCountry); perr != nil {
+		_, perr := phone.Normalize(name, acct.DefaultCountry)
+		if perr != nil {
 			why = strings.TrimPrefix(perr.Error(), phone.ErrInvalid.Error()+": ")
+		}
+		if perr != nil && strings.IndexAny(name, "+0123456789") == 0 {
+			// "0412abc": a mistyped number more likely than a group, so
+			// the reply is the invalid number's.
+			return s.refuse("rcpt", start, fmt.Errorf("normalise recipient (no group named %q): %w", name, perr))
 		}
 		return s.refuse("rcpt", start, &groupError{enh: gosmtp.EnhancedCode{5, 1, 1}, reason: "unknown_group",
 			msg: fmt.Sprintf("no group named %q (and not a phone number: %s)", name, why)})

@@ -46,11 +46,13 @@ func TestGroupRecipients(t *testing.T) {
 			"a1/empty":      {ID: "g2", AccountID: "a1", Name: "Empty"},
 			"a1/everyone":   {ID: "g3", AccountID: "a1", Name: "Everyone", Members: len(big)},
 			"a0-nb/team":    {ID: "g4", AccountID: "a0-nb", Name: "Team", Members: 1},
+			"a1/2nd-shift":  {ID: "g5", AccountID: "a1", Name: "2nd Shift", Members: 1},
 		},
 		numbers: map[string][]string{
 			"g1": {"61412000001", "61412000002", "61412000003"},
 			"g3": big,
 			"g4": {"61412000001"},
+			"g5": {"61412000009"},
 		},
 	}
 	cases := []struct {
@@ -75,7 +77,9 @@ func TestGroupRecipients(t *testing.T) {
 		{name: "unknown group", from: "jo@a.example", rcpts: []string{"sales-tem@sms.test"},
 			code: 550, enh: gosmtp.EnhancedCode{5, 1, 1}, text: `no group named "sales-tem" (and not a phone number:`},
 		{name: "letters in a number", from: "jo@a.example", rcpts: []string{"0412abc@sms.test"},
-			code: 550, enh: gosmtp.EnhancedCode{5, 1, 1}, text: `no group named "0412abc"`},
+			code: 550, enh: gosmtp.EnhancedCode{5, 1, 3}, text: `letters are not allowed in a number: "0412abc"`},
+		{name: "group named like a number", from: "jo@a.example", rcpts: []string{"2nd-shift@sms.test"},
+			want: []string{"61412000009"}},
 		{name: "empty group", from: "jo@a.example", rcpts: []string{"empty@sms.test"},
 			code: 550, enh: gosmtp.EnhancedCode{5, 1, 1}, text: `group "Empty" has no members`},
 		{name: "too large", from: "jo@a.example", rcpts: []string{"everyone@sms.test"},

@@ -150,6 +150,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	popts := router.PipelineOptions{
 		Store: store, Routes: routes, DefaultSource: cfg.Dispatch.DefaultSource,
 		Logger: logger.With("component", "router"), Metrics: rm, Events: hooks,
+		Templates: store, Senders: store,
 	}
 	if mailer != nil {
 		popts.Notifier = mailer // a nil *Mailer must not become a non-nil interface
