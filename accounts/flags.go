@@ -21,7 +21,7 @@ package accounts
 //	settings             messaging settings: subject mode, long-message policy, part limit, sender id, country (actSettings)
 //	global_sending       sending to numbers outside the calling code of the account's default country (accept)
 //	billing              stored; billing settings are the parent's alone (actPrice), the ledger needs finance
-//	share_contacts       stored; smsgate has no contacts store yet (actContacts is gated by use_database)
+//	share_contacts       the sub-account uses its parent's contacts (template fields) and opt-out list
 //	hide_pricing         the sub's own members see no balance and no prices (redacted responses, actPricesView refused)
 //	access_sms           sending at all, by email or API (accept and actSend)
 //	send_bulk            a mail or API request with more than one recipient (accept)

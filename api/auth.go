@@ -66,6 +66,8 @@ const (
 	actSenderView       // its numbers and sender ids (flag sender_view)
 	actSenders          // assign numbers, approve sender ids: as actPrice (the parent's admins)
 	actShareGroups      // share a root's groups with its sub-accounts: the root's parent_admin (seed 001)
+
+	actLast = actShareGroups // the last action, for tests that walk them all
 )
 
 // rule is one row of the authorisation table.

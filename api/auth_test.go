@@ -92,7 +92,7 @@ func TestAuthorize(t *testing.T) {
 
 // TestAuthorizeTable: every action has a row, and a denial says why.
 func TestAuthorizeTable(t *testing.T) {
-	for a := actRead; a <= actAutomation; a++ {
+	for a := actRead; a <= actLast; a++ {
 		r, ok := ruleOf(a)
 		if !ok {
 			t.Errorf("action %d (%s) has no rule", a, a)
