@@ -190,6 +190,7 @@ func (s *Service) manage(ctx context.Context, k keys, op, id string, args ...any
 // secret, which is never shown again. Validation errors wrap ErrInvalid and
 // name the field.
 func (s *Service) Create(ctx context.Context, accountID, rawURL string, events []string) (*Webhook, string, error) {
+	defer s.setQuiet(accountID, false)
 	rawURL = strings.TrimSpace(rawURL)
 	if err := ValidateURL(rawURL); err != nil {
 		return nil, "", err
@@ -295,6 +296,7 @@ func (s *Service) Delete(ctx context.Context, accountID, id string) error {
 
 // Enable makes a webhook active again and resets its failure counter.
 func (s *Service) Enable(ctx context.Context, accountID, id string) (*Webhook, error) {
+	defer s.setQuiet(accountID, false)
 	w, err := s.change(ctx, accountID, id, "enable")
 	if err == nil {
 		s.log.InfoContext(ctx, "webhook enabled", "account", accountID, "webhook", id)

@@ -60,6 +60,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -174,19 +175,32 @@ type Options struct {
 	Logger     *slog.Logger
 	Metrics    *Metrics // nil: none
 	Now        func() time.Time
+	// QuietFor is how long an account found to have no active webhook is
+	// remembered as such, so that receipts and sends of the (many) accounts
+	// without webhooks cost no Redis round trip. A webhook created or
+	// enabled through another instance starts receiving events at most this
+	// late. Default 2s; negative: always ask Redis.
+	QuietFor time.Duration
 }
 
 // Service manages webhooks and delivers their events. It is safe for
-// concurrent use and keeps no state besides its options.
+// concurrent use; its only state is the short-lived memory of accounts
+// without webhooks (Options.QuietFor).
 type Service struct {
 	o   Options
 	log *slog.Logger
+
+	mu    sync.Mutex
+	quiet map[string]time.Time // account id -> until when it is known to have no webhook
 }
 
 // New returns a Service.
 func New(o Options) *Service {
 	if o.Shards <= 0 {
 		o.Shards = 1
+	}
+	if o.QuietFor == 0 {
+		o.QuietFor = 2 * time.Second
 	}
 	if o.Prefix == "" {
 		o.Prefix = "smsgate"
@@ -227,7 +241,7 @@ func New(o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{o: o, log: o.Logger.With("component", "webhook")}
+	return &Service{o: o, log: o.Logger.With("component", "webhook"), quiet: map[string]time.Time{}}
 }
 
 // Metrics are the package's Prometheus metrics.
@@ -285,6 +299,9 @@ func (s *Service) Emit(ctx context.Context, accountID, typ string, data any) err
 // webhook only alone (any status and subscription) when only is set. It
 // returns the event id and how many deliveries it enqueued.
 func (s *Service) emit(ctx context.Context, accountID, typ string, data any, only string) (string, error) {
+	if only == "" && s.isQuiet(accountID) {
+		return "", nil
+	}
 	k, err := s.keys(accountID)
 	if err != nil {
 		return "", fmt.Errorf("emit %s: %w", typ, err)
@@ -302,10 +319,41 @@ func (s *Service) emit(ctx context.Context, accountID, typ string, data any, onl
 	if n < 0 {
 		return "", fmt.Errorf("emit %s: webhook %s: %w", typ, only, ErrNotFound)
 	}
+	if n == 0 && only == "" {
+		s.setQuiet(accountID, true)
+	}
 	if s.o.Metrics != nil && n > 0 {
 		s.o.Metrics.enqueued.WithLabelValues(typ).Add(float64(n))
 	}
 	return ev.ID, nil
+}
+
+// isQuiet reports whether accountID was recently found to have no webhook.
+func (s *Service) isQuiet(accountID string) bool {
+	if s.o.QuietFor < 0 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.quiet[accountID]
+	return ok && s.o.Now().Before(until)
+}
+
+// setQuiet remembers (or forgets) that accountID has no active webhook.
+func (s *Service) setQuiet(accountID string, quiet bool) {
+	if s.o.QuietFor < 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !quiet {
+		delete(s.quiet, accountID)
+		return
+	}
+	if len(s.quiet) >= 100_000 {
+		clear(s.quiet)
+	}
+	s.quiet[accountID] = s.o.Now().Add(s.o.QuietFor)
 }
 
 // MessageData is the data of a message.status event.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -254,5 +255,52 @@ func TestMetricsNames(t *testing.T) {
 		if !slices.Contains(names, want) {
 			t.Errorf("metric %s missing from %v", want, names)
 		}
+	}
+}
+
+// TestEmitRemembersQuietAccounts: an account without webhooks costs one
+// Redis call per QuietFor, not one per event; creating a webhook ends that
+// at once on this instance.
+func TestEmitRemembersQuietAccounts(t *testing.T) {
+	rdb := redistest.Start(t)
+	now := time.Unix(1_000_000, 0)
+	o := testOptions(t, rdb)
+	o.QuietFor = 2 * time.Second
+	o.Now = func() time.Time { return now }
+	s := New(o)
+	ctx := t.Context()
+	evals := func() int {
+		info := rdb.Info(ctx, "commandstats").Val()
+		for _, line := range strings.Split(info, "\n") {
+			if strings.HasPrefix(line, "cmdstat_evalsha:") || strings.HasPrefix(line, "cmdstat_eval:") {
+				var calls int
+				fmt.Sscanf(line[strings.Index(line, "calls=")+6:], "%d", &calls)
+				return calls
+			}
+		}
+		return 0
+	}
+	acct := "a0-quiet"
+	for range 10 {
+		if err := s.Emit(ctx, acct, TypeMessageStatus, map[string]int{"x": 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := evals(); n != 1 {
+		t.Errorf("10 events for a quiet account made %d script calls, want 1", n)
+	}
+	now = now.Add(3 * time.Second)
+	_ = s.Emit(ctx, acct, TypeMessageStatus, nil)
+	if n := evals(); n != 2 {
+		t.Errorf("after QuietFor: %d script calls, want 2", n)
+	}
+	if _, _, err := s.Create(ctx, acct, "https://example.com/hook", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Emit(ctx, acct, TypeMessageStatus, map[string]int{"x": 2}); err != nil {
+		t.Fatal(err)
+	}
+	if q := queued(t, s, rdb); len(q) != 1 {
+		t.Errorf("after creating a webhook the event was not queued: %v", q)
 	}
 }
