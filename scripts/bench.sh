@@ -43,6 +43,10 @@ bin/smsgate-bench -smtp 127.0.0.1:12525 -sim http://127.0.0.1:12776 -metrics htt
 	-from bench@example.com -domain sms.example.com -n "$N" -c "$C" \
 	-pids "smsgate=$gw_pid,redis=$redis_pid,smsc-sim=$sim_pid"
 if [ -n "${PROFILE:-}" ]; then
+	echo "redis: top commands by total time (calls, usec)"
+	redis-cli -s "$PWD/$D/redis.sock" info commandstats | tr -d '\r' | grep '^cmdstat' |
+		sed 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),.*/\3 \2 \1/' | sort -rn | head -12
+
 	kill -TERM "$gw_pid"; wait "$gw_pid" 2>/dev/null || true
 	go tool pprof -top -nodecount=40 bin/smsgate "$D/cpu.pprof" 2>/dev/null | head -50
 fi

@@ -9,23 +9,30 @@
 -- floor(created_at / 86400000). The key is built from KEYS[1]
 -- (P:{sN}:msg:<id>), so it shares the message's hash tag and slot.
 -- Returns the message hash (HGETALL), empty when it does not exist.
-local function count(status)
-  local f = redis.call('HMGET', KEYS[1], 'account_id', 'sender', 'created_at')
-  local base = string.match(KEYS[1], '^(.*:)msg:[^:]*$')
-  if not base or not f[1] then return end
-  local day = math.floor((tonumber(f[3]) or 0) / 86400000)
-  local key = base .. 'stats:' .. f[1] .. ':' .. string.format('%d', day)
-  redis.call('HINCRBY', key, 's:' .. status, 1)
-  redis.call('HINCRBY', key, 's:' .. status .. ':' .. (f[2] or ''), 1)
-end
-local st = redis.call('HGET', KEYS[1], 'status')
+-- One HMGET reads all the script needs; a single-part message (the common
+-- case) needs no set of delivered parts.
+local f = redis.call('HMGET', KEYS[1], 'status', 'parts', 'account_id', 'sender', 'created_at')
+local st = f[1]
 if not st then return {} end
+local function count(status)
+  local base = string.match(KEYS[1], '^(.*:)msg:[^:]*$')
+  if not base or not f[3] then return end
+  local day = math.floor((tonumber(f[5]) or 0) / 86400000)
+  local key = base .. 'stats:' .. f[3] .. ':' .. string.format('%d', day)
+  redis.call('HINCRBY', key, 's:' .. status, 1)
+  redis.call('HINCRBY', key, 's:' .. status .. ':' .. (f[4] or ''), 1)
+end
 local open = st == 'queued' or st == 'submitted'
+local parts = tonumber(f[2]) or 1
 if ARGV[1] == 'delivered' then
-  if redis.call('SADD', KEYS[2], ARGV[4]) == 1 then
+  if parts <= 1 then
+    if open then
+      redis.call('HSET', KEYS[1], 'status', 'delivered', 'done_at', ARGV[3], 'delivered_parts', 1)
+      count('delivered')
+    end
+  elseif redis.call('SADD', KEYS[2], ARGV[4]) == 1 then
     redis.call('PEXPIRE', KEYS[2], 604800000)
     local d = redis.call('HINCRBY', KEYS[1], 'delivered_parts', 1)
-    local parts = tonumber(redis.call('HGET', KEYS[1], 'parts')) or 1
     if open and d >= parts then
       redis.call('HSET', KEYS[1], 'status', 'delivered', 'done_at', ARGV[3])
       count('delivered')
