@@ -418,13 +418,22 @@ func TestAcceptPricesAndStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"m": "4", "p": "7", "c": "51",
+	// Per sender only: the account's totals (4 messages, 7 parts, 51) are
+	// their sums, computed by Stats.
+	want := map[string]string{"m": "", "p": "", "c": "",
 		"m:jo@acme.example": "3", "p:jo@acme.example": "6", "c:jo@acme.example": "42",
 		"m:al@acme.example": "1", "p:al@acme.example": "1", "c:al@acme.example": "9"}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("stats %s = %q, want %q (all: %v)", k, got[k], v, got)
 		}
+	}
+	st, err := s.Stats(ctx, a.ID, s.now(), s.now(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Total.Messages != 4 || st.Total.Parts != 7 || st.Total.Cost != 51 {
+		t.Errorf("Stats totals %+v, want 4 messages, 7 parts, cost 51", st.Total)
 	}
 	if ttl := s.rdb.PTTL(ctx, s.skey(0, "stats", a.ID, strconv.FormatInt(day, 10))).Val(); ttl < 399*24*time.Hour {
 		t.Errorf("stats TTL %v, want about 400 days", ttl)

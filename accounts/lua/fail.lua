@@ -21,7 +21,6 @@ if st == 'queued' or st == 'submitted' then
   if base and f[1] then
     local day = math.floor((tonumber(f[3]) or 0) / 86400000)
     skey = base .. 'stats:' .. f[1] .. ':' .. string.format('%d', day)
-    redis.call('HINCRBY', skey, 's:failed', 1)
     redis.call('HINCRBY', skey, 's:failed:' .. sender, 1)
   end
   if ARGV[4] == '1' and not redis.call('HGET', KEYS[1], 'refunded') then
@@ -40,7 +39,6 @@ if st == 'queued' or st == 'submitted' then
         'ref', redis.call('HGET', KEYS[1], 'id'), 'actor', 'system', 'at', ARGV[3])
       redis.call('HSET', KEYS[1], 'refunded', price)
       if skey then
-        redis.call('HINCRBY', skey, 'c', 0 - price)
         redis.call('HINCRBY', skey, 'c:' .. sender, 0 - price)
       end
     end

@@ -19,7 +19,6 @@ local function count(status)
   if not base or not f[3] then return end
   local day = math.floor((tonumber(f[5]) or 0) / 86400000)
   local key = base .. 'stats:' .. f[3] .. ':' .. string.format('%d', day)
-  redis.call('HINCRBY', key, 's:' .. status, 1)
   redis.call('HINCRBY', key, 's:' .. status .. ':' .. (f[4] or ''), 1)
 end
 local open = st == 'queued' or st == 'submitted'
