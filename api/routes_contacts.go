@@ -92,42 +92,76 @@ type (
 	}
 )
 
-func (s *server) listContacts(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actContacts)
+// contactCall is the store call of one of this area's routes (see
+// contactOp); id is the path value the route names, or the account's id.
+type contactCall func(ctx context.Context, acct *accounts.Account, id string) (any, error)
+
+// contactOp is the common course of this area's routes. It resolves the
+// account in the path, which must allow act; decodes the JSON body into in
+// unless in is nil; and runs call with the {key} path value (the account's
+// id when key is ""). An error of call becomes the problem contactProblem
+// makes of it about that key ("account" when key is "") and id, so problems
+// call returns itself pass through as they are. Otherwise call's result is
+// sent with status, and no body for 204 No Content.
+func (s *server) contactOp(w http.ResponseWriter, r *http.Request, act action, in any, key string, status int, call contactCall) error {
+	_, acct, err := s.target(r, act)
 	if err != nil {
 		return err
 	}
-	limit, err := limitParam(r)
-	if err != nil {
-		return err
-	}
-	q := r.URL.Query()
-	cq := accounts.ContactQuery{Limit: limit, After: q.Get("after")}
-	exact := ""
-	switch {
-	case q.Get("number") != "":
-		n, err := phone.Normalize(q.Get("number"), acct.DefaultCountry)
-		if err != nil {
-			return badRequest("number: %q is not a phone number: %s", q.Get("number"), strings.TrimPrefix(err.Error(), phone.ErrInvalid.Error()+": "))
+	if in != nil {
+		if err := decode(r, in); err != nil {
+			return err
 		}
-		cq.Prefix, exact = n, n
-	case q.Get("prefix") != "":
-		p := strings.TrimPrefix(strings.TrimSpace(q.Get("prefix")), "+")
-		if strings.ContainsFunc(p, func(r rune) bool { return r < '0' || r > '9' }) {
-			return badRequest("prefix: %q must be the leading digits of E.164 numbers", q.Get("prefix"))
-		}
-		cq.Prefix = p
 	}
-	cs, next, err := s.store.ListContacts(r.Context(), acct.ID, cq)
+	what, id := key, r.PathValue(key)
+	if key == "" {
+		what, id = "account", acct.ID
+	}
+	v, err := call(r.Context(), acct, id)
 	if err != nil {
-		return s.contactProblem(r.Context(), err, "account", acct.ID)
+		return s.contactProblem(r.Context(), err, what, id)
 	}
-	if exact != "" {
-		cs = filterExact(cs, exact)
-		next = ""
+	if status == http.StatusNoContent {
+		w.WriteHeader(status)
+		return nil
 	}
-	writeJSON(w, http.StatusOK, contactList{Contacts: cs, Next: next})
+	writeJSON(w, status, v)
 	return nil
+}
+
+func (s *server) listContacts(w http.ResponseWriter, r *http.Request) error {
+	return s.contactOp(w, r, actContacts, nil, "", http.StatusOK, func(ctx context.Context, acct *accounts.Account, _ string) (any, error) {
+		limit, err := limitParam(r)
+		if err != nil {
+			return nil, err
+		}
+		q := r.URL.Query()
+		cq := accounts.ContactQuery{Limit: limit, After: q.Get("after")}
+		exact := ""
+		switch {
+		case q.Get("number") != "":
+			n, err := phone.Normalize(q.Get("number"), acct.DefaultCountry)
+			if err != nil {
+				return nil, badRequest("number: %q is not a phone number: %s", q.Get("number"), strings.TrimPrefix(err.Error(), phone.ErrInvalid.Error()+": "))
+			}
+			cq.Prefix, exact = n, n
+		case q.Get("prefix") != "":
+			p := strings.TrimPrefix(strings.TrimSpace(q.Get("prefix")), "+")
+			if strings.ContainsFunc(p, func(r rune) bool { return r < '0' || r > '9' }) {
+				return nil, badRequest("prefix: %q must be the leading digits of E.164 numbers", q.Get("prefix"))
+			}
+			cq.Prefix = p
+		}
+		cs, next, err := s.store.ListContacts(ctx, acct.ID, cq)
+		if err != nil {
+			return nil, err
+		}
+		if exact != "" {
+			cs = filterExact(cs, exact)
+			next = ""
+		}
+		return contactList{Contacts: cs, Next: next}, nil
+	})
 }
 
 func filterExact(cs []*accounts.Contact, number string) []*accounts.Contact {
@@ -162,48 +196,22 @@ func (s *server) createContact(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) getContact(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actContacts)
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("contact")
-	c, err := s.store.GetContact(r.Context(), acct.ID, id)
-	if err != nil {
-		return s.contactProblem(r.Context(), err, "contact", id)
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return s.contactOp(w, r, actContacts, nil, "contact", http.StatusOK, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
+		return s.store.GetContact(ctx, acct.ID, id)
+	})
 }
 
 func (s *server) patchContact(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actContacts)
-	if err != nil {
-		return err
-	}
 	var p accounts.ContactPatch
-	if err := decode(r, &p); err != nil {
-		return err
-	}
-	id := r.PathValue("contact")
-	c, err := s.store.UpdateContact(r.Context(), acct.ID, id, p)
-	if err != nil {
-		return s.contactProblem(r.Context(), err, "contact", id)
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return s.contactOp(w, r, actContacts, &p, "contact", http.StatusOK, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
+		return s.store.UpdateContact(ctx, acct.ID, id, p)
+	})
 }
 
 func (s *server) deleteContact(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actContacts)
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("contact")
-	if err := s.store.DeleteContact(r.Context(), acct.ID, id); err != nil {
-		return s.contactProblem(r.Context(), err, "contact", id)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.contactOp(w, r, actContacts, nil, "contact", http.StatusNoContent, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
+		return nil, s.store.DeleteContact(ctx, acct.ID, id)
+	})
 }
 
 // importContacts reads a CSV file (the body, text/csv) into the account's
@@ -247,20 +255,17 @@ func (s *server) exportContacts(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) listGroups(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actContacts)
-	if err != nil {
-		return err
-	}
-	gs, err := s.store.ListGroups(r.Context(), acct.ID)
-	if err != nil {
-		return s.contactProblem(r.Context(), err, "account", acct.ID)
-	}
-	out := groupList{Groups: make([]groupView, 0, len(gs))}
-	for _, g := range gs {
-		out.Groups = append(out.Groups, viewGroup(g, g.AccountID != acct.ID))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return s.contactOp(w, r, actContacts, nil, "", http.StatusOK, func(ctx context.Context, acct *accounts.Account, _ string) (any, error) {
+		gs, err := s.store.ListGroups(ctx, acct.ID)
+		if err != nil {
+			return nil, err
+		}
+		out := groupList{Groups: make([]groupView, 0, len(gs))}
+		for _, g := range gs {
+			out.Groups = append(out.Groups, viewGroup(g, g.AccountID != acct.ID))
+		}
+		return out, nil
+	})
 }
 
 // viewGroup hides the sharing list of a group shared read-only.
@@ -274,20 +279,19 @@ func viewGroup(g *accounts.Group, readOnly bool) groupView {
 }
 
 func (s *server) createGroup(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actContacts)
-	if err != nil {
-		return err
-	}
 	var in groupBody
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	g, err := s.store.CreateGroup(r.Context(), acct.ID, in.Name)
+	return s.contactOp(w, r, actContacts, &in, "", http.StatusCreated, func(ctx context.Context, acct *accounts.Account, _ string) (any, error) {
+		return ownGroup(s.store.CreateGroup(ctx, acct.ID, in.Name))
+	})
+}
+
+// ownGroup is the view of a group the account in the path owns, as a
+// change of it returns it (nothing when err is not nil).
+func ownGroup(g *accounts.Group, err error) (any, error) {
 	if err != nil {
-		return s.contactProblem(r.Context(), err, "account", acct.ID)
+		return nil, err
 	}
-	writeJSON(w, http.StatusCreated, viewGroup(g, false))
-	return nil
+	return viewGroup(g, false), nil
 }
 
 // group loads the {group} of the request as the target account sees it.
@@ -301,47 +305,26 @@ func (s *server) group(r *http.Request, acct *accounts.Account) (*accounts.Group
 }
 
 func (s *server) getGroup(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actContacts)
-	if err != nil {
-		return err
-	}
-	g, ro, err := s.group(r, acct)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, viewGroup(g, ro))
-	return nil
+	return s.contactOp(w, r, actContacts, nil, "group", http.StatusOK, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
+		g, ro, err := s.store.GroupFor(ctx, acct.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		return viewGroup(g, ro), nil
+	})
 }
 
 func (s *server) renameGroup(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actContacts)
-	if err != nil {
-		return err
-	}
 	var in groupBody
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	id := r.PathValue("group")
-	g, err := s.store.RenameGroup(r.Context(), acct.ID, id, in.Name)
-	if err != nil {
-		return s.contactProblem(r.Context(), err, "group", id)
-	}
-	writeJSON(w, http.StatusOK, viewGroup(g, false))
-	return nil
+	return s.contactOp(w, r, actContacts, &in, "group", http.StatusOK, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
+		return ownGroup(s.store.RenameGroup(ctx, acct.ID, id, in.Name))
+	})
 }
 
 func (s *server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actContacts)
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("group")
-	if err := s.store.DeleteGroup(r.Context(), acct.ID, id); err != nil {
-		return s.contactProblem(r.Context(), err, "group", id)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.contactOp(w, r, actContacts, nil, "group", http.StatusNoContent, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
+		return nil, s.store.DeleteGroup(ctx, acct.ID, id)
+	})
 }
 
 // listGroupMembers pages through a group's members by number (?after=,
@@ -381,90 +364,61 @@ func (s *server) listGroupMembers(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *server) addGroupMembers(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actContacts)
-	if err != nil {
-		return err
-	}
 	var in membersBody
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if len(in.Contacts) == 0 && len(in.Numbers) == 0 {
-		return invalid("body: give contacts (contact ids), numbers, or both")
-	}
-	if n := len(in.Contacts) + len(in.Numbers); n > maxLimit {
-		return invalid("body: %d members at once, at most %d (import a CSV file with ?group= for more)", n, maxLimit)
-	}
-	id := r.PathValue("group")
-	ch, err := s.store.AddGroupMembers(r.Context(), acct.ID, id, in.Contacts, in.Numbers)
-	if err != nil {
-		return s.contactProblem(r.Context(), err, "group", id)
-	}
-	writeJSON(w, http.StatusOK, ch)
-	return nil
+	return s.contactOp(w, r, actContacts, &in, "group", http.StatusOK, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
+		if len(in.Contacts) == 0 && len(in.Numbers) == 0 {
+			return nil, invalid("body: give contacts (contact ids), numbers, or both")
+		}
+		if n := len(in.Contacts) + len(in.Numbers); n > maxLimit {
+			return nil, invalid("body: %d members at once, at most %d (import a CSV file with ?group= for more)", n, maxLimit)
+		}
+		return s.store.AddGroupMembers(ctx, acct.ID, id, in.Contacts, in.Numbers)
+	})
 }
 
 // removeGroupMember takes {member}, a contact id or a number, out of the
 // group; the contact stays.
 func (s *server) removeGroupMember(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actContacts)
-	if err != nil {
-		return err
-	}
-	id, member := r.PathValue("group"), r.PathValue("member")
-	var ids, numbers []string
-	if strings.HasPrefix(member, "c") && strings.Contains(member, "-") {
-		ids = []string{member}
-	} else {
-		numbers = []string{member}
-	}
-	ch, err := s.store.RemoveGroupMembers(r.Context(), acct.ID, id, ids, numbers)
-	if err != nil {
-		return s.contactProblem(r.Context(), err, "group", id)
-	}
-	if ch.Changed == 0 {
-		return problemf(http.StatusNotFound, "not-found", "member: %s is not a member of group %s", member, id)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.contactOp(w, r, actContacts, nil, "group", http.StatusNoContent, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
+		member := r.PathValue("member")
+		var ids, numbers []string
+		if strings.HasPrefix(member, "c") && strings.Contains(member, "-") {
+			ids = []string{member}
+		} else {
+			numbers = []string{member}
+		}
+		ch, err := s.store.RemoveGroupMembers(ctx, acct.ID, id, ids, numbers)
+		if err != nil {
+			return nil, err
+		}
+		if ch.Changed == 0 {
+			return nil, problemf(http.StatusNotFound, "not-found", "member: %s is not a member of group %s", member, id)
+		}
+		return nil, nil
+	})
 }
 
 // shareGroup sets (PUT), widens (POST) or revokes (DELETE .../{sub}) the
 // sub-accounts a root account's group is shared with.
 func (s *server) shareGroup(mode string) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		_, acct, err := s.target(r, actShareGroups)
-		if err != nil {
-			return err
-		}
-		var subs []string
+		var in sharingBody
+		var body any = &in // revoking one sub-account has no body
 		if mode == "rem" {
-			subs = []string{r.PathValue("sub")}
-		} else {
-			var in sharingBody
-			if err := decode(r, &in); err != nil {
-				return err
+			body = nil
+		}
+		return s.contactOp(w, r, actShareGroups, body, "group", http.StatusOK, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
+			if mode == "rem" {
+				return ownGroup(s.store.UnshareGroup(ctx, acct.ID, id, []string{r.PathValue("sub")}))
 			}
 			if in.SubAccounts == nil {
-				return invalid("sub_accounts: required (an empty list revokes all sharing)")
+				return nil, invalid("sub_accounts: required (an empty list revokes all sharing)")
 			}
-			subs = in.SubAccounts
-		}
-		id := r.PathValue("group")
-		var g *accounts.Group
-		switch mode {
-		case "set":
-			g, err = s.store.SetGroupSharing(r.Context(), acct.ID, id, subs)
-		case "add":
-			g, err = s.store.ShareGroup(r.Context(), acct.ID, id, subs)
-		default:
-			g, err = s.store.UnshareGroup(r.Context(), acct.ID, id, subs)
-		}
-		if err != nil {
-			return s.contactProblem(r.Context(), err, "group", id)
-		}
-		writeJSON(w, http.StatusOK, viewGroup(g, false))
-		return nil
+			if mode == "set" {
+				return ownGroup(s.store.SetGroupSharing(ctx, acct.ID, id, in.SubAccounts))
+			}
+			return ownGroup(s.store.ShareGroup(ctx, acct.ID, id, in.SubAccounts))
+		})
 	}
 }
 
