@@ -225,19 +225,75 @@ func accountFlag(fs *flag.FlagSet) func() (string, error) {
 	}
 }
 
-// limitQuery builds "?account=..&limit=.." for the list routes.
-func limitQuery(account string, limit int) string {
-	q := url.Values{}
-	if account != "" {
-		q.Set("account", account)
+// accountArgs checks --account, then the positional argument count.
+func accountArgs(acct func() (string, error), args []string, n int, what string) (string, error) {
+	id, err := acct()
+	if err == nil {
+		err = need(args, n, what)
 	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
+	return id, err
+}
+
+// withAccount is a command with --account and n positional arguments
+// (named what) that leaves the rest to run with the account's ID.
+func withAccount(n int, what string, run func(ctx context.Context, c *client, id string, args []string) error) func(*flag.FlagSet) runFunc {
+	return func(fs *flag.FlagSet) runFunc {
+		acct := accountFlag(fs)
+		return func(ctx context.Context, c *client, args []string) error {
+			id, err := accountArgs(acct, args, n, what)
+			if err != nil {
+				return err
+			}
+			return run(ctx, c, id, args)
+		}
 	}
+}
+
+// withQuery appends q to path as its query string, when q holds anything.
+func withQuery(path string, q url.Values) string {
 	if len(q) == 0 {
-		return ""
+		return path
 	}
-	return "?" + q.Encode()
+	return path + "?" + q.Encode()
+}
+
+// pageFlags declares --limit (at most N items: e.g. "contacts (default
+// 50)") and, unless cursor is "", the flag and query parameter named
+// cursor that continues a list. The function it returns adds the ones
+// given to a query.
+func pageFlags(fs *flag.FlagSet, items, cursor string) func(url.Values) {
+	limit := fs.Int("limit", 0, "at most `N` "+items)
+	next := new(string)
+	if cursor != "" {
+		next = fs.String(cursor, "", "the `cursor` printed after the previous page")
+	}
+	return func(q url.Values) {
+		if *limit > 0 {
+			q.Set("limit", strconv.Itoa(*limit))
+		}
+		if *next != "" {
+			q.Set(cursor, *next)
+		}
+	}
+}
+
+// splitList splits a comma-separated flag, dropping empty items; empty
+// gives an empty list.
+func splitList(v string) []string {
+	out := []string{}
+	for s := range strings.SplitSeq(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// printRows prints aligned "field  value" lines.
+func printRows(w io.Writer, rows [][2]string) {
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%s\n", r[0], r[1])
+	}
 }
 
 func ts(t time.Time) string {
@@ -256,7 +312,7 @@ func dash(s string) string {
 
 // printAccount prints one account as aligned "field  value" lines.
 func printAccount(w io.Writer, a accounts.Account) {
-	rows := [][2]string{
+	printRows(w, [][2]string{
 		{"id", a.ID}, {"parent", dash(a.ParentID)}, {"name", a.Name}, {"status", string(a.Status)},
 		{"balance", accounts.FormatMoney(a.Balance, a.Currency)},
 		{"price_per_part", strconv.FormatInt(a.PricePerPart, 10)},
@@ -264,10 +320,7 @@ func printAccount(w io.Writer, a accounts.Account) {
 		{"long_message", a.LongMessage}, {"subject_mode", a.SubjectMode},
 		{"sender_id", dash(a.SenderID)}, {"contact_email", dash(a.ContactEmail)},
 		{"created", ts(a.CreatedAt)},
-	}
-	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%s\n", r[0], r[1])
-	}
+	})
 }
 
 // Response shapes of the API, as the CLI reads them.
@@ -278,9 +331,9 @@ type (
 	ledgerResp struct {
 		Entries []accounts.LedgerEntry `json:"entries"`
 	}
-	transferResp struct {
-		From accounts.LedgerEntry `json:"from"`
-		To   accounts.LedgerEntry `json:"to"`
+	transferResp struct { // a top-up's From only for the parent's keys
+		From *accounts.LedgerEntry `json:"from"`
+		To   *accounts.LedgerEntry `json:"to"`
 	}
 	keysResp struct {
 		Keys []accounts.APIKey `json:"keys"`
@@ -326,8 +379,8 @@ func cliCommands() map[string]command {
 		"balance get": {"--account ID", ofAccount("", false, func(w io.Writer, a accounts.Account) {
 			fmt.Fprintf(w, "%s\t%s\t(%d minor units)\n", a.ID, accounts.FormatMoney(a.Balance, a.Currency), a.Balance)
 		})},
-		"balance credit": {"--account ID AMOUNT [--ref R]", transfer("credit")},
-		"balance debit":  {"--account ID AMOUNT [--ref R]", transfer("debit")},
+		"balance credit": {"--account ID AMOUNT [--ref R]", transfer("credit", "credit")},
+		"balance debit":  {"--account ID AMOUNT [--ref R]", transfer("debit", "debit")},
 		"balance ledger": {"--account ID [--limit N]", ofAccount("/ledger", true, func(w io.Writer, r ledgerResp) {
 			fmt.Fprintln(w, "AT\tKIND\tAMOUNT\tBALANCE\tREF\tACTOR")
 			for _, e := range r.Entries {
@@ -382,23 +435,65 @@ func byID[T any](method, prefix, suffix string, human func(io.Writer, T)) func(*
 // ofAccount is a command with a required --account and no arguments that
 // GETs /v1/accounts/{id}+suffix, optionally with --limit.
 func ofAccount[T any](suffix string, withLimit bool, human func(io.Writer, T)) func(*flag.FlagSet) runFunc {
-	return func(fs *flag.FlagSet) runFunc {
-		acct := accountFlag(fs)
-		limit := new(int)
-		if withLimit {
-			limit = fs.Int("limit", 0, "at most `N` entries (default 50)")
-		}
-		return func(ctx context.Context, c *client, args []string) error {
-			id, err := acct()
-			if err == nil {
-				err = need(args, 0, "")
-			}
-			if err != nil {
-				return err
-			}
-			return call(ctx, c, "GET", "/v1/accounts/"+esc(id)+suffix+limitQuery("", *limit), nil, human)
-		}
+	g := accountGet[T]{route: func([]string) string { return suffix }, human: human}
+	if withLimit {
+		g.items = "entries (default 50)"
 	}
+	return g.setup
+}
+
+// accountGet is a command with a required --account that GETs a route of
+// the account, a list page or not, and prints the answer with human.
+type accountGet[T any] struct {
+	route func(args []string) string // the path after /v1/accounts/{id}
+	n     int                        // positional arguments, named what
+	what  string
+	// Paging (pageFlags) when items is set: what --limit counts, and the
+	// cursor flag of the next page ("" for none).
+	items, cursor string
+	// filters, if set, declares more flags and adds the given ones to the
+	// query.
+	filters func(*flag.FlagSet) func(url.Values)
+	human   func(io.Writer, T)
+}
+
+func (g accountGet[T]) setup(fs *flag.FlagSet) runFunc {
+	acct := accountFlag(fs)
+	query := []func(url.Values){}
+	if g.items != "" {
+		query = append(query, pageFlags(fs, g.items, g.cursor))
+	}
+	if g.filters != nil {
+		query = append(query, g.filters(fs))
+	}
+	return func(ctx context.Context, c *client, args []string) error {
+		id, err := accountArgs(acct, args, g.n, g.what)
+		if err != nil {
+			return err
+		}
+		q := url.Values{}
+		for _, add := range query {
+			add(q)
+		}
+		return call(ctx, c, "GET", withQuery("/v1/accounts/"+esc(id)+g.route(args), q), nil, g.human)
+	}
+}
+
+// onItem is a command with --account and one argument naming an item of
+// the account (argName): method /v1/accounts/{id}/<plural>/{item}+suffix
+// with body.
+func onItem[T any](method, plural, argName, suffix string, body any, human func(io.Writer, T)) func(*flag.FlagSet) runFunc {
+	return withAccount(1, argName, func(ctx context.Context, c *client, id string, args []string) error {
+		return call(ctx, c, method, "/v1/accounts/"+esc(id)+"/"+plural+"/"+esc(args[0])+suffix, body, human)
+	})
+}
+
+// accountDownload is a command with --account and no arguments that
+// copies the CSV of /v1/accounts/{id}+suffix to the output.
+func accountDownload(suffix string) func(*flag.FlagSet) runFunc {
+	return withAccount(0, "", func(ctx context.Context, c *client, id string, args []string) error {
+		return download(ctx, c, "/v1/accounts/"+esc(id)+suffix)
+	})
 }
 
 func accountCreate(fs *flag.FlagSet) runFunc {
@@ -462,32 +557,21 @@ func keyCreate(fs *flag.FlagSet) runFunc {
 }
 
 // keyRotate is "key rotate --account ID KEYID": a new secret for the same key.
-func keyRotate(fs *flag.FlagSet) runFunc {
-	acct := accountFlag(fs)
-	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 1, "KEYID")
-		}
-		if err != nil {
-			return err
-		}
-		return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/keys/"+esc(args[0])+"/rotate", nil, func(w io.Writer, r newKeyResp) {
-			fmt.Fprintf(w, "key %s rotated: the old secret no longer works\nnew secret (shown once, store it now):\n%s\n", r.Key.ID, r.Secret)
-		})
-	}
-}
+var keyRotate = withAccount(1, "KEYID", func(ctx context.Context, c *client, id string, args []string) error {
+	return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/keys/"+esc(args[0])+"/rotate", nil, func(w io.Writer, r newKeyResp) {
+		fmt.Fprintf(w, "key %s rotated: the old secret no longer works\nnew secret (shown once, store it now):\n%s\n", r.Key.ID, r.Secret)
+	})
+})
 
-// transfer is "balance credit|debit --account ID AMOUNT".
-func transfer(verb string) func(*flag.FlagSet) runFunc {
+// transfer is "balance credit|debit|topup --account ID AMOUNT": POST
+// /v1/accounts/{id}/<route>. done names the move in the output. A top-up's
+// parent side is shown only to the parent's own keys.
+func transfer(route, done string) func(*flag.FlagSet) runFunc {
 	return func(fs *flag.FlagSet) runFunc {
 		acct := accountFlag(fs)
 		ref := fs.String("ref", "", "a `reference` recorded in both ledgers")
 		return func(ctx context.Context, c *client, args []string) error {
-			id, err := acct()
-			if err == nil {
-				err = need(args, 1, "AMOUNT")
-			}
+			id, err := accountArgs(acct, args, 1, "AMOUNT")
 			if err != nil {
 				return err
 			}
@@ -496,11 +580,14 @@ func transfer(verb string) func(*flag.FlagSet) runFunc {
 				return usagef("AMOUNT %q must be a positive whole number of minor units", args[0])
 			}
 			body := map[string]any{"amount": amount, "ref": *ref}
-			return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/"+verb, body, func(w io.Writer, r transferResp) {
-				fmt.Fprintf(w, "%s of %d minor units done\n", verb, amount)
+			return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/"+route, body, func(w io.Writer, r transferResp) {
+				fmt.Fprintf(w, "%s of %d minor units done\n", done, amount)
 				fmt.Fprintln(w, "ACCOUNT\tCHANGE\tBALANCE")
-				fmt.Fprintf(w, "%s\t%+d\t%d\n", r.From.AccountID, r.From.Amount, r.From.Balance)
-				fmt.Fprintf(w, "%s\t%+d\t%d\n", r.To.AccountID, r.To.Amount, r.To.Balance)
+				for _, e := range []*accounts.LedgerEntry{r.From, r.To} {
+					if e != nil {
+						fmt.Fprintf(w, "%s\t%+d\t%d\n", e.AccountID, e.Amount, e.Balance)
+					}
+				}
 			})
 		}
 	}
@@ -508,54 +595,31 @@ func transfer(verb string) func(*flag.FlagSet) runFunc {
 
 // register is "domain|address add --account ID VALUE".
 func register(kind, plural string) func(*flag.FlagSet) runFunc {
-	return func(fs *flag.FlagSet) runFunc {
-		acct := accountFlag(fs)
-		return func(ctx context.Context, c *client, args []string) error {
-			id, err := acct()
-			if err == nil {
-				err = need(args, 1, strings.ToUpper(kind))
-			}
-			if err != nil {
-				return err
-			}
-			return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/"+plural, map[string]string{kind: args[0]}, func(w io.Writer, r map[string]string) {
-				fmt.Fprintf(w, "%s %s added to account %s\n", kind, r[kind], id)
-			})
-		}
-	}
+	return withAccount(1, strings.ToUpper(kind), func(ctx context.Context, c *client, id string, args []string) error {
+		return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/"+plural, map[string]string{kind: args[0]}, func(w io.Writer, r map[string]string) {
+			fmt.Fprintf(w, "%s %s added to account %s\n", kind, r[kind], id)
+		})
+	})
 }
 
 // remove is "domain|address remove" and "key revoke": DELETE
 // /v1/accounts/{id}/<plural>/<arg>, then print done with the argument.
 func remove(plural, argName, done string) func(*flag.FlagSet) runFunc {
-	return func(fs *flag.FlagSet) runFunc {
-		acct := accountFlag(fs)
-		return func(ctx context.Context, c *client, args []string) error {
-			id, err := acct()
-			if err == nil {
-				err = need(args, 1, argName)
-			}
-			if err != nil {
-				return err
-			}
-			return call(ctx, c, "DELETE", "/v1/accounts/"+esc(id)+"/"+plural+"/"+esc(args[0]), nil, func(w io.Writer, _ noOutput) {
-				fmt.Fprintf(w, done, args[0])
-			})
-		}
-	}
+	return withAccount(1, argName, func(ctx context.Context, c *client, id string, args []string) error {
+		return call(ctx, c, "DELETE", "/v1/accounts/"+esc(id)+"/"+plural+"/"+esc(args[0]), nil, func(w io.Writer, _ noOutput) {
+			fmt.Fprintf(w, done, args[0])
+		})
+	})
 }
 
 // printMessage prints one message as aligned "field  value" lines.
 func printMessage(w io.Writer, m accounts.Message) {
-	rows := [][2]string{
+	printRows(w, [][2]string{
 		{"id", m.ID}, {"account", m.AccountID}, {"sender", m.Sender}, {"to", m.To},
 		{"status", string(m.Status)}, {"parts", strconv.Itoa(m.Parts)},
 		{"price", strconv.FormatInt(m.Price, 10)}, {"link", dash(m.Link)},
 		{"smsc_id", dash(m.SMSCID)}, {"error", dash(m.Error)},
 		{"attempts", strconv.Itoa(m.Attempts)}, {"created", ts(m.CreatedAt)},
 		{"submitted", ts(m.SubmittedAt)}, {"done", ts(m.DoneAt)}, {"text", m.Text},
-	}
-	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%s\n", r[0], r[1])
-	}
+	})
 }

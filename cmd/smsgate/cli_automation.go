@@ -24,15 +24,15 @@ func cliAutomationCommands() map[string]command {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%v\t%s\t%s\n", a.ID, a.Kind, dash(a.Keyword), a.Enabled, a.Name, automationDoes(a))
 			}
 		})},
-		"automation get": {"--account ID RULE", automationByID("GET", nil, printAutomation)},
+		"automation get": {"--account ID RULE", onItem("GET", "automations", "RULE", "", nil, printAutomation)},
 		"automation create": {"--account ID --name N --kind auto_reply|forward|receipt_notice [--keyword W|*] [--text T] " +
 			"[--forward-to a@x,+61...] [--notify all|failed] [--disabled]", automationCreate},
 		"automation update": {"--account ID RULE [--name N] [--keyword W|*] [--text T] [--forward-to a@x,+61...] [--notify all|failed]", automationUpdate},
-		"automation delete": {"--account ID RULE", automationByID("DELETE", nil, func(w io.Writer, _ noOutput) {
+		"automation delete": {"--account ID RULE", onItem("DELETE", "automations", "RULE", "", nil, func(w io.Writer, _ noOutput) {
 			fmt.Fprintln(w, "automation rule deleted")
 		})},
-		"automation enable":  {"--account ID RULE", automationByID("PATCH", map[string]any{"enabled": true}, printAutomation)},
-		"automation disable": {"--account ID RULE", automationByID("PATCH", map[string]any{"enabled": false}, printAutomation)},
+		"automation enable":  {"--account ID RULE", onItem("PATCH", "automations", "RULE", "", map[string]any{"enabled": true}, printAutomation)},
+		"automation disable": {"--account ID RULE", onItem("PATCH", "automations", "RULE", "", map[string]any{"enabled": false}, printAutomation)},
 	}
 }
 
@@ -65,13 +65,7 @@ func (f automationFlags) body(fs *flag.FlagSet) map[string]any {
 		case "notify":
 			body["notify"] = *f.notify
 		case "forward-to":
-			to := []string{}
-			for v := range strings.SplitSeq(*f.forwardTo, ",") {
-				if v = strings.TrimSpace(v); v != "" {
-					to = append(to, v)
-				}
-			}
-			body["forward_to"] = to
+			body["forward_to"] = splitList(*f.forwardTo)
 		}
 	})
 	return body
@@ -106,10 +100,7 @@ func automationUpdate(fs *flag.FlagSet) runFunc {
 	acct := accountFlag(fs)
 	fields := newAutomationFlags(fs)
 	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 1, "RULE")
-		}
+		id, err := accountArgs(acct, args, 1, "RULE")
 		if err != nil {
 			return err
 		}
@@ -118,24 +109,6 @@ func automationUpdate(fs *flag.FlagSet) runFunc {
 			return usagef("nothing to change: give --name, --keyword, --text, --forward-to or --notify")
 		}
 		return call(ctx, c, "PATCH", "/v1/accounts/"+esc(id)+"/automations/"+esc(args[0]), body, printAutomation)
-	}
-}
-
-// automationByID is a command with --account and one RULE argument:
-// method /v1/accounts/{id}/automations/{rule} with body.
-func automationByID[T any](method string, body any, human func(io.Writer, T)) func(*flag.FlagSet) runFunc {
-	return func(fs *flag.FlagSet) runFunc {
-		acct := accountFlag(fs)
-		return func(ctx context.Context, c *client, args []string) error {
-			id, err := acct()
-			if err == nil {
-				err = need(args, 1, "RULE")
-			}
-			if err != nil {
-				return err
-			}
-			return call(ctx, c, method, "/v1/accounts/"+esc(id)+"/automations/"+esc(args[0]), body, human)
-		}
 	}
 }
 
@@ -154,12 +127,9 @@ func automationDoes(a accounts.Automation) string {
 
 // printAutomation prints one rule as aligned "field  value" lines.
 func printAutomation(w io.Writer, a accounts.Automation) {
-	rows := [][2]string{
+	printRows(w, [][2]string{
 		{"id", a.ID}, {"account", a.AccountID}, {"name", a.Name}, {"kind", a.Kind},
 		{"keyword", dash(a.Keyword)}, {"text", dash(a.Text)}, {"forward_to", dash(strings.Join(a.ForwardTo, ","))},
 		{"notify", dash(a.Notify)}, {"enabled", fmt.Sprint(a.Enabled)}, {"created", ts(a.CreatedAt)}, {"updated", ts(a.UpdatedAt)},
-	}
-	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%s\n", r[0], r[1])
-	}
+	})
 }

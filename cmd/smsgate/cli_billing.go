@@ -25,7 +25,7 @@ func cliBillingCommands() map[string]command {
 		"price list":     {"--account ID", ofAccount("/prices", false, printPrices)},
 		"price set":      {"--account ID PREFIX PRICE", priceEdit(true)},
 		"price remove":   {"--account ID PREFIX", priceEdit(false)},
-		"balance topup":  {"--account ID AMOUNT [--ref R]", balanceTopUp},
+		"balance topup":  {"--account ID AMOUNT [--ref R]", transfer("topup", "top-up")},
 		"balance export": {"--account ID  (CSV on standard output)", ledgerExport},
 	}
 }
@@ -180,55 +180,11 @@ func priceEdit(set bool) func(*flag.FlagSet) runFunc {
 }
 
 // ledgerExport writes the ledger CSV as the API sends it.
-func ledgerExport(fs *flag.FlagSet) runFunc {
-	acct := accountFlag(fs)
-	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 0, "")
-		}
-		if err != nil {
-			return err
-		}
-		data, err := c.api.Do(ctx, "GET", "/v1/accounts/"+esc(id)+"/ledger.csv", nil)
-		if err != nil {
-			return err
-		}
-		_, err = c.out.Write(data)
+var ledgerExport = withAccount(0, "", func(ctx context.Context, c *client, id string, args []string) error {
+	data, err := c.api.Do(ctx, "GET", "/v1/accounts/"+esc(id)+"/ledger.csv", nil)
+	if err != nil {
 		return err
 	}
-}
-
-// balanceTopUp is "balance topup --account ID AMOUNT": the sub-account pulls
-// credit from its parent. The parent's side is shown only to its own keys.
-func balanceTopUp(fs *flag.FlagSet) runFunc {
-	acct := accountFlag(fs)
-	ref := fs.String("ref", "", "a `reference` recorded in both ledgers")
-	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 1, "AMOUNT")
-		}
-		if err != nil {
-			return err
-		}
-		amount, err := strconv.ParseInt(args[0], 10, 64)
-		if err != nil || amount <= 0 {
-			return usagef("AMOUNT %q must be a positive whole number of minor units", args[0])
-		}
-		type topUpResp struct {
-			From *accounts.LedgerEntry `json:"from"`
-			To   *accounts.LedgerEntry `json:"to"`
-		}
-		body := map[string]any{"amount": amount, "ref": *ref}
-		return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/topup", body, func(w io.Writer, r topUpResp) {
-			fmt.Fprintf(w, "top-up of %d minor units done\n", amount)
-			fmt.Fprintln(w, "ACCOUNT\tCHANGE\tBALANCE")
-			for _, e := range []*accounts.LedgerEntry{r.From, r.To} {
-				if e != nil {
-					fmt.Fprintf(w, "%s\t%+d\t%d\n", e.AccountID, e.Amount, e.Balance)
-				}
-			}
-		})
-	}
-}
+	_, err = c.out.Write(data)
+	return err
+})

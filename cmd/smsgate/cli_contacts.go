@@ -37,18 +37,22 @@ type (
 func cliContactCommands() map[string]command {
 	return map[string]command{
 		"contact add":    {"--account ID NUMBER [--first-name N] [--last-name N] [--email E] [--field KEY=VALUE ...]", contactAdd},
-		"contact get":    {"--account ID CONTACT", contactByID("GET", printContact)},
+		"contact get":    {"--account ID CONTACT", onItem("GET", "contacts", "CONTACT", "", nil, printContact)},
 		"contact update": {"--account ID CONTACT [--number N] [--first-name N] [--last-name N] [--email E] [--field KEY=VALUE ...]", contactUpdate},
-		"contact delete": {"--account ID CONTACT", contactByID("DELETE", func(w io.Writer, _ noOutput) { fmt.Fprintln(w, "contact deleted") })},
-		"contact list":   {"--account ID [--number N | --prefix DIGITS] [--limit N] [--after CURSOR]", contactList},
+		"contact delete": {"--account ID CONTACT", onItem("DELETE", "contacts", "CONTACT", "", nil, func(w io.Writer, _ noOutput) { fmt.Fprintln(w, "contact deleted") })},
+		"contact list": {"--account ID [--number N | --prefix DIGITS] [--limit N] [--after CURSOR]", accountGet[contactsResp]{
+			route: func([]string) string { return "/contacts" }, items: "contacts (default 50)", cursor: "after",
+			filters: contactFilters, human: printContacts}.setup},
 		"contact import": {"--account ID FILE.csv [--group GROUP]", contactImport},
-		"contact export": {"--account ID > contacts.csv", contactExport},
+		"contact export": {"--account ID > contacts.csv", accountDownload("/contacts.csv")},
 
-		"group create":  {"--account ID NAME", groupCreate},
-		"group list":    {"--account ID", ofAccount("/groups", false, printGroups)},
-		"group rename":  {"--account ID GROUP NAME", groupRename},
-		"group delete":  {"--account ID GROUP", groupCmd("DELETE", "", 0, "")},
-		"group members": {"--account ID GROUP [--limit N] [--after CURSOR]", groupMembers},
+		"group create": {"--account ID NAME", groupCreate},
+		"group list":   {"--account ID", ofAccount("/groups", false, printGroups)},
+		"group rename": {"--account ID GROUP NAME", groupRename},
+		"group delete": {"--account ID GROUP", groupCmd("DELETE", "", 0, "")},
+		"group members": {"--account ID GROUP [--limit N] [--after CURSOR]", accountGet[contactsResp]{
+			route: func(args []string) string { return "/groups/" + esc(args[0]) + "/members" }, n: 1, what: "GROUP",
+			items: "members (default 50)", cursor: "after", human: printContacts}.setup},
 		"group add":     {"--account ID GROUP CONTACT|NUMBER...", groupAdd},
 		"group remove":  {"--account ID GROUP CONTACT|NUMBER...", groupCmd("DELETE", "/members/", -1, "removed from group")},
 		"group share":   {"--account ID GROUP SUBACCOUNT...", groupShare},
@@ -99,10 +103,7 @@ func contactAdd(fs *flag.FlagSet) runFunc {
 	acct := accountFlag(fs)
 	values := contactFlags(fs)
 	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 1, "NUMBER")
-		}
+		id, err := accountArgs(acct, args, 1, "NUMBER")
 		if err != nil {
 			return err
 		}
@@ -117,10 +118,7 @@ func contactUpdate(fs *flag.FlagSet) runFunc {
 	values := contactFlags(fs)
 	number := fs.String("number", "", "new phone `number`")
 	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 1, "CONTACT")
-		}
+		id, err := accountArgs(acct, args, 1, "CONTACT")
 		if err != nil {
 			return err
 		}
@@ -135,51 +133,16 @@ func contactUpdate(fs *flag.FlagSet) runFunc {
 	}
 }
 
-// contactByID is "contact get|delete --account ID CONTACT".
-func contactByID[T any](method string, human func(io.Writer, T)) func(*flag.FlagSet) runFunc {
-	return func(fs *flag.FlagSet) runFunc {
-		acct := accountFlag(fs)
-		return func(ctx context.Context, c *client, args []string) error {
-			id, err := acct()
-			if err == nil {
-				err = need(args, 1, "CONTACT")
-			}
-			if err != nil {
-				return err
-			}
-			return call(ctx, c, method, "/v1/accounts/"+esc(id)+"/contacts/"+esc(args[0]), nil, human)
-		}
-	}
-}
-
-func contactList(fs *flag.FlagSet) runFunc {
-	acct := accountFlag(fs)
+// contactFilters declares the filters of "contact list".
+func contactFilters(fs *flag.FlagSet) func(url.Values) {
 	number := fs.String("number", "", "only the contact of this phone `number`")
 	prefix := fs.String("prefix", "", "only numbers starting with these E.164 `digits`")
-	limit := fs.Int("limit", 0, "at most `N` contacts (default 50)")
-	after := fs.String("after", "", "the `cursor` printed after the previous page")
-	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 0, "")
-		}
-		if err != nil {
-			return err
-		}
-		q := url.Values{}
-		for k, v := range map[string]string{"number": *number, "prefix": *prefix, "after": *after} {
+	return func(q url.Values) {
+		for k, v := range map[string]string{"number": *number, "prefix": *prefix} {
 			if v != "" {
 				q.Set(k, v)
 			}
 		}
-		if *limit > 0 {
-			q.Set("limit", strconv.Itoa(*limit))
-		}
-		path := "/v1/accounts/" + esc(id) + "/contacts"
-		if len(q) > 0 {
-			path += "?" + q.Encode()
-		}
-		return call(ctx, c, "GET", path, nil, printContacts)
 	}
 }
 
@@ -188,10 +151,7 @@ func contactImport(fs *flag.FlagSet) runFunc {
 	acct := accountFlag(fs)
 	group := fs.String("group", "", "also add the contacts to this `group`")
 	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 1, "FILE.csv")
-		}
+		id, err := accountArgs(acct, args, 1, "FILE.csv")
 		if err != nil {
 			return err
 		}
@@ -264,47 +224,13 @@ func postCSV(ctx context.Context, c *client, path string, body io.Reader) ([]byt
 	return data, nil
 }
 
-func contactExport(fs *flag.FlagSet) runFunc {
-	acct := accountFlag(fs)
-	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 0, "")
-		}
-		if err != nil {
-			return err
-		}
-		return download(ctx, c, "/v1/accounts/"+esc(id)+"/contacts.csv")
-	}
-}
+var groupCreate = withAccount(1, "NAME", func(ctx context.Context, c *client, id string, args []string) error {
+	return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/groups", map[string]string{"name": args[0]}, printGroup)
+})
 
-func groupCreate(fs *flag.FlagSet) runFunc {
-	acct := accountFlag(fs)
-	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 1, "NAME")
-		}
-		if err != nil {
-			return err
-		}
-		return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/groups", map[string]string{"name": args[0]}, printGroup)
-	}
-}
-
-func groupRename(fs *flag.FlagSet) runFunc {
-	acct := accountFlag(fs)
-	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 2, "GROUP and NAME")
-		}
-		if err != nil {
-			return err
-		}
-		return call(ctx, c, "PATCH", "/v1/accounts/"+esc(id)+"/groups/"+esc(args[0]), map[string]string{"name": args[1]}, printGroup)
-	}
-}
+var groupRename = withAccount(2, "GROUP and NAME", func(ctx context.Context, c *client, id string, args []string) error {
+	return call(ctx, c, "PATCH", "/v1/accounts/"+esc(id)+"/groups/"+esc(args[0]), map[string]string{"name": args[1]}, printGroup)
+})
 
 // groupCmd is a DELETE on a group (n == 0: the group itself) or on each of
 // its arguments after the group (n < 0: "/members/X", "/sharing/X").
@@ -337,33 +263,6 @@ func groupCmd(method, sub string, n int, done string) func(*flag.FlagSet) runFun
 			}
 			return nil
 		}
-	}
-}
-
-func groupMembers(fs *flag.FlagSet) runFunc {
-	acct := accountFlag(fs)
-	limit := fs.Int("limit", 0, "at most `N` members (default 50)")
-	after := fs.String("after", "", "the `cursor` printed after the previous page")
-	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 1, "GROUP")
-		}
-		if err != nil {
-			return err
-		}
-		q := url.Values{}
-		if *limit > 0 {
-			q.Set("limit", strconv.Itoa(*limit))
-		}
-		if *after != "" {
-			q.Set("after", *after)
-		}
-		path := "/v1/accounts/" + esc(id) + "/groups/" + esc(args[0]) + "/members"
-		if len(q) > 0 {
-			path += "?" + q.Encode()
-		}
-		return call(ctx, c, "GET", path, nil, printContacts)
 	}
 }
 
@@ -427,9 +326,7 @@ func printContact(w io.Writer, ct accounts.Contact) {
 		rows = append(rows, [2]string{"field " + k, ct.Fields[k]})
 	}
 	rows = append(rows, [2]string{"created", ts(ct.CreatedAt)}, [2]string{"updated", ts(ct.UpdatedAt)})
-	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%s\n", r[0], r[1])
-	}
+	printRows(w, rows)
 }
 
 func printContacts(w io.Writer, r contactsResp) {
@@ -447,13 +344,10 @@ func printGroup(w io.Writer, g groupResp) {
 	if g.ReadOnly {
 		shared = "read-only, shared by " + g.AccountID
 	}
-	rows := [][2]string{
+	printRows(w, [][2]string{
 		{"id", g.ID}, {"account", g.AccountID}, {"name", g.Name}, {"members", strconv.Itoa(g.Members)},
 		{"shared", dash(shared)}, {"created", ts(g.CreatedAt)},
-	}
-	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%s\n", r[0], r[1])
-	}
+	})
 }
 
 func printGroups(w io.Writer, r groupsResp) {

@@ -84,10 +84,7 @@ func replyRulesSet(fs *flag.FlagSet) runFunc {
 	forward := fs.String("forward-to", "", "comma-separated `addresses` each reply is also mailed to (replaces the list; \"\" clears it)")
 	hook := fs.String("webhook", "", "`on|off`: fire the reply.received webhook event")
 	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 0, "")
-		}
+		id, err := accountArgs(acct, args, 0, "")
 		if err != nil {
 			return err
 		}
@@ -103,7 +100,7 @@ func replyRulesSet(fs *flag.FlagSet) runFunc {
 				}
 				body[strings.ReplaceAll(f.Name, "-", "_")] = b
 			case "forward-to":
-				body["forward_to"] = splitFlags(*forward)
+				body["forward_to"] = splitList(*forward)
 			}
 		})
 		switch {

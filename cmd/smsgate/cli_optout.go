@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -44,12 +43,13 @@ func cliOptOutCommands() map[string]command {
 				fmt.Fprintf(w, "+%s\t%s\t%s\t%s\n", o.Number, ts(o.At), dash(o.Reason), dash(o.Via))
 			}
 		})},
-		"optout add":     {"--account ID NUMBER [--reason R]", optOutAdd},
-		"optout remove":  {"--account ID NUMBER", remove("optouts", "NUMBER", "%s resubscribed\n")},
-		"stoprule get":   {"--account ID", ofAccount("/stop-rule", false, printStopRule)},
-		"stoprule set":   {"--account ID [--keywords K,K] [--start-keywords K,K] [--allow-start] [--confirmation T] [--start-confirmation T]", stopRuleSet},
-		"blocked list":   {"--account ID [--limit N] [--cursor C]", blockedList},
-		"blocked export": {"--account ID > blocked.csv", blockedExport},
+		"optout add":    {"--account ID NUMBER [--reason R]", optOutAdd},
+		"optout remove": {"--account ID NUMBER", remove("optouts", "NUMBER", "%s resubscribed\n")},
+		"stoprule get":  {"--account ID", ofAccount("/stop-rule", false, printStopRule)},
+		"stoprule set":  {"--account ID [--keywords K,K] [--start-keywords K,K] [--allow-start] [--confirmation T] [--start-confirmation T]", stopRuleSet},
+		"blocked list": {"--account ID [--limit N] [--cursor C]", accountGet[blockedResp]{
+			route: func([]string) string { return "/blocked" }, items: "messages (default 50)", cursor: "cursor", human: printBlocked}.setup},
+		"blocked export": {"--account ID > blocked.csv", accountDownload("/blocked.csv")},
 	}
 }
 
@@ -57,10 +57,7 @@ func optOutAdd(fs *flag.FlagSet) runFunc {
 	acct := accountFlag(fs)
 	reason := fs.String("reason", "", "why the number is added (default \"added by hand\")")
 	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 1, "NUMBER")
-		}
+		id, err := accountArgs(acct, args, 1, "NUMBER")
 		if err != nil {
 			return err
 		}
@@ -102,10 +99,7 @@ func stopRuleSet(fs *flag.FlagSet) runFunc {
 	confirm := fs.String("confirmation", "", "`text` sent after an opt-out; \"\" for none (default: the standard text)")
 	startConfirm := fs.String("start-confirmation", "", "`text` sent after a resubscription; \"\" for none")
 	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 0, "")
-		}
+		id, err := accountArgs(acct, args, 0, "")
 		if err != nil {
 			return err
 		}
@@ -126,60 +120,10 @@ func stopRuleSet(fs *flag.FlagSet) runFunc {
 	}
 }
 
-// splitList splits a comma-separated flag, dropping empty items.
-func splitList(v string) []string {
-	out := []string{}
-	for s := range strings.SplitSeq(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
+func printBlocked(w io.Writer, r blockedResp) {
+	fmt.Fprintln(w, "ID\tCREATED\tSENDER\tTO\tREASON")
+	for _, m := range r.Messages {
+		fmt.Fprintf(w, "%s\t%s\t%s\t+%s\t%s\n", m.ID, ts(m.CreatedAt), m.Sender, m.To, dash(m.Error))
 	}
-	return out
-}
-
-func blockedList(fs *flag.FlagSet) runFunc {
-	acct := accountFlag(fs)
-	limit := fs.Int("limit", 0, "at most `N` messages (default 50)")
-	cursor := fs.String("cursor", "", "the `cursor` printed after the previous page")
-	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 0, "")
-		}
-		if err != nil {
-			return err
-		}
-		q := url.Values{}
-		if *limit > 0 {
-			q.Set("limit", strconv.Itoa(*limit))
-		}
-		if *cursor != "" {
-			q.Set("cursor", *cursor)
-		}
-		path := "/v1/accounts/" + esc(id) + "/blocked"
-		if len(q) > 0 {
-			path += "?" + q.Encode()
-		}
-		return call(ctx, c, "GET", path, nil, func(w io.Writer, r blockedResp) {
-			fmt.Fprintln(w, "ID\tCREATED\tSENDER\tTO\tREASON")
-			for _, m := range r.Messages {
-				fmt.Fprintf(w, "%s\t%s\t%s\t+%s\t%s\n", m.ID, ts(m.CreatedAt), m.Sender, m.To, dash(m.Error))
-			}
-			printNext(w, r.Next)
-		})
-	}
-}
-
-func blockedExport(fs *flag.FlagSet) runFunc {
-	acct := accountFlag(fs)
-	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 0, "")
-		}
-		if err != nil {
-			return err
-		}
-		return download(ctx, c, "/v1/accounts/"+esc(id)+"/blocked.csv")
-	}
+	printNext(w, r.Next)
 }

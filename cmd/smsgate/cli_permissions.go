@@ -47,17 +47,6 @@ func printPermissions(w io.Writer, p permissionsResp) {
 	}
 }
 
-// splitFlags parses "a,b, c" into flag names; empty gives an empty list.
-func splitFlags(v string) []string {
-	out := []string{}
-	for f := range strings.SplitSeq(v, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // permissionsSet: --grant replaces the granted list; --enable and
 // --disable switch flags on and off relative to the enabled ones in force
 // (read first), so that "--disable send_bulk" leaves the others alone.
@@ -67,10 +56,7 @@ func permissionsSet(fs *flag.FlagSet) runFunc {
 	enable := fs.String("enable", "", "comma-separated `flags` to switch on, within granted")
 	disable := fs.String("disable", "", "comma-separated `flags` to switch off")
 	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 0, "")
-		}
+		id, err := accountArgs(acct, args, 0, "")
 		if err != nil {
 			return err
 		}
@@ -80,7 +66,7 @@ func permissionsSet(fs *flag.FlagSet) runFunc {
 			return usagef("give --grant, --enable or --disable")
 		}
 		for _, name := range []string{"grant", "enable", "disable"} {
-			for _, f := range splitFlags(fs.Lookup(name).Value.String()) {
+			for _, f := range splitList(fs.Lookup(name).Value.String()) {
 				if !accounts.ValidFlag(f) {
 					return usagef("--%s: unknown flag %q (flags: %s)", name, f, strings.Join(accounts.Flags(), ", "))
 				}
@@ -88,7 +74,7 @@ func permissionsSet(fs *flag.FlagSet) runFunc {
 		}
 		body := map[string][]string{}
 		if given["grant"] {
-			body["granted"] = splitFlags(*grant)
+			body["granted"] = splitList(*grant)
 		}
 		if given["enable"] || given["disable"] {
 			cur, err := getPermissions(ctx, c, id)
@@ -99,12 +85,12 @@ func permissionsSet(fs *flag.FlagSet) runFunc {
 			if g, ok := body["granted"]; ok { // what the server would keep
 				enabled = slices.DeleteFunc(slices.Clone(enabled), func(f string) bool { return !slices.Contains(g, f) })
 			}
-			for _, f := range splitFlags(*enable) {
+			for _, f := range splitList(*enable) {
 				if !slices.Contains(enabled, f) {
 					enabled = append(enabled, f)
 				}
 			}
-			off := splitFlags(*disable)
+			off := splitList(*disable)
 			enabled = slices.DeleteFunc(slices.Clone(enabled), func(f string) bool { return slices.Contains(off, f) })
 			slices.Sort(enabled)
 			body["enabled"] = enabled

@@ -49,20 +49,10 @@ func printSenders(w io.Writer, s accounts.Senders) {
 // senderAdd is "number assign" and "senderid add": POST
 // /v1/accounts/{id}/senders/<plural> {field: ARG}.
 func senderAdd(plural, field, argName, done string) func(*flag.FlagSet) runFunc {
-	return func(fs *flag.FlagSet) runFunc {
-		acct := accountFlag(fs)
-		return func(ctx context.Context, c *client, args []string) error {
-			id, err := acct()
-			if err == nil {
-				err = need(args, 1, argName)
-			}
-			if err != nil {
-				return err
-			}
-			return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/senders/"+plural, map[string]string{field: args[0]},
-				func(w io.Writer, _ accounts.Senders) { fmt.Fprintf(w, done, args[0], id) })
-		}
-	}
+	return withAccount(1, argName, func(ctx context.Context, c *client, id string, args []string) error {
+		return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/senders/"+plural, map[string]string{field: args[0]},
+			func(w io.Writer, _ accounts.Senders) { fmt.Fprintf(w, done, args[0], id) })
+	})
 }
 
 // senderDefault is "sender default --account ID VALUE" or "--clear".

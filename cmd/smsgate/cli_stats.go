@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -62,9 +61,9 @@ func logFilters(fs *flag.FlagSet, withStatus, withPage bool) func() string {
 	if !withStatus { // the inbox
 		v["state"] = fs.String("state", "", "only replies in this `state` (unread, read, archived, all; default: all but archived)")
 	}
-	limit := new(int)
+	page := func(url.Values) {}
 	if withPage {
-		limit = fs.Int("limit", 0, "at most `N` items (default 50)")
+		page = pageFlags(fs, "items (default 50)", "")
 		v["cursor"] = fs.String("cursor", "", "continue from the `cursor` a previous page printed")
 	}
 	return func() string {
@@ -74,13 +73,8 @@ func logFilters(fs *flag.FlagSet, withStatus, withPage bool) func() string {
 				q.Set(k, *p)
 			}
 		}
-		if *limit > 0 {
-			q.Set("limit", strconv.Itoa(*limit))
-		}
-		if len(q) == 0 {
-			return ""
-		}
-		return "?" + q.Encode()
+		page(q)
+		return withQuery("", q)
 	}
 }
 
@@ -219,13 +213,7 @@ func messageSend(fs *flag.FlagSet) runFunc {
 		if err := need(args, 0, ""); err != nil {
 			return err
 		}
-		var nums []string
-		for n := range strings.SplitSeq(*to, ",") {
-			if n = strings.TrimSpace(n); n != "" {
-				nums = append(nums, n)
-			}
-		}
-		body := map[string]any{"to": nums, "text": *text}
+		body := map[string]any{"to": splitList(*to), "text": *text}
 		if *acct != "" {
 			body["account"] = *acct
 		}
@@ -277,10 +265,7 @@ func statsShow(fs *flag.FlagSet) runFunc {
 	subs := fs.Bool("subaccounts", false, "one row per sub-account (a parent account's parent_admin)")
 	asCSV := fs.Bool("csv", false, "print CSV (needs the export right)")
 	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 0, "")
-		}
+		id, err := accountArgs(acct, args, 0, "")
 		if err != nil {
 			return err
 		}
@@ -297,9 +282,7 @@ func statsShow(fs *flag.FlagSet) runFunc {
 		if *asCSV {
 			path += ".csv"
 		}
-		if len(q) > 0 {
-			path += "?" + q.Encode()
-		}
+		path = withQuery(path, q)
 		if *asCSV {
 			return download(ctx, c, path)
 		}

@@ -23,10 +23,10 @@ type templatesResp struct {
 func cliTemplateCommands() map[string]command {
 	return map[string]command{
 		"template list":   {"--account ID", ofAccount("/templates", false, printTemplates)},
-		"template get":    {"--account ID TEMPLATE", templateByRef("GET", printTemplate)},
+		"template get":    {"--account ID TEMPLATE", onItem("GET", "templates", "TEMPLATE (an id or a name)", "", nil, printTemplate)},
 		"template create": {"--account ID --name NAME (--body TEXT | --body-file PATH)", templateCreate},
 		"template update": {"--account ID TEMPLATE [--name NAME] [--body TEXT | --body-file PATH]", templateUpdate},
-		"template delete": {"--account ID TEMPLATE", templateByRef("DELETE", func(w io.Writer, _ noOutput) {
+		"template delete": {"--account ID TEMPLATE", onItem("DELETE", "templates", "TEMPLATE (an id or a name)", "", nil, func(w io.Writer, _ noOutput) {
 			fmt.Fprintln(w, "template deleted")
 		})},
 	}
@@ -60,28 +60,9 @@ func printTemplates(w io.Writer, r templatesResp) {
 }
 
 func printTemplate(w io.Writer, t accounts.TemplateListing) {
-	for _, r := range [][2]string{{"id", t.ID}, {"name", t.Name}, {"account", t.AccountID}, {"from", templateOrigin(t)},
-		{"created", ts(t.CreatedAt)}, {"updated", ts(t.UpdatedAt)}} {
-		fmt.Fprintf(w, "%s\t%s\n", r[0], r[1])
-	}
+	printRows(w, [][2]string{{"id", t.ID}, {"name", t.Name}, {"account", t.AccountID}, {"from", templateOrigin(t)},
+		{"created", ts(t.CreatedAt)}, {"updated", ts(t.UpdatedAt)}})
 	fmt.Fprintf(w, "body\t\n%s\n", t.Body)
-}
-
-// templateByRef is a command on one template (id or name) of --account.
-func templateByRef[T any](method string, human func(io.Writer, T)) func(*flag.FlagSet) runFunc {
-	return func(fs *flag.FlagSet) runFunc {
-		acct := accountFlag(fs)
-		return func(ctx context.Context, c *client, args []string) error {
-			id, err := acct()
-			if err == nil {
-				err = need(args, 1, "TEMPLATE (an id or a name)")
-			}
-			if err != nil {
-				return err
-			}
-			return call(ctx, c, method, "/v1/accounts/"+esc(id)+"/templates/"+esc(args[0]), nil, human)
-		}
-	}
 }
 
 // bodyFlags declares --body and --body-file and returns what was given:
@@ -114,10 +95,7 @@ func templateCreate(fs *flag.FlagSet) runFunc {
 	name := fs.String("name", "", "the template's `name` (unique in the account, case-insensitive)")
 	body := bodyFlags(fs)
 	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 0, "")
-		}
+		id, err := accountArgs(acct, args, 0, "")
 		if err != nil {
 			return err
 		}
@@ -140,10 +118,7 @@ func templateUpdate(fs *flag.FlagSet) runFunc {
 	name := fs.String("name", "", "new `name`")
 	body := bodyFlags(fs)
 	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 1, "TEMPLATE (an id or a name)")
-		}
+		id, err := accountArgs(acct, args, 1, "TEMPLATE (an id or a name)")
 		if err != nil {
 			return err
 		}

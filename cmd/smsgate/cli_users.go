@@ -121,30 +121,20 @@ func userAccept(fs *flag.FlagSet) runFunc {
 // userPatch is "user set-role" and "user owner": PATCH the member with the
 // second argument (a role, or on|off).
 func userPatch(what string) func(*flag.FlagSet) runFunc {
-	return func(fs *flag.FlagSet) runFunc {
-		acct := accountFlag(fs)
-		return func(ctx context.Context, c *client, args []string) error {
-			id, err := acct()
-			if err == nil {
-				err = need(args, 2, "USER and "+what)
+	return withAccount(2, "USER and "+what, func(ctx context.Context, c *client, id string, args []string) error {
+		body := map[string]any{"role": args[1]}
+		if what == "on|off" {
+			switch args[1] {
+			case "on":
+				body = map[string]any{"owner": true}
+			case "off":
+				body = map[string]any{"owner": false}
+			default:
+				return usagef("%q must be on or off", args[1])
 			}
-			if err != nil {
-				return err
-			}
-			body := map[string]any{"role": args[1]}
-			if what == "on|off" {
-				switch args[1] {
-				case "on":
-					body = map[string]any{"owner": true}
-				case "off":
-					body = map[string]any{"owner": false}
-				default:
-					return usagef("%q must be on or off", args[1])
-				}
-			}
-			return call(ctx, c, "PATCH", "/v1/accounts/"+esc(id)+"/members/"+esc(args[0]), body, printMember)
 		}
-	}
+		return call(ctx, c, "PATCH", "/v1/accounts/"+esc(id)+"/members/"+esc(args[0]), body, printMember)
+	})
 }
 
 func login(fs *flag.FlagSet) runFunc {

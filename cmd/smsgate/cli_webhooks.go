@@ -48,7 +48,9 @@ func cliWebhookCommands() map[string]command {
 		"webhook test": {"--account ID WEBHOOK", webhookByID("POST", "/test", func(w io.Writer, r webhookTestResp) {
 			fmt.Fprintf(w, "test event %s queued; see \"smsgate webhook deliveries\"\n", r.EventID)
 		})},
-		"webhook deliveries": {"--account ID WEBHOOK [--limit N]", webhookDeliveries},
+		"webhook deliveries": {"--account ID WEBHOOK [--limit N]", accountGet[deliveriesResp]{
+			route: func(args []string) string { return "/webhooks/" + esc(args[0]) + "/deliveries" }, n: 1, what: "WEBHOOK",
+			items: "attempts (default 50, the log keeps 100)", human: printDeliveries}.setup},
 	}
 }
 
@@ -67,13 +69,7 @@ func webhookCreate(fs *flag.FlagSet) runFunc {
 		if err := need(args, 0, ""); err != nil {
 			return err
 		}
-		evs := []string{}
-		for e := range strings.SplitSeq(*events, ",") {
-			if e = strings.TrimSpace(e); e != "" {
-				evs = append(evs, e)
-			}
-		}
-		body := map[string]any{"url": *u, "events": evs}
+		body := map[string]any{"url": *u, "events": splitList(*events)}
 		return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/webhooks", body, printNewWebhook)
 	}
 }
@@ -81,47 +77,18 @@ func webhookCreate(fs *flag.FlagSet) runFunc {
 // webhookByID is a command with --account and one WEBHOOK argument:
 // method /v1/accounts/{id}/webhooks/{wh}+suffix.
 func webhookByID[T any](method, suffix string, human func(io.Writer, T)) func(*flag.FlagSet) runFunc {
-	return func(fs *flag.FlagSet) runFunc {
-		acct := accountFlag(fs)
-		return func(ctx context.Context, c *client, args []string) error {
-			id, err := acct()
-			if err == nil {
-				err = need(args, 1, "WEBHOOK")
-			}
-			if err != nil {
-				return err
-			}
-			return call(ctx, c, method, "/v1/accounts/"+esc(id)+"/webhooks/"+esc(args[0])+suffix, nil, human)
-		}
-	}
+	return onItem(method, "webhooks", "WEBHOOK", suffix, nil, human)
 }
 
-func webhookDeliveries(fs *flag.FlagSet) runFunc {
-	acct := accountFlag(fs)
-	limit := fs.Int("limit", 0, "at most `N` attempts (default 50, the log keeps 100)")
-	return func(ctx context.Context, c *client, args []string) error {
-		id, err := acct()
-		if err == nil {
-			err = need(args, 1, "WEBHOOK")
+func printDeliveries(w io.Writer, r deliveriesResp) {
+	fmt.Fprintln(w, "AT\tEVENT\tTYPE\tATTEMPT\tRESULT\tCODE\tERROR\tMS\tNEXT")
+	for _, a := range r.Deliveries {
+		code := "-"
+		if a.StatusCode != 0 {
+			code = strconv.Itoa(a.StatusCode)
 		}
-		if err != nil {
-			return err
-		}
-		path := "/v1/accounts/" + esc(id) + "/webhooks/" + esc(args[0]) + "/deliveries"
-		if *limit > 0 {
-			path += "?limit=" + strconv.Itoa(*limit)
-		}
-		return call(ctx, c, "GET", path, nil, func(w io.Writer, r deliveriesResp) {
-			fmt.Fprintln(w, "AT\tEVENT\tTYPE\tATTEMPT\tRESULT\tCODE\tERROR\tMS\tNEXT")
-			for _, a := range r.Deliveries {
-				code := "-"
-				if a.StatusCode != 0 {
-					code = strconv.Itoa(a.StatusCode)
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%s\n", ts(a.At), a.EventID, a.EventType, a.Attempt,
-					a.Result, code, dash(a.Error), a.DurationMS, ts(a.NextAttempt))
-			}
-		})
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%s\n", ts(a.At), a.EventID, a.EventType, a.Attempt,
+			a.Result, code, dash(a.Error), a.DurationMS, ts(a.NextAttempt))
 	}
 }
 
@@ -134,14 +101,11 @@ func webhookEvents(evs []string) string {
 
 // printWebhook prints one webhook as aligned "field  value" lines.
 func printWebhook(w io.Writer, h webhook.Webhook) {
-	rows := [][2]string{
+	printRows(w, [][2]string{
 		{"id", h.ID}, {"account", h.AccountID}, {"url", h.URL}, {"events", webhookEvents(h.Events)},
 		{"status", string(h.Status)}, {"disabled_reason", dash(h.DisabledReason)},
 		{"consecutive_failures", strconv.Itoa(h.ConsecutiveFailures)}, {"created", ts(h.CreatedAt)},
-	}
-	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%s\n", r[0], r[1])
-	}
+	})
 }
 
 // printNewWebhook prints a created webhook or a rotated secret.
