@@ -168,9 +168,11 @@ func (c *session) reader() {
 		case pdu.EnquireLinkID:
 			c.send(frame.Empty(pdu.EnquireLinkRespID, statusOK, seq))
 		case pdu.UnbindID:
-			c.send(frame.Empty(pdu.UnbindRespID, statusOK, seq))
-			c.bind.Store(0)
+			// Counted before the answer, so that a client that got its
+			// unbind_resp sees it in Stats.
 			c.srv.unbinds.Add(1)
+			c.bind.Store(0)
+			c.send(frame.Empty(pdu.UnbindRespID, statusOK, seq))
 		case pdu.EnquireLinkRespID, pdu.UnbindRespID:
 		default:
 			if id&0x80000000 == 0 {
