@@ -37,7 +37,10 @@ func (f *fixture) inboxTestReply(acct *accounts.Account, sender, number string) 
 		SMSCIDs: []string{"s" + number}}}); err != nil {
 		f.t.Fatalf("mark submitted: %v", err)
 	}
-	r, _, err := f.store.RouteReply(ctx, accounts.Reply{From: number, To: "61400000001", Text: "re " + sender, Link: "sim"})
+	// Replies made in the same millisecond would list in no fixed order:
+	// space them by the number's last digit, in milliseconds.
+	at := time.Now().Truncate(time.Second).Add(time.Duration(number[len(number)-1]-'0') * time.Millisecond)
+	r, _, err := f.store.RouteReply(ctx, accounts.Reply{From: number, To: "61400000001", Text: "re " + sender, Link: "sim", ReceivedAt: at})
 	if err != nil || r.MessageID != res.IDs[0] {
 		f.t.Fatalf("route reply: %+v, %v", r, err)
 	}
