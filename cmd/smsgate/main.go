@@ -11,8 +11,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -20,36 +23,49 @@ func main() { os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)) }
 
 const usage = `usage: smsgate <command> [arguments]
 
-daemon and operator commands:
+daemon and operator commands (straight to Redis, with the daemon's configuration):
   serve --config FILE                      run the gateway
   config check [--print] FILE              validate a configuration file, listing every error
-  admin bootstrap --config FILE --name N [--country CC] [--credit AMOUNT]
+  admin bootstrap --config FILE --name N [--country CC] [--currency CUR] [--credit AMOUNT]
                                            create the first parent account; prints its admin API key once
   admin credit --config FILE --account ID AMOUNT [--ref R]
                                            operator top-up of a parent account, in minor units
+  admin number add|remove --config FILE --account ROOT NUMBER
+                                           give a dedicated number to a parent account, or take it back
 
 admin commands over the API (SMSGATE_URL, SMSGATE_API_KEY, else "url =" and "key =" lines
-in SMSGATE_CONFIG or ~/.config/smsgate/cli.conf):
-  account create|list|get|activate|deactivate
-  domain add|remove|list        address add|remove|list
-  balance get|credit|debit|ledger
-  key create|list|revoke
-  message get|list              inbox list
-  user list|invite|invitations|revoke-invite|set-role|owner|remove
-  user accept TOKEN             login --email E   (no API key needed)
-Run "smsgate <command> -h" for a command's flags.
+in SMSGATE_CONFIG or ~/.config/smsgate/cli.conf; user accept and login need no key):
 `
+
+// usageText is the usage above followed by one line per resource of the API
+// commands, generated from the command table so that it never falls behind.
+func usageText() string {
+	verbs := map[string][]string{}
+	for name := range cliCommands() {
+		res, verb, _ := strings.Cut(name, " ")
+		verbs[res] = append(verbs[res], verb)
+	}
+	var b strings.Builder
+	b.WriteString(usage)
+	for _, res := range slices.Sorted(maps.Keys(verbs)) {
+		v := slices.DeleteFunc(verbs[res], func(s string) bool { return s == "" }) // one-word commands (login)
+		slices.Sort(v)
+		fmt.Fprintf(&b, "  %s\n", strings.TrimSpace(fmt.Sprintf("%-12s %s", res, strings.Join(v, "|"))))
+	}
+	b.WriteString("Run \"smsgate <command> <verb> -h\" for a command's flags.\n")
+	return b.String()
+}
 
 func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usageText())
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch args[0] {
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usageText())
 		return 0
 	case "serve":
 		return serveCmd(ctx, args[1:], stderr)
