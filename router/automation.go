@@ -45,6 +45,20 @@ const AutoSenderPrefix = "auto:"
 // IsAutoSender reports whether a message's sender marks it as automatic.
 func IsAutoSender(sender string) bool { return strings.HasPrefix(sender, AutoSenderPrefix) }
 
+// autoReplyMailPrefix starts the MailID of an auto-reply; the reply id follows.
+const autoReplyMailPrefix = "auto-reply."
+
+// AutoReplyMailID is the MailID of the auto-reply answering reply id.
+func AutoReplyMailID(replyID string) string { return autoReplyMailPrefix + replyID }
+
+// answeredReply returns the id of the reply an auto-reply answered, if m is one.
+func answeredReply(m *accounts.Message) (string, bool) {
+	if m == nil || !IsAutoSender(m.Sender) {
+		return "", false
+	}
+	return strings.CutPrefix(m.MailID, autoReplyMailPrefix)
+}
+
 // AutomationStore is what automation needs of the store.
 type AutomationStore interface {
 	GetAccount(ctx context.Context, id string) (*accounts.Account, error)
@@ -253,6 +267,9 @@ func (a *Automator) autoReply(ctx context.Context, acct *accounts.Account, rule 
 		Recipients: []string{r.From},
 		Text:       rule.Text,
 		Source:     r.To,
+		// Names the reply it answers, so that later replies in this
+		// conversation can be traced back to the staff member's message.
+		MailID: AutoReplyMailID(r.ID),
 	})
 	if err != nil {
 		a.log.WarnContext(ctx, "auto-reply not sent", "err", err, "rule", rule.ID, "reply", r.ID, "account", acct.ID)

@@ -16,6 +16,8 @@ import (
 type InboundStore interface {
 	ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate) ([]*accounts.Message, []error, error)
 	RouteReply(ctx context.Context, r accounts.Reply) (*accounts.Reply, *accounts.Message, error)
+	GetReply(ctx context.Context, id string) (*accounts.Reply, error)
+	GetMessage(ctx context.Context, id string) (*accounts.Message, error)
 }
 
 // ReplyMailer mails a routed reply to the sender of the original message.
@@ -236,6 +238,28 @@ func (in *Inbound) applyOrphans(ctx context.Context, ups []accounts.ReceiptUpdat
 	}
 }
 
+// staffMessage follows an auto-reply back, through the reply it answered,
+// to the message that started the conversation (at most a few hops); any
+// other message is returned as it is.
+func (in *Inbound) staffMessage(ctx context.Context, m *accounts.Message) *accounts.Message {
+	for range 3 {
+		rid, ok := answeredReply(m)
+		if !ok {
+			return m
+		}
+		r, err := in.o.Store.GetReply(ctx, rid)
+		if err != nil || r.MessageID == "" {
+			return m
+		}
+		prev, err := in.o.Store.GetMessage(ctx, r.MessageID)
+		if err != nil {
+			return m
+		}
+		m = prev
+	}
+	return m
+}
+
 // statusEvents tells Events of the messages that have reached a final
 // status with these receipts (a part's receipt of a longer message may not).
 func (in *Inbound) statusEvents(ctx context.Context, msgs []*accounts.Message) {
@@ -311,6 +335,9 @@ func (in *Inbound) reply(ctx context.Context, d *smpp.Deliver) error {
 			in.log.ErrorContext(ctx, "reply event", "err", err, "reply", r.ID)
 		}
 	}
+	// After an auto-reply the conversation leads to the automatic message;
+	// the person who wants the reply is the one whose message started it.
+	orig = in.staffMessage(ctx, orig)
 	// Messages sent through the API have no mailbox behind them ("api:<key>").
 	if orig != nil && in.o.Mailer != nil && strings.Contains(orig.Sender, "@") {
 		// Mailing is best effort after the reply is stored: the inbox has it

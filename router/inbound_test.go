@@ -45,6 +45,14 @@ func (f *fakeInboundStore) RouteReply(context.Context, accounts.Reply) (*account
 	return nil, nil, errors.New("not used")
 }
 
+func (f *fakeInboundStore) GetReply(context.Context, string) (*accounts.Reply, error) {
+	return nil, accounts.ErrNotFound
+}
+
+func (f *fakeInboundStore) GetMessage(context.Context, string) (*accounts.Message, error) {
+	return nil, accounts.ErrNotFound
+}
+
 func (f *fakeInboundStore) know(link, id string, m *accounts.Message) {
 	f.mu.Lock()
 	f.known[link+"/"+id] = m

@@ -36,6 +36,14 @@ func (s *rulesStore) RouteReply(_ context.Context, r accounts.Reply) (*accounts.
 	return &r, s.orig, nil
 }
 
+func (s *rulesStore) GetReply(context.Context, string) (*accounts.Reply, error) {
+	return nil, accounts.ErrNotFound
+}
+
+func (s *rulesStore) GetMessage(context.Context, string) (*accounts.Message, error) {
+	return nil, accounts.ErrNotFound
+}
+
 func (s *rulesStore) ReplyRules(context.Context, string) (accounts.ReplyRules, bool, error) {
 	if s.err != nil {
 		return accounts.ReplyRules{}, false, s.err
