@@ -67,8 +67,12 @@ var (
 // User errors, tested with errors.Is. The wrapped text after the sentinel
 // names the field and the value, for the API's problem detail.
 var (
-	ErrEmailTaken      = errors.New("a user with this email exists")
-	ErrBadCredentials  = errors.New("wrong email or password")
+	ErrEmailTaken     = errors.New("a user with this email exists")
+	ErrBadCredentials = errors.New("wrong email or password")
+	// ErrTooManyAttempts: LoginMaxFailures wrong passwords for an email
+	// within LoginFailureWindow; logins for it are refused until the window
+	// has passed, right password or not.
+	ErrTooManyAttempts = errors.New("too many failed logins: try again later")
 	ErrNotMember       = errors.New("not a member of the account")
 	ErrAlreadyMember   = errors.New("already a member of the account")
 	ErrLastAdmin       = errors.New("the account's last admin")
@@ -210,16 +214,29 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
 // user's only account is used. ErrNotMember if the user is not a member of
 // accountID (whether or not it exists); ErrDeactivated if it is deactivated.
 func (s *Store) Login(ctx context.Context, email, password, accountID string) (string, *APIKey, error) {
+	// Password guessing is bounded per email, known or not (so that the
+	// limit says nothing about which emails exist), before any bcrypt work.
+	failKey := s.gkey("login", "fail", strings.ToLower(strings.TrimSpace(email)))
+	if n, err := s.rdb.Get(ctx, failKey).Int(); err == nil && n >= LoginMaxFailures {
+		return "", nil, ErrTooManyAttempts
+	}
+	failed := func() error {
+		pipe := s.rdb.TxPipeline()
+		pipe.Incr(ctx, failKey)
+		pipe.ExpireNX(ctx, failKey, LoginFailureWindow)
+		_, _ = pipe.Exec(ctx) // the limit is best effort; the answer stays "wrong password"
+		return ErrBadCredentials
+	}
 	u, hash, err := s.userByEmail(ctx, email)
 	switch {
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrInvalid):
 		s.userDummyWork(password)
-		return "", nil, ErrBadCredentials
+		return "", nil, failed()
 	case err != nil:
 		return "", nil, fmt.Errorf("login: %w", err)
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
-		return "", nil, ErrBadCredentials
+		return "", nil, failed()
 	}
 	if accountID == "" {
 		accts, err := s.UserAccounts(ctx, u.ID)
@@ -239,6 +256,13 @@ func (s *Store) Login(ctx context.Context, email, password, accountID string) (s
 	}
 	return s.CreateUserKey(ctx, accountID, u.ID, "login session", s.now().Add(SessionTTL))
 }
+
+// Login throttling: at most LoginMaxFailures wrong passwords per email
+// within LoginFailureWindow.
+const (
+	LoginMaxFailures   = 10
+	LoginFailureWindow = 15 * time.Minute
+)
 
 // ListMembers returns the members of an account, by email.
 func (s *Store) ListMembers(ctx context.Context, accountID string) ([]Member, error) {

@@ -308,3 +308,43 @@ func TestMembersOwnerAndLastAdmin(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginThrottle: wrong passwords are bounded per email, known or not;
+// once over the limit even the right password is refused until the window
+// has passed.
+func TestLoginThrottle(t *testing.T) {
+	now := time.Unix(2_000_000, 0)
+	rdb := redistest.Start(t)
+	s := NewStore(rdb, StoreOptions{PasswordCost: 4, Now: func() time.Time { return now }})
+	ctx := t.Context()
+	a, err := s.CreateAccount(ctx, Account{Name: "T"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.CreateUser(ctx, "Eve@Example.com", "Eve", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddMember(ctx, a.ID, u.ID, RoleSubAdmin); err != nil {
+		t.Fatal(err)
+	}
+	for i := range LoginMaxFailures {
+		if _, _, err := s.Login(ctx, "eve@example.com", "wrong", a.ID); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if _, _, err := s.Login(ctx, "EVE@example.com", "correct horse battery", a.ID); !errors.Is(err, ErrTooManyAttempts) {
+		t.Fatalf("right password over the limit: %v, want ErrTooManyAttempts", err)
+	}
+	for range LoginMaxFailures {
+		_, _, _ = s.Login(ctx, "nobody@example.com", "x", "")
+	}
+	if _, _, err := s.Login(ctx, "nobody@example.com", "x", ""); !errors.Is(err, ErrTooManyAttempts) {
+		t.Errorf("unknown email over the limit: %v (the limit must not reveal which emails exist)", err)
+	}
+	// The window passes (Redis expires the counter).
+	rdb.Del(ctx, "smsgate:login:fail:eve@example.com")
+	if _, _, err := s.Login(ctx, "eve@example.com", "correct horse battery", a.ID); err != nil {
+		t.Errorf("after the window: %v", err)
+	}
+}

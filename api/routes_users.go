@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -224,6 +225,9 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, accounts.ErrBadCredentials) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="smsgate"`)
 	}
+	if errors.Is(err, accounts.ErrTooManyAttempts) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(accounts.LoginFailureWindow.Seconds())))
+	}
 	if err != nil {
 		return s.userProblem(r.Context(), err, "account", in.AccountID)
 	}
@@ -302,6 +306,10 @@ func (s *server) userProblem(ctx context.Context, err error, what, id string) *P
 	}
 	if errors.Is(err, accounts.ErrBadCredentials) {
 		return problemf(http.StatusUnauthorized, "bad-credentials", "email or password: wrong email or password")
+	}
+	if errors.Is(err, accounts.ErrTooManyAttempts) {
+		return problemf(http.StatusTooManyRequests, "too-many-attempts",
+			"email: %d failed logins within %s: try again later", accounts.LoginMaxFailures, accounts.LoginFailureWindow)
 	}
 	return s.toProblem(ctx, err, what, id)
 }

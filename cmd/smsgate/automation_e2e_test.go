@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/router"
@@ -54,7 +53,7 @@ func (g *gateway) mailOne(ctx context.Context, to, msgID, text string) string {
 // auto-reply reaches the SMSC, charged like any SMS.
 func TestAutoReplyNoLoopE2E(t *testing.T) {
 	g := startGateway(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 	g.automationRule(`{"name":"Info","kind":"auto_reply","keyword":"info","text":"Thanks, we got it"}`)
 
@@ -133,7 +132,7 @@ func TestAutoReplyNoLoopE2E(t *testing.T) {
 // delivered.
 func TestReceiptNoticeE2E(t *testing.T) {
 	g := startGateway(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 	g.automationRule(`{"name":"Failures","kind":"receipt_notice","notify":"failed"}`)
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/router"
@@ -15,7 +14,7 @@ import (
 // yet it is still mailed to alice, threaded under her mail.
 func TestReplyAfterAutoReplyReachesStaff(t *testing.T) {
 	g := startGateway(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 	g.automationRule(`{"name":"Info","kind":"auto_reply","keyword":"info","text":"Office hours: 9 to 5"}`)
 	orig := g.mailOne(ctx, "0412345678", "staff-1@example.com", "Can you call me back?")

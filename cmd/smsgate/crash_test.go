@@ -132,7 +132,7 @@ shutdown: {timeout: 5s}
 	if err != nil || len(msgs) != n {
 		t.Fatalf("%d messages stored: %v", len(msgs), err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(e2eWait)
 	for _, m := range msgs {
 		for {
 			mm, err := store.GetMessage(ctx, m.ID)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
 
@@ -65,7 +64,7 @@ func smtpCode(t *testing.T, err error) (int, [3]int, string) {
 // back in the owning sub-account's inbox and the sender's mailbox.
 func TestEndToEnd(t *testing.T) {
 	g := startGateway(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 
 	body := "Meeting moved to 3pm.\r\nBring the Q3 report.\r\n\r\n-- \r\nAlice Smith\r\nExample Pty Ltd"

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestGroupSendEndToEnd (issue 4 item 7): the parent creates a group of
@@ -18,7 +17,7 @@ import (
 // 5.1.1. Needs smtp.Options.Groups wired in serve.go.
 func TestGroupSendEndToEnd(t *testing.T) {
 	g := startGateway(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 	api := func(method, path, body string, want int) string {
 		t.Helper()

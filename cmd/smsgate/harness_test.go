@@ -35,6 +35,11 @@ type gateway struct {
 	key         string // parent_admin key of the parent
 }
 
+// e2eWait bounds every wait of the end-to-end tests: generous, because
+// CI runs packages side by side with -race on two cores; a passing test
+// never waits for it.
+const e2eWait = 60 * time.Second
+
 const (
 	ourNumber = "61480000000"
 	smsDomain = "sms.example.com"
@@ -154,7 +159,7 @@ func (g *gateway) setupAccounts() {
 // bounded by 10 seconds.
 func (g *gateway) waitFor(what string, cond func() bool) {
 	g.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(e2eWait)
 	for !cond() {
 		if time.Now().After(deadline) {
 			g.t.Fatalf("timed out waiting for %s", what)

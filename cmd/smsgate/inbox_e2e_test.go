@@ -127,7 +127,7 @@ func mailTo(ms []mailsink.Mail, rcpt string) []mailsink.Mail {
 // advanced key both; read and archived states work through the API.
 func TestInboxBasicUserViewE2E(t *testing.T) {
 	g := startGateway(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 	alice := g.userKey("alice@example.com", accounts.RoleBasic)
 	bob := g.userKey("bob@example.com", accounts.RoleBasic)
@@ -209,7 +209,7 @@ func TestInboxBasicUserViewE2E(t *testing.T) {
 // in serve (router.NewInboxRules, the last ReplyHook).
 func TestReplyForwardE2E(t *testing.T) {
 	g := startGateway(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 	rules := "/v1/accounts/" + g.sub.ID + "/reply-rules"
 	put := func(body string) {

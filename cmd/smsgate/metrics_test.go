@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestMetricsNames gathers the daemon's registry through /metrics after one
@@ -19,7 +18,7 @@ func TestMetricsNames(t *testing.T) {
 		plainMail("alice@example.com", "x", "metrics@x", "hello")); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 	if _, err := g.sim.WaitMessages(ctx, 1); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/config"
@@ -90,7 +89,7 @@ func TestSMTPRefusals(t *testing.T) {
 // is reassembled intact by the carrier.
 func TestLongUnicode(t *testing.T) {
 	g := startGateway(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 	text := strings.Repeat("Привет, мир! ", 11) + "Ёж" // 145 chars: 3 UCS-2 parts
 	text = strings.TrimSpace(text)
@@ -156,7 +155,7 @@ func TestRetriedMailChargedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 	if _, err := g.sim.WaitMessages(ctx, 1); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/smsgate/smsgate/accounts"
 )
@@ -25,7 +24,7 @@ func senderMail(from, to, msgID, subject, text string) string {
 // dedicated number: the reply lands in the sub-account's inbox.
 func TestSenderIdentitiesEndToEnd(t *testing.T) {
 	g := startGateway(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 	const dedicated = "61480000123"
 

@@ -66,8 +66,8 @@ func TestShutdownDrains(t *testing.T) {
 	start := time.Now()
 	select {
 	case <-g.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Serve did not return within 10s of the drain")
+	case <-time.After(20 * time.Second):
+		t.Fatal("Serve did not return within 20s of the drain")
 	}
 	t.Logf("drained in %s", time.Since(start))
 	msgs, err := g.store.ListMessages(t.Context(), g.sub.ID, 10)

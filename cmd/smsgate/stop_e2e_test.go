@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/smsgate/smsgate/accounts"
 )
@@ -20,7 +19,7 @@ import (
 // and the pipeline's Notifier (the reply Mailer) wired in serve.go.
 func TestStopEndToEnd(t *testing.T) {
 	g := startGateway(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 	const phone, other = "61412345678", "61412000111"
 	rcpt := "0412345678@" + smsDomain

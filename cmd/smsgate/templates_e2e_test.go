@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/smsgate/smsgate/accounts"
 )
@@ -26,7 +25,7 @@ func templateMail(from, subject, msgID, text string) string {
 // It needs serve.go to pass the store as router.PipelineOptions.Templates.
 func TestTemplateEndToEnd(t *testing.T) {
 	g := startGateway(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 
 	code, body := g.do("POST", "/v1/accounts/"+g.parent.ID+"/templates",

@@ -18,7 +18,7 @@ import (
 // event its send triggered.
 func TestWebhooksEndToEnd(t *testing.T) {
 	g := startGateway(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 
 	type got struct {
