@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/mail"
 	"slices"
 	"strings"
@@ -325,9 +326,19 @@ func autoConflict(rules []Automation, a *Automation) error {
 
 // autoWrite runs check on the account's current rules and stores a (its
 // ID field names it), all under WATCH so that concurrent writes cannot
-// pass the limits together.
+// pass the limits together. Every round one of the competing writers wins,
+// so losers retry after a short, growing, jittered pause (rule changes are
+// rare admin actions); ctx bounds the whole.
 func (s *Store) autoWrite(ctx context.Context, key string, check func([]Automation) error, a *Automation) error {
-	for range 10 {
+	for attempt := range 100 {
+		if attempt > 0 {
+			pause := time.Duration(rand.Int64N(int64(min(attempt, 20)) * int64(time.Millisecond)))
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("store automation: %w", ctx.Err())
+			case <-time.After(pause):
+			}
+		}
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			rules, err := autoDecodeAll(tx.HGetAll(ctx, key))
 			if err != nil {

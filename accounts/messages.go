@@ -15,16 +15,6 @@ import (
 // caller passes no limit.
 const msgDefaultLimit = 100
 
-// msgFinal reports whether a message status is final (nothing changes it
-// any more, except that receipts still count delivered parts).
-func msgFinal(st MessageStatus) bool {
-	switch st {
-	case MsgQueued, MsgSubmitted:
-		return false
-	}
-	return true
-}
-
 // msgKey returns the hash key of message id, or ErrNotFound for an id that
 // names no shard of this store.
 func (s *Store) msgKey(id string) (string, int, error) {

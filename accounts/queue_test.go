@@ -124,7 +124,7 @@ func TestQueueSubmitAndReceipts(t *testing.T) {
 			if m.ID != st.mid || m.Status != st.want {
 				t.Fatalf("message %s status %s, want %s %s", m.ID, m.Status, st.mid, st.want)
 			}
-			if msgFinal(m.Status) && !m.DoneAt.Equal(at) {
+			if m.Status.Final() && !m.DoneAt.Equal(at) {
 				t.Errorf("done_at = %v, want %v", m.DoneAt, at)
 			}
 			if m.Status == MsgUndeliverable && m.Error != "011" {

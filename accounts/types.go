@@ -164,6 +164,12 @@ const (
 	MsgBlocked MessageStatus = "blocked"
 )
 
+// Final reports whether a message in status st is done: nothing changes
+// its status any more (receipts may still count delivered parts).
+func (st MessageStatus) Final() bool {
+	return st != MsgQueued && st != MsgSubmitted
+}
+
 // Message is one SMS to one recipient (it may travel as several parts).
 type Message struct {
 	ID          string        `json:"id"`

@@ -30,12 +30,3 @@ type ReplyHook interface {
 type StatusHook interface {
 	OnStatus(ctx context.Context, m *accounts.Message)
 }
-
-// final reports whether a message status is final.
-func final(s accounts.MessageStatus) bool {
-	switch s {
-	case accounts.MsgDelivered, accounts.MsgUndeliverable, accounts.MsgExpired, accounts.MsgRejected, accounts.MsgFailed:
-		return true
-	}
-	return false
-}

@@ -264,7 +264,7 @@ func (in *Inbound) staffMessage(ctx context.Context, m *accounts.Message) *accou
 // status with these receipts (a part's receipt of a longer message may not).
 func (in *Inbound) statusEvents(ctx context.Context, msgs []*accounts.Message) {
 	for _, m := range msgs {
-		if m == nil || !final(m.Status) {
+		if m == nil || !m.Status.Final() {
 			continue
 		}
 		for _, h := range in.o.StatusHooks {
