@@ -46,6 +46,20 @@ func configCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// openStore opens the account store of the configuration at path, for the
+// operator commands that talk to Redis directly.
+func openStore(path string) (*accounts.Store, func(), error) {
+	cfg, err := config.LoadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	rdb, err := newRedis(cfg.Redis)
+	if err != nil {
+		return nil, nil, err
+	}
+	return accounts.NewStore(rdb, accounts.StoreOptions{Shards: cfg.Redis.Shards}), func() { rdb.Close() }, nil
+}
+
 // adminCmd holds the operator commands that talk to Redis directly: they are
 // what exists before any API key does.
 func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -72,18 +86,12 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "admin %s: --config is required\n", args[0])
 		return 2
 	}
-	cfg, err := config.LoadFile(*cfgPath)
+	store, closeStore, err := openStore(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	rdb, err := newRedis(cfg.Redis)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	defer rdb.Close()
-	store := accounts.NewStore(rdb, accounts.StoreOptions{Shards: cfg.Redis.Shards})
+	defer closeStore()
 	switch args[0] {
 	case "bootstrap":
 		if *name == "" {

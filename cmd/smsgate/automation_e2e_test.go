@@ -47,6 +47,21 @@ func (g *gateway) mailOne(ctx context.Context, to, msgID, text string) string {
 	return ""
 }
 
+// waitAutoReplySubmitted waits until an auto-reply of the sub-account has
+// been submitted (so its conversation is recorded).
+func (g *gateway) waitAutoReplySubmitted(ctx context.Context) {
+	g.t.Helper()
+	g.waitFor("the auto-reply recorded as submitted", func() bool {
+		msgs, _ := g.store.ListMessages(ctx, g.sub.ID, 10)
+		for _, m := range msgs {
+			if router.IsAutoSender(m.Sender) && m.Status != accounts.MsgQueued {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // TestAutoReplyNoLoopE2E: a rule answers "info" with "Thanks, we got it".
 // The phone texts "INFO please" twice within the window, then a text with
 // another first word, then answers the auto-reply itself: exactly one
@@ -78,15 +93,7 @@ func TestAutoReplyNoLoopE2E(t *testing.T) {
 	}
 	// The phone (or its own auto-responder) answers the auto-reply: its
 	// conversation now leads to an automatic message, never automated.
-	g.waitFor("the auto-reply recorded as submitted", func() bool {
-		msgs, _ := g.store.ListMessages(ctx, g.sub.ID, 10)
-		for _, m := range msgs {
-			if router.IsAutoSender(m.Sender) && m.Status != accounts.MsgQueued {
-				return true
-			}
-		}
-		return false
-	})
+	g.waitAutoReplySubmitted(ctx)
 	if err := g.sim.InjectMO(ctx, smsMO(phone, ourNumber, "INFO received, thanks")); err != nil {
 		t.Fatal(err)
 	}

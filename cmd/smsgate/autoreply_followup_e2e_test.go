@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/smsgate/smsgate/accounts"
-	"github.com/smsgate/smsgate/router"
 )
 
 // TestReplyAfterAutoReplyReachesStaff: alice mails Bob; Bob's "INFO" gets
@@ -27,15 +26,7 @@ func TestReplyAfterAutoReplyReachesStaff(t *testing.T) {
 	if _, err := g.sim.WaitMessages(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
-	g.waitFor("the auto-reply recorded as submitted", func() bool {
-		msgs, _ := g.store.ListMessages(ctx, g.sub.ID, 10)
-		for _, m := range msgs {
-			if router.IsAutoSender(m.Sender) && m.Status != accounts.MsgQueued {
-				return true
-			}
-		}
-		return false
-	})
+	g.waitAutoReplySubmitted(ctx)
 	if err := g.sim.InjectMO(ctx, smsMO(phone, ourNumber, "Sure, calling at 3")); err != nil {
 		t.Fatal(err)
 	}

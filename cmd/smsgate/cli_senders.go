@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/smsgate/smsgate/accounts"
-	"github.com/smsgate/smsgate/config"
 )
 
 // cliSenderCommands are the commands of sender identities (seed 003
@@ -104,18 +103,12 @@ func adminNumber(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
-	cfg, err := config.LoadFile(*cfgPath)
+	store, closeStore, err := openStore(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	rdb, err := newRedis(cfg.Redis)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	defer rdb.Close()
-	store := accounts.NewStore(rdb, accounts.StoreOptions{Shards: cfg.Redis.Shards})
+	defer closeStore()
 	return adminNumberRun(ctx, store, args[0], *acct, pos[0], stdout, stderr)
 }
 
