@@ -1,40 +1,10 @@
 package accounts
 
-// Reply routing rules (seed 002, ClickSend's "inbound rules"): per account,
-// where each reply goes besides the inbox. Every reply is stored in the
-// inbox whatever the rules say; they decide only the notifications:
-//
-//	mail_sender  mail the reply to the sender of the original (default on)
-//	forward_to   also mail it to these fixed addresses (default none)
-//	webhook      fire the reply.received webhook event (default on)
-//
-// An account with no rules stored behaves as if it had the defaults; the
-// router's inbox-rules hook (router/inboxrules.go) applies them.
-//
-// Keyspace (P is the store's prefix):
-//
-//	P:{sN}:replyrules:<acct>   HASH   mail_sender "1"/"0", webhook "1"/"0",
-//	                                  forward_to (JSON array of addresses)
-//
-// An absent field is its default, so a partial update is one HSET of the
-// fields it names (reply_rules_set.lua, after checking the account exists).
-
 import (
-	"context"
-	_ "embed" // Lua scripts
-	"encoding/json"
-	"errors"
+	_ "embed"
 	"fmt"
 	"net/mail"
 	"strings"
-
-	"github.com/redis/go-redis/v9"
-)
-
-var (
-	//go:embed lua/reply_rules_set.lua
-	replyRulesSetLua    string
-	replyRulesSetScript = redis.NewScript(replyRulesSetLua)
 )
 
 // MaxForwardTo bounds ReplyRules.ForwardTo: every reply is mailed once per
@@ -99,87 +69,4 @@ func NormForwardTo(addrs []string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// replyRulesKey returns the rules key of account id, or ErrNotFound.
-func (s *Store) replyRulesKey(id string) (acctKey, rulesKey string, err error) {
-	acctKey, err = s.acctKey(id)
-	if err != nil {
-		return "", "", err
-	}
-	shard, _ := s.shardFromID(id)
-	return acctKey, s.skey(shard, "replyrules", id), nil
-}
-
-// ReplyRules returns account id's reply rules, and whether any are stored
-// (false: the defaults). It does not check that the account exists: the
-// rules of an unknown account are the defaults.
-func (s *Store) ReplyRules(ctx context.Context, accountID string) (ReplyRules, bool, error) {
-	_, key, err := s.replyRulesKey(accountID)
-	if err != nil {
-		return DefaultReplyRules(), false, nil
-	}
-	h, err := s.rdb.HGetAll(ctx, key).Result()
-	if err != nil {
-		return ReplyRules{}, false, fmt.Errorf("reply rules of %s: %w", accountID, err)
-	}
-	r := DefaultReplyRules()
-	if len(h) == 0 {
-		return r, false, nil
-	}
-	if v, ok := h["mail_sender"]; ok {
-		r.MailSender = v == "1"
-	}
-	if v, ok := h["webhook"]; ok {
-		r.Webhook = v == "1"
-	}
-	if v := h["forward_to"]; v != "" {
-		if err := json.Unmarshal([]byte(v), &r.ForwardTo); err != nil {
-			return ReplyRules{}, false, fmt.Errorf("reply rules of %s: forward_to: %w", accountID, err)
-		}
-	}
-	return r, true, nil
-}
-
-// SetReplyRules applies ch to account id's reply rules in one atomic step
-// and returns the rules now in force. ErrNotFound for an unknown or deleted
-// account; ErrInvalid (naming the field) for a bad address or an empty
-// change.
-func (s *Store) SetReplyRules(ctx context.Context, accountID string, ch ReplyRulesChange) (ReplyRules, error) {
-	if ch.MailSender == nil && ch.ForwardTo == nil && ch.Webhook == nil {
-		return ReplyRules{}, fmt.Errorf("%w: give mail_sender, forward_to, webhook or several", ErrInvalid)
-	}
-	acctKey, key, err := s.replyRulesKey(accountID)
-	if err != nil {
-		return ReplyRules{}, fmt.Errorf("set reply rules: %w", err)
-	}
-	var fields []any
-	flag := func(name string, b *bool) {
-		if b != nil {
-			v := "0"
-			if *b {
-				v = "1"
-			}
-			fields = append(fields, name, v)
-		}
-	}
-	flag("mail_sender", ch.MailSender)
-	flag("webhook", ch.Webhook)
-	if ch.ForwardTo != nil {
-		to, err := NormForwardTo(*ch.ForwardTo)
-		if err != nil {
-			return ReplyRules{}, fmt.Errorf("reply rules of %s: %w", accountID, err)
-		}
-		b, _ := json.Marshal(to) // a []string always marshals
-		fields = append(fields, "forward_to", string(b))
-	}
-	err = replyRulesSetScript.Run(ctx, s.rdb, []string{acctKey, key}, fields...).Err()
-	switch {
-	case errors.Is(err, redis.Nil):
-		return ReplyRules{}, fmt.Errorf("set reply rules: account %q: %w", accountID, ErrNotFound)
-	case err != nil:
-		return ReplyRules{}, fmt.Errorf("set reply rules of %s: %w", accountID, err)
-	}
-	r, _, err := s.ReplyRules(ctx, accountID)
-	return r, err
 }

@@ -1,23 +1,5 @@
 package accounts
 
-// The template language: plain text with placeholders.
-//
-//	{{first_name}}          a value; unknown or empty becomes ""
-//	{{first_name|there}}    a default after a pipe, used when the value is empty
-//	{{ Company }}           spaces around names and defaults are ignored;
-//	                        names are matched case-insensitively
-//
-// A placeholder name is made of letters, digits, '_', '-', '.' and inner
-// spaces. Anything else between double braces ("{{#each}}", "{{}}",
-// "{{a:b}}") is not a placeholder and is left in the text as it is, and so
-// are single braces. What is refused on save is only what cannot be read
-// at all: a "{{" that is never closed, a "{{" opened again before it is
-// closed, and a "}}" that closes nothing.
-//
-// Which names exist (first_name, last_name, name, number, email, body and
-// the contact's custom fields) is the renderer's caller's business: it
-// passes a lookup function (router/template.go).
-
 import (
 	"fmt"
 	"strings"
@@ -65,10 +47,10 @@ func parseTemplate(body string, strict bool) ([]tplSegment, error) {
 			next := strings.Index(rest, "{{")
 			switch {
 			case end < 0 && strict:
-				return nil, &tplSyntaxError{Pos: runePos(body, i), Msg: `"{{" is never closed with "}}"`}
+				return nil, &tplSyntaxError{Pos: RunePos(body, i), Msg: `"{{" is never closed with "}}"`}
 			case next >= 0 && (end < 0 || next < end) && strict:
-				return nil, &tplSyntaxError{Pos: runePos(body, i),
-					Msg: fmt.Sprintf(`"{{" is not closed before the next "{{" (character %d)`, runePos(body, i+2+next))}
+				return nil, &tplSyntaxError{Pos: RunePos(body, i),
+					Msg: fmt.Sprintf(`"{{" is not closed before the next "{{" (character %d)`, RunePos(body, i+2+next))}
 			case end < 0 || (next >= 0 && next < end):
 				// Lenient: the braces are text; go on after them.
 				lit.WriteString("{{")
@@ -93,7 +75,7 @@ func parseTemplate(body string, strict bool) ([]tplSegment, error) {
 			segs = append(segs, seg)
 		case strings.HasPrefix(body[i:], "}}"):
 			if strict {
-				return nil, &tplSyntaxError{Pos: runePos(body, i), Msg: `"}}" closes no "{{"`}
+				return nil, &tplSyntaxError{Pos: RunePos(body, i), Msg: `"}}" closes no "{{"`}
 			}
 			lit.WriteString("}}")
 			i += 2
@@ -115,7 +97,7 @@ func parsePlaceholder(inner string) (tplSegment, bool) {
 	if name == "" || !validPlaceholderName(name) {
 		return tplSegment{}, false
 	}
-	return tplSegment{name: foldName(name), def: strings.TrimSpace(def), hasDefault: hasDefault}, true
+	return tplSegment{name: FoldName(name), def: strings.TrimSpace(def), hasDefault: hasDefault}, true
 }
 
 func validPlaceholderName(name string) bool {
@@ -128,11 +110,11 @@ func validPlaceholderName(name string) bool {
 }
 
 // runePos is the 1-based character position of byte offset off in s.
-func runePos(s string, off int) int { return utf8.RuneCountInString(s[:off]) + 1 }
+func RunePos(s string, off int) int { return utf8.RuneCountInString(s[:off]) + 1 }
 
 // foldName is the case- and space-insensitive form of a template or
 // placeholder name: lower case, inner runs of spaces made one.
-func foldName(name string) string {
+func FoldName(name string) string {
 	return strings.ToLower(strings.Join(strings.Fields(name), " "))
 }
 

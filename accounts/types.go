@@ -1,14 +1,3 @@
-// Package accounts owns the account model (parent accounts and their
-// sub-accounts, email-to-SMS registrations, API keys), money (balances in
-// integer minor units and the ledger that always sums to them) and the Redis
-// store behind all of it, including the message records, the dispatch queue
-// and the inbox of replies.
-//
-// Keyspace: every key of one account tree carries the hash tag of the tree's
-// shard ({s<N>}), so that one Lua script can debit, write the ledger, store
-// the message and enqueue it atomically, on a single Redis, under Sentinel, or
-// on a Redis Cluster. System-wide keys (the domain registry, API key hashes,
-// SMSC id and conversation indexes) are single-key operations and need no tag.
 package accounts
 
 import (

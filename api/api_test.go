@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/internal/redistest"
 )
 
@@ -26,7 +27,7 @@ import (
 type fixture struct {
 	t                         *testing.T
 	rdb                       *redis.Client
-	store                     *accounts.Store
+	store                     *redisstore.Store
 	srv                       *httptest.Server
 	root, subA, subB          *accounts.Account
 	rootKey, subAKey, subBKey string
@@ -36,7 +37,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	rdb := redistest.Start(t)
-	st := accounts.NewStore(rdb, accounts.StoreOptions{})
+	st := redisstore.New(rdb, redisstore.Options{})
 	reg := prometheus.NewRegistry()
 	h := New(Options{
 		Store:      st,

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/internal/redistest"
 	"github.com/smsgate/smsgate/router"
 	"github.com/smsgate/smsgate/webhook"
@@ -71,7 +72,7 @@ func (t mTarget) String() string { return [...]string{"own", "child", "sibling",
 // tenant with its sub. Prices are zero so that sends are free; the roots
 // hold money for credits.
 type mWorld struct {
-	st                                *accounts.Store
+	st                                *redisstore.Store
 	root, subA, subB, other, otherSub *accounts.Account
 	keys                              map[mCaller]string
 	n                                 int64  // unique per cell: domains, numbers
@@ -196,7 +197,7 @@ func (r mRow) permsFor(on bool) []string {
 
 func TestAuthorizationMatrix(t *testing.T) {
 	rdb := redistest.Start(t)
-	st := accounts.NewStore(rdb, accounts.StoreOptions{})
+	st := redisstore.New(rdb, redisstore.Options{})
 	hooks := webhook.New(webhook.Options{Redis: rdb})
 	srv := httptest.NewServer(New(matrixOptions(st, hooks)))
 	t.Cleanup(srv.Close)
@@ -267,7 +268,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 // newWorld builds a fresh tree for one cell; A gets perms (enabled and
 // granted) when given.
-func newWorld(t *testing.T, st *accounts.Store, n int64, perms []string) *mWorld {
+func newWorld(t *testing.T, st *redisstore.Store, n int64, perms []string) *mWorld {
 	t.Helper()
 	ctx := t.Context()
 	w := &mWorld{st: st, keys: map[mCaller]string{}, n: n}
@@ -406,7 +407,7 @@ func matrixDo(t *testing.T, srv *httptest.Server, key, method, path string, body
 
 // matrixOptions builds the API's options for the matrix, with whatever
 // services the routes need.
-func matrixOptions(st *accounts.Store, hooks *webhook.Service) Options {
+func matrixOptions(st *redisstore.Store, hooks *webhook.Service) Options {
 	return Options{Store: st, Webhooks: hooks, Sender: matrixSender{}}
 }
 

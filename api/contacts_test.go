@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/contacts"
 )
 
 // matrixContactRows are the authorisation matrix rows of contacts and
@@ -183,7 +184,7 @@ func TestContactsCSVAPI(t *testing.T) {
 		{"json body", "application/json", `{}`, base + "/contacts.csv", 415, "text/csv"},
 		{"no number column", "text/csv", "name\nJo\n", base + "/contacts.csv", 422, "no number column"},
 		{"unknown group", "text/csv", "number\n", base + "/contacts.csv?group=g0-nope", 404, "group g0-nope"},
-		{"too many rows", "text/csv", "number\n" + strings.Repeat("0412000003\n", accounts.ImportMaxRows+1), base + "/contacts.csv", 413, "50000 rows"},
+		{"too many rows", "text/csv", "number\n" + strings.Repeat("0412000003\n", contacts.ImportMaxRows+1), base + "/contacts.csv", 413, "50000 rows"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -25,7 +25,7 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 )
 
-// Store is what the API needs of the account store (*accounts.Store): the
+// Store is what the API needs of the account store (*redisstore.Store): the
 // core below plus one interface per area, each defined beside its routes.
 type Store interface {
 	coreStore

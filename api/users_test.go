@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/internal/redistest"
 )
 
@@ -20,7 +21,7 @@ func newUserFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	rdb := redistest.Start(t)
-	st := accounts.NewStore(rdb, accounts.StoreOptions{PasswordCost: bcrypt.MinCost})
+	st := redisstore.New(rdb, redisstore.Options{PasswordCost: bcrypt.MinCost})
 	reg := prometheus.NewRegistry()
 	srv := httptest.NewServer(New(Options{
 		Store:    st,

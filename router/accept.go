@@ -54,7 +54,7 @@ type PipelineOptions struct {
 	Templates TemplateStore
 	// Senders lists an account's numbers and sender ids, to check a
 	// mail's "[from:<id>]" choice (router/sender.go); nil: Store, if it
-	// has them (*accounts.Store does), else every choice is refused.
+	// has them (*redisstore.Store does), else every choice is refused.
 	Senders SenderStore
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/internal/mailsink"
 	"github.com/smsgate/smsgate/internal/redistest"
 )
@@ -64,7 +65,7 @@ func (m *autoMailer) take() []AutomationMail {
 // sub-account, whose dedicated number is 61480000123.
 type autoEnv struct {
 	rdb    *redis.Client
-	st     *accounts.Store
+	st     *redisstore.Store
 	sub    *accounts.Account
 	sender *autoSender
 	mailer *autoMailer
@@ -76,7 +77,7 @@ const autoDedicated = "61480000123"
 func newAutoEnv(t *testing.T, cap int) *autoEnv {
 	t.Helper()
 	rdb := redistest.Start(t)
-	st := accounts.NewStore(rdb, accounts.StoreOptions{})
+	st := redisstore.New(rdb, redisstore.Options{})
 	ctx := t.Context()
 	root, _, err := st.Bootstrap(ctx, accounts.Account{Name: "Root", DefaultCountry: "AU"})
 	if err != nil {

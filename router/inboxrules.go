@@ -15,7 +15,7 @@ import (
 )
 
 // ReplyRulesStore reads an account's reply routing rules
-// (*accounts.Store).
+// (*redisstore.Store).
 type ReplyRulesStore interface {
 	ReplyRules(ctx context.Context, accountID string) (rules accounts.ReplyRules, stored bool, err error)
 }

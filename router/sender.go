@@ -34,7 +34,7 @@ import (
 // as it is.
 
 // SenderStore is what the pipeline reads to check a choice: the account's
-// identities (*accounts.Store).
+// identities (*redisstore.Store).
 type SenderStore interface {
 	Senders(ctx context.Context, accountID string) (*accounts.Senders, error)
 }

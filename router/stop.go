@@ -8,7 +8,7 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 )
 
-// StopStore is what the Stop rule needs of the store (*accounts.Store).
+// StopStore is what the Stop rule needs of the store (*redisstore.Store).
 type StopStore interface {
 	GetAccount(ctx context.Context, id string) (*accounts.Account, error)
 	StopRule(ctx context.Context, accountID string) (*accounts.StopRule, error)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/internal/mailsink"
 	"github.com/smsgate/smsgate/internal/redistest"
 )
@@ -22,7 +23,7 @@ const (
 // stopWorld is a real store with a root and a sub-account (AU, 5 a part,
 // balance subBal), a pipeline over it and the Stop hook.
 type stopWorld struct {
-	st        *accounts.Store
+	st        *redisstore.Store
 	root, sub *accounts.Account
 	pipe      *Pipeline
 	hook      *Stop
@@ -43,7 +44,7 @@ func (n *recordingNotifier) BlockedNotice(_ context.Context, _ *Mail, blocked []
 func newStopWorld(t *testing.T, subBal int64, shareContacts bool) *stopWorld {
 	t.Helper()
 	ctx := t.Context()
-	st := accounts.NewStore(redistest.Start(t), accounts.StoreOptions{PasswordCost: 4})
+	st := redisstore.New(redistest.Start(t), redisstore.Options{PasswordCost: 4})
 	root, err := st.CreateAccount(ctx, accounts.Account{Name: "Root", DefaultCountry: "AU", Currency: "AUD"})
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ package router
 //
 // The subject is not used (not even with subject_mode prepend). A number
 // with no contact gets the defaults. The template is the account's own,
-// else its parent's (accounts.Store.Template); an unknown one refuses the
+// else its parent's (redisstore.Store.Template); an unknown one refuses the
 // whole mail with ErrNoTemplate. Texts then differ per recipient, and so do
 // their coding, parts and price; the account's part limit applies to each.
 
@@ -29,7 +29,7 @@ import (
 )
 
 // TemplateStore is what the pipeline needs to send with templates
-// (*accounts.Store).
+// (*redisstore.Store).
 type TemplateStore interface {
 	// Template returns the template name (case-insensitive) that the
 	// account uses: its own, else its parent's; accounts.ErrNotFound if none.

@@ -29,7 +29,7 @@ import (
 )
 
 // GroupResolver finds the group a recipient names and its numbers
-// (*accounts.Store).
+// (*redisstore.Store).
 type GroupResolver interface {
 	// GroupByName returns the account's own group of that name, else its
 	// parent's group shared with it; accounts.ErrNotFound if neither.

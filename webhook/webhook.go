@@ -143,7 +143,7 @@ func DefaultBackoff() []time.Duration { return append([]time.Duration(nil), defa
 // Options configures a Service. Only Redis is required.
 type Options struct {
 	Redis redis.UniversalClient
-	// Shards and Prefix must equal the account store's (accounts.StoreOptions).
+	// Shards and Prefix must equal the account store's (redisstore.Options).
 	Shards int    // default 1
 	Prefix string // default "smsgate"
 	// Workers is how many deliveries run at once in Run; default 4.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/config"
 )
 
@@ -48,7 +49,7 @@ func configCmd(args []string, stdout, stderr io.Writer) int {
 
 // openStore opens the account store of the configuration at path, for the
 // operator commands that talk to Redis directly.
-func openStore(path string) (*accounts.Store, func(), error) {
+func openStore(path string) (*redisstore.Store, func(), error) {
 	cfg, err := config.LoadFile(path)
 	if err != nil {
 		return nil, nil, err
@@ -57,7 +58,7 @@ func openStore(path string) (*accounts.Store, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return accounts.NewStore(rdb, accounts.StoreOptions{Shards: cfg.Redis.Shards}), func() { rdb.Close() }, nil
+	return redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.Shards}), func() { rdb.Close() }, nil
 }
 
 // adminCmd holds the operator commands that talk to Redis directly: they are

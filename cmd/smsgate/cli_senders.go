@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 )
 
 // cliSenderCommands are the commands of sender identities (seed 003
@@ -113,7 +114,7 @@ func adminNumber(ctx context.Context, args []string, stdout, stderr io.Writer) i
 }
 
 // adminNumberRun does the work of adminNumber on a store.
-func adminNumberRun(ctx context.Context, store *accounts.Store, verb, acct, number string, stdout, stderr io.Writer) int {
+func adminNumberRun(ctx context.Context, store *redisstore.Store, verb, acct, number string, stdout, stderr io.Writer) int {
 	if verb == "add" {
 		n, err := store.AllocateNumber(ctx, acct, number)
 		switch {

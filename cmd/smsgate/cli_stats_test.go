@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/api"
 	"github.com/smsgate/smsgate/internal/redistest"
 	"github.com/smsgate/smsgate/router"
@@ -74,7 +75,7 @@ func TestCLIStatsAndLog(t *testing.T) {
 }
 
 func TestCLISend(t *testing.T) {
-	st := accounts.NewStore(redistest.Start(t), accounts.StoreOptions{})
+	st := redisstore.New(redistest.Start(t), redisstore.Options{})
 	srv := httptest.NewServer(api.New(api.Options{Store: st, Sender: router.NewPipeline(router.PipelineOptions{Store: st}),
 		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
 	t.Cleanup(srv.Close)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/api"
 	"github.com/smsgate/smsgate/internal/redistest"
 	"github.com/smsgate/smsgate/router"
@@ -19,7 +20,7 @@ import (
 // pipeline with templates.
 func newTemplateCLIEnv(t *testing.T) *cliEnv {
 	t.Helper()
-	st := accounts.NewStore(redistest.Start(t), accounts.StoreOptions{})
+	st := redisstore.New(redistest.Start(t), redisstore.Options{})
 	pipe := router.NewPipeline(router.PipelineOptions{Store: st, Templates: st})
 	srv := httptest.NewServer(api.New(api.Options{Store: st, Sender: pipe, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
 	t.Cleanup(srv.Close)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/api"
 	"github.com/smsgate/smsgate/internal/redistest"
 )
@@ -22,12 +23,12 @@ type cliEnv struct {
 	url   string
 	key   string
 	root  *accounts.Account
-	store *accounts.Store
+	store *redisstore.Store
 }
 
 func newCLIEnv(t *testing.T) *cliEnv {
 	t.Helper()
-	st := accounts.NewStore(redistest.Start(t), accounts.StoreOptions{})
+	st := redisstore.New(redistest.Start(t), redisstore.Options{})
 	srv := httptest.NewServer(api.New(api.Options{Store: st, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
 	t.Cleanup(srv.Close)
 	root, secret, err := st.Bootstrap(t.Context(), accounts.Account{Name: "Root", DefaultCountry: "AU"})
@@ -139,7 +140,7 @@ func TestCLIWorkflow(t *testing.T) {
 	}
 }
 
-func mustAccount(t *testing.T, st *accounts.Store, id string) *accounts.Account {
+func mustAccount(t *testing.T, st *redisstore.Store, id string) *accounts.Account {
 	t.Helper()
 	a, err := st.GetAccount(t.Context(), id)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/api"
 	"github.com/smsgate/smsgate/internal/redistest"
 )
@@ -23,7 +24,7 @@ import (
 // minimum cost (cost 12 takes seconds a hash under -race).
 func newUserCLIEnv(t *testing.T) *cliEnv {
 	t.Helper()
-	st := accounts.NewStore(redistest.Start(t), accounts.StoreOptions{PasswordCost: bcrypt.MinCost})
+	st := redisstore.New(redistest.Start(t), redisstore.Options{PasswordCost: bcrypt.MinCost})
 	srv := httptest.NewServer(api.New(api.Options{Store: st, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
 	t.Cleanup(srv.Close)
 	root, secret, err := st.Bootstrap(t.Context(), accounts.Account{Name: "Root", DefaultCountry: "AU"})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/api"
 	"github.com/smsgate/smsgate/internal/redistest"
 	"github.com/smsgate/smsgate/webhook"
@@ -20,7 +21,7 @@ import (
 func newWebhookCLIEnv(t *testing.T) *cliEnv {
 	t.Helper()
 	rdb := redistest.Start(t)
-	st := accounts.NewStore(rdb, accounts.StoreOptions{})
+	st := redisstore.New(rdb, redisstore.Options{})
 	logger := slog.New(slog.NewTextHandler(t.Output(), nil))
 	svc := webhook.New(webhook.Options{Redis: rdb, Poll: 10 * time.Millisecond, Logger: logger})
 	ctx, cancel := context.WithCancel(t.Context())

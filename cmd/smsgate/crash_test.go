@@ -13,6 +13,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/internal/redistest"
 	"github.com/smsgate/smsgate/smpp/smsctest"
 )
@@ -43,7 +44,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	}
 	rs := redistest.StartServer(t, redistest.Options{AOF: true})
 	rdb := rs.Client(t)
-	store := accounts.NewStore(rdb, accounts.StoreOptions{})
+	store := redisstore.New(rdb, redisstore.Options{})
 	ctx := t.Context()
 	p, _, err := store.Bootstrap(ctx, accounts.Account{Name: "Parent", DefaultCountry: "AU"})
 	if err != nil {

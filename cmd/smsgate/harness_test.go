@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/config"
 	"github.com/smsgate/smsgate/internal/mailsink"
 	"github.com/smsgate/smsgate/internal/redistest"
@@ -23,7 +24,7 @@ import (
 type gateway struct {
 	t        *testing.T
 	rdb      *redis.Client
-	store    *accounts.Store
+	store    *redisstore.Store
 	sim      *smsctest.Server
 	sink     *mailsink.Sink
 	smtpAddr string
@@ -51,7 +52,7 @@ func startGateway(t *testing.T, opts ...gwOption) *gateway {
 	t.Helper()
 	rs := redistest.StartServer(t, redistest.Options{AOF: false})
 	g := &gateway{t: t, rdb: rs.Client(t), done: make(chan struct{})}
-	g.store = accounts.NewStore(g.rdb, accounts.StoreOptions{})
+	g.store = redisstore.New(g.rdb, redisstore.Options{})
 
 	simOpts := smsctest.Options{Rules: []smsctest.Rule{
 		{Suffix: "999", Receipt: "UNDELIV"},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/internal/mailsink"
 )
 
@@ -55,7 +56,7 @@ func (g *gateway) userKey(email string, role accounts.Role) string {
 	g.t.Helper()
 	ctx := g.t.Context()
 	// The same Redis with bcrypt's least cost: cost 12 takes seconds under -race.
-	fast := accounts.NewStore(g.rdb, accounts.StoreOptions{PasswordCost: 4})
+	fast := redisstore.New(g.rdb, redisstore.Options{PasswordCost: 4})
 	u, err := fast.CreateUser(ctx, email, "Test User", "correct horse battery")
 	if err != nil {
 		g.t.Fatalf("create user %s: %v", email, err)

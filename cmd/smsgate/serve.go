@@ -21,7 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/api"
 	"github.com/smsgate/smsgate/config"
 	"github.com/smsgate/smsgate/router"
@@ -92,7 +92,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		return err
 	}
 	defer rdb.Close()
-	store := accounts.NewStore(rdb, accounts.StoreOptions{Shards: cfg.Redis.Shards})
+	store := redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.Shards})
 	{
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := store.Ping(pctx)

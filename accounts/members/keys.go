@@ -1,0 +1,349 @@
+package members
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
+)
+
+// keyPrefix starts every API key secret: "sgk_<key id>_<random>". The
+// prefix makes leaked keys easy to find with secret scanners.
+const keyPrefix = "sgk_"
+
+// CreateKey creates an API key for an account and returns its secret, which
+// is shown once and never stored: "sgk_" + key id + "_" + 160 random bits.
+// Only the SHA-256 of the secret is kept. A fast hash is right here, unlike
+// for passwords: the secret is 160 bits of randomness, so there is nothing a
+// slow hash would protect against guessing, and Authenticate runs per API
+// call. A parent_admin key can only belong to a root account.
+func (s *Store) CreateKey(ctx context.Context, accountID string, role accounts.Role, name string) (secret string, key *accounts.APIKey, err error) {
+	if !role.Valid() {
+		return "", nil, accounts.AcctInvalid("role: unknown role %q", role)
+	}
+	name = strings.TrimSpace(name)
+	if utf8.RuneCountInString(name) > accounts.AcctMaxNameLen || !utf8.ValidString(name) {
+		return "", nil, accounts.AcctInvalid("name: longer than %d characters", accounts.AcctMaxNameLen)
+	}
+	a, err := s.GetAccount(ctx, accountID)
+	if err != nil {
+		return "", nil, fmt.Errorf("create key: %w", err)
+	}
+	if role == accounts.RoleParentAdmin && a.ParentID != "" {
+		return "", nil, accounts.AcctInvalid("role: %s keys belong to a parent account, %s is a sub-account", role, a.ID)
+	}
+	k := &accounts.APIKey{
+		ID:        store.NewID("k", 6),
+		AccountID: a.ID,
+		Role:      role,
+		Name:      name,
+		CreatedAt: time.UnixMilli(s.Now().UnixMilli()),
+	}
+	secret = keyPrefix + k.ID + "_" + store.RandomSecret(20)
+	shard, _ := s.ShardFromID(a.ID)
+	// Listed first, then made usable: a crash in between leaves a listed id
+	// that authenticates nothing, never a working key nobody can see or revoke.
+	if err := s.RDB.SAdd(ctx, s.Skey(shard, "keys", a.ID), k.ID).Err(); err != nil {
+		return "", nil, fmt.Errorf("create key: %w", err)
+	}
+	err = s.RDB.HSet(ctx, s.Gkey("key", k.ID),
+		"account_id", k.AccountID,
+		"role", string(k.Role),
+		"name", k.Name,
+		"hash", KeyHash(secret),
+		"created_at", strconv.FormatInt(k.CreatedAt.UnixMilli(), 10),
+	).Err()
+	if err != nil {
+		return "", nil, fmt.Errorf("create key: %w", err)
+	}
+	return secret, k, nil
+}
+
+// Authenticate returns the key whose secret this is. Anything wrong with the
+// secret (malformed, unknown, revoked, altered, expired, or a user's key
+// whose membership has ended) is ErrBadKey; a user's key carries the user's
+// current role in the account (see CreateUserKey); a key of a
+// deactivated account (or of a sub-account whose parent is deactivated) is
+// ErrDeactivated.
+func (s *Store) Authenticate(ctx context.Context, secret string) (*accounts.APIKey, error) {
+	id, ok := KeyParse(secret)
+	if !ok {
+		return nil, accounts.ErrBadKey
+	}
+	h, err := s.RDB.HGetAll(ctx, s.Gkey("key", id)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	want := h["hash"]
+	got := KeyHash(secret)
+	if len(h) == 0 || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return nil, accounts.ErrBadKey
+	}
+	k, err := keyFromHash(id, h)
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if !k.ExpiresAt.IsZero() && !s.Now().Before(k.ExpiresAt) {
+		return nil, accounts.ErrBadKey
+	}
+	_, err = s.AcctActive(ctx, k.AccountID)
+	switch {
+	case errors.Is(err, accounts.ErrNotFound):
+		return nil, accounts.ErrBadKey
+	case err != nil:
+		return nil, fmt.Errorf("authenticate key %s: %w", id, err)
+	}
+	if k.UserID == "" {
+		return k, nil // an account key: its role is fixed
+	}
+	// A user's key: the user's current role in the account, from the
+	// membership the key was issued under (a removed and re-invited member
+	// has a new membership, so old keys stay dead).
+	role, tag, err := s.userMembership(ctx, k.AccountID, k.UserID)
+	switch {
+	case errors.Is(err, accounts.ErrNotMember):
+		return nil, accounts.ErrBadKey
+	case err != nil:
+		return nil, fmt.Errorf("authenticate key %s: %w", id, err)
+	case subtle.ConstantTimeCompare([]byte(tag), []byte(h["membership"])) != 1:
+		return nil, accounts.ErrBadKey
+	}
+	k.Role = role
+	return k, nil
+}
+
+// CreateUserKey creates a key bound to a user's membership of an account
+// and returns its secret, shown once. The key acts with the member's role
+// at each use (see Authenticate) and dies with the membership. A zero
+// expiresAt makes a personal key that lasts until revoked, listed with the
+// account's keys; login sessions expire and are not listed. ErrNotMember if
+// the user is not a member of the account.
+func (s *Store) CreateUserKey(ctx context.Context, accountID, userID, name string, expiresAt time.Time) (secret string, key *accounts.APIKey, err error) {
+	name = strings.TrimSpace(name)
+	if utf8.RuneCountInString(name) > accounts.AcctMaxNameLen || !utf8.ValidString(name) {
+		return "", nil, accounts.AcctInvalid("name: longer than %d characters", accounts.AcctMaxNameLen)
+	}
+	u, err := s.GetUser(ctx, userID)
+	if err != nil {
+		return "", nil, fmt.Errorf("create user key: %w", err)
+	}
+	role, tag, err := s.userMembership(ctx, accountID, userID)
+	if err != nil {
+		return "", nil, err
+	}
+	now := time.UnixMilli(s.Now().UnixMilli())
+	k := &accounts.APIKey{
+		ID:        store.NewID("k", 6),
+		AccountID: accountID,
+		Role:      role,
+		Name:      name,
+		CreatedAt: now,
+		UserID:    u.ID,
+		UserEmail: u.Email,
+	}
+	if !expiresAt.IsZero() {
+		k.ExpiresAt = time.UnixMilli(expiresAt.UnixMilli())
+	}
+	secret = keyPrefix + k.ID + "_" + store.RandomSecret(20)
+	shard, _ := s.ShardFromID(accountID)
+	// Indexed first, then made usable, as in CreateKey. Sessions are indexed
+	// only per member (scored by expiry, pruned here), so that logins do not
+	// grow the account's key list.
+	ukeys := s.Skey(shard, "ukeys", accountID, u.ID)
+	pipe := s.RDB.TxPipeline()
+	pipe.ZRemRangeByScore(ctx, ukeys, "1", strconv.FormatInt(now.UnixMilli(), 10))
+	score := 0.0 // personal keys: never pruned
+	if !k.ExpiresAt.IsZero() {
+		score = float64(k.ExpiresAt.UnixMilli())
+	}
+	pipe.ZAdd(ctx, ukeys, redis.Z{Score: score, Member: k.ID})
+	if k.ExpiresAt.IsZero() {
+		pipe.SAdd(ctx, s.Skey(shard, "keys", accountID), k.ID)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return "", nil, fmt.Errorf("create user key: %w", err)
+	}
+	fields := []any{
+		"account_id", k.AccountID,
+		"role", string(k.Role), // the role at creation; Authenticate uses the current one
+		"name", k.Name,
+		"hash", KeyHash(secret),
+		"created_at", strconv.FormatInt(k.CreatedAt.UnixMilli(), 10),
+		"user_id", k.UserID,
+		"user_email", k.UserEmail, // emails do not change
+		"membership", tag,
+	}
+	if !k.ExpiresAt.IsZero() {
+		fields = append(fields, "expires_at", strconv.FormatInt(k.ExpiresAt.UnixMilli(), 10))
+	}
+	pipe = s.RDB.TxPipeline()
+	pipe.HSet(ctx, s.Gkey("key", k.ID), fields...)
+	if !k.ExpiresAt.IsZero() {
+		// Redis drops a session an hour after it expires.
+		pipe.PExpire(ctx, s.Gkey("key", k.ID), k.ExpiresAt.Sub(now)+time.Hour)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return "", nil, fmt.Errorf("create user key: %w", err)
+	}
+	return secret, k, nil
+}
+
+// ListKeys returns an account's keys (never their secrets or hashes), oldest
+// first.
+func (s *Store) ListKeys(ctx context.Context, accountID string) ([]accounts.APIKey, error) {
+	if _, err := s.GetAccount(ctx, accountID); err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	shard, _ := s.ShardFromID(accountID)
+	ids, err := s.RDB.SMembers(ctx, s.Skey(shard, "keys", accountID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list keys of %s: %w", accountID, err)
+	}
+	out := []accounts.APIKey{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	pipe := s.RDB.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.HGetAll(ctx, s.Gkey("key", id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("list keys of %s: %w", accountID, err)
+	}
+	for i, c := range cmds {
+		h := c.Val()
+		if len(h) == 0 || h["account_id"] != accountID {
+			continue // revoked, or half-created
+		}
+		k, err := keyFromHash(ids[i], h)
+		if err != nil {
+			return nil, fmt.Errorf("list keys: %w", err)
+		}
+		out = append(out, *k)
+	}
+	slices.SortFunc(out, func(x, y accounts.APIKey) int {
+		if c := x.CreatedAt.Compare(y.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	return out, nil
+}
+
+// RevokeKey deletes a key of accountID; it stops working at once.
+// ErrNotFound if the key does not exist or belongs to another account.
+func (s *Store) RevokeKey(ctx context.Context, accountID, keyID string) error {
+	if _, err := s.AcctKey(accountID); err != nil {
+		return err
+	}
+	owner, err := s.RDB.HGet(ctx, s.Gkey("key", keyID), "account_id").Result()
+	if errors.Is(err, redis.Nil) || err == nil && owner != accountID {
+		return fmt.Errorf("key %q: %w", keyID, accounts.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("revoke key %s: %w", keyID, err)
+	}
+	if err := s.RDB.Del(ctx, s.Gkey("key", keyID)).Err(); err != nil {
+		return fmt.Errorf("revoke key %s: %w", keyID, err)
+	}
+	shard, _ := s.ShardFromID(accountID)
+	if err := s.RDB.SRem(ctx, s.Skey(shard, "keys", accountID), keyID).Err(); err != nil {
+		return fmt.Errorf("revoke key %s: %w", keyID, err)
+	}
+	return nil
+}
+
+// RotateKey replaces the secret of an account's key: the key keeps its id
+// (its visible prefix), role, name and owner, the old secret stops working at
+// once, and the new one is returned, once. One HSET does it, so there is no
+// moment with two valid secrets or none.
+func (s *Store) RotateKey(ctx context.Context, accountID, keyID string) (string, *accounts.APIKey, error) {
+	if _, err := s.AcctKey(accountID); err != nil {
+		return "", nil, err
+	}
+	h, err := s.RDB.HGetAll(ctx, s.Gkey("key", keyID)).Result()
+	if err != nil {
+		return "", nil, fmt.Errorf("rotate key %s: %w", keyID, err)
+	}
+	if len(h) == 0 || h["account_id"] != accountID {
+		return "", nil, fmt.Errorf("key %q: %w", keyID, accounts.ErrNotFound)
+	}
+	k, err := keyFromHash(keyID, h)
+	if err != nil {
+		return "", nil, fmt.Errorf("rotate key %s: %w", keyID, err)
+	}
+	secret := keyPrefix + keyID + "_" + store.RandomSecret(20)
+	// HSET on a key revoked meanwhile would resurrect a bare hash: only
+	// write if it still exists (HSETEX-free check: a tiny script).
+	ok, err := keyRotateScript.Run(ctx, s.RDB, []string{s.Gkey("key", keyID)}, accountID, KeyHash(secret)).Int()
+	if err != nil {
+		return "", nil, fmt.Errorf("rotate key %s: %w", keyID, err)
+	}
+	if ok == 0 {
+		return "", nil, fmt.Errorf("key %q: %w", keyID, accounts.ErrNotFound)
+	}
+	return secret, k, nil
+}
+
+// keyRotateScript sets a key's hash only if the key still belongs to the
+// account (KEYS[1] key hash; ARGV account id, new hash).
+var keyRotateScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'account_id') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'hash', ARGV[2])
+return 1`)
+
+// keyHash is the stored form of a secret: hex SHA-256.
+func KeyHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// keyParse extracts the key id from "sgk_<id>_<random>".
+func KeyParse(secret string) (id string, ok bool) {
+	rest, ok := strings.CutPrefix(secret, keyPrefix)
+	if !ok {
+		return "", false
+	}
+	id, random, ok := strings.Cut(rest, "_")
+	if !ok || len(id) != 11 || id[0] != 'k' || len(random) != 32 {
+		return "", false
+	}
+	return id, true
+}
+
+func keyFromHash(id string, h map[string]string) (*accounts.APIKey, error) {
+	ms, err := strconv.ParseInt(h["created_at"], 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: field created_at: %w", id, err)
+	}
+	k := &accounts.APIKey{
+		ID:        id,
+		AccountID: h["account_id"],
+		Role:      accounts.Role(h["role"]),
+		Name:      h["name"],
+		CreatedAt: time.UnixMilli(ms),
+		UserID:    h["user_id"],
+		UserEmail: h["user_email"],
+	}
+	if v := h["expires_at"]; v != "" {
+		exp, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("key %s: field expires_at: %w", id, err)
+		}
+		k.ExpiresAt = time.UnixMilli(exp)
+	}
+	return k, nil
+}

@@ -1,0 +1,205 @@
+package messages
+
+import (
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
+)
+
+// The Lua scripts of the message path. Each runs on the keys of one shard
+// only, so they work unchanged on a Redis Cluster. The *redis.Script values
+// are immutable after construction (the SHA-1 is computed here, client side).
+var (
+	//go:embed lua/accept.lua
+	acceptLua string
+	//go:embed lua/submit.lua
+	acceptSubmitLua string
+	//go:embed lua/promote.lua
+	acceptPromoteLua string
+	//go:embed lua/fail.lua
+	acceptFailLua string
+	//go:embed lua/receipt.lua
+	acceptReceiptLua string
+
+	acceptScript        = redis.NewScript(acceptLua)
+	acceptSubmitScript  = redis.NewScript(acceptSubmitLua)
+	acceptPromoteScript = redis.NewScript(acceptPromoteLua)
+	acceptFailScript    = redis.NewScript(acceptFailLua)
+	acceptReceiptScript = redis.NewScript(acceptReceiptLua)
+)
+
+// Accept prices, debits and stores and enqueues every message of req in
+// one Lua script: either everything is written or nothing is.
+//
+// Pricing: a message's Price, set by the caller, is the account's default
+// (parts x PricePerPart); if the account has a price table (prices.go) with
+// a prefix of the message's number, the script replaces it by parts x the
+// price of the longest such prefix, and Accept writes the price charged back
+// into the message. The table is read inside the script, so pricing costs no
+// extra round trip and can never disagree with the debit.
+//
+// Money: a prepaid account may not go below zero, a postpaid one not below
+// -CreditLimit. When the debit leaves a sub-account below its
+// AutoRecharge.Threshold (Amount > 0), the script first moves Amount from the
+// parent (or the smallest multiple of it that covers the send), if the parent
+// stays above its own floor, with ledger entries "recharge_out" on the parent
+// and "recharge_in" on the sub-account. A send the balance cannot cover even
+// so is refused with a *BalanceError (which matches ErrInsufficientBalance)
+// saying why, including a failed recharge. The same script counts the
+// messages, parts and cost of the day in the account's statistics.
+//
+// Opt-outs: a recipient on the opt-out list that governs the account
+// (optout.go: its own, or its parent's under share_contacts) is checked in
+// the same script, before any charge, so a STOP stored between RCPT and DATA
+// still wins: it gets no queue entry and no debit, only a message record
+// with status MsgBlocked and price 0 in the blocked log (blocked.go), and
+// AcceptResult.Blocked names it. When every recipient is blocked, Accept
+// returns an *OptedOutError (matching ErrOptedOut) and writes only those
+// records.
+//
+// It returns ErrNotFound for an unknown or deleted account and ErrDeactivated
+// when it or its parent is deactivated.
+func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accounts.AcceptResult, error) {
+	if len(req.Messages) == 0 {
+		return nil, fmt.Errorf("accept for %s: no messages: %w", req.AccountID, accounts.ErrInvalid)
+	}
+	shard, err := s.ShardFromID(req.AccountID)
+	if err != nil {
+		return nil, fmt.Errorf("accept: account %w", err)
+	}
+	n := len(req.Messages)
+	now := time.UnixMilli(s.Now().UnixMilli())
+	keys := make([]string, 7, 7+n)
+	keys[0] = s.Skey(shard, "acct", req.AccountID)
+	keys[1] = s.Skey(shard, "ledger", req.AccountID)
+	keys[2] = s.Skey(shard, "msgs", req.AccountID)
+	keys[3] = s.Skey(shard, "queue")
+	idem := "0"
+	keys[4] = keys[0] // unused placeholder; keeps KEYS positions fixed
+	if req.IdempotencyKey != "" {
+		idem = "1"
+		sum := sha256.Sum256([]byte(req.IdempotencyKey))
+		keys[4] = s.Skey(shard, "idem", req.AccountID, hex.EncodeToString(sum[:]))
+	}
+	keys[5] = s.StatsKey(shard, req.AccountID, now.UnixMilli()/86400000) // stats.go
+	keys[6] = s.Skey(shard, "prices", req.AccountID)
+	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
+	args := make([]any, 0, 6+9*n)
+	args = append(args, nowMS, n, idem, req.AccountID, s.Skey(shard, "acct", ""), s.Skey(shard, "ledger", ""))
+	ids := make([]string, n)
+	for i, m := range req.Messages {
+		if m.Price < 0 || m.Parts < 0 {
+			return nil, fmt.Errorf("accept for %s: negative price or parts: %w", req.AccountID, accounts.ErrInvalid)
+		}
+		ids[i] = store.NewShardedID("m", shard)
+		keys = append(keys, s.Skey(shard, "msg", ids[i]))
+		args = append(args, ids[i], m.Sender, m.MailID, m.Source, m.To, m.Text,
+			int(m.Coding), m.Parts, m.Price)
+	}
+	skip := "0"
+	if req.SkipOptOut {
+		skip = "1"
+	}
+	args = append(args, skip, s.Skey(shard, ""))
+	res, err := acceptScript.Run(ctx, s.RDB, keys, args...).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("accept for %s: %w", req.AccountID, err)
+	}
+	kind, _ := res[0].(string)
+	switch kind {
+	case "ok":
+		priced := acceptInt(res, 4) == 1
+		blocked := acceptBlocked(res, n)
+		out := &accounts.AcceptResult{IDs: ids, Balance: acceptInt(res, 1), LowBalance: acceptInt(res, 2) == 1,
+			Recharged: acceptInt(res, 3)}
+		if len(blocked) > 0 {
+			out.IDs = make([]string, 0, n-len(blocked))
+		}
+		for i, m := range req.Messages {
+			m.ID, m.AccountID, m.Status, m.CreatedAt = ids[i], req.AccountID, accounts.MsgQueued, now
+			if priced {
+				m.Price = acceptInt(res, 5+i)
+			}
+			if blocked[i] {
+				m.Status, m.Price = accounts.MsgBlocked, 0
+				out.Blocked = append(out.Blocked, m.To)
+			} else if len(blocked) > 0 {
+				out.IDs = append(out.IDs, ids[i])
+			}
+		}
+		return out, nil
+	case "optout":
+		oe := &accounts.OptedOutError{}
+		for i, m := range req.Messages {
+			m.ID, m.AccountID, m.Status, m.Price, m.CreatedAt = ids[i], req.AccountID, accounts.MsgBlocked, 0, now
+			oe.Numbers = append(oe.Numbers, m.To)
+		}
+		return nil, fmt.Errorf("accept for %s: %w", req.AccountID, oe)
+	case "dup":
+		prev, _ := res[1].(string)
+		return &accounts.AcceptResult{IDs: strings.Split(prev, ","), Duplicate: true, Balance: acceptInt(res, 2)}, nil
+	case "bal":
+		cur, _ := res[2].(string)
+		be := &accounts.BalanceError{Need: acceptInt(res, 3), Have: acceptInt(res, 1), Currency: cur,
+			CreditLimit: acceptInt(res, 4)}
+		if acceptInt(res, 5) == 1 {
+			be.RechargeFailed, be.ParentHave, be.Recharge = true, acceptInt(res, 6), acceptInt(res, 7)
+		}
+		return nil, fmt.Errorf("accept for %s: %w", req.AccountID, be)
+	case "nf":
+		return nil, fmt.Errorf("accept: account %s: %w", req.AccountID, accounts.ErrNotFound)
+	case "deact":
+		return nil, fmt.Errorf("accept: account %s: %w", req.AccountID, accounts.ErrDeactivated)
+	}
+	return nil, fmt.Errorf("accept for %s: unexpected script reply %v", req.AccountID, res)
+}
+
+// acceptInt returns element i of a script reply as an integer.
+func acceptInt(res []any, i int) int64 {
+	if i >= len(res) {
+		return 0
+	}
+	switch v := res[i].(type) {
+	case int64:
+		return v
+	case string:
+		n, _ := strconv.ParseInt(v, 10, 64)
+		return n
+	}
+	return 0
+}
+
+// acceptBlocked reads the last element of an "ok" reply: the 1-based
+// indexes of the blocked messages, comma-separated. The map is by 0-based
+// message index.
+func acceptBlocked(res []any, n int) map[int]bool {
+	last, _ := res[len(res)-1].(string)
+	if last == "" {
+		return nil
+	}
+	out := make(map[int]bool)
+	for f := range strings.SplitSeq(last, ",") {
+		if i, err := strconv.Atoi(f); err == nil && i >= 1 && i <= n {
+			out[i-1] = true
+		}
+	}
+	return out
+}
+
+// acceptIsNoScript reports whether err is Redis's NOSCRIPT (script cache
+// empty, e.g. after a restart or SCRIPT FLUSH).
+func acceptIsNoScript(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "NOSCRIPT")
+}

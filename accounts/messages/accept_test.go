@@ -1,0 +1,369 @@
+package messages_test
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/storetest"
+)
+
+func TestAccept(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 1)
+	tests := []struct {
+		name     string
+		balance  int64
+		msgs     []*accounts.Message
+		setup    func(t *testing.T, a *accounts.Account) string // returns the account id to use
+		wantErr  error
+		wantLeft int64
+	}{
+		{name: "debits the sum and enqueues", balance: 100,
+			msgs:     []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5), storetest.AcceptTestMsg("61422222222", 3, 15)},
+			wantLeft: 80},
+		{name: "exact balance", balance: 20,
+			msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 4, 20)}, wantLeft: 0},
+		{name: "free message on empty balance", balance: 0,
+			msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 0)}, wantLeft: 0},
+		{name: "balance too low writes nothing", balance: 19,
+			msgs:    []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5), storetest.AcceptTestMsg("61422222222", 3, 15)},
+			wantErr: accounts.ErrInsufficientBalance, wantLeft: 19},
+		{name: "deactivated", balance: 100, msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)},
+			setup: func(t *testing.T, a *accounts.Account) string {
+				if err := s.SetStatus(ctx, a.ID, accounts.StatusDeactivated); err != nil {
+					t.Fatal(err)
+				}
+				return a.ID
+			},
+			wantErr: accounts.ErrDeactivated, wantLeft: 100},
+		{name: "deactivated parent stops sub-account", balance: 0, msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 0)},
+			setup: func(t *testing.T, a *accounts.Account) string {
+				sub, err := s.CreateAccount(ctx, accounts.Account{Name: "sub", ParentID: a.ID})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.SetStatus(ctx, a.ID, accounts.StatusDeactivated); err != nil {
+					t.Fatal(err)
+				}
+				return sub.ID
+			},
+			wantErr: accounts.ErrDeactivated},
+		{name: "unknown account", msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)},
+			setup:   func(*testing.T, *accounts.Account) string { return "a0-nosuchaccount" },
+			wantErr: accounts.ErrNotFound},
+		{name: "no messages", balance: 10, wantErr: accounts.ErrInvalid, wantLeft: 10},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := storetest.AcceptTestAccount(t, s, tc.balance)
+			id := a.ID
+			if tc.setup != nil {
+				id = tc.setup(t, a)
+			}
+			q0 := storetest.AcceptTestLen(t, s, s.Skey(0, "queue"), true)
+			res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: id, Messages: tc.msgs})
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Accept error = %v, want %v", err, tc.wantErr)
+			}
+			if id == a.ID {
+				if got := storetest.AcceptTestBalance(t, s, a.ID); got != tc.wantLeft {
+					t.Errorf("balance = %d, want %d", got, tc.wantLeft)
+				}
+			}
+			queued := storetest.AcceptTestLen(t, s, s.Skey(0, "queue"), true) - q0
+			logged := storetest.AcceptTestLen(t, s, s.Skey(0, "msgs", id), false)
+			if tc.wantErr != nil {
+				if logged != 0 || queued != 0 {
+					t.Errorf("%d messages logged, %d queued after an error", logged, queued)
+				}
+				var be *accounts.BalanceError
+				if errors.As(err, &be) && (be.Need != 20 || be.Have != 19 || be.Currency != "AUD") {
+					t.Errorf("BalanceError = %+v", be)
+				}
+				return
+			}
+			if res.Balance != tc.wantLeft || len(res.IDs) != len(tc.msgs) || res.Duplicate {
+				t.Fatalf("result = %+v", res)
+			}
+			if logged != int64(len(tc.msgs)) {
+				t.Errorf("message log has %d, want %d", logged, len(tc.msgs))
+			}
+			if queued != int64(len(tc.msgs)) {
+				t.Errorf("%d queue entries added, want %d", queued, len(tc.msgs))
+			}
+			ledger, _ := s.Ledger(ctx, a.ID, 0)
+			sends := 0
+			for _, e := range ledger {
+				if e.Kind == "send" {
+					sends++
+				}
+			}
+			if sends != len(tc.msgs) {
+				t.Errorf("%d send ledger entries, want %d", sends, len(tc.msgs))
+			}
+			for i, mid := range res.IDs {
+				m, err := s.GetMessage(ctx, mid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := tc.msgs[i]
+				if m.ID != mid || want.ID != mid || m.AccountID != id || m.Status != accounts.MsgQueued ||
+					m.To != want.To || m.Text != want.Text || m.Price != want.Price ||
+					m.Parts != want.Parts || m.Sender != want.Sender || m.Source != want.Source ||
+					m.MailID != want.MailID || !m.CreatedAt.Equal(want.CreatedAt) {
+					t.Errorf("stored %+v, accepted %+v", m, want)
+				}
+			}
+		})
+	}
+}
+
+func TestAcceptIdempotent(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 1)
+	a := storetest.AcceptTestAccount(t, s, 100)
+	req := func() accounts.AcceptRequest {
+		return accounts.AcceptRequest{AccountID: a.ID, IdempotencyKey: "jo@acme.example <m1@acme.example>",
+			Messages: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5), storetest.AcceptTestMsg("61422222222", 1, 5)}}
+	}
+	first, err := s.Accept(ctx, req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.Accept(ctx, req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Duplicate || fmt.Sprint(again.IDs) != fmt.Sprint(first.IDs) || again.Balance != 90 {
+		t.Fatalf("replay = %+v, first = %+v", again, first)
+	}
+	if got := storetest.AcceptTestBalance(t, s, a.ID); got != 90 {
+		t.Fatalf("balance = %d, want 90 (charged once)", got)
+	}
+	if n := storetest.AcceptTestLen(t, s, s.Skey(0, "queue"), true); n != 2 {
+		t.Fatalf("queue has %d entries, want 2", n)
+	}
+	// Another key is another request.
+	other := req()
+	other.IdempotencyKey = "jo@acme.example <m2@acme.example>"
+	if res, err := s.Accept(ctx, other); err != nil || res.Duplicate || res.Balance != 80 {
+		t.Fatalf("second key: %+v, %v", res, err)
+	}
+}
+
+func TestAcceptConcurrent(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 1)
+	const price, start, workers, total = 7, 7*300 + 3, 20, 500
+	a := storetest.AcceptTestAccount(t, s, start)
+	var accepted, short atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range total / workers {
+				_, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID,
+					IdempotencyKey: strconv.Itoa(w) + "/" + strconv.Itoa(i),
+					Messages:       []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, price)}})
+				switch {
+				case err == nil:
+					accepted.Add(1)
+				case errors.Is(err, accounts.ErrInsufficientBalance):
+					short.Add(1)
+				default:
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	bal := storetest.AcceptTestBalance(t, s, a.ID)
+	if accepted.Load() != 300 || short.Load() != total-300 {
+		t.Errorf("accepted %d, refused %d; want 300, %d", accepted.Load(), short.Load(), total-300)
+	}
+	if start-bal != accepted.Load()*price {
+		t.Errorf("balance fell by %d, accepted %d at %d", start-bal, accepted.Load(), price)
+	}
+	if n := storetest.AcceptTestLen(t, s, s.Skey(0, "queue"), true); n != accepted.Load() {
+		t.Errorf("queue has %d entries, accepted %d", n, accepted.Load())
+	}
+}
+
+// BenchmarkAccept measures single-message accepts per second from parallel
+// clients against one redis-server.
+func BenchmarkAccept(b *testing.B) {
+	ctx := b.Context()
+	s := storetest.AcceptTestStore(b, 1)
+	a := storetest.AcceptTestAccount(b, s, 1<<40)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID,
+				Messages: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "accepts/s")
+}
+
+func TestAcceptBilling(t *testing.T) {
+	s := storetest.AcceptTestStore(t, 1)
+	recharge := func(threshold, amount int64) accounts.AutoRecharge {
+		return accounts.AutoRecharge{Threshold: threshold, Amount: amount}
+	}
+	tests := []struct {
+		name              string
+		rootBal, subBal   int64
+		sub               accounts.Account
+		msgs              []*accounts.Message
+		wantErr           string // substring of the error; empty: accepted
+		wantSub, wantRoot int64
+		wantRecharged     int64
+		wantLow           bool
+	}{
+		{name: "prepaid down to zero", subBal: 20, msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 4, 20)}},
+		{name: "prepaid short", subBal: 19, msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 4, 20)},
+			wantErr: "insufficient balance: needs 0.20 AUD, balance is 0.19 AUD", wantSub: 19},
+		{name: "postpaid within the credit limit", sub: accounts.Account{Billing: accounts.BillingPostpaid, CreditLimit: 100},
+			msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 12, 60)}, wantSub: -60},
+		{name: "postpaid beyond the credit limit", subBal: 10, sub: accounts.Account{Billing: accounts.BillingPostpaid, CreditLimit: 100},
+			msgs:    []*accounts.Message{storetest.AcceptTestMsg("61411111111", 24, 120)},
+			wantErr: "needs 1.20 AUD, available 1.10 AUD (balance 0.10 AUD, credit limit 1.00 AUD)", wantSub: 10},
+		{name: "auto-recharge below the threshold", rootBal: 1000, subBal: 10, sub: accounts.Account{AutoRecharge: recharge(20, 100)},
+			msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}, wantSub: 105, wantRoot: 900, wantRecharged: 100},
+		{name: "auto-recharge in multiples covers the send", rootBal: 1000, sub: accounts.Account{AutoRecharge: recharge(1, 20)},
+			msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 6, 30)}, wantSub: 10, wantRoot: 960, wantRecharged: 40},
+		{name: "auto-recharge not needed above the threshold", rootBal: 1000, subBal: 100, sub: accounts.Account{AutoRecharge: recharge(20, 100)},
+			msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}, wantSub: 95, wantRoot: 1000},
+		{name: "parent cannot pay but the balance covers the send", rootBal: 10, subBal: 50, sub: accounts.Account{AutoRecharge: recharge(100, 100)},
+			msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}, wantSub: 45, wantRoot: 10},
+		{name: "parent cannot pay and the balance does not cover", rootBal: 10, sub: accounts.Account{AutoRecharge: recharge(100, 100)},
+			msgs:     []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)},
+			wantErr:  "needs 0.05 AUD, balance is 0.00 AUD, and auto-recharge from the parent failed: parent balance 0.10 AUD, recharge 1.00 AUD",
+			wantRoot: 10},
+		{name: "postpaid parent pays a recharge within its own limit", subBal: 0,
+			sub:  accounts.Account{AutoRecharge: recharge(10, 50)},
+			msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}, wantSub: 45, wantRoot: -50, wantRecharged: 50},
+		{name: "low balance crossed", subBal: 60, sub: accounts.Account{LowBalance: 50},
+			msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 4, 20)}, wantSub: 40, wantLow: true},
+		{name: "low balance already below", subBal: 40, sub: accounts.Account{LowBalance: 50},
+			msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}, wantSub: 35},
+		{name: "recharge keeps the balance above low", rootBal: 500, subBal: 60, sub: accounts.Account{LowBalance: 50, AutoRecharge: recharge(50, 100)},
+			msgs: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 4, 20)}, wantSub: 140, wantRoot: 400, wantRecharged: 100},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			root, sub := storetest.AcceptTestTree(t, s, tc.rootBal, tc.subBal, tc.sub)
+			if tc.name == "postpaid parent pays a recharge within its own limit" {
+				root.Billing, root.CreditLimit = accounts.BillingPostpaid, 100
+				if err := s.UpdateAccount(ctx, root); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: sub.ID, Messages: tc.msgs})
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("Accept: %v", err)
+			case tc.wantErr != "" && (err == nil || !errors.Is(err, accounts.ErrInsufficientBalance) || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("Accept error = %v, want %q", err, tc.wantErr)
+			case err == nil && (res.Recharged != tc.wantRecharged || res.LowBalance != tc.wantLow || res.Balance != tc.wantSub):
+				t.Fatalf("result = %+v, want balance %d, recharged %d, low %v", res, tc.wantSub, tc.wantRecharged, tc.wantLow)
+			}
+			for id, want := range map[string]int64{sub.ID: tc.wantSub, root.ID: tc.wantRoot} {
+				if got := storetest.MoneyLedgerSum(t, s, id); got != want {
+					t.Errorf("balance of %s = %d, want %d", id, got, want)
+				}
+			}
+			if tc.wantRecharged > 0 {
+				l, _ := s.Ledger(ctx, sub.ID, 0)
+				pl, _ := s.Ledger(ctx, root.ID, 1)
+				in := l[len(tc.msgs)] // the recharge comes before the sends
+				if in.Kind != accounts.KindRechargeIn || in.Amount != tc.wantRecharged || pl[0].Kind != accounts.KindRechargeOut || pl[0].Amount != -tc.wantRecharged {
+					t.Errorf("recharge entries: sub %+v, parent %+v", in, pl[0])
+				}
+			}
+		})
+	}
+}
+
+func TestAcceptPricesAndStats(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 1)
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	if _, err := s.SetPrices(ctx, a.ID, map[string]int64{"61": 7, "614": 9}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := []*accounts.Message{
+		storetest.AcceptTestMsg("61412345678", 2, 10),  // 614: 2 x 9
+		storetest.AcceptTestMsg("61298765432", 2, 10),  // 61: 2 x 7
+		storetest.AcceptTestMsg("447700900123", 2, 10), // default: the caller's price
+	}
+	other := storetest.AcceptTestMsg("61412345679", 1, 5)
+	other.Sender = "al@acme.example"
+	msgs = append(msgs, other) // 614: 1 x 9
+	res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, Messages: msgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int64{18, 14, 10, 9} {
+		m, _ := s.GetMessage(ctx, res.IDs[i])
+		if msgs[i].Price != want || m.Price != want {
+			t.Errorf("message %d priced %d, stored %d, want %d", i, msgs[i].Price, m.Price, want)
+		}
+	}
+	if res.Balance != 1000-51 || storetest.MoneyLedgerSum(t, s, a.ID) != 1000-51 {
+		t.Errorf("balance %d, want %d", res.Balance, 1000-51)
+	}
+	day := s.Now().UnixMilli() / 86400000
+	got, err := s.RDB.HGetAll(ctx, s.Skey(0, "stats", a.ID, strconv.FormatInt(day, 10))).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Per sender only: the account's totals (4 messages, 7 parts, 51) are
+	// their sums, computed by Stats.
+	want := map[string]string{"m": "", "p": "", "c": "",
+		"m:jo@acme.example": "3", "p:jo@acme.example": "6", "c:jo@acme.example": "42",
+		"m:al@acme.example": "1", "p:al@acme.example": "1", "c:al@acme.example": "9"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("stats %s = %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+	st, err := s.Stats(ctx, a.ID, s.Now(), s.Now(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Total.Messages != 4 || st.Total.Parts != 7 || st.Total.Cost != 51 {
+		t.Errorf("Stats totals %+v, want 4 messages, 7 parts, cost 51", st.Total)
+	}
+	if ttl := s.RDB.PTTL(ctx, s.Skey(0, "stats", a.ID, strconv.FormatInt(day, 10))).Val(); ttl < 399*24*time.Hour {
+		t.Errorf("stats TTL %v, want about 400 days", ttl)
+	}
+	// Too little balance for the prefix price refuses with the priced total.
+	poor := storetest.AcceptTestAccount(t, s, 10)
+	if _, err := s.SetPrices(ctx, poor.ID, map[string]int64{"61": 11}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Accept(ctx, accounts.AcceptRequest{AccountID: poor.ID, Messages: []*accounts.Message{storetest.AcceptTestMsg("61412345678", 1, 5)}})
+	var be *accounts.BalanceError
+	if !errors.As(err, &be) || be.Need != 11 || be.Have != 10 {
+		t.Fatalf("Accept = %v, want a BalanceError needing 11", err)
+	}
+}

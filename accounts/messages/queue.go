@@ -1,0 +1,357 @@
+package messages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smsgate/smsgate/accounts"
+)
+
+// queueGroup is the consumer group of every shard's queue stream.
+const QueueGroup = "dispatch"
+
+// Conversation and SMSC-id index lifetimes.
+const (
+	queueSMSCTTL = 7 * 24 * time.Hour
+	queueConvTTL = 30 * 24 * time.Hour
+)
+
+// EnsureGroups creates the consumer group on every shard's queue, creating
+// the streams if needed; existing groups are left alone. A new group starts
+// at the beginning of the stream so that messages accepted before the first
+// dispatcher ever ran are delivered too.
+func (s *Store) EnsureGroups(ctx context.Context) error {
+	for shard := range s.ShardCount {
+		err := s.RDB.XGroupCreateMkStream(ctx, s.Skey(shard, "queue"), QueueGroup, "0").Err()
+		if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+			return fmt.Errorf("create group on shard %d: %w", shard, err)
+		}
+	}
+	return nil
+}
+
+// Read delivers up to count new entries to consumer, waiting up to block
+// when there are none (block <= 0: do not wait). With several shards it
+// polls every shard once without blocking, then blocks on the shards in turn
+// for a slice of block each. No entries is an empty result, not an error.
+func (s *Store) Read(ctx context.Context, consumer string, count int, block time.Duration) ([]accounts.Entry, error) {
+	if count <= 0 {
+		count = 1
+	}
+	if s.ShardCount == 1 {
+		return s.queueRead(ctx, consumer, count, block, 0)
+	}
+	var out []accounts.Entry
+	for shard := range s.ShardCount {
+		es, err := s.queueRead(ctx, consumer, count-len(out), -1, shard)
+		if err != nil {
+			return out, err
+		}
+		if out = append(out, es...); len(out) >= count {
+			return out, nil
+		}
+	}
+	if len(out) > 0 || block <= 0 {
+		return out, nil
+	}
+	slice := max(block/time.Duration(s.ShardCount), time.Millisecond)
+	deadline := time.Now().Add(block)
+	for shard := 0; time.Now().Before(deadline); shard = (shard + 1) % s.ShardCount {
+		es, err := s.queueRead(ctx, consumer, count, slice, shard)
+		if err != nil || len(es) > 0 {
+			return es, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("read queue: %w", err)
+		}
+	}
+	return nil, nil
+}
+
+// queueRead runs one XREADGROUP on a shard; block < 0 does not block. A
+// missing group (EnsureGroups never ran, or the stream was deleted) is
+// created and the read retried once.
+func (s *Store) queueRead(ctx context.Context, consumer string, count int, block time.Duration, shard int) ([]accounts.Entry, error) {
+	if block == 0 {
+		block = -1 // BLOCK 0 would wait forever
+	}
+	args := &redis.XReadGroupArgs{
+		Group: QueueGroup, Consumer: consumer, Count: int64(count), Block: block,
+		Streams: []string{s.Skey(shard, "queue"), ">"},
+	}
+	res, err := s.RDB.XReadGroup(ctx, args).Result()
+	if err != nil && strings.HasPrefix(err.Error(), "NOGROUP") {
+		if err := s.EnsureGroups(ctx); err != nil {
+			return nil, err
+		}
+		res, err = s.RDB.XReadGroup(ctx, args).Result()
+	}
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read queue shard %d: %w", shard, err)
+	}
+	var out []accounts.Entry
+	for _, st := range res {
+		out = queueEntries(out, shard, st.Messages)
+	}
+	return out, nil
+}
+
+// queueEntries appends stream messages as entries; deleted entries (nil
+// values, left in a pending list) are skipped.
+func queueEntries(out []accounts.Entry, shard int, msgs []redis.XMessage) []accounts.Entry {
+	for _, m := range msgs {
+		if mid, ok := m.Values["m"].(string); ok {
+			out = append(out, accounts.Entry{Shard: shard, StreamID: m.ID, MessageID: mid})
+		}
+	}
+	return out
+}
+
+// ClaimStale takes over up to count entries per shard that another consumer
+// read but has not acknowledged for at least minIdle (it crashed or hung),
+// and delivers them to consumer.
+func (s *Store) ClaimStale(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]accounts.Entry, error) {
+	if count <= 0 {
+		count = 100
+	}
+	var out []accounts.Entry
+	for shard := range s.ShardCount {
+		msgs, _, err := s.RDB.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+			Stream: s.Skey(shard, "queue"), Group: QueueGroup, Consumer: consumer,
+			MinIdle: minIdle, Start: "0-0", Count: int64(count),
+		}).Result()
+		if err != nil && !errors.Is(err, redis.Nil) && !strings.HasPrefix(err.Error(), "NOGROUP") {
+			return out, fmt.Errorf("claim stale on shard %d: %w", shard, err)
+		}
+		out = queueEntries(out, shard, msgs)
+	}
+	return out, nil
+}
+
+// MarkSubmitted records a batch of successful submissions in one pipeline:
+// per entry the message becomes submitted (a final status set by a receipt
+// that raced ahead is kept) with its link, first SMSC id, submission time
+// and one more attempt; every SMSC id form is indexed for receipts (7 days);
+// the conversation (source, recipient) is indexed for replies (30 days) when
+// the source is a number; the entry is acknowledged and deleted. (Reading
+// the recipients for that index costs one more round trip first.)
+func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	ms := s.Now().UnixMilli()
+	// The conversation index needs each recipient; one round trip reads
+	// them for the entries whose source can receive replies.
+	tos := make([]*redis.StringCmd, len(batch))
+	pipe := s.RDB.Pipeline()
+	for i, b := range batch {
+		if b.To != "" {
+			continue
+		}
+		if key, _, err := s.MsgKey(b.Entry.MessageID); err == nil && queueDigits(b.Source) {
+			tos[i] = pipe.HGet(ctx, key, "to")
+		}
+	}
+	if pipe.Len() > 0 {
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("mark submitted: recipients: %w", err)
+		}
+	}
+	build := func(pipe redis.Pipeliner) {
+		for i, b := range batch {
+			q := s.Skey(b.Entry.Shard, "queue")
+			if key, _, err := s.MsgKey(b.Entry.MessageID); err == nil {
+				first := ""
+				if len(b.SMSCIDs) > 0 {
+					first = b.SMSCIDs[0]
+				}
+				acceptSubmitScript.EvalSha(ctx, pipe, []string{key}, b.Link, first, ms)
+				for _, id := range b.SMSCIDs {
+					pipe.Set(ctx, s.Gkey("smsc", b.Link, id), b.Entry.MessageID, queueSMSCTTL)
+				}
+				to := b.To
+				if c := tos[i]; c != nil {
+					to = c.Val()
+				}
+				if to != "" && queueDigits(b.Source) {
+					pipe.Set(ctx, s.Gkey("conv", b.Source, to), b.Entry.MessageID, queueConvTTL)
+				}
+			}
+			pipe.XAck(ctx, q, QueueGroup, b.Entry.StreamID)
+			pipe.XDel(ctx, q, b.Entry.StreamID)
+		}
+	}
+	// Every command but the EVALSHAs is idempotent, so after NOSCRIPT (the
+	// script cache was flushed) the whole pipeline can run again once the
+	// script is loaded.
+	for try := 0; ; try++ {
+		cmds, err := s.RDB.Pipelined(ctx, func(pipe redis.Pipeliner) error { build(pipe); return nil })
+		if err == nil {
+			return nil
+		}
+		if try > 0 || !queueNoScript(cmds) {
+			return fmt.Errorf("mark %d submitted: %w", len(batch), err)
+		}
+		if err := acceptSubmitScript.Load(ctx, s.RDB).Err(); err != nil {
+			return fmt.Errorf("mark submitted: load script: %w", err)
+		}
+	}
+}
+
+// Ack acknowledges and deletes an entry without changing its message: for
+// entries whose message is missing or was already submitted by a consumer
+// that died before acknowledging.
+func (s *Store) Ack(ctx context.Context, e accounts.Entry) error {
+	q := s.Skey(e.Shard, "queue")
+	_, err := s.RDB.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.XAck(ctx, q, QueueGroup, e.StreamID)
+		pipe.XDel(ctx, q, e.StreamID)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("ack %s: %w", e.MessageID, err)
+	}
+	return nil
+}
+
+// queueNoScript reports whether any command of a pipeline failed with NOSCRIPT.
+func queueNoScript(cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		if acceptIsNoScript(c.Err()) {
+			return true
+		}
+	}
+	return false
+}
+
+// queueDigits reports whether v is a non-empty string of ASCII digits (a
+// phone number rather than an alphanumeric sender id, which cannot receive
+// replies).
+func queueDigits(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := range len(v) {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Retry takes the entry off the queue and schedules its message to return at
+// at (see PromoteDue), recording reason as the message's error; all in one
+// MULTI/EXEC. It returns the message's attempt count after this attempt.
+func (s *Store) Retry(ctx context.Context, e accounts.Entry, at time.Time, reason string) (int, error) {
+	key, _, err := s.MsgKey(e.MessageID)
+	if err != nil {
+		return 0, fmt.Errorf("retry: message %w", err)
+	}
+	q := s.Skey(e.Shard, "queue")
+	var attempts *redis.IntCmd
+	_, err = s.RDB.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.XAck(ctx, q, QueueGroup, e.StreamID)
+		pipe.XDel(ctx, q, e.StreamID)
+		pipe.ZAdd(ctx, s.Skey(e.Shard, "retry"), redis.Z{Score: float64(at.UnixMilli()), Member: e.MessageID})
+		attempts = pipe.HIncrBy(ctx, key, "attempts", 1)
+		pipe.HSet(ctx, key, "error", reason)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("retry %s: %w", e.MessageID, err)
+	}
+	return int(attempts.Val()), nil
+}
+
+// PromoteDue puts messages whose retry time has come back on the queue, up to
+// limit per shard (default 1000), one Lua script per shard. It returns how many
+// it requeued.
+func (s *Store) PromoteDue(ctx context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	total := 0
+	for shard := range s.ShardCount {
+		keys := []string{s.Skey(shard, "retry"), s.Skey(shard, "queue")}
+		n, err := acceptPromoteScript.Run(ctx, s.RDB, keys, now.UnixMilli(), limit).Int()
+		if err != nil {
+			return total, fmt.Errorf("promote retries on shard %d: %w", shard, err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// Fail ends a message as failed with reason, refunding its price to the
+// account (with a "refund" ledger entry) when refund is set, and acknowledges
+// its entry (e.StreamID may be empty when there is none). A message that is
+// already final is left alone, so calling Fail twice refunds once. It
+// returns the message as it now is, or ErrNotFound.
+func (s *Store) Fail(ctx context.Context, e accounts.Entry, reason string, refund bool) (*accounts.Message, error) {
+	key, shard, err := s.MsgKey(e.MessageID)
+	if err != nil {
+		return nil, fmt.Errorf("fail: message %w", err)
+	}
+	// The account is needed among the script's keys; it never changes.
+	acct, err := s.RDB.HGet(ctx, key, "account_id").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
+	}
+	keys := []string{key, s.Skey(shard, "acct", acct), s.Skey(shard, "ledger", acct), s.Skey(shard, "queue")}
+	rf := "0"
+	if refund {
+		rf = "1"
+	}
+	res, err := acceptFailScript.Run(ctx, s.RDB, keys, e.StreamID, reason, s.Now().UnixMilli(), rf).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
+	}
+	if len(res) == 0 {
+		return nil, fmt.Errorf("fail: message %s: %w", e.MessageID, accounts.ErrNotFound)
+	}
+	return MsgFromHash(msgPairs(res)), nil
+}
+
+// QueueStats sums over shards: pending, the entries owed a decision (not yet
+// read, or read and not yet acknowledged); retrying, the messages waiting
+// for a retry time; oldest, the age of the oldest pending entry (0 if none).
+func (s *Store) QueueStats(ctx context.Context) (pending, retrying int64, oldest time.Duration, err error) {
+	type shardCmds struct {
+		xlen, zcard *redis.IntCmd
+		first       *redis.XMessageSliceCmd
+	}
+	cmds := make([]shardCmds, s.ShardCount)
+	pipe := s.RDB.Pipeline()
+	for shard := range s.ShardCount {
+		q := s.Skey(shard, "queue")
+		cmds[shard] = shardCmds{
+			xlen:  pipe.XLen(ctx, q),
+			zcard: pipe.ZCard(ctx, s.Skey(shard, "retry")),
+			first: pipe.XRangeN(ctx, q, "-", "+", 1),
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return 0, 0, 0, fmt.Errorf("queue stats: %w", err)
+	}
+	now := s.Now()
+	for _, c := range cmds {
+		pending += c.xlen.Val()
+		retrying += c.zcard.Val()
+		if first := c.first.Val(); len(first) > 0 {
+			ms, _, _ := strings.Cut(first[0].ID, "-")
+			if v, err := strconv.ParseInt(ms, 10, 64); err == nil {
+				oldest = max(oldest, now.Sub(time.UnixMilli(v)))
+			}
+		}
+	}
+	return pending, retrying, oldest, nil
+}

@@ -1,0 +1,332 @@
+package messages_test
+
+import (
+	"errors"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/messages"
+	"github.com/smsgate/smsgate/accounts/redisstore"
+	"github.com/smsgate/smsgate/accounts/storetest"
+)
+
+// queueTestAccept accepts one message per parts count and returns the ids.
+func queueTestAccept(t *testing.T, s *redisstore.Store, acct string, parts ...int) []string {
+	t.Helper()
+	var msgs []*accounts.Message
+	for i, p := range parts {
+		msgs = append(msgs, storetest.AcceptTestMsg("6141111111"+string(rune('0'+i)), p, int64(5*p)))
+	}
+	res, err := s.Accept(t.Context(), accounts.AcceptRequest{AccountID: acct, Messages: msgs})
+	if err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	return res.IDs
+}
+
+// queueTestGet loads a message or fails the test.
+func queueTestGet(t *testing.T, s *redisstore.Store, id string) *accounts.Message {
+	t.Helper()
+	m, err := s.GetMessage(t.Context(), id)
+	if err != nil {
+		t.Fatalf("get %s: %v", id, err)
+	}
+	return m
+}
+
+func TestQueueSubmitAndReceipts(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 1)
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	for range 2 { // BUSYGROUP on the second call is fine
+		if err := s.EnsureGroups(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := queueTestAccept(t, s, a.ID, 1, 2, 1, 1)
+	es := storetest.QueueTestRead(t, s, "w1", 4)
+	for i, e := range es {
+		if e.MessageID != ids[i] || e.Shard != 0 || e.StreamID == "" {
+			t.Fatalf("entry %d = %+v, want message %s", i, e, ids[i])
+		}
+	}
+	// Message 0: one part, SMSC id 12345 indexed in decimal and hex forms.
+	// Message 1: two parts. Message 2: fails on the network. Message 3:
+	// alphanumeric source, so no conversation.
+	batch := []accounts.Submitted{
+		{Entry: es[0], Link: "carrier", Source: "61400000000", SMSCIDs: []string{"12345", "3039"}},
+		{Entry: es[1], Link: "carrier", Source: "61400000000", SMSCIDs: []string{"100", "64", "101", "65"}},
+		{Entry: es[2], Link: "carrier", Source: "61400000000", SMSCIDs: []string{"200"}},
+		{Entry: es[3], Link: "carrier", Source: "ACME", SMSCIDs: []string{"300"}},
+	}
+	if err := s.MarkSubmitted(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, _, err := s.QueueStats(ctx); err != nil || p != 0 {
+		t.Fatalf("pending after submit = %d, %v; want 0", p, err)
+	}
+	m := queueTestGet(t, s, ids[0])
+	if m.Status != accounts.MsgSubmitted || m.Link != "carrier" || m.SMSCID != "12345" || m.Attempts != 1 || m.SubmittedAt.IsZero() {
+		t.Fatalf("submitted message = %+v", m)
+	}
+	if got := s.RDB.Get(ctx, s.Gkey("conv", "61400000000", m.To)).Val(); got != ids[0] {
+		t.Errorf("conversation index -> %q, want %s", got, ids[0])
+	}
+	if n := s.RDB.Exists(ctx, s.Gkey("conv", "ACME", queueTestGet(t, s, ids[3]).To)).Val(); n != 0 {
+		t.Errorf("alphanumeric source indexed a conversation")
+	}
+
+	at := time.UnixMilli(1_700_000_000_000)
+	steps := []struct {
+		name, smscID, status, code string
+		mid                        string
+		want                       accounts.MessageStatus
+		wantErr                    error
+	}{
+		{name: "delivered found by hex form", smscID: "3039", status: "delivered", mid: ids[0], want: accounts.MsgDelivered},
+		{name: "first part delivered", smscID: "64", status: "delivered", mid: ids[1], want: accounts.MsgSubmitted},
+		{name: "duplicate part receipt counts once", smscID: "64", status: "delivered", mid: ids[1], want: accounts.MsgSubmitted},
+		{name: "intermediate status changes nothing", smscID: "65", status: "enroute", mid: ids[1], want: accounts.MsgSubmitted},
+		{name: "last part delivered", smscID: "101", status: "delivered", mid: ids[1], want: accounts.MsgDelivered},
+		{name: "undeliverable", smscID: "200", status: "undeliverable", code: "011", mid: ids[2], want: accounts.MsgUndeliverable},
+		{name: "failure is final", smscID: "200", status: "delivered", mid: ids[2], want: accounts.MsgUndeliverable},
+		{name: "delivered is final", smscID: "12345", status: "expired", mid: ids[0], want: accounts.MsgDelivered},
+		{name: "unknown id", smscID: "999", status: "delivered", wantErr: accounts.ErrNotFound},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			m, err := s.ApplyReceipt(ctx, "carrier", st.smscID, st.status, st.code, at)
+			if !errors.Is(err, st.wantErr) {
+				t.Fatalf("ApplyReceipt error = %v, want %v", err, st.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if m.ID != st.mid || m.Status != st.want {
+				t.Fatalf("message %s status %s, want %s %s", m.ID, m.Status, st.mid, st.want)
+			}
+			if m.Status.Final() && !m.DoneAt.Equal(at) {
+				t.Errorf("done_at = %v, want %v", m.DoneAt, at)
+			}
+			if m.Status == accounts.MsgUndeliverable && m.Error != "011" {
+				t.Errorf("error = %q, want 011", m.Error)
+			}
+		})
+	}
+	if _, err := s.ApplyReceipt(ctx, "other-link", "12345", "delivered", "", at); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("receipt on another link: %v, want ErrNotFound", err)
+	}
+	// A receipt that raced ahead of a (repeated) MarkSubmitted keeps its status.
+	if err := s.MarkSubmitted(ctx, batch[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if m := queueTestGet(t, s, ids[0]); m.Status != accounts.MsgDelivered {
+		t.Errorf("status after late MarkSubmitted = %s, want delivered", m.Status)
+	}
+}
+
+func TestQueueRetryPromote(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 1)
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	ids := queueTestAccept(t, s, a.ID, 1)
+	e := storetest.QueueTestRead(t, s, "w1", 1)[0]
+	now := time.Now()
+	n, err := s.Retry(ctx, e, now.Add(time.Minute), "throttled")
+	if err != nil || n != 1 {
+		t.Fatalf("Retry = %d, %v; want 1", n, err)
+	}
+	if p, r, _, err := s.QueueStats(ctx); err != nil || p != 0 || r != 1 {
+		t.Fatalf("stats after retry: pending %d retrying %d %v", p, r, err)
+	}
+	if got := queueTestGet(t, s, ids[0]); got.Error != "throttled" || got.Attempts != 1 {
+		t.Fatalf("message after retry = %+v", got)
+	}
+	if n, err := s.PromoteDue(ctx, now, 10); err != nil || n != 0 {
+		t.Fatalf("PromoteDue before due = %d, %v", n, err)
+	}
+	if n, err := s.PromoteDue(ctx, now.Add(2*time.Minute), 10); err != nil || n != 1 {
+		t.Fatalf("PromoteDue when due = %d, %v", n, err)
+	}
+	e2 := storetest.QueueTestRead(t, s, "w1", 1)[0]
+	if e2.MessageID != ids[0] || e2.StreamID == e.StreamID {
+		t.Fatalf("requeued entry = %+v, first %+v", e2, e)
+	}
+	if n, err := s.Retry(ctx, e2, now, "throttled again"); err != nil || n != 2 {
+		t.Fatalf("second Retry = %d, %v; want 2", n, err)
+	}
+}
+
+func TestQueueFail(t *testing.T) {
+	tests := []struct {
+		name     string
+		refund   bool
+		wantLeft int64
+	}{
+		{name: "refund", refund: true, wantLeft: 100},
+		{name: "no refund", refund: false, wantLeft: 90},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			s := storetest.AcceptTestStore(t, 1)
+			a := storetest.AcceptTestAccount(t, s, 100)
+			ids := queueTestAccept(t, s, a.ID, 2)
+			e := storetest.QueueTestRead(t, s, "w1", 1)[0]
+			for range 2 { // the second call changes nothing
+				m, err := s.Fail(ctx, e, "invalid destination", tc.refund)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.ID != ids[0] || m.Status != accounts.MsgFailed || m.Error != "invalid destination" || m.DoneAt.IsZero() {
+					t.Fatalf("failed message = %+v", m)
+				}
+			}
+			if got := storetest.AcceptTestBalance(t, s, a.ID); got != tc.wantLeft {
+				t.Errorf("balance = %d, want %d", got, tc.wantLeft)
+			}
+			if p, _, _, _ := s.QueueStats(ctx); p != 0 {
+				t.Errorf("pending = %d after Fail, want 0", p)
+			}
+		})
+	}
+	t.Run("unknown message", func(t *testing.T) {
+		s := storetest.AcceptTestStore(t, 1)
+		if _, err := s.Fail(t.Context(), accounts.Entry{MessageID: "m0-nosuchmessage"}, "x", true); !errors.Is(err, accounts.ErrNotFound) {
+			t.Fatalf("Fail = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestQueueClaimStale(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 1)
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	ids := queueTestAccept(t, s, a.ID, 1, 1)
+	storetest.QueueTestRead(t, s, "dead", 2) // read and never acknowledged
+	if es, err := s.ClaimStale(ctx, "alive", time.Hour, 10); err != nil || len(es) != 0 {
+		t.Fatalf("ClaimStale of fresh entries = %v, %v; want none", es, err)
+	}
+	deadline := time.After(5 * time.Second)
+	var got []accounts.Entry
+	for len(got) < 2 {
+		es, err := s.ClaimStale(ctx, "alive", 20*time.Millisecond, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, es...)
+		select {
+		case <-deadline:
+			t.Fatalf("claimed %v, want both entries", got)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if got[0].MessageID != ids[0] || got[1].MessageID != ids[1] {
+		t.Fatalf("claimed %+v, want %v", got, ids)
+	}
+	pend := s.RDB.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: s.Skey(0, "queue"), Group: messages.QueueGroup,
+		Start: "-", End: "+", Count: 10}).Val()
+	for _, p := range pend {
+		if p.Consumer != "alive" {
+			t.Errorf("entry %s still with %s", p.ID, p.Consumer)
+		}
+	}
+}
+
+func TestQueueStats(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 1)
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	if p, r, o, err := s.QueueStats(ctx); err != nil || p != 0 || r != 0 || o != 0 {
+		t.Fatalf("empty stats = %d %d %v %v", p, r, o, err)
+	}
+	queueTestAccept(t, s, a.ID, 1, 1, 1)
+	later := redisstore.New(s.RDB, redisstore.Options{Now: func() time.Time { return time.Now().Add(time.Minute) }})
+	es := storetest.QueueTestRead(t, s, "w1", 2)
+	p, r, o, err := later.QueueStats(ctx)
+	if err != nil || p != 3 || r != 0 || o < time.Minute || o > 2*time.Minute {
+		t.Fatalf("stats = pending %d retrying %d oldest %v %v; want 3, 0, ~1m", p, r, o, err)
+	}
+	if err := s.MarkSubmitted(ctx, []accounts.Submitted{{Entry: es[0], Link: "l"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Retry(ctx, es[1], time.Now(), "busy"); err != nil {
+		t.Fatal(err)
+	}
+	if p, r, _, err := s.QueueStats(ctx); err != nil || p != 1 || r != 1 {
+		t.Fatalf("stats = pending %d retrying %d %v; want 1, 1", p, r, err)
+	}
+}
+
+func TestQueueShards(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 3)
+	// No EnsureGroups: Read creates the groups, from the start of the streams.
+	var want []string
+	shards := map[int]bool{}
+	for i := 0; i < 30 && len(shards) < 3; i++ {
+		a := storetest.AcceptTestAccount(t, s, 100)
+		want = append(want, queueTestAccept(t, s, a.ID, 1)...)
+		sh, _ := s.ShardFromID(a.ID)
+		shards[sh] = true
+	}
+	if len(shards) < 2 {
+		t.Fatalf("accounts landed on %d shard(s) only", len(shards))
+	}
+	es := storetest.QueueTestRead(t, s, "w1", len(want))
+	var got []string
+	for _, e := range es {
+		if sh, _ := s.ShardFromID(e.MessageID); sh != e.Shard {
+			t.Errorf("entry %+v on shard %d", e, sh)
+		}
+		got = append(got, e.MessageID)
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if len(got) != len(want) {
+		t.Fatalf("read %v, want %v", got, want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("read %v, want %v", got, want)
+		}
+	}
+	start := time.Now()
+	if es, err := s.Read(ctx, "w1", 10, 30*time.Millisecond); err != nil || len(es) != 0 {
+		t.Fatalf("idle read = %v, %v", es, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("idle read took %v", d)
+	}
+	var n int
+	for _, e := range es {
+		if err := s.MarkSubmitted(ctx, []accounts.Submitted{{Entry: e, Link: "l"}}); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if p, _, _, err := s.QueueStats(ctx); err != nil || p != 0 || n != len(want) {
+		t.Fatalf("pending %d after submitting %d of %d: %v", p, n, len(want), err)
+	}
+}
+
+func TestQueueScriptCacheFlushed(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 1)
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	ids := queueTestAccept(t, s, a.ID, 1)
+	e := storetest.QueueTestRead(t, s, "w1", 1)[0]
+	if err := s.RDB.ScriptFlush(ctx).Err(); err != nil { // as after a Redis restart
+		t.Fatal(err)
+	}
+	if err := s.MarkSubmitted(ctx, []accounts.Submitted{{Entry: e, Link: "carrier", SMSCIDs: []string{"7"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if m := queueTestGet(t, s, ids[0]); m.Status != accounts.MsgSubmitted || m.Attempts != 1 {
+		t.Fatalf("after flush: status %s attempts %d, want submitted 1", m.Status, m.Attempts)
+	}
+}

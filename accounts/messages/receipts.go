@@ -1,0 +1,87 @@
+package messages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smsgate/smsgate/accounts"
+)
+
+// ApplyReceipts applies a batch of receipts in two pipelined round trips (find
+// the messages by SMSC id, then update each with the receipt script), where
+// ApplyReceipt takes two per receipt. msgs[i] is the updated message of
+// ups[i]; errs[i] is ErrNotFound when no message has that SMSC id (yet).
+// The returned error is for the batch as a whole (Redis unreachable).
+func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate) (msgs []*accounts.Message, errs []error, err error) {
+	msgs, errs = make([]*accounts.Message, len(ups)), make([]error, len(ups))
+	gets := make([]*redis.StringCmd, len(ups))
+	pipe := s.RDB.Pipeline()
+	for i, u := range ups {
+		gets[i] = pipe.Get(ctx, s.Gkey("smsc", u.Link, u.CanonicalID))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, fmt.Errorf("receipts: find messages: %w", err)
+	}
+	evals := make([]*redis.Cmd, len(ups))
+	mids := make([]string, len(ups))
+	run := func(pipe redis.Pipeliner) error {
+		for i, u := range ups {
+			mid, err := gets[i].Result()
+			if err != nil {
+				errs[i] = fmt.Errorf("receipt %s on %s: %w", u.CanonicalID, u.Link, accounts.ErrNotFound)
+				continue
+			}
+			key, shard, err := s.MsgKey(mid)
+			if err != nil {
+				errs[i] = fmt.Errorf("receipt %s on %s: message %w", u.CanonicalID, u.Link, err)
+				continue
+			}
+			at := u.At
+			if at.IsZero() {
+				at = s.Now()
+			}
+			mids[i] = mid
+			evals[i] = acceptReceiptScript.EvalSha(ctx, pipe, []string{key, s.Skey(shard, "dlr", mid)},
+				u.Status, u.ErrCode, at.UnixMilli(), u.CanonicalID)
+		}
+		return nil
+	}
+	cmds, err := s.RDB.Pipelined(ctx, run)
+	if err != nil && queueNoScript(cmds) {
+		// The script cache was flushed: load it and run the batch again.
+		// Applying a receipt twice is harmless (parts are counted once).
+		if err := acceptReceiptScript.Load(ctx, s.RDB).Err(); err != nil {
+			return nil, nil, fmt.Errorf("receipts: load script: %w", err)
+		}
+		_, err = s.RDB.Pipelined(ctx, run)
+	}
+	for i, c := range evals {
+		if c == nil {
+			continue
+		}
+		res, err := c.Slice()
+		switch {
+		case err != nil:
+			errs[i] = fmt.Errorf("receipt %s for %s: %w", ups[i].CanonicalID, mids[i], err)
+		case len(res) == 0:
+			errs[i] = fmt.Errorf("receipt %s: message %s: %w", ups[i].CanonicalID, mids[i], accounts.ErrNotFound)
+		default:
+			msgs[i] = MsgFromHash(msgPairs(res))
+		}
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		// Per-command errors are in errs; report the batch failed only if
+		// nothing went through.
+		ok := false
+		for _, m := range msgs {
+			ok = ok || m != nil
+		}
+		if !ok {
+			return nil, nil, fmt.Errorf("receipts: %w", err)
+		}
+	}
+	return msgs, errs, nil
+}

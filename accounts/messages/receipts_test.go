@@ -1,0 +1,88 @@
+package messages_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
+	"github.com/smsgate/smsgate/internal/redistest"
+)
+
+func TestApplyReceiptsBatch(t *testing.T) {
+	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	ctx := t.Context()
+	ids := acceptForReceipts(t, s, 3)
+	var subs []accounts.Submitted
+	entries, err := s.Read(ctx, "c1", 10, 0)
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("read %v %v", entries, err)
+	}
+	for i, e := range entries {
+		subs = append(subs, accounts.Submitted{Entry: e, Link: "l1", Source: "61480000000", SMSCIDs: []string{[]string{"a1", "a2", "a3"}[i]}})
+	}
+	if err := s.MarkSubmitted(ctx, subs); err != nil {
+		t.Fatal(err)
+	}
+	ups := []accounts.ReceiptUpdate{
+		{Link: "l1", CanonicalID: "a1", Status: "delivered"},
+		{Link: "l1", CanonicalID: "a2", Status: "undeliverable", ErrCode: "001"},
+		{Link: "l1", CanonicalID: "zz", Status: "delivered"}, // unknown id
+		{Link: "l2", CanonicalID: "a3", Status: "delivered"}, // wrong link
+		{Link: "l1", CanonicalID: "a1", Status: "delivered"}, // duplicate
+	}
+	msgs, errs, err := s.ApplyReceipts(ctx, ups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []accounts.MessageStatus{accounts.MsgDelivered, accounts.MsgUndeliverable, "", "", accounts.MsgDelivered}
+	for i := range ups {
+		if want[i] == "" {
+			if !errors.Is(errs[i], accounts.ErrNotFound) {
+				t.Errorf("update %d: err %v, want ErrNotFound", i, errs[i])
+			}
+			continue
+		}
+		if errs[i] != nil || msgs[i] == nil || msgs[i].Status != want[i] {
+			t.Errorf("update %d: %v %v, want %s", i, msgs[i], errs[i], want[i])
+		}
+	}
+	m, _ := s.GetMessage(ctx, ids[2])
+	if m.Status != accounts.MsgSubmitted {
+		t.Errorf("third message %s, want submitted", m.Status)
+	}
+	// After a script cache flush the batch still applies.
+	if err := s.RDB.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, errs, err = s.ApplyReceipts(ctx, []accounts.ReceiptUpdate{{Link: "l1", CanonicalID: "a3", Status: "expired", At: time.Now()}})
+	if err != nil || errs[0] != nil || msgs[0].Status != accounts.MsgExpired {
+		t.Fatalf("after flush: %v %v %v", msgs, errs, err)
+	}
+}
+
+func acceptForReceipts(t *testing.T, s *redisstore.Store, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	a, err := s.CreateAccount(ctx, accounts.Account{Name: "R", DefaultCountry: "AU"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Credit(ctx, a.ID, 1000, "t", "t"); err != nil {
+		t.Fatal(err)
+	}
+	var msgs []*accounts.Message
+	for i := range n {
+		msgs = append(msgs, &accounts.Message{To: "6141234567" + string(rune('0'+i)), Text: "x", Parts: 1, Price: 1, Sender: "a@example.com"})
+	}
+	res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, Messages: msgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureGroups(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return res.IDs
+}

@@ -1,0 +1,243 @@
+package money
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smsgate/smsgate/accounts"
+)
+
+var (
+	//go:embed lua/money_adjust.lua
+	moneyAdjustLua    string
+	moneyAdjustScript = redis.NewScript(moneyAdjustLua)
+
+	//go:embed lua/money_transfer.lua
+	moneyTransferLua    string
+	moneyTransferScript = redis.NewScript(moneyTransferLua)
+)
+
+// Credit adds amount (> 0, minor units) to an account's balance: an
+// operator's top-up. The balance and its ledger entry (kind "credit") change
+// in one Lua script. The account's status is not checked, so operators can
+// settle deactivated accounts.
+func (s *Store) Credit(ctx context.Context, accountID string, amount int64, ref, actor string) (*accounts.LedgerEntry, error) {
+	if err := moneyCheckAmount(amount); err != nil {
+		return nil, fmt.Errorf("credit %s: %w", accountID, err)
+	}
+	e, err := s.moneyAdjust(ctx, accountID, amount, accounts.KindCredit, ref, actor)
+	if err != nil {
+		return nil, fmt.Errorf("credit %s: %w", accountID, err)
+	}
+	return e, nil
+}
+
+// Debit takes amount (> 0) from an account's balance, never below its
+// floor (0 for a prepaid account, -CreditLimit for a postpaid one): a short
+// balance gives a *BalanceError (ErrInsufficientBalance) and changes
+// nothing. Ledger kind "debit".
+func (s *Store) Debit(ctx context.Context, accountID string, amount int64, ref, actor string) (*accounts.LedgerEntry, error) {
+	if err := moneyCheckAmount(amount); err != nil {
+		return nil, fmt.Errorf("debit %s: %w", accountID, err)
+	}
+	e, err := s.moneyAdjust(ctx, accountID, -amount, accounts.KindDebit, ref, actor)
+	if err != nil {
+		return nil, fmt.Errorf("debit %s: %w", accountID, err)
+	}
+	return e, nil
+}
+
+func (s *Store) moneyAdjust(ctx context.Context, id string, amount int64, kind, ref, actor string) (*accounts.LedgerEntry, error) {
+	key, err := s.AcctKey(id)
+	if err != nil {
+		return nil, err
+	}
+	shard, _ := s.ShardFromID(id)
+	at := s.Now().UnixMilli()
+	res, err := moneyAdjustScript.Run(ctx, s.RDB, []string{key, s.Skey(shard, "ledger", id)},
+		amount, kind, accounts.MoneyTrim(ref), accounts.MoneyTrim(actor), at).Slice()
+	if err != nil {
+		return nil, err
+	}
+	switch accounts.MoneyStr(res, 0) {
+	case "ok":
+		return &accounts.LedgerEntry{
+			ID: accounts.MoneyStr(res, 2), AccountID: id, Amount: amount, Balance: accounts.MoneyInt(res, 1),
+			Kind: kind, Ref: accounts.MoneyTrim(ref), Actor: accounts.MoneyTrim(actor), At: time.UnixMilli(at),
+		}, nil
+	case "insufficient":
+		return nil, &accounts.BalanceError{Need: -amount, Have: accounts.MoneyInt(res, 1), Currency: accounts.MoneyStr(res, 2), CreditLimit: accounts.MoneyInt(res, 3)}
+	case "overflow":
+		return nil, fmt.Errorf("%w: amount: balance would exceed the maximum", accounts.ErrInvalid)
+	default:
+		return nil, fmt.Errorf("account %q: %w", id, accounts.ErrNotFound)
+	}
+}
+
+// Transfer moves amount (> 0) from one account to another of the same tree:
+// a parent to one of its sub-accounts or a sub-account to its parent (not
+// between siblings: the parent can do that in two steps). One Lua script
+// checks the relation and the currencies, refuses to take the source below
+// its floor (0 prepaid, -CreditLimit postpaid: *BalanceError), and writes
+// both balances and both ledger entries ("transfer_out" on the source,
+// "transfer_in" on the target).
+func (s *Store) Transfer(ctx context.Context, fromID, toID string, amount int64, ref, actor string) (from, to *accounts.LedgerEntry, err error) {
+	return s.moneyTransfer(ctx, fromID, toID, amount, ref, actor, accounts.KindTransferOut, accounts.KindTransferIn)
+}
+
+// TopUp is a sub-account pulling amount (> 0) from its parent (seed 003
+// "Can Top Up"): a Transfer from the parent with ledger kinds "topup_out"
+// on the parent and "topup_in" on the sub-account. ErrInvalid if subID is a
+// root account.
+func (s *Store) TopUp(ctx context.Context, subID string, amount int64, ref, actor string) (parent, sub *accounts.LedgerEntry, err error) {
+	a, err := s.GetAccount(ctx, subID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("top up: %w", err)
+	}
+	if a.ParentID == "" {
+		return nil, nil, accounts.AcctInvalid("account: %s has no parent account to top up from", subID)
+	}
+	return s.moneyTransfer(ctx, a.ParentID, subID, amount, ref, actor, accounts.KindTopUpOut, accounts.KindTopUpIn)
+}
+
+func (s *Store) moneyTransfer(ctx context.Context, fromID, toID string, amount int64, ref, actor, outKind, inKind string) (from, to *accounts.LedgerEntry, err error) {
+	if err := moneyCheckAmount(amount); err != nil {
+		return nil, nil, fmt.Errorf("transfer %s to %s: %w", fromID, toID, err)
+	}
+	fromKey, err := s.AcctKey(fromID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("transfer from: %w", err)
+	}
+	toKey, err := s.AcctKey(toID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("transfer to: %w", err)
+	}
+	fs, _ := s.ShardFromID(fromID)
+	ts, _ := s.ShardFromID(toID)
+	if fs != ts || fromID == toID {
+		return nil, nil, accounts.AcctInvalid("to: %s is not the parent or a sub-account of %s", toID, fromID)
+	}
+	at := s.Now().UnixMilli()
+	ref, actor = accounts.MoneyTrim(ref), accounts.MoneyTrim(actor)
+	keys := []string{fromKey, toKey, s.Skey(fs, "ledger", fromID), s.Skey(fs, "ledger", toID)}
+	res, err := moneyTransferScript.Run(ctx, s.RDB, keys, amount, ref, actor, at, outKind, inKind).Slice()
+	if err != nil {
+		return nil, nil, fmt.Errorf("transfer %s to %s: %w", fromID, toID, err)
+	}
+	switch accounts.MoneyStr(res, 0) {
+	case "ok":
+		from = &accounts.LedgerEntry{ID: accounts.MoneyStr(res, 2), AccountID: fromID, Amount: -amount, Balance: accounts.MoneyInt(res, 1),
+			Kind: outKind, Ref: ref, Actor: actor, At: time.UnixMilli(at)}
+		to = &accounts.LedgerEntry{ID: accounts.MoneyStr(res, 4), AccountID: toID, Amount: amount, Balance: accounts.MoneyInt(res, 3),
+			Kind: inKind, Ref: ref, Actor: actor, At: time.UnixMilli(at)}
+		return from, to, nil
+	case "insufficient":
+		return nil, nil, fmt.Errorf("transfer from %s: %w", fromID,
+			&accounts.BalanceError{Need: amount, Have: accounts.MoneyInt(res, 1), Currency: accounts.MoneyStr(res, 2), CreditLimit: accounts.MoneyInt(res, 3)})
+	case "notfound":
+		id := fromID
+		if accounts.MoneyStr(res, 1) == "to" {
+			id = toID
+		}
+		return nil, nil, fmt.Errorf("transfer: account %q: %w", id, accounts.ErrNotFound)
+	case "nottree":
+		return nil, nil, accounts.AcctInvalid("to: %s is not the parent or a sub-account of %s", toID, fromID)
+	case "currency":
+		return nil, nil, accounts.AcctInvalid("to: %s has another currency than %s", toID, fromID)
+	default: // "overflow"
+		return nil, nil, accounts.AcctInvalid("amount: balance of %s would exceed the maximum", toID)
+	}
+}
+
+// Ledger returns an account's ledger entries, newest first, at most limit
+// of them (all when limit <= 0). ErrNotFound for an unknown account.
+func (s *Store) Ledger(ctx context.Context, accountID string, limit int) ([]accounts.LedgerEntry, error) {
+	entries, _, err := s.LedgerPage(ctx, accountID, "", limit)
+	return entries, err
+}
+
+// LedgerPage returns up to limit (all when limit <= 0) ledger entries of an
+// account, newest first, older than the entry id before (empty: from the
+// newest). next is the id to pass as before for the following page, empty
+// when there is none. A malformed before is ErrInvalid; an unknown or
+// deleted account ErrNotFound.
+func (s *Store) LedgerPage(ctx context.Context, accountID, before string, limit int) (entries []accounts.LedgerEntry, next string, err error) {
+	if _, err := s.GetAccount(ctx, accountID); err != nil {
+		return nil, "", fmt.Errorf("ledger: %w", err)
+	}
+	start := "+"
+	if before != "" {
+		if !moneyValidEntryID(before) {
+			return nil, "", accounts.AcctInvalid("before: %q is not a ledger entry id such as 1700000000000-0", before)
+		}
+		start = "(" + before // exclusive (Redis 6.2+)
+	}
+	shard, _ := s.ShardFromID(accountID)
+	key := s.Skey(shard, "ledger", accountID)
+	var msgs []redis.XMessage
+	if limit > 0 {
+		msgs, err = s.RDB.XRevRangeN(ctx, key, start, "-", int64(limit)+1).Result()
+	} else {
+		msgs, err = s.RDB.XRevRange(ctx, key, start, "-").Result()
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("ledger of %s: %w", accountID, err)
+	}
+	if limit > 0 && len(msgs) > limit {
+		msgs = msgs[:limit]
+		next = msgs[limit-1].ID
+	}
+	entries = make([]accounts.LedgerEntry, 0, len(msgs))
+	for _, m := range msgs {
+		e, err := MoneyEntry(accountID, m)
+		if err != nil {
+			return nil, "", err
+		}
+		entries = append(entries, e)
+	}
+	return entries, next, nil
+}
+
+// moneyEntry decodes one ledger stream entry.
+func MoneyEntry(accountID string, m redis.XMessage) (accounts.LedgerEntry, error) {
+	e := accounts.LedgerEntry{ID: m.ID, AccountID: accountID}
+	str := func(k string) string { v, _ := m.Values[k].(string); return v }
+	var perr error
+	num := func(k string) int64 {
+		n, err := strconv.ParseInt(str(k), 10, 64)
+		if err != nil && perr == nil {
+			perr = fmt.Errorf("ledger of %s: entry %s: field %s: %w", accountID, m.ID, k, err)
+		}
+		return n
+	}
+	e.Amount, e.Balance = num("amount"), num("balance")
+	e.At = time.UnixMilli(num("at"))
+	e.Kind, e.Ref, e.Actor = str("kind"), str("ref"), str("actor")
+	return e, perr
+}
+
+// moneyValidEntryID reports whether id looks like a stream entry id
+// ("<ms>-<seq>").
+func moneyValidEntryID(id string) bool {
+	ms, seq, ok := strings.Cut(id, "-")
+	if !ok || ms == "" || seq == "" || len(id) > 41 {
+		return false
+	}
+	return strings.Trim(ms, "0123456789") == "" && strings.Trim(seq, "0123456789") == ""
+}
+
+func moneyCheckAmount(amount int64) error {
+	if amount <= 0 {
+		return fmt.Errorf("%w: amount: must be positive", accounts.ErrInvalid)
+	}
+	if amount > accounts.MoneyMaxAmount {
+		return fmt.Errorf("%w: amount: larger than %d", accounts.ErrInvalid, int64(accounts.MoneyMaxAmount))
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smsgate/smsgate/accounts"
+)
+
+// StoreOptions configures a Store.
+type Options struct {
+	// Shards is the number of keyspace shards (hash tags {s0}..{sN-1}), each
+	// with its own dispatch stream. Fixed for the life of a deployment:
+	// changing it strands data. Default 1.
+	Shards int
+	// Prefix starts every key. Default "smsgate".
+	Prefix string
+	// Now returns the current time; default time.Now.
+	Now func() time.Time
+	// PasswordCost is the bcrypt cost of user passwords; default 12. Tests
+	// lower it (4 is bcrypt's minimum) to keep -race runs fast.
+	PasswordCost int
+}
+
+// Store is the Redis store of accounts, money, messages, queue and inbox.
+// It is safe for concurrent use; it keeps no state besides its options.
+type DB struct {
+	RDB          redis.UniversalClient
+	ShardCount   int
+	Prefix       string
+	Now          func() time.Time
+	PasswordCost int
+}
+
+// NewStore returns a Store over rdb.
+func NewDB(rdb redis.UniversalClient, opts Options) *DB {
+	if opts.Shards <= 0 {
+		opts.Shards = 1
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = "smsgate"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.PasswordCost == 0 {
+		opts.PasswordCost = accounts.UserBcryptCost
+	}
+	return &DB{RDB: rdb, ShardCount: opts.Shards, Prefix: opts.Prefix, Now: opts.Now, PasswordCost: opts.PasswordCost}
+}
+
+// Shards returns the number of keyspace shards.
+func (s *DB) Shards() int { return s.ShardCount }
+
+// Ping checks that Redis answers (for /readyz).
+func (s *DB) Ping(ctx context.Context) error {
+	if err := s.RDB.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis ping: %w", err)
+	}
+	return nil
+}
+
+// shardOf returns the shard of an account tree, from its root (top-level)
+// account id.
+func (s *DB) shardOf(rootID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(rootID))
+	return int(h.Sum32() % uint32(s.ShardCount))
+}
+
+// tag is the hash tag of a shard; every key of that shard contains it.
+func (s *DB) Tag(shard int) string { return "{s" + strconv.Itoa(shard) + "}" }
+
+// skey builds a shard-local key: <prefix>:{sN}:<parts...>.
+func (s *DB) Skey(shard int, parts ...string) string {
+	return s.Prefix + ":" + s.Tag(shard) + ":" + strings.Join(parts, ":")
+}
+
+// gkey builds a global (single-key operation) key: <prefix>:<parts...>.
+func (s *DB) Gkey(parts ...string) string {
+	return s.Prefix + ":" + strings.Join(parts, ":")
+}
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// newID returns prefix followed by n bytes of randomness in lower-case
+// Crockford base32, e.g. "acc_3k9v...". A time component first keeps ids of
+// one kind roughly sortable by creation.
+func NewID(prefix string, n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return prefix + idEncoding.EncodeToString(b)
+}
+
+// randomSecret returns n random bytes encoded for use in secrets.
+func RandomSecret(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return idEncoding.EncodeToString(b)
+}
+
+// newShardedID returns an id of the given kind ("a" account, "m" message,
+// "r" reply, "l" ledger entry) that names its shard, so that any id leads
+// to its keys without a lookup: "<kind><shard>-<random>", e.g. "m0-9x8c7v6b5n4m3k2j".
+func NewShardedID(kind string, shard int) string {
+	return NewID(kind+strconv.Itoa(shard)+"-", 10)
+}
+
+// shardFromID returns the shard named by an id from newShardedID.
+func (s *DB) ShardFromID(id string) (int, error) {
+	i := strings.IndexByte(id, '-')
+	if i < 2 {
+		return 0, fmt.Errorf("id %q: %w", id, accounts.ErrNotFound)
+	}
+	n, err := strconv.Atoi(id[1:i])
+	if err != nil || n < 0 || n >= s.ShardCount {
+		return 0, fmt.Errorf("id %q: %w", id, accounts.ErrNotFound)
+	}
+	return n, nil
+}

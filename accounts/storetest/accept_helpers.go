@@ -1,0 +1,92 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
+	"github.com/smsgate/smsgate/internal/redistest"
+)
+
+// acceptTestStore returns a store over a fresh redis-server.
+func AcceptTestStore(t testing.TB, shards int) *redisstore.Store {
+	t.Helper()
+	return redisstore.New(redistest.Start(t), redisstore.Options{Shards: shards})
+}
+
+// acceptTestAccount creates an active root account holding balance.
+func AcceptTestAccount(t testing.TB, s *redisstore.Store, balance int64) *accounts.Account {
+	t.Helper()
+	a, err := s.CreateAccount(context.Background(), accounts.Account{Name: "acme", Currency: "AUD", PricePerPart: 5})
+	if err != nil {
+		t.Fatalf("create account: %v", err)
+	}
+	if balance > 0 {
+		if _, err := s.Credit(context.Background(), a.ID, balance, "test", "test"); err != nil {
+			t.Fatalf("credit: %v", err)
+		}
+	}
+	return a
+}
+
+// acceptTestMsg returns a message to accept.
+func AcceptTestMsg(to string, parts int, price int64) *accounts.Message {
+	return &accounts.Message{To: to, Text: "hello " + to, Parts: parts, Price: price,
+		Sender: "jo@acme.example", MailID: "<m1@acme.example>", Source: "61400000000"}
+}
+
+// acceptTestBalance returns an account's balance and checks that its ledger
+// sums to it.
+func AcceptTestBalance(t testing.TB, s *redisstore.Store, id string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	a, err := s.GetAccount(ctx, id)
+	if err != nil {
+		t.Fatalf("get account: %v", err)
+	}
+	ledger, err := s.Ledger(ctx, id, 0)
+	if err != nil {
+		t.Fatalf("ledger: %v", err)
+	}
+	var sum int64
+	for _, e := range ledger {
+		sum += e.Amount
+	}
+	if sum != a.Balance {
+		t.Fatalf("ledger sums to %d, balance is %d", sum, a.Balance)
+	}
+	if a.Balance < 0 {
+		t.Fatalf("negative balance %d", a.Balance)
+	}
+	return a.Balance
+}
+
+// acceptTestLen returns the length of a shard-local key of kind stream or zset.
+func AcceptTestLen(t testing.TB, s *redisstore.Store, key string, stream bool) int64 {
+	t.Helper()
+	ctx := context.Background()
+	if stream {
+		return s.RDB.XLen(ctx, key).Val()
+	}
+	return s.RDB.ZCard(ctx, key).Val()
+}
+
+// acceptTestTree creates a root (AUD, balance rootBal) and a sub-account
+// configured by sub, with balance subBal moved from the root.
+func AcceptTestTree(t *testing.T, s *redisstore.Store, rootBal, subBal int64, sub accounts.Account) (root, child *accounts.Account) {
+	t.Helper()
+	ctx := t.Context()
+	root = AcceptTestAccount(t, s, rootBal+subBal)
+	sub.Name, sub.ParentID = "sub", root.ID
+	child, err := s.CreateAccount(ctx, sub)
+	if err != nil {
+		t.Fatalf("create sub: %v", err)
+	}
+	if subBal > 0 {
+		if _, _, err := s.Transfer(ctx, root.ID, child.ID, subBal, "seed", "test"); err != nil {
+			t.Fatalf("fund sub: %v", err)
+		}
+	}
+	return root, child
+}
