@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"testing"
+	"time"
 )
 
 func TestFormatMoney(t *testing.T) {
@@ -37,5 +38,48 @@ func TestBalanceError(t *testing.T) {
 	}
 	if !errors.Is(err, ErrInsufficientBalance) || errors.Is(err, ErrInvalid) {
 		t.Fatal("errors.Is wrong")
+	}
+}
+
+func TestStatsDay(t *testing.T) {
+	for _, tc := range []struct {
+		t    time.Time
+		day  int64
+		date string
+	}{
+		{time.UnixMilli(0), 0, "1970-01-01"},
+		{time.UnixMilli(86_399_999), 0, "1970-01-01"},
+		{time.UnixMilli(86_400_000), 1, "1970-01-02"},
+		{time.UnixMilli(-1), -1, "1969-12-31"},
+		{time.Date(2026, 3, 14, 23, 59, 0, 0, time.FixedZone("AEST", 10*3600)), 20526, "2026-03-14"},
+	} {
+		t.Run(tc.date, func(t *testing.T) {
+			if d := StatsDay(tc.t); d != tc.day || StatsDate(d) != tc.date {
+				t.Fatalf("StatsDay(%v) = %d (%s), want %d (%s)", tc.t, d, StatsDate(d), tc.day, tc.date)
+			}
+		})
+	}
+}
+
+func TestPriceTableFor(t *testing.T) {
+	pt := &PriceTable{Default: 5, Prefixes: map[string]int64{"6": 1, "61": 7, "614": 9, "61412345678": 0}}
+	tests := []struct {
+		name   string
+		number string
+		want   int64
+	}{
+		{"longest prefix wins", "61498765432", 9},
+		{"shorter prefix", "61298765432", 7},
+		{"one digit", "6598765432", 1},
+		{"the whole number, free", "61412345678", 0},
+		{"no prefix: default", "447700900123", 5},
+		{"empty number: default", "", 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := pt.For(tc.number); got != tc.want {
+				t.Fatalf("For(%q) = %d, want %d", tc.number, got, tc.want)
+			}
+		})
 	}
 }

@@ -1,3 +1,7 @@
+// Package contacts is the part of the Redis store that owns an account's
+// address book: contacts (unique per number), CSV import and export, groups
+// and their members, and groups shared down from a parent to its
+// sub-accounts (read-only there, revocable).
 package contacts
 
 import "github.com/smsgate/smsgate/accounts/store"

@@ -1,3 +1,7 @@
+// Package members is the part of the Redis store that owns the people and
+// credentials of an account: users (bcrypt passwords, login throttling),
+// memberships with their roles, invitations, and API keys (stored hashed,
+// re-checked against the member's current role at every authentication).
 package members
 
 import "github.com/smsgate/smsgate/accounts/store"

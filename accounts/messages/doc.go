@@ -1,3 +1,9 @@
+// Package messages is the part of the Redis store that owns the life of an
+// SMS: the atomic accept (opt-out check, debit, ledger entry, message record,
+// queue entry and idempotency key in one Lua script), the dispatch queue (a
+// Redis Streams consumer group per shard, retries and claims), delivery
+// receipts, message queries, and replies in the inbox with their read and
+// archived state and the blocked log.
 package messages
 
 import "github.com/smsgate/smsgate/accounts/store"

@@ -1,3 +1,9 @@
+// Package money is the part of the Redis store that owns balances: credits,
+// debits, transfers between a parent and its sub-accounts, top-ups, the
+// ledger (every balance change is an entry and the entries sum to the
+// balance), prices per destination prefix and the sending statistics.
+// Balance changes run in Lua scripts so that concurrent operations never lose
+// or invent money.
 package money
 
 import "github.com/smsgate/smsgate/accounts/store"

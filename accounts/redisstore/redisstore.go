@@ -1,3 +1,8 @@
+// Package redisstore composes the area stores of accounts/ (tenancy, members,
+// money, messages, contacts, rules) over one store.DB into Store, the value
+// the daemon wires into each consumer's narrow interface. It also holds the
+// operations that span areas: Bootstrap (the first account and its key) and
+// DeleteAccount (money, registrations and keys of a sub-account at once).
 package redisstore
 
 import (

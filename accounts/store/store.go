@@ -1,3 +1,13 @@
+// Package store is the shared base of the Redis store packages (tenancy,
+// members, money, messages, contacts, rules): the client, the key builders,
+// id generation, the clock, and the few reads every area needs (an account,
+// whether it is active, the owner of a number).
+//
+// Keyspace: every key of one account tree carries the hash tag of the tree's
+// shard ({s<N>}), so that one Lua script can debit, write the ledger, store
+// the message and enqueue it atomically, on a single Redis, under Sentinel, or
+// on a Redis Cluster. System-wide keys (the domain registry, API key hashes,
+// SMSC id and conversation indexes) are single-key operations and need no tag.
 package store
 
 import (
@@ -5,7 +15,6 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"fmt"
-	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +24,7 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 )
 
-// StoreOptions configures a Store.
+// Options configures a DB.
 type Options struct {
 	// Shards is the number of keyspace shards (hash tags {s0}..{sN-1}), each
 	// with its own dispatch stream. Fixed for the life of a deployment:
@@ -30,8 +39,8 @@ type Options struct {
 	PasswordCost int
 }
 
-// Store is the Redis store of accounts, money, messages, queue and inbox.
-// It is safe for concurrent use; it keeps no state besides its options.
+// DB is the Redis client and keyspace that every area store shares. It is
+// safe for concurrent use; it keeps no state besides its options.
 type DB struct {
 	RDB          redis.UniversalClient
 	ShardCount   int
@@ -40,7 +49,7 @@ type DB struct {
 	PasswordCost int
 }
 
-// NewStore returns a Store over rdb.
+// NewDB returns a DB over rdb.
 func NewDB(rdb redis.UniversalClient, opts Options) *DB {
 	if opts.Shards <= 0 {
 		opts.Shards = 1
@@ -66,14 +75,6 @@ func (s *DB) Ping(ctx context.Context) error {
 		return fmt.Errorf("redis ping: %w", err)
 	}
 	return nil
-}
-
-// shardOf returns the shard of an account tree, from its root (top-level)
-// account id.
-func (s *DB) shardOf(rootID string) int {
-	h := fnv.New32a()
-	h.Write([]byte(rootID))
-	return int(h.Sum32() % uint32(s.ShardCount))
 }
 
 // tag is the hash tag of a shard; every key of that shard contains it.

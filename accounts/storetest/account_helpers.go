@@ -1,3 +1,6 @@
+// Package storetest holds the helpers that the store packages' tests share:
+// a store over a fresh redis-server (internal/redistest), accounts, trees,
+// messages and ledger checks. Test code only.
 package storetest
 
 import (

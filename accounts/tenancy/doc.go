@@ -1,3 +1,8 @@
+// Package tenancy is the part of the Redis store that owns who an account is:
+// creating, updating, listing, activating and deactivating accounts and
+// sub-accounts, their permission flags, their email-to-SMS registrations
+// (domains and exact addresses, resolved at MAIL FROM) and their sending
+// identities (numbers and alphanumeric sender ids).
 package tenancy
 
 import "github.com/smsgate/smsgate/accounts/store"
