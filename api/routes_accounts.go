@@ -11,6 +11,21 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 )
 
+// accountRoutes are the routes of accounts themselves: the caller's own
+// (GET /v1/me), the accounts it may see, creating sub-accounts, settings,
+// and activating or deactivating sub-accounts.
+func (s *server) accountRoutes() []route {
+	return []route{
+		{"GET /v1/me", true, s.h(s.me)},
+		{"GET /v1/accounts", true, s.h(s.listAccounts)},
+		{"POST /v1/accounts", true, s.h(s.createAccount)},
+		{"GET /v1/accounts/{id}", true, s.h(s.getAccount)},
+		{"PATCH /v1/accounts/{id}", true, s.h(s.patchAccount)},
+		{"POST /v1/accounts/{id}/activate", true, s.h(s.setStatus(accounts.StatusActive))},
+		{"POST /v1/accounts/{id}/deactivate", true, s.h(s.setStatus(accounts.StatusDeactivated))},
+	}
+}
+
 // Limits of list endpoints.
 const (
 	defaultLimit = 50

@@ -7,11 +7,14 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 )
 
-// inboxRoutes are the routes of the inbox's state and the reply routing
-// rules (issue 4 item 4). Listing and exporting the inbox are core and
-// message-log routes (GET /v1/inbox?state=, GET /v1/inbox.csv).
+// inboxRoutes are the routes of the inbox (replies to sent messages:
+// listing, reading, exporting, marking read or archived) and of the
+// account's reply routing rules.
 func (s *server) inboxRoutes() []route {
 	return []route{
+		{"GET /v1/inbox", true, s.h(s.listInbox)},
+		{"GET /v1/inbox/{id}", true, s.h(s.getReply)},
+		{"GET /v1/inbox.csv", true, s.h(s.exportInbox)},
 		{"PATCH /v1/inbox/{id}", true, s.h(s.patchReply)},
 		{"GET /v1/accounts/{id}/reply-rules", true, s.h(s.getReplyRules)},
 		{"PUT /v1/accounts/{id}/reply-rules", true, s.h(s.putReplyRules)},
@@ -23,6 +26,80 @@ type inboxStore interface {
 	SetReplyState(ctx context.Context, id string, ch accounts.ReplyStateChange) (*accounts.Reply, error)
 	ReplyRules(ctx context.Context, accountID string) (accounts.ReplyRules, bool, error)
 	SetReplyRules(ctx context.Context, accountID string, ch accounts.ReplyRulesChange) (accounts.ReplyRules, error)
+}
+
+// replyList is the body of GET /v1/inbox. Next is the cursor of the next
+// page, absent at the end.
+type replyList struct {
+	Replies []*accounts.Reply `json:"replies"`
+	Next    string            `json:"next,omitempty"`
+}
+
+// inboxQuery turns a logQuery into the store's inbox query.
+func (q *logQuery) inboxQuery() accounts.InboxQuery {
+	return accounts.InboxQuery{AccountID: q.acct.ID, Sender: q.sender, Number: q.number,
+		State: q.state, From: q.from, To: q.to, Limit: q.limit, Cursor: q.cursor}
+}
+
+func (s *server) listInbox(w http.ResponseWriter, r *http.Request) error {
+	q, err := s.parseLogQuery(r, actInbox, false)
+	if err != nil {
+		return err
+	}
+	replies, next, err := s.store.QueryInbox(r.Context(), q.inboxQuery())
+	if err != nil {
+		return s.queryProblem(r.Context(), err, q.acct.ID)
+	}
+	if replies == nil {
+		replies = []*accounts.Reply{}
+	}
+	writeJSON(w, http.StatusOK, replyList{Replies: replies, Next: next})
+	return nil
+}
+
+func (s *server) getReply(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	rp, err := s.store.GetReply(r.Context(), id)
+	if err != nil {
+		return s.toProblem(r.Context(), err, "reply", id)
+	}
+	if err := s.owned(r, actInbox, rp.AccountID, rp.Sender, "reply", id); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rp)
+	return nil
+}
+
+func (s *server) exportInbox(w http.ResponseWriter, r *http.Request) error {
+	q, err := s.parseLogQuery(r, actInboxExport, false) // first: another tenant's account is 404 (HB)
+	if err == nil {
+		err = noBasicExport(principalFrom(r.Context()), "inbox")
+	}
+	if err != nil {
+		return err
+	}
+	iq := q.inboxQuery()
+	iq.Limit = exportPage
+	replies, next, err := s.store.QueryInbox(r.Context(), iq)
+	if err != nil {
+		return s.queryProblem(r.Context(), err, q.acct.ID)
+	}
+	cw := csvStart(w, "inbox-"+q.acct.ID+".csv", []string{"id", "received_at", "account_id", "message_id",
+		"sender", "from", "to", "text", "read_at", "archived_at"})
+	for {
+		for _, rp := range replies {
+			_ = cw.Write([]string{rp.ID, csvTime(rp.ReceivedAt), rp.AccountID, rp.MessageID, cell(rp.Sender),
+				rp.From, rp.To, cell(rp.Text), csvTime(rp.ReadAt), csvTime(rp.ArchivedAt)})
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil || next == "" {
+			return nil
+		}
+		iq.Cursor = next
+		if replies, next, err = s.store.QueryInbox(r.Context(), iq); err != nil {
+			s.csvAbort(r.Context(), "inbox of "+q.acct.ID, err)
+		}
+	}
 }
 
 // replyStateBody is the body of PATCH /v1/inbox/{id}; an absent field is

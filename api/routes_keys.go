@@ -7,6 +7,16 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 )
 
+// keyRoutes are the routes of an account's API keys.
+func (s *server) keyRoutes() []route {
+	return []route{
+		{"GET /v1/accounts/{id}/keys", true, s.h(s.listKeys)},
+		{"POST /v1/accounts/{id}/keys", true, s.h(s.createKey)},
+		{"DELETE /v1/accounts/{id}/keys/{key}", true, s.h(s.revokeKey)},
+		{"POST /v1/accounts/{id}/keys/{key}/rotate", true, s.h(s.rotateKey)},
+	}
+}
+
 // keyBody is the body of POST /v1/accounts/{id}/keys.
 type keyBody struct {
 	Role accounts.Role `json:"role"`

@@ -23,25 +23,22 @@ type MessageSender interface {
 	Accept(ctx context.Context, m *router.Mail) ([]string, error)
 }
 
-// messageList and replyList are the bodies of the list routes. Next is the
-// cursor of the next page, absent at the end.
+// messageList is the body of GET /v1/messages. Next is the cursor of the
+// next page, absent at the end.
 type messageList struct {
 	Messages []*accounts.Message `json:"messages"`
 	Next     string              `json:"next,omitempty"`
 }
 
-type replyList struct {
-	Replies []*accounts.Reply `json:"replies"`
-	Next    string            `json:"next,omitempty"`
-}
-
-// messageRoutes are the message-log routes beyond the core table: exports
-// and sending (statsRoutes adds them to the route table).
+// messageRoutes are the routes of the message log (listing, reading and
+// exporting sent messages) and of sending over the API. The query helpers
+// here serve the inbox routes too (routes_inbox.go).
 func (s *server) messageRoutes() []route {
 	return []route{
+		{"GET /v1/messages", true, s.h(s.listMessages)},
+		{"GET /v1/messages/{id}", true, s.h(s.getMessage)},
 		{"POST /v1/messages", true, s.h(s.sendMessage)},
 		{"GET /v1/messages.csv", true, s.h(s.exportMessages)},
-		{"GET /v1/inbox.csv", true, s.h(s.exportInbox)},
 	}
 }
 
@@ -149,12 +146,6 @@ func (q *logQuery) messageQuery() accounts.MessageQuery {
 		From: q.from, To: q.to, Limit: q.limit, Cursor: q.cursor}
 }
 
-// inboxQuery turns a logQuery into the store's inbox query.
-func (q *logQuery) inboxQuery() accounts.InboxQuery {
-	return accounts.InboxQuery{AccountID: q.acct.ID, Sender: q.sender, Number: q.number,
-		State: q.state, From: q.from, To: q.to, Limit: q.limit, Cursor: q.cursor}
-}
-
 // queryProblem maps a query's store error: a bad cursor is the client's
 // mistake (400), the rest as usual.
 func (s *server) queryProblem(ctx context.Context, err error, acct string) *Problem {
@@ -216,35 +207,6 @@ func (s *server) getMessage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, m)
-	return nil
-}
-
-func (s *server) listInbox(w http.ResponseWriter, r *http.Request) error {
-	q, err := s.parseLogQuery(r, actInbox, false)
-	if err != nil {
-		return err
-	}
-	replies, next, err := s.store.QueryInbox(r.Context(), q.inboxQuery())
-	if err != nil {
-		return s.queryProblem(r.Context(), err, q.acct.ID)
-	}
-	if replies == nil {
-		replies = []*accounts.Reply{}
-	}
-	writeJSON(w, http.StatusOK, replyList{Replies: replies, Next: next})
-	return nil
-}
-
-func (s *server) getReply(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	rp, err := s.store.GetReply(r.Context(), id)
-	if err != nil {
-		return s.toProblem(r.Context(), err, "reply", id)
-	}
-	if err := s.owned(r, actInbox, rp.AccountID, rp.Sender, "reply", id); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rp)
 	return nil
 }
 
@@ -327,38 +289,6 @@ func (s *server) exportMessages(w http.ResponseWriter, r *http.Request) error {
 		mq.Cursor = next
 		if msgs, next, err = s.store.QueryMessages(r.Context(), mq); err != nil {
 			s.csvAbort(r.Context(), "messages of "+q.acct.ID, err)
-		}
-	}
-}
-
-func (s *server) exportInbox(w http.ResponseWriter, r *http.Request) error {
-	q, err := s.parseLogQuery(r, actInboxExport, false) // first: another tenant's account is 404 (HB)
-	if err == nil {
-		err = noBasicExport(principalFrom(r.Context()), "inbox")
-	}
-	if err != nil {
-		return err
-	}
-	iq := q.inboxQuery()
-	iq.Limit = exportPage
-	replies, next, err := s.store.QueryInbox(r.Context(), iq)
-	if err != nil {
-		return s.queryProblem(r.Context(), err, q.acct.ID)
-	}
-	cw := csvStart(w, "inbox-"+q.acct.ID+".csv", []string{"id", "received_at", "account_id", "message_id",
-		"sender", "from", "to", "text", "read_at", "archived_at"})
-	for {
-		for _, rp := range replies {
-			_ = cw.Write([]string{rp.ID, csvTime(rp.ReceivedAt), rp.AccountID, rp.MessageID, cell(rp.Sender),
-				rp.From, rp.To, cell(rp.Text), csvTime(rp.ReadAt), csvTime(rp.ArchivedAt)})
-		}
-		cw.Flush()
-		if err := cw.Error(); err != nil || next == "" {
-			return nil
-		}
-		iq.Cursor = next
-		if replies, next, err = s.store.QueryInbox(r.Context(), iq); err != nil {
-			s.csvAbort(r.Context(), "inbox of "+q.acct.ID, err)
 		}
 	}
 }

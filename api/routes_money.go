@@ -7,6 +7,16 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 )
 
+// moneyRoutes are the routes of money between a parent and its
+// sub-accounts: credit, debit and the ledger.
+func (s *server) moneyRoutes() []route {
+	return []route{
+		{"POST /v1/accounts/{id}/credit", true, s.h(s.transfer(true))},
+		{"POST /v1/accounts/{id}/debit", true, s.h(s.transfer(false))},
+		{"GET /v1/accounts/{id}/ledger", true, s.h(s.ledger)},
+	}
+}
+
 // transferBody is the body of POST /v1/accounts/{id}/credit and /debit.
 type transferBody struct {
 	Amount int64  `json:"amount"` // minor units, > 0

@@ -7,6 +7,19 @@ import (
 	"unicode/utf8"
 )
 
+// registrationRoutes are the routes of an account's email-to-SMS
+// registrations: the domains and addresses whose mail it sends.
+func (s *server) registrationRoutes() []route {
+	return []route{
+		{"GET /v1/accounts/{id}/domains", true, s.h(s.listDomains)},
+		{"POST /v1/accounts/{id}/domains", true, s.h(s.addDomain)},
+		{"DELETE /v1/accounts/{id}/domains/{domain}", true, s.h(s.removeDomain)},
+		{"GET /v1/accounts/{id}/addresses", true, s.h(s.listAddresses)},
+		{"POST /v1/accounts/{id}/addresses", true, s.h(s.addAddress)},
+		{"DELETE /v1/accounts/{id}/addresses/{address}", true, s.h(s.removeAddress)},
+	}
+}
+
 // domainBody is the body of POST /v1/accounts/{id}/domains.
 type domainBody struct {
 	Domain string `json:"domain"`

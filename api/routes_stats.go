@@ -10,14 +10,12 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 )
 
-// statsRoutes are the routes of the statistics and message-log area:
-// statistics and their export here, and the message routes beyond the core
-// table (sending, message and inbox exports; see routes_messages.go).
+// statsRoutes are the routes of statistics and their export.
 func (s *server) statsRoutes() []route {
-	return append([]route{
+	return []route{
 		{"GET /v1/accounts/{id}/stats", true, s.h(s.stats(false))},
 		{"GET /v1/accounts/{id}/stats.csv", true, s.h(s.stats(true))},
-	}, s.messageRoutes()...)
+	}
 }
 
 // statsStore is what this area needs of the account store.

@@ -139,42 +139,16 @@ func (s *server) routes(gather prometheus.Gatherer) []route {
 		{"GET /readyz", false, s.readyz},
 		{"GET /metrics", false, promhttp.HandlerFor(gather, promhttp.HandlerOpts{}).ServeHTTP},
 		{"GET /v1/openapi.json", false, s.openapi},
-
-		{"GET /v1/me", true, s.h(s.me)},
-		{"GET /v1/accounts", true, s.h(s.listAccounts)},
-		{"POST /v1/accounts", true, s.h(s.createAccount)},
-		{"GET /v1/accounts/{id}", true, s.h(s.getAccount)},
-		{"PATCH /v1/accounts/{id}", true, s.h(s.patchAccount)},
-		{"POST /v1/accounts/{id}/activate", true, s.h(s.setStatus(accounts.StatusActive))},
-		{"POST /v1/accounts/{id}/deactivate", true, s.h(s.setStatus(accounts.StatusDeactivated))},
-
-		{"GET /v1/accounts/{id}/domains", true, s.h(s.listDomains)},
-		{"POST /v1/accounts/{id}/domains", true, s.h(s.addDomain)},
-		{"DELETE /v1/accounts/{id}/domains/{domain}", true, s.h(s.removeDomain)},
-		{"GET /v1/accounts/{id}/addresses", true, s.h(s.listAddresses)},
-		{"POST /v1/accounts/{id}/addresses", true, s.h(s.addAddress)},
-		{"DELETE /v1/accounts/{id}/addresses/{address}", true, s.h(s.removeAddress)},
-
-		{"POST /v1/accounts/{id}/credit", true, s.h(s.transfer(true))},
-		{"POST /v1/accounts/{id}/debit", true, s.h(s.transfer(false))},
-		{"GET /v1/accounts/{id}/ledger", true, s.h(s.ledger)},
-
-		{"GET /v1/accounts/{id}/keys", true, s.h(s.listKeys)},
-		{"POST /v1/accounts/{id}/keys", true, s.h(s.createKey)},
-		{"DELETE /v1/accounts/{id}/keys/{key}", true, s.h(s.revokeKey)},
-		{"POST /v1/accounts/{id}/keys/{key}/rotate", true, s.h(s.rotateKey)},
-
-		{"GET /v1/messages", true, s.h(s.listMessages)},
-		{"GET /v1/messages/{id}", true, s.h(s.getMessage)},
-		{"GET /v1/inbox", true, s.h(s.listInbox)},
-		{"GET /v1/inbox/{id}", true, s.h(s.getReply)},
 	}, s.areaRoutes()...)
 }
 
 // areaRoutes collects the routes of each area, each defined in its own file.
 func (s *server) areaRoutes() []route {
 	var rs []route
-	for _, area := range [][]route{s.userRoutes(), s.permissionRoutes(), s.billingRoutes(), s.webhookRoutes(), s.statsRoutes(), s.contactRoutes(), s.inboxRoutes(), s.optoutRoutes(), s.automationRoutes(), s.senderRoutes(), s.templateRoutes()} {
+	for _, area := range [][]route{s.accountRoutes(), s.registrationRoutes(), s.moneyRoutes(), s.keyRoutes(),
+		s.messageRoutes(), s.inboxRoutes(), s.userRoutes(), s.permissionRoutes(), s.billingRoutes(),
+		s.webhookRoutes(), s.statsRoutes(), s.contactRoutes(), s.optoutRoutes(), s.automationRoutes(),
+		s.senderRoutes(), s.templateRoutes()} {
 		rs = append(rs, area...)
 	}
 	return rs
