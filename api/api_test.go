@@ -40,7 +40,7 @@ func newFixture(t *testing.T) *fixture {
 	st := redisstore.New(rdb, redisstore.Options{})
 	reg := prometheus.NewRegistry()
 	h := New(Options{
-		Store:      st,
+		Stores:     storesOf(st),
 		Logger:     slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Registry:   reg,
 		Registerer: reg,

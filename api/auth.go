@@ -296,6 +296,14 @@ func ownOnly(p principal, act action) string {
 	return ""
 }
 
+// AuthStore is what authentication and authorisation need of the account
+// store: resolving an API key (an account key, or a user's session key from
+// POST /v1/auth/login) and loading the accounts that authorize decides on.
+type AuthStore interface {
+	Authenticate(ctx context.Context, secret string) (*accounts.APIKey, error)
+	GetAccount(ctx context.Context, id string) (*accounts.Account, error)
+}
+
 // principal is the authenticated caller of a request.
 type principal struct {
 	key  *accounts.APIKey
@@ -312,14 +320,18 @@ func principalFrom(ctx context.Context) principal {
 
 // authenticate wraps h: it requires "Authorization: Bearer <secret>",
 // resolves the key and its account, and stores them in the context.
+// Without an AuthStore it answers 503.
 func (s *server) authenticate(h http.Handler) http.Handler {
+	if s.auth == nil {
+		return unserved("authenticated")
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		secret, ok := bearer(r.Header.Get("Authorization"))
 		if !ok {
 			s.unauthorized(w, "authorization: a bearer API key is required")
 			return
 		}
-		key, err := s.store.Authenticate(r.Context(), secret)
+		key, err := s.auth.Authenticate(r.Context(), secret)
 		switch {
 		case errors.Is(err, accounts.ErrBadKey), errors.Is(err, accounts.ErrNotFound):
 			s.unauthorized(w, "authorization: the API key is invalid or revoked")
@@ -331,7 +343,7 @@ func (s *server) authenticate(h http.Handler) http.Handler {
 			writeProblem(w, s.toProblem(r.Context(), err, "api key", ""))
 			return
 		}
-		acct, err := s.store.GetAccount(r.Context(), key.AccountID)
+		acct, err := s.auth.GetAccount(r.Context(), key.AccountID)
 		if errors.Is(err, accounts.ErrNotFound) {
 			s.unauthorized(w, "authorization: the API key's account no longer exists")
 			return
@@ -384,7 +396,7 @@ func (s *server) account(ctx context.Context, p principal, id string) (*accounts
 	if id == p.acct.ID {
 		return p.acct, nil
 	}
-	acct, err := s.store.GetAccount(ctx, id)
+	acct, err := s.auth.GetAccount(ctx, id)
 	if err != nil {
 		return nil, s.toProblem(ctx, err, "account", id)
 	}

@@ -265,7 +265,7 @@ func FuzzNormDomain(f *testing.F) {
 // through the real router pipeline and store.
 func TestSendPermissions(t *testing.T) {
 	f := newFixture(t)
-	srv := httptest.NewServer(New(Options{Store: f.store, Sender: router.NewPipeline(router.PipelineOptions{Store: f.store})}))
+	srv := httptest.NewServer(New(Options{Stores: storesOf(f.store), Sender: router.NewPipeline(router.PipelineOptions{Store: f.store})}))
 	t.Cleanup(srv.Close)
 	f.srv = srv
 	perms := "/v1/accounts/" + f.subA.ID + "/permissions"

@@ -408,7 +408,7 @@ func matrixDo(t *testing.T, srv *httptest.Server, key, method, path string, body
 // matrixOptions builds the API's options for the matrix, with whatever
 // services the routes need.
 func matrixOptions(st *redisstore.Store, hooks *webhook.Service) Options {
-	return Options{Store: st, Webhooks: hooks, Sender: matrixSender{}}
+	return Options{Stores: storesOf(st), Webhooks: hooks, Sender: matrixSender{}}
 }
 
 // matrixSender accepts every message: the matrix tests authorisation, the

@@ -363,7 +363,7 @@ func (s *sendTestSender) last() *router.Mail {
 // withSender returns the fixture served by a second API over the same
 // store, with sender for POST /v1/messages.
 func (f *fixture) withSender(sender MessageSender) *fixture {
-	srv := httptest.NewServer(New(Options{Store: f.store, Sender: sender,
+	srv := httptest.NewServer(New(Options{Stores: storesOf(f.store), Sender: sender,
 		Logger: slog.New(slog.NewTextHandler(f.t.Output(), nil))}))
 	f.t.Cleanup(srv.Close)
 	g := *f

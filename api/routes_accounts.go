@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -24,6 +25,17 @@ func (s *server) accountRoutes() []route {
 		{"POST /v1/accounts/{id}/activate", true, s.h(s.setStatus(accounts.StatusActive))},
 		{"POST /v1/accounts/{id}/deactivate", true, s.h(s.setStatus(accounts.StatusDeactivated))},
 	}
+}
+
+// AccountStore is what the accounts area needs of the account store. The
+// account list shows the prefixes of each account's keys, hence ListKeys.
+type AccountStore interface {
+	CreateAccount(ctx context.Context, a accounts.Account) (*accounts.Account, error)
+	GetAccount(ctx context.Context, id string) (*accounts.Account, error)
+	UpdateAccount(ctx context.Context, a *accounts.Account) error
+	ListSubAccounts(ctx context.Context, parentID string) ([]*accounts.Account, error)
+	SetStatus(ctx context.Context, id string, st accounts.Status) error
+	ListKeys(ctx context.Context, accountID string) ([]accounts.APIKey, error)
 }
 
 // Limits of list endpoints.
@@ -100,7 +112,7 @@ func (s *server) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(r.Context())
 	list := []*accounts.Account{p.acct}
 	if p.acct.ParentID == "" && p.key.Role == accounts.RoleParentAdmin {
-		subs, err := s.store.ListSubAccounts(r.Context(), p.acct.ID)
+		subs, err := s.accounts.ListSubAccounts(r.Context(), p.acct.ID)
 		if err != nil {
 			return s.toProblem(r.Context(), err, "account", p.acct.ID)
 		}
@@ -110,7 +122,7 @@ func (s *server) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	for _, a := range list {
 		item := accountItem{Account: redact(p, a), KeyPrefixes: []string{}}
 		if s.allow(p, a, actKeys) == nil {
-			keys, err := s.store.ListKeys(r.Context(), a.ID)
+			keys, err := s.accounts.ListKeys(r.Context(), a.ID)
 			if err != nil {
 				return s.toProblem(r.Context(), err, "account", a.ID)
 			}
@@ -278,7 +290,7 @@ func (s *server) createAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := validateAccount(&a); err != nil {
 		return err
 	}
-	created, err := s.store.CreateAccount(r.Context(), a)
+	created, err := s.accounts.CreateAccount(r.Context(), a)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", a.Name)
 	}
@@ -328,7 +340,7 @@ func (s *server) patchAccount(w http.ResponseWriter, r *http.Request) error {
 		return invalid("billing: account %s owes %s; credit it to zero before switching to prepaid",
 			acct.ID, accounts.FormatMoney(-acct.Balance, acct.Currency))
 	}
-	if err := s.store.UpdateAccount(r.Context(), &updated); err != nil {
+	if err := s.accounts.UpdateAccount(r.Context(), &updated); err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
 	return s.writeAccount(w, r, acct.ID)
@@ -341,7 +353,7 @@ func (s *server) setStatus(st accounts.Status) func(http.ResponseWriter, *http.R
 		if err != nil {
 			return err
 		}
-		if err := s.store.SetStatus(r.Context(), acct.ID, st); err != nil {
+		if err := s.accounts.SetStatus(r.Context(), acct.ID, st); err != nil {
 			return s.toProblem(r.Context(), err, "account", acct.ID)
 		}
 		return s.writeAccount(w, r, acct.ID)
@@ -350,7 +362,7 @@ func (s *server) setStatus(st accounts.Status) func(http.ResponseWriter, *http.R
 
 // writeAccount sends the stored state of account id.
 func (s *server) writeAccount(w http.ResponseWriter, r *http.Request, id string) error {
-	acct, err := s.store.GetAccount(r.Context(), id)
+	acct, err := s.accounts.GetAccount(r.Context(), id)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", id)
 	}

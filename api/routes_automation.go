@@ -24,8 +24,9 @@ func (s *server) automationRoutes() []route {
 	}
 }
 
-// automationStore is what this area needs of the account store.
-type automationStore interface {
+// AutomationStore is what the automation area needs of the account store:
+// an account's automation rules.
+type AutomationStore interface {
 	CreateAutomation(ctx context.Context, accountID string, a accounts.Automation) (*accounts.Automation, error)
 	ListAutomations(ctx context.Context, accountID string) ([]accounts.Automation, error)
 	GetAutomation(ctx context.Context, accountID, id string) (*accounts.Automation, error)
@@ -75,7 +76,7 @@ func (s *server) listAutomations(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rules, err := s.store.ListAutomations(r.Context(), acct.ID)
+	rules, err := s.automations.ListAutomations(r.Context(), acct.ID)
 	if err != nil {
 		return s.automationProblem(r.Context(), err, acct.ID, "")
 	}
@@ -97,7 +98,7 @@ func (s *server) createAutomation(w http.ResponseWriter, r *http.Request) error 
 	}
 	a := accounts.Automation{Name: in.Name, Kind: in.Kind, Keyword: in.Keyword, Text: in.Text,
 		ForwardTo: in.ForwardTo, Notify: in.Notify, Enabled: in.Enabled == nil || *in.Enabled}
-	got, err := s.store.CreateAutomation(r.Context(), acct.ID, a)
+	got, err := s.automations.CreateAutomation(r.Context(), acct.ID, a)
 	if err != nil {
 		return s.automationProblem(r.Context(), err, acct.ID, "")
 	}
@@ -112,7 +113,7 @@ func (s *server) getAutomation(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("rule")
-	got, err := s.store.GetAutomation(r.Context(), acct.ID, id)
+	got, err := s.automations.GetAutomation(r.Context(), acct.ID, id)
 	if err != nil {
 		return s.automationProblem(r.Context(), err, acct.ID, id)
 	}
@@ -131,7 +132,7 @@ func (s *server) patchAutomation(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.Kind != nil {
-		cur, err := s.store.GetAutomation(r.Context(), acct.ID, id)
+		cur, err := s.automations.GetAutomation(r.Context(), acct.ID, id)
 		if err != nil {
 			return s.automationProblem(r.Context(), err, acct.ID, id)
 		}
@@ -139,7 +140,7 @@ func (s *server) patchAutomation(w http.ResponseWriter, r *http.Request) error {
 			return invalid("kind: cannot change from %s to %q; create a new rule", cur.Kind, *in.Kind)
 		}
 	}
-	got, err := s.store.UpdateAutomation(r.Context(), acct.ID, id, accounts.AutomationPatch{Name: in.Name, Keyword: in.Keyword,
+	got, err := s.automations.UpdateAutomation(r.Context(), acct.ID, id, accounts.AutomationPatch{Name: in.Name, Keyword: in.Keyword,
 		Text: in.Text, ForwardTo: in.ForwardTo, Notify: in.Notify, Enabled: in.Enabled})
 	if err != nil {
 		return s.automationProblem(r.Context(), err, acct.ID, id)
@@ -154,7 +155,7 @@ func (s *server) deleteAutomation(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	id := r.PathValue("rule")
-	if err := s.store.DeleteAutomation(r.Context(), acct.ID, id); err != nil {
+	if err := s.automations.DeleteAutomation(r.Context(), acct.ID, id); err != nil {
 		return s.automationProblem(r.Context(), err, acct.ID, id)
 	}
 	w.WriteHeader(http.StatusNoContent)

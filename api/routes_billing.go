@@ -26,8 +26,10 @@ func (s *server) billingRoutes() []route {
 	}
 }
 
-// billingStore is what this area needs of the account store.
-type billingStore interface {
+// BillingStore is what the billing area needs of the account store:
+// per-prefix prices, top-ups from the parent, the ledger export and
+// deleting a sub-account.
+type BillingStore interface {
 	Prices(ctx context.Context, accountID string) (*accounts.PriceTable, error)
 	SetPrices(ctx context.Context, accountID string, prefixes map[string]int64) (*accounts.PriceTable, error)
 	TopUp(ctx context.Context, subID string, amount int64, ref, actor string) (parent, sub *accounts.LedgerEntry, err error)
@@ -48,7 +50,7 @@ func (s *server) getPrices(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pt, err := s.store.Prices(r.Context(), acct.ID)
+	pt, err := s.billing.Prices(r.Context(), acct.ID)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -70,7 +72,7 @@ func (s *server) putPrices(w http.ResponseWriter, r *http.Request) error {
 	if in.Prefixes == nil {
 		return badRequest("prefixes: required (an object of prefix to price per part; {} removes every prefix price)")
 	}
-	pt, err := s.store.SetPrices(r.Context(), acct.ID, in.Prefixes)
+	pt, err := s.billing.SetPrices(r.Context(), acct.ID, in.Prefixes)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -111,7 +113,7 @@ func (s *server) topUp(w http.ResponseWriter, r *http.Request) error {
 	if err := checkAmount(&in); err != nil {
 		return err
 	}
-	pe, se, err := s.store.TopUp(r.Context(), acct.ID, in.Amount, in.Ref, "key:"+p.key.ID)
+	pe, se, err := s.billing.TopUp(r.Context(), acct.ID, in.Amount, in.Ref, "key:"+p.key.ID)
 	insider := p.acct.ID == acct.ParentID
 	switch {
 	case errors.Is(err, accounts.ErrInsufficientBalance) && !insider:
@@ -138,7 +140,7 @@ func (s *server) ledgerCSV(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	entries, before, err := s.store.LedgerPage(r.Context(), acct.ID, "", ledgerCSVPage)
+	entries, before, err := s.billing.LedgerPage(r.Context(), acct.ID, "", ledgerCSVPage)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -157,7 +159,7 @@ func (s *server) ledgerCSV(w http.ResponseWriter, r *http.Request) error {
 		if before == "" {
 			break
 		}
-		if entries, before, err = s.store.LedgerPage(r.Context(), acct.ID, before, ledgerCSVPage); err != nil {
+		if entries, before, err = s.billing.LedgerPage(r.Context(), acct.ID, before, ledgerCSVPage); err != nil {
 			// The header is sent: the truncated file is all the client gets.
 			s.log.ErrorContext(r.Context(), "ledger export", "account", acct.ID, "err", err)
 			break
@@ -187,7 +189,7 @@ func (s *server) deleteAccount(w http.ResponseWriter, r *http.Request) error {
 	if acct.ParentID == "" {
 		return invalid("id: %s is a parent account; only sub-accounts can be deleted", acct.ID)
 	}
-	res, err := s.store.DeleteAccount(r.Context(), acct.ID, "key:"+p.key.ID)
+	res, err := s.billing.DeleteAccount(r.Context(), acct.ID, "key:"+p.key.ID)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}

@@ -41,8 +41,10 @@ func (s *server) contactRoutes() []route {
 	}
 }
 
-// contactStore is what this area needs of the account store.
-type contactStore interface {
+// ContactStore is what the contacts area needs of the account store:
+// contacts, their CSV import and export, and groups with their members
+// and sharing.
+type ContactStore interface {
 	UpsertContact(ctx context.Context, accountID string, in accounts.ContactInput) (*accounts.Contact, bool, error)
 	GetContact(ctx context.Context, accountID, id string) (*accounts.Contact, error)
 	UpdateContact(ctx context.Context, accountID, id string, p accounts.ContactPatch) (*accounts.Contact, error)
@@ -152,7 +154,7 @@ func (s *server) listContacts(w http.ResponseWriter, r *http.Request) error {
 			}
 			cq.Prefix = p
 		}
-		cs, next, err := s.store.ListContacts(ctx, acct.ID, cq)
+		cs, next, err := s.contacts.ListContacts(ctx, acct.ID, cq)
 		if err != nil {
 			return nil, err
 		}
@@ -183,7 +185,7 @@ func (s *server) createContact(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	c, created, err := s.store.UpsertContact(r.Context(), acct.ID, in)
+	c, created, err := s.contacts.UpsertContact(r.Context(), acct.ID, in)
 	if err != nil {
 		return s.contactProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -197,20 +199,20 @@ func (s *server) createContact(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) getContact(w http.ResponseWriter, r *http.Request) error {
 	return s.contactOp(w, r, actContacts, nil, "contact", http.StatusOK, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
-		return s.store.GetContact(ctx, acct.ID, id)
+		return s.contacts.GetContact(ctx, acct.ID, id)
 	})
 }
 
 func (s *server) patchContact(w http.ResponseWriter, r *http.Request) error {
 	var p accounts.ContactPatch
 	return s.contactOp(w, r, actContacts, &p, "contact", http.StatusOK, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
-		return s.store.UpdateContact(ctx, acct.ID, id, p)
+		return s.contacts.UpdateContact(ctx, acct.ID, id, p)
 	})
 }
 
 func (s *server) deleteContact(w http.ResponseWriter, r *http.Request) error {
 	return s.contactOp(w, r, actContacts, nil, "contact", http.StatusNoContent, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
-		return nil, s.store.DeleteContact(ctx, acct.ID, id)
+		return nil, s.contacts.DeleteContact(ctx, acct.ID, id)
 	})
 }
 
@@ -231,7 +233,7 @@ func (s *server) importContacts(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	group := r.URL.Query().Get("group")
-	res, err := s.store.ImportContacts(r.Context(), acct.ID, r.Body, group)
+	res, err := s.contacts.ImportContacts(r.Context(), acct.ID, r.Body, group)
 	if err != nil {
 		return s.contactProblem(r.Context(), err, "group", group)
 	}
@@ -245,7 +247,7 @@ func (s *server) exportContacts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var buf strings.Builder
-	if err := s.store.ExportContacts(r.Context(), acct.ID, &buf); err != nil {
+	if err := s.contacts.ExportContacts(r.Context(), acct.ID, &buf); err != nil {
 		return s.contactProblem(r.Context(), err, "account", acct.ID)
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -256,7 +258,7 @@ func (s *server) exportContacts(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	return s.contactOp(w, r, actContacts, nil, "", http.StatusOK, func(ctx context.Context, acct *accounts.Account, _ string) (any, error) {
-		gs, err := s.store.ListGroups(ctx, acct.ID)
+		gs, err := s.contacts.ListGroups(ctx, acct.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -281,7 +283,7 @@ func viewGroup(g *accounts.Group, readOnly bool) groupView {
 func (s *server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	var in groupBody
 	return s.contactOp(w, r, actContacts, &in, "", http.StatusCreated, func(ctx context.Context, acct *accounts.Account, _ string) (any, error) {
-		return ownGroup(s.store.CreateGroup(ctx, acct.ID, in.Name))
+		return ownGroup(s.contacts.CreateGroup(ctx, acct.ID, in.Name))
 	})
 }
 
@@ -297,7 +299,7 @@ func ownGroup(g *accounts.Group, err error) (any, error) {
 // group loads the {group} of the request as the target account sees it.
 func (s *server) group(r *http.Request, acct *accounts.Account) (*accounts.Group, bool, error) {
 	id := r.PathValue("group")
-	g, ro, err := s.store.GroupFor(r.Context(), acct.ID, id)
+	g, ro, err := s.contacts.GroupFor(r.Context(), acct.ID, id)
 	if err != nil {
 		return nil, false, s.contactProblem(r.Context(), err, "group", id)
 	}
@@ -306,7 +308,7 @@ func (s *server) group(r *http.Request, acct *accounts.Account) (*accounts.Group
 
 func (s *server) getGroup(w http.ResponseWriter, r *http.Request) error {
 	return s.contactOp(w, r, actContacts, nil, "group", http.StatusOK, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
-		g, ro, err := s.store.GroupFor(ctx, acct.ID, id)
+		g, ro, err := s.contacts.GroupFor(ctx, acct.ID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -317,13 +319,13 @@ func (s *server) getGroup(w http.ResponseWriter, r *http.Request) error {
 func (s *server) renameGroup(w http.ResponseWriter, r *http.Request) error {
 	var in groupBody
 	return s.contactOp(w, r, actContacts, &in, "group", http.StatusOK, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
-		return ownGroup(s.store.RenameGroup(ctx, acct.ID, id, in.Name))
+		return ownGroup(s.contacts.RenameGroup(ctx, acct.ID, id, in.Name))
 	})
 }
 
 func (s *server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
 	return s.contactOp(w, r, actContacts, nil, "group", http.StatusNoContent, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
-		return nil, s.store.DeleteGroup(ctx, acct.ID, id)
+		return nil, s.contacts.DeleteGroup(ctx, acct.ID, id)
 	})
 }
 
@@ -342,7 +344,7 @@ func (s *server) listGroupMembers(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	cs, err := s.store.GroupMembers(r.Context(), g.ID)
+	cs, err := s.contacts.GroupMembers(r.Context(), g.ID)
 	if err != nil {
 		return s.contactProblem(r.Context(), err, "group", g.ID)
 	}
@@ -372,7 +374,7 @@ func (s *server) addGroupMembers(w http.ResponseWriter, r *http.Request) error {
 		if n := len(in.Contacts) + len(in.Numbers); n > maxLimit {
 			return nil, invalid("body: %d members at once, at most %d (import a CSV file with ?group= for more)", n, maxLimit)
 		}
-		return s.store.AddGroupMembers(ctx, acct.ID, id, in.Contacts, in.Numbers)
+		return s.contacts.AddGroupMembers(ctx, acct.ID, id, in.Contacts, in.Numbers)
 	})
 }
 
@@ -387,7 +389,7 @@ func (s *server) removeGroupMember(w http.ResponseWriter, r *http.Request) error
 		} else {
 			numbers = []string{member}
 		}
-		ch, err := s.store.RemoveGroupMembers(ctx, acct.ID, id, ids, numbers)
+		ch, err := s.contacts.RemoveGroupMembers(ctx, acct.ID, id, ids, numbers)
 		if err != nil {
 			return nil, err
 		}
@@ -409,15 +411,15 @@ func (s *server) shareGroup(mode string) func(http.ResponseWriter, *http.Request
 		}
 		return s.contactOp(w, r, actShareGroups, body, "group", http.StatusOK, func(ctx context.Context, acct *accounts.Account, id string) (any, error) {
 			if mode == "rem" {
-				return ownGroup(s.store.UnshareGroup(ctx, acct.ID, id, []string{r.PathValue("sub")}))
+				return ownGroup(s.contacts.UnshareGroup(ctx, acct.ID, id, []string{r.PathValue("sub")}))
 			}
 			if in.SubAccounts == nil {
 				return nil, invalid("sub_accounts: required (an empty list revokes all sharing)")
 			}
 			if mode == "set" {
-				return ownGroup(s.store.SetGroupSharing(ctx, acct.ID, id, in.SubAccounts))
+				return ownGroup(s.contacts.SetGroupSharing(ctx, acct.ID, id, in.SubAccounts))
 			}
-			return ownGroup(s.store.ShareGroup(ctx, acct.ID, id, in.SubAccounts))
+			return ownGroup(s.contacts.ShareGroup(ctx, acct.ID, id, in.SubAccounts))
 		})
 	}
 }

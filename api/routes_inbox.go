@@ -21,8 +21,11 @@ func (s *server) inboxRoutes() []route {
 	}
 }
 
-// inboxStore is what this area needs of the account store.
-type inboxStore interface {
+// InboxStore is what the inbox area needs of the account store: replies
+// (their listing, reading and state) and the reply routing rules.
+type InboxStore interface {
+	QueryInbox(ctx context.Context, q accounts.InboxQuery) ([]*accounts.Reply, string, error)
+	GetReply(ctx context.Context, id string) (*accounts.Reply, error)
 	SetReplyState(ctx context.Context, id string, ch accounts.ReplyStateChange) (*accounts.Reply, error)
 	ReplyRules(ctx context.Context, accountID string) (accounts.ReplyRules, bool, error)
 	SetReplyRules(ctx context.Context, accountID string, ch accounts.ReplyRulesChange) (accounts.ReplyRules, error)
@@ -46,7 +49,7 @@ func (s *server) listInbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	replies, next, err := s.store.QueryInbox(r.Context(), q.inboxQuery())
+	replies, next, err := s.inbox.QueryInbox(r.Context(), q.inboxQuery())
 	if err != nil {
 		return s.queryProblem(r.Context(), err, q.acct.ID)
 	}
@@ -59,7 +62,7 @@ func (s *server) listInbox(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) getReply(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	rp, err := s.store.GetReply(r.Context(), id)
+	rp, err := s.inbox.GetReply(r.Context(), id)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "reply", id)
 	}
@@ -80,7 +83,7 @@ func (s *server) exportInbox(w http.ResponseWriter, r *http.Request) error {
 	}
 	iq := q.inboxQuery()
 	iq.Limit = exportPage
-	replies, next, err := s.store.QueryInbox(r.Context(), iq)
+	replies, next, err := s.inbox.QueryInbox(r.Context(), iq)
 	if err != nil {
 		return s.queryProblem(r.Context(), err, q.acct.ID)
 	}
@@ -96,7 +99,7 @@ func (s *server) exportInbox(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 		iq.Cursor = next
-		if replies, next, err = s.store.QueryInbox(r.Context(), iq); err != nil {
+		if replies, next, err = s.inbox.QueryInbox(r.Context(), iq); err != nil {
 			s.csvAbort(r.Context(), "inbox of "+q.acct.ID, err)
 		}
 	}
@@ -114,7 +117,7 @@ type replyStateBody struct {
 // replies to their own messages); anyone else gets 404, as for GET.
 func (s *server) patchReply(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	rp, err := s.store.GetReply(r.Context(), id)
+	rp, err := s.inbox.GetReply(r.Context(), id)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "reply", id)
 	}
@@ -128,7 +131,7 @@ func (s *server) patchReply(w http.ResponseWriter, r *http.Request) error {
 	if in.Read == nil && in.Archived == nil {
 		return invalid("body: give read, archived or both")
 	}
-	updated, err := s.store.SetReplyState(r.Context(), id, accounts.ReplyStateChange{Read: in.Read, Archived: in.Archived})
+	updated, err := s.inbox.SetReplyState(r.Context(), id, accounts.ReplyStateChange{Read: in.Read, Archived: in.Archived})
 	if err != nil {
 		return s.toProblem(r.Context(), err, "reply", id)
 	}
@@ -168,7 +171,7 @@ func (s *server) getReplyRules(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rules, stored, err := s.store.ReplyRules(r.Context(), acct.ID)
+	rules, stored, err := s.inbox.ReplyRules(r.Context(), acct.ID)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -190,7 +193,7 @@ func (s *server) putReplyRules(w http.ResponseWriter, r *http.Request) error {
 	if in.MailSender == nil && in.ForwardTo == nil && in.Webhook == nil {
 		return invalid("body: give mail_sender, forward_to, webhook or several")
 	}
-	rules, err := s.store.SetReplyRules(r.Context(), acct.ID,
+	rules, err := s.inbox.SetReplyRules(r.Context(), acct.ID,
 		accounts.ReplyRulesChange{MailSender: in.MailSender, ForwardTo: in.ForwardTo, Webhook: in.Webhook})
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -15,6 +16,15 @@ func (s *server) keyRoutes() []route {
 		{"DELETE /v1/accounts/{id}/keys/{key}", true, s.h(s.revokeKey)},
 		{"POST /v1/accounts/{id}/keys/{key}/rotate", true, s.h(s.rotateKey)},
 	}
+}
+
+// KeyStore is what the keys area needs of the account store: an account's
+// API keys.
+type KeyStore interface {
+	ListKeys(ctx context.Context, accountID string) ([]accounts.APIKey, error)
+	CreateKey(ctx context.Context, accountID string, role accounts.Role, name string) (secret string, key *accounts.APIKey, err error)
+	RevokeKey(ctx context.Context, accountID, keyID string) error
+	RotateKey(ctx context.Context, accountID, keyID string) (string, *accounts.APIKey, error)
 }
 
 // keyBody is the body of POST /v1/accounts/{id}/keys.
@@ -39,7 +49,7 @@ func (s *server) listKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	keys, err := s.store.ListKeys(r.Context(), acct.ID)
+	keys, err := s.keys.ListKeys(r.Context(), acct.ID)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -70,7 +80,7 @@ func (s *server) createKey(w http.ResponseWriter, r *http.Request) error {
 	case len(in.Name) > 100:
 		return invalid("name: is longer than 100 characters")
 	}
-	secret, key, err := s.store.CreateKey(r.Context(), acct.ID, in.Role, in.Name)
+	secret, key, err := s.keys.CreateKey(r.Context(), acct.ID, in.Role, in.Name)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -85,7 +95,7 @@ func (s *server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("key")
-	if err := s.store.RevokeKey(r.Context(), acct.ID, id); err != nil {
+	if err := s.keys.RevokeKey(r.Context(), acct.ID, id); err != nil {
 		return s.toProblem(r.Context(), err, "key", id)
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -99,7 +109,7 @@ func (s *server) rotateKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("key")
-	secret, key, err := s.store.RotateKey(r.Context(), acct.ID, id)
+	secret, key, err := s.keys.RotateKey(r.Context(), acct.ID, id)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "key", id)
 	}

@@ -23,6 +23,13 @@ type MessageSender interface {
 	Accept(ctx context.Context, m *router.Mail) ([]string, error)
 }
 
+// MessageStore is what the messages area needs of the account store: the
+// log of sent messages. Sending goes through the MessageSender.
+type MessageStore interface {
+	QueryMessages(ctx context.Context, q accounts.MessageQuery) ([]*accounts.Message, string, error)
+	GetMessage(ctx context.Context, id string) (*accounts.Message, error)
+}
+
 // messageList is the body of GET /v1/messages. Next is the cursor of the
 // next page, absent at the end.
 type messageList struct {
@@ -186,7 +193,7 @@ func (s *server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	msgs, next, err := s.store.QueryMessages(r.Context(), q.messageQuery())
+	msgs, next, err := s.messages.QueryMessages(r.Context(), q.messageQuery())
 	if err != nil {
 		return s.queryProblem(r.Context(), err, q.acct.ID)
 	}
@@ -199,7 +206,7 @@ func (s *server) listMessages(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) getMessage(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	m, err := s.store.GetMessage(r.Context(), id)
+	m, err := s.messages.GetMessage(r.Context(), id)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "message", id)
 	}
@@ -270,7 +277,7 @@ func (s *server) exportMessages(w http.ResponseWriter, r *http.Request) error {
 	mq.Limit = exportPage
 	// The first page is read before anything is sent, so that a bad cursor
 	// or an unreachable store is still a problem document.
-	msgs, next, err := s.store.QueryMessages(r.Context(), mq)
+	msgs, next, err := s.messages.QueryMessages(r.Context(), mq)
 	if err != nil {
 		return s.queryProblem(r.Context(), err, q.acct.ID)
 	}
@@ -287,7 +294,7 @@ func (s *server) exportMessages(w http.ResponseWriter, r *http.Request) error {
 			return nil // a write error: the client has gone
 		}
 		mq.Cursor = next
-		if msgs, next, err = s.store.QueryMessages(r.Context(), mq); err != nil {
+		if msgs, next, err = s.messages.QueryMessages(r.Context(), mq); err != nil {
 			s.csvAbort(r.Context(), "messages of "+q.acct.ID, err)
 		}
 	}

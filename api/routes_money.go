@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -15,6 +16,13 @@ func (s *server) moneyRoutes() []route {
 		{"POST /v1/accounts/{id}/debit", true, s.h(s.transfer(false))},
 		{"GET /v1/accounts/{id}/ledger", true, s.h(s.ledger)},
 	}
+}
+
+// MoneyStore is what the money area needs of the account store: transfers
+// between a parent and a sub-account, and the ledger.
+type MoneyStore interface {
+	Transfer(ctx context.Context, fromID, toID string, amount int64, ref, actor string) (from, to *accounts.LedgerEntry, err error)
+	LedgerPage(ctx context.Context, accountID, before string, limit int) ([]accounts.LedgerEntry, string, error)
 }
 
 // transferBody is the body of POST /v1/accounts/{id}/credit and /debit.
@@ -60,7 +68,7 @@ func (s *server) transfer(credit bool) func(http.ResponseWriter, *http.Request) 
 		if !credit {
 			from, to = to, from
 		}
-		fe, te, err := s.store.Transfer(r.Context(), from, to, in.Amount, in.Ref, "key:"+p.key.ID)
+		fe, te, err := s.money.Transfer(r.Context(), from, to, in.Amount, in.Ref, "key:"+p.key.ID)
 		if err != nil {
 			return s.toProblem(r.Context(), err, "account", from)
 		}
@@ -81,7 +89,7 @@ func (s *server) ledger(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	before := r.URL.Query().Get("before")
-	entries, next, err := s.store.LedgerPage(r.Context(), acct.ID, before, limit)
+	entries, next, err := s.money.LedgerPage(r.Context(), acct.ID, before, limit)
 	if errors.Is(err, accounts.ErrInvalid) {
 		return badRequest("before: %q is not a ledger entry id (pass next_before of the previous page)", before)
 	}

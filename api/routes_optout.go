@@ -32,8 +32,9 @@ func (s *server) optoutRoutes() []route {
 	}
 }
 
-// optoutStore is what this area needs of the account store.
-type optoutStore interface {
+// OptOutStore is what the opt-out area needs of the account store: the
+// opt-out list, the STOP rule and the blocked-message log.
+type OptOutStore interface {
 	OptOutList(acct *accounts.Account) string
 	AddOptOut(ctx context.Context, listOwner string, o accounts.OptOut) (bool, error)
 	RemoveOptOut(ctx context.Context, listOwner, number string) error
@@ -74,8 +75,8 @@ func (s *server) listOptOuts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	owner := s.store.OptOutList(acct)
-	list, err := s.store.ListOptOuts(r.Context(), owner)
+	owner := s.optouts.OptOutList(acct)
+	list, err := s.optouts.ListOptOuts(r.Context(), owner)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -126,9 +127,9 @@ func (s *server) addOptOut(w http.ResponseWriter, r *http.Request) error {
 		in.Reason = "added by hand"
 	}
 	// Adding to a parent's shared list only protects: a sub-account may.
-	owner := s.store.OptOutList(acct)
+	owner := s.optouts.OptOutList(acct)
 	o := accounts.OptOut{Number: n, At: time.Now(), Reason: in.Reason, Via: optOutVia(p)}
-	added, err := s.store.AddOptOut(r.Context(), owner, o)
+	added, err := s.optouts.AddOptOut(r.Context(), owner, o)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -152,12 +153,12 @@ func (s *server) removeOptOut(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	owner := s.store.OptOutList(acct)
+	owner := s.optouts.OptOutList(acct)
 	if owner != acct.ID && p.acct.ID != owner {
 		return forbidden("account %s: uses the shared opt-out list of parent account %s (permission %s); "+
 			"only that account's administrators can resubscribe a number", acct.ID, owner, accounts.FlagShareContacts)
 	}
-	if err := s.store.RemoveOptOut(r.Context(), owner, n); err != nil {
+	if err := s.optouts.RemoveOptOut(r.Context(), owner, n); err != nil {
 		return s.toProblem(r.Context(), err, "opt-out of number", "+"+n)
 	}
 	s.log.InfoContext(r.Context(), "number resubscribed", "account", acct.ID, "list", owner, "by", p.key.ID)
@@ -170,7 +171,7 @@ func (s *server) getStopRule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rule, err := s.store.StopRule(r.Context(), acct.ID)
+	rule, err := s.optouts.StopRule(r.Context(), acct.ID)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -211,7 +212,7 @@ func (s *server) putStopRule(w http.ResponseWriter, r *http.Request) error {
 	if in.StartConfirmation != nil {
 		rule.StartConfirmation = *in.StartConfirmation
 	}
-	stored, err := s.store.SetStopRule(r.Context(), acct.ID, rule)
+	stored, err := s.optouts.SetStopRule(r.Context(), acct.ID, rule)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -247,7 +248,7 @@ func (s *server) listBlocked(export bool) func(http.ResponseWriter, *http.Reques
 		if err != nil {
 			return err
 		}
-		msgs, next, err := s.store.ListBlocked(r.Context(), acct.ID, limit, r.URL.Query().Get("cursor"))
+		msgs, next, err := s.optouts.ListBlocked(r.Context(), acct.ID, limit, r.URL.Query().Get("cursor"))
 		if err != nil {
 			return s.toProblem(r.Context(), err, "account", acct.ID)
 		}
@@ -259,7 +260,7 @@ func (s *server) listBlocked(export bool) func(http.ResponseWriter, *http.Reques
 // blockedCSV writes every blocked message of acct, newest first.
 func (s *server) blockedCSV(w http.ResponseWriter, r *http.Request, acct *accounts.Account) error {
 	ctx := r.Context()
-	page, next, err := s.store.ListBlocked(ctx, acct.ID, maxLimit, "")
+	page, next, err := s.optouts.ListBlocked(ctx, acct.ID, maxLimit, "")
 	if err != nil {
 		return s.toProblem(ctx, err, "account", acct.ID)
 	}
@@ -272,7 +273,7 @@ func (s *server) blockedCSV(w http.ResponseWriter, r *http.Request, acct *accoun
 		if next == "" {
 			break
 		}
-		if page, next, err = s.store.ListBlocked(ctx, acct.ID, maxLimit, next); err != nil {
+		if page, next, err = s.optouts.ListBlocked(ctx, acct.ID, maxLimit, next); err != nil {
 			cw.Flush()
 			s.csvAbort(ctx, "blocked "+acct.ID, err)
 			return nil

@@ -18,9 +18,11 @@ func (s *server) permissionRoutes() []route {
 	}
 }
 
-// permissionStore is what this area needs of the account store.
-type permissionStore interface {
+// PermissionStore is what the permissions area needs of the account
+// store: setting an account's flags, and reading the account back.
+type PermissionStore interface {
 	SetPermissions(ctx context.Context, accountID string, p accounts.Permissions, byParent bool) error
+	GetAccount(ctx context.Context, id string) (*accounts.Account, error)
 }
 
 // permissionsBody is the body of PUT /v1/accounts/{id}/permissions; an
@@ -97,7 +99,7 @@ func (s *server) putPermissions(w http.ResponseWriter, r *http.Request) error {
 	if in.Enabled != nil {
 		perms.Enabled = append([]string{}, *in.Enabled...)
 	}
-	if err := s.store.SetPermissions(r.Context(), acct.ID, perms, byParent); err != nil {
+	if err := s.permissions.SetPermissions(r.Context(), acct.ID, perms, byParent); err != nil {
 		if errors.Is(err, accounts.ErrNotPermitted) {
 			msg := err.Error()
 			if i := strings.Index(msg, accounts.ErrNotPermitted.Error()+": "); i >= 0 {
@@ -107,7 +109,7 @@ func (s *server) putPermissions(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
-	updated, err := s.store.GetAccount(r.Context(), acct.ID)
+	updated, err := s.permissions.GetAccount(r.Context(), acct.ID)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}

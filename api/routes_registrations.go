@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"unicode"
@@ -18,6 +19,16 @@ func (s *server) registrationRoutes() []route {
 		{"POST /v1/accounts/{id}/addresses", true, s.h(s.addAddress)},
 		{"DELETE /v1/accounts/{id}/addresses/{address}", true, s.h(s.removeAddress)},
 	}
+}
+
+// RegistrationStore is what the registrations area needs of the account
+// store: the domains and addresses registered to an account.
+type RegistrationStore interface {
+	Registrations(ctx context.Context, accountID string) (domains, addresses []string, err error)
+	AddDomain(ctx context.Context, accountID, domain string) error
+	RemoveDomain(ctx context.Context, accountID, domain string) error
+	AddAddress(ctx context.Context, accountID, address string) error
+	RemoveAddress(ctx context.Context, accountID, address string) error
 }
 
 // domainBody is the body of POST /v1/accounts/{id}/domains.
@@ -82,7 +93,7 @@ func (s *server) listDomains(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	domains, _, err := s.store.Registrations(r.Context(), acct.ID)
+	domains, _, err := s.registrations.Registrations(r.Context(), acct.ID)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -106,7 +117,7 @@ func (s *server) addDomain(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.AddDomain(r.Context(), acct.ID, d); err != nil {
+	if err := s.registrations.AddDomain(r.Context(), acct.ID, d); err != nil {
 		return s.toProblem(r.Context(), err, "domain", d)
 	}
 	writeJSON(w, http.StatusCreated, domainBody{Domain: d})
@@ -119,7 +130,7 @@ func (s *server) removeDomain(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(r.PathValue("domain"))), ".")
-	if err := s.store.RemoveDomain(r.Context(), acct.ID, d); err != nil {
+	if err := s.registrations.RemoveDomain(r.Context(), acct.ID, d); err != nil {
 		return s.toProblem(r.Context(), err, "domain", d)
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -131,7 +142,7 @@ func (s *server) listAddresses(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, addrs, err := s.store.Registrations(r.Context(), acct.ID)
+	_, addrs, err := s.registrations.Registrations(r.Context(), acct.ID)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -155,7 +166,7 @@ func (s *server) addAddress(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.AddAddress(r.Context(), acct.ID, a); err != nil {
+	if err := s.registrations.AddAddress(r.Context(), acct.ID, a); err != nil {
 		return s.toProblem(r.Context(), err, "address", a)
 	}
 	writeJSON(w, http.StatusCreated, addressBody{Address: a})
@@ -168,7 +179,7 @@ func (s *server) removeAddress(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a := strings.ToLower(strings.TrimSpace(r.PathValue("address")))
-	if err := s.store.RemoveAddress(r.Context(), acct.ID, a); err != nil {
+	if err := s.registrations.RemoveAddress(r.Context(), acct.ID, a); err != nil {
 		return s.toProblem(r.Context(), err, "address", a)
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -25,8 +25,9 @@ func (s *server) senderRoutes() []route {
 	}
 }
 
-// senderStore is what this area needs of the account store.
-type senderStore interface {
+// SenderStore is what the senders area needs of the account store: an
+// account's numbers and sender ids.
+type SenderStore interface {
 	Senders(ctx context.Context, accountID string) (*accounts.Senders, error)
 	AssignNumber(ctx context.Context, accountID, number string) (*accounts.Senders, error)
 	UnassignNumber(ctx context.Context, accountID, number string) error
@@ -53,7 +54,7 @@ func (s *server) getSenders(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	got, err := s.store.Senders(r.Context(), acct.ID)
+	got, err := s.senders.Senders(r.Context(), acct.ID)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -75,7 +76,7 @@ func (s *server) assignNumber(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(in.Number) == "" {
 		return invalid("number: required")
 	}
-	got, err := s.store.AssignNumber(r.Context(), acct.ID, in.Number)
+	got, err := s.senders.AssignNumber(r.Context(), acct.ID, in.Number)
 	if err != nil {
 		return s.senderProblem(r.Context(), err, acct)
 	}
@@ -90,7 +91,7 @@ func (s *server) unassignNumber(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	n := r.PathValue("number")
-	if err := s.store.UnassignNumber(r.Context(), acct.ID, n); err != nil {
+	if err := s.senders.UnassignNumber(r.Context(), acct.ID, n); err != nil {
 		if errors.Is(err, accounts.ErrNotFound) {
 			return notFound("number", n+" of account "+acct.ID)
 		}
@@ -110,7 +111,7 @@ func (s *server) addSenderID(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	got, err := s.store.AddSenderID(r.Context(), acct.ID, in.SenderID)
+	got, err := s.senders.AddSenderID(r.Context(), acct.ID, in.SenderID)
 	if err != nil {
 		return s.senderProblem(r.Context(), err, acct)
 	}
@@ -124,7 +125,7 @@ func (s *server) removeSenderID(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("sender_id")
-	if err := s.store.RemoveSenderID(r.Context(), acct.ID, id); err != nil {
+	if err := s.senders.RemoveSenderID(r.Context(), acct.ID, id); err != nil {
 		if errors.Is(err, accounts.ErrNotFound) {
 			return notFound("sender id", id+" of account "+acct.ID)
 		}
@@ -148,7 +149,7 @@ func (s *server) setDefaultSender(w http.ResponseWriter, r *http.Request) error 
 	if in.Default == nil {
 		return invalid(`default: required (a number or sender id of the account, or "" for the gateway's default)`)
 	}
-	got, err := s.store.SetDefaultSender(r.Context(), acct.ID, *in.Default)
+	got, err := s.senders.SetDefaultSender(r.Context(), acct.ID, *in.Default)
 	if err != nil {
 		return s.senderProblem(r.Context(), err, acct)
 	}

@@ -13,17 +13,17 @@ import (
 // statsRoutes are the routes of statistics and their export.
 func (s *server) statsRoutes() []route {
 	return []route{
-		{"GET /v1/accounts/{id}/stats", true, s.h(s.stats(false))},
-		{"GET /v1/accounts/{id}/stats.csv", true, s.h(s.stats(true))},
+		{"GET /v1/accounts/{id}/stats", true, s.h(s.statsReport(false))},
+		{"GET /v1/accounts/{id}/stats.csv", true, s.h(s.statsReport(true))},
 	}
 }
 
-// statsStore is what this area needs of the account store.
-type statsStore interface {
-	QueryMessages(ctx context.Context, q accounts.MessageQuery) ([]*accounts.Message, string, error)
-	QueryInbox(ctx context.Context, q accounts.InboxQuery) ([]*accounts.Reply, string, error)
+// StatsStore is what the statistics area needs of the account store: an
+// account's statistics, and a root's per-sub-account report.
+type StatsStore interface {
 	Stats(ctx context.Context, accountID string, from, to time.Time, sender string) (*accounts.Stats, error)
 	StatsAccounts(ctx context.Context, ids []string, from, to time.Time) ([]accounts.StatsRow, error)
+	ListSubAccounts(ctx context.Context, parentID string) ([]*accounts.Account, error)
 }
 
 // statsDefaultDays is the period of a report that names no from: the 30
@@ -92,11 +92,11 @@ func statsParams(r *http.Request, now time.Time) (from, to time.Time, by string,
 	return
 }
 
-// stats serves an account's statistics, as JSON or (export) CSV. A basic
+// statsReport serves an account's statistics, as JSON or (export) CSV. A basic
 // user gets their own; with subaccounts=true a root's parent_admin gets one
 // row per sub-account (seed 004 "full statistics per user", seed 002
 // "per-subaccount usage reporting").
-func (s *server) stats(export bool) func(http.ResponseWriter, *http.Request) error {
+func (s *server) statsReport(export bool) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		act := actStats
 		if export {
@@ -145,7 +145,7 @@ func (s *server) stats(export bool) func(http.ResponseWriter, *http.Request) err
 
 // accountStats is one account's report, its rows chosen by by.
 func (s *server) accountStats(ctx context.Context, acct *accounts.Account, from, to time.Time, by, sender string) (*statsResponse, error) {
-	st, err := s.store.Stats(ctx, acct.ID, from, to, sender)
+	st, err := s.stats.Stats(ctx, acct.ID, from, to, sender)
 	if err != nil {
 		return nil, s.queryProblem(ctx, err, acct.ID)
 	}
@@ -167,7 +167,7 @@ func (s *server) subStats(r *http.Request, p principal, acct *accounts.Account, 
 	if acct.ParentID != "" || p.acct.ID != acct.ID || p.key.Role != accounts.RoleParentAdmin {
 		return nil, forbidden("subaccounts: only a parent account's parent_admin sees its sub-accounts' statistics")
 	}
-	subs, err := s.store.ListSubAccounts(r.Context(), acct.ID)
+	subs, err := s.stats.ListSubAccounts(r.Context(), acct.ID)
 	if err != nil {
 		return nil, s.toProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -175,7 +175,7 @@ func (s *server) subStats(r *http.Request, p principal, acct *accounts.Account, 
 	for i, a := range subs {
 		ids[i] = a.ID
 	}
-	rows, err := s.store.StatsAccounts(r.Context(), ids, from, to)
+	rows, err := s.stats.StatsAccounts(r.Context(), ids, from, to)
 	if err != nil {
 		return nil, s.queryProblem(r.Context(), err, acct.ID)
 	}

@@ -25,8 +25,9 @@ func (s *server) templateRoutes() []route {
 	}
 }
 
-// templateStore is what this area needs of the account store.
-type templateStore interface {
+// TemplateStore is what the templates area needs of the account store:
+// an account's message templates.
+type TemplateStore interface {
 	CreateTemplate(ctx context.Context, accountID, name, body string) (*accounts.Template, error)
 	UpdateTemplate(ctx context.Context, accountID, id string, u accounts.TemplateUpdate) (*accounts.Template, error)
 	DeleteTemplate(ctx context.Context, accountID, id string) error
@@ -64,7 +65,7 @@ func (s *server) listTemplates(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.store.ListTemplates(r.Context(), acct.ID)
+	list, err := s.templates.ListTemplates(r.Context(), acct.ID)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -87,7 +88,7 @@ func (s *server) createTemplate(w http.ResponseWriter, r *http.Request) error {
 	case in.Body == nil:
 		return invalid("body: required")
 	}
-	t, err := s.store.CreateTemplate(r.Context(), acct.ID, *in.Name, *in.Body)
+	t, err := s.templates.CreateTemplate(r.Context(), acct.ID, *in.Name, *in.Body)
 	if err != nil {
 		return s.templateProblem(r.Context(), err, acct, *in.Name)
 	}
@@ -99,7 +100,7 @@ func (s *server) createTemplate(w http.ResponseWriter, r *http.Request) error {
 // its parent's).
 func (s *server) lookupTemplate(r *http.Request, acct *accounts.Account) (*accounts.Template, error) {
 	ref := r.PathValue("tpl")
-	t, err := s.store.LookupTemplate(r.Context(), acct.ID, ref)
+	t, err := s.templates.LookupTemplate(r.Context(), acct.ID, ref)
 	if err != nil {
 		return nil, s.templateProblem(r.Context(), err, acct, ref)
 	}
@@ -150,7 +151,7 @@ func (s *server) patchTemplate(w http.ResponseWriter, r *http.Request) error {
 	if in.Name == nil && in.Body == nil {
 		return invalid("body: give name, body or both")
 	}
-	updated, err := s.store.UpdateTemplate(r.Context(), acct.ID, t.ID, accounts.TemplateUpdate{Name: in.Name, Body: in.Body})
+	updated, err := s.templates.UpdateTemplate(r.Context(), acct.ID, t.ID, accounts.TemplateUpdate{Name: in.Name, Body: in.Body})
 	if err != nil {
 		ref := t.ID
 		if in.Name != nil && errors.Is(err, accounts.ErrTemplateNameTaken) {
@@ -167,7 +168,7 @@ func (s *server) deleteTemplate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteTemplate(r.Context(), acct.ID, t.ID); err != nil {
+	if err := s.templates.DeleteTemplate(r.Context(), acct.ID, t.ID); err != nil {
 		return s.templateProblem(r.Context(), err, acct, t.ID)
 	}
 	w.WriteHeader(http.StatusNoContent)

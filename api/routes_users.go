@@ -28,8 +28,9 @@ func (s *server) userRoutes() []route {
 	}
 }
 
-// userStore is what this area needs of the account store.
-type userStore interface {
+// UserStore is what the users area needs of the account store: members,
+// invitations, login with a password and users' own keys.
+type UserStore interface {
 	ListMembers(ctx context.Context, accountID string) ([]accounts.Member, error)
 	UpdateMember(ctx context.Context, accountID, userID string, up accounts.MemberUpdate) (*accounts.Member, error)
 	RemoveMember(ctx context.Context, accountID, userID string, maxRole accounts.Role) error
@@ -84,7 +85,7 @@ func (s *server) listMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ms, err := s.store.ListMembers(r.Context(), acct.ID)
+	ms, err := s.users.ListMembers(r.Context(), acct.ID)
 	if err != nil {
 		return s.userProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -112,7 +113,7 @@ func (s *server) patchMember(w http.ResponseWriter, r *http.Request) error {
 		up.Role = *in.Role
 	}
 	user := r.PathValue("user")
-	m, err := s.store.UpdateMember(r.Context(), acct.ID, user, up)
+	m, err := s.users.UpdateMember(r.Context(), acct.ID, user, up)
 	if err != nil {
 		return s.memberProblem(r.Context(), err, acct.ID, user)
 	}
@@ -126,7 +127,7 @@ func (s *server) removeMember(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	user := r.PathValue("user")
-	if err := s.store.RemoveMember(r.Context(), acct.ID, user, p.key.Role); err != nil {
+	if err := s.users.RemoveMember(r.Context(), acct.ID, user, p.key.Role); err != nil {
 		return s.memberProblem(r.Context(), err, acct.ID, user)
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -138,7 +139,7 @@ func (s *server) listInvitations(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	invs, err := s.store.ListInvitations(r.Context(), acct.ID)
+	invs, err := s.users.ListInvitations(r.Context(), acct.ID)
 	if err != nil {
 		return s.userProblem(r.Context(), err, "account", acct.ID)
 	}
@@ -168,7 +169,7 @@ func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 	if by == "" {
 		by = p.key.ID
 	}
-	token, inv, err := s.store.CreateInvitation(r.Context(), accounts.InvitationRequest{
+	token, inv, err := s.users.CreateInvitation(r.Context(), accounts.InvitationRequest{
 		AccountID: acct.ID, Email: in.Email, Role: in.Role, CreatedBy: by,
 		TTL: time.Duration(in.ExpiresInHours) * time.Hour,
 	})
@@ -186,7 +187,7 @@ func (s *server) revokeInvitation(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	id := r.PathValue("inv")
-	if err := s.store.RevokeInvitation(r.Context(), acct.ID, id); err != nil {
+	if err := s.users.RevokeInvitation(r.Context(), acct.ID, id); err != nil {
 		if errors.Is(err, accounts.ErrNotFound) {
 			return problemf(http.StatusNotFound, "not-found", "invitation %s: no pending invitation of account %s has this id", id, acct.ID)
 		}
@@ -204,7 +205,7 @@ func (s *server) acceptInvitation(w http.ResponseWriter, r *http.Request) error 
 	if in.Token == "" {
 		return invalid("token: required")
 	}
-	res, err := s.store.AcceptInvitation(r.Context(), in.Token, in.Name, in.Password)
+	res, err := s.users.AcceptInvitation(r.Context(), in.Token, in.Name, in.Password)
 	if errors.Is(err, accounts.ErrNotFound) {
 		return problemf(http.StatusNotFound, "not-found", "token: matches no invitation (check it was copied whole)")
 	}
@@ -221,7 +222,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	secret, key, err := s.store.Login(r.Context(), in.Email, in.Password, in.AccountID)
+	secret, key, err := s.users.Login(r.Context(), in.Email, in.Password, in.AccountID)
 	if errors.Is(err, accounts.ErrBadCredentials) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="smsgate"`)
 	}
@@ -249,7 +250,7 @@ func (s *server) createMyKey(w http.ResponseWriter, r *http.Request) error {
 	if len(in.Name) > 100 {
 		return invalid("name: is longer than 100 characters")
 	}
-	secret, key, err := s.store.CreateUserKey(r.Context(), p.acct.ID, p.key.UserID, in.Name, time.Time{})
+	secret, key, err := s.users.CreateUserKey(r.Context(), p.acct.ID, p.key.UserID, in.Name, time.Time{})
 	if err != nil {
 		return s.userProblem(r.Context(), err, "account", p.acct.ID)
 	}

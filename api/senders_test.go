@@ -176,7 +176,7 @@ func TestSenderRoutes(t *testing.T) {
 func TestSendMessageSenderChoice(t *testing.T) {
 	f := newFixture(t)
 	pipeline := router.NewPipeline(router.PipelineOptions{Store: f.store})
-	srv := httptest.NewServer(New(Options{Store: f.store, Sender: pipeline}))
+	srv := httptest.NewServer(New(Options{Stores: storesOf(f.store), Sender: pipeline}))
 	t.Cleanup(srv.Close)
 	f.srv = srv
 	if _, err := f.store.AddSenderID(t.Context(), f.root.ID, "ACME"); err != nil {

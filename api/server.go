@@ -16,60 +16,67 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/smsgate/smsgate/accounts"
 )
 
-// Store is what the API needs of the account store (*redisstore.Store): the
-// core below plus one interface per area, each defined beside its routes.
-type Store interface {
-	coreStore
-	userStore
-	permissionStore
-	billingStore
-	statsStore
-	contactStore
-	inboxStore
-	optoutStore
-	automationStore
-	senderStore
-	templateStore
-}
-
-// coreStore: accounts, registrations, keys, messages and inbox.
-type coreStore interface {
-	CreateAccount(ctx context.Context, a accounts.Account) (*accounts.Account, error)
-	GetAccount(ctx context.Context, id string) (*accounts.Account, error)
-	UpdateAccount(ctx context.Context, a *accounts.Account) error
-	ListSubAccounts(ctx context.Context, parentID string) ([]*accounts.Account, error)
-	SetStatus(ctx context.Context, id string, st accounts.Status) error
-	AddDomain(ctx context.Context, accountID, domain string) error
-	RemoveDomain(ctx context.Context, accountID, domain string) error
-	AddAddress(ctx context.Context, accountID, address string) error
-	RemoveAddress(ctx context.Context, accountID, address string) error
-	Registrations(ctx context.Context, accountID string) (domains, addresses []string, err error)
-	Transfer(ctx context.Context, fromID, toID string, amount int64, ref, actor string) (from, to *accounts.LedgerEntry, err error)
-	Ledger(ctx context.Context, accountID string, limit int) ([]accounts.LedgerEntry, error)
-	CreateKey(ctx context.Context, accountID string, role accounts.Role, name string) (secret string, key *accounts.APIKey, err error)
-	Authenticate(ctx context.Context, secret string) (*accounts.APIKey, error)
-	ListKeys(ctx context.Context, accountID string) ([]accounts.APIKey, error)
-	RevokeKey(ctx context.Context, accountID, keyID string) error
-	RotateKey(ctx context.Context, accountID, keyID string) (string, *accounts.APIKey, error)
-	GetMessage(ctx context.Context, id string) (*accounts.Message, error)
-	ListMessages(ctx context.Context, accountID string, limit int) ([]*accounts.Message, error)
-	ListInbox(ctx context.Context, accountID string, limit int) ([]*accounts.Reply, error)
-	GetReply(ctx context.Context, id string) (*accounts.Reply, error)
+// Stores are what the API needs of the account store, one field per area.
+// Each field's type is an interface that its area declares beside its
+// routes, with only the methods those routes call, so that an area can be
+// tested with a small fake and the API never depends on the whole store.
+// The account store satisfies every one of them: callers wire the same
+// value into each field.
+//
+// A nil field leaves its area unserved: the area's routes answer 503
+// (problem type "unavailable"), and New logs which areas are unserved. A
+// nil Auth leaves every route that needs an API key unserved.
+type Stores struct {
+	// Auth resolves API keys and loads accounts for authorisation.
+	Auth AuthStore
+	// Accounts serves /v1/me and /v1/accounts (listing, creating,
+	// settings, activating and deactivating).
+	Accounts AccountStore
+	// Registrations serves an account's email-to-SMS domains and addresses.
+	Registrations RegistrationStore
+	// Keys serves an account's API keys.
+	Keys KeyStore
+	// Money serves credit, debit and the ledger.
+	Money MoneyStore
+	// Messages serves the message log and its export; POST /v1/messages
+	// also needs Options.Sender.
+	Messages MessageStore
+	// Inbox serves replies and the reply routing rules.
+	Inbox InboxStore
+	// Users serves members, invitations, login and users' own keys.
+	Users UserStore
+	// Permissions serves a sub-account's permission flags.
+	Permissions PermissionStore
+	// Billing serves prices, top-ups, the ledger export and deleting a
+	// sub-account.
+	Billing BillingStore
+	// Stats serves statistics and their export.
+	Stats StatsStore
+	// Contacts serves contacts and groups.
+	Contacts ContactStore
+	// OptOuts serves the opt-out list, the STOP rule and blocked messages.
+	OptOuts OptOutStore
+	// Automations serves automation rules.
+	Automations AutomationStore
+	// Senders serves an account's numbers and sender ids.
+	Senders SenderStore
+	// Templates serves message templates.
+	Templates TemplateStore
 }
 
 // Options configures the handler built by New.
 type Options struct {
-	// Store holds accounts, keys, money and messages. Required.
-	Store Store
+	// Stores are the account store's parts, one per area; a nil one
+	// leaves its area's routes answering 503 (see Stores).
+	Stores Stores
 	// Logger receives request errors; default discards.
 	Logger *slog.Logger
 	// Registry is served at /metrics; nil serves an empty registry.
@@ -93,12 +100,29 @@ const maxBody = 64 << 10
 
 type server struct {
 	openapiDoc []byte
-	store      Store
 	log        *slog.Logger
 	ready      func(ctx context.Context) error
 	metrics    *metrics
 	webhooks   WebhookService
 	sender     MessageSender
+
+	// One store per area, from Options.Stores; nil: the area is unserved.
+	auth          AuthStore
+	accounts      AccountStore
+	registrations RegistrationStore
+	keys          KeyStore
+	money         MoneyStore
+	messages      MessageStore
+	inbox         InboxStore
+	users         UserStore
+	permissions   PermissionStore
+	billing       BillingStore
+	stats         StatsStore
+	contacts      ContactStore
+	optouts       OptOutStore
+	automations   AutomationStore
+	senders       SenderStore
+	templates     TemplateStore
 }
 
 // metrics are the API's Prometheus metrics.
@@ -142,16 +166,59 @@ func (s *server) routes(gather prometheus.Gatherer) []route {
 	}, s.areaRoutes()...)
 }
 
-// areaRoutes collects the routes of each area, each defined in its own file.
+// area is one API area: its routes, defined in its own file, and whether
+// its store was given. name is its field of Stores.
+type area struct {
+	name   string
+	served bool
+	routes []route
+}
+
+// areas lists the API's areas.
+func (s *server) areas() []area {
+	return []area{
+		{"Accounts", s.accounts != nil, s.accountRoutes()},
+		{"Registrations", s.registrations != nil, s.registrationRoutes()},
+		{"Money", s.money != nil, s.moneyRoutes()},
+		{"Keys", s.keys != nil, s.keyRoutes()},
+		{"Messages", s.messages != nil, s.messageRoutes()},
+		{"Inbox", s.inbox != nil, s.inboxRoutes()},
+		{"Users", s.users != nil, s.userRoutes()},
+		{"Permissions", s.permissions != nil, s.permissionRoutes()},
+		{"Billing", s.billing != nil, s.billingRoutes()},
+		// Webhooks need no account store; without a webhook service its
+		// routes answer 503 themselves (webhookTarget).
+		{"Webhooks", true, s.webhookRoutes()},
+		{"Stats", s.stats != nil, s.statsRoutes()},
+		{"Contacts", s.contacts != nil, s.contactRoutes()},
+		{"OptOuts", s.optouts != nil, s.optoutRoutes()},
+		{"Automations", s.automations != nil, s.automationRoutes()},
+		{"Senders", s.senders != nil, s.senderRoutes()},
+		{"Templates", s.templates != nil, s.templateRoutes()},
+	}
+}
+
+// areaRoutes collects the routes of every area; those of an unserved area
+// answer 503.
 func (s *server) areaRoutes() []route {
 	var rs []route
-	for _, area := range [][]route{s.accountRoutes(), s.registrationRoutes(), s.moneyRoutes(), s.keyRoutes(),
-		s.messageRoutes(), s.inboxRoutes(), s.userRoutes(), s.permissionRoutes(), s.billingRoutes(),
-		s.webhookRoutes(), s.statsRoutes(), s.contactRoutes(), s.optoutRoutes(), s.automationRoutes(),
-		s.senderRoutes(), s.templateRoutes()} {
-		rs = append(rs, area...)
+	for _, a := range s.areas() {
+		for _, rt := range a.routes {
+			if !a.served {
+				rt.h = unserved(a.name)
+			}
+			rs = append(rs, rt)
+		}
 	}
 	return rs
+}
+
+// unserved answers the routes of an area whose store was not given.
+func unserved(area string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		writeProblem(w, problemf(http.StatusServiceUnavailable, "unavailable",
+			"this instance does not serve the %s routes", strings.ToLower(area)))
+	}
 }
 
 // h adapts a handler that returns an error: a *Problem is sent as it is,
@@ -177,8 +244,25 @@ func New(opts Options) http.Handler {
 	if err != nil {
 		panic(err) // the embedded document is broken: a test catches it first
 	}
-	s := &server{store: opts.Store, log: opts.Logger.With("component", "api"), ready: opts.Ready, openapiDoc: doc,
-		webhooks: opts.Webhooks, sender: opts.Sender}
+	st := opts.Stores
+	s := &server{log: opts.Logger.With("component", "api"), ready: opts.Ready, openapiDoc: doc,
+		webhooks: opts.Webhooks, sender: opts.Sender,
+		auth: st.Auth, accounts: st.Accounts, registrations: st.Registrations, keys: st.Keys, money: st.Money,
+		messages: st.Messages, inbox: st.Inbox, users: st.Users, permissions: st.Permissions, billing: st.Billing,
+		stats: st.Stats, contacts: st.Contacts, optouts: st.OptOuts, automations: st.Automations,
+		senders: st.Senders, templates: st.Templates}
+	var off []string
+	if s.auth == nil {
+		off = append(off, "Auth")
+	}
+	for _, a := range s.areas() {
+		if !a.served {
+			off = append(off, a.name)
+		}
+	}
+	if len(off) > 0 {
+		s.log.Warn("api areas not served: their stores are nil", "areas", off)
+	}
 	if opts.Registerer != nil {
 		s.metrics = newMetrics(opts.Registerer)
 	}

@@ -24,7 +24,7 @@ func newUserFixture(t *testing.T) *fixture {
 	st := redisstore.New(rdb, redisstore.Options{PasswordCost: bcrypt.MinCost})
 	reg := prometheus.NewRegistry()
 	srv := httptest.NewServer(New(Options{
-		Store:    st,
+		Stores:   storesOf(st),
 		Logger:   slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Registry: reg, Registerer: reg,
 	}))

@@ -31,7 +31,7 @@ func newWebhookFixture(t *testing.T) *webhookFixture {
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.svc = webhook.New(webhook.Options{Redis: f.rdb, Backoff: []time.Duration{time.Millisecond},
 		Poll: 10 * time.Millisecond, Timeout: 2 * time.Second, Logger: logger})
-	srv := httptest.NewServer(New(Options{Store: f.store, Webhooks: f.svc, Logger: logger}))
+	srv := httptest.NewServer(New(Options{Stores: storesOf(f.store), Webhooks: f.svc, Logger: logger}))
 	t.Cleanup(srv.Close)
 	f.srv = srv
 	f.receiver = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

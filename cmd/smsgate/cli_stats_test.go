@@ -76,7 +76,7 @@ func TestCLIStatsAndLog(t *testing.T) {
 
 func TestCLISend(t *testing.T) {
 	st := redisstore.New(redistest.Start(t), redisstore.Options{})
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Sender: router.NewPipeline(router.PipelineOptions{Store: st}),
+	srv := httptest.NewServer(api.New(api.Options{Stores: apiStores(st), Sender: router.NewPipeline(router.PipelineOptions{Store: st}),
 		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
 	t.Cleanup(srv.Close)
 	root, secret, err := st.Bootstrap(t.Context(), accounts.Account{Name: "Root", DefaultCountry: "AU", PricePerPart: 5})

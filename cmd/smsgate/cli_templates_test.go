@@ -22,7 +22,7 @@ func newTemplateCLIEnv(t *testing.T) *cliEnv {
 	t.Helper()
 	st := redisstore.New(redistest.Start(t), redisstore.Options{})
 	pipe := router.NewPipeline(router.PipelineOptions{Store: st, Templates: st})
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Sender: pipe, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
+	srv := httptest.NewServer(api.New(api.Options{Stores: apiStores(st), Sender: pipe, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
 	t.Cleanup(srv.Close)
 	root, secret, err := st.Bootstrap(t.Context(), accounts.Account{Name: "Root", DefaultCountry: "AU"})
 	if err != nil {

@@ -16,6 +16,13 @@ import (
 	"github.com/smsgate/smsgate/internal/redistest"
 )
 
+// apiStores wires st into every area of the API, as serve does.
+func apiStores(st *redisstore.Store) api.Stores {
+	return api.Stores{Auth: st, Accounts: st, Registrations: st, Keys: st, Money: st, Messages: st, Inbox: st,
+		Users: st, Permissions: st, Billing: st, Stats: st, Contacts: st, OptOuts: st, Automations: st,
+		Senders: st, Templates: st}
+}
+
 // cliEnv is an API server over a real store and redis-server, with a
 // bootstrapped root account holding 10000 minor units.
 type cliEnv struct {
@@ -29,7 +36,7 @@ type cliEnv struct {
 func newCLIEnv(t *testing.T) *cliEnv {
 	t.Helper()
 	st := redisstore.New(redistest.Start(t), redisstore.Options{})
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
+	srv := httptest.NewServer(api.New(api.Options{Stores: apiStores(st), Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
 	t.Cleanup(srv.Close)
 	root, secret, err := st.Bootstrap(t.Context(), accounts.Account{Name: "Root", DefaultCountry: "AU"})
 	if err != nil {

@@ -25,7 +25,7 @@ import (
 func newUserCLIEnv(t *testing.T) *cliEnv {
 	t.Helper()
 	st := redisstore.New(redistest.Start(t), redisstore.Options{PasswordCost: bcrypt.MinCost})
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
+	srv := httptest.NewServer(api.New(api.Options{Stores: apiStores(st), Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
 	t.Cleanup(srv.Close)
 	root, secret, err := st.Bootstrap(t.Context(), accounts.Account{Name: "Root", DefaultCountry: "AU"})
 	if err != nil {

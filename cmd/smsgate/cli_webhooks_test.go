@@ -28,7 +28,7 @@ func newWebhookCLIEnv(t *testing.T) *cliEnv {
 	done := make(chan struct{})
 	go func() { _ = svc.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Webhooks: svc, Logger: logger}))
+	srv := httptest.NewServer(api.New(api.Options{Stores: apiStores(st), Webhooks: svc, Logger: logger}))
 	t.Cleanup(srv.Close)
 	root, secret, err := st.Bootstrap(t.Context(), accounts.Account{Name: "Root", DefaultCountry: "AU"})
 	if err != nil {

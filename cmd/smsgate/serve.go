@@ -271,7 +271,12 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	var httpSrv *http.Server
 	httpAddr := ""
 	if cfg.Roles.HTTP {
-		h := api.New(api.Options{Store: store, Logger: logger.With("component", "http"), Registry: reg, Registerer: reg,
+		h := api.New(api.Options{
+			// The account store serves every area of the API.
+			Stores: api.Stores{Auth: store, Accounts: store, Registrations: store, Keys: store, Money: store,
+				Messages: store, Inbox: store, Users: store, Permissions: store, Billing: store, Stats: store,
+				Contacts: store, OptOuts: store, Automations: store, Senders: store, Templates: store},
+			Logger: logger.With("component", "http"), Registry: reg, Registerer: reg,
 			Webhooks: hooks, Sender: pipeline,
 			Ready: func(ctx context.Context) error {
 				select {
