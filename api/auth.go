@@ -14,9 +14,9 @@ import (
 // from it, the caller's key and account, and the target alone.
 type action int
 
-// Actions. The first five are the coarse ones the spine started with; the
-// finer ones name one right of seed 000 or flag of seeds 002/003 each. Every
-// action has one row in the table of ruleOf.
+// Actions. The first five are coarse, each covering several rights; the
+// others name one right of seed 000 or one flag of seeds 002/003 each.
+// Every action has one row in the table of ruleOf.
 const (
 	// actRead reads an account, its registrations and messages: any member;
 	// the parent's administrators on a child.

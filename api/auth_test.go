@@ -12,7 +12,8 @@ import (
 	"github.com/smsgate/smsgate/router"
 )
 
-// TestAuthorize is the authorisation matrix of this issue, case by case.
+// TestAuthorize checks authorize itself, case by case: the decision for
+// each kind of caller and target, without HTTP.
 func TestAuthorize(t *testing.T) {
 	root := &accounts.Account{ID: "a0-root"}
 	other := &accounts.Account{ID: "a0-other"}
@@ -150,7 +151,7 @@ func TestRedact(t *testing.T) {
 }
 
 // TestPermissionsRoutes: the parent grants, the sub-account's admin with
-// modify_users switches within the grant, and seed 002's trap is closed.
+// modify_users switches within the grant, and never beyond it (seed 002).
 func TestPermissionsRoutes(t *testing.T) {
 	f := newFixture(t)
 	path := "/v1/accounts/" + f.subA.ID + "/permissions"

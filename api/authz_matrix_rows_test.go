@@ -117,7 +117,7 @@ func matrixRows() []mRow {
 		hide(flagged(anyMember("GET /v1/inbox/{id}", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
 			return "/v1/inbox/" + w.reply(t, a), nil
 		}), accounts.FlagIncomingSMS)),
-		// Inbox state and reply rules (issue 4 item 4).
+		// Inbox state and reply rules.
 		hide(flagged(anyMember("PATCH /v1/inbox/{id}", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
 			return "/v1/inbox/" + w.reply(t, a), map[string]any{"read": true}
 		}), accounts.FlagIncomingSMS)),

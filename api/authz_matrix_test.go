@@ -23,7 +23,7 @@ import (
 	"github.com/smsgate/smsgate/webhook"
 )
 
-// The authorisation matrix (issue 3 item 8): every route of the route table
+// The authorisation matrix: every route of the route table
 // x every caller (the root's parent_admin; a sub-account's sub_admin,
 // advanced and basic members; another tenant's parent_admin) x its own
 // account, its child, a sibling and another tenant's account x the route's

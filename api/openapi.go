@@ -9,9 +9,9 @@ import (
 )
 
 // The OpenAPI document is kept in the repository as a base (openapi.json:
-// info, the core routes, shared schemas) and one fragment per area
-// (openapi/<area>.json: its paths and schemas), merged once when the
-// handler is built and served whole at /v1/openapi.json.
+// info, the routes of the areas without a fragment, shared schemas) and one
+// fragment per area (openapi/<area>.json: its paths and schemas), merged
+// once when the handler is built and served whole at /v1/openapi.json.
 var (
 	//go:embed openapi.json
 	openapiBase []byte

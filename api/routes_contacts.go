@@ -12,7 +12,7 @@ import (
 	"github.com/smsgate/smsgate/phone"
 )
 
-// contactRoutes are the routes of contacts and groups (issue 4 item 1).
+// contactRoutes are the routes of contacts and groups.
 // Contacts and groups need actContacts (flag use_database) on the account
 // in the path; a sub-account sees its parent's groups shared with it
 // read-only (listing and members, no change). Sharing a root's group with

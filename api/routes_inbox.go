@@ -74,7 +74,7 @@ func (s *server) getReply(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) exportInbox(w http.ResponseWriter, r *http.Request) error {
-	q, err := s.parseLogQuery(r, actInboxExport, false) // first: another tenant's account is 404 (HB)
+	q, err := s.parseLogQuery(r, actInboxExport, false) // first, so that another tenant's account is a 404, not a 403
 	if err == nil {
 		err = noBasicExport(principalFrom(r.Context()), "inbox")
 	}

@@ -266,7 +266,7 @@ func csvTime(t time.Time) string {
 const exportPage = 1000
 
 func (s *server) exportMessages(w http.ResponseWriter, r *http.Request) error {
-	q, err := s.parseLogQuery(r, actMessagesExport, true) // first: another tenant's account is 404 (HB)
+	q, err := s.parseLogQuery(r, actMessagesExport, true) // first, so that another tenant's account is a 404, not a 403
 	if err == nil {
 		err = noBasicExport(principalFrom(r.Context()), "message log")
 	}
@@ -433,7 +433,7 @@ func (s *server) sendProblem(ctx context.Context, err error, acct *accounts.Acco
 	var pe *router.PermissionError
 	var oo *accounts.OptedOutError
 	switch {
-	case errors.As(err, &pe): // the account's flags (send_bulk, global_sending): HB
+	case errors.As(err, &pe): // the account's flags (send_bulk, global_sending)
 		return forbidden("account %s: %s", acct.ID, pe.Error())
 	case errors.Is(err, router.ErrSenderNotAllowed): // "[from:<id>]" in the subject (router/sender.go)
 		msg, se := router.ErrSenderNotAllowed.Error(), (*router.SenderError)(nil)

@@ -69,7 +69,8 @@ func (s *server) getPermissions(w http.ResponseWriter, r *http.Request) error {
 // putPermissions: the parent's administrators set granted and enabled
 // (actPermissionsGrant); the sub-account's own sub_admin holding
 // modify_users switches enabled within granted (actPermissionsSelf). A flag
-// beyond granted is a 403 naming it: seed 002's trap is closed. The check
+// beyond granted is a 403 naming it, so that a sub-account never enables
+// what it was not granted (the trap seed 002 warns of). The check
 // against granted happens in the store's script, atomically with the write.
 func (s *server) putPermissions(w http.ResponseWriter, r *http.Request) error {
 	p, acct, err := s.target(r, actRead)

@@ -102,7 +102,7 @@ func (s *server) statsReport(export bool) func(http.ResponseWriter, *http.Reques
 		if export {
 			act = actStatsExport
 		}
-		p, acct, err := s.target(r, act) // first: another tenant's account is 404 (HB)
+		p, acct, err := s.target(r, act) // first, so that another tenant's account is a 404 whatever else is wrong
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,7 @@ import (
 	"github.com/smsgate/smsgate/router"
 )
 
-// templateRoutes are the routes of message templates (issue 4 item 2). An
+// templateRoutes are the routes of message templates. An
 // account's templates are listed with its parent's, which are shared with
 // every sub-account read-only (seed 001); {tpl} is a template id or name.
 // Any member (and the parent's administrators) reads them; sub_admin and up
