@@ -2,12 +2,14 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/phone"
+	"github.com/smsgate/smsgate/smtp/exterr"
 )
 
 // AcceptStore is what Accept needs from the account store: one atomic step
@@ -28,11 +30,13 @@ type Pipeline struct {
 	notifier      Notifier
 	templates     TemplateStore
 	senders       SenderStore
+	optouts       OptOutChecker
+	refused       RefusedRecorder
 }
 
 // Notifier tells the sender of a mail which recipients were not sent to
-// because they had opted out, when the others were accepted (the lead wires
-// it to the reply *Mailer). It must not block: it queues.
+// because they had opted out, when the others were accepted (serve wires the
+// relay mailer). It must not block: it queues.
 type Notifier interface {
 	BlockedNotice(ctx context.Context, m *Mail, blocked []string)
 }
@@ -56,6 +60,10 @@ type PipelineOptions struct {
 	// mail's "[from:<id>]" choice (router/sender.go); nil: Store, if it
 	// has them (*redisstore.Store does), else every choice is refused.
 	Senders SenderStore
+	// OptOuts answers whether a recipient has opted out, at RCPT time
+	// (Transaction.AddRcpt); nil: Store, if it has them, else that early
+	// answer is skipped and the accept step alone blocks opted-out numbers.
+	OptOuts OptOutChecker
 }
 
 // DefaultMaxParts is the part limit of an account that sets none.
@@ -72,6 +80,11 @@ func NewPipeline(opts PipelineOptions) *Pipeline {
 	if p.senders == nil {
 		p.senders, _ = opts.Store.(SenderStore)
 	}
+	p.optouts = opts.OptOuts
+	if p.optouts == nil {
+		p.optouts, _ = opts.Store.(OptOutChecker)
+	}
+	p.refused, _ = opts.Store.(RefusedRecorder)
 	return p
 }
 
@@ -105,7 +118,7 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 	if p.routes != nil {
 		for _, to := range m.Recipients {
 			if !p.routes.Has(to) {
-				return nil, fmt.Errorf("%s: %w", maskNumber(to), ErrNoRoute)
+				return nil, noRoute(to)
 			}
 		}
 	}
@@ -138,6 +151,11 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 		req.IdempotencyKey = m.Sender.Address + "\x00" + m.MailID + "\x00" + strings.Join(m.Recipients, ",")
 	}
 	res, err := p.store.Accept(ctx, req)
+	if errors.Is(err, accounts.ErrNotFound) {
+		// Deleted while a sender cache still held it: permanent.
+		return nil, exterr.New(550, [3]int{5, 7, 1}, "not_found", "the sending account no longer exists",
+			fmt.Errorf("accept for %s: %w", acct.ID, err))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("accept for %s: %w", acct.ID, err)
 	}
@@ -176,15 +194,6 @@ func ComposeText(mode, subject, body string) string {
 	return body
 }
 
-// maskNumber hides all but the last four digits, for logs and errors that
-// may be logged.
-func maskNumber(n string) string {
-	if len(n) <= 4 {
-		return n
-	}
-	return strings.Repeat("*", len(n)-4) + n[len(n)-4:]
-}
-
 func acceptResult(err error) string {
 	if err == nil {
 		return "accepted"
@@ -208,32 +217,59 @@ func (e *PermissionError) Error() string {
 func (e *PermissionError) Is(target error) bool { return target == ErrNotPermitted }
 
 // permit checks the sending flags of acct for a mail to recipients: SMS at
-// all (access_sms), more than one recipient (send_bulk), a destination
-// outside the calling code of the account's default country
-// (global_sending). A root account has every flag. The account was loaded
-// when the sender was resolved, so a flag changed since takes effect with
-// the next mail.
+// all (access_sms), then each recipient as permitRcpt does. A root account
+// has every flag. The account was loaded when the sender was resolved, so a
+// flag changed since takes effect with the next mail.
 func permit(acct *accounts.Account, recipients []string) error {
-	if !acct.Can(accounts.FlagAccessSMS) {
-		return &PermissionError{Flag: accounts.FlagAccessSMS, Reason: "send SMS"}
+	if err := permitSend(acct); err != nil {
+		return err
 	}
-	if len(recipients) > 1 && !acct.Can(accounts.FlagSendBulk) {
-		return &PermissionError{Flag: accounts.FlagSendBulk, Reason: "send to several recipients"}
+	for i, to := range recipients {
+		if err := permitRcpt(acct, to, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// permitSend checks that acct may send SMS at all (access_sms).
+func permitSend(acct *accounts.Account) error {
+	if !acct.Can(accounts.FlagAccessSMS) {
+		return notPermitted(&PermissionError{Flag: accounts.FlagAccessSMS, Reason: "send SMS"})
+	}
+	return nil
+}
+
+// permitRcpt checks that acct may send to the number to when it already has
+// have recipients: more than one needs send_bulk, a destination outside the
+// calling code of the account's default country needs global_sending.
+func permitRcpt(acct *accounts.Account, to string, have int) error {
+	if have > 0 && !acct.Can(accounts.FlagSendBulk) {
+		return notPermitted(&PermissionError{Flag: accounts.FlagSendBulk, Reason: "send to several recipients"})
 	}
 	if acct.Can(accounts.FlagGlobalSending) {
 		return nil
 	}
 	// An unknown country has no calling code: every number is abroad.
 	cc, _ := phone.CallingCode(acct.DefaultCountry)
+	if cc != "" && strings.HasPrefix(to, cc) {
+		return nil
+	}
 	home := acct.DefaultCountry
 	if cc != "" {
 		home += " (+" + cc + ")"
 	}
-	for _, to := range recipients {
-		if cc == "" || !strings.HasPrefix(to, cc) {
-			return &PermissionError{Flag: accounts.FlagGlobalSending,
-				Reason: fmt.Sprintf("send to %s outside its country %s", maskNumber(to), home)}
-		}
-	}
-	return nil
+	return notPermitted(&PermissionError{Flag: accounts.FlagGlobalSending,
+		Reason: fmt.Sprintf("send to %s outside its country %s", accounts.MaskNumber(to), home)})
+}
+
+// notPermitted is the refusal of a missing permission flag: 550 5.7.1 with
+// the flag named.
+func notPermitted(pe *PermissionError) error {
+	return exterr.Permanent(550, [3]int{5, 7, 1}, "not_permitted", pe)
+}
+
+// noRoute is the refusal of a destination no carrier link serves.
+func noRoute(to string) error {
+	return exterr.Permanent(554, [3]int{5, 4, 4}, "no_route", fmt.Errorf("%s: %w", accounts.MaskNumber(to), ErrNoRoute))
 }

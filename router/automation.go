@@ -246,7 +246,7 @@ func (a *Automator) claim(ctx context.Context, acct *accounts.Account, rule *acc
 		return false
 	case !ok:
 		a.log.InfoContext(ctx, "automation limited", "rule", rule.ID, "kind", rule.Kind, "reply", r.ID,
-			"account", acct.ID, "limit", why, "from", maskNumber(r.From))
+			"account", acct.ID, "limit", why, "from", accounts.MaskNumber(r.From))
 		return false
 	}
 	return true
@@ -294,7 +294,7 @@ func (a *Automator) forward(ctx context.Context, acct *accounts.Account, rule *a
 			a.log.ErrorContext(ctx, "automation: number owner", "err", err, "rule", rule.ID)
 			continue
 		case owner == acct.ID || to == r.To:
-			a.log.WarnContext(ctx, "forward to the account's own number refused: it would loop", "rule", rule.ID, "to", maskNumber(to))
+			a.log.WarnContext(ctx, "forward to the account's own number refused: it would loop", "rule", rule.ID, "to", accounts.MaskNumber(to))
 			continue
 		}
 		numbers = append(numbers, to)

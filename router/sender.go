@@ -7,6 +7,7 @@ import (
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/phone"
+	"github.com/smsgate/smsgate/smtp/exterr"
 )
 
 // Picking a sender identity from email. An account may send from its
@@ -180,7 +181,7 @@ func (p *Pipeline) pickSender(ctx context.Context, m *Mail) (*Mail, error) {
 	case c.Form == ChoiceAddress: // an ordinary sub-address: no choice
 		return &out, nil
 	default:
-		return nil, &SenderError{ID: c.ID}
+		return nil, exterr.Permanent(550, [3]int{5, 7, 1}, "not_permitted", &SenderError{ID: c.ID})
 	}
 	out.Source = source
 	if c.Form == ChoiceAddress {

@@ -117,7 +117,7 @@ func TestAcceptSenderChoice(t *testing.T) {
 				t.Fatalf("accepted from %s, want an error", st.req.Messages[0].Source)
 			case errors.Is(tc.wantErr, ErrSenderNotAllowed):
 				var se *SenderError
-				if !errors.As(err, &se) || !errors.Is(err, ErrNotPermitted) || err.Error() != "sender id EVIL is not allowed for this account" {
+				if !errors.As(err, &se) || !errors.Is(err, ErrNotPermitted) || se.Error() != "sender id EVIL is not allowed for this account" {
 					t.Fatalf("error %v, want a SenderError for EVIL", err)
 				}
 				if st.calls != 0 {

@@ -90,7 +90,7 @@ func (h *Stop) OnReply(ctx context.Context, r *accounts.Reply, orig *accounts.Me
 		return false
 	}
 	list := h.o.Store.OptOutList(acct)
-	number := maskNumber(r.From)
+	number := accounts.MaskNumber(r.From)
 	if kind == accounts.StopStart {
 		err := h.o.Store.RemoveOptOut(ctx, list, r.From)
 		switch {
@@ -139,7 +139,7 @@ func (h *Stop) confirm(ctx context.Context, acct *accounts.Account, r *accounts.
 	ids, err := h.o.Sender.Accept(ctx, m)
 	if err != nil {
 		h.log.WarnContext(ctx, "stop rule: confirmation not sent", "err", err, "account", acct.ID,
-			"number", maskNumber(r.From), "reply", r.ID)
+			"number", accounts.MaskNumber(r.From), "reply", r.ID)
 		return
 	}
 	h.log.InfoContext(ctx, "stop rule: confirmation queued", "account", acct.ID, "message", ids, "reply", r.ID)

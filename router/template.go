@@ -111,7 +111,7 @@ func (p *Pipeline) compose(ctx context.Context, m *Mail) ([]composed, error) {
 		coding, parts := smpp.CountParts(text)
 		if parts > limit {
 			if acct.LongMessage != accounts.LongTruncate {
-				return composed{}, &TooLongError{Parts: parts, Limit: limit}
+				return composed{}, tooLong(&TooLongError{Parts: parts, Limit: limit})
 			}
 			text = smpp.Truncate(text, limit)
 			coding, parts = smpp.CountParts(text)
@@ -122,7 +122,7 @@ func (p *Pipeline) compose(ctx context.Context, m *Mail) ([]composed, error) {
 	if m.Template == "" {
 		text := ComposeText(acct.SubjectMode, m.Subject, m.Text)
 		if text == "" {
-			return nil, ErrEmpty
+			return nil, empty(ErrEmpty)
 		}
 		c, err := fit(text)
 		if err != nil {
@@ -135,11 +135,11 @@ func (p *Pipeline) compose(ctx context.Context, m *Mail) ([]composed, error) {
 	}
 
 	if p.templates == nil {
-		return nil, &TemplateError{Name: m.Template, Off: true}
+		return nil, noTemplate(&TemplateError{Name: m.Template, Off: true})
 	}
 	tpl, err := p.templates.Template(ctx, acct.ID, m.Template)
 	if errors.Is(err, accounts.ErrNotFound) {
-		return nil, &TemplateError{Name: m.Template}
+		return nil, noTemplate(&TemplateError{Name: m.Template})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("template %q: %w", m.Template, err)
@@ -158,12 +158,12 @@ func (p *Pipeline) compose(ctx context.Context, m *Mail) ([]composed, error) {
 			case errors.Is(err, accounts.ErrNotFound):
 				c = nil
 			case err != nil:
-				return nil, fmt.Errorf("template %q: contact %s: %w", tpl.Name, maskNumber(to), err)
+				return nil, fmt.Errorf("template %q: contact %s: %w", tpl.Name, accounts.MaskNumber(to), err)
 			}
 		}
 		text := strings.TrimSpace(accounts.RenderTemplate(tpl.Body, templateValues(c, to, body)))
 		if text == "" {
-			return nil, fmt.Errorf("template %q for %s: %w", tpl.Name, maskNumber(to), ErrEmpty)
+			return nil, empty(fmt.Errorf("template %q for %s: %w", tpl.Name, accounts.MaskNumber(to), ErrEmpty))
 		}
 		if out[i], err = fit(text); err != nil {
 			return nil, err

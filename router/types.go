@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/smtp/exterr"
 )
 
 // Mail is one accepted email, ready to become one SMS per recipient.
@@ -59,3 +60,17 @@ func (e *TooLongError) Error() string {
 func (e *TooLongError) Is(target error) bool { return target == ErrTooLong }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// tooLong is the refusal of a text over the account's part limit.
+func tooLong(e *TooLongError) error { return exterr.Permanent(554, [3]int{5, 3, 4}, "too_long", e) }
+
+// empty is the refusal of a mail with no text to send.
+func empty(cause error) error {
+	return exterr.New(554, [3]int{5, 6, 0}, "empty", ErrEmpty.Error(), cause)
+}
+
+// noTemplate is the refusal of a mail naming a template that cannot be
+// used: the content cannot be built, permanently (RFC 3463 5.6.0).
+func noTemplate(e *TemplateError) error {
+	return exterr.Permanent(554, [3]int{5, 6, 0}, "no_template", e)
+}

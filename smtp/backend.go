@@ -41,10 +41,36 @@ type KeyChecker interface {
 	Authenticate(ctx context.Context, secret string) (*accounts.APIKey, error)
 }
 
-// Pipeline accepts a mail: prices, debits and queues one SMS per recipient
-// atomically, and returns the message ids.
+// Pipeline starts a mail's transaction once MAIL FROM has resolved the
+// sender.
 type Pipeline interface {
-	Accept(ctx context.Context, m *router.Mail) ([]string, error)
+	Start(ctx context.Context, sender *accounts.Sender) (Transaction, error)
+}
+
+// Transaction is one mail in steps (maddy's delivery model): each RCPT TO
+// is checked and added on its own, so that one bad recipient is refused
+// alone; Commit prices, debits and queues one SMS per recipient atomically
+// and returns the message ids; Abort drops the transaction (RSET, QUIT, a
+// dropped connection). Refusals are *exterr.Error values.
+type Transaction interface {
+	AddRcpt(ctx context.Context, number string) error
+	AddGroup(ctx context.Context, numbers []string) (fresh int, err error)
+	Recipients() []string
+	Commit(ctx context.Context, m *router.Mail) ([]string, error)
+	Abort()
+}
+
+// RouterPipeline adapts the router's pipeline to Pipeline.
+func RouterPipeline(p *router.Pipeline) Pipeline { return routerPipeline{p} }
+
+type routerPipeline struct{ p *router.Pipeline }
+
+func (r routerPipeline) Start(ctx context.Context, sender *accounts.Sender) (Transaction, error) {
+	t, err := r.p.Start(ctx, sender)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // Options configure a Backend and the servers it makes.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/phone"
-	"github.com/smsgate/smsgate/router"
+	"github.com/smsgate/smsgate/smtp/exterr"
 )
 
 // Conditions the session itself detects. They go through toSMTPError like
@@ -25,11 +25,16 @@ var (
 	errAuthAvailable = errors.New("authentication not available")
 )
 
-// notSMSDomainError is a recipient whose domain is not one of ours.
-type notSMSDomainError struct{ domain string }
+// notSMSDomain is the refusal of a recipient whose domain is not one of
+// ours.
+func notSMSDomain(domain string) error {
+	return exterr.New(550, [3]int{5, 1, 2}, "not_sms_domain", domain+" is not an SMS domain of this gateway", nil)
+}
 
-func (e *notSMSDomainError) Error() string {
-	return e.domain + " is not an SMS domain of this gateway"
+// badRecipient is the refusal of a recipient address that is not
+// <number>@<sms-domain>; why is shown to the client.
+func badRecipient(why string) error {
+	return exterr.New(550, [3]int{5, 1, 3}, "bad_address", errBadRecipient.Error()+": "+why, errBadRecipient)
 }
 
 // replyContext is what a reply text may mention besides the error itself.
@@ -55,6 +60,7 @@ var (
 		"no_route", "invalid_number", "not_sms_domain", "bad_address", "tls_required",
 		"key_mismatch", "auth_failed", "bad_message", "too_large", "protocol", "not_permitted",
 		"opted_out", "unknown_group", "empty_group", "group_too_large", "no_template",
+		"not_found", "invalid",
 	}
 	temporaryReasons = []string{
 		"timeout", "shutting_down", "too_many_recipients", "internal", "protocol",
@@ -73,15 +79,17 @@ func smtpErr(code int, enh gosmtp.EnhancedCode, msg string) *gosmtp.SMTPError {
 // anything unrecognised becomes "internal error (ref <session>)".
 func toSMTPError(err error, rc replyContext) reply {
 	var (
-		tooLong  *router.TooLongError
-		denied   *router.PermissionError
-		domain   *notSMSDomainError
 		protoErr *gosmtp.SMTPError
-		noTpl    *router.TemplateError
-		group    *groupError
+		balance  *accounts.BalanceError
 		optedOut *accounts.OptedOutError
 	)
+	if xe, ok := exterr.As(err); ok {
+		// Refusals typed where the condition is known: the router's
+		// pipeline and transaction, groups, the session's own checks.
+		return reply{smtpErr(xe.Code, gosmtp.EnhancedCode(xe.Enhanced), xe.Message), xe.Reason, false}
+	}
 	switch {
+	// The session's own conditions, whose text needs the session context.
 	case errors.Is(err, errShuttingDown):
 		return reply{smtpErr(421, gosmtp.EnhancedCode{4, 3, 2}, "shutting down, try again later"), "shutting_down", false}
 	case errors.Is(err, errTLSRequired):
@@ -90,12 +98,6 @@ func toSMTPError(err error, rc replyContext) reply {
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "the authenticated API key does not belong to the account of "+rc.sender), "key_mismatch", false}
 	case errors.Is(err, errTooManyRcpts):
 		return reply{smtpErr(452, gosmtp.EnhancedCode{4, 5, 3}, fmt.Sprintf("too many recipients (max %d)", rc.maxRcpt)), "too_many_recipients", false}
-	case errors.As(err, &domain):
-		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 1, 2}, domain.Error()), "not_sms_domain", false}
-	case errors.As(err, &group):
-		return reply{smtpErr(550, group.enh, group.msg), group.reason, false}
-	case errors.Is(err, errBadRecipient):
-		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 1, 3}, detail(err, errBadRecipient)), "bad_address", false}
 	case errors.Is(err, gosmtp.ErrTooLongLine):
 		// RFC 5322 §2.1.1: lines are at most 998 characters.
 		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, "message has a line longer than the limit (RFC 5322 allows 998 characters)"), "bad_message", false}
@@ -103,6 +105,8 @@ func toSMTPError(err error, rc replyContext) reply {
 		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, "message cannot be parsed as MIME"), "bad_message", false}
 	case errors.Is(err, errAuthAvailable):
 		return reply{gosmtp.ErrAuthUnsupported, "protocol", false}
+
+	// The account store's conditions (package accounts knows no SMTP).
 	case errors.Is(err, accounts.ErrBadKey):
 		return reply{smtpErr(535, gosmtp.EnhancedCode{5, 7, 8}, "authentication failed: invalid or revoked API key"), "auth_failed", false}
 	case errors.Is(err, accounts.ErrUnknownSender):
@@ -115,28 +119,19 @@ func toSMTPError(err error, rc replyContext) reply {
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, optedOut.Error()), "opted_out", false}
 	case errors.Is(err, accounts.ErrOptedOut):
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "all recipients have opted out"), "opted_out", false}
+	case errors.As(err, &balance):
+		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 7, 0}, balance.Error()), "insufficient_balance", false}
 	case errors.Is(err, accounts.ErrInsufficientBalance):
-		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 7, 0}, detail(err, accounts.ErrInsufficientBalance)), "insufficient_balance", false}
-	case errors.As(err, &tooLong):
-		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 3, 4}, tooLong.Error()), "too_long", false}
-	case errors.Is(err, router.ErrTooLong):
-		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 3, 4}, detail(err, router.ErrTooLong)), "too_long", false}
-	case errors.As(err, &noTpl):
-		// The subject names a template the account (and its parent) lacks:
-		// the content cannot be built, permanently (RFC 3463 5.6.0).
-		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, noTpl.Error()), "no_template", false}
-	case errors.Is(err, router.ErrNoTemplate):
-		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, detail(err, router.ErrNoTemplate)), "no_template", false}
-	case errors.Is(err, router.ErrEmpty):
-		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, "message has no text"), "empty", false}
-	case errors.As(err, &denied):
-		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, denied.Error()), "not_permitted", false}
-	case errors.Is(err, router.ErrNotPermitted):
-		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, detail(err, router.ErrNotPermitted)), "not_permitted", false}
-	case errors.Is(err, router.ErrNoRoute):
-		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 4, 4}, detail(err, router.ErrNoRoute)), "no_route", false}
+		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 7, 0}, "insufficient balance"), "insufficient_balance", false}
+	case errors.Is(err, accounts.ErrNotFound):
+		// The account was deleted while the sender cache still had it, or
+		// what the mail names is gone: permanent, never an endless 451.
+		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "the sending account or what the mail refers to no longer exists (session "+rc.session+")"), "not_found", false}
+	case errors.Is(err, accounts.ErrInvalid):
+		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, detail(err, accounts.ErrInvalid)), "invalid", false}
 	case errors.Is(err, phone.ErrInvalid):
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 1, 3}, detail(err, phone.ErrInvalid)), "invalid_number", false}
+
 	case errors.Is(err, context.DeadlineExceeded):
 		return reply{smtpErr(451, gosmtp.EnhancedCode{4, 4, 5}, "timed out, try again later (session "+rc.session+")"), "timeout", false}
 	case errors.Is(err, context.Canceled):

@@ -21,11 +21,10 @@ import (
 	"time"
 	"unicode"
 
-	gosmtp "github.com/emersion/go-smtp"
-
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/phone"
 	"github.com/smsgate/smsgate/router"
+	"github.com/smsgate/smsgate/smtp/exterr"
 )
 
 // GroupResolver finds the group a recipient names and its numbers
@@ -42,14 +41,10 @@ type GroupResolver interface {
 // (each becomes a message of the one accept step).
 const maxMailRecipients = 10000
 
-// groupError is a refused group recipient; its text is for the sender.
-type groupError struct {
-	enh    gosmtp.EnhancedCode
-	msg    string
-	reason string // metrics reason
+// groupRefusal is a refused group recipient; msg is for the sender.
+func groupRefusal(enh [3]int, reason, msg string) error {
+	return exterr.New(550, enh, reason, msg, nil)
 }
-
-func (e *groupError) Error() string { return e.msg }
 
 // isGroupRecipient reports whether to is <name>@<sms-domain> with a
 // letter in name, and groups are on.
@@ -67,8 +62,8 @@ func (s *session) isGroupRecipient(to string) bool {
 func (s *session) rcptGroup(start time.Time, to string) error {
 	at := strings.LastIndexByte(to, '@')
 	name := strings.Trim(to[:at], `"`)
-	if s.sender == nil || s.sender.Account == nil {
-		return s.refuse("rcpt", start, fmt.Errorf("%w: MAIL FROM first", errBadRecipient))
+	if s.txn == nil {
+		return s.refuse("rcpt", start, badRecipient("MAIL FROM first"))
 	}
 	acct := s.sender.Account
 	ctx, cancel := s.commandCtx()
@@ -85,46 +80,38 @@ func (s *session) rcptGroup(start time.Time, to string) error {
 			// the reply is the invalid number's.
 			return s.refuse("rcpt", start, fmt.Errorf("normalise recipient (no group named %q): %w", name, perr))
 		}
-		return s.refuse("rcpt", start, &groupError{enh: gosmtp.EnhancedCode{5, 1, 1}, reason: "unknown_group",
-			msg: fmt.Sprintf("no group named %q (and not a phone number: %s)", name, why)})
+		return s.refuse("rcpt", start, groupRefusal([3]int{5, 1, 1}, "unknown_group",
+			fmt.Sprintf("no group named %q (and not a phone number: %s)", name, why)))
 	}
 	if err != nil {
 		return s.refuse("rcpt", start, fmt.Errorf("group %q: %w", name, err))
 	}
 	if !acct.Can(accounts.FlagSendBulk) {
-		return s.refuse("rcpt", start, &router.PermissionError{Flag: accounts.FlagSendBulk, Reason: "send to a group"})
+		return s.refuse("rcpt", start, exterr.Permanent(550, [3]int{5, 7, 1}, "not_permitted",
+			&router.PermissionError{Flag: accounts.FlagSendBulk, Reason: "send to a group"}))
 	}
+	have := len(s.txn.Recipients())
 	if g.Members > maxMailRecipients {
-		return s.refuse("rcpt", start, tooManyInGroup(g.Name, g.Members, len(s.rcpts)))
+		return s.refuse("rcpt", start, tooManyInGroup(g.Name, g.Members, have))
 	}
 	nums, err := s.b.opts.Groups.GroupNumbers(ctx, g.ID)
 	if err != nil {
 		return s.refuse("rcpt", start, fmt.Errorf("numbers of group %s: %w", g.ID, err))
 	}
 	if len(nums) == 0 {
-		return s.refuse("rcpt", start, &groupError{enh: gosmtp.EnhancedCode{5, 1, 1}, reason: "empty_group",
-			msg: fmt.Sprintf("group %q has no members", g.Name)})
+		return s.refuse("rcpt", start, groupRefusal([3]int{5, 1, 1}, "empty_group", fmt.Sprintf("group %q has no members", g.Name)))
 	}
-	var fresh []string
-	for _, n := range nums {
-		if !s.seen[n] {
-			fresh = append(fresh, n)
-		}
+	if have+len(nums) > maxMailRecipients {
+		return s.refuse("rcpt", start, tooManyInGroup(g.Name, len(nums), have))
 	}
-	if len(s.rcpts)+len(fresh) > maxMailRecipients {
-		return s.refuse("rcpt", start, tooManyInGroup(g.Name, len(nums), len(s.rcpts)))
+	fresh, err := s.txn.AddGroup(ctx, nums)
+	if err != nil {
+		return s.refuse("rcpt", start, fmt.Errorf("group %q: %w", g.Name, err))
 	}
-	if s.seen == nil {
-		s.seen = map[string]bool{}
-	}
-	for _, n := range fresh {
-		s.seen[n] = true
-	}
-	s.rcpts = append(s.rcpts, fresh...)
-	s.groupRcpts += len(fresh)
-	s.b.metrics.recipients.WithLabelValues(rcptAccepted).Add(float64(len(fresh)))
-	s.b.metrics.recipients.WithLabelValues(rcptDuplicate).Add(float64(len(nums) - len(fresh)))
-	s.log.Info("group recipient", "group", g.ID, "shared", g.AccountID != acct.ID, "members", len(nums), "added", len(fresh))
+	s.groupRcpts += fresh
+	s.b.metrics.recipients.WithLabelValues(rcptAccepted).Add(float64(fresh))
+	s.b.metrics.recipients.WithLabelValues(rcptDuplicate).Add(float64(len(nums) - fresh))
+	s.log.Info("group recipient", "group", g.ID, "shared", g.AccountID != acct.ID, "members", len(nums), "added", fresh)
 	s.b.metrics.command("rcpt", 250, time.Since(start).Seconds())
 	return nil
 }
@@ -136,7 +123,7 @@ func tooManyInGroup(name string, members, have int) error {
 	if have > 0 {
 		msg += fmt.Sprintf(" (%d already)", have)
 	}
-	return &groupError{enh: gosmtp.EnhancedCode{5, 5, 3}, reason: "group_too_large", msg: msg + "; split the group"}
+	return groupRefusal([3]int{5, 5, 3}, "group_too_large", msg+"; split the group")
 }
 
 // queuedText is the text of the 250 reply to DATA: the message ids, the

@@ -58,16 +58,68 @@ func (f *fakeKeys) Authenticate(_ context.Context, secret string) (*accounts.API
 	return nil, accounts.ErrBadKey
 }
 
-// fakePipeline records what Accept received. Block, when set, holds Accept
-// until it is closed or the context ends.
+// fakePipeline starts fake transactions and records the mails committed,
+// with an error knob per stage (maddy's testutils target): StartErr at MAIL
+// FROM, RcptErr per number at RCPT TO, AcceptErr at the commit. Block, when
+// set, holds Commit until it is closed or the context ends.
 type fakePipeline struct {
 	mu        sync.Mutex
 	got       []*router.Mail
+	StartErr  error
+	RcptErr   map[string]error
 	AcceptErr error
 	Block     chan struct{}
 }
 
-func (f *fakePipeline) Accept(ctx context.Context, m *router.Mail) ([]string, error) {
+func (f *fakePipeline) Start(_ context.Context, sender *accounts.Sender) (Transaction, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.StartErr != nil {
+		return nil, f.StartErr
+	}
+	return &fakeTxn{f: f, sender: sender, seen: map[string]bool{}}, nil
+}
+
+// fakeTxn is a transaction of fakePipeline.
+type fakeTxn struct {
+	f      *fakePipeline
+	sender *accounts.Sender
+	rcpts  []string
+	seen   map[string]bool
+}
+
+func (t *fakeTxn) AddRcpt(_ context.Context, n string) error {
+	t.f.mu.Lock()
+	err := t.f.RcptErr[n]
+	t.f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if !t.seen[n] {
+		t.seen[n] = true
+		t.rcpts = append(t.rcpts, n)
+	}
+	return nil
+}
+
+func (t *fakeTxn) AddGroup(ctx context.Context, nums []string) (int, error) {
+	fresh := 0
+	for _, n := range nums {
+		if !t.seen[n] {
+			fresh++
+			t.seen[n] = true
+			t.rcpts = append(t.rcpts, n)
+		}
+	}
+	return fresh, nil
+}
+
+func (t *fakeTxn) Recipients() []string { return t.rcpts }
+
+func (t *fakeTxn) Abort() {}
+
+func (t *fakeTxn) Commit(ctx context.Context, m *router.Mail) ([]string, error) {
+	f := t.f
 	if f.Block != nil {
 		select {
 		case <-f.Block:
@@ -75,6 +127,7 @@ func (f *fakePipeline) Accept(ctx context.Context, m *router.Mail) ([]string, er
 			return nil, fmt.Errorf("wait for queue: %w", ctx.Err())
 		}
 	}
+	m.Sender, m.Recipients = t.sender, t.rcpts
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.got = append(f.got, m)

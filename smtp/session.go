@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,8 +40,7 @@ type session struct {
 	// The current transaction, cleared by Reset.
 	sender     *accounts.Sender
 	from       string
-	rcpts      []string
-	seen       map[string]bool
+	txn        Transaction
 	rcptLogged int
 	groupRcpts int // recipients a group brought (groups.go): not counted against MaxRecipients
 }
@@ -90,10 +90,13 @@ func (s *session) refuse(cmd string, start time.Time, err error) *gosmtp.SMTPErr
 
 // Reset implements gosmtp.Session: it discards the transaction.
 func (s *session) Reset() {
+	if s.txn != nil {
+		s.txn.Abort()
+	}
 	if s.sender != nil {
 		s.b.endTxn()
 	}
-	s.sender, s.from, s.rcpts, s.seen, s.rcptLogged = nil, "", nil, nil, 0
+	s.sender, s.from, s.txn, s.rcptLogged = nil, "", nil, 0
 	s.groupRcpts = 0
 }
 
@@ -132,14 +135,20 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	if s.key != nil && s.key.AccountID != sender.Account.ID {
 		return s.refuse("mail", start, errKeyMismatch)
 	}
-	s.sender = sender
+	txn, err := s.b.opts.Pipeline.Start(ctx, sender)
+	if err != nil {
+		return s.refuse("mail", start, fmt.Errorf("start transaction: %w", err))
+	}
+	s.sender, s.txn = sender, txn
 	s.b.beginTxn()
 	s.log.Info("mail from", "account", sender.Account.ID, "match", sender.Match, "auth", s.key != nil)
 	s.b.metrics.command("mail", 250, time.Since(start).Seconds())
 	return nil
 }
 
-// Rcpt implements gosmtp.Session (RCPT TO): only <number>@<sms-domain>.
+// Rcpt implements gosmtp.Session (RCPT TO): only <number>@<sms-domain>,
+// or a group's name (groups.go). Each recipient is checked on its own
+// (Transaction.AddRcpt), so a refusal here leaves the others in place.
 // Repeated numbers, however written, collapse into one recipient.
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	start := time.Now()
@@ -151,21 +160,23 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 		s.b.metrics.recipients.WithLabelValues(rcptRejected).Inc()
 		return s.refuse("rcpt", start, err)
 	}
-	if s.seen[number] {
-		s.b.metrics.recipients.WithLabelValues(rcptDuplicate).Inc()
-		s.b.metrics.command("rcpt", 250, time.Since(start).Seconds())
-		return nil
-	}
-	if max := s.b.opts.MaxRecipients; max > 0 && len(s.rcpts)-s.groupRcpts >= max {
+	have := len(s.txn.Recipients())
+	dup := slices.Contains(s.txn.Recipients(), number)
+	if max := s.b.opts.MaxRecipients; max > 0 && !dup && have-s.groupRcpts >= max {
 		s.b.metrics.recipients.WithLabelValues(rcptRejected).Inc()
 		return s.refuse("rcpt", start, errTooManyRcpts)
 	}
-	if s.seen == nil {
-		s.seen = map[string]bool{}
+	ctx, cancel := s.commandCtx()
+	defer cancel()
+	if err := s.txn.AddRcpt(ctx, number); err != nil {
+		s.b.metrics.recipients.WithLabelValues(rcptRejected).Inc()
+		return s.refuse("rcpt", start, fmt.Errorf("add recipient: %w", err))
 	}
-	s.seen[number] = true
-	s.rcpts = append(s.rcpts, number)
-	s.b.metrics.recipients.WithLabelValues(rcptAccepted).Inc()
+	if len(s.txn.Recipients()) == have {
+		s.b.metrics.recipients.WithLabelValues(rcptDuplicate).Inc()
+	} else {
+		s.b.metrics.recipients.WithLabelValues(rcptAccepted).Inc()
+	}
 	s.b.metrics.command("rcpt", 250, time.Since(start).Seconds())
 	return nil
 }
@@ -174,14 +185,14 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 func (s *session) recipient(to string) (string, error) {
 	at := strings.LastIndexByte(to, '@')
 	if at <= 0 || at == len(to)-1 {
-		return "", fmt.Errorf("%w: expected <number>@<sms-domain>", errBadRecipient)
+		return "", badRecipient("expected <number>@<sms-domain>")
 	}
 	local, domain := to[:at], strings.ToLower(strings.TrimSuffix(to[at+1:], "."))
 	if !s.b.domains[domain] {
-		return "", &notSMSDomainError{domain: domain}
+		return "", notSMSDomain(domain)
 	}
-	if s.sender == nil || s.sender.Account == nil {
-		return "", fmt.Errorf("%w: MAIL FROM first", errBadRecipient)
+	if s.txn == nil {
+		return "", badRecipient("MAIL FROM first")
 	}
 	local = strings.Trim(local, `"`)
 	number, err := phone.Normalize(local, s.sender.Account.DefaultCountry)
@@ -209,23 +220,24 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return s.refuse("data", start, fmt.Errorf("%w: %w", errBadMessage, err))
 	}
+	if s.txn == nil {
+		return s.refuse("data", start, badRecipient("MAIL FROM first"))
+	}
 	mail := &router.Mail{
-		Sender:     s.sender,
-		Recipients: s.rcpts,
-		MailID:     parsed.MessageID,
-		Subject:    parsed.Subject,
-		Text:       parsed.Text,
+		MailID:  parsed.MessageID,
+		Subject: parsed.Subject,
+		Text:    parsed.Text,
 		// "Subject: template: <name>" or "[template:<name>]" sends a template
 		// (router/template.go); the body then fills {{body}}.
 		Template: router.SubjectTemplate(parsed.Subject),
 	}
 	ctx, cancel := s.commandCtx()
 	defer cancel()
-	ids, err := s.b.opts.Pipeline.Accept(ctx, mail)
+	ids, err := s.txn.Commit(ctx, mail)
 	if err != nil {
 		return s.refuse("data", start, fmt.Errorf("accept mail: %w", err))
 	}
-	s.log.Info("mail queued", "account", s.sender.Account.ID, "recipients", len(s.rcpts), "messages", len(ids))
+	s.log.Info("mail queued", "account", s.sender.Account.ID, "recipients", len(mail.Recipients), "message_ids", ids)
 	s.b.metrics.command("data", 250, time.Since(start).Seconds())
 	s.b.metrics.message(250, "ok")
 	// go-smtp sends an *SMTPError's code and text as they are, so a 250

@@ -22,6 +22,7 @@ import (
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/router"
+	"github.com/smsgate/smsgate/smtp/exterr"
 )
 
 func TestSendAccepted(t *testing.T) {
@@ -143,20 +144,24 @@ func TestRefusals(t *testing.T) {
 			code: 530, enh: gosmtp.EnhancedCode{5, 7, 0}, text: "STARTTLS"},
 		{name: "insufficient balance", from: "someone@a.example", stage: "data",
 			setup: func(h *harness) {
-				h.pipeline.AcceptErr = fmt.Errorf("debit a1: %w", fmt.Errorf("%w: needs 16 cents, balance 5 cents", accounts.ErrInsufficientBalance))
+				h.pipeline.AcceptErr = fmt.Errorf("debit a1: %w", &accounts.BalanceError{Need: 16, Have: 5, Currency: "AUD"})
 			},
-			code: 554, enh: gosmtp.EnhancedCode{5, 7, 0}, text: "insufficient balance: needs 16 cents, balance 5 cents", hidden: "debit a1"},
+			code: 554, enh: gosmtp.EnhancedCode{5, 7, 0}, text: "insufficient balance: needs", hidden: "debit a1"},
 		{name: "too long", from: "someone@a.example", stage: "data",
 			setup: func(h *harness) {
-				h.pipeline.AcceptErr = fmt.Errorf("price: %w", &router.TooLongError{Parts: 12, Limit: 10})
+				h.pipeline.AcceptErr = fmt.Errorf("price: %w", exterr.Permanent(554, [3]int{5, 3, 4}, "too_long", &router.TooLongError{Parts: 12, Limit: 10}))
 			},
 			code: 554, enh: gosmtp.EnhancedCode{5, 3, 4}, text: "message text needs 12 SMS parts, the account allows 10"},
 		{name: "empty", from: "someone@a.example", stage: "data",
-			setup: func(h *harness) { h.pipeline.AcceptErr = router.ErrEmpty },
-			code:  554, enh: gosmtp.EnhancedCode{5, 6, 0}, text: "message has no text"},
+			setup: func(h *harness) {
+				h.pipeline.AcceptErr = exterr.New(554, [3]int{5, 6, 0}, "empty", "message has no text", router.ErrEmpty)
+			},
+			code: 554, enh: gosmtp.EnhancedCode{5, 6, 0}, text: "message has no text"},
 		{name: "no route", from: "someone@a.example", stage: "data",
-			setup: func(h *harness) { h.pipeline.AcceptErr = fmt.Errorf("%w for 61412345678", router.ErrNoRoute) },
-			code:  554, enh: gosmtp.EnhancedCode{5, 4, 4}, text: "no route to destination for 61412345678"},
+			setup: func(h *harness) {
+				h.pipeline.AcceptErr = exterr.Permanent(554, [3]int{5, 4, 4}, "no_route", fmt.Errorf("%w for 61412345678", router.ErrNoRoute))
+			},
+			code: 554, enh: gosmtp.EnhancedCode{5, 4, 4}, text: "no route to destination for 61412345678"},
 		{name: "accept internal", from: "someone@a.example", stage: "data",
 			setup: func(h *harness) { h.pipeline.AcceptErr = errors.New("EVALSHA: NOSCRIPT") },
 			code:  451, enh: gosmtp.EnhancedCode{4, 3, 0}, text: "internal error (ref ", hidden: "NOSCRIPT"},

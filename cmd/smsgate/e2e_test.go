@@ -15,6 +15,44 @@ import (
 
 // sendMail sends one mail through the gateway's SMTP listener with go-smtp's
 // client and returns the reply to DATA (or the first refusal).
+// sendMailEach sends like an MTA does: a refused recipient is noted and
+// the mail goes on to the others. It returns the refusals by recipient, and
+// the error of the transaction itself.
+func (g *gateway) sendMailEach(from string, to []string, body string) (map[string]error, error) {
+	g.t.Helper()
+	c, err := gosmtp.Dial(g.smtpAddr)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("client.example.com"); err != nil {
+		return nil, err
+	}
+	if err := c.Mail(from, nil); err != nil {
+		return nil, err
+	}
+	refused := map[string]error{}
+	for _, rc := range to {
+		if err := c.Rcpt(rc, nil); err != nil {
+			refused[rc] = err
+		}
+	}
+	if len(refused) == len(to) {
+		return refused, c.Quit()
+	}
+	w, err := c.Data()
+	if err != nil {
+		return refused, err
+	}
+	if _, err := w.Write([]byte(body)); err != nil {
+		return refused, err
+	}
+	if err := w.Close(); err != nil {
+		return refused, err
+	}
+	return refused, c.Quit()
+}
+
 func (g *gateway) sendMail(from string, to []string, body string) error {
 	g.t.Helper()
 	c, err := gosmtp.Dial(g.smtpAddr)

@@ -88,8 +88,13 @@ func startGateway(t *testing.T, opts ...gwOption) *gateway {
 	cfg.Relay = config.Relay{Addr: sink.Addr(), From: "smsgate@" + smsDomain, Hostname: "smsgate.test"}
 	if len(cfg.Links) == 0 {
 		l := config.DefaultLink()
-		l.Name, l.Addr, l.SystemID, l.Password = "sim", sim.Addr(), "smsgate", "secret"
+		l.Name = "sim"
 		cfg.Links = []config.Link{l}
+	}
+	for i := range cfg.Links { // options may shape links; they all reach the simulator
+		if l := &cfg.Links[i]; l.Addr == "" {
+			l.Addr, l.SystemID, l.Password = sim.Addr(), "smsgate", "secret"
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test config: %v", err)

@@ -244,7 +244,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 			ReadTimeout: cfg.SMTP.ReadTimeout.Std(), WriteTimeout: cfg.SMTP.WriteTimeout.Std(),
 			CommandTimeout: cfg.SMTP.CommandTimeout.Std(), TLSConfig: tlsCfg,
 			RequireTLS: cfg.SMTP.RequireTLS, AllowInsecureAuth: cfg.SMTP.AllowInsecureAuth,
-			Resolver: smtp.CacheResolver(store, cfg.SMTP.SenderCache.Std(), nil), Keys: store, Pipeline: pipeline, Groups: store,
+			Resolver: smtp.CacheResolver(store, cfg.SMTP.SenderCache.Std(), nil), Keys: store, Pipeline: smtp.RouterPipeline(pipeline), Groups: store,
 			Logger: logger.With("component", "smtp"), Metrics: smtp.NewMetrics(reg),
 		})
 		srv := backend.NewServer(cfg.SMTP.Listen)

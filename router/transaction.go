@@ -1,0 +1,149 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/smtp/exterr"
+)
+
+// OptOutChecker finds whether a number is on the opt-out list that governs
+// an account (its own, or its parent's under share_contacts).
+type OptOutChecker interface {
+	OptOutList(acct *accounts.Account) string
+	GetOptOut(ctx context.Context, listOwner, number string) (*accounts.OptOut, error)
+}
+
+// RefusedRecorder writes the blocked-log record of a recipient refused at
+// RCPT TO because it has opted out (the account's administrators see the
+// attempt, as they see recipients blocked at accept).
+type RefusedRecorder interface {
+	RecordRefusedOptOut(ctx context.Context, accountID, sender, to string) (string, error)
+}
+
+// Transaction is one mail accepted in steps, as SMTP delivers it: Start at
+// MAIL FROM, AddRcpt for each RCPT TO, Commit at the end of DATA, Abort on
+// RSET or a dropped connection. Every check that depends only on the
+// sender and a recipient (the number's permissions, a route, the opt-out
+// list) answers at AddRcpt, so one bad recipient is refused alone and the
+// others are sent. Commit runs the checks that need the text (length,
+// template, sender choice) and the atomic accept step, which checks the
+// balance and the opt-out list again: between RCPT and DATA a number may
+// opt out. A Transaction is used by one goroutine.
+type Transaction struct {
+	p      *Pipeline
+	sender *accounts.Sender
+	rcpts  []string
+	seen   map[string]bool
+}
+
+// Start begins a transaction for a resolved sender: the account must be
+// active and allowed to send SMS at all.
+func (p *Pipeline) Start(_ context.Context, sender *accounts.Sender) (*Transaction, error) {
+	if sender == nil || sender.Account == nil {
+		return nil, fmt.Errorf("start: %w", accounts.ErrUnknownSender)
+	}
+	if sender.Account.Status != accounts.StatusActive {
+		return nil, fmt.Errorf("start %s: %w", sender.Account.ID, accounts.ErrDeactivated)
+	}
+	if err := permitSend(sender.Account); err != nil {
+		return nil, err
+	}
+	return &Transaction{p: p, sender: sender, seen: map[string]bool{}}, nil
+}
+
+// AddRcpt checks one recipient (E.164 digits without '+') and adds it. A
+// number already added is accepted again without effect. The refusal is
+// an *exterr.Error: a missing permission (send_bulk for a second
+// recipient, global_sending abroad), no route, or an opted-out number.
+func (t *Transaction) AddRcpt(ctx context.Context, to string) error {
+	if t.seen[to] {
+		return nil
+	}
+	acct := t.sender.Account
+	if err := permitRcpt(acct, to, len(t.rcpts)); err != nil {
+		return err
+	}
+	if t.p.routes != nil && !t.p.routes.Has(to) {
+		return rcptNoRoute(to)
+	}
+	if t.p.optouts != nil {
+		_, err := t.p.optouts.GetOptOut(ctx, t.p.optouts.OptOutList(acct), to)
+		switch {
+		case err == nil:
+			if t.p.refused != nil {
+				if _, rerr := t.p.refused.RecordRefusedOptOut(ctx, acct.ID, t.sender.Address, to); rerr != nil {
+					t.p.log.ErrorContext(ctx, "blocked log record", "account", acct.ID, "err", rerr)
+				}
+			}
+			return exterr.New(550, [3]int{5, 7, 1}, "opted_out",
+				"recipient "+accounts.MaskNumber(to)+" has opted out of messages from this account",
+				&accounts.OptedOutError{Numbers: []string{to}})
+		case !errors.Is(err, accounts.ErrNotFound):
+			return fmt.Errorf("opt-out check for %s: %w", acct.ID, err)
+		}
+	}
+	t.add(to)
+	return nil
+}
+
+// AddGroup adds the numbers a group recipient expands to, all or none: a
+// member the account may not send to, or that no route serves, refuses the
+// group with that reason. Members who have opted out are left to the
+// accept step, which blocks them and tells the sender (a group is expected
+// to hold some). Numbers already added collapse; fresh returns how many
+// were new.
+func (t *Transaction) AddGroup(_ context.Context, numbers []string) (fresh int, err error) {
+	acct := t.sender.Account
+	have := len(t.rcpts)
+	for _, n := range numbers {
+		if t.seen[n] {
+			continue
+		}
+		if err := permitRcpt(acct, n, have); err != nil {
+			return 0, err
+		}
+		if t.p.routes != nil && !t.p.routes.Has(n) {
+			return 0, rcptNoRoute(n)
+		}
+		have++
+	}
+	for _, n := range numbers {
+		if !t.seen[n] {
+			t.add(n)
+			fresh++
+		}
+	}
+	return fresh, nil
+}
+
+func (t *Transaction) add(to string) {
+	t.seen[to] = true
+	t.rcpts = append(t.rcpts, to)
+}
+
+// Recipients returns the recipients added so far, in order.
+func (t *Transaction) Recipients() []string { return t.rcpts }
+
+// Commit accepts the mail for the transaction's recipients: m.Sender and
+// m.Recipients are set from the transaction. It returns the message ids
+// once the store has them.
+func (t *Transaction) Commit(ctx context.Context, m *Mail) ([]string, error) {
+	if len(t.rcpts) == 0 {
+		return nil, exterr.New(554, [3]int{5, 5, 1}, "protocol", "no valid recipients", nil)
+	}
+	m.Sender, m.Recipients = t.sender, t.rcpts
+	return t.p.Accept(ctx, m)
+}
+
+// Abort ends the transaction without accepting anything. Nothing was
+// written before Commit, so there is nothing to undo.
+func (t *Transaction) Abort() { t.rcpts, t.seen = nil, nil }
+
+// rcptNoRoute is the refusal of a recipient no carrier link serves, at
+// RCPT time (550: the recipient, not the transaction, fails).
+func rcptNoRoute(to string) error {
+	return exterr.Permanent(550, [3]int{5, 4, 4}, "no_route", fmt.Errorf("%s: %w", accounts.MaskNumber(to), ErrNoRoute))
+}
