@@ -348,7 +348,7 @@ func (s *Service) finish(ctx context.Context, e entry, p payload, outcome string
 	}
 	keys := []string{k.hooks, k.queue, k.retry, k.deliveries, s.logKey(e.shard, p.Webhook)}
 	if k.hooks == "" { // no account: only the stream and delivery are touched
-		keys[0] = s.skey(e.shard, "wh", "-")
+		keys[0] = s.db.Keys.Webhooks(e.shard, "-")
 	}
 	res, err := resultScript.Run(ctx, s.o.Redis, keys, p.Webhook, e.streamID, e.delivery, outcome, logJSON, due,
 		s.o.MaxConsecutiveFailures, exhausted, consecutive, counts, logCap).Text()

@@ -296,7 +296,7 @@ func TestPingAndDeletedWebhook(t *testing.T) {
 	if _, err := s.Deliveries(ctx, acct, w.ID, 0); err == nil {
 		t.Fatal("Deliveries of a deleted webhook succeeded")
 	}
-	if n := rdb.Exists(ctx, s.logKey(0, w.ID), s.skey(0, "whsec", acct)).Val(); n != 0 {
+	if n := rdb.Exists(ctx, s.logKey(0, w.ID), s.db.Keys.WebhookSecrets(0, acct)).Val(); n != 0 {
 		t.Fatalf("%d keys of the deleted webhook remain", n)
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 var (
@@ -49,33 +49,29 @@ type keys struct {
 	deliveries string // hash delivery id -> payload
 }
 
-// skey builds a key of shard: <prefix>:{sN}:<parts...>.
-func (s *Service) skey(shard int, parts ...string) string {
-	return s.o.Prefix + ":" + accounts.ShardTag(shard) + ":" + strings.Join(parts, ":")
-}
-
 // shardKeys returns the per-shard keys (queue, retry, deliveries).
 func (s *Service) shardKeys(shard int) keys {
-	return keys{shard: shard, queue: s.skey(shard, "whq"), retry: s.skey(shard, "whretry"),
-		deliveries: s.skey(shard, "whd")}
+	ks := s.db.Keys
+	return keys{shard: shard, queue: ks.WebhookQueue(shard), retry: ks.WebhookRetry(shard),
+		deliveries: ks.WebhookDeliveries(shard)}
 }
 
 // keys returns the keys of an account's webhooks; an id that names no
 // shard of this deployment wraps ErrNotFound.
 func (s *Service) keys(accountID string) (keys, error) {
-	shard, err := accounts.ShardOf(accountID)
-	if err != nil || shard >= s.o.Shards {
+	shard, ok := s.db.Keys.Shard(accountID)
+	if !ok {
 		return keys{}, fmt.Errorf("account %q: %w", accountID, ErrNotFound)
 	}
 	k := s.shardKeys(shard)
-	k.hooks = s.skey(shard, "wh", accountID)
-	k.secrets = s.skey(shard, "whsec", accountID)
+	k.hooks = s.db.Keys.Webhooks(shard, accountID)
+	k.secrets = s.db.Keys.WebhookSecrets(shard, accountID)
 	return k, nil
 }
 
 // logKey is the delivery log of a webhook.
 func (s *Service) logKey(shard int, webhookID string) string {
-	return s.skey(shard, "whlog", webhookID)
+	return s.db.Keys.WebhookLog(shard, webhookID)
 }
 
 // record is a webhook as stored (JSON in the account's hash). Lua scripts
@@ -203,7 +199,7 @@ func (s *Service) Create(ctx context.Context, accountID, rawURL string, events [
 	if err != nil {
 		return nil, "", err
 	}
-	r := record{ID: newID("w", 10), Account: accountID, URL: rawURL, Events: strings.Join(evs, ","),
+	r := record{ID: store.NewID("w", 10), Account: accountID, URL: rawURL, Events: strings.Join(evs, ","),
 		Status: string(StatusActive), Created: s.o.Now().UnixMilli()}
 	b, err := json.Marshal(r)
 	if err != nil {

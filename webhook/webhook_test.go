@@ -173,7 +173,7 @@ func TestEmitFiltersBySubscription(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb.HSet(ctx, s.skey(0, "wh", acct), disabled.ID, `{"id":"`+disabled.ID+`","account":"`+acct+`","url":"https://example.com/disabled","events":"","status":"disabled","reason":"test","created":1,"failures":0}`)
+	rdb.HSet(ctx, s.db.Keys.Webhooks(0, acct), disabled.ID, `{"id":"`+disabled.ID+`","account":"`+acct+`","url":"https://example.com/disabled","events":"","status":"disabled","reason":"test","created":1,"failures":0}`)
 
 	if err := s.MessageStatus(ctx, &accounts.Message{ID: "m0-1", AccountID: acct, Status: accounts.MsgDelivered}); err != nil {
 		t.Fatal(err)

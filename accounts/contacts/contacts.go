@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/keyspace"
 	"github.com/smsgate/smsgate/accounts/store"
 	"github.com/smsgate/smsgate/phone"
 )
@@ -37,7 +38,7 @@ func (s *Store) contactKeys(accountID string) (shard int, zset, index string, er
 	if err != nil {
 		return 0, "", "", err
 	}
-	return shard, s.Skey(shard, "contacts", accountID), s.Skey(shard, "contactnum", accountID), nil
+	return shard, s.Keys.ContactNumbers(shard, accountID), s.Keys.ContactByNumber(shard, accountID), nil
 }
 
 // UpsertContact creates a contact of accountID, or merges in into the one
@@ -73,7 +74,7 @@ func (s *Store) upsertContacts(ctx context.Context, accountID string, ins []acco
 	}
 	out := make([]upserted, 0, len(ins))
 	for chunk := range slices.Chunk(ins, accounts.ContactBatch) {
-		args := []any{s.Now().UnixMilli(), accountID, s.Skey(shard, "contact") + ":", len(chunk)}
+		args := []any{s.Now().UnixMilli(), accountID, s.Keys.Contact(shard, ""), len(chunk)}
 		for _, in := range chunk {
 			fields, err := json.Marshal(in.Fields)
 			if err != nil {
@@ -200,8 +201,8 @@ func (s *Store) DeleteContact(ctx context.Context, accountID, id string) error {
 	if err != nil {
 		return err
 	}
-	keys := []string{ckey, zset, index, s.Skey(shard, "cgroups", id)}
-	res, err := contactDeleteScript.Run(ctx, s.RDB, keys, accountID, id, s.Skey(shard, "gmembers")+":").StringSlice()
+	keys := []string{ckey, zset, index, s.Keys.ContactGroups(shard, id)}
+	res, err := contactDeleteScript.Run(ctx, s.RDB, keys, accountID, id, s.Keys.GroupMembers(shard, "")).StringSlice()
 	if err != nil {
 		return fmt.Errorf("delete contact %s: %w", id, err)
 	}
@@ -304,7 +305,7 @@ func (s *Store) contactKey(id string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("contact %q: %w", id, accounts.ErrNotFound)
 	}
-	return s.Skey(shard, "contact", id), nil
+	return s.Keys.Contact(shard, id), nil
 }
 
 // contactKeyOf is the hash key of contact id of accountID: a contact of
@@ -323,9 +324,9 @@ func (s *Store) contactKeyOf(accountID, id string) (string, error) {
 
 // sameShard reports whether two sharded ids name the same shard.
 func sameShard(a, b string) bool {
-	x, err1 := accounts.ShardOf(a)
-	y, err2 := accounts.ShardOf(b)
-	return err1 == nil && err2 == nil && x == y
+	x, ok1 := keyspace.ShardOf(a)
+	y, ok2 := keyspace.ShardOf(b)
+	return ok1 && ok2 && x == y
 }
 
 // loadContacts loads contacts by id in one pipeline, in the order given,

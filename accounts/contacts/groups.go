@@ -71,7 +71,7 @@ func (s *Store) groupKey(id string) (int, string, error) {
 	if err != nil {
 		return 0, "", fmt.Errorf("group %q: %w", id, accounts.ErrNotFound)
 	}
-	return shard, s.Skey(shard, "group", id), nil
+	return shard, s.Keys.Group(shard, id), nil
 }
 
 // CreateGroup creates an empty group of accountID. A name the account
@@ -88,7 +88,7 @@ func (s *Store) CreateGroup(ctx context.Context, accountID, name string) (*accou
 	g := &accounts.Group{ID: store.NewShardedID("g", shard), AccountID: accountID, Name: name, SharedWith: []string{},
 		CreatedAt: time.UnixMilli(s.Now().UnixMilli())}
 	norm := accounts.NormGroupName(name)
-	keys := []string{s.Skey(shard, "groups", accountID), s.Skey(shard, "group", g.ID)}
+	keys := []string{s.Keys.Groups(shard, accountID), s.Keys.Group(shard, g.ID)}
 	res, err := groupCreateScript.Run(ctx, s.RDB, keys, norm, g.ID, name, accountID, g.CreatedAt.UnixMilli()).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("create group %q: %w", name, err)
@@ -148,8 +148,8 @@ func (s *Store) ListGroups(ctx context.Context, accountID string) ([]*accounts.G
 		return nil, err
 	}
 	pipe := s.RDB.Pipeline()
-	own := pipe.HVals(ctx, s.Skey(shard, "groups", accountID))
-	shared := pipe.SMembers(ctx, s.Skey(shard, "sharedgroups", accountID))
+	own := pipe.HVals(ctx, s.Keys.Groups(shard, accountID))
+	shared := pipe.SMembers(ctx, s.Keys.SharedGroups(shard, accountID))
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("list groups of %s: %w", accountID, err)
 	}
@@ -187,7 +187,7 @@ func (s *Store) GroupByName(ctx context.Context, accountID, name string) (*accou
 		owners = append(owners, acct.ParentID)
 	}
 	for _, owner := range owners {
-		id, err := s.RDB.HGet(ctx, s.Skey(shard, "groups", owner), norm).Result()
+		id, err := s.RDB.HGet(ctx, s.Keys.Groups(shard, owner), norm).Result()
 		if errors.Is(err, redis.Nil) {
 			continue
 		}
@@ -213,7 +213,7 @@ func (s *Store) RenameGroup(ctx context.Context, accountID, id, name string) (*a
 		return nil, err
 	}
 	shard, gkey, _ := s.groupKey(id)
-	keys := []string{s.Skey(shard, "groups", accountID), gkey}
+	keys := []string{s.Keys.Groups(shard, accountID), gkey}
 	res, err := groupRenameScript.Run(ctx, s.RDB, keys, accountID, accounts.NormGroupName(name), name).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("rename group %s: %w", id, err)
@@ -234,9 +234,9 @@ func (s *Store) DeleteGroup(ctx context.Context, accountID, id string) error {
 		return err
 	}
 	shard, gkey, _ := s.groupKey(id)
-	keys := []string{s.Skey(shard, "groups", accountID), gkey, s.Skey(shard, "gmembers", id)}
+	keys := []string{s.Keys.Groups(shard, accountID), gkey, s.Keys.GroupMembers(shard, id)}
 	res, err := groupDeleteScript.Run(ctx, s.RDB, keys, accountID, id,
-		s.Skey(shard, "cgroups")+":", s.Skey(shard, "sharedgroups")+":").StringSlice()
+		s.Keys.ContactGroups(shard, ""), s.Keys.SharedGroups(shard, "")).StringSlice()
 	if err != nil {
 		return fmt.Errorf("delete group %s: %w", id, err)
 	}
@@ -308,7 +308,7 @@ func (s *Store) changeMembers(ctx context.Context, accountID, id, mode string, c
 		}
 	}
 	shard, gkey, _ := s.groupKey(id)
-	keys := []string{gkey, s.Skey(shard, "gmembers", id)}
+	keys := []string{gkey, s.Keys.GroupMembers(shard, id)}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	ids = slices.DeleteFunc(ids, func(c string) bool {
@@ -319,7 +319,7 @@ func (s *Store) changeMembers(ctx context.Context, accountID, id, mode string, c
 		return true
 	})
 	for chunk := range slices.Chunk(ids, groupBatch) {
-		args := []any{accountID, id, mode, s.Skey(shard, "contact") + ":", s.Skey(shard, "cgroups") + ":", GroupMaxMembers}
+		args := []any{accountID, id, mode, s.Keys.Contact(shard, ""), s.Keys.ContactGroups(shard, ""), GroupMaxMembers}
 		for _, c := range chunk {
 			args = append(args, c)
 		}
@@ -353,7 +353,7 @@ func (s *Store) GroupMembers(ctx context.Context, id string) ([]*accounts.Contac
 	if err != nil {
 		return nil, err
 	}
-	ids, err := s.RDB.SMembers(ctx, s.Skey(shard, "gmembers", id)).Result()
+	ids, err := s.RDB.SMembers(ctx, s.Keys.GroupMembers(shard, id)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("members of group %s: %w", id, err)
 	}
@@ -411,7 +411,7 @@ func (s *Store) share(ctx context.Context, accountID, id, mode string, subs []st
 		return nil, err
 	}
 	shard, gkey, _ := s.groupKey(id)
-	args := []any{accountID, id, mode, s.Skey(shard, "acct") + ":", s.Skey(shard, "sharedgroups") + ":"}
+	args := []any{accountID, id, mode, s.Keys.Account(shard, ""), s.Keys.SharedGroups(shard, "")}
 	for _, sub := range subs {
 		sub = strings.TrimSpace(sub)
 		if !sameShard(sub, id) || !strings.HasPrefix(sub, "a") {
@@ -446,7 +446,7 @@ func (s *Store) loadGroups(ctx context.Context, ids []string) ([]*accounts.Group
 		if err != nil {
 			continue
 		}
-		cmds = append(cmds, cmd{pipe.HGetAll(ctx, key), pipe.SCard(ctx, s.Skey(shard, "gmembers", id))})
+		cmds = append(cmds, cmd{pipe.HGetAll(ctx, key), pipe.SCard(ctx, s.Keys.GroupMembers(shard, id))})
 	}
 	if len(cmds) == 0 {
 		return []*accounts.Group{}, nil

@@ -32,7 +32,7 @@ func TestInvitationLifecycle(t *testing.T) {
 			t.Fatalf("token %q, invitation %+v", token, inv)
 		}
 		shard, _ := s.ShardFromID(sub.ID)
-		stored, err := s.RDB.HGetAll(ctx, s.Skey(shard, "inv", inv.ID)).Result()
+		stored, err := s.RDB.HGetAll(ctx, s.Keys.Invitation(shard, inv.ID)).Result()
 		if err != nil || stored["token_hash"] != members.KeyHash(token) {
 			t.Fatalf("stored %v, %v", stored, err)
 		}

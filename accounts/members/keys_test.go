@@ -31,7 +31,7 @@ func TestKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stored, err := s.RDB.HGet(ctx, s.Gkey("key", k.ID), "hash").Result()
+		stored, err := s.RDB.HGet(ctx, s.Keys.APIKey(k.ID), "hash").Result()
 		if err != nil || stored != members.KeyHash(secret) || strings.Contains(stored, secret) {
 			t.Fatalf("stored hash %q, %v", stored, err)
 		}
@@ -162,7 +162,7 @@ func TestBootstrap(t *testing.T) {
 	if err != nil || k.AccountID != win.a.ID || k.Role != accounts.RoleParentAdmin {
 		t.Fatalf("Authenticate(bootstrap secret) = %+v, %v", k, err)
 	}
-	if id, _ := s.RDB.Get(ctx, s.Gkey("bootstrap")).Result(); id != win.a.ID {
+	if id, _ := s.RDB.Get(ctx, s.Keys.Bootstrap()).Result(); id != win.a.ID {
 		t.Fatalf("P:bootstrap = %q, want %q", id, win.a.ID)
 	}
 	if _, _, err := s.Bootstrap(ctx, accounts.Account{Name: "Again", DefaultCountry: "US"}); !errors.Is(err, accounts.ErrAlreadyBootstrapped) {

@@ -56,7 +56,7 @@ func TestCreateUser(t *testing.T) {
 	if first.Email != "alice@example.com" || first.Name != "Alice" || !strings.HasPrefix(first.ID, "u") {
 		t.Fatalf("created %+v", first)
 	}
-	h, err := s.RDB.HGetAll(ctx, s.Gkey("user", first.ID)).Result()
+	h, err := s.RDB.HGetAll(ctx, s.Keys.User(first.ID)).Result()
 	if err != nil || !strings.HasPrefix(h["password_hash"], "$2a$12$") {
 		t.Fatalf("stored %v, %v: want a bcrypt cost 12 hash", h, err)
 	}
@@ -176,7 +176,7 @@ func TestLoginAndUserKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth(t, personal, "")
-	if n, _ := s.RDB.Exists(ctx, s.Gkey("key", pkey.ID)).Result(); n != 0 {
+	if n, _ := s.RDB.Exists(ctx, s.Keys.APIKey(pkey.ID)).Result(); n != 0 {
 		t.Fatalf("personal key %s still stored after removal", pkey.ID)
 	}
 	if keys, _ := s.ListKeys(ctx, sub.ID); len(keys) != 0 {

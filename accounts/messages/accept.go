@@ -81,29 +81,29 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	n := len(req.Messages)
 	now := time.UnixMilli(s.Now().UnixMilli())
 	keys := make([]string, 7, 7+n)
-	keys[0] = s.Skey(shard, "acct", req.AccountID)
-	keys[1] = s.Skey(shard, "ledger", req.AccountID)
-	keys[2] = s.Skey(shard, "msgs", req.AccountID)
-	keys[3] = s.Skey(shard, "queue")
+	keys[0] = s.Keys.Account(shard, req.AccountID)
+	keys[1] = s.Keys.Ledger(shard, req.AccountID)
+	keys[2] = s.Keys.MessageLog(shard, req.AccountID)
+	keys[3] = s.Keys.Queue(shard)
 	idem := "0"
 	keys[4] = keys[0] // unused placeholder; keeps KEYS positions fixed
 	if req.IdempotencyKey != "" {
 		idem = "1"
 		sum := sha256.Sum256([]byte(req.IdempotencyKey))
-		keys[4] = s.Skey(shard, "idem", req.AccountID, hex.EncodeToString(sum[:]))
+		keys[4] = s.Keys.Idempotency(shard, req.AccountID, hex.EncodeToString(sum[:]))
 	}
-	keys[5] = s.StatsKey(shard, req.AccountID, now.UnixMilli()/86400000) // stats.go
-	keys[6] = s.Skey(shard, "prices", req.AccountID)
+	keys[5] = s.Keys.Stats(shard, req.AccountID, now.UnixMilli()/86400000)
+	keys[6] = s.Keys.Prices(shard, req.AccountID)
 	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
 	args := make([]any, 0, 6+9*n)
-	args = append(args, nowMS, n, idem, req.AccountID, s.Skey(shard, "acct", ""), s.Skey(shard, "ledger", ""))
+	args = append(args, nowMS, n, idem, req.AccountID, s.Keys.Account(shard, ""), s.Keys.Ledger(shard, ""))
 	ids := make([]string, n)
 	for i, m := range req.Messages {
 		if m.Price < 0 || m.Parts < 0 {
 			return nil, fmt.Errorf("accept for %s: negative price or parts: %w", req.AccountID, accounts.ErrInvalid)
 		}
 		ids[i] = store.NewShardedID("m", shard)
-		keys = append(keys, s.Skey(shard, "msg", ids[i]))
+		keys = append(keys, s.Keys.Message(shard, ids[i]))
 		args = append(args, ids[i], m.Sender, m.MailID, m.Source, m.To, m.Text,
 			int(m.Coding), m.Parts, m.Price)
 	}
@@ -111,7 +111,7 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	if req.SkipOptOut {
 		skip = "1"
 	}
-	args = append(args, skip, s.Skey(shard, ""))
+	args = append(args, skip, strings.TrimSuffix(s.Keys.Queue(shard), "queue"))
 	res, err := acceptScript.Run(ctx, s.RDB, keys, args...).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("accept for %s: %w", req.AccountID, err)

@@ -38,7 +38,7 @@ func (s *Store) SetReplyState(ctx context.Context, id string, ch accounts.ReplyS
 		}
 		return "0"
 	}
-	res, err := inboxStateScript.Run(ctx, s.RDB, []string{s.Skey(shard, "reply", id)},
+	res, err := inboxStateScript.Run(ctx, s.RDB, []string{s.Keys.Reply(shard, id)},
 		s.Now().UnixMilli(), arg(ch.Read), arg(ch.Archived)).StringSlice()
 	switch {
 	case errors.Is(err, redis.Nil):

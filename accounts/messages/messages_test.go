@@ -117,7 +117,7 @@ func queryTestLog(t *testing.T) (*redisstore.Store, *accounts.Account, []*accoun
 			t.Fatal(err)
 		}
 		// Statuses are set directly: this test is about the query.
-		if err := s.RDB.HSet(ctx, s.Skey(0, "msg", res.IDs[0]), "status", string(statuses[i%len(statuses)])).Err(); err != nil {
+		if err := s.RDB.HSet(ctx, s.Keys.Message(0, res.IDs[0]), "status", string(statuses[i%len(statuses)])).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -20,7 +20,7 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 	gets := make([]*redis.StringCmd, len(ups))
 	pipe := s.RDB.Pipeline()
 	for i, u := range ups {
-		gets[i] = pipe.Get(ctx, s.Gkey("smsc", u.Link, u.CanonicalID))
+		gets[i] = pipe.Get(ctx, s.Keys.SMSCMessage(u.Link, u.CanonicalID))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, nil, fmt.Errorf("receipts: find messages: %w", err)
@@ -44,7 +44,7 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 				at = s.Now()
 			}
 			mids[i] = mid
-			evals[i] = acceptReceiptScript.EvalSha(ctx, pipe, []string{key, s.Skey(shard, "dlr", mid)},
+			evals[i] = acceptReceiptScript.EvalSha(ctx, pipe, []string{key, s.Keys.DeliveredParts(shard, mid)},
 				u.Status, u.ErrCode, at.UnixMilli(), u.CanonicalID)
 		}
 		return nil

@@ -31,7 +31,7 @@ func (s *Store) Prices(ctx context.Context, accountID string) (*accounts.PriceTa
 		return nil, fmt.Errorf("prices: %w", err)
 	}
 	shard, _ := s.ShardFromID(accountID)
-	h, err := s.RDB.HGetAll(ctx, s.Skey(shard, "prices", accountID)).Result()
+	h, err := s.RDB.HGetAll(ctx, s.Keys.Prices(shard, accountID)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("prices of %s: %w", accountID, err)
 	}
@@ -69,7 +69,7 @@ func (s *Store) SetPrices(ctx context.Context, accountID string, prefixes map[st
 		return nil, fmt.Errorf("set prices: %w", err)
 	}
 	shard, _ := s.ShardFromID(accountID)
-	ok, err := moneyPricesScript.Run(ctx, s.RDB, []string{key, s.Skey(shard, "prices", accountID)}, args...).Int()
+	ok, err := moneyPricesScript.Run(ctx, s.RDB, []string{key, s.Keys.Prices(shard, accountID)}, args...).Int()
 	if err != nil {
 		return nil, fmt.Errorf("set prices of %s: %w", accountID, err)
 	}

@@ -52,7 +52,7 @@ func TestDeleteAccount(t *testing.T) {
 		}
 		// The deleted account's own ledger is kept and sums to zero.
 		shard, _ := s.ShardFromID(sub.ID)
-		entries, _ := s.RDB.XRange(ctx, s.Skey(shard, "ledger", sub.ID), "-", "+").Result()
+		entries, _ := s.RDB.XRange(ctx, s.Keys.Ledger(shard, sub.ID), "-", "+").Result()
 		var sum int64
 		for _, e := range entries {
 			e, err := money.MoneyEntry(sub.ID, e)

@@ -25,7 +25,7 @@ func (s *Store) replyRulesKey(id string) (acctKey, rulesKey string, err error) {
 		return "", "", err
 	}
 	shard, _ := s.ShardFromID(id)
-	return acctKey, s.Skey(shard, "replyrules", id), nil
+	return acctKey, s.Keys.ReplyRules(shard, id), nil
 }
 
 // ReplyRules returns account id's reply rules, and whether any are stored

@@ -99,7 +99,7 @@ func (s *Store) tplKeys(accountID string) (tpls, names, acct string, err error) 
 		return "", "", "", err
 	}
 	shard, _ := s.ShardFromID(accountID)
-	return s.Skey(shard, "tpl", accountID), s.Skey(shard, "tplname", accountID), acct, nil
+	return s.Keys.Templates(shard, accountID), s.Keys.TemplateNames(shard, accountID), acct, nil
 }
 
 // CreateTemplate stores a new template of accountID. The name must be free

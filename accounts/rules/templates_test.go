@@ -235,7 +235,7 @@ func TestTemplateConcurrency(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	names, err := s.RDB.HGetAll(ctx, s.Skey(0, "tplname", root.ID)).Result()
+	names, err := s.RDB.HGetAll(ctx, s.Keys.TemplateNames(0, root.ID)).Result()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,14 +85,14 @@ func (s *Store) CreateAccount(ctx context.Context, a accounts.Account) (*account
 	a.CreatedAt = time.UnixMilli(s.Now().UnixMilli())
 
 	if parent == nil {
-		shard := rand.IntN(s.ShardCount)
+		shard := rand.IntN(s.Keys.Shards)
 		a.ID = store.NewShardedID("a", shard)
-		if err := s.RDB.HSet(ctx, s.Skey(shard, "acct", a.ID), acctCreateFields(&a)...).Err(); err != nil {
+		if err := s.RDB.HSet(ctx, s.Keys.Account(shard, a.ID), acctCreateFields(&a)...).Err(); err != nil {
 			return nil, fmt.Errorf("create account: %w", err)
 		}
 		// Listed only once stored: a crash in between leaves an unlisted
 		// record, never a listed id without one.
-		if err := s.RDB.SAdd(ctx, s.Gkey("accounts"), a.ID).Err(); err != nil {
+		if err := s.RDB.SAdd(ctx, s.Keys.AllAccounts(), a.ID).Err(); err != nil {
 			return nil, fmt.Errorf("create account: list %s: %w", a.ID, err)
 		}
 		return &a, nil
@@ -109,7 +109,7 @@ func (s *Store) CreateAccount(ctx context.Context, a accounts.Account) (*account
 	}
 	shard, _ := s.ShardFromID(parent.ID) // valid: GetAccount succeeded
 	a.ID = store.NewShardedID("a", shard)
-	keys := []string{s.Skey(shard, "acct", parent.ID), s.Skey(shard, "acct", a.ID), s.Skey(shard, "subs", parent.ID)}
+	keys := []string{s.Keys.Account(shard, parent.ID), s.Keys.Account(shard, a.ID), s.Keys.Subs(shard, parent.ID)}
 	res, err := acctCreateSubScript.Run(ctx, s.RDB, keys, acctCreateFields(&a)...).Text()
 	if err != nil {
 		return nil, fmt.Errorf("create account: %w", err)
@@ -172,7 +172,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a *accounts.Account) error {
 
 // ListAccounts returns the root (parent) accounts, sorted by name.
 func (s *Store) ListAccounts(ctx context.Context) ([]*accounts.Account, error) {
-	ids, err := s.RDB.SMembers(ctx, s.Gkey("accounts")).Result()
+	ids, err := s.RDB.SMembers(ctx, s.Keys.AllAccounts()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
@@ -186,7 +186,7 @@ func (s *Store) ListSubAccounts(ctx context.Context, parentID string) ([]*accoun
 		return nil, fmt.Errorf("list sub-accounts: %w", err)
 	}
 	shard, _ := s.ShardFromID(parentID)
-	ids, err := s.RDB.SMembers(ctx, s.Skey(shard, "subs", parentID)).Result()
+	ids, err := s.RDB.SMembers(ctx, s.Keys.Subs(shard, parentID)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list sub-accounts of %s: %w", parentID, err)
 	}

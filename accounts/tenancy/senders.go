@@ -49,7 +49,7 @@ func (s *Store) AllocateNumber(ctx context.Context, rootID, number string) (stri
 	}
 	owner := ""
 	for attempt := 0; owner == "" && attempt < 3; attempt++ { // freed meanwhile: claim again
-		ok, err := s.RDB.SetNX(ctx, s.Gkey("number", n), root.ID, 0).Result()
+		ok, err := s.RDB.SetNX(ctx, s.Keys.Number(n), root.ID, 0).Result()
 		if err != nil {
 			return "", fmt.Errorf("allocate number %s: %w", n, err)
 		}
@@ -86,7 +86,7 @@ func (s *Store) FreeNumber(ctx context.Context, number string) (string, error) {
 	if owner == "" {
 		return "", fmt.Errorf("number %s: %w", n, accounts.ErrNotFound)
 	}
-	deleted, err := regReleaseScript.Run(ctx, s.RDB, []string{s.Gkey("number", n)}, owner).Int()
+	deleted, err := regReleaseScript.Run(ctx, s.RDB, []string{s.Keys.Number(n)}, owner).Int()
 	if err != nil {
 		return "", fmt.Errorf("free number %s: %w", n, err)
 	}
@@ -118,7 +118,7 @@ func (s *Store) AssignNumber(ctx context.Context, accountID, number string) (*ac
 		return nil, err
 	}
 	root := cmp.Or(a.ParentID, a.ID)
-	prev, err := senderMoveScript.Run(ctx, s.RDB, []string{s.Gkey("number", n)}, root, a.ID).Text()
+	prev, err := senderMoveScript.Run(ctx, s.RDB, []string{s.Keys.Number(n)}, root, a.ID).Text()
 	if err != nil {
 		return nil, fmt.Errorf("assign number %s: %w", n, err)
 	}
@@ -138,7 +138,7 @@ func (s *Store) AssignNumber(ctx context.Context, accountID, number string) (*ac
 			return nil, fmt.Errorf("%s is assigned to sub-account %s: %w", n, prev, accounts.ErrNumberTaken)
 		}
 		// A deleted sub-account's number is the tree's again.
-		again, err := senderMoveScript.Run(ctx, s.RDB, []string{s.Gkey("number", n)}, prev, a.ID).Text()
+		again, err := senderMoveScript.Run(ctx, s.RDB, []string{s.Keys.Number(n)}, prev, a.ID).Text()
 		if err != nil {
 			return nil, fmt.Errorf("assign number %s: %w", n, err)
 		}
@@ -176,7 +176,7 @@ func (s *Store) UnassignNumber(ctx context.Context, accountID, number string) er
 	if a.ParentID == "" {
 		return accounts.AcctInvalid("number: %s is a parent account's number; the operator takes it back (smsgate admin number remove)", n)
 	}
-	prev, err := senderMoveScript.Run(ctx, s.RDB, []string{s.Gkey("number", n)}, a.ID, a.ParentID).Text()
+	prev, err := senderMoveScript.Run(ctx, s.RDB, []string{s.Keys.Number(n)}, a.ID, a.ParentID).Text()
 	if err != nil {
 		return fmt.Errorf("unassign number %s: %w", n, err)
 	}
@@ -206,7 +206,7 @@ func (s *Store) AddSenderID(ctx context.Context, accountID, id string) (*account
 		return nil, fmt.Errorf("add sender id: %w", err)
 	}
 	shard, _ := s.ShardFromID(accountID)
-	if err := s.RDB.HSetNX(ctx, s.Skey(shard, "senderids", accountID), strings.ToLower(v), v).Err(); err != nil {
+	if err := s.RDB.HSetNX(ctx, s.Keys.SenderIDs(shard, accountID), strings.ToLower(v), v).Err(); err != nil {
 		return nil, fmt.Errorf("add sender id %s: %w", v, err)
 	}
 	return s.Senders(ctx, accountID)
@@ -220,7 +220,7 @@ func (s *Store) RemoveSenderID(ctx context.Context, accountID, id string) error 
 		return err
 	}
 	shard, _ := s.ShardFromID(accountID)
-	n, err := s.RDB.HDel(ctx, s.Skey(shard, "senderids", accountID), strings.ToLower(strings.TrimSpace(id))).Result()
+	n, err := s.RDB.HDel(ctx, s.Keys.SenderIDs(shard, accountID), strings.ToLower(strings.TrimSpace(id))).Result()
 	if err != nil {
 		return fmt.Errorf("remove sender id %s: %w", id, err)
 	}
@@ -238,8 +238,8 @@ func (s *Store) Senders(ctx context.Context, accountID string) (*accounts.Sender
 	}
 	shard, _ := s.ShardFromID(a.ID)
 	pipe := s.RDB.Pipeline()
-	nums := pipe.SMembers(ctx, s.Skey(shard, "numbers", a.ID))
-	ids := pipe.HVals(ctx, s.Skey(shard, "senderids", a.ID))
+	nums := pipe.SMembers(ctx, s.Keys.Numbers(shard, a.ID))
+	ids := pipe.HVals(ctx, s.Keys.SenderIDs(shard, a.ID))
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("senders of %s: %w", a.ID, err)
 	}
@@ -250,7 +250,7 @@ func (s *Store) Senders(ctx context.Context, accountID string) (*accounts.Sender
 		pipe := s.RDB.Pipeline()
 		owners := make([]*redis.StringCmd, len(nums.Val()))
 		for i, n := range nums.Val() {
-			owners[i] = pipe.Get(ctx, s.Gkey("number", n))
+			owners[i] = pipe.Get(ctx, s.Keys.Number(n))
 		}
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("senders of %s: %w", a.ID, err)
@@ -317,7 +317,7 @@ func (s *Store) senderIndex(ctx context.Context, accountID, number string, add b
 	if err != nil {
 		return err
 	}
-	key := s.Skey(shard, "numbers", accountID)
+	key := s.Keys.Numbers(shard, accountID)
 	if add {
 		return s.RDB.SAdd(ctx, key, number).Err()
 	}
