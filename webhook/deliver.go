@@ -164,7 +164,7 @@ func (s *Service) PromoteDue(ctx context.Context) (int, error) {
 	total := 0
 	for shard := range s.o.Shards {
 		k := s.shardKeys(shard)
-		n, err := promoteScript.Run(ctx, s.o.Redis, []string{k.retry, k.queue}, s.o.Now().UnixMilli(), 1000).Int()
+		n, err := s.db.Run(ctx, promoteScript, []string{k.retry, k.queue}, s.o.Now().UnixMilli(), 1000).Int()
 		if err != nil {
 			return total, fmt.Errorf("promote webhook retries on shard %d: %w", shard, err)
 		}
@@ -350,7 +350,7 @@ func (s *Service) finish(ctx context.Context, e entry, p payload, outcome string
 	if k.hooks == "" { // no account: only the stream and delivery are touched
 		keys[0] = s.db.Keys.Webhooks(e.shard, "-")
 	}
-	res, err := resultScript.Run(ctx, s.o.Redis, keys, p.Webhook, e.streamID, e.delivery, outcome, logJSON, due,
+	res, err := s.db.Run(ctx, resultScript, keys, p.Webhook, e.streamID, e.delivery, outcome, logJSON, due,
 		s.o.MaxConsecutiveFailures, exhausted, consecutive, counts, logCap).Text()
 	if err != nil {
 		s.log.ErrorContext(ctx, "record webhook delivery", "delivery", e.delivery, "err", err)

@@ -27,10 +27,10 @@ var (
 	//go:embed lua/manage.lua
 	manageLua string
 
-	emitScript    = redis.NewScript(emitLua)
-	resultScript  = redis.NewScript(resultLua)
-	promoteScript = redis.NewScript(promoteLua)
-	manageScript  = redis.NewScript(manageLua)
+	emitScript    = store.NewScript("webhook/emit.lua", emitLua)
+	resultScript  = store.NewScript("webhook/result.lua", resultLua)
+	promoteScript = store.NewScript("webhook/promote.lua", promoteLua)
+	manageScript  = store.NewScript("webhook/manage.lua", manageLua)
 )
 
 // logCap is how many attempts each webhook's log keeps.
@@ -167,7 +167,7 @@ func validID(id string) bool {
 
 // manage runs manage.lua and maps its NOTFOUND and LIMIT answers to errors.
 func (s *Service) manage(ctx context.Context, k keys, op, id string, args ...any) (string, error) {
-	res, err := manageScript.Run(ctx, s.o.Redis, []string{k.hooks, k.secrets, s.logKey(k.shard, id)},
+	res, err := s.db.Run(ctx, manageScript, []string{k.hooks, k.secrets, s.logKey(k.shard, id)},
 		append([]any{op, id}, args...)...).Result()
 	if err != nil {
 		return "", fmt.Errorf("%s webhook %s: %w", op, id, err)

@@ -303,7 +303,7 @@ func (s *Service) emit(ctx context.Context, accountID, typ string, data any, onl
 	if err != nil {
 		return "", fmt.Errorf("emit %s: encode: %w", typ, err)
 	}
-	n, err := emitScript.Run(ctx, s.o.Redis, []string{k.hooks, k.queue, k.deliveries},
+	n, err := s.db.Run(ctx, emitScript, []string{k.hooks, k.queue, k.deliveries},
 		typ, body, store.NewID("dlv_", 10), only, ev.ID, accountID, s.o.Now().UnixMilli()).Int()
 	if err != nil {
 		return "", fmt.Errorf("emit %s for account %s: %w", typ, accountID, err)

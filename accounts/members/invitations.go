@@ -20,11 +20,11 @@ import (
 var (
 	//go:embed lua/user_invite.lua
 	userInviteLua    string
-	userInviteScript = redis.NewScript(userInviteLua)
+	userInviteScript = store.NewScript("members/user_invite.lua", userInviteLua)
 
 	//go:embed lua/user_revoke.lua
 	userRevokeLua    string
-	userRevokeScript = redis.NewScript(userRevokeLua)
+	userRevokeScript = store.NewScript("members/user_revoke.lua", userRevokeLua)
 )
 
 const (
@@ -80,7 +80,7 @@ func (s *Store) CreateInvitation(ctx context.Context, req accounts.InvitationReq
 	args := []any{inv.ID, email, uid, now.UnixMilli(), exp, (ttl + invRetention).Milliseconds(),
 		"id", inv.ID, "account_id", a.ID, "email", email, "role", string(inv.Role), "created_by", inv.CreatedBy,
 		"created_at", now.UnixMilli(), "expires_at", exp, "token_hash", KeyHash(token), "status", accounts.InvitePending}
-	res, err := userInviteScript.Run(ctx, s.RDB, keys, args...).StringSlice()
+	res, err := s.Run(ctx, userInviteScript, keys, args...).StringSlice()
 	if err != nil {
 		return "", nil, fmt.Errorf("create invitation to %s: %w", a.ID, err)
 	}
@@ -152,7 +152,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, accountID, invID string) e
 		return fmt.Errorf("invitation %q: %w", invID, accounts.ErrNotFound)
 	}
 	keys := []string{s.Keys.Invitation(shard, invID), s.Keys.Invitations(shard, accountID), s.Keys.InvitationsByEmail(shard, accountID)}
-	res, err := userRevokeScript.Run(ctx, s.RDB, keys, invID, accountID, s.Now().UnixMilli(), invRetention.Milliseconds()).Text()
+	res, err := s.Run(ctx, userRevokeScript, keys, invID, accountID, s.Now().UnixMilli(), invRetention.Milliseconds()).Text()
 	if err != nil {
 		return fmt.Errorf("revoke invitation %s: %w", invID, err)
 	}
@@ -238,7 +238,7 @@ func (s *Store) userJoin(ctx context.Context, accountID string, u *accounts.User
 		s.Keys.Members(shard, accountID), s.Keys.Owner(shard, accountID), s.Keys.Memberships(shard, accountID),
 		invKey, s.Keys.Invitations(shard, accountID), s.Keys.InvitationsByEmail(shard, accountID),
 	}
-	res, err := userJoinScript.Run(ctx, s.RDB, keys, u.ID, string(role), tag, now.UnixMilli(), tokenHash,
+	res, err := s.Run(ctx, userJoinScript, keys, u.ID, string(role), tag, now.UnixMilli(), tokenHash,
 		invRetention.Milliseconds(), accountID).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("join %s to %s: %w", u.ID, accountID, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -288,7 +289,7 @@ func (s *Store) RotateKey(ctx context.Context, accountID, keyID string) (string,
 	secret := keyPrefix + keyID + "_" + store.RandomSecret(20)
 	// HSET on a key revoked meanwhile would resurrect a bare hash: only
 	// write if it still exists (HSETEX-free check: a tiny script).
-	ok, err := keyRotateScript.Run(ctx, s.RDB, []string{s.Keys.APIKey(keyID)}, accountID, KeyHash(secret)).Int()
+	ok, err := s.Run(ctx, keyRotateScript, []string{s.Keys.APIKey(keyID)}, accountID, KeyHash(secret)).Int()
 	if err != nil {
 		return "", nil, fmt.Errorf("rotate key %s: %w", keyID, err)
 	}
@@ -298,12 +299,11 @@ func (s *Store) RotateKey(ctx context.Context, accountID, keyID string) (string,
 	return secret, k, nil
 }
 
-// keyRotateScript sets a key's hash only if the key still belongs to the
-// account (KEYS[1] key hash; ARGV account id, new hash).
-var keyRotateScript = redis.NewScript(`
-if redis.call('HGET', KEYS[1], 'account_id') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'hash', ARGV[2])
-return 1`)
+var (
+	//go:embed lua/key_rotate.lua
+	keyRotateLua    string
+	keyRotateScript = store.NewScript("members/key_rotate.lua", keyRotateLua)
+)
 
 // keyHash is the stored form of a secret: hex SHA-256.
 func KeyHash(secret string) string {

@@ -21,15 +21,15 @@ import (
 var (
 	//go:embed lua/user_member_update.lua
 	userMemberUpdateLua    string
-	userMemberUpdateScript = redis.NewScript(userMemberUpdateLua)
+	userMemberUpdateScript = store.NewScript("members/user_member_update.lua", userMemberUpdateLua)
 
 	//go:embed lua/user_member_remove.lua
 	userMemberRemoveLua    string
-	userMemberRemoveScript = redis.NewScript(userMemberRemoveLua)
+	userMemberRemoveScript = store.NewScript("members/user_member_remove.lua", userMemberRemoveLua)
 
 	//go:embed lua/user_join.lua
 	userJoinLua    string
-	userJoinScript = redis.NewScript(userJoinLua)
+	userJoinScript = store.NewScript("members/user_join.lua", userJoinLua)
 )
 
 // CreateUser stores a new user. The email is normalised (lower-cased) and
@@ -232,7 +232,7 @@ func (s *Store) UpdateMember(ctx context.Context, accountID, userID string, up a
 	}
 	shard, _ := s.ShardFromID(a.ID)
 	keys := []string{s.Keys.Members(shard, a.ID), s.Keys.Owner(shard, a.ID)}
-	res, err := userMemberUpdateScript.Run(ctx, s.RDB, keys, userID, string(up.Role), owner, accounts.RoleRank(up.MaxRole)).StringSlice()
+	res, err := s.Run(ctx, userMemberUpdateScript, keys, userID, string(up.Role), owner, accounts.RoleRank(up.MaxRole)).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("update member %s of %s: %w", userID, a.ID, err)
 	}
@@ -260,7 +260,7 @@ func (s *Store) RemoveMember(ctx context.Context, accountID, userID string, maxR
 		return err
 	}
 	keys := []string{s.Keys.Members(shard, accountID), s.Keys.Owner(shard, accountID), s.Keys.Memberships(shard, accountID)}
-	res, err := userMemberRemoveScript.Run(ctx, s.RDB, keys, userID, accounts.RoleRank(maxRole)).StringSlice()
+	res, err := s.Run(ctx, userMemberRemoveScript, keys, userID, accounts.RoleRank(maxRole)).StringSlice()
 	if err != nil {
 		return fmt.Errorf("remove member %s of %s: %w", userID, accountID, err)
 	}

@@ -32,11 +32,11 @@ var (
 	//go:embed lua/receipt.lua
 	acceptReceiptLua string
 
-	acceptScript        = redis.NewScript(acceptLua)
-	acceptSubmitScript  = redis.NewScript(acceptSubmitLua)
-	acceptPromoteScript = redis.NewScript(acceptPromoteLua)
-	acceptFailScript    = redis.NewScript(acceptFailLua)
-	acceptReceiptScript = redis.NewScript(acceptReceiptLua)
+	acceptScript        = store.NewScript("messages/accept.lua", acceptLua)
+	acceptSubmitScript  = store.NewScript("messages/submit.lua", acceptSubmitLua)
+	acceptPromoteScript = store.NewScript("messages/promote.lua", acceptPromoteLua)
+	acceptFailScript    = store.NewScript("messages/fail.lua", acceptFailLua)
+	acceptReceiptScript = store.NewScript("messages/receipt.lua", acceptReceiptLua)
 )
 
 // Accept prices, debits and stores and enqueues every message of req in
@@ -80,7 +80,7 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	}
 	n := len(req.Messages)
 	now := time.UnixMilli(s.Now().UnixMilli())
-	keys := make([]string, 7, 7+n)
+	keys := make([]string, 12, 12+n)
 	keys[0] = s.Keys.Account(shard, req.AccountID)
 	keys[1] = s.Keys.Ledger(shard, req.AccountID)
 	keys[2] = s.Keys.MessageLog(shard, req.AccountID)
@@ -94,9 +94,11 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	}
 	keys[5] = s.Keys.Stats(shard, req.AccountID, now.UnixMilli()/86400000)
 	keys[6] = s.Keys.Prices(shard, req.AccountID)
+	keys[9] = s.Keys.OptOut(shard, req.AccountID)
+	keys[11] = s.Keys.Blocked(shard, req.AccountID)
 	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
 	args := make([]any, 0, 6+9*n)
-	args = append(args, nowMS, n, idem, req.AccountID, s.Keys.Account(shard, ""), s.Keys.Ledger(shard, ""))
+	args = append(args, nowMS, n, idem, req.AccountID, "")
 	ids := make([]string, n)
 	for i, m := range req.Messages {
 		if m.Price < 0 || m.Parts < 0 {
@@ -111,10 +113,35 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	if req.SkipOptOut {
 		skip = "1"
 	}
-	args = append(args, skip, strings.TrimSuffix(s.Keys.Queue(shard), "queue"))
-	res, err := acceptScript.Run(ctx, s.RDB, keys, args...).Slice()
-	if err != nil {
-		return nil, fmt.Errorf("accept for %s: %w", req.AccountID, err)
+	args = append(args, skip)
+	// The parent's keys: the script checks the parent id they were built
+	// for and names the right one if it differs (the first send of a
+	// sub-account through this process), so the second try is the last.
+	parent, _ := s.parents.Load(req.AccountID)
+	parentID, _ := parent.(string)
+	var res []any
+	for try := 0; ; try++ {
+		args[4] = parentID
+		keys[7], keys[8], keys[10] = keys[0], keys[1], keys[9] // placeholders: no parent
+		if parentID != "" {
+			keys[7] = s.Keys.Account(shard, parentID)
+			keys[8] = s.Keys.Ledger(shard, parentID)
+			keys[10] = s.Keys.OptOut(shard, parentID)
+		}
+		res, err = s.Run(ctx, acceptScript, keys, args...).Slice()
+		if err != nil {
+			return nil, fmt.Errorf("accept for %s: %w", req.AccountID, err)
+		}
+		if k, _ := res[0].(string); k != "parent" || try > 0 {
+			break
+		}
+		parentID, _ = res[1].(string)
+		if n, ok := s.Keys.Shard(parentID); parentID != "" && (!ok || n != shard) {
+			return nil, fmt.Errorf("accept for %s: parent %q names no shard: %w", req.AccountID, parentID, accounts.ErrNotFound)
+		}
+	}
+	if k, _ := res[0].(string); k != "nf" && k != "parent" {
+		s.parents.Store(req.AccountID, parentID)
 	}
 	kind, _ := res[0].(string)
 	switch kind {

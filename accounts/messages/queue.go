@@ -174,7 +174,7 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 				if len(b.SMSCIDs) > 0 {
 					first = b.SMSCIDs[0]
 				}
-				acceptSubmitScript.EvalSha(ctx, pipe, []string{key}, b.Link, first, ms)
+				s.EvalSha(ctx, pipe, acceptSubmitScript, []string{key}, b.Link, first, ms)
 				for _, id := range b.SMSCIDs {
 					pipe.Set(ctx, s.Keys.SMSCMessage(b.Link, id), b.Entry.MessageID, queueSMSCTTL)
 				}
@@ -201,7 +201,7 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 		if try > 0 || !queueNoScript(cmds) {
 			return fmt.Errorf("mark %d submitted: %w", len(batch), err)
 		}
-		if err := acceptSubmitScript.Load(ctx, s.RDB).Err(); err != nil {
+		if err := s.Load(ctx, acceptSubmitScript); err != nil {
 			return fmt.Errorf("mark submitted: load script: %w", err)
 		}
 	}
@@ -282,7 +282,7 @@ func (s *Store) PromoteDue(ctx context.Context, now time.Time, limit int) (int, 
 	total := 0
 	for shard := range s.Keys.Shards {
 		keys := []string{s.Keys.Retry(shard), s.Keys.Queue(shard)}
-		n, err := acceptPromoteScript.Run(ctx, s.RDB, keys, now.UnixMilli(), limit).Int()
+		n, err := s.Run(ctx, acceptPromoteScript, keys, now.UnixMilli(), limit).Int()
 		if err != nil {
 			return total, fmt.Errorf("promote retries on shard %d: %w", shard, err)
 		}
@@ -301,17 +301,30 @@ func (s *Store) Fail(ctx context.Context, e accounts.Entry, reason string, refun
 	if err != nil {
 		return nil, fmt.Errorf("fail: message %w", err)
 	}
-	// The account is needed among the script's keys; it never changes.
-	acct, err := s.RDB.HGet(ctx, key, "account_id").Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	// The account, its parent and the creation day name the script's keys;
+	// none of them ever changes.
+	vals, err := s.RDB.HMGet(ctx, key, "account_id", "created_at").Result()
+	if err != nil {
 		return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
 	}
-	keys := []string{key, s.Keys.Account(shard, acct), s.Keys.Ledger(shard, acct), s.Keys.Queue(shard)}
+	acct, created, stats := s.msgStatsKey(shard, key, vals)
+	parent := ""
+	if refund && acct != "" {
+		parent, err = s.RDB.HGet(ctx, s.Keys.Account(shard, acct), "parent_id").Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
+		}
+	}
+	keys := []string{key, s.Keys.Account(shard, acct), s.Keys.Ledger(shard, acct), s.Keys.Queue(shard), stats,
+		s.Keys.Account(shard, acct), s.Keys.Ledger(shard, acct)}
+	if parent != "" {
+		keys[5], keys[6] = s.Keys.Account(shard, parent), s.Keys.Ledger(shard, parent)
+	}
 	rf := "0"
 	if refund {
 		rf = "1"
 	}
-	res, err := acceptFailScript.Run(ctx, s.RDB, keys, e.StreamID, reason, s.Now().UnixMilli(), rf).Slice()
+	res, err := s.Run(ctx, acceptFailScript, keys, e.StreamID, reason, s.Now().UnixMilli(), rf, acct, created, parent).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
 	}

@@ -11,12 +11,13 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 var (
 	//go:embed lua/money_close.lua
 	moneyCloseLua    string
-	moneyCloseScript = redis.NewScript(moneyCloseLua)
+	moneyCloseScript = store.NewScript("redisstore/money_close.lua", moneyCloseLua)
 )
 
 // DeleteAccount deletes a sub-account (a root account cannot be deleted:
@@ -62,7 +63,7 @@ func (s *Store) DeleteAccount(ctx context.Context, id, actor string) (*accounts.
 	shard, _ := s.ShardFromID(id)
 	keys := []string{key, s.Keys.Account(shard, parentID), s.Keys.Ledger(shard, id),
 		s.Keys.Ledger(shard, parentID), s.Keys.Subs(shard, parentID), s.Keys.DeletedSubs(shard, parentID)}
-	res, err := moneyCloseScript.Run(ctx, s.RDB, keys, s.Now().UnixMilli(), accounts.MoneyTrim(actor), id, parentID).Slice()
+	res, err := s.Run(ctx, moneyCloseScript, keys, s.Now().UnixMilli(), accounts.MoneyTrim(actor), id, parentID).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("delete account %s: %w", id, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 // AutomationNumberOwner returns the account a dedicated number (E.164
@@ -28,7 +29,7 @@ func (s *Store) AutomationNumberOwner(ctx context.Context, number string) (strin
 var (
 	//go:embed lua/automation_claim.lua
 	autoClaimLua    string
-	autoClaimScript = redis.NewScript(autoClaimLua)
+	autoClaimScript = store.NewScript("rules/automation_claim.lua", autoClaimLua)
 )
 
 // ClaimAutomation checks and records one automatic action atomically: it
@@ -45,7 +46,7 @@ func (s *Store) ClaimAutomation(ctx context.Context, c accounts.AutomationClaim)
 		s.Keys.AutomationWindow(shard, c.RuleID, c.Phone),
 		s.Keys.AutomationHour(shard, c.AccountID, hour),
 	}
-	res, err := autoClaimScript.Run(ctx, s.RDB, keys, c.Window.Milliseconds(), c.HourlyCap, (2 * time.Hour).Milliseconds()).Text()
+	res, err := s.Run(ctx, autoClaimScript, keys, c.Window.Milliseconds(), c.HourlyCap, (2 * time.Hour).Milliseconds()).Text()
 	if err != nil {
 		return false, "", fmt.Errorf("claim automation %s: %w", c.RuleID, err)
 	}

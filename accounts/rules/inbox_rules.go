@@ -10,12 +10,13 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 var (
 	//go:embed lua/reply_rules_set.lua
 	replyRulesSetLua    string
-	replyRulesSetScript = redis.NewScript(replyRulesSetLua)
+	replyRulesSetScript = store.NewScript("rules/reply_rules_set.lua", replyRulesSetLua)
 )
 
 // replyRulesKey returns the rules key of account id, or ErrNotFound.
@@ -90,7 +91,7 @@ func (s *Store) SetReplyRules(ctx context.Context, accountID string, ch accounts
 		b, _ := json.Marshal(to) // a []string always marshals
 		fields = append(fields, "forward_to", string(b))
 	}
-	err = replyRulesSetScript.Run(ctx, s.RDB, []string{acctKey, key}, fields...).Err()
+	err = s.Run(ctx, replyRulesSetScript, []string{acctKey, key}, fields...).Err()
 	switch {
 	case errors.Is(err, redis.Nil):
 		return accounts.ReplyRules{}, fmt.Errorf("set reply rules: account %q: %w", accountID, accounts.ErrNotFound)

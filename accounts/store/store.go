@@ -34,16 +34,28 @@ type Options struct {
 	// PasswordCost is the bcrypt cost of user passwords; default 12. Tests
 	// lower it (4 is bcrypt's minimum) to keep -race runs fast.
 	PasswordCost int
+	// KeyGuard runs every script under a guard that fails it, naming the
+	// script and the key, when it touches a key missing from its KEYS.
+	// Tests turn it on; production leaves it off (it costs a table lookup
+	// per Redis call inside a script).
+	KeyGuard bool
+	// OnScript, if set, is called with the name of every script run; tests
+	// use it to check that every script ran.
+	OnScript func(name string)
 }
 
-// DB is the Redis client and keyspace that every area store shares. It is
-// safe for concurrent use; it keeps no state besides its options.
+// DB is the Redis client, keyspace and script runner that every area store
+// shares. It is safe for concurrent use; it keeps no state besides its
+// options.
 type DB struct {
 	RDB redis.UniversalClient
 	// Keys names every key (the prefix and shard count of Options).
 	Keys         keyspace.Space
 	Now          func() time.Time
 	PasswordCost int
+
+	keyGuard bool
+	onScript func(name string)
 }
 
 // NewDB returns a DB over rdb.
@@ -61,7 +73,7 @@ func NewDB(rdb redis.UniversalClient, opts Options) *DB {
 		opts.PasswordCost = accounts.UserBcryptCost
 	}
 	return &DB{RDB: rdb, Keys: keyspace.Space{Prefix: opts.Prefix, Shards: opts.Shards}, Now: opts.Now,
-		PasswordCost: opts.PasswordCost}
+		PasswordCost: opts.PasswordCost, keyGuard: opts.KeyGuard, onScript: opts.OnScript}
 }
 
 // Shards returns the number of keyspace shards.

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/store"
 )
@@ -19,11 +17,11 @@ import (
 var (
 	//go:embed lua/acct_create_sub.lua
 	acctCreateSubLua    string
-	acctCreateSubScript = redis.NewScript(acctCreateSubLua)
+	acctCreateSubScript = store.NewScript("tenancy/acct_create_sub.lua", acctCreateSubLua)
 
 	//go:embed lua/acct_update.lua
 	acctUpdateLua    string
-	acctUpdateScript = redis.NewScript(acctUpdateLua)
+	acctUpdateScript = store.NewScript("tenancy/acct_update.lua", acctUpdateLua)
 )
 
 // CreateAccount validates a and stores it as a new account, returning the
@@ -110,7 +108,7 @@ func (s *Store) CreateAccount(ctx context.Context, a accounts.Account) (*account
 	shard, _ := s.ShardFromID(parent.ID) // valid: GetAccount succeeded
 	a.ID = store.NewShardedID("a", shard)
 	keys := []string{s.Keys.Account(shard, parent.ID), s.Keys.Account(shard, a.ID), s.Keys.Subs(shard, parent.ID)}
-	res, err := acctCreateSubScript.Run(ctx, s.RDB, keys, acctCreateFields(&a)...).Text()
+	res, err := s.Run(ctx, acctCreateSubScript, keys, acctCreateFields(&a)...).Text()
 	if err != nil {
 		return nil, fmt.Errorf("create account: %w", err)
 	}
@@ -151,7 +149,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a *accounts.Account) error {
 	if err := accounts.AcctNormalize(&u); err != nil {
 		return err
 	}
-	h, err := acctUpdateScript.Run(ctx, s.RDB, []string{key}, acctSettingFields(&u)...).StringSlice()
+	h, err := s.Run(ctx, acctUpdateScript, []string{key}, acctSettingFields(&u)...).StringSlice()
 	if err != nil {
 		return fmt.Errorf("update account %s: %w", a.ID, err)
 	}
@@ -205,7 +203,7 @@ func (s *Store) SetStatus(ctx context.Context, id string, st accounts.Status) er
 		return err
 	}
 	// The update script writes only if the record exists.
-	h, err := acctUpdateScript.Run(ctx, s.RDB, []string{key}, "status", string(st)).StringSlice()
+	h, err := s.Run(ctx, acctUpdateScript, []string{key}, "status", string(st)).StringSlice()
 	if err != nil {
 		return fmt.Errorf("set status of %s: %w", id, err)
 	}

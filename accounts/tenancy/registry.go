@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 // regPublicDomain reports whether d is a free mail provider's domain: anyone
@@ -35,7 +36,7 @@ var regReleaseLua string
 
 // regReleaseScript deletes a registration key only if it still names the
 // given account.
-var regReleaseScript = redis.NewScript(regReleaseLua)
+var regReleaseScript = store.NewScript("tenancy/reg_release.lua", regReleaseLua)
 
 // AddDomain registers domain (lower-cased, trailing dot removed) to an
 // account for email to SMS: mail from any address at it then resolves to the
@@ -195,7 +196,7 @@ func (s *Store) RegRelease(ctx context.Context, accountID, kind, value string) e
 	if _, err := s.AcctKey(accountID); err != nil {
 		return err
 	}
-	n, err := regReleaseScript.Run(ctx, s.RDB, []string{s.Keys.Registration(kind, value)}, accountID).Int()
+	n, err := s.Run(ctx, regReleaseScript, []string{s.Keys.Registration(kind, value)}, accountID).Int()
 	if err != nil {
 		return fmt.Errorf("unregister %s: %w", value, err)
 	}
