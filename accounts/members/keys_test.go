@@ -10,7 +10,6 @@ import (
 	"github.com/smsgate/smsgate/accounts/members"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 func TestKeys(t *testing.T) {
@@ -120,7 +119,7 @@ func TestKeys(t *testing.T) {
 }
 
 func TestBootstrap(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{Shards: 4})
+	s := storetest.New(t, redisstore.Options{Shards: 4})
 	ctx := storetest.AcctTestCtx(t)
 	if _, _, err := s.Bootstrap(ctx, accounts.Account{Name: "", DefaultCountry: "AU"}); !errors.Is(err, accounts.ErrInvalid) {
 		t.Fatalf("Bootstrap without name = %v", err)

@@ -21,7 +21,7 @@ func userEachShards(t *testing.T, f func(t *testing.T, s *redisstore.Store)) {
 	t.Helper()
 	for _, n := range []int{1, 4} {
 		t.Run(fmt.Sprintf("shards=%d", n), func(t *testing.T) {
-			f(t, redisstore.New(redistest.Start(t), redisstore.Options{Shards: n, PasswordCost: bcrypt.MinCost}))
+			f(t, storetest.New(t, redisstore.Options{Shards: n, PasswordCost: bcrypt.MinCost}))
 		})
 	}
 }
@@ -47,7 +47,7 @@ func userJoinMust(t *testing.T, s *redisstore.Store, acct string, u *accounts.Us
 }
 
 func TestCreateUser(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	first, err := s.CreateUser(ctx, " Alice@Example.COM ", " Alice ", "correct horse battery")
 	if err != nil {
@@ -101,7 +101,7 @@ func TestCreateUser(t *testing.T) {
 
 func TestLoginAndUserKeys(t *testing.T) {
 	clock := &storetest.UserClock{T: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	s := redisstore.New(redistest.Start(t), redisstore.Options{Now: clock.Now, PasswordCost: bcrypt.MinCost})
+	s := storetest.New(t, redisstore.Options{Now: clock.Now, PasswordCost: bcrypt.MinCost})
 	ctx := storetest.AcctTestCtx(t)
 	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root"})
 	sub := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Sub", ParentID: root.ID})
@@ -299,7 +299,7 @@ func TestMembersOwnerAndLastAdmin(t *testing.T) {
 func TestLoginThrottle(t *testing.T) {
 	now := time.Unix(2_000_000, 0)
 	rdb := redistest.Start(t)
-	s := redisstore.New(rdb, redisstore.Options{PasswordCost: 4, Now: func() time.Time { return now }})
+	s := redisstore.New(rdb, storetest.Guard(redisstore.Options{PasswordCost: 4, Now: func() time.Time { return now }}))
 	ctx := t.Context()
 	a, err := s.CreateAccount(ctx, accounts.Account{Name: "T"})
 	if err != nil {

@@ -245,7 +245,7 @@ func TestQueueStats(t *testing.T) {
 		t.Fatalf("empty stats = %d %d %v %v", p, r, o, err)
 	}
 	queueTestAccept(t, s, a.ID, 1, 1, 1)
-	later := redisstore.New(s.RDB, redisstore.Options{Now: func() time.Time { return time.Now().Add(time.Minute) }})
+	later := redisstore.New(s.RDB, storetest.Guard(redisstore.Options{Now: func() time.Time { return time.Now().Add(time.Minute) }}))
 	es := storetest.QueueTestRead(t, s, "w1", 2)
 	p, r, o, err := later.QueueStats(ctx)
 	if err != nil || p != 3 || r != 0 || o < time.Minute || o > 2*time.Minute {

@@ -13,7 +13,6 @@ import (
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/store"
 	"github.com/smsgate/smsgate/accounts/storetest"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 func TestCreditDebit(t *testing.T) {
@@ -170,7 +169,7 @@ func moneyCheckLedger(t *testing.T, s *redisstore.Store, id string) int64 {
 func TestMoneyConcurrent(t *testing.T) {
 	for _, shards := range []int{1, 4} {
 		t.Run(map[int]string{1: "shards=1", 4: "shards=4"}[shards], func(t *testing.T) {
-			s := redisstore.New(redistest.Start(t), redisstore.Options{Shards: shards})
+			s := storetest.New(t, redisstore.Options{Shards: shards})
 			ctx := storetest.AcctTestCtx(t)
 			root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root"})
 			ids := []string{root.ID}
@@ -228,7 +227,7 @@ func TestMoneyConcurrent(t *testing.T) {
 }
 
 func TestMoneyFloors(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root", Currency: "AUD"})
 	if _, err := s.Credit(ctx, root.ID, 1000, "seed", "op"); err != nil {
@@ -280,7 +279,7 @@ func TestMoneyFloors(t *testing.T) {
 }
 
 func TestLedgerPage(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	a := storetest.AcctMustCreate(t, s, accounts.Account{Name: "A"})
 	for i := range 7 {
@@ -328,7 +327,7 @@ func TestLedgerPage(t *testing.T) {
 // and money is conserved: what the operator credited equals the balances
 // plus what was debited and what was sent.
 func TestMoneyConcurrentTree(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{Shards: 2})
+	s := storetest.New(t, redisstore.Options{Shards: 2})
 	ctx := storetest.AcctTestCtx(t)
 	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root", Currency: "AUD"})
 	pre := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Pre", ParentID: root.ID, AutoRecharge: accounts.AutoRecharge{Threshold: 50, Amount: 40}})

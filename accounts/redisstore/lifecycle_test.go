@@ -9,7 +9,6 @@ import (
 	"github.com/smsgate/smsgate/accounts/money"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 func TestDeleteAccount(t *testing.T) {
@@ -104,7 +103,7 @@ func TestDeleteAccount(t *testing.T) {
 }
 
 func TestDeleteAccountDebt(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root", Currency: "AUD"})
 	if _, err := s.Credit(ctx, root.ID, 40, "seed", "op"); err != nil {
@@ -137,7 +136,7 @@ func TestDeleteAccountDebt(t *testing.T) {
 // A message accepted before its account was deleted and failed afterwards
 // is refunded to the parent, which got the balance.
 func TestDeleteAccountLateRefund(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root", Currency: "AUD"})
 	if _, err := s.Credit(ctx, root.ID, 100, "seed", "op"); err != nil {

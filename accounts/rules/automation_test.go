@@ -11,13 +11,12 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 func autoTestAccount(t *testing.T) (*redisstore.Store, *accounts.Account, *storetest.UserClock) {
 	t.Helper()
 	clock := &storetest.UserClock{T: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
-	s := redisstore.New(redistest.Start(t), redisstore.Options{Now: clock.Now})
+	s := storetest.New(t, redisstore.Options{Now: clock.Now})
 	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root", DefaultCountry: "AU"})
 	sub := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Sales", ParentID: root.ID})
 	return s, sub, clock
