@@ -164,7 +164,7 @@ func (s *Service) PromoteDue(ctx context.Context) (int, error) {
 	total := 0
 	for shard := range s.o.Shards {
 		k := s.shardKeys(shard)
-		n, err := s.db.Run(ctx, promoteScript, []string{k.retry, k.queue}, s.o.Now().UnixMilli(), 1000).Int()
+		n, err := s.db.Promote(ctx, k.retry, k.queue, "d", s.o.Now().UnixMilli(), 1000)
 		if err != nil {
 			return total, fmt.Errorf("promote webhook retries on shard %d: %w", shard, err)
 		}

@@ -22,15 +22,12 @@ var (
 	emitLua string
 	//go:embed lua/result.lua
 	resultLua string
-	//go:embed lua/promote.lua
-	promoteLua string
 	//go:embed lua/manage.lua
 	manageLua string
 
-	emitScript    = store.NewScript("webhook/emit.lua", emitLua)
-	resultScript  = store.NewScript("webhook/result.lua", resultLua)
-	promoteScript = store.NewScript("webhook/promote.lua", promoteLua)
-	manageScript  = store.NewScript("webhook/manage.lua", manageLua)
+	emitScript   = store.NewScript("webhook/emit.lua", emitLua)
+	resultScript = store.NewScript("webhook/result.lua", resultLua)
+	manageScript = store.NewScript("webhook/manage.lua", manageLua)
 )
 
 // logCap is how many attempts each webhook's log keeps.

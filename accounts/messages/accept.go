@@ -24,19 +24,16 @@ var (
 	//go:embed lua/accept.lua
 	acceptLua string
 	//go:embed lua/submit.lua
-	acceptSubmitLua string
-	//go:embed lua/promote.lua
-	acceptPromoteLua string
+	submitLua string
 	//go:embed lua/fail.lua
-	acceptFailLua string
+	failLua string
 	//go:embed lua/receipt.lua
-	acceptReceiptLua string
+	receiptLua string
 
-	acceptScript        = store.NewScript("messages/accept.lua", acceptLua)
-	acceptSubmitScript  = store.NewScript("messages/submit.lua", acceptSubmitLua)
-	acceptPromoteScript = store.NewScript("messages/promote.lua", acceptPromoteLua)
-	acceptFailScript    = store.NewScript("messages/fail.lua", acceptFailLua)
-	acceptReceiptScript = store.NewScript("messages/receipt.lua", acceptReceiptLua)
+	acceptScript  = store.NewScript("messages/accept.lua", acceptLua)
+	submitScript  = store.NewScript("messages/submit.lua", submitLua)
+	failScript    = store.NewScript("messages/fail.lua", failLua)
+	receiptScript = store.NewScript("messages/receipt.lua", receiptLua)
 )
 
 // Accept prices, debits and stores and enqueues every message of req in
@@ -224,9 +221,9 @@ func acceptBlocked(res []any, n int) map[int]bool {
 	return out
 }
 
-// acceptIsNoScript reports whether err is Redis's NOSCRIPT (script cache
+// isNoScript reports whether err is Redis's NOSCRIPT (script cache
 // empty, e.g. after a restart or SCRIPT FLUSH).
-func acceptIsNoScript(err error) bool {
+func isNoScript(err error) bool {
 	var re redis.Error
 	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "NOSCRIPT")
 }

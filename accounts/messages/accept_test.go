@@ -287,7 +287,7 @@ func TestAcceptBilling(t *testing.T) {
 				t.Fatalf("result = %+v, want balance %d, recharged %d, low %v", res, tc.wantSub, tc.wantRecharged, tc.wantLow)
 			}
 			for id, want := range map[string]int64{sub.ID: tc.wantSub, root.ID: tc.wantRoot} {
-				if got := storetest.MoneyLedgerSum(t, s, id); got != want {
+				if got := storetest.CheckLedger(t, s, id, false); got != want {
 					t.Errorf("balance of %s = %d, want %d", id, got, want)
 				}
 			}
@@ -328,7 +328,7 @@ func TestAcceptPricesAndStats(t *testing.T) {
 			t.Errorf("message %d priced %d, stored %d, want %d", i, msgs[i].Price, m.Price, want)
 		}
 	}
-	if res.Balance != 1000-51 || storetest.MoneyLedgerSum(t, s, a.ID) != 1000-51 {
+	if res.Balance != 1000-51 || storetest.CheckLedger(t, s, a.ID, false) != 1000-51 {
 		t.Errorf("balance %d, want %d", res.Balance, 1000-51)
 	}
 	day := s.Now().UnixMilli() / 86400000

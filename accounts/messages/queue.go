@@ -174,7 +174,7 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 				if len(b.SMSCIDs) > 0 {
 					first = b.SMSCIDs[0]
 				}
-				s.EvalSha(ctx, pipe, acceptSubmitScript, []string{key}, b.Link, first, ms)
+				s.EvalSha(ctx, pipe, submitScript, []string{key}, b.Link, first, ms)
 				for _, id := range b.SMSCIDs {
 					pipe.Set(ctx, s.Keys.SMSCMessage(b.Link, id), b.Entry.MessageID, queueSMSCTTL)
 				}
@@ -198,10 +198,10 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 		if err == nil {
 			return nil
 		}
-		if try > 0 || !queueNoScript(cmds) {
+		if try > 0 || !pipelineNoScript(cmds) {
 			return fmt.Errorf("mark %d submitted: %w", len(batch), err)
 		}
-		if err := s.Load(ctx, acceptSubmitScript); err != nil {
+		if err := s.Load(ctx, submitScript); err != nil {
 			return fmt.Errorf("mark submitted: load script: %w", err)
 		}
 	}
@@ -223,10 +223,10 @@ func (s *Store) Ack(ctx context.Context, e accounts.Entry) error {
 	return nil
 }
 
-// queueNoScript reports whether any command of a pipeline failed with NOSCRIPT.
-func queueNoScript(cmds []redis.Cmder) bool {
+// pipelineNoScript reports whether any command of a pipeline failed with NOSCRIPT.
+func pipelineNoScript(cmds []redis.Cmder) bool {
 	for _, c := range cmds {
-		if acceptIsNoScript(c.Err()) {
+		if isNoScript(c.Err()) {
 			return true
 		}
 	}
@@ -281,8 +281,7 @@ func (s *Store) PromoteDue(ctx context.Context, now time.Time, limit int) (int, 
 	}
 	total := 0
 	for shard := range s.Keys.Shards {
-		keys := []string{s.Keys.Retry(shard), s.Keys.Queue(shard)}
-		n, err := s.Run(ctx, acceptPromoteScript, keys, now.UnixMilli(), limit).Int()
+		n, err := s.Promote(ctx, s.Keys.Retry(shard), s.Keys.Queue(shard), "m", now.UnixMilli(), limit)
 		if err != nil {
 			return total, fmt.Errorf("promote retries on shard %d: %w", shard, err)
 		}
@@ -324,7 +323,7 @@ func (s *Store) Fail(ctx context.Context, e accounts.Entry, reason string, refun
 	if refund {
 		rf = "1"
 	}
-	res, err := s.Run(ctx, acceptFailScript, keys, e.StreamID, reason, s.Now().UnixMilli(), rf, acct, created, parent).Slice()
+	res, err := s.Run(ctx, failScript, keys, e.StreamID, reason, s.Now().UnixMilli(), rf, acct, created, parent).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
 	}

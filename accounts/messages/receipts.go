@@ -62,16 +62,16 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 				at = s.Now()
 			}
 			keys := []string{key, s.Keys.DeliveredParts(shard, mids[i]), stats}
-			evals[i] = s.EvalSha(ctx, pipe, acceptReceiptScript, keys,
+			evals[i] = s.EvalSha(ctx, pipe, receiptScript, keys,
 				u.Status, u.ErrCode, at.UnixMilli(), u.CanonicalID, acct, created)
 		}
 		return nil
 	}
 	cmds, err := s.RDB.Pipelined(ctx, run)
-	if err != nil && queueNoScript(cmds) {
+	if err != nil && pipelineNoScript(cmds) {
 		// The script cache was flushed: load it and run the batch again.
 		// Applying a receipt twice is harmless (parts are counted once).
-		if err := s.Load(ctx, acceptReceiptScript); err != nil {
+		if err := s.Load(ctx, receiptScript); err != nil {
 			return nil, nil, fmt.Errorf("receipts: %w", err)
 		}
 		_, err = s.RDB.Pipelined(ctx, run)

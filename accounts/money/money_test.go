@@ -135,35 +135,9 @@ func TestTransfer(t *testing.T) {
 			})
 		}
 		for _, a := range []*accounts.Account{root, sub, sib, stranger} {
-			moneyCheckLedger(t, s, a.ID)
+			storetest.CheckLedger(t, s, a.ID, true)
 		}
 	})
-}
-
-// moneyCheckLedger asserts that an account's ledger sums to its balance,
-// that each entry's balance is the running sum, and that none is negative.
-func moneyCheckLedger(t *testing.T, s *redisstore.Store, id string) int64 {
-	t.Helper()
-	ctx := storetest.AcctTestCtx(t)
-	a, err := s.GetAccount(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := s.Ledger(ctx, id, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum int64
-	for i := len(l) - 1; i >= 0; i-- {
-		sum += l[i].Amount
-		if l[i].Balance != sum || sum < 0 {
-			t.Fatalf("%s: entry %s balance %d, running sum %d", id, l[i].ID, l[i].Balance, sum)
-		}
-	}
-	if sum != a.Balance || a.Balance < 0 {
-		t.Fatalf("%s: ledger sums to %d, balance %d", id, sum, a.Balance)
-	}
-	return a.Balance
 }
 
 func TestMoneyConcurrent(t *testing.T) {
@@ -216,7 +190,7 @@ func TestMoneyConcurrent(t *testing.T) {
 			}
 			var balances, spent int64
 			for _, id := range ids {
-				balances += moneyCheckLedger(t, s, id)
+				balances += storetest.CheckLedger(t, s, id, true)
 			}
 			debited.Range(func(_, v any) bool { spent += v.(int64); return true })
 			if balances+spent != initial {
@@ -270,7 +244,7 @@ func TestMoneyFloors(t *testing.T) {
 				t.Fatalf("error = %v, want %q", err, tc.wantErr)
 			}
 			for id, want := range tc.wantBal {
-				if got := storetest.MoneyLedgerSum(t, s, id); got != want {
+				if got := storetest.CheckLedger(t, s, id, false); got != want {
 					t.Errorf("balance of %s = %d, want %d", id, got, want)
 				}
 			}

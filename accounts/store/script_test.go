@@ -1,10 +1,13 @@
 package store_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/smsgate/smsgate/accounts/store"
+	"github.com/smsgate/smsgate/accounts/storetest"
 	"github.com/smsgate/smsgate/internal/redistest"
 )
 
@@ -54,3 +57,29 @@ func TestKeyGuard(t *testing.T) {
 		})
 	}
 }
+
+// TestPromote moves the due ids of a retry zset, and only those, onto a
+// stream under the field it is given.
+func TestPromote(t *testing.T) {
+	rdb := redistest.Start(t)
+	db := store.NewDB(rdb, storetest.Guard(store.Options{}))
+	ctx := t.Context()
+	retry, stream := db.Keys.Retry(0), db.Keys.Queue(0)
+	rdb.ZAdd(ctx, retry, redis.Z{Score: 100, Member: "m0-a"}, redis.Z{Score: 200, Member: "m0-b"},
+		redis.Z{Score: 300, Member: "m0-c"})
+	n, err := db.Promote(ctx, retry, stream, "m", 200, 10)
+	if err != nil || n != 2 {
+		t.Fatalf("Promote = %d, %v; want 2", n, err)
+	}
+	entries, err := rdb.XRange(ctx, stream, "-", "+").Result()
+	if err != nil || len(entries) != 2 || entries[0].Values["m"] != "m0-a" || entries[1].Values["m"] != "m0-b" {
+		t.Fatalf("stream = %v, %v", entries, err)
+	}
+	if left := rdb.ZRange(ctx, retry, 0, -1).Val(); len(left) != 1 || left[0] != "m0-c" {
+		t.Fatalf("retry left %v", left)
+	}
+}
+
+// TestMain fails the package when one of its scripts never ran under the
+// key guard.
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m, "store")) }

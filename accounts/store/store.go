@@ -1,10 +1,13 @@
 // Package store is the shared base of the Redis store packages (tenancy,
-// members, money, messages, contacts, rules): the client, the key builders,
-// id generation, the clock, and the few reads every area needs (an account,
-// whether it is active, the owner of a number).
+// members, money, messages, contacts, rules) and of the webhook service: the
+// client, the keyspace (DB.Keys, package keyspace), the Lua script runner
+// with its key guard (DB.Run), id generation, the clock, and the few reads
+// every area needs (an account, whether it is active, the owner of a number).
 //
-// Key names come from package keyspace (DB.Keys); see its documentation for
-// the hash tags that keep an account tree in one slot.
+// Every script declares every key it touches in KEYS: the Go side computes
+// each key with the keyspace, reading first what a key depends on (the
+// members of a set, an account's parent) when the script cannot be given it,
+// and the script checks that what it finds is what the keys were built from.
 package store
 
 import (
