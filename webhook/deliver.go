@@ -164,7 +164,7 @@ func (s *Service) PromoteDue(ctx context.Context) (int, error) {
 	total := 0
 	for shard := range s.o.Shards {
 		k := s.shardKeys(shard)
-		n, err := promoteScript.Run(ctx, s.o.Redis, []string{k.retry, k.queue}, s.o.Now().UnixMilli(), 1000).Int()
+		n, err := s.db.Promote(ctx, k.retry, k.queue, "d", s.o.Now().UnixMilli(), 1000)
 		if err != nil {
 			return total, fmt.Errorf("promote webhook retries on shard %d: %w", shard, err)
 		}
@@ -348,9 +348,9 @@ func (s *Service) finish(ctx context.Context, e entry, p payload, outcome string
 	}
 	keys := []string{k.hooks, k.queue, k.retry, k.deliveries, s.logKey(e.shard, p.Webhook)}
 	if k.hooks == "" { // no account: only the stream and delivery are touched
-		keys[0] = s.skey(e.shard, "wh", "-")
+		keys[0] = s.db.Keys.Webhooks(e.shard, "-")
 	}
-	res, err := resultScript.Run(ctx, s.o.Redis, keys, p.Webhook, e.streamID, e.delivery, outcome, logJSON, due,
+	res, err := s.db.Run(ctx, resultScript, keys, p.Webhook, e.streamID, e.delivery, outcome, logJSON, due,
 		s.o.MaxConsecutiveFailures, exhausted, consecutive, counts, logCap).Text()
 	if err != nil {
 		s.log.ErrorContext(ctx, "record webhook delivery", "delivery", e.delivery, "err", err)

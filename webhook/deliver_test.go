@@ -52,7 +52,7 @@ func TestRetryThenDeliveredOnce(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	o := testOptions(t, rdb)
 	o.Metrics = NewMetrics(reg)
-	s := New(o)
+	s := newService(o)
 	ctx := t.Context()
 	rc := newReceiver(t, func(n int) int {
 		if n <= 2 {
@@ -127,7 +127,7 @@ func TestRetryThenDeliveredOnce(t *testing.T) {
 
 func TestPersistentFailureDisables(t *testing.T) {
 	rdb := redistest.Start(t)
-	s := New(testOptions(t, rdb)) // 3 retries: 4 attempts
+	s := newService(testOptions(t, rdb)) // 3 retries: 4 attempts
 	ctx := t.Context()
 	rc := newReceiver(t, always(http.StatusInternalServerError))
 	const acct = "a0-fail"
@@ -179,7 +179,7 @@ func TestConsecutiveFailuresDisable(t *testing.T) {
 	o := testOptions(t, rdb)
 	o.Backoff = []time.Duration{time.Hour} // each event fails once, then waits
 	o.MaxConsecutiveFailures = 3
-	s := New(o)
+	s := newService(o)
 	ctx := t.Context()
 	rc := newReceiver(t, always(http.StatusBadGateway))
 	const acct = "a0-consec"
@@ -208,7 +208,7 @@ func TestCrashedWorkerDeliveryClaimed(t *testing.T) {
 	o := testOptions(t, rdb)
 	o.Timeout = 100 * time.Millisecond
 	o.ClaimIdle = 50 * time.Millisecond // raised to 2 × Timeout
-	s := New(o)
+	s := newService(o)
 	ctx := t.Context()
 	rc := newReceiver(t, always(http.StatusOK))
 	const acct = "a0-crash"
@@ -239,7 +239,7 @@ func TestCrashedWorkerDeliveryClaimed(t *testing.T) {
 
 func TestPingAndDeletedWebhook(t *testing.T) {
 	rdb := redistest.Start(t)
-	s := New(testOptions(t, rdb))
+	s := newService(testOptions(t, rdb))
 	ctx := t.Context()
 	rc := newReceiver(t, always(http.StatusInternalServerError))
 	const acct = "a0-ping"
@@ -296,7 +296,7 @@ func TestPingAndDeletedWebhook(t *testing.T) {
 	if _, err := s.Deliveries(ctx, acct, w.ID, 0); err == nil {
 		t.Fatal("Deliveries of a deleted webhook succeeded")
 	}
-	if n := rdb.Exists(ctx, s.logKey(0, w.ID), s.skey(0, "whsec", acct)).Val(); n != 0 {
+	if n := rdb.Exists(ctx, s.logKey(0, w.ID), s.db.Keys.WebhookSecrets(0, acct)).Val(); n != 0 {
 		t.Fatalf("%d keys of the deleted webhook remain", n)
 	}
 }
@@ -305,7 +305,7 @@ func TestDeletedWebhookDropsQueued(t *testing.T) {
 	rdb := redistest.Start(t)
 	o := testOptions(t, rdb)
 	o.Metrics = NewMetrics(prometheus.NewRegistry())
-	s := New(o)
+	s := newService(o)
 	ctx := t.Context()
 	rc := newReceiver(t, always(http.StatusOK))
 	const acct = "a0-deleted"

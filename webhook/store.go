@@ -14,7 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 var (
@@ -22,15 +22,12 @@ var (
 	emitLua string
 	//go:embed lua/result.lua
 	resultLua string
-	//go:embed lua/promote.lua
-	promoteLua string
 	//go:embed lua/manage.lua
 	manageLua string
 
-	emitScript    = redis.NewScript(emitLua)
-	resultScript  = redis.NewScript(resultLua)
-	promoteScript = redis.NewScript(promoteLua)
-	manageScript  = redis.NewScript(manageLua)
+	emitScript   = store.NewScript("webhook/emit.lua", emitLua)
+	resultScript = store.NewScript("webhook/result.lua", resultLua)
+	manageScript = store.NewScript("webhook/manage.lua", manageLua)
 )
 
 // logCap is how many attempts each webhook's log keeps.
@@ -49,33 +46,29 @@ type keys struct {
 	deliveries string // hash delivery id -> payload
 }
 
-// skey builds a key of shard: <prefix>:{sN}:<parts...>.
-func (s *Service) skey(shard int, parts ...string) string {
-	return s.o.Prefix + ":" + accounts.ShardTag(shard) + ":" + strings.Join(parts, ":")
-}
-
 // shardKeys returns the per-shard keys (queue, retry, deliveries).
 func (s *Service) shardKeys(shard int) keys {
-	return keys{shard: shard, queue: s.skey(shard, "whq"), retry: s.skey(shard, "whretry"),
-		deliveries: s.skey(shard, "whd")}
+	ks := s.db.Keys
+	return keys{shard: shard, queue: ks.WebhookQueue(shard), retry: ks.WebhookRetry(shard),
+		deliveries: ks.WebhookDeliveries(shard)}
 }
 
 // keys returns the keys of an account's webhooks; an id that names no
 // shard of this deployment wraps ErrNotFound.
 func (s *Service) keys(accountID string) (keys, error) {
-	shard, err := accounts.ShardOf(accountID)
-	if err != nil || shard >= s.o.Shards {
+	shard, ok := s.db.Keys.Shard(accountID)
+	if !ok {
 		return keys{}, fmt.Errorf("account %q: %w", accountID, ErrNotFound)
 	}
 	k := s.shardKeys(shard)
-	k.hooks = s.skey(shard, "wh", accountID)
-	k.secrets = s.skey(shard, "whsec", accountID)
+	k.hooks = s.db.Keys.Webhooks(shard, accountID)
+	k.secrets = s.db.Keys.WebhookSecrets(shard, accountID)
 	return k, nil
 }
 
 // logKey is the delivery log of a webhook.
 func (s *Service) logKey(shard int, webhookID string) string {
-	return s.skey(shard, "whlog", webhookID)
+	return s.db.Keys.WebhookLog(shard, webhookID)
 }
 
 // record is a webhook as stored (JSON in the account's hash). Lua scripts
@@ -171,7 +164,7 @@ func validID(id string) bool {
 
 // manage runs manage.lua and maps its NOTFOUND and LIMIT answers to errors.
 func (s *Service) manage(ctx context.Context, k keys, op, id string, args ...any) (string, error) {
-	res, err := manageScript.Run(ctx, s.o.Redis, []string{k.hooks, k.secrets, s.logKey(k.shard, id)},
+	res, err := s.db.Run(ctx, manageScript, []string{k.hooks, k.secrets, s.logKey(k.shard, id)},
 		append([]any{op, id}, args...)...).Result()
 	if err != nil {
 		return "", fmt.Errorf("%s webhook %s: %w", op, id, err)
@@ -203,7 +196,7 @@ func (s *Service) Create(ctx context.Context, accountID, rawURL string, events [
 	if err != nil {
 		return nil, "", err
 	}
-	r := record{ID: newID("w", 10), Account: accountID, URL: rawURL, Events: strings.Join(evs, ","),
+	r := record{ID: store.NewID("w", 10), Account: accountID, URL: rawURL, Events: strings.Join(evs, ","),
 		Status: string(StatusActive), Created: s.o.Now().UnixMilli()}
 	b, err := json.Marshal(r)
 	if err != nil {

@@ -11,7 +11,7 @@
 // logged nor returned again.
 //
 // Keyspace: every key lives under the hash tag of the account's shard (the
-// shard is named by the account id, accounts.ShardOf), so that one Lua
+// shard is named by the account id, keyspace.ShardOf), so that one Lua
 // script sees an account's webhooks and its shard's queue together, on one
 // Redis, under Sentinel or on a Redis Cluster:
 //
@@ -53,8 +53,6 @@ package webhook
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,6 +66,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 // Event types an account may subscribe to, and the test event.
@@ -188,6 +187,7 @@ type Options struct {
 // without webhooks (Options.QuietFor).
 type Service struct {
 	o   Options
+	db  *store.DB // the Redis client and keyspace (Options.Redis, Shards, Prefix)
 	log *slog.Logger
 
 	mu    sync.Mutex
@@ -209,7 +209,7 @@ func New(o Options) *Service {
 		o.Workers = 4
 	}
 	if o.Consumer == "" {
-		o.Consumer = newID("webhook-", 8)
+		o.Consumer = store.NewID("webhook-", 8)
 	}
 	if len(o.Backoff) == 0 {
 		o.Backoff = DefaultBackoff()
@@ -241,7 +241,8 @@ func New(o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{o: o, log: o.Logger.With("component", "webhook"), quiet: map[string]time.Time{}}
+	db := store.NewDB(o.Redis, store.Options{Shards: o.Shards, Prefix: o.Prefix})
+	return &Service{o: o, db: db, log: o.Logger.With("component", "webhook"), quiet: map[string]time.Time{}}
 }
 
 // Metrics are the package's Prometheus metrics.
@@ -278,15 +279,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
-
-// newID returns prefix and n random bytes in lower-case Crockford base32.
-func newID(prefix string, n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return prefix + idEncoding.EncodeToString(b)
-}
-
 // Emit enqueues an event of type typ for every active webhook of the
 // account subscribed to it. It does not deliver: Run does. With no
 // webhooks it writes nothing.
@@ -306,13 +298,13 @@ func (s *Service) emit(ctx context.Context, accountID, typ string, data any, onl
 	if err != nil {
 		return "", fmt.Errorf("emit %s: %w", typ, err)
 	}
-	ev := Event{ID: newID("evt_", 12), Type: typ, AccountID: accountID, CreatedAt: s.o.Now().UTC(), Data: data}
+	ev := Event{ID: store.NewID("evt_", 12), Type: typ, AccountID: accountID, CreatedAt: s.o.Now().UTC(), Data: data}
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return "", fmt.Errorf("emit %s: encode: %w", typ, err)
 	}
-	n, err := emitScript.Run(ctx, s.o.Redis, []string{k.hooks, k.queue, k.deliveries},
-		typ, body, newID("dlv_", 10), only, ev.ID, accountID, s.o.Now().UnixMilli()).Int()
+	n, err := s.db.Run(ctx, emitScript, []string{k.hooks, k.queue, k.deliveries},
+		typ, body, store.NewID("dlv_", 10), only, ev.ID, accountID, s.o.Now().UnixMilli()).Int()
 	if err != nil {
 		return "", fmt.Errorf("emit %s for account %s: %w", typ, accountID, err)
 	}

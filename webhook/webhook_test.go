@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +20,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
+	"github.com/smsgate/smsgate/accounts/storetest"
 	"github.com/smsgate/smsgate/internal/redistest"
 )
 
@@ -34,6 +37,18 @@ func testOptions(t *testing.T, rdb *redis.Client) Options {
 		Logger:    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }
+
+// newService returns New(o) with its scripts under the key guard (a script
+// that touches a key missing from its KEYS fails).
+func newService(o Options) *Service {
+	s := New(o)
+	s.db = store.NewDB(s.o.Redis, storetest.Guard(store.Options{Shards: s.o.Shards, Prefix: s.o.Prefix}))
+	return s
+}
+
+// TestMain fails the package when one of its scripts never ran under the
+// key guard.
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m, "webhook")) }
 
 // run starts s.Run and stops it when the test ends, bounded.
 func run(t *testing.T, s *Service) {
@@ -106,7 +121,7 @@ func always(code int) func(int) int { return func(int) int { return code } }
 
 func TestEmitNoWebhooksWritesNothing(t *testing.T) {
 	rdb := redistest.Start(t)
-	s := New(testOptions(t, rdb))
+	s := newService(testOptions(t, rdb))
 	ctx := t.Context()
 	for _, typ := range Types() {
 		if err := s.Emit(ctx, "a0-nohooks", typ, map[string]int{"x": 1}); err != nil {
@@ -146,7 +161,7 @@ func queued(t *testing.T, s *Service, rdb *redis.Client) map[string][]string {
 
 func TestEmitFiltersBySubscription(t *testing.T) {
 	rdb := redistest.Start(t)
-	s := New(testOptions(t, rdb))
+	s := newService(testOptions(t, rdb))
 	ctx := t.Context()
 	const acct = "a0-filter"
 	all, _, err := s.Create(ctx, acct, "https://example.com/all", nil)
@@ -173,7 +188,7 @@ func TestEmitFiltersBySubscription(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb.HSet(ctx, s.skey(0, "wh", acct), disabled.ID, `{"id":"`+disabled.ID+`","account":"`+acct+`","url":"https://example.com/disabled","events":"","status":"disabled","reason":"test","created":1,"failures":0}`)
+	rdb.HSet(ctx, s.db.Keys.Webhooks(0, acct), disabled.ID, `{"id":"`+disabled.ID+`","account":"`+acct+`","url":"https://example.com/disabled","events":"","status":"disabled","reason":"test","created":1,"failures":0}`)
 
 	if err := s.MessageStatus(ctx, &accounts.Message{ID: "m0-1", AccountID: acct, Status: accounts.MsgDelivered}); err != nil {
 		t.Fatal(err)
@@ -204,7 +219,7 @@ func TestCreateValidationAndLimit(t *testing.T) {
 	rdb := redistest.Start(t)
 	o := testOptions(t, rdb)
 	o.MaxPerAccount = 2
-	s := New(o)
+	s := newService(o)
 	ctx := t.Context()
 	cases := []struct {
 		name    string
@@ -267,7 +282,7 @@ func TestEmitRemembersQuietAccounts(t *testing.T) {
 	o := testOptions(t, rdb)
 	o.QuietFor = 2 * time.Second
 	o.Now = func() time.Time { return now }
-	s := New(o)
+	s := newService(o)
 	ctx := t.Context()
 	// Scripts run as EVALSHA, or EVAL after NOSCRIPT: count both.
 	evals := func() int {

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/keyspace"
 	"github.com/smsgate/smsgate/accounts/store"
 	"github.com/smsgate/smsgate/phone"
 )
@@ -22,13 +23,13 @@ import (
 var (
 	//go:embed lua/contact_upsert.lua
 	contactUpsertLua    string
-	contactUpsertScript = redis.NewScript(contactUpsertLua)
+	contactUpsertScript = store.NewScript("contacts/contact_upsert.lua", contactUpsertLua)
 	//go:embed lua/contact_update.lua
 	contactUpdateLua    string
-	contactUpdateScript = redis.NewScript(contactUpdateLua)
+	contactUpdateScript = store.NewScript("contacts/contact_update.lua", contactUpdateLua)
 	//go:embed lua/contact_delete.lua
 	contactDeleteLua    string
-	contactDeleteScript = redis.NewScript(contactDeleteLua)
+	contactDeleteScript = store.NewScript("contacts/contact_delete.lua", contactDeleteLua)
 )
 
 // contactKeys are the account-level keys of an account's contacts.
@@ -37,7 +38,7 @@ func (s *Store) contactKeys(accountID string) (shard int, zset, index string, er
 	if err != nil {
 		return 0, "", "", err
 	}
-	return shard, s.Skey(shard, "contacts", accountID), s.Skey(shard, "contactnum", accountID), nil
+	return shard, s.Keys.ContactNumbers(shard, accountID), s.Keys.ContactByNumber(shard, accountID), nil
 }
 
 // UpsertContact creates a contact of accountID, or merges in into the one
@@ -73,20 +74,60 @@ func (s *Store) upsertContacts(ctx context.Context, accountID string, ins []acco
 	}
 	out := make([]upserted, 0, len(ins))
 	for chunk := range slices.Chunk(ins, accounts.ContactBatch) {
-		args := []any{s.Now().UnixMilli(), accountID, s.Skey(shard, "contact") + ":", len(chunk)}
-		for _, in := range chunk {
-			fields, err := json.Marshal(in.Fields)
+		fields := make([]string, len(chunk))
+		for i, in := range chunk {
+			b, err := json.Marshal(in.Fields)
 			if err != nil {
 				return nil, fmt.Errorf("upsert contacts of %s: %w", accountID, err)
 			}
 			if in.Fields == nil {
-				fields = []byte("{}")
+				b = []byte("{}")
 			}
-			args = append(args, store.NewShardedID("c", shard), in.Number, in.FirstName, in.LastName, in.Email, string(fields))
+			fields[i] = string(b)
 		}
-		res, err := contactUpsertScript.Run(ctx, s.RDB, []string{zset, index}, args...).StringSlice()
+		newIDs := make([]string, len(chunk))
+		for i := range chunk {
+			newIDs[i] = store.NewShardedID("c", shard)
+		}
+		var res []string
+		err := store.Optimistic(ctx, "upsert contacts of "+accountID, func(ctx context.Context) error {
+			// The contact each number has now names its key; the script
+			// answers "retry" if the index changed in between.
+			numbers := make([]string, len(chunk))
+			for i, in := range chunk {
+				numbers[i] = in.Number
+			}
+			have, err := s.RDB.HMGet(ctx, index, numbers...).Result()
+			if err != nil {
+				return fmt.Errorf("upsert contacts of %s: %w", accountID, err)
+			}
+			keys := []string{zset, index}
+			args := []any{s.Now().UnixMilli(), accountID, len(chunk)}
+			seen := make(map[string]string, len(chunk))
+			for i, in := range chunk {
+				found, ok := seen[in.Number]
+				if !ok {
+					found, _ = have[i].(string)
+				}
+				id := found
+				if id == "" {
+					id = newIDs[i]
+				}
+				seen[in.Number] = id
+				keys = append(keys, s.Keys.Contact(shard, id))
+				args = append(args, newIDs[i], found, in.Number, in.FirstName, in.LastName, in.Email, fields[i])
+			}
+			res, err = s.Run(ctx, contactUpsertScript, keys, args...).StringSlice()
+			if err != nil {
+				return fmt.Errorf("upsert contacts of %s: %w", accountID, err)
+			}
+			if len(res) > 0 && res[0] == "retry" {
+				return store.ErrChanged
+			}
+			return nil
+		})
 		if err != nil {
-			return nil, fmt.Errorf("upsert contacts of %s: %w", accountID, err)
+			return nil, err
 		}
 		for i := 0; i+1 < len(res); i += 2 {
 			out = append(out, upserted{ID: res[i+1], Created: res[i] == "c"})
@@ -176,7 +217,7 @@ func (s *Store) UpdateContact(ctx context.Context, accountID, id string, p accou
 	for k, v := range fields {
 		args = append(args, "f:"+k, v)
 	}
-	res, err := contactUpdateScript.Run(ctx, s.RDB, []string{ckey, zset, index}, args...).StringSlice()
+	res, err := s.Run(ctx, contactUpdateScript, []string{ckey, zset, index}, args...).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("update contact %s: %w", id, err)
 	}
@@ -200,10 +241,32 @@ func (s *Store) DeleteContact(ctx context.Context, accountID, id string) error {
 	if err != nil {
 		return err
 	}
-	keys := []string{ckey, zset, index, s.Skey(shard, "cgroups", id)}
-	res, err := contactDeleteScript.Run(ctx, s.RDB, keys, accountID, id, s.Skey(shard, "gmembers")+":").StringSlice()
+	groupsKey := s.Keys.ContactGroups(shard, id)
+	var res []string
+	err = store.Optimistic(ctx, "delete contact "+id, func(ctx context.Context) error {
+		// The contact's groups name the members sets to leave; the script
+		// answers "retry" if they changed in between.
+		groups, err := s.RDB.SMembers(ctx, groupsKey).Result()
+		if err != nil {
+			return fmt.Errorf("delete contact %s: %w", id, err)
+		}
+		keys := []string{ckey, zset, index, groupsKey}
+		args := []any{accountID, id}
+		for _, g := range groups {
+			keys = append(keys, s.Keys.GroupMembers(shard, g))
+			args = append(args, g)
+		}
+		res, err = s.Run(ctx, contactDeleteScript, keys, args...).StringSlice()
+		if err != nil {
+			return fmt.Errorf("delete contact %s: %w", id, err)
+		}
+		if res[0] == "retry" {
+			return store.ErrChanged
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("delete contact %s: %w", id, err)
+		return err
 	}
 	if res[0] != "ok" {
 		return fmt.Errorf("contact %q: %w", id, accounts.ErrNotFound)
@@ -304,7 +367,7 @@ func (s *Store) contactKey(id string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("contact %q: %w", id, accounts.ErrNotFound)
 	}
-	return s.Skey(shard, "contact", id), nil
+	return s.Keys.Contact(shard, id), nil
 }
 
 // contactKeyOf is the hash key of contact id of accountID: a contact of
@@ -323,9 +386,9 @@ func (s *Store) contactKeyOf(accountID, id string) (string, error) {
 
 // sameShard reports whether two sharded ids name the same shard.
 func sameShard(a, b string) bool {
-	x, err1 := accounts.ShardOf(a)
-	y, err2 := accounts.ShardOf(b)
-	return err1 == nil && err2 == nil && x == y
+	x, ok1 := keyspace.ShardOf(a)
+	y, ok2 := keyspace.ShardOf(b)
+	return ok1 && ok2 && x == y
 }
 
 // loadContacts loads contacts by id in one pipeline, in the order given,

@@ -29,19 +29,19 @@ const (
 var (
 	//go:embed lua/group_create.lua
 	groupCreateLua    string
-	groupCreateScript = redis.NewScript(groupCreateLua)
+	groupCreateScript = store.NewScript("contacts/group_create.lua", groupCreateLua)
 	//go:embed lua/group_rename.lua
 	groupRenameLua    string
-	groupRenameScript = redis.NewScript(groupRenameLua)
+	groupRenameScript = store.NewScript("contacts/group_rename.lua", groupRenameLua)
 	//go:embed lua/group_delete.lua
 	groupDeleteLua    string
-	groupDeleteScript = redis.NewScript(groupDeleteLua)
+	groupDeleteScript = store.NewScript("contacts/group_delete.lua", groupDeleteLua)
 	//go:embed lua/group_members.lua
 	groupMembersLua    string
-	groupMembersScript = redis.NewScript(groupMembersLua)
+	groupMembersScript = store.NewScript("contacts/group_members.lua", groupMembersLua)
 	//go:embed lua/group_share.lua
 	groupShareLua    string
-	groupShareScript = redis.NewScript(groupShareLua)
+	groupShareScript = store.NewScript("contacts/group_share.lua", groupShareLua)
 )
 
 // groupCheckName validates a group name and returns it trimmed.
@@ -71,7 +71,7 @@ func (s *Store) groupKey(id string) (int, string, error) {
 	if err != nil {
 		return 0, "", fmt.Errorf("group %q: %w", id, accounts.ErrNotFound)
 	}
-	return shard, s.Skey(shard, "group", id), nil
+	return shard, s.Keys.Group(shard, id), nil
 }
 
 // CreateGroup creates an empty group of accountID. A name the account
@@ -88,8 +88,8 @@ func (s *Store) CreateGroup(ctx context.Context, accountID, name string) (*accou
 	g := &accounts.Group{ID: store.NewShardedID("g", shard), AccountID: accountID, Name: name, SharedWith: []string{},
 		CreatedAt: time.UnixMilli(s.Now().UnixMilli())}
 	norm := accounts.NormGroupName(name)
-	keys := []string{s.Skey(shard, "groups", accountID), s.Skey(shard, "group", g.ID)}
-	res, err := groupCreateScript.Run(ctx, s.RDB, keys, norm, g.ID, name, accountID, g.CreatedAt.UnixMilli()).StringSlice()
+	keys := []string{s.Keys.Groups(shard, accountID), s.Keys.Group(shard, g.ID)}
+	res, err := s.Run(ctx, groupCreateScript, keys, norm, g.ID, name, accountID, g.CreatedAt.UnixMilli()).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("create group %q: %w", name, err)
 	}
@@ -148,8 +148,8 @@ func (s *Store) ListGroups(ctx context.Context, accountID string) ([]*accounts.G
 		return nil, err
 	}
 	pipe := s.RDB.Pipeline()
-	own := pipe.HVals(ctx, s.Skey(shard, "groups", accountID))
-	shared := pipe.SMembers(ctx, s.Skey(shard, "sharedgroups", accountID))
+	own := pipe.HVals(ctx, s.Keys.Groups(shard, accountID))
+	shared := pipe.SMembers(ctx, s.Keys.SharedGroups(shard, accountID))
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("list groups of %s: %w", accountID, err)
 	}
@@ -187,7 +187,7 @@ func (s *Store) GroupByName(ctx context.Context, accountID, name string) (*accou
 		owners = append(owners, acct.ParentID)
 	}
 	for _, owner := range owners {
-		id, err := s.RDB.HGet(ctx, s.Skey(shard, "groups", owner), norm).Result()
+		id, err := s.RDB.HGet(ctx, s.Keys.Groups(shard, owner), norm).Result()
 		if errors.Is(err, redis.Nil) {
 			continue
 		}
@@ -213,8 +213,8 @@ func (s *Store) RenameGroup(ctx context.Context, accountID, id, name string) (*a
 		return nil, err
 	}
 	shard, gkey, _ := s.groupKey(id)
-	keys := []string{s.Skey(shard, "groups", accountID), gkey}
-	res, err := groupRenameScript.Run(ctx, s.RDB, keys, accountID, accounts.NormGroupName(name), name).StringSlice()
+	keys := []string{s.Keys.Groups(shard, accountID), gkey}
+	res, err := s.Run(ctx, groupRenameScript, keys, accountID, accounts.NormGroupName(name), name).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("rename group %s: %w", id, err)
 	}
@@ -234,11 +234,43 @@ func (s *Store) DeleteGroup(ctx context.Context, accountID, id string) error {
 		return err
 	}
 	shard, gkey, _ := s.groupKey(id)
-	keys := []string{s.Skey(shard, "groups", accountID), gkey, s.Skey(shard, "gmembers", id)}
-	res, err := groupDeleteScript.Run(ctx, s.RDB, keys, accountID, id,
-		s.Skey(shard, "cgroups")+":", s.Skey(shard, "sharedgroups")+":").StringSlice()
+	membersKey := s.Keys.GroupMembers(shard, id)
+	var res []string
+	err := store.Optimistic(ctx, "delete group "+id, func(ctx context.Context) error {
+		// The members and the sharing name the sets to leave; the script
+		// answers "retry" if they changed in between.
+		var members *redis.StringSliceCmd
+		var shared *redis.StringCmd
+		_, err := s.RDB.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			members = pipe.SMembers(ctx, membersKey)
+			shared = pipe.HGet(ctx, gkey, "shared")
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("delete group %s: %w", id, err)
+		}
+		keys := []string{s.Keys.Groups(shard, accountID), gkey, membersKey}
+		args := []any{accountID, id, shared.Val()}
+		for _, c := range members.Val() {
+			keys = append(keys, s.Keys.ContactGroups(shard, c))
+			args = append(args, c)
+		}
+		for _, sub := range strings.Split(shared.Val(), ",") {
+			if sub != "" {
+				keys = append(keys, s.Keys.SharedGroups(shard, sub))
+			}
+		}
+		res, err = s.Run(ctx, groupDeleteScript, keys, args...).StringSlice()
+		if err != nil {
+			return fmt.Errorf("delete group %s: %w", id, err)
+		}
+		if res[0] == "retry" {
+			return store.ErrChanged
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("delete group %s: %w", id, err)
+		return err
 	}
 	if res[0] != "ok" {
 		return fmt.Errorf("group %q: %w", id, accounts.ErrNotFound)
@@ -308,7 +340,7 @@ func (s *Store) changeMembers(ctx context.Context, accountID, id, mode string, c
 		}
 	}
 	shard, gkey, _ := s.groupKey(id)
-	keys := []string{gkey, s.Skey(shard, "gmembers", id)}
+	keys := []string{gkey, s.Keys.GroupMembers(shard, id)}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	ids = slices.DeleteFunc(ids, func(c string) bool {
@@ -319,11 +351,14 @@ func (s *Store) changeMembers(ctx context.Context, accountID, id, mode string, c
 		return true
 	})
 	for chunk := range slices.Chunk(ids, groupBatch) {
-		args := []any{accountID, id, mode, s.Skey(shard, "contact") + ":", s.Skey(shard, "cgroups") + ":", GroupMaxMembers}
+		ckeys := make([]string, 2, 2+2*len(chunk))
+		copy(ckeys, keys)
+		args := []any{accountID, id, mode, GroupMaxMembers}
 		for _, c := range chunk {
+			ckeys = append(ckeys, s.Keys.Contact(shard, c), s.Keys.ContactGroups(shard, c))
 			args = append(args, c)
 		}
-		res, err := groupMembersScript.Run(ctx, s.RDB, keys, args...).Slice()
+		res, err := s.Run(ctx, groupMembersScript, ckeys, args...).Slice()
 		if err != nil {
 			return nil, fmt.Errorf("change members of group %s: %w", id, err)
 		}
@@ -353,7 +388,7 @@ func (s *Store) GroupMembers(ctx context.Context, id string) ([]*accounts.Contac
 	if err != nil {
 		return nil, err
 	}
-	ids, err := s.RDB.SMembers(ctx, s.Skey(shard, "gmembers", id)).Result()
+	ids, err := s.RDB.SMembers(ctx, s.Keys.GroupMembers(shard, id)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("members of group %s: %w", id, err)
 	}
@@ -411,17 +446,47 @@ func (s *Store) share(ctx context.Context, accountID, id, mode string, subs []st
 		return nil, err
 	}
 	shard, gkey, _ := s.groupKey(id)
-	args := []any{accountID, id, mode, s.Skey(shard, "acct") + ":", s.Skey(shard, "sharedgroups") + ":"}
+	var given []string
 	for _, sub := range subs {
 		sub = strings.TrimSpace(sub)
 		if !sameShard(sub, id) || !strings.HasPrefix(sub, "a") {
 			return nil, accounts.AcctInvalid("sub_accounts: %q is not a sub-account of %s", sub, accountID)
 		}
-		args = append(args, sub)
+		if !slices.Contains(given, sub) {
+			given = append(given, sub)
+		}
 	}
-	res, err := groupShareScript.Run(ctx, s.RDB, []string{gkey}, args...).StringSlice()
+	var res []string
+	err = store.Optimistic(ctx, "share group "+id, func(ctx context.Context) error {
+		// The subs the group is shared with now name the sets to leave; the
+		// script answers "retry" if the sharing changed in between.
+		shared, err := s.RDB.HGet(ctx, gkey, "shared").Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("share group %s: %w", id, err)
+		}
+		all := slices.Clone(given)
+		for _, sub := range strings.Split(shared, ",") {
+			if sub != "" && !slices.Contains(all, sub) {
+				all = append(all, sub)
+			}
+		}
+		keys := []string{gkey}
+		args := []any{accountID, id, mode, shared, len(given)}
+		for _, sub := range all {
+			keys = append(keys, s.Keys.Account(shard, sub), s.Keys.SharedGroups(shard, sub))
+			args = append(args, sub)
+		}
+		res, err = s.Run(ctx, groupShareScript, keys, args...).StringSlice()
+		if err != nil {
+			return fmt.Errorf("share group %s: %w", id, err)
+		}
+		if res[0] == "retry" {
+			return store.ErrChanged
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("share group %s: %w", id, err)
+		return nil, err
 	}
 	switch res[0] {
 	case "nf":
@@ -446,7 +511,7 @@ func (s *Store) loadGroups(ctx context.Context, ids []string) ([]*accounts.Group
 		if err != nil {
 			continue
 		}
-		cmds = append(cmds, cmd{pipe.HGetAll(ctx, key), pipe.SCard(ctx, s.Skey(shard, "gmembers", id))})
+		cmds = append(cmds, cmd{pipe.HGetAll(ctx, key), pipe.SCard(ctx, s.Keys.GroupMembers(shard, id))})
 	}
 	if len(cmds) == 0 {
 		return []*accounts.Group{}, nil

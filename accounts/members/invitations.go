@@ -20,11 +20,11 @@ import (
 var (
 	//go:embed lua/user_invite.lua
 	userInviteLua    string
-	userInviteScript = redis.NewScript(userInviteLua)
+	userInviteScript = store.NewScript("members/user_invite.lua", userInviteLua)
 
 	//go:embed lua/user_revoke.lua
 	userRevokeLua    string
-	userRevokeScript = redis.NewScript(userRevokeLua)
+	userRevokeScript = store.NewScript("members/user_revoke.lua", userRevokeLua)
 )
 
 const (
@@ -74,13 +74,13 @@ func (s *Store) CreateInvitation(ctx context.Context, req accounts.InvitationReq
 		CreatedBy: req.CreatedBy, CreatedAt: now, ExpiresAt: now.Add(ttl), Status: accounts.InvitePending,
 	}
 	token := invTokenPrefix + inv.ID + "_" + store.RandomSecret(32)
-	keys := []string{s.Skey(shard, "inv", inv.ID), s.Skey(shard, "invs", a.ID), s.Skey(shard, "invemail", a.ID),
-		s.Skey(shard, "members", a.ID)}
+	keys := []string{s.Keys.Invitation(shard, inv.ID), s.Keys.Invitations(shard, a.ID), s.Keys.InvitationsByEmail(shard, a.ID),
+		s.Keys.Members(shard, a.ID)}
 	exp := inv.ExpiresAt.UnixMilli()
 	args := []any{inv.ID, email, uid, now.UnixMilli(), exp, (ttl + invRetention).Milliseconds(),
 		"id", inv.ID, "account_id", a.ID, "email", email, "role", string(inv.Role), "created_by", inv.CreatedBy,
 		"created_at", now.UnixMilli(), "expires_at", exp, "token_hash", KeyHash(token), "status", accounts.InvitePending}
-	res, err := userInviteScript.Run(ctx, s.RDB, keys, args...).StringSlice()
+	res, err := s.Run(ctx, userInviteScript, keys, args...).StringSlice()
 	if err != nil {
 		return "", nil, fmt.Errorf("create invitation to %s: %w", a.ID, err)
 	}
@@ -103,7 +103,7 @@ func (s *Store) ListInvitations(ctx context.Context, accountID string) ([]accoun
 	}
 	shard, _ := s.ShardFromID(accountID)
 	now := s.Now().UnixMilli()
-	ids, err := s.RDB.ZRangeByScore(ctx, s.Skey(shard, "invs", accountID), &redis.ZRangeBy{
+	ids, err := s.RDB.ZRangeByScore(ctx, s.Keys.Invitations(shard, accountID), &redis.ZRangeBy{
 		Min: "(" + strconv.FormatInt(now, 10), Max: "+inf"}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list invitations of %s: %w", accountID, err)
@@ -111,7 +111,7 @@ func (s *Store) ListInvitations(ctx context.Context, accountID string) ([]accoun
 	pipe := s.RDB.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = pipe.HGetAll(ctx, s.Skey(shard, "inv", id))
+		cmds[i] = pipe.HGetAll(ctx, s.Keys.Invitation(shard, id))
 	}
 	if len(ids) > 0 {
 		if _, err := pipe.Exec(ctx); err != nil {
@@ -151,8 +151,8 @@ func (s *Store) RevokeInvitation(ctx context.Context, accountID, invID string) e
 	if err != nil || !strings.HasPrefix(invID, "i") {
 		return fmt.Errorf("invitation %q: %w", invID, accounts.ErrNotFound)
 	}
-	keys := []string{s.Skey(shard, "inv", invID), s.Skey(shard, "invs", accountID), s.Skey(shard, "invemail", accountID)}
-	res, err := userRevokeScript.Run(ctx, s.RDB, keys, invID, accountID, s.Now().UnixMilli(), invRetention.Milliseconds()).Text()
+	keys := []string{s.Keys.Invitation(shard, invID), s.Keys.Invitations(shard, accountID), s.Keys.InvitationsByEmail(shard, accountID)}
+	res, err := s.Run(ctx, userRevokeScript, keys, invID, accountID, s.Now().UnixMilli(), invRetention.Milliseconds()).Text()
 	if err != nil {
 		return fmt.Errorf("revoke invitation %s: %w", invID, err)
 	}
@@ -225,20 +225,20 @@ func (s *Store) userJoin(ctx context.Context, accountID string, u *accounts.User
 	if err != nil {
 		return nil, err
 	}
-	if err := s.RDB.SAdd(ctx, s.Gkey("user", "accts", u.ID), accountID).Err(); err != nil {
+	if err := s.RDB.SAdd(ctx, s.Keys.UserAccounts(u.ID), accountID).Err(); err != nil {
 		return nil, fmt.Errorf("join %s to %s: %w", u.ID, accountID, err)
 	}
 	now := time.UnixMilli(s.Now().UnixMilli())
 	tag := store.RandomSecret(8) + "." + strconv.FormatInt(now.UnixMilli(), 10)
-	invKey := s.Skey(shard, "inv", "-")
+	invKey := s.Keys.Invitation(shard, "-")
 	if invID != "" {
-		invKey = s.Skey(shard, "inv", invID)
+		invKey = s.Keys.Invitation(shard, invID)
 	}
 	keys := []string{
-		s.Skey(shard, "members", accountID), s.Skey(shard, "owner", accountID), s.Skey(shard, "memberships", accountID),
-		invKey, s.Skey(shard, "invs", accountID), s.Skey(shard, "invemail", accountID),
+		s.Keys.Members(shard, accountID), s.Keys.Owner(shard, accountID), s.Keys.Memberships(shard, accountID),
+		invKey, s.Keys.Invitations(shard, accountID), s.Keys.InvitationsByEmail(shard, accountID),
 	}
-	res, err := userJoinScript.Run(ctx, s.RDB, keys, u.ID, string(role), tag, now.UnixMilli(), tokenHash,
+	res, err := s.Run(ctx, userJoinScript, keys, u.ID, string(role), tag, now.UnixMilli(), tokenHash,
 		invRetention.Milliseconds(), accountID).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("join %s to %s: %w", u.ID, accountID, err)
@@ -276,7 +276,7 @@ func (s *Store) invByToken(ctx context.Context, token string) (*accounts.Invitat
 	if err != nil {
 		return nil, notFound
 	}
-	h, err := s.RDB.HGetAll(ctx, s.Skey(shard, "inv", id)).Result()
+	h, err := s.RDB.HGetAll(ctx, s.Keys.Invitation(shard, id)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("invitation %s: %w", id, err)
 	}

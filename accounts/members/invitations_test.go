@@ -13,7 +13,6 @@ import (
 	"github.com/smsgate/smsgate/accounts/members"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 func TestInvitationLifecycle(t *testing.T) {
@@ -32,7 +31,7 @@ func TestInvitationLifecycle(t *testing.T) {
 			t.Fatalf("token %q, invitation %+v", token, inv)
 		}
 		shard, _ := s.ShardFromID(sub.ID)
-		stored, err := s.RDB.HGetAll(ctx, s.Skey(shard, "inv", inv.ID)).Result()
+		stored, err := s.RDB.HGetAll(ctx, s.Keys.Invitation(shard, inv.ID)).Result()
 		if err != nil || stored["token_hash"] != members.KeyHash(token) {
 			t.Fatalf("stored %v, %v", stored, err)
 		}
@@ -141,7 +140,7 @@ func TestInvitationLifecycle(t *testing.T) {
 
 func TestInvitationExpiry(t *testing.T) {
 	clock := &storetest.UserClock{T: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	s := redisstore.New(redistest.Start(t), redisstore.Options{Now: clock.Now, PasswordCost: bcrypt.MinCost})
+	s := storetest.New(t, redisstore.Options{Now: clock.Now, PasswordCost: bcrypt.MinCost})
 	ctx := storetest.AcctTestCtx(t)
 	a := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root"})
 	token, inv, err := s.CreateInvitation(ctx, accounts.InvitationRequest{AccountID: a.ID, Email: "late@example.com", Role: accounts.RoleBasic})
@@ -186,7 +185,7 @@ func TestInvitationConcurrentAccept(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := redisstore.New(redistest.Start(t), redisstore.Options{Shards: 2, PasswordCost: bcrypt.MinCost})
+			s := storetest.New(t, redisstore.Options{Shards: 2, PasswordCost: bcrypt.MinCost})
 			ctx := storetest.AcctTestCtx(t)
 			a := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root"})
 			if tt.existing {

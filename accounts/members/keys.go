@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -55,10 +56,10 @@ func (s *Store) CreateKey(ctx context.Context, accountID string, role accounts.R
 	shard, _ := s.ShardFromID(a.ID)
 	// Listed first, then made usable: a crash in between leaves a listed id
 	// that authenticates nothing, never a working key nobody can see or revoke.
-	if err := s.RDB.SAdd(ctx, s.Skey(shard, "keys", a.ID), k.ID).Err(); err != nil {
+	if err := s.RDB.SAdd(ctx, s.Keys.APIKeys(shard, a.ID), k.ID).Err(); err != nil {
 		return "", nil, fmt.Errorf("create key: %w", err)
 	}
-	err = s.RDB.HSet(ctx, s.Gkey("key", k.ID),
+	err = s.RDB.HSet(ctx, s.Keys.APIKey(k.ID),
 		"account_id", k.AccountID,
 		"role", string(k.Role),
 		"name", k.Name,
@@ -82,7 +83,7 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*accounts.APIK
 	if !ok {
 		return nil, accounts.ErrBadKey
 	}
-	h, err := s.RDB.HGetAll(ctx, s.Gkey("key", id)).Result()
+	h, err := s.RDB.HGetAll(ctx, s.Keys.APIKey(id)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
@@ -161,7 +162,7 @@ func (s *Store) CreateUserKey(ctx context.Context, accountID, userID, name strin
 	// Indexed first, then made usable, as in CreateKey. Sessions are indexed
 	// only per member (scored by expiry, pruned here), so that logins do not
 	// grow the account's key list.
-	ukeys := s.Skey(shard, "ukeys", accountID, u.ID)
+	ukeys := s.Keys.UserAPIKeys(shard, accountID, u.ID)
 	pipe := s.RDB.TxPipeline()
 	pipe.ZRemRangeByScore(ctx, ukeys, "1", strconv.FormatInt(now.UnixMilli(), 10))
 	score := 0.0 // personal keys: never pruned
@@ -170,7 +171,7 @@ func (s *Store) CreateUserKey(ctx context.Context, accountID, userID, name strin
 	}
 	pipe.ZAdd(ctx, ukeys, redis.Z{Score: score, Member: k.ID})
 	if k.ExpiresAt.IsZero() {
-		pipe.SAdd(ctx, s.Skey(shard, "keys", accountID), k.ID)
+		pipe.SAdd(ctx, s.Keys.APIKeys(shard, accountID), k.ID)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return "", nil, fmt.Errorf("create user key: %w", err)
@@ -189,10 +190,10 @@ func (s *Store) CreateUserKey(ctx context.Context, accountID, userID, name strin
 		fields = append(fields, "expires_at", strconv.FormatInt(k.ExpiresAt.UnixMilli(), 10))
 	}
 	pipe = s.RDB.TxPipeline()
-	pipe.HSet(ctx, s.Gkey("key", k.ID), fields...)
+	pipe.HSet(ctx, s.Keys.APIKey(k.ID), fields...)
 	if !k.ExpiresAt.IsZero() {
 		// Redis drops a session an hour after it expires.
-		pipe.PExpire(ctx, s.Gkey("key", k.ID), k.ExpiresAt.Sub(now)+time.Hour)
+		pipe.PExpire(ctx, s.Keys.APIKey(k.ID), k.ExpiresAt.Sub(now)+time.Hour)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return "", nil, fmt.Errorf("create user key: %w", err)
@@ -207,7 +208,7 @@ func (s *Store) ListKeys(ctx context.Context, accountID string) ([]accounts.APIK
 		return nil, fmt.Errorf("list keys: %w", err)
 	}
 	shard, _ := s.ShardFromID(accountID)
-	ids, err := s.RDB.SMembers(ctx, s.Skey(shard, "keys", accountID)).Result()
+	ids, err := s.RDB.SMembers(ctx, s.Keys.APIKeys(shard, accountID)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list keys of %s: %w", accountID, err)
 	}
@@ -218,7 +219,7 @@ func (s *Store) ListKeys(ctx context.Context, accountID string) ([]accounts.APIK
 	pipe := s.RDB.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = pipe.HGetAll(ctx, s.Gkey("key", id))
+		cmds[i] = pipe.HGetAll(ctx, s.Keys.APIKey(id))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("list keys of %s: %w", accountID, err)
@@ -249,18 +250,18 @@ func (s *Store) RevokeKey(ctx context.Context, accountID, keyID string) error {
 	if _, err := s.AcctKey(accountID); err != nil {
 		return err
 	}
-	owner, err := s.RDB.HGet(ctx, s.Gkey("key", keyID), "account_id").Result()
+	owner, err := s.RDB.HGet(ctx, s.Keys.APIKey(keyID), "account_id").Result()
 	if errors.Is(err, redis.Nil) || err == nil && owner != accountID {
 		return fmt.Errorf("key %q: %w", keyID, accounts.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("revoke key %s: %w", keyID, err)
 	}
-	if err := s.RDB.Del(ctx, s.Gkey("key", keyID)).Err(); err != nil {
+	if err := s.RDB.Del(ctx, s.Keys.APIKey(keyID)).Err(); err != nil {
 		return fmt.Errorf("revoke key %s: %w", keyID, err)
 	}
 	shard, _ := s.ShardFromID(accountID)
-	if err := s.RDB.SRem(ctx, s.Skey(shard, "keys", accountID), keyID).Err(); err != nil {
+	if err := s.RDB.SRem(ctx, s.Keys.APIKeys(shard, accountID), keyID).Err(); err != nil {
 		return fmt.Errorf("revoke key %s: %w", keyID, err)
 	}
 	return nil
@@ -274,7 +275,7 @@ func (s *Store) RotateKey(ctx context.Context, accountID, keyID string) (string,
 	if _, err := s.AcctKey(accountID); err != nil {
 		return "", nil, err
 	}
-	h, err := s.RDB.HGetAll(ctx, s.Gkey("key", keyID)).Result()
+	h, err := s.RDB.HGetAll(ctx, s.Keys.APIKey(keyID)).Result()
 	if err != nil {
 		return "", nil, fmt.Errorf("rotate key %s: %w", keyID, err)
 	}
@@ -288,7 +289,7 @@ func (s *Store) RotateKey(ctx context.Context, accountID, keyID string) (string,
 	secret := keyPrefix + keyID + "_" + store.RandomSecret(20)
 	// HSET on a key revoked meanwhile would resurrect a bare hash: only
 	// write if it still exists (HSETEX-free check: a tiny script).
-	ok, err := keyRotateScript.Run(ctx, s.RDB, []string{s.Gkey("key", keyID)}, accountID, KeyHash(secret)).Int()
+	ok, err := s.Run(ctx, keyRotateScript, []string{s.Keys.APIKey(keyID)}, accountID, KeyHash(secret)).Int()
 	if err != nil {
 		return "", nil, fmt.Errorf("rotate key %s: %w", keyID, err)
 	}
@@ -298,12 +299,11 @@ func (s *Store) RotateKey(ctx context.Context, accountID, keyID string) (string,
 	return secret, k, nil
 }
 
-// keyRotateScript sets a key's hash only if the key still belongs to the
-// account (KEYS[1] key hash; ARGV account id, new hash).
-var keyRotateScript = redis.NewScript(`
-if redis.call('HGET', KEYS[1], 'account_id') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'hash', ARGV[2])
-return 1`)
+var (
+	//go:embed lua/key_rotate.lua
+	keyRotateLua    string
+	keyRotateScript = store.NewScript("members/key_rotate.lua", keyRotateLua)
+)
 
 // keyHash is the stored form of a secret: hex SHA-256.
 func KeyHash(secret string) string {

@@ -6,11 +6,11 @@ import (
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
-	"github.com/smsgate/smsgate/internal/redistest"
+	"github.com/smsgate/smsgate/accounts/storetest"
 )
 
 func TestRotateKey(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := t.Context()
 	a, err := s.CreateAccount(ctx, accounts.Account{Name: "A"})
 	if err != nil {

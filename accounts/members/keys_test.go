@@ -10,7 +10,6 @@ import (
 	"github.com/smsgate/smsgate/accounts/members"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 func TestKeys(t *testing.T) {
@@ -31,7 +30,7 @@ func TestKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stored, err := s.RDB.HGet(ctx, s.Gkey("key", k.ID), "hash").Result()
+		stored, err := s.RDB.HGet(ctx, s.Keys.APIKey(k.ID), "hash").Result()
 		if err != nil || stored != members.KeyHash(secret) || strings.Contains(stored, secret) {
 			t.Fatalf("stored hash %q, %v", stored, err)
 		}
@@ -120,7 +119,7 @@ func TestKeys(t *testing.T) {
 }
 
 func TestBootstrap(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{Shards: 4})
+	s := storetest.New(t, redisstore.Options{Shards: 4})
 	ctx := storetest.AcctTestCtx(t)
 	if _, _, err := s.Bootstrap(ctx, accounts.Account{Name: "", DefaultCountry: "AU"}); !errors.Is(err, accounts.ErrInvalid) {
 		t.Fatalf("Bootstrap without name = %v", err)
@@ -162,7 +161,7 @@ func TestBootstrap(t *testing.T) {
 	if err != nil || k.AccountID != win.a.ID || k.Role != accounts.RoleParentAdmin {
 		t.Fatalf("Authenticate(bootstrap secret) = %+v, %v", k, err)
 	}
-	if id, _ := s.RDB.Get(ctx, s.Gkey("bootstrap")).Result(); id != win.a.ID {
+	if id, _ := s.RDB.Get(ctx, s.Keys.Bootstrap()).Result(); id != win.a.ID {
 		t.Fatalf("P:bootstrap = %q, want %q", id, win.a.ID)
 	}
 	if _, _, err := s.Bootstrap(ctx, accounts.Account{Name: "Again", DefaultCountry: "US"}); !errors.Is(err, accounts.ErrAlreadyBootstrapped) {

@@ -21,15 +21,15 @@ import (
 var (
 	//go:embed lua/user_member_update.lua
 	userMemberUpdateLua    string
-	userMemberUpdateScript = redis.NewScript(userMemberUpdateLua)
+	userMemberUpdateScript = store.NewScript("members/user_member_update.lua", userMemberUpdateLua)
 
 	//go:embed lua/user_member_remove.lua
 	userMemberRemoveLua    string
-	userMemberRemoveScript = redis.NewScript(userMemberRemoveLua)
+	userMemberRemoveScript = store.NewScript("members/user_member_remove.lua", userMemberRemoveLua)
 
 	//go:embed lua/user_join.lua
 	userJoinLua    string
-	userJoinScript = redis.NewScript(userJoinLua)
+	userJoinScript = store.NewScript("members/user_join.lua", userJoinLua)
 )
 
 // CreateUser stores a new user. The email is normalised (lower-cased) and
@@ -65,14 +65,14 @@ func (s *Store) CreateUser(ctx context.Context, email, name, password string) (*
 	u := &accounts.User{ID: store.NewID("u", 10), Email: email, Name: name, CreatedAt: time.UnixMilli(s.Now().UnixMilli())}
 	// The record first, then the email claim: a crash in between leaves an
 	// unreachable record, never an email that names no user.
-	err = s.RDB.HSet(ctx, s.Gkey("user", u.ID), "id", u.ID, "email", u.Email, "name", u.Name,
+	err = s.RDB.HSet(ctx, s.Keys.User(u.ID), "id", u.ID, "email", u.Email, "name", u.Name,
 		"password_hash", string(hash), "created_at", strconv.FormatInt(u.CreatedAt.UnixMilli(), 10)).Err()
 	if err != nil {
 		return nil, fmt.Errorf("create user %s: %w", email, err)
 	}
-	ok, err := s.RDB.SetNX(ctx, s.Gkey("user", "email", email), u.ID, 0).Result()
+	ok, err := s.RDB.SetNX(ctx, s.Keys.UserByEmail(email), u.ID, 0).Result()
 	if err != nil || !ok {
-		_ = s.RDB.Del(context.WithoutCancel(ctx), s.Gkey("user", u.ID)).Err()
+		_ = s.RDB.Del(context.WithoutCancel(ctx), s.Keys.User(u.ID)).Err()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create user %s: %w", email, err)
@@ -104,7 +104,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*accounts.User, 
 func (s *Store) Login(ctx context.Context, email, password, accountID string) (string, *accounts.APIKey, error) {
 	// Password guessing is bounded per email, known or not (so that the
 	// limit says nothing about which emails exist), before any bcrypt work.
-	failKey := s.Gkey("login", "fail", strings.ToLower(strings.TrimSpace(email)))
+	failKey := s.Keys.LoginFailures(strings.ToLower(strings.TrimSpace(email)))
 	if n, err := s.RDB.Get(ctx, failKey).Int(); err == nil && n >= accounts.LoginMaxFailures {
 		return "", nil, accounts.ErrTooManyAttempts
 	}
@@ -152,9 +152,9 @@ func (s *Store) ListMembers(ctx context.Context, accountID string) ([]accounts.M
 	}
 	shard, _ := s.ShardFromID(accountID)
 	pipe := s.RDB.Pipeline()
-	roles := pipe.HGetAll(ctx, s.Skey(shard, "members", accountID))
-	tags := pipe.HGetAll(ctx, s.Skey(shard, "memberships", accountID))
-	owner := pipe.Get(ctx, s.Skey(shard, "owner", accountID))
+	roles := pipe.HGetAll(ctx, s.Keys.Members(shard, accountID))
+	tags := pipe.HGetAll(ctx, s.Keys.Memberships(shard, accountID))
+	owner := pipe.Get(ctx, s.Keys.Owner(shard, accountID))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("list members of %s: %w", accountID, err)
 	}
@@ -168,7 +168,7 @@ func (s *Store) ListMembers(ctx context.Context, accountID string) ([]accounts.M
 	pipe = s.RDB.Pipeline()
 	users := make([]*redis.SliceCmd, len(ids))
 	for i, id := range ids {
-		users[i] = pipe.HMGet(ctx, s.Gkey("user", id), "email", "name")
+		users[i] = pipe.HMGet(ctx, s.Keys.User(id), "email", "name")
 	}
 	if len(ids) > 0 {
 		if _, err := pipe.Exec(ctx); err != nil {
@@ -195,9 +195,9 @@ func (s *Store) GetMember(ctx context.Context, accountID, userID string) (*accou
 		return nil, err
 	}
 	pipe := s.RDB.Pipeline()
-	role := pipe.HGet(ctx, s.Skey(shard, "members", accountID), userID)
-	tag := pipe.HGet(ctx, s.Skey(shard, "memberships", accountID), userID)
-	owner := pipe.Get(ctx, s.Skey(shard, "owner", accountID))
+	role := pipe.HGet(ctx, s.Keys.Members(shard, accountID), userID)
+	tag := pipe.HGet(ctx, s.Keys.Memberships(shard, accountID), userID)
+	owner := pipe.Get(ctx, s.Keys.Owner(shard, accountID))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("get member %s of %s: %w", userID, accountID, err)
 	}
@@ -231,8 +231,8 @@ func (s *Store) UpdateMember(ctx context.Context, accountID, userID string, up a
 		owner = map[bool]string{true: "1", false: "0"}[*up.Owner]
 	}
 	shard, _ := s.ShardFromID(a.ID)
-	keys := []string{s.Skey(shard, "members", a.ID), s.Skey(shard, "owner", a.ID)}
-	res, err := userMemberUpdateScript.Run(ctx, s.RDB, keys, userID, string(up.Role), owner, accounts.RoleRank(up.MaxRole)).StringSlice()
+	keys := []string{s.Keys.Members(shard, a.ID), s.Keys.Owner(shard, a.ID)}
+	res, err := s.Run(ctx, userMemberUpdateScript, keys, userID, string(up.Role), owner, accounts.RoleRank(up.MaxRole)).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("update member %s of %s: %w", userID, a.ID, err)
 	}
@@ -259,8 +259,8 @@ func (s *Store) RemoveMember(ctx context.Context, accountID, userID string, maxR
 	if err != nil {
 		return err
 	}
-	keys := []string{s.Skey(shard, "members", accountID), s.Skey(shard, "owner", accountID), s.Skey(shard, "memberships", accountID)}
-	res, err := userMemberRemoveScript.Run(ctx, s.RDB, keys, userID, accounts.RoleRank(maxRole)).StringSlice()
+	keys := []string{s.Keys.Members(shard, accountID), s.Keys.Owner(shard, accountID), s.Keys.Memberships(shard, accountID)}
+	res, err := s.Run(ctx, userMemberRemoveScript, keys, userID, accounts.RoleRank(maxRole)).StringSlice()
 	if err != nil {
 		return fmt.Errorf("remove member %s of %s: %w", userID, accountID, err)
 	}
@@ -275,25 +275,25 @@ func (s *Store) RemoveMember(ctx context.Context, accountID, userID string, maxR
 	}
 	// The membership is gone, so the user's keys already fail to
 	// authenticate (their membership tag matches nothing); delete them.
-	ukeys := s.Skey(shard, "ukeys", accountID, userID)
+	ukeys := s.Keys.UserAPIKeys(shard, accountID, userID)
 	ids, err := s.RDB.ZRange(ctx, ukeys, 0, -1).Result()
 	if err != nil {
 		return fmt.Errorf("remove member %s of %s: keys: %w", userID, accountID, err)
 	}
 	for _, id := range ids {
-		if err := s.RDB.Del(ctx, s.Gkey("key", id)).Err(); err != nil {
+		if err := s.RDB.Del(ctx, s.Keys.APIKey(id)).Err(); err != nil {
 			return fmt.Errorf("remove member %s of %s: key %s: %w", userID, accountID, id, err)
 		}
 	}
 	if len(ids) > 0 {
-		if err := s.RDB.SRem(ctx, s.Skey(shard, "keys", accountID), ids).Err(); err != nil {
+		if err := s.RDB.SRem(ctx, s.Keys.APIKeys(shard, accountID), ids).Err(); err != nil {
 			return fmt.Errorf("remove member %s of %s: keys: %w", userID, accountID, err)
 		}
 	}
 	if err := s.RDB.Del(ctx, ukeys).Err(); err != nil {
 		return fmt.Errorf("remove member %s of %s: keys: %w", userID, accountID, err)
 	}
-	if err := s.RDB.SRem(ctx, s.Gkey("user", "accts", userID), accountID).Err(); err != nil {
+	if err := s.RDB.SRem(ctx, s.Keys.UserAccounts(userID), accountID).Err(); err != nil {
 		return fmt.Errorf("remove member %s of %s: %w", userID, accountID, err)
 	}
 	return nil
@@ -301,7 +301,7 @@ func (s *Store) RemoveMember(ctx context.Context, accountID, userID string, maxR
 
 // UserAccounts returns the ids of the accounts a user is a member of, sorted.
 func (s *Store) UserAccounts(ctx context.Context, userID string) ([]string, error) {
-	ids, err := s.RDB.SMembers(ctx, s.Gkey("user", "accts", userID)).Result()
+	ids, err := s.RDB.SMembers(ctx, s.Keys.UserAccounts(userID)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("accounts of user %s: %w", userID, err)
 	}
@@ -312,7 +312,7 @@ func (s *Store) UserAccounts(ctx context.Context, userID string) ([]string, erro
 		if err != nil {
 			continue
 		}
-		ok, err := s.RDB.HExists(ctx, s.Skey(shard, "members", id), userID).Result()
+		ok, err := s.RDB.HExists(ctx, s.Keys.Members(shard, id), userID).Result()
 		if err != nil {
 			return nil, fmt.Errorf("accounts of user %s: %w", userID, err)
 		}
@@ -342,8 +342,8 @@ func (s *Store) userMembership(ctx context.Context, accountID, userID string) (a
 		return "", "", fmt.Errorf("%w: account_id: you are not a member of account %s", accounts.ErrNotMember, accountID)
 	}
 	pipe := s.RDB.Pipeline()
-	role := pipe.HGet(ctx, s.Skey(shard, "members", accountID), userID)
-	tag := pipe.HGet(ctx, s.Skey(shard, "memberships", accountID), userID)
+	role := pipe.HGet(ctx, s.Keys.Members(shard, accountID), userID)
+	tag := pipe.HGet(ctx, s.Keys.Memberships(shard, accountID), userID)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return "", "", fmt.Errorf("membership of %s in %s: %w", userID, accountID, err)
 	}
@@ -357,7 +357,7 @@ func (s *Store) userLoad(ctx context.Context, id string) (*accounts.User, string
 	if !strings.HasPrefix(id, "u") {
 		return nil, "", fmt.Errorf("user %q: %w", id, accounts.ErrNotFound)
 	}
-	h, err := s.RDB.HGetAll(ctx, s.Gkey("user", id)).Result()
+	h, err := s.RDB.HGetAll(ctx, s.Keys.User(id)).Result()
 	if err != nil {
 		return nil, "", fmt.Errorf("get user %s: %w", id, err)
 	}
@@ -376,7 +376,7 @@ func (s *Store) userByEmail(ctx context.Context, email string) (*accounts.User, 
 	if err != nil {
 		return nil, "", err
 	}
-	id, err := s.RDB.Get(ctx, s.Gkey("user", "email", email)).Result()
+	id, err := s.RDB.Get(ctx, s.Keys.UserByEmail(email)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, "", fmt.Errorf("user %s: %w", email, accounts.ErrNotFound)
 	}

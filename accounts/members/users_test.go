@@ -21,7 +21,7 @@ func userEachShards(t *testing.T, f func(t *testing.T, s *redisstore.Store)) {
 	t.Helper()
 	for _, n := range []int{1, 4} {
 		t.Run(fmt.Sprintf("shards=%d", n), func(t *testing.T) {
-			f(t, redisstore.New(redistest.Start(t), redisstore.Options{Shards: n, PasswordCost: bcrypt.MinCost}))
+			f(t, storetest.New(t, redisstore.Options{Shards: n, PasswordCost: bcrypt.MinCost}))
 		})
 	}
 }
@@ -47,7 +47,7 @@ func userJoinMust(t *testing.T, s *redisstore.Store, acct string, u *accounts.Us
 }
 
 func TestCreateUser(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	first, err := s.CreateUser(ctx, " Alice@Example.COM ", " Alice ", "correct horse battery")
 	if err != nil {
@@ -56,7 +56,7 @@ func TestCreateUser(t *testing.T) {
 	if first.Email != "alice@example.com" || first.Name != "Alice" || !strings.HasPrefix(first.ID, "u") {
 		t.Fatalf("created %+v", first)
 	}
-	h, err := s.RDB.HGetAll(ctx, s.Gkey("user", first.ID)).Result()
+	h, err := s.RDB.HGetAll(ctx, s.Keys.User(first.ID)).Result()
 	if err != nil || !strings.HasPrefix(h["password_hash"], "$2a$12$") {
 		t.Fatalf("stored %v, %v: want a bcrypt cost 12 hash", h, err)
 	}
@@ -101,7 +101,7 @@ func TestCreateUser(t *testing.T) {
 
 func TestLoginAndUserKeys(t *testing.T) {
 	clock := &storetest.UserClock{T: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	s := redisstore.New(redistest.Start(t), redisstore.Options{Now: clock.Now, PasswordCost: bcrypt.MinCost})
+	s := storetest.New(t, redisstore.Options{Now: clock.Now, PasswordCost: bcrypt.MinCost})
 	ctx := storetest.AcctTestCtx(t)
 	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root"})
 	sub := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Sub", ParentID: root.ID})
@@ -176,7 +176,7 @@ func TestLoginAndUserKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth(t, personal, "")
-	if n, _ := s.RDB.Exists(ctx, s.Gkey("key", pkey.ID)).Result(); n != 0 {
+	if n, _ := s.RDB.Exists(ctx, s.Keys.APIKey(pkey.ID)).Result(); n != 0 {
 		t.Fatalf("personal key %s still stored after removal", pkey.ID)
 	}
 	if keys, _ := s.ListKeys(ctx, sub.ID); len(keys) != 0 {
@@ -299,7 +299,7 @@ func TestMembersOwnerAndLastAdmin(t *testing.T) {
 func TestLoginThrottle(t *testing.T) {
 	now := time.Unix(2_000_000, 0)
 	rdb := redistest.Start(t)
-	s := redisstore.New(rdb, redisstore.Options{PasswordCost: 4, Now: func() time.Time { return now }})
+	s := redisstore.New(rdb, storetest.Guard(redisstore.Options{PasswordCost: 4, Now: func() time.Time { return now }}))
 	ctx := t.Context()
 	a, err := s.CreateAccount(ctx, accounts.Account{Name: "T"})
 	if err != nil {

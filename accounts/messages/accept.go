@@ -24,19 +24,16 @@ var (
 	//go:embed lua/accept.lua
 	acceptLua string
 	//go:embed lua/submit.lua
-	acceptSubmitLua string
-	//go:embed lua/promote.lua
-	acceptPromoteLua string
+	submitLua string
 	//go:embed lua/fail.lua
-	acceptFailLua string
+	failLua string
 	//go:embed lua/receipt.lua
-	acceptReceiptLua string
+	receiptLua string
 
-	acceptScript        = redis.NewScript(acceptLua)
-	acceptSubmitScript  = redis.NewScript(acceptSubmitLua)
-	acceptPromoteScript = redis.NewScript(acceptPromoteLua)
-	acceptFailScript    = redis.NewScript(acceptFailLua)
-	acceptReceiptScript = redis.NewScript(acceptReceiptLua)
+	acceptScript  = store.NewScript("messages/accept.lua", acceptLua)
+	submitScript  = store.NewScript("messages/submit.lua", submitLua)
+	failScript    = store.NewScript("messages/fail.lua", failLua)
+	receiptScript = store.NewScript("messages/receipt.lua", receiptLua)
 )
 
 // Accept prices, debits and stores and enqueues every message of req in
@@ -80,30 +77,32 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	}
 	n := len(req.Messages)
 	now := time.UnixMilli(s.Now().UnixMilli())
-	keys := make([]string, 7, 7+n)
-	keys[0] = s.Skey(shard, "acct", req.AccountID)
-	keys[1] = s.Skey(shard, "ledger", req.AccountID)
-	keys[2] = s.Skey(shard, "msgs", req.AccountID)
-	keys[3] = s.Skey(shard, "queue")
+	keys := make([]string, 12, 12+n)
+	keys[0] = s.Keys.Account(shard, req.AccountID)
+	keys[1] = s.Keys.Ledger(shard, req.AccountID)
+	keys[2] = s.Keys.MessageLog(shard, req.AccountID)
+	keys[3] = s.Keys.Queue(shard)
 	idem := "0"
 	keys[4] = keys[0] // unused placeholder; keeps KEYS positions fixed
 	if req.IdempotencyKey != "" {
 		idem = "1"
 		sum := sha256.Sum256([]byte(req.IdempotencyKey))
-		keys[4] = s.Skey(shard, "idem", req.AccountID, hex.EncodeToString(sum[:]))
+		keys[4] = s.Keys.Idempotency(shard, req.AccountID, hex.EncodeToString(sum[:]))
 	}
-	keys[5] = s.StatsKey(shard, req.AccountID, now.UnixMilli()/86400000) // stats.go
-	keys[6] = s.Skey(shard, "prices", req.AccountID)
+	keys[5] = s.Keys.Stats(shard, req.AccountID, now.UnixMilli()/86400000)
+	keys[6] = s.Keys.Prices(shard, req.AccountID)
+	keys[9] = s.Keys.OptOut(shard, req.AccountID)
+	keys[11] = s.Keys.Blocked(shard, req.AccountID)
 	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
 	args := make([]any, 0, 6+9*n)
-	args = append(args, nowMS, n, idem, req.AccountID, s.Skey(shard, "acct", ""), s.Skey(shard, "ledger", ""))
+	args = append(args, nowMS, n, idem, req.AccountID, "")
 	ids := make([]string, n)
 	for i, m := range req.Messages {
 		if m.Price < 0 || m.Parts < 0 {
 			return nil, fmt.Errorf("accept for %s: negative price or parts: %w", req.AccountID, accounts.ErrInvalid)
 		}
 		ids[i] = store.NewShardedID("m", shard)
-		keys = append(keys, s.Skey(shard, "msg", ids[i]))
+		keys = append(keys, s.Keys.Message(shard, ids[i]))
 		args = append(args, ids[i], m.Sender, m.MailID, m.Source, m.To, m.Text,
 			int(m.Coding), m.Parts, m.Price)
 	}
@@ -111,10 +110,35 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	if req.SkipOptOut {
 		skip = "1"
 	}
-	args = append(args, skip, s.Skey(shard, ""))
-	res, err := acceptScript.Run(ctx, s.RDB, keys, args...).Slice()
-	if err != nil {
-		return nil, fmt.Errorf("accept for %s: %w", req.AccountID, err)
+	args = append(args, skip)
+	// The parent's keys: the script checks the parent id they were built
+	// for and names the right one if it differs (the first send of a
+	// sub-account through this process), so the second try is the last.
+	parent, _ := s.parents.Load(req.AccountID)
+	parentID, _ := parent.(string)
+	var res []any
+	for try := 0; ; try++ {
+		args[4] = parentID
+		keys[7], keys[8], keys[10] = keys[0], keys[1], keys[9] // placeholders: no parent
+		if parentID != "" {
+			keys[7] = s.Keys.Account(shard, parentID)
+			keys[8] = s.Keys.Ledger(shard, parentID)
+			keys[10] = s.Keys.OptOut(shard, parentID)
+		}
+		res, err = s.Run(ctx, acceptScript, keys, args...).Slice()
+		if err != nil {
+			return nil, fmt.Errorf("accept for %s: %w", req.AccountID, err)
+		}
+		if k, _ := res[0].(string); k != "parent" || try > 0 {
+			break
+		}
+		parentID, _ = res[1].(string)
+		if n, ok := s.Keys.Shard(parentID); parentID != "" && (!ok || n != shard) {
+			return nil, fmt.Errorf("accept for %s: parent %q names no shard: %w", req.AccountID, parentID, accounts.ErrNotFound)
+		}
+	}
+	if k, _ := res[0].(string); k != "nf" && k != "parent" {
+		s.parents.Store(req.AccountID, parentID)
 	}
 	kind, _ := res[0].(string)
 	switch kind {
@@ -197,9 +221,9 @@ func acceptBlocked(res []any, n int) map[int]bool {
 	return out
 }
 
-// acceptIsNoScript reports whether err is Redis's NOSCRIPT (script cache
+// isNoScript reports whether err is Redis's NOSCRIPT (script cache
 // empty, e.g. after a restart or SCRIPT FLUSH).
-func acceptIsNoScript(err error) bool {
+func isNoScript(err error) bool {
 	var re redis.Error
 	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "NOSCRIPT")
 }

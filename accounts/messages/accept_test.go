@@ -67,7 +67,7 @@ func TestAccept(t *testing.T) {
 			if tc.setup != nil {
 				id = tc.setup(t, a)
 			}
-			q0 := storetest.AcceptTestLen(t, s, s.Skey(0, "queue"), true)
+			q0 := storetest.AcceptTestLen(t, s, s.Keys.Queue(0), true)
 			res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: id, Messages: tc.msgs})
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("Accept error = %v, want %v", err, tc.wantErr)
@@ -77,8 +77,8 @@ func TestAccept(t *testing.T) {
 					t.Errorf("balance = %d, want %d", got, tc.wantLeft)
 				}
 			}
-			queued := storetest.AcceptTestLen(t, s, s.Skey(0, "queue"), true) - q0
-			logged := storetest.AcceptTestLen(t, s, s.Skey(0, "msgs", id), false)
+			queued := storetest.AcceptTestLen(t, s, s.Keys.Queue(0), true) - q0
+			logged := storetest.AcceptTestLen(t, s, s.Keys.MessageLog(0, id), false)
 			if tc.wantErr != nil {
 				if logged != 0 || queued != 0 {
 					t.Errorf("%d messages logged, %d queued after an error", logged, queued)
@@ -147,7 +147,7 @@ func TestAcceptIdempotent(t *testing.T) {
 	if got := storetest.AcceptTestBalance(t, s, a.ID); got != 90 {
 		t.Fatalf("balance = %d, want 90 (charged once)", got)
 	}
-	if n := storetest.AcceptTestLen(t, s, s.Skey(0, "queue"), true); n != 2 {
+	if n := storetest.AcceptTestLen(t, s, s.Keys.Queue(0), true); n != 2 {
 		t.Fatalf("queue has %d entries, want 2", n)
 	}
 	// Another key is another request.
@@ -196,7 +196,7 @@ func TestAcceptConcurrent(t *testing.T) {
 	if start-bal != accepted.Load()*price {
 		t.Errorf("balance fell by %d, accepted %d at %d", start-bal, accepted.Load(), price)
 	}
-	if n := storetest.AcceptTestLen(t, s, s.Skey(0, "queue"), true); n != accepted.Load() {
+	if n := storetest.AcceptTestLen(t, s, s.Keys.Queue(0), true); n != accepted.Load() {
 		t.Errorf("queue has %d entries, accepted %d", n, accepted.Load())
 	}
 }
@@ -287,7 +287,7 @@ func TestAcceptBilling(t *testing.T) {
 				t.Fatalf("result = %+v, want balance %d, recharged %d, low %v", res, tc.wantSub, tc.wantRecharged, tc.wantLow)
 			}
 			for id, want := range map[string]int64{sub.ID: tc.wantSub, root.ID: tc.wantRoot} {
-				if got := storetest.MoneyLedgerSum(t, s, id); got != want {
+				if got := storetest.CheckLedger(t, s, id, false); got != want {
 					t.Errorf("balance of %s = %d, want %d", id, got, want)
 				}
 			}
@@ -328,11 +328,11 @@ func TestAcceptPricesAndStats(t *testing.T) {
 			t.Errorf("message %d priced %d, stored %d, want %d", i, msgs[i].Price, m.Price, want)
 		}
 	}
-	if res.Balance != 1000-51 || storetest.MoneyLedgerSum(t, s, a.ID) != 1000-51 {
+	if res.Balance != 1000-51 || storetest.CheckLedger(t, s, a.ID, false) != 1000-51 {
 		t.Errorf("balance %d, want %d", res.Balance, 1000-51)
 	}
 	day := s.Now().UnixMilli() / 86400000
-	got, err := s.RDB.HGetAll(ctx, s.Skey(0, "stats", a.ID, strconv.FormatInt(day, 10))).Result()
+	got, err := s.RDB.HGetAll(ctx, s.Keys.Stats(0, a.ID, day)).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func TestAcceptPricesAndStats(t *testing.T) {
 	if st.Total.Messages != 4 || st.Total.Parts != 7 || st.Total.Cost != 51 {
 		t.Errorf("Stats totals %+v, want 4 messages, 7 parts, cost 51", st.Total)
 	}
-	if ttl := s.RDB.PTTL(ctx, s.Skey(0, "stats", a.ID, strconv.FormatInt(day, 10))).Val(); ttl < 399*24*time.Hour {
+	if ttl := s.RDB.PTTL(ctx, s.Keys.Stats(0, a.ID, day)).Val(); ttl < 399*24*time.Hour {
 		t.Errorf("stats TTL %v, want about 400 days", ttl)
 	}
 	// Too little balance for the prefix price refuses with the priced total.

@@ -34,7 +34,7 @@ func (s *Store) ListBlocked(ctx context.Context, accountID string, limit int, cu
 		}
 	}
 	// One more than asked tells whether there is a next page.
-	ids, err := s.RDB.ZRevRange(ctx, s.Skey(shard, "blocked", accountID), off, off+int64(limit)).Result()
+	ids, err := s.RDB.ZRevRange(ctx, s.Keys.Blocked(shard, accountID), off, off+int64(limit)).Result()
 	if err != nil {
 		return nil, "", fmt.Errorf("blocked log of %s: %w", accountID, err)
 	}
@@ -61,7 +61,7 @@ func (s *Store) CountBlocked(ctx context.Context, accountID string) (int64, erro
 	if err != nil {
 		return 0, fmt.Errorf("blocked log: account %w", err)
 	}
-	n, err := s.RDB.ZCard(ctx, s.Skey(shard, "blocked", accountID)).Result()
+	n, err := s.RDB.ZCard(ctx, s.Keys.Blocked(shard, accountID)).Result()
 	if err != nil {
 		return 0, fmt.Errorf("count blocked of %s: %w", accountID, err)
 	}

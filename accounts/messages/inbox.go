@@ -33,7 +33,7 @@ func (s *Store) RouteReply(ctx context.Context, r accounts.Reply) (*accounts.Rep
 	r.ReceivedAt = time.UnixMilli(r.ReceivedAt.UnixMilli()) // as stored
 	r.AccountID, r.MessageID, r.Sender = "", "", ""
 	var msg *accounts.Message
-	mid, err := s.RDB.Get(ctx, s.Gkey("conv", r.To, r.From)).Result()
+	mid, err := s.RDB.Get(ctx, s.Keys.Conversation(r.To, r.From)).Result()
 	switch {
 	case errors.Is(err, redis.Nil):
 	case err != nil:
@@ -63,8 +63,8 @@ func (s *Store) RouteReply(ctx context.Context, r accounts.Reply) (*accounts.Rep
 	}
 	r.ID = store.NewShardedID("r", shard)
 	_, err = s.RDB.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.HSet(ctx, s.Skey(shard, "reply", r.ID), inboxFields(&r))
-		pipe.ZAdd(ctx, s.Skey(shard, "inbox", inbox), redis.Z{Score: float64(r.ReceivedAt.UnixMilli()), Member: r.ID})
+		pipe.HSet(ctx, s.Keys.Reply(shard, r.ID), inboxFields(&r))
+		pipe.ZAdd(ctx, s.Keys.Inbox(shard, inbox), redis.Z{Score: float64(r.ReceivedAt.UnixMilli()), Member: r.ID})
 		return nil
 	})
 	if err != nil {
@@ -79,7 +79,7 @@ func (s *Store) GetReply(ctx context.Context, id string) (*accounts.Reply, error
 	if err != nil {
 		return nil, fmt.Errorf("get reply: %w", err)
 	}
-	h, err := s.RDB.HGetAll(ctx, s.Skey(shard, "reply", id)).Result()
+	h, err := s.RDB.HGetAll(ctx, s.Keys.Reply(shard, id)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("get reply %s: %w", id, err)
 	}
@@ -103,7 +103,7 @@ func (s *Store) ListInbox(ctx context.Context, accountID string, limit int) ([]*
 	if limit <= 0 {
 		limit = msgDefaultLimit
 	}
-	ids, err := s.RDB.ZRevRange(ctx, s.Skey(shard, "inbox", inbox), 0, int64(limit-1)).Result()
+	ids, err := s.RDB.ZRevRange(ctx, s.Keys.Inbox(shard, inbox), 0, int64(limit-1)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list inbox %q: %w", accountID, err)
 	}
@@ -113,7 +113,7 @@ func (s *Store) ListInbox(ctx context.Context, accountID string, limit int) ([]*
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	pipe := s.RDB.Pipeline()
 	for i, id := range ids {
-		cmds[i] = pipe.HGetAll(ctx, s.Skey(shard, "reply", id))
+		cmds[i] = pipe.HGetAll(ctx, s.Keys.Reply(shard, id))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("list inbox %q: %w", accountID, err)
@@ -166,7 +166,7 @@ func (s *Store) QueryInbox(ctx context.Context, q accounts.InboxQuery) (replies 
 		cmds := make([]*redis.MapStringStringCmd, len(ids))
 		pipe := s.RDB.Pipeline()
 		for i, id := range ids {
-			cmds[i] = pipe.HGetAll(ctx, s.Skey(shard, "reply", id))
+			cmds[i] = pipe.HGetAll(ctx, s.Keys.Reply(shard, id))
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			return nil, err
@@ -188,7 +188,7 @@ func (s *Store) QueryInbox(ctx context.Context, q accounts.InboxQuery) (replies 
 		}
 		return out, nil
 	}
-	scan := zscanQuery{key: s.Skey(shard, "inbox", inbox), from: q.From, to: q.To,
+	scan := zscanQuery{key: s.Keys.Inbox(shard, inbox), from: q.From, to: q.To,
 		cursor: q.Cursor, limit: q.Limit, scan: q.Scan}
 	replies, next, err = zscan(ctx, s, scan, load, func(r *accounts.Reply) string { return r.ID })
 	if err != nil {

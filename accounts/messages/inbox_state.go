@@ -9,12 +9,13 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 var (
 	//go:embed lua/inbox_state.lua
 	inboxStateLua    string
-	inboxStateScript = redis.NewScript(inboxStateLua)
+	inboxStateScript = store.NewScript("messages/inbox_state.lua", inboxStateLua)
 )
 
 // SetReplyState changes the inbox state of reply id in one atomic step and
@@ -38,7 +39,7 @@ func (s *Store) SetReplyState(ctx context.Context, id string, ch accounts.ReplyS
 		}
 		return "0"
 	}
-	res, err := inboxStateScript.Run(ctx, s.RDB, []string{s.Skey(shard, "reply", id)},
+	res, err := s.Run(ctx, inboxStateScript, []string{s.Keys.Reply(shard, id)},
 		s.Now().UnixMilli(), arg(ch.Read), arg(ch.Archived)).StringSlice()
 	switch {
 	case errors.Is(err, redis.Nil):

@@ -71,7 +71,7 @@ func (s *Store) ListMessages(ctx context.Context, accountID string, limit int) (
 	if limit <= 0 {
 		limit = msgDefaultLimit
 	}
-	ids, err := s.RDB.ZRevRange(ctx, s.Skey(shard, "msgs", accountID), 0, int64(limit-1)).Result()
+	ids, err := s.RDB.ZRevRange(ctx, s.Keys.MessageLog(shard, accountID), 0, int64(limit-1)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list messages of %s: %w", accountID, err)
 	}
@@ -183,7 +183,7 @@ func (s *Store) QueryMessages(ctx context.Context, q accounts.MessageQuery) (msg
 			cmds := make([]*redis.SliceCmd, len(ids))
 			pipe := s.RDB.Pipeline()
 			for i, id := range ids {
-				cmds[i] = pipe.HMGet(ctx, s.Skey(shard, "msg", id), "sender", "status", "to")
+				cmds[i] = pipe.HMGet(ctx, s.Keys.Message(shard, id), "sender", "status", "to")
 			}
 			if _, err := pipe.Exec(ctx); err != nil {
 				return nil, err
@@ -209,7 +209,7 @@ func (s *Store) QueryMessages(ctx context.Context, q accounts.MessageQuery) (msg
 		}
 		return out, nil
 	}
-	scan := zscanQuery{key: s.Skey(shard, "msgs", q.AccountID), from: q.From, to: q.To,
+	scan := zscanQuery{key: s.Keys.MessageLog(shard, q.AccountID), from: q.From, to: q.To,
 		cursor: q.Cursor, limit: q.Limit, scan: q.Scan}
 	msgs, next, err = zscan(ctx, s, scan, load, func(m *accounts.Message) string { return m.ID })
 	if err != nil {

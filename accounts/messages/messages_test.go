@@ -13,12 +13,11 @@ import (
 	"github.com/smsgate/smsgate/accounts/messages"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 func TestMessages(t *testing.T) {
 	ctx := t.Context()
-	s := redisstore.New(redistest.Start(t), redisstore.Options{Now: storetest.MsgTestClock()})
+	s := storetest.New(t, redisstore.Options{Now: storetest.MsgTestClock()})
 	a := storetest.AcceptTestAccount(t, s, 1000)
 	var ids []string
 	for i := range 5 {
@@ -99,7 +98,7 @@ func FuzzMsgFromHash(f *testing.F) {
 func queryTestLog(t *testing.T) (*redisstore.Store, *accounts.Account, []*accounts.Message) {
 	t.Helper()
 	ctx := t.Context()
-	s := redisstore.New(redistest.Start(t), redisstore.Options{Now: storetest.MsgTestClock()})
+	s := storetest.New(t, redisstore.Options{Now: storetest.MsgTestClock()})
 	a := storetest.AcceptTestAccount(t, s, 100000)
 	var bulk []*accounts.Message
 	for i := range 120 {
@@ -117,7 +116,7 @@ func queryTestLog(t *testing.T) (*redisstore.Store, *accounts.Account, []*accoun
 			t.Fatal(err)
 		}
 		// Statuses are set directly: this test is about the query.
-		if err := s.RDB.HSet(ctx, s.Skey(0, "msg", res.IDs[0]), "status", string(statuses[i%len(statuses)])).Err(); err != nil {
+		if err := s.RDB.HSet(ctx, s.Keys.Message(0, res.IDs[0]), "status", string(statuses[i%len(statuses)])).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}

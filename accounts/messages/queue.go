@@ -27,8 +27,8 @@ const (
 // at the beginning of the stream so that messages accepted before the first
 // dispatcher ever ran are delivered too.
 func (s *Store) EnsureGroups(ctx context.Context) error {
-	for shard := range s.ShardCount {
-		err := s.RDB.XGroupCreateMkStream(ctx, s.Skey(shard, "queue"), QueueGroup, "0").Err()
+	for shard := range s.Keys.Shards {
+		err := s.RDB.XGroupCreateMkStream(ctx, s.Keys.Queue(shard), QueueGroup, "0").Err()
 		if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
 			return fmt.Errorf("create group on shard %d: %w", shard, err)
 		}
@@ -44,11 +44,11 @@ func (s *Store) Read(ctx context.Context, consumer string, count int, block time
 	if count <= 0 {
 		count = 1
 	}
-	if s.ShardCount == 1 {
+	if s.Keys.Shards == 1 {
 		return s.queueRead(ctx, consumer, count, block, 0)
 	}
 	var out []accounts.Entry
-	for shard := range s.ShardCount {
+	for shard := range s.Keys.Shards {
 		es, err := s.queueRead(ctx, consumer, count-len(out), -1, shard)
 		if err != nil {
 			return out, err
@@ -60,9 +60,9 @@ func (s *Store) Read(ctx context.Context, consumer string, count int, block time
 	if len(out) > 0 || block <= 0 {
 		return out, nil
 	}
-	slice := max(block/time.Duration(s.ShardCount), time.Millisecond)
+	slice := max(block/time.Duration(s.Keys.Shards), time.Millisecond)
 	deadline := time.Now().Add(block)
-	for shard := 0; time.Now().Before(deadline); shard = (shard + 1) % s.ShardCount {
+	for shard := 0; time.Now().Before(deadline); shard = (shard + 1) % s.Keys.Shards {
 		es, err := s.queueRead(ctx, consumer, count, slice, shard)
 		if err != nil || len(es) > 0 {
 			return es, err
@@ -83,7 +83,7 @@ func (s *Store) queueRead(ctx context.Context, consumer string, count int, block
 	}
 	args := &redis.XReadGroupArgs{
 		Group: QueueGroup, Consumer: consumer, Count: int64(count), Block: block,
-		Streams: []string{s.Skey(shard, "queue"), ">"},
+		Streams: []string{s.Keys.Queue(shard), ">"},
 	}
 	res, err := s.RDB.XReadGroup(ctx, args).Result()
 	if err != nil && strings.HasPrefix(err.Error(), "NOGROUP") {
@@ -124,9 +124,9 @@ func (s *Store) ClaimStale(ctx context.Context, consumer string, minIdle time.Du
 		count = 100
 	}
 	var out []accounts.Entry
-	for shard := range s.ShardCount {
+	for shard := range s.Keys.Shards {
 		msgs, _, err := s.RDB.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-			Stream: s.Skey(shard, "queue"), Group: QueueGroup, Consumer: consumer,
+			Stream: s.Keys.Queue(shard), Group: QueueGroup, Consumer: consumer,
 			MinIdle: minIdle, Start: "0-0", Count: int64(count),
 		}).Result()
 		if err != nil && !errors.Is(err, redis.Nil) && !strings.HasPrefix(err.Error(), "NOGROUP") {
@@ -168,22 +168,22 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 	}
 	build := func(pipe redis.Pipeliner) {
 		for i, b := range batch {
-			q := s.Skey(b.Entry.Shard, "queue")
+			q := s.Keys.Queue(b.Entry.Shard)
 			if key, _, err := s.MsgKey(b.Entry.MessageID); err == nil {
 				first := ""
 				if len(b.SMSCIDs) > 0 {
 					first = b.SMSCIDs[0]
 				}
-				acceptSubmitScript.EvalSha(ctx, pipe, []string{key}, b.Link, first, ms)
+				s.EvalSha(ctx, pipe, submitScript, []string{key}, b.Link, first, ms)
 				for _, id := range b.SMSCIDs {
-					pipe.Set(ctx, s.Gkey("smsc", b.Link, id), b.Entry.MessageID, queueSMSCTTL)
+					pipe.Set(ctx, s.Keys.SMSCMessage(b.Link, id), b.Entry.MessageID, queueSMSCTTL)
 				}
 				to := b.To
 				if c := tos[i]; c != nil {
 					to = c.Val()
 				}
 				if to != "" && queueDigits(b.Source) {
-					pipe.Set(ctx, s.Gkey("conv", b.Source, to), b.Entry.MessageID, queueConvTTL)
+					pipe.Set(ctx, s.Keys.Conversation(b.Source, to), b.Entry.MessageID, queueConvTTL)
 				}
 			}
 			pipe.XAck(ctx, q, QueueGroup, b.Entry.StreamID)
@@ -198,10 +198,10 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 		if err == nil {
 			return nil
 		}
-		if try > 0 || !queueNoScript(cmds) {
+		if try > 0 || !pipelineNoScript(cmds) {
 			return fmt.Errorf("mark %d submitted: %w", len(batch), err)
 		}
-		if err := acceptSubmitScript.Load(ctx, s.RDB).Err(); err != nil {
+		if err := s.Load(ctx, submitScript); err != nil {
 			return fmt.Errorf("mark submitted: load script: %w", err)
 		}
 	}
@@ -211,7 +211,7 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 // entries whose message is missing or was already submitted by a consumer
 // that died before acknowledging.
 func (s *Store) Ack(ctx context.Context, e accounts.Entry) error {
-	q := s.Skey(e.Shard, "queue")
+	q := s.Keys.Queue(e.Shard)
 	_, err := s.RDB.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.XAck(ctx, q, QueueGroup, e.StreamID)
 		pipe.XDel(ctx, q, e.StreamID)
@@ -223,10 +223,10 @@ func (s *Store) Ack(ctx context.Context, e accounts.Entry) error {
 	return nil
 }
 
-// queueNoScript reports whether any command of a pipeline failed with NOSCRIPT.
-func queueNoScript(cmds []redis.Cmder) bool {
+// pipelineNoScript reports whether any command of a pipeline failed with NOSCRIPT.
+func pipelineNoScript(cmds []redis.Cmder) bool {
 	for _, c := range cmds {
-		if acceptIsNoScript(c.Err()) {
+		if isNoScript(c.Err()) {
 			return true
 		}
 	}
@@ -256,12 +256,12 @@ func (s *Store) Retry(ctx context.Context, e accounts.Entry, at time.Time, reaso
 	if err != nil {
 		return 0, fmt.Errorf("retry: message %w", err)
 	}
-	q := s.Skey(e.Shard, "queue")
+	q := s.Keys.Queue(e.Shard)
 	var attempts *redis.IntCmd
 	_, err = s.RDB.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.XAck(ctx, q, QueueGroup, e.StreamID)
 		pipe.XDel(ctx, q, e.StreamID)
-		pipe.ZAdd(ctx, s.Skey(e.Shard, "retry"), redis.Z{Score: float64(at.UnixMilli()), Member: e.MessageID})
+		pipe.ZAdd(ctx, s.Keys.Retry(e.Shard), redis.Z{Score: float64(at.UnixMilli()), Member: e.MessageID})
 		attempts = pipe.HIncrBy(ctx, key, "attempts", 1)
 		pipe.HSet(ctx, key, "error", reason)
 		return nil
@@ -280,9 +280,8 @@ func (s *Store) PromoteDue(ctx context.Context, now time.Time, limit int) (int, 
 		limit = 1000
 	}
 	total := 0
-	for shard := range s.ShardCount {
-		keys := []string{s.Skey(shard, "retry"), s.Skey(shard, "queue")}
-		n, err := acceptPromoteScript.Run(ctx, s.RDB, keys, now.UnixMilli(), limit).Int()
+	for shard := range s.Keys.Shards {
+		n, err := s.Promote(ctx, s.Keys.Retry(shard), s.Keys.Queue(shard), "m", now.UnixMilli(), limit)
 		if err != nil {
 			return total, fmt.Errorf("promote retries on shard %d: %w", shard, err)
 		}
@@ -301,17 +300,30 @@ func (s *Store) Fail(ctx context.Context, e accounts.Entry, reason string, refun
 	if err != nil {
 		return nil, fmt.Errorf("fail: message %w", err)
 	}
-	// The account is needed among the script's keys; it never changes.
-	acct, err := s.RDB.HGet(ctx, key, "account_id").Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	// The account, its parent and the creation day name the script's keys;
+	// none of them ever changes.
+	vals, err := s.RDB.HMGet(ctx, key, "account_id", "created_at").Result()
+	if err != nil {
 		return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
 	}
-	keys := []string{key, s.Skey(shard, "acct", acct), s.Skey(shard, "ledger", acct), s.Skey(shard, "queue")}
+	acct, created, stats := s.msgStatsKey(shard, key, vals)
+	parent := ""
+	if refund && acct != "" {
+		parent, err = s.RDB.HGet(ctx, s.Keys.Account(shard, acct), "parent_id").Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
+		}
+	}
+	keys := []string{key, s.Keys.Account(shard, acct), s.Keys.Ledger(shard, acct), s.Keys.Queue(shard), stats,
+		s.Keys.Account(shard, acct), s.Keys.Ledger(shard, acct)}
+	if parent != "" {
+		keys[5], keys[6] = s.Keys.Account(shard, parent), s.Keys.Ledger(shard, parent)
+	}
 	rf := "0"
 	if refund {
 		rf = "1"
 	}
-	res, err := acceptFailScript.Run(ctx, s.RDB, keys, e.StreamID, reason, s.Now().UnixMilli(), rf).Slice()
+	res, err := s.Run(ctx, failScript, keys, e.StreamID, reason, s.Now().UnixMilli(), rf, acct, created, parent).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
 	}
@@ -329,13 +341,13 @@ func (s *Store) QueueStats(ctx context.Context) (pending, retrying int64, oldest
 		xlen, zcard *redis.IntCmd
 		first       *redis.XMessageSliceCmd
 	}
-	cmds := make([]shardCmds, s.ShardCount)
+	cmds := make([]shardCmds, s.Keys.Shards)
 	pipe := s.RDB.Pipeline()
-	for shard := range s.ShardCount {
-		q := s.Skey(shard, "queue")
+	for shard := range s.Keys.Shards {
+		q := s.Keys.Queue(shard)
 		cmds[shard] = shardCmds{
 			xlen:  pipe.XLen(ctx, q),
-			zcard: pipe.ZCard(ctx, s.Skey(shard, "retry")),
+			zcard: pipe.ZCard(ctx, s.Keys.Retry(shard)),
 			first: pipe.XRangeN(ctx, q, "-", "+", 1),
 		}
 	}

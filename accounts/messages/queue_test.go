@@ -73,10 +73,10 @@ func TestQueueSubmitAndReceipts(t *testing.T) {
 	if m.Status != accounts.MsgSubmitted || m.Link != "carrier" || m.SMSCID != "12345" || m.Attempts != 1 || m.SubmittedAt.IsZero() {
 		t.Fatalf("submitted message = %+v", m)
 	}
-	if got := s.RDB.Get(ctx, s.Gkey("conv", "61400000000", m.To)).Val(); got != ids[0] {
+	if got := s.RDB.Get(ctx, s.Keys.Conversation("61400000000", m.To)).Val(); got != ids[0] {
 		t.Errorf("conversation index -> %q, want %s", got, ids[0])
 	}
-	if n := s.RDB.Exists(ctx, s.Gkey("conv", "ACME", queueTestGet(t, s, ids[3]).To)).Val(); n != 0 {
+	if n := s.RDB.Exists(ctx, s.Keys.Conversation("ACME", queueTestGet(t, s, ids[3]).To)).Val(); n != 0 {
 		t.Errorf("alphanumeric source indexed a conversation")
 	}
 
@@ -228,7 +228,7 @@ func TestQueueClaimStale(t *testing.T) {
 	if got[0].MessageID != ids[0] || got[1].MessageID != ids[1] {
 		t.Fatalf("claimed %+v, want %v", got, ids)
 	}
-	pend := s.RDB.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: s.Skey(0, "queue"), Group: messages.QueueGroup,
+	pend := s.RDB.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: s.Keys.Queue(0), Group: messages.QueueGroup,
 		Start: "-", End: "+", Count: 10}).Val()
 	for _, p := range pend {
 		if p.Consumer != "alive" {
@@ -245,7 +245,7 @@ func TestQueueStats(t *testing.T) {
 		t.Fatalf("empty stats = %d %d %v %v", p, r, o, err)
 	}
 	queueTestAccept(t, s, a.ID, 1, 1, 1)
-	later := redisstore.New(s.RDB, redisstore.Options{Now: func() time.Time { return time.Now().Add(time.Minute) }})
+	later := redisstore.New(s.RDB, storetest.Guard(redisstore.Options{Now: func() time.Time { return time.Now().Add(time.Minute) }}))
 	es := storetest.QueueTestRead(t, s, "w1", 2)
 	p, r, o, err := later.QueueStats(ctx)
 	if err != nil || p != 3 || r != 0 || o < time.Minute || o > 2*time.Minute {

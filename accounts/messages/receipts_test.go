@@ -8,11 +8,11 @@ import (
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
-	"github.com/smsgate/smsgate/internal/redistest"
+	"github.com/smsgate/smsgate/accounts/storetest"
 )
 
 func TestApplyReceiptsBatch(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := t.Context()
 	ids := acceptForReceipts(t, s, 3)
 	var subs []accounts.Submitted

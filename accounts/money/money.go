@@ -11,16 +11,17 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 var (
 	//go:embed lua/money_adjust.lua
 	moneyAdjustLua    string
-	moneyAdjustScript = redis.NewScript(moneyAdjustLua)
+	moneyAdjustScript = store.NewScript("money/money_adjust.lua", moneyAdjustLua)
 
 	//go:embed lua/money_transfer.lua
 	moneyTransferLua    string
-	moneyTransferScript = redis.NewScript(moneyTransferLua)
+	moneyTransferScript = store.NewScript("money/money_transfer.lua", moneyTransferLua)
 )
 
 // Credit adds amount (> 0, minor units) to an account's balance: an
@@ -60,7 +61,7 @@ func (s *Store) moneyAdjust(ctx context.Context, id string, amount int64, kind, 
 	}
 	shard, _ := s.ShardFromID(id)
 	at := s.Now().UnixMilli()
-	res, err := moneyAdjustScript.Run(ctx, s.RDB, []string{key, s.Skey(shard, "ledger", id)},
+	res, err := s.Run(ctx, moneyAdjustScript, []string{key, s.Keys.Ledger(shard, id)},
 		amount, kind, accounts.MoneyTrim(ref), accounts.MoneyTrim(actor), at).Slice()
 	if err != nil {
 		return nil, err
@@ -125,8 +126,8 @@ func (s *Store) moneyTransfer(ctx context.Context, fromID, toID string, amount i
 	}
 	at := s.Now().UnixMilli()
 	ref, actor = accounts.MoneyTrim(ref), accounts.MoneyTrim(actor)
-	keys := []string{fromKey, toKey, s.Skey(fs, "ledger", fromID), s.Skey(fs, "ledger", toID)}
-	res, err := moneyTransferScript.Run(ctx, s.RDB, keys, amount, ref, actor, at, outKind, inKind).Slice()
+	keys := []string{fromKey, toKey, s.Keys.Ledger(fs, fromID), s.Keys.Ledger(fs, toID)}
+	res, err := s.Run(ctx, moneyTransferScript, keys, amount, ref, actor, at, outKind, inKind).Slice()
 	if err != nil {
 		return nil, nil, fmt.Errorf("transfer %s to %s: %w", fromID, toID, err)
 	}
@@ -179,7 +180,7 @@ func (s *Store) LedgerPage(ctx context.Context, accountID, before string, limit 
 		start = "(" + before // exclusive (Redis 6.2+)
 	}
 	shard, _ := s.ShardFromID(accountID)
-	key := s.Skey(shard, "ledger", accountID)
+	key := s.Keys.Ledger(shard, accountID)
 	var msgs []redis.XMessage
 	if limit > 0 {
 		msgs, err = s.RDB.XRevRangeN(ctx, key, start, "-", int64(limit)+1).Result()

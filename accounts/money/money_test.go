@@ -13,7 +13,6 @@ import (
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/store"
 	"github.com/smsgate/smsgate/accounts/storetest"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 func TestCreditDebit(t *testing.T) {
@@ -136,41 +135,15 @@ func TestTransfer(t *testing.T) {
 			})
 		}
 		for _, a := range []*accounts.Account{root, sub, sib, stranger} {
-			moneyCheckLedger(t, s, a.ID)
+			storetest.CheckLedger(t, s, a.ID, true)
 		}
 	})
-}
-
-// moneyCheckLedger asserts that an account's ledger sums to its balance,
-// that each entry's balance is the running sum, and that none is negative.
-func moneyCheckLedger(t *testing.T, s *redisstore.Store, id string) int64 {
-	t.Helper()
-	ctx := storetest.AcctTestCtx(t)
-	a, err := s.GetAccount(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := s.Ledger(ctx, id, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum int64
-	for i := len(l) - 1; i >= 0; i-- {
-		sum += l[i].Amount
-		if l[i].Balance != sum || sum < 0 {
-			t.Fatalf("%s: entry %s balance %d, running sum %d", id, l[i].ID, l[i].Balance, sum)
-		}
-	}
-	if sum != a.Balance || a.Balance < 0 {
-		t.Fatalf("%s: ledger sums to %d, balance %d", id, sum, a.Balance)
-	}
-	return a.Balance
 }
 
 func TestMoneyConcurrent(t *testing.T) {
 	for _, shards := range []int{1, 4} {
 		t.Run(map[int]string{1: "shards=1", 4: "shards=4"}[shards], func(t *testing.T) {
-			s := redisstore.New(redistest.Start(t), redisstore.Options{Shards: shards})
+			s := storetest.New(t, redisstore.Options{Shards: shards})
 			ctx := storetest.AcctTestCtx(t)
 			root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root"})
 			ids := []string{root.ID}
@@ -217,7 +190,7 @@ func TestMoneyConcurrent(t *testing.T) {
 			}
 			var balances, spent int64
 			for _, id := range ids {
-				balances += moneyCheckLedger(t, s, id)
+				balances += storetest.CheckLedger(t, s, id, true)
 			}
 			debited.Range(func(_, v any) bool { spent += v.(int64); return true })
 			if balances+spent != initial {
@@ -228,7 +201,7 @@ func TestMoneyConcurrent(t *testing.T) {
 }
 
 func TestMoneyFloors(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root", Currency: "AUD"})
 	if _, err := s.Credit(ctx, root.ID, 1000, "seed", "op"); err != nil {
@@ -271,7 +244,7 @@ func TestMoneyFloors(t *testing.T) {
 				t.Fatalf("error = %v, want %q", err, tc.wantErr)
 			}
 			for id, want := range tc.wantBal {
-				if got := storetest.MoneyLedgerSum(t, s, id); got != want {
+				if got := storetest.CheckLedger(t, s, id, false); got != want {
 					t.Errorf("balance of %s = %d, want %d", id, got, want)
 				}
 			}
@@ -280,7 +253,7 @@ func TestMoneyFloors(t *testing.T) {
 }
 
 func TestLedgerPage(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	a := storetest.AcctMustCreate(t, s, accounts.Account{Name: "A"})
 	for i := range 7 {
@@ -328,7 +301,7 @@ func TestLedgerPage(t *testing.T) {
 // and money is conserved: what the operator credited equals the balances
 // plus what was debited and what was sent.
 func TestMoneyConcurrentTree(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{Shards: 2})
+	s := storetest.New(t, redisstore.Options{Shards: 2})
 	ctx := storetest.AcctTestCtx(t)
 	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root", Currency: "AUD"})
 	pre := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Pre", ParentID: root.ID, AutoRecharge: accounts.AutoRecharge{Threshold: 50, Amount: 40}})

@@ -9,9 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 // maxPricePrefixes bounds one account's price table.
@@ -20,7 +19,7 @@ const maxPricePrefixes = 5000
 var (
 	//go:embed lua/money_prices.lua
 	moneyPricesLua    string
-	moneyPricesScript = redis.NewScript(moneyPricesLua)
+	moneyPricesScript = store.NewScript("money/money_prices.lua", moneyPricesLua)
 )
 
 // Prices returns an account's price table. ErrNotFound for an unknown or
@@ -31,7 +30,7 @@ func (s *Store) Prices(ctx context.Context, accountID string) (*accounts.PriceTa
 		return nil, fmt.Errorf("prices: %w", err)
 	}
 	shard, _ := s.ShardFromID(accountID)
-	h, err := s.RDB.HGetAll(ctx, s.Skey(shard, "prices", accountID)).Result()
+	h, err := s.RDB.HGetAll(ctx, s.Keys.Prices(shard, accountID)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("prices of %s: %w", accountID, err)
 	}
@@ -69,7 +68,7 @@ func (s *Store) SetPrices(ctx context.Context, accountID string, prefixes map[st
 		return nil, fmt.Errorf("set prices: %w", err)
 	}
 	shard, _ := s.ShardFromID(accountID)
-	ok, err := moneyPricesScript.Run(ctx, s.RDB, []string{key, s.Skey(shard, "prices", accountID)}, args...).Int()
+	ok, err := s.Run(ctx, moneyPricesScript, []string{key, s.Keys.Prices(shard, accountID)}, args...).Int()
 	if err != nil {
 		return nil, fmt.Errorf("set prices of %s: %w", accountID, err)
 	}

@@ -41,7 +41,7 @@ func (s *Store) statsFetch(ctx context.Context, pipe redis.Pipeliner, ids []stri
 		}
 		out[i] = make([]*redis.MapStringStringCmd, 0, last-first+1)
 		for d := first; d <= last; d++ {
-			out[i] = append(out[i], pipe.HGetAll(ctx, s.StatsKey(shard, id, d)))
+			out[i] = append(out[i], pipe.HGetAll(ctx, s.Keys.Stats(shard, id, d)))
 		}
 	}
 	return out, nil

@@ -9,7 +9,6 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 // statsTestAccount creates an account on a shard other than 0 of a 4-shard
@@ -41,7 +40,7 @@ func statsTestSend(t *testing.T, s *redisstore.Store, acct, sender, to string, p
 func TestStatsCounters(t *testing.T) {
 	ctx := t.Context()
 	clock := &storetest.StatsTestClock{}
-	s := redisstore.New(redistest.Start(t), redisstore.Options{Shards: 4, Now: clock.Now})
+	s := storetest.New(t, redisstore.Options{Shards: 4, Now: clock.Now})
 	day0 := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
 	day1 := day0.AddDate(0, 0, 1)
 	clock.Set(day0.Add(23*time.Hour + 59*time.Minute)) // late on day 0

@@ -17,7 +17,7 @@ func (s *Store) Bootstrap(ctx context.Context, a accounts.Account) (*accounts.Ac
 	if err := accounts.AcctNormalize(&a); err != nil {
 		return nil, "", fmt.Errorf("bootstrap: %w", err)
 	}
-	key := s.Gkey("bootstrap")
+	key := s.Keys.Bootstrap()
 	ok, err := s.RDB.SetNX(ctx, key, "pending", 0).Result()
 	if err != nil {
 		return nil, "", fmt.Errorf("bootstrap: %w", err)
@@ -43,7 +43,7 @@ func (s *Store) keyBootstrap(ctx context.Context, a accounts.Account) (*accounts
 	if err != nil {
 		return nil, "", err
 	}
-	if err := s.RDB.Set(ctx, s.Gkey("bootstrap"), acct.ID, 0).Err(); err != nil {
+	if err := s.RDB.Set(ctx, s.Keys.Bootstrap(), acct.ID, 0).Err(); err != nil {
 		return nil, "", err
 	}
 	return acct, secret, nil

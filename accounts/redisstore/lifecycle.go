@@ -11,12 +11,13 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 var (
 	//go:embed lua/money_close.lua
 	moneyCloseLua    string
-	moneyCloseScript = redis.NewScript(moneyCloseLua)
+	moneyCloseScript = store.NewScript("redisstore/money_close.lua", moneyCloseLua)
 )
 
 // DeleteAccount deletes a sub-account (a root account cannot be deleted:
@@ -60,9 +61,9 @@ func (s *Store) DeleteAccount(ctx context.Context, id, actor string) (*accounts.
 	}
 	parentID := str(1)
 	shard, _ := s.ShardFromID(id)
-	keys := []string{key, s.Skey(shard, "acct", parentID), s.Skey(shard, "ledger", id),
-		s.Skey(shard, "ledger", parentID), s.Skey(shard, "subs", parentID), s.Skey(shard, "subs_deleted", parentID)}
-	res, err := moneyCloseScript.Run(ctx, s.RDB, keys, s.Now().UnixMilli(), accounts.MoneyTrim(actor), id, parentID).Slice()
+	keys := []string{key, s.Keys.Account(shard, parentID), s.Keys.Ledger(shard, id),
+		s.Keys.Ledger(shard, parentID), s.Keys.Subs(shard, parentID), s.Keys.DeletedSubs(shard, parentID)}
+	res, err := s.Run(ctx, moneyCloseScript, keys, s.Now().UnixMilli(), accounts.MoneyTrim(actor), id, parentID).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("delete account %s: %w", id, err)
 	}
@@ -87,7 +88,7 @@ func (s *Store) DeleteAccount(ctx context.Context, id, actor string) (*accounts.
 func (s *Store) lifecycleCleanup(ctx context.Context, id string) (*accounts.DeleteResult, error) {
 	shard, _ := s.ShardFromID(id)
 	out := &accounts.DeleteResult{AccountID: id, Domains: []string{}, Addresses: []string{}, Keys: []string{}}
-	regs, err := s.RDB.SMembers(ctx, s.Skey(shard, "regs", id)).Result()
+	regs, err := s.RDB.SMembers(ctx, s.Keys.Registrations(shard, id)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("delete account %s: registrations: %w", id, err)
 	}
@@ -103,7 +104,7 @@ func (s *Store) lifecycleCleanup(ctx context.Context, id string) (*accounts.Dele
 			out.Addresses = append(out.Addresses, value)
 		}
 	}
-	keys, err := s.RDB.SMembers(ctx, s.Skey(shard, "keys", id)).Result()
+	keys, err := s.RDB.SMembers(ctx, s.Keys.APIKeys(shard, id)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("delete account %s: keys: %w", id, err)
 	}
@@ -126,14 +127,14 @@ func (s *Store) DeletedSubAccounts(ctx context.Context, parentID string) ([]*acc
 		return nil, fmt.Errorf("deleted sub-accounts: %w", err)
 	}
 	shard, _ := s.ShardFromID(parentID)
-	ids, err := s.RDB.SMembers(ctx, s.Skey(shard, "subs_deleted", parentID)).Result()
+	ids, err := s.RDB.SMembers(ctx, s.Keys.DeletedSubs(shard, parentID)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("deleted sub-accounts of %s: %w", parentID, err)
 	}
 	pipe := s.RDB.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = pipe.HGetAll(ctx, s.Skey(shard, "acct", id))
+		cmds[i] = pipe.HGetAll(ctx, s.Keys.Account(shard, id))
 	}
 	if len(ids) > 0 {
 		if _, err := pipe.Exec(ctx); err != nil {

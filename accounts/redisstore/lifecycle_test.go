@@ -9,7 +9,6 @@ import (
 	"github.com/smsgate/smsgate/accounts/money"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 func TestDeleteAccount(t *testing.T) {
@@ -47,12 +46,12 @@ func TestDeleteAccount(t *testing.T) {
 		if fmt.Sprint(got) != want {
 			t.Fatalf("DeleteAccount = %v, want %v", got, want)
 		}
-		if bal := storetest.MoneyLedgerSum(t, s, root.ID); bal != 900 {
+		if bal := storetest.CheckLedger(t, s, root.ID, false); bal != 900 {
 			t.Errorf("root balance %d, want 900 (700 + 200 returned)", bal)
 		}
 		// The deleted account's own ledger is kept and sums to zero.
 		shard, _ := s.ShardFromID(sub.ID)
-		entries, _ := s.RDB.XRange(ctx, s.Skey(shard, "ledger", sub.ID), "-", "+").Result()
+		entries, _ := s.RDB.XRange(ctx, s.Keys.Ledger(shard, sub.ID), "-", "+").Result()
 		var sum int64
 		for _, e := range entries {
 			e, err := money.MoneyEntry(sub.ID, e)
@@ -104,7 +103,7 @@ func TestDeleteAccount(t *testing.T) {
 }
 
 func TestDeleteAccountDebt(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root", Currency: "AUD"})
 	if _, err := s.Credit(ctx, root.ID, 40, "seed", "op"); err != nil {
@@ -119,7 +118,7 @@ func TestDeleteAccountDebt(t *testing.T) {
 	if !errors.As(err, &be) || be.Need != 60 || be.Have != 40 {
 		t.Fatalf("delete with a debt the parent cannot pay: %v", err)
 	}
-	if storetest.MoneyLedgerSum(t, s, sub.ID) != -60 || storetest.MoneyLedgerSum(t, s, root.ID) != 40 {
+	if storetest.CheckLedger(t, s, sub.ID, false) != -60 || storetest.CheckLedger(t, s, root.ID, false) != 40 {
 		t.Fatal("a refused delete changed balances")
 	}
 	if _, err := s.Credit(ctx, root.ID, 20, "seed", "op"); err != nil {
@@ -129,7 +128,7 @@ func TestDeleteAccountDebt(t *testing.T) {
 	if err != nil || got.Returned != -60 {
 		t.Fatalf("DeleteAccount = %+v, %v; want the debt of 60 settled", got, err)
 	}
-	if bal := storetest.MoneyLedgerSum(t, s, root.ID); bal != 0 {
+	if bal := storetest.CheckLedger(t, s, root.ID, false); bal != 0 {
 		t.Fatalf("root balance %d, want 0", bal)
 	}
 }
@@ -137,7 +136,7 @@ func TestDeleteAccountDebt(t *testing.T) {
 // A message accepted before its account was deleted and failed afterwards
 // is refunded to the parent, which got the balance.
 func TestDeleteAccountLateRefund(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root", Currency: "AUD"})
 	if _, err := s.Credit(ctx, root.ID, 100, "seed", "op"); err != nil {
@@ -157,7 +156,7 @@ func TestDeleteAccountLateRefund(t *testing.T) {
 	if _, err := s.Fail(ctx, accounts.Entry{MessageID: res.IDs[0]}, "carrier said no", true); err != nil {
 		t.Fatal(err)
 	}
-	if bal := storetest.MoneyLedgerSum(t, s, root.ID); bal != 50+20+30 {
+	if bal := storetest.CheckLedger(t, s, root.ID, false); bal != 50+20+30 {
 		t.Fatalf("root balance %d, want 100 (50 kept, 20 returned, 30 refunded)", bal)
 	}
 	l, _ := s.Ledger(ctx, root.ID, 1)

@@ -117,7 +117,7 @@ func (s *Store) autoKey(accountID string) (string, int, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	return s.Skey(shard, "automations", accountID), shard, nil
+	return s.Keys.Automations(shard, accountID), shard, nil
 }
 
 // CreateAutomation validates a and stores it as a new rule of accountID

@@ -5,18 +5,18 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 // AutomationNumberOwner returns the account a dedicated number (E.164
 // digits) is assigned to, "" when it is none's.
 func (s *Store) AutomationNumberOwner(ctx context.Context, number string) (string, error) {
-	owner, err := s.RDB.Get(ctx, s.Gkey("number", number)).Result()
+	owner, err := s.RDB.Get(ctx, s.Keys.Number(number)).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil
 	}
@@ -29,7 +29,7 @@ func (s *Store) AutomationNumberOwner(ctx context.Context, number string) (strin
 var (
 	//go:embed lua/automation_claim.lua
 	autoClaimLua    string
-	autoClaimScript = redis.NewScript(autoClaimLua)
+	autoClaimScript = store.NewScript("rules/automation_claim.lua", autoClaimLua)
 )
 
 // ClaimAutomation checks and records one automatic action atomically: it
@@ -43,10 +43,10 @@ func (s *Store) ClaimAutomation(ctx context.Context, c accounts.AutomationClaim)
 	}
 	hour := s.Now().Unix() / 3600
 	keys := []string{
-		s.Skey(shard, "autoonce", c.RuleID, c.Phone),
-		s.Skey(shard, "autocap", c.AccountID, strconv.FormatInt(hour, 10)),
+		s.Keys.AutomationWindow(shard, c.RuleID, c.Phone),
+		s.Keys.AutomationHour(shard, c.AccountID, hour),
 	}
-	res, err := autoClaimScript.Run(ctx, s.RDB, keys, c.Window.Milliseconds(), c.HourlyCap, (2 * time.Hour).Milliseconds()).Text()
+	res, err := s.Run(ctx, autoClaimScript, keys, c.Window.Milliseconds(), c.HourlyCap, (2 * time.Hour).Milliseconds()).Text()
 	if err != nil {
 		return false, "", fmt.Errorf("claim automation %s: %w", c.RuleID, err)
 	}

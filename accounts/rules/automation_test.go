@@ -11,13 +11,12 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 func autoTestAccount(t *testing.T) (*redisstore.Store, *accounts.Account, *storetest.UserClock) {
 	t.Helper()
 	clock := &storetest.UserClock{T: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
-	s := redisstore.New(redistest.Start(t), redisstore.Options{Now: clock.Now})
+	s := storetest.New(t, redisstore.Options{Now: clock.Now})
 	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root", DefaultCountry: "AU"})
 	sub := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Sales", ParentID: root.ID})
 	return s, sub, clock
@@ -27,7 +26,7 @@ func TestAutomationValidation(t *testing.T) {
 	s, sub, _ := autoTestAccount(t)
 	ctx := storetest.AcctTestCtx(t)
 	// 61480000123 is the account's dedicated number (accounts/senders.go's index).
-	if err := s.RDB.Set(ctx, s.Gkey("number", "61480000123"), sub.ID, 0).Err(); err != nil {
+	if err := s.RDB.Set(ctx, s.Keys.Number("61480000123"), sub.ID, 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -192,13 +191,13 @@ func TestClaimAutomation(t *testing.T) {
 	if got := claim("au_d", "61400000003", time.Minute, 4); got != "ok" {
 		t.Fatalf("next hour: %s", got)
 	}
-	if err := s.RDB.Del(ctx, s.Skey(0, "autoonce", "au_a", "61400000001")).Err(); err != nil {
+	if err := s.RDB.Del(ctx, s.Keys.AutomationWindow(0, "au_a", "61400000001")).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if got := claim("au_a", "61400000001", time.Minute, 4); got != "ok" {
 		t.Fatalf("after the window: %s", got)
 	}
-	ttl, err := s.RDB.PTTL(ctx, s.Skey(0, "autoonce", "au_a", "61400000001")).Result()
+	ttl, err := s.RDB.PTTL(ctx, s.Keys.AutomationWindow(0, "au_a", "61400000001")).Result()
 	if err != nil || ttl <= 0 || ttl > time.Minute {
 		t.Fatalf("window key ttl %v %v", ttl, err)
 	}

@@ -10,12 +10,13 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 var (
 	//go:embed lua/reply_rules_set.lua
 	replyRulesSetLua    string
-	replyRulesSetScript = redis.NewScript(replyRulesSetLua)
+	replyRulesSetScript = store.NewScript("rules/reply_rules_set.lua", replyRulesSetLua)
 )
 
 // replyRulesKey returns the rules key of account id, or ErrNotFound.
@@ -25,7 +26,7 @@ func (s *Store) replyRulesKey(id string) (acctKey, rulesKey string, err error) {
 		return "", "", err
 	}
 	shard, _ := s.ShardFromID(id)
-	return acctKey, s.Skey(shard, "replyrules", id), nil
+	return acctKey, s.Keys.ReplyRules(shard, id), nil
 }
 
 // ReplyRules returns account id's reply rules, and whether any are stored
@@ -90,7 +91,7 @@ func (s *Store) SetReplyRules(ctx context.Context, accountID string, ch accounts
 		b, _ := json.Marshal(to) // a []string always marshals
 		fields = append(fields, "forward_to", string(b))
 	}
-	err = replyRulesSetScript.Run(ctx, s.RDB, []string{acctKey, key}, fields...).Err()
+	err = s.Run(ctx, replyRulesSetScript, []string{acctKey, key}, fields...).Err()
 	switch {
 	case errors.Is(err, redis.Nil):
 		return accounts.ReplyRules{}, fmt.Errorf("set reply rules: account %q: %w", accountID, accounts.ErrNotFound)

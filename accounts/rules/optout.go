@@ -38,7 +38,7 @@ func (s *Store) optOutKey(listOwner string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("opt-out list: account %w", err)
 	}
-	return s.Skey(shard, "optout", listOwner), nil
+	return s.Keys.OptOut(shard, listOwner), nil
 }
 
 // validNumber reports whether n looks like E.164 digits without '+'.
@@ -152,7 +152,7 @@ func (s *Store) stopRuleKey(accountID string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("stop rule: account %w", err)
 	}
-	return s.Skey(shard, "stoprule", accountID), nil
+	return s.Keys.StopRule(shard, accountID), nil
 }
 
 // StopRule returns accountID's Stop rule; fields it never set have their

@@ -149,10 +149,10 @@ func TestAcceptOptOut(t *testing.T) {
 				nBlocked = len(tt.to)
 			}
 			queued := int64(len(tt.to) - nBlocked)
-			if n := storetest.AcceptTestLen(t, s, s.Skey(0, "queue"), true); n != queued {
+			if n := storetest.AcceptTestLen(t, s, s.Keys.Queue(0), true); n != queued {
 				t.Errorf("queue has %d entries, want %d", n, queued)
 			}
-			if n := storetest.AcceptTestLen(t, s, s.Skey(0, "msgs", child.ID), false); n != queued {
+			if n := storetest.AcceptTestLen(t, s, s.Keys.MessageLog(0, child.ID), false); n != queued {
 				t.Errorf("message log has %d, want %d", n, queued)
 			}
 			blocked, _, err := s.ListBlocked(ctx, child.ID, 0, "")
@@ -205,7 +205,7 @@ func TestAcceptOptOutRace(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	queued := storetest.AcceptTestLen(t, s, s.Skey(0, "queue"), true)
+	queued := storetest.AcceptTestLen(t, s, s.Keys.Queue(0), true)
 	blocked, err := s.CountBlocked(ctx, child.ID)
 	if err != nil {
 		t.Fatal(err)

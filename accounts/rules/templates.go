@@ -21,11 +21,11 @@ import (
 var (
 	//go:embed lua/tpl_save.lua
 	tplSaveLua    string
-	tplSaveScript = redis.NewScript(tplSaveLua)
+	tplSaveScript = store.NewScript("rules/tpl_save.lua", tplSaveLua)
 
 	//go:embed lua/tpl_delete.lua
 	tplDeleteLua    string
-	tplDeleteScript = redis.NewScript(tplDeleteLua)
+	tplDeleteScript = store.NewScript("rules/tpl_delete.lua", tplDeleteLua)
 )
 
 // Template limits.
@@ -99,7 +99,7 @@ func (s *Store) tplKeys(accountID string) (tpls, names, acct string, err error) 
 		return "", "", "", err
 	}
 	shard, _ := s.ShardFromID(accountID)
-	return s.Skey(shard, "tpl", accountID), s.Skey(shard, "tplname", accountID), acct, nil
+	return s.Keys.Templates(shard, accountID), s.Keys.TemplateNames(shard, accountID), acct, nil
 }
 
 // CreateTemplate stores a new template of accountID. The name must be free
@@ -122,7 +122,7 @@ func (s *Store) CreateTemplate(ctx context.Context, accountID, name, body string
 	for range tplRetries {
 		t := &accounts.Template{ID: store.NewShardedID("t", shard), AccountID: accountID, Name: name, Body: body, CreatedAt: now, UpdatedAt: now}
 		js, _ := json.Marshal(t)
-		res, err := tplSaveScript.Run(ctx, s.RDB, []string{tpls, names, acct},
+		res, err := s.Run(ctx, tplSaveScript, []string{tpls, names, acct},
 			t.ID, accounts.FoldName(name), js, "", "", TemplateMaxCount).Text()
 		if err != nil {
 			return nil, fmt.Errorf("create template in %s: %w", accountID, err)
@@ -188,7 +188,7 @@ func (s *Store) UpdateTemplate(ctx context.Context, accountID, id string, u acco
 		}
 		t.UpdatedAt = time.UnixMilli(s.Now().UnixMilli()).UTC()
 		js, _ := json.Marshal(&t)
-		res, err := tplSaveScript.Run(ctx, s.RDB, []string{tpls, names, acct},
+		res, err := s.Run(ctx, tplSaveScript, []string{tpls, names, acct},
 			id, accounts.FoldName(t.Name), js, raw, accounts.FoldName(cur.Name), TemplateMaxCount).Text()
 		if err != nil {
 			return nil, fmt.Errorf("update template %s of %s: %w", id, accountID, err)
@@ -216,7 +216,7 @@ func (s *Store) DeleteTemplate(ctx context.Context, accountID, id string) error 
 		if err != nil {
 			return fmt.Errorf("delete template %s of %s: %w", id, accountID, err)
 		}
-		res, err := tplDeleteScript.Run(ctx, s.RDB, []string{tpls, names}, id, raw, accounts.FoldName(cur.Name)).Text()
+		res, err := s.Run(ctx, tplDeleteScript, []string{tpls, names}, id, raw, accounts.FoldName(cur.Name)).Text()
 		if err != nil {
 			return fmt.Errorf("delete template %s of %s: %w", id, accountID, err)
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/rules"
 	"github.com/smsgate/smsgate/accounts/storetest"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 // tplTestTree is a root with two sub-accounts.
@@ -33,7 +32,7 @@ func tplMustCreate(t *testing.T, s *redisstore.Store, accountID, name, body stri
 }
 
 func TestCreateTemplateValidation(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	root, _, _ := tplTestTree(t, s)
 	tplMustCreate(t, s, root.ID, "Reminder", "Hi {{first_name|there}}")
 	tests := []struct {
@@ -139,7 +138,7 @@ func TestTemplateSharing(t *testing.T) {
 }
 
 func TestUpdateDeleteTemplate(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	root, a, _ := tplTestTree(t, s)
 	x := tplMustCreate(t, s, root.ID, "x", "body x")
@@ -197,7 +196,7 @@ func TestUpdateDeleteTemplate(t *testing.T) {
 // one wins; concurrent renames never leave two templates with one name or
 // a name pointing nowhere.
 func TestTemplateConcurrency(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	root, _, _ := tplTestTree(t, s)
 	const n = 20
@@ -235,7 +234,7 @@ func TestTemplateConcurrency(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	names, err := s.RDB.HGetAll(ctx, s.Skey(0, "tplname", root.ID)).Result()
+	names, err := s.RDB.HGetAll(ctx, s.Keys.TemplateNames(0, root.ID)).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +253,7 @@ func TestTemplateConcurrency(t *testing.T) {
 }
 
 func TestTemplateCountLimit(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	root, _, _ := tplTestTree(t, s)
 	for i := range rules.TemplateMaxCount {
 		tplMustCreate(t, s, root.ID, fmt.Sprintf("t%d", i), "b")

@@ -63,7 +63,7 @@ func (s *DB) AcctKey(id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return s.Skey(shard, "acct", id), nil
+	return s.Keys.Account(shard, id), nil
 }
 
 // acctLoadMany loads the accounts named by ids in one pipeline, skips ids

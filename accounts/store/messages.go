@@ -7,5 +7,5 @@ func (s *DB) MsgKey(id string) (string, int, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	return s.Skey(shard, "msg", id), shard, nil
+	return s.Keys.Message(shard, id), shard, nil
 }

@@ -15,7 +15,7 @@ import (
 // NumberOwner returns the id of the account that holds a dedicated number
 // (E.164 digits; a leading '+' is ignored), or "" if none does.
 func (s *DB) NumberOwner(ctx context.Context, number string) (string, error) {
-	owner, err := s.RDB.Get(ctx, s.Gkey("number", strings.TrimPrefix(number, "+"))).Result()
+	owner, err := s.RDB.Get(ctx, s.Keys.Number(strings.TrimPrefix(number, "+"))).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil
 	}

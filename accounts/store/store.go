@@ -1,13 +1,13 @@
 // Package store is the shared base of the Redis store packages (tenancy,
-// members, money, messages, contacts, rules): the client, the key builders,
-// id generation, the clock, and the few reads every area needs (an account,
-// whether it is active, the owner of a number).
+// members, money, messages, contacts, rules) and of the webhook service: the
+// client, the keyspace (DB.Keys, package keyspace), the Lua script runner
+// with its key guard (DB.Run), id generation, the clock, and the few reads
+// every area needs (an account, whether it is active, the owner of a number).
 //
-// Keyspace: every key of one account tree carries the hash tag of the tree's
-// shard ({s<N>}), so that one Lua script can debit, write the ledger, store
-// the message and enqueue it atomically, on a single Redis, under Sentinel, or
-// on a Redis Cluster. System-wide keys (the domain registry, API key hashes,
-// SMSC id and conversation indexes) are single-key operations and need no tag.
+// Every script declares every key it touches in KEYS: the Go side computes
+// each key with the keyspace, reading first what a key depends on (the
+// members of a set, an account's parent) when the script cannot be given it,
+// and the script checks that what it finds is what the keys were built from.
 package store
 
 import (
@@ -16,12 +16,12 @@ import (
 	"encoding/base32"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/keyspace"
 )
 
 // Options configures a DB.
@@ -37,16 +37,28 @@ type Options struct {
 	// PasswordCost is the bcrypt cost of user passwords; default 12. Tests
 	// lower it (4 is bcrypt's minimum) to keep -race runs fast.
 	PasswordCost int
+	// KeyGuard runs every script under a guard that fails it, naming the
+	// script and the key, when it touches a key missing from its KEYS.
+	// Tests turn it on; production leaves it off (it costs a table lookup
+	// per Redis call inside a script).
+	KeyGuard bool
+	// OnScript, if set, is called with the name of every script run; tests
+	// use it to check that every script ran.
+	OnScript func(name string)
 }
 
-// DB is the Redis client and keyspace that every area store shares. It is
-// safe for concurrent use; it keeps no state besides its options.
+// DB is the Redis client, keyspace and script runner that every area store
+// shares. It is safe for concurrent use; it keeps no state besides its
+// options.
 type DB struct {
-	RDB          redis.UniversalClient
-	ShardCount   int
-	Prefix       string
+	RDB redis.UniversalClient
+	// Keys names every key (the prefix and shard count of Options).
+	Keys         keyspace.Space
 	Now          func() time.Time
 	PasswordCost int
+
+	keyGuard bool
+	onScript func(name string)
 }
 
 // NewDB returns a DB over rdb.
@@ -63,11 +75,12 @@ func NewDB(rdb redis.UniversalClient, opts Options) *DB {
 	if opts.PasswordCost == 0 {
 		opts.PasswordCost = accounts.UserBcryptCost
 	}
-	return &DB{RDB: rdb, ShardCount: opts.Shards, Prefix: opts.Prefix, Now: opts.Now, PasswordCost: opts.PasswordCost}
+	return &DB{RDB: rdb, Keys: keyspace.Space{Prefix: opts.Prefix, Shards: opts.Shards}, Now: opts.Now,
+		PasswordCost: opts.PasswordCost, keyGuard: opts.KeyGuard, onScript: opts.OnScript}
 }
 
 // Shards returns the number of keyspace shards.
-func (s *DB) Shards() int { return s.ShardCount }
+func (s *DB) Shards() int { return s.Keys.Shards }
 
 // Ping checks that Redis answers (for /readyz).
 func (s *DB) Ping(ctx context.Context) error {
@@ -77,52 +90,37 @@ func (s *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// tag is the hash tag of a shard; every key of that shard contains it.
-func (s *DB) Tag(shard int) string { return "{s" + strconv.Itoa(shard) + "}" }
-
-// skey builds a shard-local key: <prefix>:{sN}:<parts...>.
-func (s *DB) Skey(shard int, parts ...string) string {
-	return s.Prefix + ":" + s.Tag(shard) + ":" + strings.Join(parts, ":")
-}
-
-// gkey builds a global (single-key operation) key: <prefix>:<parts...>.
-func (s *DB) Gkey(parts ...string) string {
-	return s.Prefix + ":" + strings.Join(parts, ":")
-}
-
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
 
-// newID returns prefix followed by n bytes of randomness in lower-case
-// Crockford base32, e.g. "acc_3k9v...". A time component first keeps ids of
-// one kind roughly sortable by creation.
+// NewID returns prefix followed by n bytes of randomness in lower-case
+// Crockford base32, e.g. "acc_3k9v...".
 func NewID(prefix string, n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	return prefix + idEncoding.EncodeToString(b)
 }
 
-// randomSecret returns n random bytes encoded for use in secrets.
+// RandomSecret returns n random bytes encoded for use in secrets.
 func RandomSecret(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return idEncoding.EncodeToString(b)
 }
 
-// newShardedID returns an id of the given kind ("a" account, "m" message,
-// "r" reply, "l" ledger entry) that names its shard, so that any id leads
-// to its keys without a lookup: "<kind><shard>-<random>", e.g. "m0-9x8c7v6b5n4m3k2j".
+// NewShardedID returns an id of the given kind ("a" account, "m" message,
+// "r" reply, "l" ledger entry) that names its shard (keyspace.ShardOf parses
+// it), so that any id leads to its keys without a lookup:
+// "<kind><shard>-<random>", e.g. "m0-9x8c7v6b5n4m3k2j".
 func NewShardedID(kind string, shard int) string {
 	return NewID(kind+strconv.Itoa(shard)+"-", 10)
 }
 
-// shardFromID returns the shard named by an id from newShardedID.
+// ShardFromID returns the shard named by an id from NewShardedID
+// (keyspace.ShardOf); a malformed id or a shard this deployment does not
+// have wraps ErrNotFound.
 func (s *DB) ShardFromID(id string) (int, error) {
-	i := strings.IndexByte(id, '-')
-	if i < 2 {
-		return 0, fmt.Errorf("id %q: %w", id, accounts.ErrNotFound)
-	}
-	n, err := strconv.Atoi(id[1:i])
-	if err != nil || n < 0 || n >= s.ShardCount {
+	n, ok := s.Keys.Shard(id)
+	if !ok {
 		return 0, fmt.Errorf("id %q: %w", id, accounts.ErrNotFound)
 	}
 	return n, nil

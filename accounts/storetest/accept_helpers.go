@@ -6,13 +6,12 @@ import (
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 // acceptTestStore returns a store over a fresh redis-server.
 func AcceptTestStore(t testing.TB, shards int) *redisstore.Store {
 	t.Helper()
-	return redisstore.New(redistest.Start(t), redisstore.Options{Shards: shards})
+	return New(t, redisstore.Options{Shards: shards})
 }
 
 // acceptTestAccount creates an active root account holding balance.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 // acctEachShards runs f against a fresh store with 1 and with 4 shards.
@@ -20,7 +19,7 @@ func AcctEachShards(t *testing.T, f func(t *testing.T, s *redisstore.Store)) {
 	t.Helper()
 	for _, n := range []int{1, 4} {
 		t.Run(fmt.Sprintf("shards=%d", n), func(t *testing.T) {
-			f(t, redisstore.New(redistest.Start(t), redisstore.Options{Shards: n}))
+			f(t, New(t, redisstore.Options{Shards: n}))
 		})
 	}
 }

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/store"
 )
@@ -19,11 +17,11 @@ import (
 var (
 	//go:embed lua/acct_create_sub.lua
 	acctCreateSubLua    string
-	acctCreateSubScript = redis.NewScript(acctCreateSubLua)
+	acctCreateSubScript = store.NewScript("tenancy/acct_create_sub.lua", acctCreateSubLua)
 
 	//go:embed lua/acct_update.lua
 	acctUpdateLua    string
-	acctUpdateScript = redis.NewScript(acctUpdateLua)
+	acctUpdateScript = store.NewScript("tenancy/acct_update.lua", acctUpdateLua)
 )
 
 // CreateAccount validates a and stores it as a new account, returning the
@@ -85,14 +83,14 @@ func (s *Store) CreateAccount(ctx context.Context, a accounts.Account) (*account
 	a.CreatedAt = time.UnixMilli(s.Now().UnixMilli())
 
 	if parent == nil {
-		shard := rand.IntN(s.ShardCount)
+		shard := rand.IntN(s.Keys.Shards)
 		a.ID = store.NewShardedID("a", shard)
-		if err := s.RDB.HSet(ctx, s.Skey(shard, "acct", a.ID), acctCreateFields(&a)...).Err(); err != nil {
+		if err := s.RDB.HSet(ctx, s.Keys.Account(shard, a.ID), acctCreateFields(&a)...).Err(); err != nil {
 			return nil, fmt.Errorf("create account: %w", err)
 		}
 		// Listed only once stored: a crash in between leaves an unlisted
 		// record, never a listed id without one.
-		if err := s.RDB.SAdd(ctx, s.Gkey("accounts"), a.ID).Err(); err != nil {
+		if err := s.RDB.SAdd(ctx, s.Keys.AllAccounts(), a.ID).Err(); err != nil {
 			return nil, fmt.Errorf("create account: list %s: %w", a.ID, err)
 		}
 		return &a, nil
@@ -109,8 +107,8 @@ func (s *Store) CreateAccount(ctx context.Context, a accounts.Account) (*account
 	}
 	shard, _ := s.ShardFromID(parent.ID) // valid: GetAccount succeeded
 	a.ID = store.NewShardedID("a", shard)
-	keys := []string{s.Skey(shard, "acct", parent.ID), s.Skey(shard, "acct", a.ID), s.Skey(shard, "subs", parent.ID)}
-	res, err := acctCreateSubScript.Run(ctx, s.RDB, keys, acctCreateFields(&a)...).Text()
+	keys := []string{s.Keys.Account(shard, parent.ID), s.Keys.Account(shard, a.ID), s.Keys.Subs(shard, parent.ID)}
+	res, err := s.Run(ctx, acctCreateSubScript, keys, acctCreateFields(&a)...).Text()
 	if err != nil {
 		return nil, fmt.Errorf("create account: %w", err)
 	}
@@ -151,7 +149,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a *accounts.Account) error {
 	if err := accounts.AcctNormalize(&u); err != nil {
 		return err
 	}
-	h, err := acctUpdateScript.Run(ctx, s.RDB, []string{key}, acctSettingFields(&u)...).StringSlice()
+	h, err := s.Run(ctx, acctUpdateScript, []string{key}, acctSettingFields(&u)...).StringSlice()
 	if err != nil {
 		return fmt.Errorf("update account %s: %w", a.ID, err)
 	}
@@ -172,7 +170,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a *accounts.Account) error {
 
 // ListAccounts returns the root (parent) accounts, sorted by name.
 func (s *Store) ListAccounts(ctx context.Context) ([]*accounts.Account, error) {
-	ids, err := s.RDB.SMembers(ctx, s.Gkey("accounts")).Result()
+	ids, err := s.RDB.SMembers(ctx, s.Keys.AllAccounts()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
@@ -186,7 +184,7 @@ func (s *Store) ListSubAccounts(ctx context.Context, parentID string) ([]*accoun
 		return nil, fmt.Errorf("list sub-accounts: %w", err)
 	}
 	shard, _ := s.ShardFromID(parentID)
-	ids, err := s.RDB.SMembers(ctx, s.Skey(shard, "subs", parentID)).Result()
+	ids, err := s.RDB.SMembers(ctx, s.Keys.Subs(shard, parentID)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list sub-accounts of %s: %w", parentID, err)
 	}
@@ -205,7 +203,7 @@ func (s *Store) SetStatus(ctx context.Context, id string, st accounts.Status) er
 		return err
 	}
 	// The update script writes only if the record exists.
-	h, err := acctUpdateScript.Run(ctx, s.RDB, []string{key}, "status", string(st)).StringSlice()
+	h, err := s.Run(ctx, acctUpdateScript, []string{key}, "status", string(st)).StringSlice()
 	if err != nil {
 		return fmt.Errorf("set status of %s: %w", id, err)
 	}

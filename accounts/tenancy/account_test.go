@@ -9,7 +9,6 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 func TestCreateGetAccount(t *testing.T) {
@@ -48,7 +47,7 @@ func TestCreateGetAccount(t *testing.T) {
 }
 
 func TestCreateAccountInvalid(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root"})
 	sub := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Sub", ParentID: root.ID})
 	off := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Off"})
@@ -90,7 +89,7 @@ func TestCreateAccountInvalid(t *testing.T) {
 }
 
 func TestUpdateAccount(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{Shards: 4})
+	s := storetest.New(t, redisstore.Options{Shards: 4})
 	ctx := storetest.AcctTestCtx(t)
 	a := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Acme"})
 	if _, err := s.Credit(ctx, a.ID, 500, "topup", "op"); err != nil {
@@ -168,7 +167,7 @@ func TestListAccounts(t *testing.T) {
 }
 
 func TestSetStatus(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	a := storetest.AcctMustCreate(t, s, accounts.Account{Name: "A"})
 	tests := []struct {

@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 var (
 	//go:embed lua/flags_set.lua
 	flagsSetLua    string
-	flagsSetScript = redis.NewScript(flagsSetLua)
+	flagsSetScript = store.NewScript("tenancy/flags_set.lua", flagsSetLua)
 )
 
 // SetPermissions changes the flags of sub-account accountID. A nil Granted
@@ -49,7 +48,7 @@ func (s *Store) SetPermissions(ctx context.Context, accountID string, p accounts
 	}
 	hg, g := given(p.Granted)
 	he, e := given(p.Enabled)
-	res, err := flagsSetScript.Run(ctx, s.RDB, []string{key}, mode, hg, g, he, e).StringSlice()
+	res, err := s.Run(ctx, flagsSetScript, []string{key}, mode, hg, g, he, e).StringSlice()
 	if err != nil {
 		return fmt.Errorf("set permissions of %s: %w", accountID, err)
 	}

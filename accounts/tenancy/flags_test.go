@@ -10,7 +10,6 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 func TestCreateAccountPermissions(t *testing.T) {
@@ -130,7 +129,7 @@ func TestSetPermissions(t *testing.T) {
 // TestSetPermissionsRace: the parent withdraws and restores a grant while
 // the sub-account's admin keeps enabling it. Enabled never leaves Granted.
 func TestSetPermissionsRace(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root"})
 	sub := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Sub", ParentID: root.ID})

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 // regPublicDomain reports whether d is a free mail provider's domain: anyone
@@ -35,7 +36,7 @@ var regReleaseLua string
 
 // regReleaseScript deletes a registration key only if it still names the
 // given account.
-var regReleaseScript = redis.NewScript(regReleaseLua)
+var regReleaseScript = store.NewScript("tenancy/reg_release.lua", regReleaseLua)
 
 // AddDomain registers domain (lower-cased, trailing dot removed) to an
 // account for email to SMS: mail from any address at it then resolves to the
@@ -93,7 +94,7 @@ func (s *Store) Registrations(ctx context.Context, accountID string) (domains, a
 		return nil, nil, fmt.Errorf("registrations: %w", err)
 	}
 	shard, _ := s.ShardFromID(accountID)
-	regs, err := s.RDB.SMembers(ctx, s.Skey(shard, "regs", accountID)).Result()
+	regs, err := s.RDB.SMembers(ctx, s.Keys.Registrations(shard, accountID)).Result()
 	if err != nil {
 		return nil, nil, fmt.Errorf("registrations of %s: %w", accountID, err)
 	}
@@ -125,12 +126,12 @@ func (s *Store) ResolveSender(ctx context.Context, email string) (*accounts.Send
 	}
 	domain := strings.TrimSuffix(addr[at+1:], ".")
 	pipe := s.RDB.Pipeline()
-	byAddr := pipe.Get(ctx, s.Gkey("addr", addr))
+	byAddr := pipe.Get(ctx, s.Keys.Registration("addr", addr))
 	byBase := byAddr // "alice+ACME@x" (a sender id choice, senders.go) is alice@x's
 	if base, _ := accounts.SplitPlus(addr); base != addr {
-		byBase = pipe.Get(ctx, s.Gkey("addr", base))
+		byBase = pipe.Get(ctx, s.Keys.Registration("addr", base))
 	}
-	byDomain := pipe.Get(ctx, s.Gkey("domain", domain))
+	byDomain := pipe.Get(ctx, s.Keys.Registration("domain", domain))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("resolve sender: %w", err)
 	}
@@ -160,7 +161,7 @@ func (s *Store) regClaim(ctx context.Context, accountID, kind, value string, tak
 	if _, err := s.GetAccount(ctx, accountID); err != nil {
 		return fmt.Errorf("register %s: %w", value, err)
 	}
-	key := s.Gkey(kind, value)
+	key := s.Keys.Registration(kind, value)
 	for attempt := 0; ; attempt++ {
 		ok, err := s.RDB.SetNX(ctx, key, accountID, 0).Result()
 		if err != nil {
@@ -183,7 +184,7 @@ func (s *Store) regClaim(ctx context.Context, accountID, kind, value string, tak
 	}
 	// Idempotent; also repairs the set if an earlier call died here.
 	shard, _ := s.ShardFromID(accountID)
-	if err := s.RDB.SAdd(ctx, s.Skey(shard, "regs", accountID), kind+":"+value).Err(); err != nil {
+	if err := s.RDB.SAdd(ctx, s.Keys.Registrations(shard, accountID), kind+":"+value).Err(); err != nil {
 		return fmt.Errorf("register %s: %w", value, err)
 	}
 	return nil
@@ -195,12 +196,12 @@ func (s *Store) RegRelease(ctx context.Context, accountID, kind, value string) e
 	if _, err := s.AcctKey(accountID); err != nil {
 		return err
 	}
-	n, err := regReleaseScript.Run(ctx, s.RDB, []string{s.Gkey(kind, value)}, accountID).Int()
+	n, err := s.Run(ctx, regReleaseScript, []string{s.Keys.Registration(kind, value)}, accountID).Int()
 	if err != nil {
 		return fmt.Errorf("unregister %s: %w", value, err)
 	}
 	shard, _ := s.ShardFromID(accountID)
-	if err := s.RDB.SRem(ctx, s.Skey(shard, "regs", accountID), kind+":"+value).Err(); err != nil {
+	if err := s.RDB.SRem(ctx, s.Keys.Registrations(shard, accountID), kind+":"+value).Err(); err != nil {
 		return fmt.Errorf("unregister %s: %w", value, err)
 	}
 	if n == 0 {

@@ -12,7 +12,6 @@ import (
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
 	"github.com/smsgate/smsgate/accounts/tenancy"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 func TestAddDomain(t *testing.T) {
@@ -59,7 +58,7 @@ func TestAddDomain(t *testing.T) {
 }
 
 func TestAddDomainRace(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{Shards: 4})
+	s := storetest.New(t, redisstore.Options{Shards: 4})
 	ctx := storetest.AcctTestCtx(t)
 	const n = 50
 	ids := make([]string, n)
@@ -99,7 +98,7 @@ func TestAddDomainRace(t *testing.T) {
 }
 
 func TestRemoveRegistrations(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	a := storetest.AcctMustCreate(t, s, accounts.Account{Name: "A"})
 	b := storetest.AcctMustCreate(t, s, accounts.Account{Name: "B"})
@@ -147,7 +146,7 @@ func TestRemoveRegistrations(t *testing.T) {
 }
 
 func TestAddAddressInvalid(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	a := storetest.AcctMustCreate(t, s, accounts.Account{Name: "A"})
 	for _, email := range []string{"", "nobody", "@x.example", "a@", "Boss <boss@x.example>", "a@localhost", "a b@x.example"} {
 		t.Run(email, func(t *testing.T) {

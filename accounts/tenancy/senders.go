@@ -12,17 +12,18 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/store"
 	"github.com/smsgate/smsgate/phone"
 )
 
 var (
 	//go:embed lua/sender_move.lua
 	senderMoveLua    string
-	senderMoveScript = redis.NewScript(senderMoveLua)
+	senderMoveScript = store.NewScript("tenancy/sender_move.lua", senderMoveLua)
 
 	//go:embed lua/sender_clear_default.lua
 	senderClearDefaultLua    string
-	senderClearDefaultScript = redis.NewScript(senderClearDefaultLua)
+	senderClearDefaultScript = store.NewScript("tenancy/sender_clear_default.lua", senderClearDefaultLua)
 )
 
 // senderMaxAlphaLen is the longest alphanumeric originator (3GPP TS 23.040
@@ -49,7 +50,7 @@ func (s *Store) AllocateNumber(ctx context.Context, rootID, number string) (stri
 	}
 	owner := ""
 	for attempt := 0; owner == "" && attempt < 3; attempt++ { // freed meanwhile: claim again
-		ok, err := s.RDB.SetNX(ctx, s.Gkey("number", n), root.ID, 0).Result()
+		ok, err := s.RDB.SetNX(ctx, s.Keys.Number(n), root.ID, 0).Result()
 		if err != nil {
 			return "", fmt.Errorf("allocate number %s: %w", n, err)
 		}
@@ -86,7 +87,7 @@ func (s *Store) FreeNumber(ctx context.Context, number string) (string, error) {
 	if owner == "" {
 		return "", fmt.Errorf("number %s: %w", n, accounts.ErrNotFound)
 	}
-	deleted, err := regReleaseScript.Run(ctx, s.RDB, []string{s.Gkey("number", n)}, owner).Int()
+	deleted, err := s.Run(ctx, regReleaseScript, []string{s.Keys.Number(n)}, owner).Int()
 	if err != nil {
 		return "", fmt.Errorf("free number %s: %w", n, err)
 	}
@@ -118,7 +119,7 @@ func (s *Store) AssignNumber(ctx context.Context, accountID, number string) (*ac
 		return nil, err
 	}
 	root := cmp.Or(a.ParentID, a.ID)
-	prev, err := senderMoveScript.Run(ctx, s.RDB, []string{s.Gkey("number", n)}, root, a.ID).Text()
+	prev, err := s.Run(ctx, senderMoveScript, []string{s.Keys.Number(n)}, root, a.ID).Text()
 	if err != nil {
 		return nil, fmt.Errorf("assign number %s: %w", n, err)
 	}
@@ -138,7 +139,7 @@ func (s *Store) AssignNumber(ctx context.Context, accountID, number string) (*ac
 			return nil, fmt.Errorf("%s is assigned to sub-account %s: %w", n, prev, accounts.ErrNumberTaken)
 		}
 		// A deleted sub-account's number is the tree's again.
-		again, err := senderMoveScript.Run(ctx, s.RDB, []string{s.Gkey("number", n)}, prev, a.ID).Text()
+		again, err := s.Run(ctx, senderMoveScript, []string{s.Keys.Number(n)}, prev, a.ID).Text()
 		if err != nil {
 			return nil, fmt.Errorf("assign number %s: %w", n, err)
 		}
@@ -176,7 +177,7 @@ func (s *Store) UnassignNumber(ctx context.Context, accountID, number string) er
 	if a.ParentID == "" {
 		return accounts.AcctInvalid("number: %s is a parent account's number; the operator takes it back (smsgate admin number remove)", n)
 	}
-	prev, err := senderMoveScript.Run(ctx, s.RDB, []string{s.Gkey("number", n)}, a.ID, a.ParentID).Text()
+	prev, err := s.Run(ctx, senderMoveScript, []string{s.Keys.Number(n)}, a.ID, a.ParentID).Text()
 	if err != nil {
 		return fmt.Errorf("unassign number %s: %w", n, err)
 	}
@@ -206,7 +207,7 @@ func (s *Store) AddSenderID(ctx context.Context, accountID, id string) (*account
 		return nil, fmt.Errorf("add sender id: %w", err)
 	}
 	shard, _ := s.ShardFromID(accountID)
-	if err := s.RDB.HSetNX(ctx, s.Skey(shard, "senderids", accountID), strings.ToLower(v), v).Err(); err != nil {
+	if err := s.RDB.HSetNX(ctx, s.Keys.SenderIDs(shard, accountID), strings.ToLower(v), v).Err(); err != nil {
 		return nil, fmt.Errorf("add sender id %s: %w", v, err)
 	}
 	return s.Senders(ctx, accountID)
@@ -220,7 +221,7 @@ func (s *Store) RemoveSenderID(ctx context.Context, accountID, id string) error 
 		return err
 	}
 	shard, _ := s.ShardFromID(accountID)
-	n, err := s.RDB.HDel(ctx, s.Skey(shard, "senderids", accountID), strings.ToLower(strings.TrimSpace(id))).Result()
+	n, err := s.RDB.HDel(ctx, s.Keys.SenderIDs(shard, accountID), strings.ToLower(strings.TrimSpace(id))).Result()
 	if err != nil {
 		return fmt.Errorf("remove sender id %s: %w", id, err)
 	}
@@ -238,8 +239,8 @@ func (s *Store) Senders(ctx context.Context, accountID string) (*accounts.Sender
 	}
 	shard, _ := s.ShardFromID(a.ID)
 	pipe := s.RDB.Pipeline()
-	nums := pipe.SMembers(ctx, s.Skey(shard, "numbers", a.ID))
-	ids := pipe.HVals(ctx, s.Skey(shard, "senderids", a.ID))
+	nums := pipe.SMembers(ctx, s.Keys.Numbers(shard, a.ID))
+	ids := pipe.HVals(ctx, s.Keys.SenderIDs(shard, a.ID))
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("senders of %s: %w", a.ID, err)
 	}
@@ -250,7 +251,7 @@ func (s *Store) Senders(ctx context.Context, accountID string) (*accounts.Sender
 		pipe := s.RDB.Pipeline()
 		owners := make([]*redis.StringCmd, len(nums.Val()))
 		for i, n := range nums.Val() {
-			owners[i] = pipe.Get(ctx, s.Gkey("number", n))
+			owners[i] = pipe.Get(ctx, s.Keys.Number(n))
 		}
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("senders of %s: %w", a.ID, err)
@@ -283,7 +284,7 @@ func (s *Store) SetDefaultSender(ctx context.Context, accountID, id string) (*ac
 		}
 	}
 	key, _ := s.AcctKey(accountID)
-	h, err := acctUpdateScript.Run(ctx, s.RDB, []string{key}, "sender_id", v).StringSlice()
+	h, err := s.Run(ctx, acctUpdateScript, []string{key}, "sender_id", v).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("set default sender of %s: %w", accountID, err)
 	}
@@ -317,7 +318,7 @@ func (s *Store) senderIndex(ctx context.Context, accountID, number string, add b
 	if err != nil {
 		return err
 	}
-	key := s.Skey(shard, "numbers", accountID)
+	key := s.Keys.Numbers(shard, accountID)
 	if add {
 		return s.RDB.SAdd(ctx, key, number).Err()
 	}
@@ -335,7 +336,7 @@ func (s *Store) senderClearDefault(ctx context.Context, accountID, id string) er
 	if strings.Trim(id, "0123456789") != "" {
 		mode = "ci"
 	}
-	if err := senderClearDefaultScript.Run(ctx, s.RDB, []string{key}, id, mode).Err(); err != nil {
+	if err := s.Run(ctx, senderClearDefaultScript, []string{key}, id, mode).Err(); err != nil {
 		return fmt.Errorf("clear default sender of %s: %w", accountID, err)
 	}
 	return nil

@@ -10,7 +10,6 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 func sendersNewTree(t *testing.T, s *redisstore.Store) storetest.SendersTree {
@@ -94,7 +93,7 @@ func TestNumbers(t *testing.T) {
 // TestNumberOfDeletedSub: a deleted sub-account's number routes no more
 // replies to it and goes back to the tree on the next assignment.
 func TestNumberOfDeletedSub(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	tr := sendersNewTree(t, s)
 	const n = "61480000123"
@@ -121,7 +120,7 @@ func TestNumberOfDeletedSub(t *testing.T) {
 // TestAssignNumberRace: two siblings claim one number at once; exactly one
 // gets it, and the listings agree.
 func TestAssignNumberRace(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{Shards: 4})
+	s := storetest.New(t, redisstore.Options{Shards: 4})
 	ctx := storetest.AcctTestCtx(t)
 	for round := range 20 {
 		tr := sendersNewTree(t, s)
@@ -255,7 +254,7 @@ func TestRouteReplyToNumber(t *testing.T) {
 }
 
 func TestResolveSenderPlus(t *testing.T) {
-	s := redisstore.New(redistest.Start(t), redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
 	a := storetest.AcctMustCreate(t, s, accounts.Account{Name: "A"})
 	if err := s.AddAddress(ctx, a.ID, "ceo@gmail.com"); err != nil {

@@ -1,33 +1,47 @@
 -- contact_upsert.lua: create or merge contacts of one account, de-duplicated
 -- by normalised number (package accounts, contacts.go).
 -- KEYS[1] the account's numbers zset (lex order), KEYS[2] its number index
---         hash (number -> contact id)
--- ARGV[1] now (unix ms), ARGV[2] account id, ARGV[3] contact key prefix
---         (P:{sN}:contact:), ARGV[4] count, then 6 values per contact:
---         new id, number, first name, last name, email, custom fields (JSON
---         object). A contact whose number exists is merged: non-empty values
---         replace the stored ones, empty ones leave them.
--- Returns {kind, id, kind, id, ...}, kind 'c' (created) or 'u' (updated).
-local out = {}
-local n = tonumber(ARGV[4])
+--         hash (number -> contact id), then KEYS[2 + i] the hash of the i-th
+--         contact: the one the number had when the caller read the index, or
+--         the new one.
+-- ARGV[1] now (unix ms), ARGV[2] account id, ARGV[3] count, then 7 values per
+--         contact: new id, the id the caller found for the number ('' for
+--         none; an earlier contact of the same call counts), number, first
+--         name, last name, email, custom fields (JSON object). A contact whose
+--         number exists is merged: non-empty values replace the stored ones,
+--         empty ones leave them.
+-- Returns {kind, id, kind, id, ...}, kind 'c' (created) or 'u' (updated),
+--         or {'retry'} when the index changed since the caller read it:
+--         nothing is written then.
+local n = tonumber(ARGV[3])
+local seen = {}
 for i = 0, n - 1 do
-  local b = 5 + i * 6
-  local newid, number = ARGV[b], ARGV[b + 1]
-  local fields = cjson.decode(ARGV[b + 5])
+  local b = 4 + i * 7
+  local number = ARGV[b + 2]
+  local id = seen[number] or redis.call('HGET', KEYS[2], number) or ''
+  if id ~= ARGV[b + 1] then return {'retry'} end
+  if id == '' then id = ARGV[b] end
+  seen[number] = id
+end
+local out = {}
+for i = 0, n - 1 do
+  local b = 4 + i * 7
+  local newid, number = ARGV[b], ARGV[b + 2]
+  local key = KEYS[3 + i]
+  local fields = cjson.decode(ARGV[b + 6])
   local id = redis.call('HGET', KEYS[2], number)
   local kind = 'u'
   if not id then
     id, kind = newid, 'c'
-    redis.call('HSET', ARGV[3] .. id, 'id', id, 'account_id', ARGV[2], 'number', number,
+    redis.call('HSET', key, 'id', id, 'account_id', ARGV[2], 'number', number,
       'created_at', ARGV[1])
     redis.call('HSET', KEYS[2], number, id)
     redis.call('ZADD', KEYS[1], 0, number)
   end
-  local key = ARGV[3] .. id
   local set = {'updated_at', ARGV[1]}
   local names = {'first_name', 'last_name', 'email'}
   for j = 1, 3 do
-    local v = ARGV[b + 1 + j]
+    local v = ARGV[b + 2 + j]
     if v ~= '' then
       set[#set + 1] = names[j]
       set[#set + 1] = v

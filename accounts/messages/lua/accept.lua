@@ -4,23 +4,28 @@
 --       6 statistics hash of the day (P:{sN}:stats:<acct>:<day>),
 --       7 the account's price table (P:{sN}:prices:<acct>; read only when the
 --         account hash says it has one),
---       8.. one message hash per message.
+--       8 the parent's account hash, 9 the parent's ledger stream (any key of
+--         the shard for a top-level account),
+--       10 the account's opt-out list (P:{sN}:optout:<acct>), 11 the
+--         parent's (any key of the shard for a top-level account),
+--       12 the account's blocked log (P:{sN}:blocked:<acct>),
+--       13.. one message hash per message.
 -- ARGV: 1 now (unix ms), 2 message count, 3 idempotency flag '1'/'0',
---       4 account id, 5 account key prefix (P:{sN}:acct:), 6 ledger key prefix
---       (P:{sN}:ledger:), then 9 fields per message:
+--       4 account id, 5 the parent id the keys were built for ('' for none),
+--       then 9 fields per message:
 --       id, sender, mail_id, source, to, text, coding, parts, price;
---       after them (n = message count): ARGV[7 + 9n] '1' to skip the opt-out
---       check (the Stop rule's own confirmation), ARGV[8 + 9n] the shard's key
---       prefix (P:{sN}:) for the opt-out list and the blocked log.
+--       after them (n = message count): ARGV[6 + 9n] '1' to skip the opt-out
+--       check (the Stop rule's own confirmation).
 -- A message's price is the caller's (parts x the account's price per part)
 -- unless the price table has a prefix of its number: then parts x the price
 -- of the longest such prefix.
--- The parent's keys (auto-recharge, status) are not in KEYS (its id is only
--- known here) but share the hash tag, hence the slot.
+-- An account's parent never changes; when ARGV[5] is not the account's parent
+-- (the caller did not know it yet), nothing is written and the script answers
+-- {'parent', parent id} for the caller to run it again with the parent's keys.
 -- Opt-outs (optout.go): a recipient on the list that governs the account
--- (its own, P:{sN}:optout:<acct>, or its parent's when share_contacts is in
--- force) is neither queued nor charged: its message hash gets status
--- 'blocked' and price 0 and goes to the blocked log P:{sN}:blocked:<acct>.
+-- (its own, or its parent's when share_contacts is in force) is neither
+-- queued nor charged: its message hash gets status 'blocked' and price 0 and
+-- goes to the blocked log.
 -- Returns {'ok', balance, low balance 0/1, recharged amount, priced 0/1, price...,
 --          blocked} where blocked (always the last element) is the 1-based
 --          indexes of the blocked messages, comma-separated, '' for none
@@ -29,11 +34,12 @@
 --       | {'dup', ids, balance}
 --       | {'bal', balance, currency, total, credit limit, recharge failed 0/1,
 --          parent balance, recharge amount}
---       | {'nf'} | {'deact'}.
+--       | {'parent', parent id} | {'nf'} | {'deact'}.
 local acct = redis.call('HMGET', KEYS[1], 'status', 'balance', 'currency', 'parent_id',
   'billing', 'credit_limit', 'recharge_threshold', 'recharge_amount', 'low_balance', 'prices',
   'perm_granted', 'perm_enabled')
 if not acct[1] or acct[1] == 'deleted' then return {'nf'} end
+if (acct[4] or '') ~= ARGV[5] then return {'parent', acct[4] or ''} end
 local bal = tonumber(acct[2]) or 0
 -- A replay of an accepted request stays accepted, whatever happened since.
 if ARGV[3] == '1' then
@@ -48,7 +54,7 @@ end
 -- A deactivated parent stops its sub-accounts.
 local pkey, par
 if acct[4] and acct[4] ~= '' then
-  pkey = ARGV[5] .. acct[4]
+  pkey = KEYS[8]
   par = redis.call('HMGET', pkey, 'status', 'balance', 'billing', 'credit_limit')
   if par[1] ~= 'active' then return {'deact'} end
 end
@@ -56,14 +62,13 @@ local n = tonumber(ARGV[2])
 local now = ARGV[1]
 -- Opt-outs: one HMGET of every recipient on the governing list.
 local blocked, nblocked = {}, 0
-local sp = ARGV[8 + 9 * n]
-if ARGV[7 + 9 * n] ~= '1' then
-  local owner = ARGV[4]
+if ARGV[6 + 9 * n] ~= '1' then
+  local list = KEYS[10]
   local function shares(l) return string.find(',' .. (l or '') .. ',', ',share_contacts,', 1, true) end
-  if pkey and shares(acct[11]) and shares(acct[12]) then owner = acct[4] end
+  if pkey and shares(acct[11]) and shares(acct[12]) then list = KEYS[11] end
   local tos = {}
-  for i = 1, n do tos[i] = ARGV[6 + (i - 1) * 9 + 5] end
-  local v = redis.call('HMGET', sp .. 'optout:' .. owner, unpack(tos))
+  for i = 1, n do tos[i] = ARGV[5 + (i - 1) * 9 + 5] end
+  local v = redis.call('HMGET', list, unpack(tos))
   for i = 1, n do
     if v[i] then
       blocked[i] = true
@@ -74,11 +79,11 @@ end
 -- recordBlocked writes the blocked messages: a record, never a queue entry,
 -- a ledger entry or a charge.
 local function recordBlocked()
-  local bkey = sp .. 'blocked:' .. ARGV[4]
+  local bkey = KEYS[12]
   for i = 1, n do
     if blocked[i] then
-      local b = 6 + (i - 1) * 9
-      redis.call('HSET', KEYS[7 + i], 'id', ARGV[b + 1], 'account_id', ARGV[4], 'sender', ARGV[b + 2],
+      local b = 5 + (i - 1) * 9
+      redis.call('HSET', KEYS[12 + i], 'id', ARGV[b + 1], 'account_id', ARGV[4], 'sender', ARGV[b + 2],
         'mail_id', ARGV[b + 3], 'source', ARGV[b + 4], 'to', ARGV[b + 5], 'text', ARGV[b + 6],
         'coding', ARGV[b + 7], 'parts', ARGV[b + 8], 'price', 0, 'status', 'blocked',
         'error', 'recipient has opted out', 'attempts', 0, 'delivered_parts', 0,
@@ -90,14 +95,14 @@ end
 if nblocked == n then
   recordBlocked()
   local out = {'optout'}
-  for i = 1, n do out[i + 1] = ARGV[6 + (i - 1) * 9 + 5] end
+  for i = 1, n do out[i + 1] = ARGV[5 + (i - 1) * 9 + 5] end
   return out
 end
 local priced = acct[10] == '1' -- set with the table (money_prices.lua)
 local prices = {}
 local total = 0
 for i = 0, n - 1 do
-  local b = 6 + i * 9
+  local b = 5 + i * 9
   local price = tonumber(ARGV[b + 9])
   if blocked[i + 1] then
     price = 0
@@ -139,7 +144,7 @@ end
 if after + recharge < fl then return {'bal', bal, acct[3] or '', total, 0 - fl, 0, 0, 0} end
 if recharge > 0 then
   local pb = redis.call('HINCRBY', pkey, 'balance', 0 - recharge)
-  redis.call('XADD', ARGV[6] .. acct[4], '*', 'amount', 0 - recharge, 'balance', pb,
+  redis.call('XADD', KEYS[9], '*', 'amount', 0 - recharge, 'balance', pb,
     'kind', 'recharge_out', 'ref', ARGV[4], 'actor', 'auto-recharge', 'at', now, 'peer', ARGV[4])
   bal = redis.call('HINCRBY', KEYS[1], 'balance', recharge)
   redis.call('XADD', KEYS[2], '*', 'amount', recharge, 'balance', bal,
@@ -150,13 +155,13 @@ if nblocked > 0 then recordBlocked() end
 local ids = {}
 local parts, bySender = 0, {}
 for i = 0, n - 1 do
-  local b = 6 + i * 9
+  local b = 5 + i * 9
   local id, sender, price = ARGV[b + 1], ARGV[b + 2], prices[i + 1]
   if not blocked[i + 1] then
     bal = bal - price
     redis.call('XADD', KEYS[2], '*', 'amount', 0 - price, 'balance', bal, 'kind', 'send',
       'ref', id, 'actor', sender, 'at', now)
-    redis.call('HSET', KEYS[7 + i + 1], 'id', id, 'account_id', ARGV[4], 'sender', sender,
+    redis.call('HSET', KEYS[12 + i + 1], 'id', id, 'account_id', ARGV[4], 'sender', sender,
       'mail_id', ARGV[b + 3], 'source', ARGV[b + 4], 'to', ARGV[b + 5], 'text', ARGV[b + 6],
       'coding', ARGV[b + 7], 'parts', ARGV[b + 8], 'price', price, 'status', 'queued',
       'attempts', 0, 'delivered_parts', 0, 'created_at', now)

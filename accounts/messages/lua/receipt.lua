@@ -1,25 +1,30 @@
 -- receipt.lua: apply one part's delivery receipt to a message.
--- KEYS: 1 message hash, 2 set of parts already reported delivered.
--- ARGV: 1 status, 2 error code, 3 at (unix ms), 4 part (canonical smsc id).
+-- KEYS: 1 message hash, 2 set of parts already reported delivered,
+--       3 statistics hash of the message's creation day (KEYS[1] when the
+--         message has no account).
+-- ARGV: 1 status, 2 error code, 3 at (unix ms), 4 part (canonical smsc id),
+--       5 the message's account id and 6 its created_at, as the caller read
+--       them to build KEYS[3] ('' when absent).
 -- A message is delivered once every part is; a failure of any part is final
 -- and is never overwritten. Duplicate receipts of a part count once.
 -- When the message reaches its final status, that status is counted in the
 -- statistics of the message's creation day (see stats.go): fields
 -- s:<status> and s:<status>:<sender> of P:{sN}:stats:<account>:<day>, day =
--- floor(created_at / 86400000). The key is built from KEYS[1]
--- (P:{sN}:msg:<id>), so it shares the message's hash tag and slot.
+-- floor(created_at / 86400000). Both never change once the message exists;
+-- a message whose fields differ from ARGV 5 and 6 is an error (nothing is
+-- written).
 -- Returns the message hash (HGETALL), empty when it does not exist.
 -- One HMGET reads all the script needs; a single-part message (the common
 -- case) needs no set of delivered parts.
 local f = redis.call('HMGET', KEYS[1], 'status', 'parts', 'account_id', 'sender', 'created_at')
 local st = f[1]
 if not st then return {} end
+if (f[3] or '') ~= ARGV[5] or (f[5] or '') ~= ARGV[6] then
+  return redis.error_reply('ERR receipt: message account or creation time differ from the keys given')
+end
 local function count(status)
-  local base = string.match(KEYS[1], '^(.*:)msg:[^:]*$')
-  if not base or not f[3] then return end
-  local day = math.floor((tonumber(f[5]) or 0) / 86400000)
-  local key = base .. 'stats:' .. f[3] .. ':' .. string.format('%d', day)
-  redis.call('HINCRBY', key, 's:' .. status .. ':' .. (f[4] or ''), 1)
+  if not f[3] then return end
+  redis.call('HINCRBY', KEYS[3], 's:' .. status .. ':' .. (f[4] or ''), 1)
 end
 local open = st == 'queued' or st == 'submitted'
 local parts = tonumber(f[2]) or 1

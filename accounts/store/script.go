@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Script is a Lua script of the store. Every script declares every key it
+// touches in KEYS (so that Redis Cluster routes it and a reader of the Go
+// side sees its whole footprint); DB.Run can check that it does.
+// A Script is immutable.
+type Script struct {
+	name    string
+	plain   *redis.Script
+	guarded *redis.Script
+}
+
+// NewScript returns the script src, named for its file (e.g.
+// "messages/accept.lua") in errors of the key guard.
+func NewScript(name, src string) *Script {
+	return &Script{name: name, plain: redis.NewScript(src),
+		guarded: redis.NewScript(guardPrelude(name) + src)}
+}
+
+// Name returns the script's name.
+func (sc *Script) Name() string { return sc.name }
+
+// The key positions of every command the scripts use: keysAll take keys
+// only, keysFirst one key as their first argument. A command in neither list
+// fails the guard, so that a new command gets a deliberate entry.
+const (
+	keysAll   = "DEL EXISTS UNLINK MGET"
+	keysFirst = "GET SET SETNX INCR INCRBY EXPIRE PEXPIRE PTTL TTL " +
+		"HGET HSET HSETNX HMGET HGETALL HDEL HEXISTS HINCRBY HLEN HVALS HKEYS " +
+		"SADD SREM SMEMBERS SISMEMBER SCARD " +
+		"ZADD ZREM ZRANGEBYSCORE ZREMRANGEBYSCORE ZCARD ZSCORE " +
+		"XADD XACK XDEL XLEN LPUSH LTRIM LRANGE LLEN"
+)
+
+// guardPrelude is the Lua put before a script under the key guard, on one
+// line so that the script's own line numbers move by one only. Its local
+// "redis" shadows the global for the rest of the chunk: call and pcall check
+// every key argument against KEYS before calling the real redis, and raise
+// an error naming the script, the command and the key otherwise.
+func guardPrelude(name string) string {
+	var table strings.Builder
+	for _, c := range strings.Fields(keysAll) {
+		fmt.Fprintf(&table, "%s='all',", c)
+	}
+	for _, c := range strings.Fields(keysFirst) {
+		fmt.Fprintf(&table, "%s='first',", c)
+	}
+	return "local redis = (function(real, keys) " +
+		"local declared, pos = {}, {" + table.String() + "} " +
+		"for _, k in ipairs(keys) do declared[k] = true end " +
+		"local function check(cmd, ...) " +
+		"local c = string.upper(tostring(cmd)) local p = pos[c] " +
+		"if not p then error(real.error_reply('ERR key guard: " + name + ": command ' .. c .. ' has no key positions'), 0) end " +
+		"local n = select('#', ...) if p == 'first' then n = math.min(n, 1) end " +
+		"for i = 1, n do local k = tostring((select(i, ...))) " +
+		"if not declared[k] then error(real.error_reply('ERR key guard: " + name + ": ' .. c .. ' touches ' .. k .. ', which is not in KEYS'), 0) end end end " +
+		"return setmetatable({call = function(cmd, ...) check(cmd, ...) return real.call(cmd, ...) end, " +
+		"pcall = function(cmd, ...) check(cmd, ...) return real.pcall(cmd, ...) end}, {__index = real}) " +
+		"end)(redis, KEYS)\n"
+}
+
+// script returns the version of sc this DB runs and reports it to
+// Options.OnScript.
+func (s *DB) script(sc *Script) *redis.Script {
+	if s.onScript != nil {
+		s.onScript(sc.name)
+	}
+	if s.keyGuard {
+		return sc.guarded
+	}
+	return sc.plain
+}
+
+// Run runs sc with keys and args (EVALSHA, and EVAL when Redis does not
+// have it cached). Every script of the store runs through Run or EvalSha,
+// so that the key guard applies to all of them.
+func (s *DB) Run(ctx context.Context, sc *Script, keys []string, args ...any) *redis.Cmd {
+	return s.script(sc).Run(ctx, s.RDB, keys, args...)
+}
+
+// EvalSha queues sc in a pipeline by its SHA only; on NOSCRIPT the caller
+// loads it (Load) and runs the pipeline again.
+func (s *DB) EvalSha(ctx context.Context, pipe redis.Pipeliner, sc *Script, keys []string, args ...any) *redis.Cmd {
+	return s.script(sc).EvalSha(ctx, pipe, keys, args...)
+}
+
+// Load puts sc into Redis's script cache.
+func (s *DB) Load(ctx context.Context, sc *Script) error {
+	if err := s.script(sc).Load(ctx, s.RDB).Err(); err != nil {
+		return fmt.Errorf("load script %s: %w", sc.name, err)
+	}
+	return nil
+}
+
+// ScriptRetries bounds how often Optimistic prepares an operation again.
+const ScriptRetries = 5
+
+// ErrChanged is what a step of Optimistic returns when its script found
+// that the data the keys were computed from changed in between (the script
+// answered "retry" and wrote nothing).
+var ErrChanged = errors.New("data changed while the script's keys were computed")
+
+// Optimistic runs step, which reads what a script's keys depend on (the
+// members of a set, say) and runs the script with those keys, until step
+// returns something other than ErrChanged, at most ScriptRetries times.
+func Optimistic(ctx context.Context, what string, step func(ctx context.Context) error) error {
+	for try := 1; ; try++ {
+		err := step(ctx)
+		if !errors.Is(err, ErrChanged) {
+			return err
+		}
+		if try == ScriptRetries {
+			return fmt.Errorf("%s: gave up after %d tries: %w", what, try, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+}

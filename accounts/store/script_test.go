@@ -1,0 +1,85 @@
+package store_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/smsgate/smsgate/accounts/store"
+	"github.com/smsgate/smsgate/accounts/storetest"
+	"github.com/smsgate/smsgate/internal/redistest"
+)
+
+// TestKeyGuard runs small scripts under the key guard: declared keys pass,
+// an undeclared one fails with an error naming the script, the command and
+// the key, and the same scripts run unguarded are left alone.
+func TestKeyGuard(t *testing.T) {
+	rdb := redistest.Start(t)
+	guarded := store.NewDB(rdb, store.Options{KeyGuard: true})
+	plain := store.NewDB(rdb, store.Options{})
+	cases := []struct {
+		name, src string
+		keys      []string
+		bad       string // "" when the guard lets the script run
+	}{
+		{"declared", "redis.call('SET', KEYS[1], 1) return redis.call('HSET', KEYS[2], 'f', 'v')",
+			[]string{"k1", "k2"}, ""},
+		{"undeclared", "redis.call('SET', KEYS[1], 1) return redis.call('SET', 'other', 1)",
+			[]string{"k1"}, "SET touches other, which is not in KEYS"},
+		{"built from a declared key", "return redis.call('HGET', KEYS[1] .. ':x', 'f')",
+			[]string{"k1"}, "HGET touches k1:x"},
+		{"pcall", "return redis.pcall('GET', 'other')", nil, "GET touches other"},
+		{"lower case", "return redis.call('get', 'other')", nil, "GET touches other"},
+		{"every key of DEL", "return redis.call('DEL', KEYS[1], 'other')", []string{"k1"}, "DEL touches other"},
+		{"every key of EXISTS", "return redis.call('EXISTS', KEYS[1], KEYS[2])", []string{"k1", "k2"}, ""},
+		{"only the first of HSET", "return redis.call('HSET', KEYS[1], 'not-a-key', 'v')", []string{"k1"}, ""},
+		{"command without key positions", "return redis.call('KEYS', '*')", nil, "command KEYS has no key positions"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sc := store.NewScript("test/"+strings.ReplaceAll(c.name, " ", "_")+".lua", c.src)
+			err := guarded.Run(t.Context(), sc, c.keys).Err()
+			if c.bad == "" {
+				if err != nil && err.Error() != "redis: nil" {
+					t.Fatalf("guarded: %v", err)
+				}
+			} else if err == nil || !strings.Contains(err.Error(), "key guard: "+sc.Name()+": ") ||
+				!strings.Contains(err.Error(), c.bad) {
+				t.Fatalf("guarded: err = %v, want the guard's %q", err, c.bad)
+			}
+			if c.name == "command without key positions" {
+				return
+			}
+			if err := plain.Run(t.Context(), sc, c.keys).Err(); err != nil && err.Error() != "redis: nil" {
+				t.Fatalf("unguarded: %v", err)
+			}
+		})
+	}
+}
+
+// TestPromote moves the due ids of a retry zset, and only those, onto a
+// stream under the field it is given.
+func TestPromote(t *testing.T) {
+	rdb := redistest.Start(t)
+	db := store.NewDB(rdb, storetest.Guard(store.Options{}))
+	ctx := t.Context()
+	retry, stream := db.Keys.Retry(0), db.Keys.Queue(0)
+	rdb.ZAdd(ctx, retry, redis.Z{Score: 100, Member: "m0-a"}, redis.Z{Score: 200, Member: "m0-b"},
+		redis.Z{Score: 300, Member: "m0-c"})
+	n, err := db.Promote(ctx, retry, stream, "m", 200, 10)
+	if err != nil || n != 2 {
+		t.Fatalf("Promote = %d, %v; want 2", n, err)
+	}
+	entries, err := rdb.XRange(ctx, stream, "-", "+").Result()
+	if err != nil || len(entries) != 2 || entries[0].Values["m"] != "m0-a" || entries[1].Values["m"] != "m0-b" {
+		t.Fatalf("stream = %v, %v", entries, err)
+	}
+	if left := rdb.ZRange(ctx, retry, 0, -1).Val(); len(left) != 1 || left[0] != "m0-c" {
+		t.Fatalf("retry left %v", left)
+	}
+}
+
+// TestMain fails the package when one of its scripts never ran under the
+// key guard.
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m, "store")) }
