@@ -31,7 +31,7 @@ func (s *Store) RecordRefusedOptOut(ctx context.Context, accountID, sender, to s
 		"text", "", "coding", 0, "parts", 0, "price", 0, "status", string(accounts.MsgBlocked),
 		"error", "recipient has opted out (refused at RCPT TO)", "attempts", 0, "delivered_parts", 0,
 		"created_at", now, "done_at", now)
-	pipe.ZAdd(ctx, s.Skey(shard, "blocked", accountID), redis.Z{Score: float64(ms), Member: id})
+	pipe.ZAdd(ctx, s.Keys.Blocked(shard, accountID), redis.Z{Score: float64(ms), Member: id})
 	if _, err := pipe.Exec(ctx); err != nil {
 		return "", fmt.Errorf("record blocked recipient for %s: %w", accountID, err)
 	}
