@@ -89,7 +89,7 @@ type Account struct {
 	// balance below it. Zero: off.
 	LowBalance int64 `json:"low_balance_threshold"`
 	// Permissions are the sub-account's permission flags (seeds 002, 003),
-	// set by the parent's administrators. Root accounts have every flag.
+	// Set by the parent's administrators. Root accounts have every flag.
 	Permissions Permissions `json:"permissions"`
 }
 
@@ -162,7 +162,7 @@ const (
 	MsgRejected      MessageStatus = "rejected"
 	MsgFailed        MessageStatus = "failed"
 	// MsgBlocked: never sent nor charged, the recipient had opted out
-	// (optout.go); the record is in the account's blocked log.
+	// (accounts/rules); the record is in the account's blocked log.
 	MsgBlocked MessageStatus = "blocked"
 )
 
@@ -236,31 +236,31 @@ const (
 	// acctMaxMaxParts is the most parts a concatenated SMS can have: the
 	// concatenation header counts parts in one octet (3GPP TS 23.040 §9.2.3.24.1).
 	acctMaxMaxParts = 255
-	AcctMaxNameLen  = 100
+	MaxNameLen      = 100
 )
 
-// acctInvalid returns an error wrapping ErrInvalid whose text names the
+// Invalidf returns an error wrapping ErrInvalid whose text names the
 // field, e.g. "invalid: name: required".
-func AcctInvalid(format string, args ...any) error {
+func Invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
 }
 
-// acctNormalize trims a's settings, applies defaults and validates them.
-func AcctNormalize(a *Account) error {
+// NormalizeAccount trims a's settings, applies defaults and validates them.
+func NormalizeAccount(a *Account) error {
 	a.Name = strings.TrimSpace(a.Name)
 	switch {
 	case a.Name == "":
-		return AcctInvalid("name: required")
-	case utf8.RuneCountInString(a.Name) > AcctMaxNameLen:
-		return AcctInvalid("name: longer than %d characters", AcctMaxNameLen)
+		return Invalidf("name: required")
+	case utf8.RuneCountInString(a.Name) > MaxNameLen:
+		return Invalidf("name: longer than %d characters", MaxNameLen)
 	case !utf8.ValidString(a.Name):
-		return AcctInvalid("name: not valid UTF-8")
+		return Invalidf("name: not valid UTF-8")
 	}
 	a.ContactEmail = strings.TrimSpace(a.ContactEmail)
 	if a.ContactEmail != "" {
 		addr, err := mail.ParseAddress(a.ContactEmail)
 		if err != nil {
-			return AcctInvalid("contact_email: %q is not an email address", a.ContactEmail)
+			return Invalidf("contact_email: %q is not an email address", a.ContactEmail)
 		}
 		a.ContactEmail = addr.Address
 	}
@@ -269,66 +269,66 @@ func AcctNormalize(a *Account) error {
 		a.DefaultCountry = acctDefaultCountry
 	}
 	if !acctUpperLetters(a.DefaultCountry, 2) {
-		return AcctInvalid("default_country: unknown country %q", a.DefaultCountry)
+		return Invalidf("default_country: unknown country %q", a.DefaultCountry)
 	}
 	if a.PricePerPart < 0 {
-		return AcctInvalid("price_per_part: negative")
+		return Invalidf("price_per_part: negative")
 	}
-	if a.PricePerPart > MoneyMaxAmount {
-		return AcctInvalid("price_per_part: larger than %d", int64(MoneyMaxAmount))
+	if a.PricePerPart > MaxAmount {
+		return Invalidf("price_per_part: larger than %d", int64(MaxAmount))
 	}
 	a.Currency = strings.ToUpper(strings.TrimSpace(a.Currency))
 	if a.Currency == "" {
 		a.Currency = acctDefaultCurrency
 	}
 	if !acctUpperLetters(a.Currency, 3) {
-		return AcctInvalid("currency: %q is not an ISO 4217 code", a.Currency)
+		return Invalidf("currency: %q is not an ISO 4217 code", a.Currency)
 	}
 	if a.MaxParts == 0 {
 		a.MaxParts = acctDefaultMaxParts
 	}
 	if a.MaxParts < 1 || a.MaxParts > acctMaxMaxParts {
-		return AcctInvalid("max_parts: %d is not between 1 and %d", a.MaxParts, acctMaxMaxParts)
+		return Invalidf("max_parts: %d is not between 1 and %d", a.MaxParts, acctMaxMaxParts)
 	}
 	switch a.LongMessage {
 	case "":
 		a.LongMessage = LongReject
 	case LongReject, LongTruncate:
 	default:
-		return AcctInvalid("long_message: %q is not %q or %q", a.LongMessage, LongReject, LongTruncate)
+		return Invalidf("long_message: %q is not %q or %q", a.LongMessage, LongReject, LongTruncate)
 	}
 	switch a.SubjectMode {
 	case "":
 		a.SubjectMode = SubjectIgnore
 	case SubjectIgnore, SubjectPrepend:
 	default:
-		return AcctInvalid("subject_mode: %q is not %q or %q", a.SubjectMode, SubjectIgnore, SubjectPrepend)
+		return Invalidf("subject_mode: %q is not %q or %q", a.SubjectMode, SubjectIgnore, SubjectPrepend)
 	}
 	a.SenderID = strings.TrimSpace(a.SenderID)
 	if a.SenderID != "" && !acctValidSenderID(a.SenderID) {
-		return AcctInvalid("sender_id: %q is neither a number of up to 15 digits nor up to 11 letters and digits", a.SenderID)
+		return Invalidf("sender_id: %q is neither a number of up to 15 digits nor up to 11 letters and digits", a.SenderID)
 	}
 	switch a.Billing {
 	case "":
 		a.Billing = BillingPrepaid
 	case BillingPrepaid, BillingPostpaid:
 	default:
-		return AcctInvalid("billing: %q is not %q or %q", a.Billing, BillingPrepaid, BillingPostpaid)
+		return Invalidf("billing: %q is not %q or %q", a.Billing, BillingPrepaid, BillingPostpaid)
 	}
 	for _, f := range []struct {
 		name string
 		v    int64
 	}{{"credit_limit", a.CreditLimit}, {"auto_recharge.threshold", a.AutoRecharge.Threshold},
 		{"auto_recharge.amount", a.AutoRecharge.Amount}, {"low_balance_threshold", a.LowBalance}} {
-		if f.v < 0 || f.v > MoneyMaxAmount {
-			return AcctInvalid("%s: %d is not between 0 and %d", f.name, f.v, int64(MoneyMaxAmount))
+		if f.v < 0 || f.v > MaxAmount {
+			return Invalidf("%s: %d is not between 0 and %d", f.name, f.v, int64(MaxAmount))
 		}
 	}
 	if a.Billing == BillingPrepaid && a.CreditLimit != 0 {
-		return AcctInvalid("credit_limit: only postpaid accounts have one")
+		return Invalidf("credit_limit: only postpaid accounts have one")
 	}
 	if a.AutoRecharge.Amount > 0 && a.ParentID == "" {
-		return AcctInvalid("auto_recharge: only sub-accounts recharge, from their parent")
+		return Invalidf("auto_recharge: only sub-accounts recharge, from their parent")
 	}
 	if a.Permissions.Granted == nil {
 		a.Permissions.Granted = []string{}
@@ -371,17 +371,17 @@ func acctUpperLetters(s string, n int) bool {
 	return true
 }
 
-// acctSplit splits a stored comma list; empty is none.
-func AcctSplit(v string) []string {
+// SplitList splits a stored comma list; empty is none.
+func SplitList(v string) []string {
 	if v == "" {
 		return []string{}
 	}
 	return strings.Split(v, ",")
 }
 
-// acctFromHash decodes an account hash; an empty hash is ErrNotFound.
-func AcctFromHash(id string, h map[string]string) (*Account, error) {
-	if len(h) == 0 || h["id"] == "" || Status(h["status"]) == StatusDeleted { // deleted: invisible (lifecycle.go)
+// AccountFromHash decodes an account hash; an empty hash is ErrNotFound.
+func AccountFromHash(id string, h map[string]string) (*Account, error) {
+	if len(h) == 0 || h["id"] == "" || Status(h["status"]) == StatusDeleted { // deleted: invisible (redisstore.DeleteAccount)
 		return nil, fmt.Errorf("account %q: %w", id, ErrNotFound)
 	}
 	a := &Account{
@@ -396,7 +396,7 @@ func AcctFromHash(id string, h map[string]string) (*Account, error) {
 		SubjectMode:    h["subject_mode"],
 		SenderID:       h["sender_id"],
 		Billing:        h["billing"],
-		Permissions:    Permissions{Granted: AcctSplit(h["perm_granted"]), Enabled: AcctSplit(h["perm_enabled"])},
+		Permissions:    Permissions{Granted: SplitList(h["perm_granted"]), Enabled: SplitList(h["perm_enabled"])},
 	}
 	if a.Billing == "" {
 		a.Billing = BillingPrepaid
@@ -428,7 +428,7 @@ func AcctFromHash(id string, h map[string]string) (*Account, error) {
 	return a, nil
 }
 
-func RegValidDomain(d string) bool {
+func ValidDomain(d string) bool {
 	if len(d) == 0 || len(d) > 253 {
 		return false
 	}
@@ -451,9 +451,9 @@ func RegValidDomain(d string) bool {
 	return strings.Trim(tld, "0123456789") != "" // not an IP address
 }
 
-// regNormalizeAddress parses a bare address (net/mail), lower-cases it and
+// NormalizeAddress parses a bare address (net/mail), lower-cases it and
 // checks its domain.
-func RegNormalizeAddress(email string) (string, error) {
+func NormalizeAddress(email string) (string, error) {
 	email = strings.TrimSpace(email)
 	pa, err := mail.ParseAddress(email)
 	if err != nil || pa.Name != "" || strings.ContainsAny(email, "<>") {
@@ -464,7 +464,7 @@ func RegNormalizeAddress(email string) (string, error) {
 	if !regValidLocal(a[:at]) {
 		return "", fmt.Errorf("%w: address: %q: quoted or unusual local parts are not supported", ErrInvalid, email)
 	}
-	if !RegValidDomain(a[at+1:]) {
+	if !ValidDomain(a[at+1:]) {
 		return "", fmt.Errorf("%w: address: %q has no valid domain", ErrInvalid, email)
 	}
 	return a, nil

@@ -9,11 +9,11 @@ func FuzzRegNormalizeAddress(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		a, err := RegNormalizeAddress(in)
+		a, err := NormalizeAddress(in)
 		if err != nil {
 			return
 		}
-		again, err := RegNormalizeAddress(a)
+		again, err := NormalizeAddress(a)
 		if err != nil || again != a {
 			t.Fatalf("not idempotent: %q -> %q -> %q, %v", in, a, again, err)
 		}

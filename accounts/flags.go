@@ -98,7 +98,7 @@ func normFlags(field string, fs []string) ([]string, error) {
 	for _, f := range fs {
 		f = strings.ToLower(strings.TrimSpace(f))
 		if !ValidFlag(f) {
-			return nil, AcctInvalid("%s: unknown permission flag %q", field, f)
+			return nil, Invalidf("%s: unknown permission flag %q", field, f)
 		}
 		out = append(out, f)
 	}
@@ -120,7 +120,7 @@ func NormPermissions(p Permissions) (Permissions, error) {
 	if g != nil && e != nil {
 		for _, f := range e {
 			if !slices.Contains(g, f) {
-				return p, AcctInvalid("enabled: flag %s is not granted", f)
+				return p, Invalidf("enabled: flag %s is not granted", f)
 			}
 		}
 	}

@@ -12,7 +12,7 @@ var (
 	ErrBadCredentials = errors.New("wrong email or password")
 	// ErrTooManyAttempts: LoginMaxFailures wrong passwords for an email
 	// within LoginFailureWindow; logins for it are refused until the window
-	// has passed, right password or not.
+	// Has passed, right password or not.
 	ErrTooManyAttempts = errors.New("too many failed logins: try again later")
 	ErrNotMember       = errors.New("not a member of the account")
 	ErrAlreadyMember   = errors.New("already a member of the account")
@@ -26,15 +26,15 @@ var (
 
 // Password rules: bcrypt reads at most 72 bytes, and refuses longer input.
 const (
-	UserMinPassword = 10
-	UserMaxPassword = 72
-	UserBcryptCost  = 12
+	MinPasswordLen      = 10
+	MaxPasswordLen      = 72
+	DefaultPasswordCost = 12
 	// SessionTTL is how long a login session key works.
 	SessionTTL = 12 * time.Hour
-	// userDummyHash is a bcrypt hash (cost 12) of a password nobody uses:
+	// DummyPasswordHash is a bcrypt hash (cost 12) of a password nobody uses:
 	// Login compares against it when the email is unknown, so that unknown
 	// emails cost as much time as wrong passwords.
-	UserDummyHash = "$2a$12$Hmfx9Od8Iukn9wQeSzSQT.GL5U6WHV86q.zJv9f3uunqL29WBwi26"
+	DummyPasswordHash = "$2a$12$Hmfx9Od8Iukn9wQeSzSQT.GL5U6WHV86q.zJv9f3uunqL29WBwi26"
 )
 
 // User is a person who logs in. The password hash never leaves the store.

@@ -19,7 +19,7 @@ type AcceptRequest struct {
 	Messages []*Message
 	// SkipOptOut sends even to numbers on the account's opt-out list: only
 	// for the Stop rule's confirmation to the number that has just opted
-	// out (router/stop.go). Everything else is checked (optout.go).
+	// out (router/stop.go). Everything else is checked (accounts/rules).
 	SkipOptOut bool
 }
 
@@ -35,7 +35,7 @@ type AcceptResult struct {
 	// Recharged is what auto-recharge moved from the parent in the same
 	// step (minor units), 0 if none.
 	Recharged int64
-	// Blocked are the recipients on the account's opt-out list (optout.go):
+	// Blocked are the recipients on the account's opt-out list (accounts/rules):
 	// not queued, not charged, recorded with status MsgBlocked in the
 	// blocked log; IDs has only the others. Never set on a duplicate.
 	Blocked []string
@@ -112,7 +112,7 @@ type InboxQuery struct {
 	// From and To bound the time received, From inclusive, To exclusive;
 	// zero is unbounded.
 	From, To time.Time
-	// State keeps replies in that inbox state (inbox_state.go); ""
+	// State keeps replies in that inbox state (messages.SetReplyState); ""
 	// (InboxCurrent) is every reply not archived.
 	State InboxState
 	// Limit is the page size: default 100, at most QueryMaxLimit.
@@ -146,7 +146,7 @@ func ParseInboxState(v string) (InboxState, error) {
 	return "", fmt.Errorf("%w: state: %q must be one of unread, read, archived, all", ErrInvalid, v)
 }
 
-// has reports whether reply r is in state st.
+// Has reports whether reply r is in state st.
 func (st InboxState) Has(r *Reply) bool {
 	archived := !r.ArchivedAt.IsZero()
 	switch st {

@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// moneyMaxAmount bounds one credit, debit, transfer or price (minor units):
+// MaxAmount bounds one credit, debit, transfer or price (minor units):
 // large enough for any real top-up, small enough that balances stay exact
 // in Redis Lua's doubles.
-const MoneyMaxAmount = 1e13
+const MaxAmount = 1e13
 
 // Ledger entry kinds. The accept path writes "send" (and "recharge_in" /
 // "recharge_out" for auto-recharge), a failed message "refund", and
@@ -88,29 +88,13 @@ func FormatMoney(minor int64, currency string) string {
 	return s
 }
 
-// moneyTrim bounds the free-text ref and actor fields of a ledger entry.
-func MoneyTrim(s string) string {
+// TrimLedgerText bounds the free-text ref and actor fields of a ledger entry.
+func TrimLedgerText(s string) string {
 	s = strings.TrimSpace(s)
 	if len(s) > 200 {
 		s = strings.ToValidUTF8(s[:200], "")
 	}
 	return s
-}
-
-func MoneyStr(res []any, i int) string {
-	if i >= len(res) {
-		return ""
-	}
-	v, _ := res[i].(string)
-	return v
-}
-
-func MoneyInt(res []any, i int) int64 {
-	if i >= len(res) {
-		return 0
-	}
-	v, _ := res[i].(int64)
-	return v
 }
 
 // PriceTable is what an account pays per SMS part: Default (the account's
@@ -159,7 +143,7 @@ type StatsRow struct {
 	Rejected      int64 `json:"rejected"`
 }
 
-// add adds o's counts to r.
+// Add adds o's counts to r.
 func (r *StatsRow) Add(o *StatsRow) {
 	r.Messages += o.Messages
 	r.Parts += o.Parts
@@ -171,13 +155,13 @@ func (r *StatsRow) Add(o *StatsRow) {
 	r.Rejected += o.Rejected
 }
 
-// empty reports whether every count is zero.
+// Empty reports whether every count is zero.
 func (r *StatsRow) Empty() bool {
 	return r.Messages == 0 && r.Parts == 0 && r.Cost == 0 && r.Delivered == 0 && r.Failed == 0 &&
 		r.Undeliverable == 0 && r.Expired == 0 && r.Rejected == 0
 }
 
-// set adds n to the counter a statistics field names (kind "m", "p", "c"
+// Set adds n to the counter a statistics field names (kind "m", "p", "c"
 // or "s:<status>").
 func (r *StatsRow) Set(kind string, n int64) {
 	switch kind {

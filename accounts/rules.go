@@ -33,7 +33,7 @@ func (e *OptedOutError) Error() string {
 // Is makes errors.Is(err, ErrOptedOut) true.
 func (e *OptedOutError) Is(target error) bool { return target == ErrOptedOut }
 
-// maskNumber hides all but the last four digits of a number.
+// MaskNumber hides all but the last four digits of a number.
 func MaskNumber(n string) string {
 	if len(n) <= 4 {
 		return n
@@ -130,18 +130,18 @@ func stopNorm(s string) string {
 // repeats, each 1..30 characters without commas.
 func normKeywords(field string, ks []string) ([]string, error) {
 	if len(ks) > stopMaxKeywords {
-		return nil, AcctInvalid("%s: %d keywords, at most %d", field, len(ks), stopMaxKeywords)
+		return nil, Invalidf("%s: %d keywords, at most %d", field, len(ks), stopMaxKeywords)
 	}
 	out := make([]string, 0, len(ks))
 	for i, k := range ks {
 		n := stopNorm(k)
 		switch {
 		case n == "":
-			return nil, AcctInvalid("%s[%d]: %q is empty", field, i, k)
+			return nil, Invalidf("%s[%d]: %q is empty", field, i, k)
 		case utf8.RuneCountInString(n) > stopMaxKeywordLen:
-			return nil, AcctInvalid("%s[%d]: %q is longer than %d characters", field, i, k, stopMaxKeywordLen)
+			return nil, Invalidf("%s[%d]: %q is longer than %d characters", field, i, k, stopMaxKeywordLen)
 		case strings.Contains(n, ","):
-			return nil, AcctInvalid("%s[%d]: %q contains a comma", field, i, k)
+			return nil, Invalidf("%s[%d]: %q contains a comma", field, i, k)
 		}
 		if !slices.Contains(out, n) {
 			out = append(out, n)
@@ -158,23 +158,23 @@ func NormStopRule(r StopRule) (StopRule, error) {
 		return r, err
 	}
 	if len(r.Keywords) == 0 {
-		return r, AcctInvalid("keywords: at least one stop keyword is required")
+		return r, Invalidf("keywords: at least one stop keyword is required")
 	}
 	if r.StartKeywords, err = normKeywords("start_keywords", r.StartKeywords); err != nil {
 		return r, err
 	}
 	for _, k := range r.StartKeywords {
 		if slices.Contains(r.Keywords, k) {
-			return r, AcctInvalid("start_keywords: %q is also a stop keyword", k)
+			return r, Invalidf("start_keywords: %q is also a stop keyword", k)
 		}
 	}
 	r.Confirmation = strings.TrimSpace(r.Confirmation)
 	r.StartConfirmation = strings.TrimSpace(r.StartConfirmation)
 	if n := utf8.RuneCountInString(r.Confirmation); n > stopMaxConfirmLen {
-		return r, AcctInvalid("confirmation: %d characters, at most %d", n, stopMaxConfirmLen)
+		return r, Invalidf("confirmation: %d characters, at most %d", n, stopMaxConfirmLen)
 	}
 	if n := utf8.RuneCountInString(r.StartConfirmation); n > stopMaxConfirmLen {
-		return r, AcctInvalid("start_confirmation: %d characters, at most %d", n, stopMaxConfirmLen)
+		return r, Invalidf("start_confirmation: %d characters, at most %d", n, stopMaxConfirmLen)
 	}
 	return r, nil
 }
@@ -228,8 +228,8 @@ const (
 	MaxAutomations = 20
 	// AutoAnyKeyword matches every reply.
 	AutoAnyKeyword = "*"
-	// maxAutoKeyword, maxAutoName and maxAutoText are in characters;
-	// maxAutoForward is the number of forward_to entries.
+	// MaxAutoKeyword, maxAutoName and maxAutoText are in characters;
+	// MaxAutoForward is the number of forward_to entries.
 	MaxAutoKeyword = 20
 	MaxAutoName    = 80
 	MaxAutoText    = 480

@@ -109,10 +109,10 @@ func validPlaceholderName(name string) bool {
 	return true
 }
 
-// runePos is the 1-based character position of byte offset off in s.
+// RunePos is the 1-based character position of byte offset off in s.
 func RunePos(s string, off int) int { return utf8.RuneCountInString(s[:off]) + 1 }
 
-// foldName is the case- and space-insensitive form of a template or
+// FoldName is the case- and space-insensitive form of a template or
 // placeholder name: lower case, inner runs of spaces made one.
 func FoldName(name string) string {
 	return strings.ToLower(strings.Join(strings.Fields(name), " "))

@@ -22,7 +22,7 @@ import (
 )
 
 // fixture is a running API over a real store on a real redis-server: a
-// root account (balance 10000) with a parent_admin key, and two
+// Root account (balance 10000) with a parent_admin key, and two
 // sub-accounts A and B created through the API, each with a sub_admin key.
 type fixture struct {
 	t                         *testing.T

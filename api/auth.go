@@ -76,7 +76,7 @@ type rule struct {
 	// "" means its own members may never do it.
 	min accounts.Role
 	// flag is the permission flag the target must have in force when it is
-	// a sub-account and the caller is one of its own members.
+	// A sub-account and the caller is one of its own members.
 	flag string
 	// parent: a parent_admin of the target's parent may do it on the
 	// sub-account (seed 000 "create and manage sub-accounts", "report on

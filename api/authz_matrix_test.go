@@ -88,7 +88,7 @@ type mRow struct {
 	public int
 	// self: the route acts on the caller's own account only (no target).
 	self bool
-	// root: the root's parent_admin may on the root itself; child: on a
+	// Root: the root's parent_admin may on the root itself; child: on a
 	// sub-account; sub: the least role of a sub-account's own members (""
 	// none); flag: what the sub-account needs for them; sibling: a member
 	// whose sub-account has reporting_all may on a sibling.
@@ -151,7 +151,7 @@ type mCell struct {
 }
 
 // cells lists the cells of a row: the flag dimension only where the row
-// has a flag or a sibling rule (reporting_all).
+// Has a flag or a sibling rule (reporting_all).
 func (r mRow) cells() []mCell {
 	var out []mCell
 	flagStates := []bool{true}

@@ -25,7 +25,7 @@ const maxResponse = 16 << 20
 
 // Do sends a request with body (if not nil) encoded as JSON and returns the
 // response body. An error answer (4xx or 5xx) is returned as a *Problem;
-// a body that is not a problem document gets the status text as detail.
+// A body that is not a problem document gets the status text as detail.
 func (c *Client) Do(ctx context.Context, method, path string, body any) ([]byte, error) {
 	var rd io.Reader
 	if body != nil {

@@ -106,7 +106,7 @@ type accountItem struct {
 }
 
 // listAccounts lists the caller's account and, for a parent_admin key of a
-// root account, its sub-accounts (deleted ones are gone), with name,
+// Root account, its sub-accounts (deleted ones are gone), with name,
 // contact email, status, balance and key prefixes.
 func (s *server) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(r.Context())
@@ -136,7 +136,7 @@ func (s *server) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// keyPrefix starts every API key secret (accounts/keys.go): "sgk_<key
+// keyPrefix starts every API key secret (accounts/members): "sgk_<key
 // id>_<random>", so "sgk_<key id>" identifies a key without revealing it.
 const keyPrefix = "sgk_"
 

@@ -59,7 +59,7 @@ func (s *server) getPrices(w http.ResponseWriter, r *http.Request) error {
 }
 
 // putPrices replaces the prefix table: the parent's administrators (or a
-// root's own), like the default price.
+// Root's own), like the default price.
 func (s *server) putPrices(w http.ResponseWriter, r *http.Request) error {
 	_, acct, err := s.target(r, actPrice)
 	if err != nil {

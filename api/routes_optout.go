@@ -12,7 +12,7 @@ import (
 )
 
 // optoutRoutes are the routes of opt-outs, the Stop rule and the blocked
-// log (accounts/optout.go, accounts/blocked.go).
+// log (accounts/rules, accounts/messages).
 //
 // Who may do what: reading the opt-out list and the blocked log needs
 // blocked_sms (advanced and up: seed 003 "Can See Blocked Sms"); adding a

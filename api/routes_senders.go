@@ -12,7 +12,7 @@ import (
 // senderRoutes are the routes of an account's sender identities (seed 003
 // "sender view"): its dedicated numbers, approved alphanumeric sender ids
 // and default. Reading needs sender_view; numbers and ids are handed out by
-// a root's parent_admin (operators allocate the numbers to the root first:
+// A root's parent_admin (operators allocate the numbers to the root first:
 // smsgate admin number add); the default is a messaging setting.
 func (s *server) senderRoutes() []route {
 	return []route{

@@ -48,7 +48,7 @@ type templateList struct {
 }
 
 // templateProblem maps the store's template errors: a taken name is a 409,
-// a missing template a 404 naming the reference.
+// A missing template a 404 naming the reference.
 func (s *server) templateProblem(ctx context.Context, err error, acct *accounts.Account, ref string) *Problem {
 	switch {
 	case errors.Is(err, accounts.ErrTemplateNameTaken):

@@ -51,7 +51,7 @@ func Load(data []byte) (*Config, error) {
 	var all Errors
 	if doc.Kind != 0 {
 		// Key and type problems do not stop validation of what did decode:
-		// a user fixing a file wants every problem at once.
+		// A user fixing a file wants every problem at once.
 		complete, err := decode(&doc, c)
 		var es *Errors
 		if err != nil && !errors.As(err, &es) {

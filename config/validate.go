@@ -67,7 +67,7 @@ func (c *checker) oneOf(path, v string, allowed ...string) {
 }
 
 // hostPort checks a host:port address. Listen addresses may leave the host
-// empty (all interfaces) and use port 0 (any free port); dial addresses may
+// Empty (all interfaces) and use port 0 (any free port); dial addresses may
 // not.
 func (c *checker) hostPort(path, addr string, listen bool) {
 	host, port, err := net.SplitHostPort(addr)

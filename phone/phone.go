@@ -81,7 +81,7 @@ func splitCallingCode(number string) (string, bool) {
 // "011" in NANP countries or "0011" in Australia); national numbers with
 // the country's trunk prefix ("0412 345 678" with AU gives 61412345678, NANP
 // "1 415 555 0100" gives 14155550100); national numbers without a trunk
-// prefix, which are kept whole after the calling code ("612 345 678" with ES
+// Prefix, which are kept whole after the calling code ("612 345 678" with ES
 // gives 34612345678); and digits that already start with the default
 // country's calling code and are longer than its national numbers, which are
 // taken as international ("61412345678" with AU).

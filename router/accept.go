@@ -58,7 +58,7 @@ type PipelineOptions struct {
 	Templates TemplateStore
 	// Senders lists an account's numbers and sender ids, to check a
 	// mail's "[from:<id>]" choice (router/sender.go); nil: Store, if it
-	// has them (*redisstore.Store does), else every choice is refused.
+	// Has them (*redisstore.Store does), else every choice is refused.
 	Senders SenderStore
 	// OptOuts answers whether a recipient has opted out, at RCPT time
 	// (Transaction.AddRcpt); nil: Store, if it has them, else that early
@@ -140,7 +140,7 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 			Text:      texts[i].text,
 			Coding:    texts[i].coding,
 			Parts:     texts[i].parts,
-			Price:     int64(texts[i].parts) * acct.PricePerPart, // the default: Accept applies the account's prefix prices (accounts/prices.go)
+			Price:     int64(texts[i].parts) * acct.PricePerPart, // the default: Accept applies the account's prefix prices (accounts/money)
 		}
 	}
 	req := accounts.AcceptRequest{AccountID: acct.ID, Messages: msgs, SkipOptOut: m.SkipOptOut}
@@ -218,7 +218,7 @@ func (e *PermissionError) Is(target error) bool { return target == ErrNotPermitt
 
 // permit checks the sending flags of acct for a mail to recipients: SMS at
 // all (access_sms), then each recipient as permitRcpt does. A root account
-// has every flag. The account was loaded when the sender was resolved, so a
+// Has every flag. The account was loaded when the sender was resolved, so a
 // flag changed since takes effect with the next mail.
 func permit(acct *accounts.Account, recipients []string) error {
 	if err := permitSend(acct); err != nil {

@@ -14,7 +14,7 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 )
 
-// Automation rules in action (accounts/automation.go): Automator is a
+// Automation rules in action (accounts/rules): Automator is a
 // ReplyHook (keyword auto-replies and forwards) and a StatusHook (delivery
 // receipt notices by email).
 //

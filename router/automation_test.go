@@ -232,7 +232,7 @@ func TestAutoForward(t *testing.T) {
 
 func rdbSetNumber(t *testing.T, e *autoEnv, n string) {
 	t.Helper()
-	// The store's own index (accounts/senders.go) is written the same way.
+	// The store's own index (accounts/tenancy) is written the same way.
 	if owner, err := e.st.AutomationNumberOwner(t.Context(), n); err != nil || owner != "" {
 		t.Fatalf("owner of %s before: %q %v", n, owner, err)
 	}

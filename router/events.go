@@ -18,7 +18,7 @@ type Events interface {
 }
 
 // ReplyHook acts on a reply once it is stored in the inbox (r.AccountID
-// empty: unrouted; orig nil: no conversation). Returning true claims the
+// Empty: unrouted; orig nil: no conversation). Returning true claims the
 // reply: later hooks, the reply event and the reply mail are skipped. Hooks
 // handle and log their own errors: the reply is already safe.
 type ReplyHook interface {

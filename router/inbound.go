@@ -240,7 +240,7 @@ func (in *Inbound) applyOrphans(ctx context.Context, ups []accounts.ReceiptUpdat
 
 // staffMessage follows an auto-reply back, through the reply it answered,
 // to the message that started the conversation (at most a few hops); any
-// other message is returned as it is.
+// Other message is returned as it is.
 func (in *Inbound) staffMessage(ctx context.Context, m *accounts.Message) *accounts.Message {
 	for range 3 {
 		rid, ok := answeredReply(m)

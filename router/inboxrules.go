@@ -114,7 +114,7 @@ func (h *InboxRules) OnReply(ctx context.Context, r *accounts.Reply, orig *accou
 // ForwardMail renders the mail that carries reply r to a fixed address to
 // (an account's forward_to rule). Like ReplyMail it threads under the
 // original email (In-Reply-To and References of orig's Message-ID), so that
-// a shared mailbox sees the conversation; it is marked Auto-Submitted (RFC
+// A shared mailbox sees the conversation; it is marked Auto-Submitted (RFC
 // 3834) so that auto-responders do not answer it. orig may be nil (a reply
 // with no conversation): the mail then threads under nothing.
 func ForwardMail(from, hostname, to string, r *accounts.Reply, orig *accounts.Message) ([]byte, error) {

@@ -91,7 +91,7 @@ func (m *Mailer) MailForward(ctx context.Context, r *accounts.Reply, orig *accou
 }
 
 // MailAutomation queues a mail of the automation rules (a receipt notice or
-// a forwarded reply; router/automation.go), from the relay's From address.
+// A forwarded reply; router/automation.go), from the relay's From address.
 func (m *Mailer) MailAutomation(ctx context.Context, am AutomationMail) error {
 	data, err := am.Render(m.o.From, m.o.Hostname)
 	if err != nil {

@@ -46,7 +46,7 @@ type StopOptions struct {
 //
 // Claiming: a STOP (or an honoured START) is claimed, which ends the reply
 // chain: it stays in the inbox, but no later hook (inbox rules, automation:
-// a STOP is never auto-answered), no reply webhook and no mail to the
+// A STOP is never auto-answered), no reply webhook and no mail to the
 // sender follow. The opt-out itself is visible in the opt-out list with its
 // via. A reply with no conversation and no account (unrouted) is left
 // alone; one with an account but no conversation (a dedicated number) uses

@@ -64,7 +64,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // tooLong is the refusal of a text over the account's part limit.
 func tooLong(e *TooLongError) error { return exterr.Permanent(554, [3]int{5, 3, 4}, "too_long", e) }
 
-// empty is the refusal of a mail with no text to send.
+// Empty is the refusal of a mail with no text to send.
 func empty(cause error) error {
 	return exterr.New(554, [3]int{5, 6, 0}, "empty", ErrEmpty.Error(), cause)
 }

@@ -65,7 +65,7 @@ func dlrKeyAt(s string, i int) (n int, field string) {
 // A key is recognised at the start of text or after white space; the first
 // occurrence of each key wins. text: runs to the end once id and stat are
 // known, so message text that looks like a key is kept. The error reports only
-// a missing id or stat.
+// A missing id or stat.
 func ParseReceipt(text string) (Receipt, error) {
 	type span struct {
 		field    string

@@ -5,7 +5,7 @@
 // encoding, segmentation and receipt formats that go with it.
 //
 // Contract of a Link: Submit returns the SMSC message id, a *StatusError for
-// a non-zero command_status, ErrLinkDown (temporary, also wrapped by
+// A non-zero command_status, ErrLinkDown (temporary, also wrapped by
 // ErrTimeout) when the link is not bound or the connection dropped before the
 // response, or the context's error. A deliver_sm is answered only after
 // OnDeliver has returned: ESME_ROK, or ESME_RX_T_APPN (temporary) when it

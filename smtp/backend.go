@@ -154,7 +154,7 @@ func (b *Backend) NewServer(addr string) *gosmtp.Server {
 func (b *Backend) Drain() { b.draining.Store(true) }
 
 // WaitIdle returns once no transaction is open (every MAIL FROM has ended in
-// a reply to DATA, RSET or a closed connection), or when ctx ends. With
+// A reply to DATA, RSET or a closed connection), or when ctx ends. With
 // Drain, it lets in-flight mail finish before the servers close.
 func (b *Backend) WaitIdle(ctx context.Context) error {
 	b.txMu.Lock()

@@ -61,7 +61,7 @@ func (f *fakeKeys) Authenticate(_ context.Context, secret string) (*accounts.API
 // fakePipeline starts fake transactions and records the mails committed,
 // with an error knob per stage (maddy's testutils target): StartErr at MAIL
 // FROM, RcptErr per number at RCPT TO, AcceptErr at the commit. Block, when
-// set, holds Commit until it is closed or the context ends.
+// Set, holds Commit until it is closed or the context ends.
 type fakePipeline struct {
 	mu        sync.Mutex
 	got       []*router.Mail

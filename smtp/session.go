@@ -101,7 +101,7 @@ func (s *session) Reset() {
 }
 
 // Logout implements gosmtp.Session: it cancels whatever the session still
-// has in flight.
+// Has in flight.
 func (s *session) Logout() error {
 	s.Reset()
 	s.cancel()
@@ -203,7 +203,7 @@ func (s *session) recipient(to string) (string, error) {
 }
 
 // Data implements gosmtp.Session. The reply is 250 only once the pipeline
-// has accepted the mail; its text names the message ids and the session.
+// Has accepted the mail; its text names the message ids and the session.
 func (s *session) Data(r io.Reader) error {
 	start := time.Now()
 	rr := &recordingReader{r: r}
@@ -304,7 +304,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 
 // loginServer is the server side of the obsolete but widespread LOGIN
 // mechanism (draft-murchison-sasl-login), which go-sasl implements only as
-// a client.
+// A client.
 type loginServer struct {
 	step  int
 	check func(password string) error

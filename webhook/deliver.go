@@ -78,7 +78,7 @@ type inFlight struct {
 	m  map[string]bool
 }
 
-// add marks id busy; false when it already was.
+// Add marks id busy; false when it already was.
 func (f *inFlight) add(id string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -56,7 +56,7 @@ func sign(secret string, t int64, body []byte) string {
 }
 
 // Sign returns the value of the Smsgate-Signature header for body sent at
-// now.
+// Now.
 func Sign(secret string, body []byte, now time.Time) string {
 	t := now.Unix()
 	return "t=" + strconv.FormatInt(t, 10) + ",v1=" + sign(secret, t, body)

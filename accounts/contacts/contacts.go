@@ -167,7 +167,7 @@ func (s *Store) UpdateContact(ctx context.Context, accountID, id string, p accou
 	number := ""
 	if p.Number != nil {
 		if number, err = phone.Normalize(*p.Number, acct.DefaultCountry); err != nil {
-			return nil, accounts.AcctInvalid("number: %q: %s", *p.Number, accounts.PhoneReason(err))
+			return nil, accounts.Invalidf("number: %q: %s", *p.Number, accounts.PhoneReason(err))
 		}
 	}
 	args := []any{s.Now().UnixMilli(), accountID, number}
@@ -211,7 +211,7 @@ func (s *Store) UpdateContact(ctx context.Context, accountID, id string, p accou
 			}
 		}
 		if len(after) > accounts.ContactMaxFields {
-			return nil, accounts.AcctInvalid("fields: the contact would have %d custom fields, at most %d are allowed", len(after), accounts.ContactMaxFields)
+			return nil, accounts.Invalidf("fields: the contact would have %d custom fields, at most %d are allowed", len(after), accounts.ContactMaxFields)
 		}
 	}
 	for k, v := range fields {

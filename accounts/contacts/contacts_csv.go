@@ -42,14 +42,14 @@ func importColumn(h string) (string, error) {
 	}
 	key, err := accounts.ContactFieldKey(k)
 	if err != nil {
-		return "", accounts.AcctInvalid("header: column %q: %s", h, strings.TrimPrefix(err.Error(), accounts.ErrInvalid.Error()+": fields: "))
+		return "", accounts.Invalidf("header: column %q: %s", h, strings.TrimPrefix(err.Error(), accounts.ErrInvalid.Error()+": fields: "))
 	}
 	return "f:" + key, nil
 }
 
 // ImportContacts reads a CSV file of contacts into accountID: a header row
 // naming the columns (number is required; first_name, last_name, email; any
-// other column is a custom field), then one contact per row. A number the
+// Other column is a custom field), then one contact per row. A number the
 // account has merges into that contact. Refused rows are reported with
 // their row number and do not stop the others. With groupID (the account's
 // own group), every imported contact also joins that group.
@@ -80,7 +80,7 @@ func (s *Store) ImportContacts(ctx context.Context, accountID string, r io.Reade
 
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, accounts.AcctInvalid("header: the file is empty; the first row must name the columns (number, first_name, last_name, email, ...)")
+		return nil, accounts.Invalidf("header: the file is empty; the first row must name the columns (number, first_name, last_name, email, ...)")
 	}
 	if err != nil {
 		return nil, s.importReadErr(lr, err)
@@ -95,12 +95,12 @@ func (s *Store) ImportContacts(ctx context.Context, accountID string, r io.Reade
 			return nil, err
 		}
 		if seen[cols[i]] {
-			return nil, accounts.AcctInvalid("header: column %q appears twice", h)
+			return nil, accounts.Invalidf("header: column %q appears twice", h)
 		}
 		seen[cols[i]] = true
 	}
 	if !seen["number"] {
-		return nil, accounts.AcctInvalid("header: no number column (the first row must name the columns: number, first_name, last_name, email, ...)")
+		return nil, accounts.Invalidf("header: no number column (the first row must name the columns: number, first_name, last_name, email, ...)")
 	}
 
 	var ins []accounts.ContactInput
@@ -179,7 +179,7 @@ func (s *Store) importReadErr(lr *io.LimitedReader, err error) error {
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return accounts.AcctInvalid("row %d: %s", pe.Line, pe.Err)
+		return accounts.Invalidf("row %d: %s", pe.Line, pe.Err)
 	}
 	return fmt.Errorf("import: read: %w", err)
 }

@@ -6,7 +6,7 @@ package contacts
 
 import "github.com/smsgate/smsgate/accounts/store"
 
-// Store is the contacts part of the Redis store.
+// DB is the contacts part of the Redis store.
 type Store struct{ *store.DB }
 
 // New returns the contacts store over db.

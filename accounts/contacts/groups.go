@@ -49,15 +49,15 @@ func groupCheckName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
-		return "", accounts.AcctInvalid("name: required")
+		return "", accounts.Invalidf("name: required")
 	case len([]rune(name)) > groupMaxName:
-		return "", accounts.AcctInvalid("name: %q is longer than %d characters", name, groupMaxName)
+		return "", accounts.Invalidf("name: %q is longer than %d characters", name, groupMaxName)
 	case strings.ContainsFunc(name, func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" .-_", r)
 	}):
-		return "", accounts.AcctInvalid("name: %q may hold only letters, digits, spaces, '.', '-' and '_' (it is mailed as <name>@<sms-domain>)", name)
+		return "", accounts.Invalidf("name: %q may hold only letters, digits, spaces, '.', '-' and '_' (it is mailed as <name>@<sms-domain>)", name)
 	case !strings.ContainsFunc(name, unicode.IsLetter):
-		return "", accounts.AcctInvalid("name: %q needs a letter (an all-digit address is a phone number)", name)
+		return "", accounts.Invalidf("name: %q needs a letter (an all-digit address is a phone number)", name)
 	}
 	return name, nil
 }
@@ -308,7 +308,7 @@ func (s *Store) changeMembers(ctx context.Context, accountID, id, mode string, c
 		for i, raw := range numbers {
 			n, err := phone.Normalize(raw, acct.DefaultCountry)
 			if err != nil {
-				return nil, accounts.AcctInvalid("numbers[%d]: %q: %s", i, raw, accounts.PhoneReason(err))
+				return nil, accounts.Invalidf("numbers[%d]: %q: %s", i, raw, accounts.PhoneReason(err))
 			}
 			if mode == "add" {
 				ins = append(ins, accounts.ContactInput{Number: n})
@@ -325,7 +325,7 @@ func (s *Store) changeMembers(ctx context.Context, accountID, id, mode string, c
 		}
 		if len(ins) > 0 {
 			if len(ins)+g.Members > GroupMaxMembers {
-				return nil, accounts.AcctInvalid("numbers: group %s has %d members; %d more would pass the limit of %d", id, g.Members, len(ins), GroupMaxMembers)
+				return nil, accounts.Invalidf("numbers: group %s has %d members; %d more would pass the limit of %d", id, g.Members, len(ins), GroupMaxMembers)
 			}
 			res, err := s.upsertContacts(ctx, accountID, ins)
 			if err != nil {
@@ -366,7 +366,7 @@ func (s *Store) changeMembers(ctx context.Context, accountID, id, mode string, c
 		case "nf":
 			return nil, fmt.Errorf("group %q: %w", id, accounts.ErrNotFound)
 		case "full":
-			return nil, accounts.AcctInvalid("contacts: group %s has %d members; %d more would pass the limit of %d", id, res[1], res[2], GroupMaxMembers)
+			return nil, accounts.Invalidf("contacts: group %s has %d members; %d more would pass the limit of %d", id, res[1], res[2], GroupMaxMembers)
 		}
 		out.Changed += int(res[1].(int64))
 		for _, u := range res[2:] {
@@ -440,7 +440,7 @@ func (s *Store) share(ctx context.Context, accountID, id, mode string, subs []st
 		return nil, err
 	}
 	if acct.ParentID != "" {
-		return nil, accounts.AcctInvalid("group: %s is a sub-account's group; only a parent account's groups can be shared", id)
+		return nil, accounts.Invalidf("group: %s is a sub-account's group; only a parent account's groups can be shared", id)
 	}
 	if _, err := s.ownGroup(ctx, accountID, id); err != nil {
 		return nil, err
@@ -450,7 +450,7 @@ func (s *Store) share(ctx context.Context, accountID, id, mode string, subs []st
 	for _, sub := range subs {
 		sub = strings.TrimSpace(sub)
 		if !sameShard(sub, id) || !strings.HasPrefix(sub, "a") {
-			return nil, accounts.AcctInvalid("sub_accounts: %q is not a sub-account of %s", sub, accountID)
+			return nil, accounts.Invalidf("sub_accounts: %q is not a sub-account of %s", sub, accountID)
 		}
 		if !slices.Contains(given, sub) {
 			given = append(given, sub)
@@ -492,7 +492,7 @@ func (s *Store) share(ctx context.Context, accountID, id, mode string, subs []st
 	case "nf":
 		return nil, fmt.Errorf("group %q: %w", id, accounts.ErrNotFound)
 	case "notsub":
-		return nil, accounts.AcctInvalid("sub_accounts: %q is not a sub-account of %s", res[1], accountID)
+		return nil, accounts.Invalidf("sub_accounts: %q is not a sub-account of %s", res[1], accountID)
 	}
 	return s.GetGroup(ctx, id)
 }

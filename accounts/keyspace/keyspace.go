@@ -67,12 +67,12 @@ func (k Space) Shard(id string) (shard int, ok bool) {
 	return n, true
 }
 
-// skey builds a shard-local key: <prefix>:{sN}:<parts...>.
+// Skey builds a shard-local key: <prefix>:{sN}:<parts...>.
 func (k Space) skey(shard int, parts ...string) string {
 	return k.Prefix + ":" + Tag(shard) + ":" + strings.Join(parts, ":")
 }
 
-// gkey builds a global key: <prefix>:<parts...>.
+// Gkey builds a global key: <prefix>:<parts...>.
 func (k Space) gkey(parts ...string) string {
 	return k.Prefix + ":" + strings.Join(parts, ":")
 }

@@ -6,7 +6,7 @@ package members
 
 import "github.com/smsgate/smsgate/accounts/store"
 
-// Store is the members part of the Redis store.
+// DB is the members part of the Redis store.
 type Store struct{ *store.DB }
 
 // New returns the members store over db.

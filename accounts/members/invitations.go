@@ -58,7 +58,7 @@ func (s *Store) CreateInvitation(ctx context.Context, req accounts.InvitationReq
 	case ttl == 0:
 		ttl = InvitationTTL
 	case ttl < time.Minute || ttl > invMaxTTL:
-		return "", nil, accounts.AcctInvalid("expires_in: %s is not between 1 minute and %s", ttl, invMaxTTL)
+		return "", nil, accounts.Invalidf("expires_in: %s is not between 1 minute and %s", ttl, invMaxTTL)
 	}
 	uid := ""
 	switch u, err := s.UserByEmail(ctx, email); {
@@ -167,7 +167,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, accountID, invID string) e
 }
 
 // AcceptInvitation accepts an invitation by its token. If the invited email
-// has no user yet, one is created with name and password (at least 10
+// Has no user yet, one is created with name and password (at least 10
 // characters); an existing user joins as they are (name and password are
 // ignored: holding the token mailed to the address is the proof). Of
 // concurrent accepts of one token exactly one succeeds. ErrNotFound for a

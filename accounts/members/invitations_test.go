@@ -173,7 +173,7 @@ func TestInvitationExpiry(t *testing.T) {
 
 // TestInvitationConcurrentAccept races many accepts of one token: exactly one
 // succeeds, every other one is told the invitation is used, and the account
-// has one new member.
+// Has one new member.
 func TestInvitationConcurrentAccept(t *testing.T) {
 	tests := []struct {
 		name     string

@@ -21,7 +21,7 @@ import (
 )
 
 // keyPrefix starts every API key secret: "sgk_<key id>_<random>". The
-// prefix makes leaked keys easy to find with secret scanners.
+// Prefix makes leaked keys easy to find with secret scanners.
 const keyPrefix = "sgk_"
 
 // CreateKey creates an API key for an account and returns its secret, which
@@ -32,18 +32,18 @@ const keyPrefix = "sgk_"
 // call. A parent_admin key can only belong to a root account.
 func (s *Store) CreateKey(ctx context.Context, accountID string, role accounts.Role, name string) (secret string, key *accounts.APIKey, err error) {
 	if !role.Valid() {
-		return "", nil, accounts.AcctInvalid("role: unknown role %q", role)
+		return "", nil, accounts.Invalidf("role: unknown role %q", role)
 	}
 	name = strings.TrimSpace(name)
-	if utf8.RuneCountInString(name) > accounts.AcctMaxNameLen || !utf8.ValidString(name) {
-		return "", nil, accounts.AcctInvalid("name: longer than %d characters", accounts.AcctMaxNameLen)
+	if utf8.RuneCountInString(name) > accounts.MaxNameLen || !utf8.ValidString(name) {
+		return "", nil, accounts.Invalidf("name: longer than %d characters", accounts.MaxNameLen)
 	}
 	a, err := s.GetAccount(ctx, accountID)
 	if err != nil {
 		return "", nil, fmt.Errorf("create key: %w", err)
 	}
 	if role == accounts.RoleParentAdmin && a.ParentID != "" {
-		return "", nil, accounts.AcctInvalid("role: %s keys belong to a parent account, %s is a sub-account", role, a.ID)
+		return "", nil, accounts.Invalidf("role: %s keys belong to a parent account, %s is a sub-account", role, a.ID)
 	}
 	k := &accounts.APIKey{
 		ID:        store.NewID("k", 6),
@@ -111,7 +111,7 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*accounts.APIK
 	}
 	// A user's key: the user's current role in the account, from the
 	// membership the key was issued under (a removed and re-invited member
-	// has a new membership, so old keys stay dead).
+	// Has a new membership, so old keys stay dead).
 	role, tag, err := s.userMembership(ctx, k.AccountID, k.UserID)
 	switch {
 	case errors.Is(err, accounts.ErrNotMember):
@@ -133,8 +133,8 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*accounts.APIK
 // the user is not a member of the account.
 func (s *Store) CreateUserKey(ctx context.Context, accountID, userID, name string, expiresAt time.Time) (secret string, key *accounts.APIKey, err error) {
 	name = strings.TrimSpace(name)
-	if utf8.RuneCountInString(name) > accounts.AcctMaxNameLen || !utf8.ValidString(name) {
-		return "", nil, accounts.AcctInvalid("name: longer than %d characters", accounts.AcctMaxNameLen)
+	if utf8.RuneCountInString(name) > accounts.MaxNameLen || !utf8.ValidString(name) {
+		return "", nil, accounts.Invalidf("name: longer than %d characters", accounts.MaxNameLen)
 	}
 	u, err := s.GetUser(ctx, userID)
 	if err != nil {
@@ -305,13 +305,13 @@ var (
 	keyRotateScript = store.NewScript("members/key_rotate.lua", keyRotateLua)
 )
 
-// keyHash is the stored form of a secret: hex SHA-256.
+// KeyHash is the stored form of a secret: hex SHA-256.
 func KeyHash(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
 }
 
-// keyParse extracts the key id from "sgk_<id>_<random>".
+// KeyParse extracts the key id from "sgk_<id>_<random>".
 func KeyParse(secret string) (id string, ok bool) {
 	rest, ok := strings.CutPrefix(secret, keyPrefix)
 	if !ok {

@@ -44,9 +44,9 @@ func (s *Store) CreateUser(ctx context.Context, email, name, password string) (*
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
-		return nil, accounts.AcctInvalid("name: required for a new user")
-	case !utf8.ValidString(name) || utf8.RuneCountInString(name) > accounts.AcctMaxNameLen:
-		return nil, accounts.AcctInvalid("name: longer than %d characters or not UTF-8", accounts.AcctMaxNameLen)
+		return nil, accounts.Invalidf("name: required for a new user")
+	case !utf8.ValidString(name) || utf8.RuneCountInString(name) > accounts.MaxNameLen:
+		return nil, accounts.Invalidf("name: longer than %d characters or not UTF-8", accounts.MaxNameLen)
 	}
 	if err := userCheckPassword(password); err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func (s *Store) Login(ctx context.Context, email, password, accountID string) (s
 			return "", nil, fmt.Errorf("login: %w", err)
 		}
 		if len(accts) != 1 {
-			return "", nil, accounts.AcctInvalid("account_id: required: you are a member of %d accounts", len(accts))
+			return "", nil, accounts.Invalidf("account_id: required: you are a member of %d accounts", len(accts))
 		}
 		accountID = accts[0]
 	}
@@ -326,8 +326,8 @@ func (s *Store) UserAccounts(ctx context.Context, userID string) ([]string, erro
 
 // userDummyWork spends the time of one password check, for unknown emails.
 func (s *Store) userDummyWork(password string) {
-	if s.PasswordCost == accounts.UserBcryptCost {
-		_ = bcrypt.CompareHashAndPassword([]byte(accounts.UserDummyHash), []byte(password))
+	if s.PasswordCost == accounts.DefaultPasswordCost {
+		_ = bcrypt.CompareHashAndPassword([]byte(accounts.DummyPasswordHash), []byte(password))
 		return
 	}
 	// Another cost (tests): hashing costs what comparing at that cost does.
@@ -388,19 +388,19 @@ func (s *Store) userByEmail(ctx context.Context, email string) (*accounts.User, 
 
 // userNormEmail validates and lower-cases an email address.
 func userNormEmail(email string) (string, error) {
-	e, err := accounts.RegNormalizeAddress(email)
+	e, err := accounts.NormalizeAddress(email)
 	if err != nil {
-		return "", accounts.AcctInvalid("email: %q is not an email address", strings.TrimSpace(email))
+		return "", accounts.Invalidf("email: %q is not an email address", strings.TrimSpace(email))
 	}
 	return e, nil
 }
 
 func userCheckPassword(pw string) error {
 	switch {
-	case utf8.RuneCountInString(pw) < accounts.UserMinPassword:
-		return accounts.AcctInvalid("password: shorter than %d characters", accounts.UserMinPassword)
-	case len(pw) > accounts.UserMaxPassword:
-		return accounts.AcctInvalid("password: longer than %d bytes", accounts.UserMaxPassword)
+	case utf8.RuneCountInString(pw) < accounts.MinPasswordLen:
+		return accounts.Invalidf("password: shorter than %d characters", accounts.MinPasswordLen)
+	case len(pw) > accounts.MaxPasswordLen:
+		return accounts.Invalidf("password: longer than %d bytes", accounts.MaxPasswordLen)
 	}
 	return nil
 }
@@ -409,10 +409,10 @@ func userCheckPassword(pw string) error {
 // parent_admin only in root accounts.
 func userRoleFits(a *accounts.Account, role accounts.Role) error {
 	if !role.Valid() {
-		return accounts.AcctInvalid("role: %q must be one of parent_admin, sub_admin, advanced, basic", role)
+		return accounts.Invalidf("role: %q must be one of parent_admin, sub_admin, advanced, basic", role)
 	}
 	if role == accounts.RoleParentAdmin && a.ParentID != "" {
-		return accounts.AcctInvalid("role: parent_admin is a role of parent accounts; %s is a sub-account", a.ID)
+		return accounts.Invalidf("role: parent_admin is a role of parent accounts; %s is a sub-account", a.ID)
 	}
 	return nil
 }

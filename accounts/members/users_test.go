@@ -91,8 +91,8 @@ func TestCreateUser(t *testing.T) {
 		})
 	}
 	// Unknown emails are checked against this hash: it must cost what a real one does.
-	if c, err := bcrypt.Cost([]byte(accounts.UserDummyHash)); err != nil || c != accounts.UserBcryptCost {
-		t.Fatalf("userDummyHash cost %d, %v; want %d", c, err, accounts.UserBcryptCost)
+	if c, err := bcrypt.Cost([]byte(accounts.DummyPasswordHash)); err != nil || c != accounts.DefaultPasswordCost {
+		t.Fatalf("userDummyHash cost %d, %v; want %d", c, err, accounts.DefaultPasswordCost)
 	}
 	if _, err := s.GetUser(ctx, "u-nobody"); !errors.Is(err, accounts.ErrNotFound) {
 		t.Fatalf("GetUser(unknown) = %v, want ErrNotFound", err)
@@ -295,7 +295,7 @@ func TestMembersOwnerAndLastAdmin(t *testing.T) {
 
 // TestLoginThrottle: wrong passwords are bounded per email, known or not;
 // once over the limit even the right password is refused until the window
-// has passed.
+// Has passed.
 func TestLoginThrottle(t *testing.T) {
 	now := time.Unix(2_000_000, 0)
 	rdb := redistest.Start(t)

@@ -40,8 +40,8 @@ var (
 // one Lua script: either everything is written or nothing is.
 //
 // Pricing: a message's Price, set by the caller, is the account's default
-// (parts x PricePerPart); if the account has a price table (prices.go) with
-// a prefix of the message's number, the script replaces it by parts x the
+// (parts x PricePerPart); if the account has a price table (accounts/money) with
+// A prefix of the message's number, the script replaces it by parts x the
 // price of the longest such prefix, and Accept writes the price charged back
 // into the message. The table is read inside the script, so pricing costs no
 // extra round trip and can never disagree with the debit.
@@ -57,7 +57,7 @@ var (
 // messages, parts and cost of the day in the account's statistics.
 //
 // Opt-outs: a recipient on the opt-out list that governs the account
-// (optout.go: its own, or its parent's under share_contacts) is checked in
+// (accounts/rules: its own, or its parent's under share_contacts) is checked in
 // the same script, before any charge, so a STOP stored between RCPT and DATA
 // still wins: it gets no queue entry and no debit, only a message record
 // with status MsgBlocked and price 0 in the blocked log (blocked.go), and
@@ -222,7 +222,7 @@ func acceptBlocked(res []any, n int) map[int]bool {
 }
 
 // isNoScript reports whether err is Redis's NOSCRIPT (script cache
-// empty, e.g. after a restart or SCRIPT FLUSH).
+// Empty, e.g. after a restart or SCRIPT FLUSH).
 func isNoScript(err error) bool {
 	var re redis.Error
 	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "NOSCRIPT")

@@ -30,7 +30,7 @@ func (s *Store) ListBlocked(ctx context.Context, accountID string, limit int, cu
 	if cursor != "" {
 		off, err = strconv.ParseInt(cursor, 10, 64)
 		if err != nil || off < 0 {
-			return nil, "", accounts.AcctInvalid("cursor: %q is not a cursor of this list", cursor)
+			return nil, "", accounts.Invalidf("cursor: %q is not a cursor of this list", cursor)
 		}
 	}
 	// One more than asked tells whether there is a next page.

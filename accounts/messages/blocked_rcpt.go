@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/store"
 )

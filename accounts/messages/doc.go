@@ -12,7 +12,7 @@ import (
 	"github.com/smsgate/smsgate/accounts/store"
 )
 
-// Store is the messages part of the Redis store.
+// DB is the messages part of the Redis store.
 type Store struct {
 	*store.DB
 	// parents remembers the parent of each account that sent (account id ->

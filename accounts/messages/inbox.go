@@ -52,7 +52,7 @@ func (s *Store) RouteReply(ctx context.Context, r accounts.Reply) (*accounts.Rep
 		shard, inbox = s.MustShard(msg.ID), msg.AccountID
 	} else {
 		// No conversation: a dedicated number leads to the account that
-		// holds it (senders.go); else the unrouted inbox.
+		// holds it (accounts/tenancy); else the unrouted inbox.
 		owner, err := s.NumberInbox(ctx, r.To)
 		if err != nil {
 			return nil, nil, fmt.Errorf("route reply: %w", err)

@@ -114,7 +114,7 @@ func msgPairs(res []any) map[string]string {
 	return h
 }
 
-// msgFromHash decodes a message hash (see the keyspace: snake_case fields,
+// MsgFromHash decodes a message hash (see the keyspace: snake_case fields,
 // times in unix ms).
 func MsgFromHash(h map[string]string) *accounts.Message {
 	return &accounts.Message{
@@ -362,7 +362,7 @@ func decodeCursor(v string) (zscanCursor, bool, error) {
 	if v == "" {
 		return zscanCursor{}, false, nil
 	}
-	bad := accounts.AcctInvalid("cursor: %q is not a cursor from a previous page", v)
+	bad := accounts.Invalidf("cursor: %q is not a cursor from a previous page", v)
 	b, err := base64.RawURLEncoding.DecodeString(v)
 	if err != nil {
 		return zscanCursor{}, false, bad

@@ -13,7 +13,7 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 )
 
-// queueGroup is the consumer group of every shard's queue stream.
+// QueueGroup is the consumer group of every shard's queue stream.
 const QueueGroup = "dispatch"
 
 // Conversation and SMSC-id index lifetimes.

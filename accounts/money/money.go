@@ -62,18 +62,18 @@ func (s *Store) moneyAdjust(ctx context.Context, id string, amount int64, kind, 
 	shard, _ := s.ShardFromID(id)
 	at := s.Now().UnixMilli()
 	res, err := s.Run(ctx, moneyAdjustScript, []string{key, s.Keys.Ledger(shard, id)},
-		amount, kind, accounts.MoneyTrim(ref), accounts.MoneyTrim(actor), at).Slice()
+		amount, kind, accounts.TrimLedgerText(ref), accounts.TrimLedgerText(actor), at).Slice()
 	if err != nil {
 		return nil, err
 	}
-	switch accounts.MoneyStr(res, 0) {
+	switch store.ReplyStr(res, 0) {
 	case "ok":
 		return &accounts.LedgerEntry{
-			ID: accounts.MoneyStr(res, 2), AccountID: id, Amount: amount, Balance: accounts.MoneyInt(res, 1),
-			Kind: kind, Ref: accounts.MoneyTrim(ref), Actor: accounts.MoneyTrim(actor), At: time.UnixMilli(at),
+			ID: store.ReplyStr(res, 2), AccountID: id, Amount: amount, Balance: store.ReplyInt(res, 1),
+			Kind: kind, Ref: accounts.TrimLedgerText(ref), Actor: accounts.TrimLedgerText(actor), At: time.UnixMilli(at),
 		}, nil
 	case "insufficient":
-		return nil, &accounts.BalanceError{Need: -amount, Have: accounts.MoneyInt(res, 1), Currency: accounts.MoneyStr(res, 2), CreditLimit: accounts.MoneyInt(res, 3)}
+		return nil, &accounts.BalanceError{Need: -amount, Have: store.ReplyInt(res, 1), Currency: store.ReplyStr(res, 2), CreditLimit: store.ReplyInt(res, 3)}
 	case "overflow":
 		return nil, fmt.Errorf("%w: amount: balance would exceed the maximum", accounts.ErrInvalid)
 	default:
@@ -82,7 +82,7 @@ func (s *Store) moneyAdjust(ctx context.Context, id string, amount int64, kind, 
 }
 
 // Transfer moves amount (> 0) from one account to another of the same tree:
-// a parent to one of its sub-accounts or a sub-account to its parent (not
+// A parent to one of its sub-accounts or a sub-account to its parent (not
 // between siblings: the parent can do that in two steps). One Lua script
 // checks the relation and the currencies, refuses to take the source below
 // its floor (0 prepaid, -CreditLimit postpaid: *BalanceError), and writes
@@ -95,14 +95,14 @@ func (s *Store) Transfer(ctx context.Context, fromID, toID string, amount int64,
 // TopUp is a sub-account pulling amount (> 0) from its parent (seed 003
 // "Can Top Up"): a Transfer from the parent with ledger kinds "topup_out"
 // on the parent and "topup_in" on the sub-account. ErrInvalid if subID is a
-// root account.
+// Root account.
 func (s *Store) TopUp(ctx context.Context, subID string, amount int64, ref, actor string) (parent, sub *accounts.LedgerEntry, err error) {
 	a, err := s.GetAccount(ctx, subID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("top up: %w", err)
 	}
 	if a.ParentID == "" {
-		return nil, nil, accounts.AcctInvalid("account: %s has no parent account to top up from", subID)
+		return nil, nil, accounts.Invalidf("account: %s has no parent account to top up from", subID)
 	}
 	return s.moneyTransfer(ctx, a.ParentID, subID, amount, ref, actor, accounts.KindTopUpOut, accounts.KindTopUpIn)
 }
@@ -122,37 +122,37 @@ func (s *Store) moneyTransfer(ctx context.Context, fromID, toID string, amount i
 	fs, _ := s.ShardFromID(fromID)
 	ts, _ := s.ShardFromID(toID)
 	if fs != ts || fromID == toID {
-		return nil, nil, accounts.AcctInvalid("to: %s is not the parent or a sub-account of %s", toID, fromID)
+		return nil, nil, accounts.Invalidf("to: %s is not the parent or a sub-account of %s", toID, fromID)
 	}
 	at := s.Now().UnixMilli()
-	ref, actor = accounts.MoneyTrim(ref), accounts.MoneyTrim(actor)
+	ref, actor = accounts.TrimLedgerText(ref), accounts.TrimLedgerText(actor)
 	keys := []string{fromKey, toKey, s.Keys.Ledger(fs, fromID), s.Keys.Ledger(fs, toID)}
 	res, err := s.Run(ctx, moneyTransferScript, keys, amount, ref, actor, at, outKind, inKind).Slice()
 	if err != nil {
 		return nil, nil, fmt.Errorf("transfer %s to %s: %w", fromID, toID, err)
 	}
-	switch accounts.MoneyStr(res, 0) {
+	switch store.ReplyStr(res, 0) {
 	case "ok":
-		from = &accounts.LedgerEntry{ID: accounts.MoneyStr(res, 2), AccountID: fromID, Amount: -amount, Balance: accounts.MoneyInt(res, 1),
+		from = &accounts.LedgerEntry{ID: store.ReplyStr(res, 2), AccountID: fromID, Amount: -amount, Balance: store.ReplyInt(res, 1),
 			Kind: outKind, Ref: ref, Actor: actor, At: time.UnixMilli(at)}
-		to = &accounts.LedgerEntry{ID: accounts.MoneyStr(res, 4), AccountID: toID, Amount: amount, Balance: accounts.MoneyInt(res, 3),
+		to = &accounts.LedgerEntry{ID: store.ReplyStr(res, 4), AccountID: toID, Amount: amount, Balance: store.ReplyInt(res, 3),
 			Kind: inKind, Ref: ref, Actor: actor, At: time.UnixMilli(at)}
 		return from, to, nil
 	case "insufficient":
 		return nil, nil, fmt.Errorf("transfer from %s: %w", fromID,
-			&accounts.BalanceError{Need: amount, Have: accounts.MoneyInt(res, 1), Currency: accounts.MoneyStr(res, 2), CreditLimit: accounts.MoneyInt(res, 3)})
+			&accounts.BalanceError{Need: amount, Have: store.ReplyInt(res, 1), Currency: store.ReplyStr(res, 2), CreditLimit: store.ReplyInt(res, 3)})
 	case "notfound":
 		id := fromID
-		if accounts.MoneyStr(res, 1) == "to" {
+		if store.ReplyStr(res, 1) == "to" {
 			id = toID
 		}
 		return nil, nil, fmt.Errorf("transfer: account %q: %w", id, accounts.ErrNotFound)
 	case "nottree":
-		return nil, nil, accounts.AcctInvalid("to: %s is not the parent or a sub-account of %s", toID, fromID)
+		return nil, nil, accounts.Invalidf("to: %s is not the parent or a sub-account of %s", toID, fromID)
 	case "currency":
-		return nil, nil, accounts.AcctInvalid("to: %s has another currency than %s", toID, fromID)
+		return nil, nil, accounts.Invalidf("to: %s has another currency than %s", toID, fromID)
 	default: // "overflow"
-		return nil, nil, accounts.AcctInvalid("amount: balance of %s would exceed the maximum", toID)
+		return nil, nil, accounts.Invalidf("amount: balance of %s would exceed the maximum", toID)
 	}
 }
 
@@ -175,7 +175,7 @@ func (s *Store) LedgerPage(ctx context.Context, accountID, before string, limit 
 	start := "+"
 	if before != "" {
 		if !moneyValidEntryID(before) {
-			return nil, "", accounts.AcctInvalid("before: %q is not a ledger entry id such as 1700000000000-0", before)
+			return nil, "", accounts.Invalidf("before: %q is not a ledger entry id such as 1700000000000-0", before)
 		}
 		start = "(" + before // exclusive (Redis 6.2+)
 	}
@@ -205,7 +205,7 @@ func (s *Store) LedgerPage(ctx context.Context, accountID, before string, limit 
 	return entries, next, nil
 }
 
-// moneyEntry decodes one ledger stream entry.
+// MoneyEntry decodes one ledger stream entry.
 func MoneyEntry(accountID string, m redis.XMessage) (accounts.LedgerEntry, error) {
 	e := accounts.LedgerEntry{ID: m.ID, AccountID: accountID}
 	str := func(k string) string { v, _ := m.Values[k].(string); return v }
@@ -237,8 +237,8 @@ func moneyCheckAmount(amount int64) error {
 	if amount <= 0 {
 		return fmt.Errorf("%w: amount: must be positive", accounts.ErrInvalid)
 	}
-	if amount > accounts.MoneyMaxAmount {
-		return fmt.Errorf("%w: amount: larger than %d", accounts.ErrInvalid, int64(accounts.MoneyMaxAmount))
+	if amount > accounts.MaxAmount {
+		return fmt.Errorf("%w: amount: larger than %d", accounts.ErrInvalid, int64(accounts.MaxAmount))
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ func (s *Store) Prices(ctx context.Context, accountID string) (*accounts.PriceTa
 // money maximum. Problems are ErrInvalid naming the prefix.
 func (s *Store) SetPrices(ctx context.Context, accountID string, prefixes map[string]int64) (*accounts.PriceTable, error) {
 	if len(prefixes) > maxPricePrefixes {
-		return nil, accounts.AcctInvalid("prefixes: %d entries, at most %d", len(prefixes), maxPricePrefixes)
+		return nil, accounts.Invalidf("prefixes: %d entries, at most %d", len(prefixes), maxPricePrefixes)
 	}
 	args := make([]any, 0, 2*len(prefixes))
 	for _, p := range slices.Sorted(maps.Keys(prefixes)) {
@@ -81,10 +81,10 @@ func (s *Store) SetPrices(ctx context.Context, accountID string, prefixes map[st
 // priceCheck validates one prefix and its price.
 func priceCheck(prefix string, price int64) error {
 	if prefix == "" || len(prefix) > 15 || strings.Trim(prefix, "0123456789") != "" {
-		return accounts.AcctInvalid("prefixes: %q is not 1 to 15 digits of an E.164 number (no '+')", prefix)
+		return accounts.Invalidf("prefixes: %q is not 1 to 15 digits of an E.164 number (no '+')", prefix)
 	}
-	if price < 0 || price > accounts.MoneyMaxAmount {
-		return accounts.AcctInvalid("prefixes.%s: price %d is not between 0 and %d", prefix, price, int64(accounts.MoneyMaxAmount))
+	if price < 0 || price > accounts.MaxAmount {
+		return accounts.Invalidf("prefixes.%s: price %d is not between 0 and %d", prefix, price, int64(accounts.MaxAmount))
 	}
 	return nil
 }

@@ -17,14 +17,14 @@ import (
 // inclusive, or an ErrInvalid naming the parameter.
 func statsDays(from, to time.Time) (first, last int64, err error) {
 	if from.IsZero() || to.IsZero() {
-		return 0, 0, accounts.AcctInvalid("from, to: both dates are required")
+		return 0, 0, accounts.Invalidf("from, to: both dates are required")
 	}
 	first, last = accounts.StatsDay(from), accounts.StatsDay(to)
 	if last < first {
-		return 0, 0, accounts.AcctInvalid("to: %s is before from %s", accounts.StatsDate(last), accounts.StatsDate(first))
+		return 0, 0, accounts.Invalidf("to: %s is before from %s", accounts.StatsDate(last), accounts.StatsDate(first))
 	}
 	if n := last - first + 1; n > accounts.StatsMaxDays {
-		return 0, 0, accounts.AcctInvalid("to: the period from %s to %s is %d days, more than %d",
+		return 0, 0, accounts.Invalidf("to: the period from %s to %s is %d days, more than %d",
 			accounts.StatsDate(first), accounts.StatsDate(last), n, accounts.StatsMaxDays)
 	}
 	return first, last, nil
@@ -144,7 +144,7 @@ func (s *Store) Stats(ctx context.Context, accountID string, from, to time.Time,
 
 // StatsAccounts returns one row of totals per account over the UTC days
 // from from to to (both inclusive), in the order of ids, with AccountID set:
-// a parent's per-sub-account usage report. One pipeline for all of it.
+// A parent's per-sub-account usage report. One pipeline for all of it.
 func (s *Store) StatsAccounts(ctx context.Context, ids []string, from, to time.Time) ([]accounts.StatsRow, error) {
 	first, last, err := statsDays(from, to)
 	if err != nil {

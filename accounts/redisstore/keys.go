@@ -14,7 +14,7 @@ import (
 // bootstrap can be retried.
 func (s *Store) Bootstrap(ctx context.Context, a accounts.Account) (*accounts.Account, string, error) {
 	a.ParentID = ""
-	if err := accounts.AcctNormalize(&a); err != nil {
+	if err := accounts.NormalizeAccount(&a); err != nil {
 		return nil, "", fmt.Errorf("bootstrap: %w", err)
 	}
 	key := s.Keys.Bootstrap()

@@ -57,21 +57,21 @@ func (s *Store) DeleteAccount(ctx context.Context, id, actor string) (*accounts.
 		}
 		return nil, fmt.Errorf("delete account %q: %w", id, accounts.ErrNotFound)
 	case str(1) == "":
-		return nil, accounts.AcctInvalid("id: %s is a parent account; only sub-accounts can be deleted", id)
+		return nil, accounts.Invalidf("id: %s is a parent account; only sub-accounts can be deleted", id)
 	}
 	parentID := str(1)
 	shard, _ := s.ShardFromID(id)
 	keys := []string{key, s.Keys.Account(shard, parentID), s.Keys.Ledger(shard, id),
 		s.Keys.Ledger(shard, parentID), s.Keys.Subs(shard, parentID), s.Keys.DeletedSubs(shard, parentID)}
-	res, err := s.Run(ctx, moneyCloseScript, keys, s.Now().UnixMilli(), accounts.MoneyTrim(actor), id, parentID).Slice()
+	res, err := s.Run(ctx, moneyCloseScript, keys, s.Now().UnixMilli(), accounts.TrimLedgerText(actor), id, parentID).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("delete account %s: %w", id, err)
 	}
-	switch accounts.MoneyStr(res, 0) {
+	switch store.ReplyStr(res, 0) {
 	case "ok":
 	case "insufficient":
 		return nil, fmt.Errorf("delete account %s: settle its debt from parent %s: %w", id, parentID,
-			&accounts.BalanceError{Need: accounts.MoneyInt(res, 4), Have: accounts.MoneyInt(res, 1), Currency: accounts.MoneyStr(res, 2), CreditLimit: accounts.MoneyInt(res, 3)})
+			&accounts.BalanceError{Need: store.ReplyInt(res, 4), Have: store.ReplyInt(res, 1), Currency: store.ReplyStr(res, 2), CreditLimit: store.ReplyInt(res, 3)})
 	default:
 		return nil, fmt.Errorf("delete account %q: %w", id, accounts.ErrNotFound)
 	}
@@ -79,7 +79,7 @@ func (s *Store) DeleteAccount(ctx context.Context, id, actor string) (*accounts.
 	if err != nil {
 		return nil, err
 	}
-	out.ParentID, out.Returned, out.Currency = parentID, accounts.MoneyInt(res, 1), str(3)
+	out.ParentID, out.Returned, out.Currency = parentID, store.ReplyInt(res, 1), str(3)
 	return out, nil
 }
 
@@ -148,7 +148,7 @@ func (s *Store) DeletedSubAccounts(ctx context.Context, parentID string) ([]*acc
 			continue
 		}
 		h["status"] = string(accounts.StatusDeactivated) // decode as a visible record, then mark it
-		a, err := accounts.AcctFromHash(ids[i], h)
+		a, err := accounts.AccountFromHash(ids[i], h)
 		if err != nil {
 			return nil, fmt.Errorf("deleted sub-accounts of %s: %w", parentID, err)
 		}

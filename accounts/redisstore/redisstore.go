@@ -30,7 +30,7 @@ type (
 	Rules    = rules.Store
 )
 
-// Store is the whole Redis store: every area over one DB.
+// DB is the whole Redis store: every area over one DB.
 type Store struct {
 	*store.DB
 	*Tenancy

@@ -274,7 +274,7 @@ func (s *Store) autoWrite(ctx context.Context, key string, check func([]accounts
 }
 
 // autoCheckNumbers refuses forwards to the account's own dedicated numbers
-// (the global P:number:<digits> index of accounts/senders.go): the SMS would
+// (the global P:number:<digits> index of accounts/tenancy): the SMS would
 // come straight back as a reply to the same account.
 func (s *Store) autoCheckNumbers(ctx context.Context, accountID string, to []string) error {
 	for i, v := range to {

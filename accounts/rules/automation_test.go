@@ -25,7 +25,7 @@ func autoTestAccount(t *testing.T) (*redisstore.Store, *accounts.Account, *store
 func TestAutomationValidation(t *testing.T) {
 	s, sub, _ := autoTestAccount(t)
 	ctx := storetest.AcctTestCtx(t)
-	// 61480000123 is the account's dedicated number (accounts/senders.go's index).
+	// 61480000123 is the account's dedicated number (accounts/tenancy's index).
 	if err := s.RDB.Set(ctx, s.Keys.Number("61480000123"), sub.ID, 0).Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ package rules
 
 import "github.com/smsgate/smsgate/accounts/store"
 
-// Store is the rules part of the Redis store.
+// DB is the rules part of the Redis store.
 type Store struct{ *store.DB }
 
 // New returns the rules store over db.

@@ -58,7 +58,7 @@ func validNumber(n string) bool {
 // number already on it keeps its first record: added is false then.
 func (s *Store) AddOptOut(ctx context.Context, listOwner string, o accounts.OptOut) (added bool, err error) {
 	if !validNumber(o.Number) {
-		return false, accounts.AcctInvalid("number: %q is not an E.164 number", o.Number)
+		return false, accounts.Invalidf("number: %q is not an E.164 number", o.Number)
 	}
 	key, err := s.optOutKey(listOwner)
 	if err != nil {
@@ -171,7 +171,7 @@ func (s *Store) StopRule(ctx context.Context, accountID string) (*accounts.StopR
 		r.Keywords = strings.Split(v, ",")
 	}
 	if v, ok := h["start_keywords"]; ok {
-		r.StartKeywords = accounts.AcctSplit(v)
+		r.StartKeywords = accounts.SplitList(v)
 	}
 	r.AllowStart = h["allow_start"] == "1"
 	if v, ok := h["confirmation"]; ok {

@@ -71,7 +71,7 @@ func tplCheckBody(body string) error {
 	return accounts.ValidateTemplateBody(body)
 }
 
-// looksLikeTemplateID reports whether ref has the form of a template id
+// LooksLikeTemplateID reports whether ref has the form of a template id
 // ("t<shard>-<16 base32 characters>"). Names of that form are refused, so
 // that a reference is never both.
 func LooksLikeTemplateID(ref string) bool {

@@ -194,7 +194,7 @@ func TestUpdateDeleteTemplate(t *testing.T) {
 
 // TestTemplateConcurrency: of many concurrent creates of one name exactly
 // one wins; concurrent renames never leave two templates with one name or
-// a name pointing nowhere.
+// A name pointing nowhere.
 func TestTemplateConcurrency(t *testing.T) {
 	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)

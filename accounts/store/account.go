@@ -24,10 +24,10 @@ func (s *DB) GetAccount(ctx context.Context, id string) (*accounts.Account, erro
 	if err != nil {
 		return nil, fmt.Errorf("get account %s: %w", id, err)
 	}
-	return accounts.AcctFromHash(id, h)
+	return accounts.AccountFromHash(id, h)
 }
 
-// acctActive loads an account and fails with ErrDeactivated if it or its
+// AcctActive loads an account and fails with ErrDeactivated if it or its
 // parent is deactivated.
 func (s *DB) AcctActive(ctx context.Context, id string) (*accounts.Account, error) {
 	a, err := s.GetAccount(ctx, id)
@@ -53,7 +53,7 @@ func (s *DB) AcctActive(ctx context.Context, id string) (*accounts.Account, erro
 	return a, nil
 }
 
-// acctKey returns the hash key of account id, or ErrNotFound for an id that
+// AcctKey returns the hash key of account id, or ErrNotFound for an id that
 // is not an account id of this deployment.
 func (s *DB) AcctKey(id string) (string, error) {
 	if !strings.HasPrefix(id, "a") {
@@ -66,7 +66,7 @@ func (s *DB) AcctKey(id string) (string, error) {
 	return s.Keys.Account(shard, id), nil
 }
 
-// acctLoadMany loads the accounts named by ids in one pipeline, skips ids
+// AcctLoadMany loads the accounts named by ids in one pipeline, skips ids
 // without a record, and sorts by name then id.
 func (s *DB) AcctLoadMany(ctx context.Context, ids []string) ([]*accounts.Account, error) {
 	pipe := s.RDB.Pipeline()
@@ -85,7 +85,7 @@ func (s *DB) AcctLoadMany(ctx context.Context, ids []string) ([]*accounts.Accoun
 	}
 	out := make([]*accounts.Account, 0, len(cmds))
 	for id, c := range cmds {
-		a, err := accounts.AcctFromHash(id, c.Val())
+		a, err := accounts.AccountFromHash(id, c.Val())
 		if errors.Is(err, accounts.ErrNotFound) {
 			continue
 		}

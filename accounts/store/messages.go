@@ -1,6 +1,6 @@
 package store
 
-// msgKey returns the hash key of message id, or ErrNotFound for an id that
+// MsgKey returns the hash key of message id, or ErrNotFound for an id that
 // names no shard of this store.
 func (s *DB) MsgKey(id string) (string, int, error) {
 	shard, err := s.ShardFromID(id)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/smsgate/smsgate/accounts/store"
 	"github.com/smsgate/smsgate/accounts/storetest"
 	"github.com/smsgate/smsgate/internal/redistest"

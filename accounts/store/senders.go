@@ -25,7 +25,7 @@ func (s *DB) NumberOwner(ctx context.Context, number string) (string, error) {
 	return owner, nil
 }
 
-// numberInbox returns the account whose inbox gets a reply to our number to
+// NumberInbox returns the account whose inbox gets a reply to our number to
 // with no conversation: the holder of that dedicated number, if it still
 // exists; "" otherwise.
 func (s *DB) NumberInbox(ctx context.Context, to string) (string, error) {

@@ -73,7 +73,7 @@ func NewDB(rdb redis.UniversalClient, opts Options) *DB {
 		opts.Now = time.Now
 	}
 	if opts.PasswordCost == 0 {
-		opts.PasswordCost = accounts.UserBcryptCost
+		opts.PasswordCost = accounts.DefaultPasswordCost
 	}
 	return &DB{RDB: rdb, Keys: keyspace.Space{Prefix: opts.Prefix, Shards: opts.Shards}, Now: opts.Now,
 		PasswordCost: opts.PasswordCost, keyGuard: opts.KeyGuard, onScript: opts.OnScript}

@@ -8,13 +8,13 @@ import (
 	"github.com/smsgate/smsgate/accounts/redisstore"
 )
 
-// acceptTestStore returns a store over a fresh redis-server.
+// AcceptTestStore returns a store over a fresh redis-server.
 func AcceptTestStore(t testing.TB, shards int) *redisstore.Store {
 	t.Helper()
 	return New(t, redisstore.Options{Shards: shards})
 }
 
-// acceptTestAccount creates an active root account holding balance.
+// AcceptTestAccount creates an active root account holding balance.
 func AcceptTestAccount(t testing.TB, s *redisstore.Store, balance int64) *accounts.Account {
 	t.Helper()
 	a, err := s.CreateAccount(context.Background(), accounts.Account{Name: "acme", Currency: "AUD", PricePerPart: 5})
@@ -29,13 +29,13 @@ func AcceptTestAccount(t testing.TB, s *redisstore.Store, balance int64) *accoun
 	return a
 }
 
-// acceptTestMsg returns a message to accept.
+// AcceptTestMsg returns a message to accept.
 func AcceptTestMsg(to string, parts int, price int64) *accounts.Message {
 	return &accounts.Message{To: to, Text: "hello " + to, Parts: parts, Price: price,
 		Sender: "jo@acme.example", MailID: "<m1@acme.example>", Source: "61400000000"}
 }
 
-// acceptTestBalance returns an account's balance and checks that its ledger
+// AcceptTestBalance returns an account's balance and checks that its ledger
 // sums to it.
 func AcceptTestBalance(t testing.TB, s *redisstore.Store, id string) int64 {
 	t.Helper()
@@ -61,7 +61,7 @@ func AcceptTestBalance(t testing.TB, s *redisstore.Store, id string) int64 {
 	return a.Balance
 }
 
-// acceptTestLen returns the length of a shard-local key of kind stream or zset.
+// AcceptTestLen returns the length of a shard-local key of kind stream or zset.
 func AcceptTestLen(t testing.TB, s *redisstore.Store, key string, stream bool) int64 {
 	t.Helper()
 	ctx := context.Background()
@@ -71,7 +71,7 @@ func AcceptTestLen(t testing.TB, s *redisstore.Store, key string, stream bool) i
 	return s.RDB.ZCard(ctx, key).Val()
 }
 
-// acceptTestTree creates a root (AUD, balance rootBal) and a sub-account
+// AcceptTestTree creates a root (AUD, balance rootBal) and a sub-account
 // configured by sub, with balance subBal moved from the root.
 func AcceptTestTree(t *testing.T, s *redisstore.Store, rootBal, subBal int64, sub accounts.Account) (root, child *accounts.Account) {
 	t.Helper()

@@ -1,5 +1,5 @@
 // Package storetest holds the helpers that the store packages' tests share:
-// a store over a fresh redis-server (internal/redistest), accounts, trees,
+// A store over a fresh redis-server (internal/redistest), accounts, trees,
 // messages and ledger checks. Test code only.
 package storetest
 
@@ -14,7 +14,7 @@ import (
 	"github.com/smsgate/smsgate/accounts/redisstore"
 )
 
-// acctEachShards runs f against a fresh store with 1 and with 4 shards.
+// AcctEachShards runs f against a fresh store with 1 and with 4 shards.
 func AcctEachShards(t *testing.T, f func(t *testing.T, s *redisstore.Store)) {
 	t.Helper()
 	for _, n := range []int{1, 4} {
@@ -24,7 +24,7 @@ func AcctEachShards(t *testing.T, f func(t *testing.T, s *redisstore.Store)) {
 	}
 }
 
-// acctTestCtx bounds every test's Redis calls.
+// AcctTestCtx bounds every test's Redis calls.
 func AcctTestCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	t.Cleanup(cancel)

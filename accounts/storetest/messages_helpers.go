@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// msgTestClock returns a clock that advances one second per call, so that
+// MsgTestClock returns a clock that advances one second per call, so that
 // every accepted message has its own creation time.
 func MsgTestClock() func() time.Time {
 	var n atomic.Int64
@@ -14,7 +14,7 @@ func MsgTestClock() func() time.Time {
 	return func() time.Time { return base.Add(time.Duration(n.Add(1)) * time.Second) }
 }
 
-// queryTestPages pages through a query to the end and returns every id.
+// QueryTestPages pages through a query to the end and returns every id.
 func QueryTestPages[T any](t *testing.T, page func(cursor string) ([]*T, string, error), idOf func(*T) string) []string {
 	t.Helper()
 	var ids []string

@@ -8,7 +8,7 @@ import (
 	"github.com/smsgate/smsgate/accounts/redisstore"
 )
 
-// queueTestRead reads exactly n entries as consumer, within a bounded time.
+// QueueTestRead reads exactly n entries as consumer, within a bounded time.
 func QueueTestRead(t *testing.T, s *redisstore.Store, consumer string, n int) []accounts.Entry {
 	t.Helper()
 	var out []accounts.Entry

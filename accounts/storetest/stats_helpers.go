@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// statsTestClock is a settable clock for the store.
+// StatsTestClock is a settable clock for the store.
 type StatsTestClock struct{ ms atomic.Int64 }
 
 func (c *StatsTestClock) Now() time.Time { return time.UnixMilli(c.ms.Load()) }

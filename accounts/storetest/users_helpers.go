@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// userClock is a settable clock for StoreOptions.Now.
+// UserClock is a settable clock for StoreOptions.Now.
 type UserClock struct {
 	mu sync.Mutex
 	T  time.Time

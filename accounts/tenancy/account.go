@@ -26,7 +26,7 @@ var (
 
 // CreateAccount validates a and stores it as a new account, returning the
 // stored account (with its id, defaults and a zero balance; a.Balance and
-// a.ID are ignored).
+// A.ID are ignored).
 //
 // Defaults: Status active, DefaultCountry "US" (a sub-account inherits its
 // parent's), Currency "USD" (a sub-account inherits its parent's and may not
@@ -45,7 +45,7 @@ func (s *Store) CreateAccount(ctx context.Context, a accounts.Account) (*account
 	if a.ParentID != "" {
 		p, err := s.GetAccount(ctx, a.ParentID)
 		if errors.Is(err, accounts.ErrNotFound) {
-			return nil, accounts.AcctInvalid("parent_id: account %q not found", a.ParentID)
+			return nil, accounts.Invalidf("parent_id: account %q not found", a.ParentID)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("create account: %w", err)
@@ -62,7 +62,7 @@ func (s *Store) CreateAccount(ctx context.Context, a accounts.Account) (*account
 		a.Status = accounts.StatusActive
 	}
 	if a.Status != accounts.StatusActive && a.Status != accounts.StatusDeactivated {
-		return nil, accounts.AcctInvalid("status: unknown status %q", a.Status)
+		return nil, accounts.Invalidf("status: unknown status %q", a.Status)
 	}
 	// Permission flags (flags.go): a sub-account given none gets the
 	// defaults; given ones are validated. A root has every flag.
@@ -74,10 +74,10 @@ func (s *Store) CreateAccount(ctx context.Context, a accounts.Account) (*account
 		return nil, err
 	}
 	if len(perms.Enabled) > 0 && len(perms.Granted) == 0 {
-		return nil, accounts.AcctInvalid("enabled: flag %s is not granted", perms.Enabled[0])
+		return nil, accounts.Invalidf("enabled: flag %s is not granted", perms.Enabled[0])
 	}
 	a.Permissions = perms
-	if err := accounts.AcctNormalize(&a); err != nil {
+	if err := accounts.NormalizeAccount(&a); err != nil {
 		return nil, err
 	}
 	a.CreatedAt = time.UnixMilli(s.Now().UnixMilli())
@@ -97,13 +97,13 @@ func (s *Store) CreateAccount(ctx context.Context, a accounts.Account) (*account
 	}
 
 	if parent.ParentID != "" {
-		return nil, accounts.AcctInvalid("parent_id: %s is a sub-account; nesting is one level deep", parent.ID)
+		return nil, accounts.Invalidf("parent_id: %s is a sub-account; nesting is one level deep", parent.ID)
 	}
 	if parent.Status != accounts.StatusActive {
-		return nil, accounts.AcctInvalid("parent_id: account %s is deactivated", parent.ID)
+		return nil, accounts.Invalidf("parent_id: account %s is deactivated", parent.ID)
 	}
 	if a.Currency != parent.Currency {
-		return nil, accounts.AcctInvalid("currency: %q differs from the parent's %q", a.Currency, parent.Currency)
+		return nil, accounts.Invalidf("currency: %q differs from the parent's %q", a.Currency, parent.Currency)
 	}
 	shard, _ := s.ShardFromID(parent.ID) // valid: GetAccount succeeded
 	a.ID = store.NewShardedID("a", shard)
@@ -116,11 +116,11 @@ func (s *Store) CreateAccount(ctx context.Context, a accounts.Account) (*account
 	case "ok":
 		return &a, nil
 	case "notfound":
-		return nil, accounts.AcctInvalid("parent_id: account %q not found", parent.ID)
+		return nil, accounts.Invalidf("parent_id: account %q not found", parent.ID)
 	case "nested":
-		return nil, accounts.AcctInvalid("parent_id: %s is a sub-account; nesting is one level deep", parent.ID)
+		return nil, accounts.Invalidf("parent_id: %s is a sub-account; nesting is one level deep", parent.ID)
 	default: // "deactivated"
-		return nil, accounts.AcctInvalid("parent_id: account %s is deactivated", parent.ID)
+		return nil, accounts.Invalidf("parent_id: account %s is deactivated", parent.ID)
 	}
 }
 
@@ -144,9 +144,9 @@ func (s *Store) UpdateAccount(ctx context.Context, a *accounts.Account) error {
 		u.Currency = cur.Currency
 	}
 	if u.Currency != cur.Currency {
-		return accounts.AcctInvalid("currency: cannot change from %q", cur.Currency)
+		return accounts.Invalidf("currency: cannot change from %q", cur.Currency)
 	}
-	if err := accounts.AcctNormalize(&u); err != nil {
+	if err := accounts.NormalizeAccount(&u); err != nil {
 		return err
 	}
 	h, err := s.Run(ctx, acctUpdateScript, []string{key}, acctSettingFields(&u)...).StringSlice()
@@ -160,7 +160,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a *accounts.Account) error {
 	for i := 0; i+1 < len(h); i += 2 {
 		m[h[i]] = h[i+1]
 	}
-	stored, err := accounts.AcctFromHash(a.ID, m)
+	stored, err := accounts.AccountFromHash(a.ID, m)
 	if err != nil {
 		return fmt.Errorf("update account: %w", err)
 	}
@@ -196,7 +196,7 @@ func (s *Store) ListSubAccounts(ctx context.Context, parentID string) ([]*accoun
 // changing their own status.
 func (s *Store) SetStatus(ctx context.Context, id string, st accounts.Status) error {
 	if st != accounts.StatusActive && st != accounts.StatusDeactivated {
-		return accounts.AcctInvalid("status: unknown status %q", st)
+		return accounts.Invalidf("status: unknown status %q", st)
 	}
 	key, err := s.AcctKey(id)
 	if err != nil {

@@ -7,7 +7,7 @@ package tenancy
 
 import "github.com/smsgate/smsgate/accounts/store"
 
-// Store is the tenancy part of the Redis store.
+// DB is the tenancy part of the Redis store.
 type Store struct{ *store.DB }
 
 // New returns the tenancy store over db.

@@ -61,7 +61,7 @@ func (s *Store) SetPermissions(ctx context.Context, accountID string, p accounts
 	case "notfound":
 		return fmt.Errorf("set permissions: account %q: %w", accountID, accounts.ErrNotFound)
 	case "root":
-		return accounts.AcctInvalid("permissions: %s is a parent account and has every flag", accountID)
+		return accounts.Invalidf("permissions: %s is a parent account and has every flag", accountID)
 	case "grant":
 		return fmt.Errorf("%w: granted: only the parent account's administrators may change the flags granted to %s", accounts.ErrNotPermitted, accountID)
 	case "notgranted":
@@ -70,7 +70,7 @@ func (s *Store) SetPermissions(ctx context.Context, accountID string, p accounts
 			flag = res[1]
 		}
 		if byParent {
-			return accounts.AcctInvalid("enabled: flag %s is not granted", flag)
+			return accounts.Invalidf("enabled: flag %s is not granted", flag)
 		}
 		return fmt.Errorf("%w: enabled: flag %s was not granted to %s by its parent account", accounts.ErrNotPermitted, flag, accountID)
 	}

@@ -70,7 +70,7 @@ func (s *Store) RemoveDomain(ctx context.Context, accountID, domain string) erro
 // domain. ErrAddressTaken if another account has it; ErrInvalid if it is not
 // an address.
 func (s *Store) AddAddress(ctx context.Context, accountID, email string) error {
-	a, err := accounts.RegNormalizeAddress(email)
+	a, err := accounts.NormalizeAddress(email)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func (s *Store) AddAddress(ctx context.Context, accountID, email string) error {
 // RemoveAddress releases an address registered to accountID. ErrNotFound if
 // it is not registered to that account.
 func (s *Store) RemoveAddress(ctx context.Context, accountID, email string) error {
-	a, err := accounts.RegNormalizeAddress(email)
+	a, err := accounts.NormalizeAddress(email)
 	if err != nil {
 		return fmt.Errorf("address %q: %w", email, accounts.ErrNotFound)
 	}
@@ -190,7 +190,7 @@ func (s *Store) regClaim(ctx context.Context, accountID, kind, value string, tak
 	return nil
 }
 
-// regRelease deletes P:<kind>:<value> if accountID owns it, then drops it
+// RegRelease deletes P:<kind>:<value> if accountID owns it, then drops it
 // from the account's registration set.
 func (s *Store) RegRelease(ctx context.Context, accountID, kind, value string) error {
 	if _, err := s.AcctKey(accountID); err != nil {
@@ -210,12 +210,12 @@ func (s *Store) RegRelease(ctx context.Context, accountID, kind, value string) e
 	return nil
 }
 
-// regNormalizeDomain lower-cases d, drops a trailing dot and checks that it
+// RegNormalizeDomain lower-cases d, drops a trailing dot and checks that it
 // is a DNS host name of at least two labels (RFC 1123 §2.1). Internationalised
 // names must be given in their A-label (xn--) form.
 func RegNormalizeDomain(d string) (string, error) {
 	d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
-	if !accounts.RegValidDomain(d) {
+	if !accounts.ValidDomain(d) {
 		return "", fmt.Errorf("%w: domain: %q is not a domain name", accounts.ErrInvalid, d)
 	}
 	return d, nil

@@ -42,7 +42,7 @@ func (s *Store) AllocateNumber(ctx context.Context, rootID, number string) (stri
 		return "", fmt.Errorf("allocate number: %w", err)
 	}
 	if root.ParentID != "" {
-		return "", accounts.AcctInvalid("account: %s is a sub-account; numbers are allocated to parent accounts", root.ID)
+		return "", accounts.Invalidf("account: %s is a sub-account; numbers are allocated to parent accounts", root.ID)
 	}
 	n, err := senderNumber(number, root.DefaultCountry)
 	if err != nil {
@@ -104,7 +104,7 @@ func (s *Store) FreeNumber(ctx context.Context, number string) (string, error) {
 }
 
 // AssignNumber lets accountID send from a dedicated number of its tree. On
-// a sub-account it moves the number from the parent, which must hold it
+// A sub-account it moves the number from the parent, which must hold it
 // (ErrNumberTaken, naming the holder, if a sibling does: take it back there
 // first); on the parent itself it only confirms the parent holds it.
 // ErrNumberNotOwned if the tree has no such number. Assigning again is a
@@ -175,7 +175,7 @@ func (s *Store) UnassignNumber(ctx context.Context, accountID, number string) er
 		return fmt.Errorf("number %q of account %s: %w", number, a.ID, accounts.ErrNotFound)
 	}
 	if a.ParentID == "" {
-		return accounts.AcctInvalid("number: %s is a parent account's number; the operator takes it back (smsgate admin number remove)", n)
+		return accounts.Invalidf("number: %s is a parent account's number; the operator takes it back (smsgate admin number remove)", n)
 	}
 	prev, err := s.Run(ctx, senderMoveScript, []string{s.Keys.Number(n)}, a.ID, a.ParentID).Text()
 	if err != nil {
@@ -280,7 +280,7 @@ func (s *Store) SetDefaultSender(ctx context.Context, accountID, id string) (*ac
 	if strings.TrimSpace(id) != "" {
 		var ok bool
 		if v, ok = cur.Allows(id); !ok {
-			return nil, accounts.AcctInvalid("sender: %q is not one of account %s's numbers or sender ids", id, accountID)
+			return nil, accounts.Invalidf("sender: %q is not one of account %s's numbers or sender ids", id, accountID)
 		}
 	}
 	key, _ := s.AcctKey(accountID)
@@ -297,7 +297,7 @@ func (s *Store) SetDefaultSender(ctx context.Context, accountID, id string) (*ac
 
 // senderHolder returns the parent of the account holding a number and
 // whether that account is deleted (a deleted sub-account keeps its record,
-// lifecycle.go). An id that names no record has no parent.
+// redisstore.DeleteAccount). An id that names no record has no parent.
 func (s *Store) senderHolder(ctx context.Context, id string) (parent string, deleted bool, err error) {
 	key, err := s.AcctKey(id)
 	if err != nil {
@@ -352,7 +352,7 @@ func senderNumber(raw, country string) (string, error) {
 	}
 	n, err := phone.Normalize(in, country)
 	if err != nil {
-		return "", accounts.AcctInvalid("number: %q is not a valid number: %s", raw,
+		return "", accounts.Invalidf("number: %q is not a valid number: %s", raw,
 			strings.TrimPrefix(err.Error(), phone.ErrInvalid.Error()+": "))
 	}
 	return n, nil
@@ -370,16 +370,16 @@ func senderAlpha(id string) (string, error) {
 			letter = true
 		case c >= '0' && c <= '9':
 		default:
-			return "", accounts.AcctInvalid("sender_id: %q may contain only letters and digits", id)
+			return "", accounts.Invalidf("sender_id: %q may contain only letters and digits", id)
 		}
 	}
 	switch {
 	case v == "":
-		return "", accounts.AcctInvalid("sender_id: required")
+		return "", accounts.Invalidf("sender_id: required")
 	case len(v) > senderMaxAlphaLen:
-		return "", accounts.AcctInvalid("sender_id: %q is longer than %d characters (3GPP TS 23.040 §9.1.2.5)", id, senderMaxAlphaLen)
+		return "", accounts.Invalidf("sender_id: %q is longer than %d characters (3GPP TS 23.040 §9.1.2.5)", id, senderMaxAlphaLen)
 	case !letter:
-		return "", accounts.AcctInvalid("sender_id: %q has no letter; numbers are dedicated numbers (senders/numbers)", id)
+		return "", accounts.Invalidf("sender_id: %q has no letter; numbers are dedicated numbers (senders/numbers)", id)
 	}
 	return v, nil
 }

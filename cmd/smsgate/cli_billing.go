@@ -57,7 +57,7 @@ func accountRename(*flag.FlagSet) runFunc {
 
 // accountSet changes the money settings given as flags (PATCH; the
 // parent's administrators). Setting one half of auto-recharge keeps the
-// other half as stored.
+// Other half as stored.
 func accountSet(fs *flag.FlagSet) runFunc {
 	billing := fs.String("billing", "", "`mode`: prepaid or postpaid")
 	nums := map[string]*int64{

@@ -246,7 +246,7 @@ func (s *Server) match(dest string) (receipt string, status uint32) {
 	return receipt, status
 }
 
-// newID returns a fresh message id number.
+// NewID returns a fresh message id number.
 func (s *Server) newID() uint64 { return s.nextID.Add(1) }
 
 // formatID renders an id in "hex" (upper-case) or "decimal".

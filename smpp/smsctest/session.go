@@ -354,7 +354,7 @@ func (c *session) await(ctx context.Context, seq uint32, b []byte) (uint32, erro
 }
 
 // deliverPDU encodes a deliver_sm. It uses fiorix's submit_sm layout, which
-// has the same mandatory fields (SMPP 3.4 §4.6.1), because its deliver_sm
+// Has the same mandatory fields (SMPP 3.4 §4.6.1), because its deliver_sm
 // layout writes an extra UDH length byte when no UDH fields are set.
 func deliverPDU(seq uint32, src, dst string, esm, coding uint8, sm []byte, tlv pdutlv.Fields) ([]byte, error) {
 	p := pdu.NewSubmitSM(tlv)

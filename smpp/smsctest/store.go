@@ -48,7 +48,7 @@ func (st *store) init(keep int) {
 	st.open = make(map[partsKey]*partial)
 }
 
-// add records one part; a single part or the last missing one completes a
+// Add records one part; a single part or the last missing one completes a
 // message.
 func (st *store) add(p part) {
 	_, _, ref, total, seq, ok := smpp.ParseUDH(p.sm)
