@@ -25,8 +25,12 @@ import (
 	"github.com/smsgate/smsgate/api"
 	"github.com/smsgate/smsgate/config"
 	"github.com/smsgate/smsgate/router"
+	"github.com/smsgate/smsgate/router/automation"
+	"github.com/smsgate/smsgate/router/inboxrules"
+	"github.com/smsgate/smsgate/router/stoprule"
 	"github.com/smsgate/smsgate/smpp"
 	"github.com/smsgate/smsgate/smtp"
+	"github.com/smsgate/smsgate/smtp/relay"
 	"github.com/smsgate/smsgate/webhook"
 )
 
@@ -136,12 +140,13 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	}
 
 	// Outbound mail (replies, notices) through the relay, from any role.
-	var mailer *router.Mailer
+	relayMetrics := relay.NewMetrics(reg)
+	var mailer *relay.Mailer
 	if cfg.Relay.Addr != "" {
-		mailer = router.NewMailer(router.MailerOptions{
+		mailer = relay.New(relay.Options{
 			Addr: cfg.Relay.Addr, From: cfg.Relay.From, Hostname: cfg.Relay.Hostname,
 			Username: cfg.Relay.Username, Password: cfg.Relay.Password.Value(), StartTLS: cfg.Relay.StartTLS,
-			Logger: logger.With("component", "mailer"), Metrics: rm,
+			Logger: logger.With("component", "mailer"), Metrics: relayMetrics,
 		})
 	}
 
@@ -153,33 +158,33 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		Templates: store, Senders: store,
 	}
 	if mailer != nil {
-		popts.Notifier = mailer // a nil *Mailer must not become a non-nil interface
+		popts.Notifier = mailer // a nil *relay.Mailer must not become a non-nil interface
 	}
 	pipeline := router.NewPipeline(popts)
 
 	// Replies run through the Stop rule first (a STOP ends the chain), then
 	// automation; final statuses through automation (receipt notices).
-	autoOpts := router.AutomationOptions{Store: store, Sender: pipeline, Logger: logger.With("component", "automation")}
+	autoOpts := automation.Options{Store: store, Sender: pipeline, Logger: logger.With("component", "automation")}
 	if mailer != nil {
 		autoOpts.Mailer = mailer
 	}
-	automator := router.NewAutomator(autoOpts)
+	automator := automation.New(autoOpts)
 	replyHooks := []router.ReplyHook{
-		router.NewStop(router.StopOptions{Store: store, Sender: pipeline, Logger: logger.With("component", "stop")}),
+		stoprule.New(stoprule.Options{Store: store, Sender: pipeline, Logger: logger.With("component", "stop")}),
 		automator,
 	}
 	statusHooks := []router.StatusHook{automator}
 	if cfg.Roles.Dispatch {
 		// Inbox rules last: they may claim the reply (sender mail or webhook
 		// turned off), which would skip hooks after them.
-		rulesOpts := router.InboxRulesOptions{Store: store, Events: hooks, Logger: logger.With("component", "inboxrules")}
+		rulesOpts := inboxrules.Options{Store: store, Events: hooks, Logger: logger.With("component", "inboxrules")}
 		inOpts := router.InboundOptions{Store: store, Events: hooks, Logger: logger.With("component", "inbound"), Metrics: rm,
 			StatusHooks: statusHooks}
 		if mailer != nil {
 			inOpts.Mailer = mailer
 			rulesOpts.Mailer = mailer
 		}
-		inOpts.ReplyHooks = append(replyHooks, router.NewInboxRules(rulesOpts))
+		inOpts.ReplyHooks = append(replyHooks, inboxrules.New(rulesOpts))
 		inbound = router.NewInbound(inOpts)
 	}
 

@@ -85,7 +85,7 @@ func (d *deliveries) Reply(context.Context, *accounts.Reply, *accounts.Message) 
 
 // TestInboxRules runs replies through Inbound with the hook last in the
 // chain, as serve wires it, and counts what each rule set sends: every mail
-// and event exactly once, none when turned off, and exactly today's
+// and event exactly once, none when turned off, and exactly the default
 // behaviour when no rules are stored.
 func TestInboxRules(t *testing.T) {
 	alice := &accounts.Message{ID: "m0-1", AccountID: "a0-acct", Sender: "alice@example.com", MailID: "<o1@example.com>"}
@@ -102,7 +102,7 @@ func TestInboxRules(t *testing.T) {
 		wantMails []string
 		wantEvent int
 	}{
-		{name: "no rules stored: as today", orig: alice, wantMails: []string{"sender:alice@example.com"}, wantEvent: 1},
+		{name: "no rules stored: the default chain", orig: alice, wantMails: []string{"sender:alice@example.com"}, wantEvent: 1},
 		{name: "stored defaults", orig: alice, rules: rules(true, true), wantMails: []string{"sender:alice@example.com"}, wantEvent: 1},
 		{name: "forward with the defaults", orig: alice, rules: rules(true, true, "ops@example.com", "b@x.example"),
 			wantMails: []string{"forward:ops@example.com", "forward:b@x.example", "sender:alice@example.com"}, wantEvent: 1},

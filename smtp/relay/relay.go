@@ -1,24 +1,36 @@
-package router
+// Package relay is the gateway's outbound mail: it composes the mails the
+// gateway sends on its own (replies to the staff who sent the original
+// SMS, forwards of replies, opt-out and automation notices; mails.go) and
+// delivers them through the configured SMTP relay.
+//
+// Contract: the Mail* methods and BlockedNotice only render and queue; they
+// never wait on the network and fail at once when the bounded in-memory
+// queue is full. Run delivers queued mails one by one, each retried with
+// backoff up to Options.Attempts times. Whatever they notify of is already
+// stored (the reply in its inbox, the opt-out in the blocked log), so a
+// mail lost to a crash or a full queue loses a notification, never data.
+package relay
 
 import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
-	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/router"
 )
 
-// MailerOptions configures the outbound relay that carries replies back to
-// the staff who sent the original message.
-type MailerOptions struct {
+// Options configures a Mailer: the relay it sends through and who it
+// sends as.
+type Options struct {
 	Addr               string // relay host:port
 	From               string // envelope and header sender
 	Hostname           string // HELO name
@@ -27,14 +39,16 @@ type MailerOptions struct {
 	TLSConfig          *tls.Config // for STARTTLS; nil: verify against the system roots
 	Attempts           int         // tries per mail; default 5
 	Logger             *slog.Logger
-	Metrics            *Metrics
+	Metrics            *Metrics // nil: not counted
+	// OnPanic is told of a panic recovered while delivering a mail (the
+	// mail is dropped, Run goes on); nil: it is only logged.
+	OnPanic func(component string, v any)
 }
 
-// Mailer sends reply mails through a relay, from a bounded in-memory queue.
-// The reply itself is already in the inbox when a mail is queued, so a mail
-// lost to a crash loses no data, only the notification.
+// Mailer renders the gateway's mails and sends them through the relay,
+// from a bounded in-memory queue; see the package comment.
 type Mailer struct {
-	o     MailerOptions
+	o     Options
 	queue chan outMail
 	log   *slog.Logger
 }
@@ -44,8 +58,13 @@ type outMail struct {
 	data []byte
 }
 
-// NewMailer returns a Mailer; Run sends.
-func NewMailer(o MailerOptions) *Mailer {
+// errQueueFull is returned when the queue has no room for another mail.
+var errQueueFull = errors.New("mail queue full")
+
+var _ router.Notifier = (*Mailer)(nil)
+
+// New returns a Mailer; Run sends.
+func New(o Options) *Mailer {
 	if o.Attempts <= 0 {
 		o.Attempts = 5
 	}
@@ -66,12 +85,7 @@ func (m *Mailer) MailReply(ctx context.Context, r *accounts.Reply, orig *account
 	if err != nil {
 		return err
 	}
-	select {
-	case m.queue <- outMail{to: orig.Sender, data: data}:
-		return nil
-	default:
-		return fmt.Errorf("reply mail queue full")
-	}
+	return m.enqueue(orig.Sender, data)
 }
 
 // MailForward queues a mail of reply r to a fixed address (an account's
@@ -82,34 +96,34 @@ func (m *Mailer) MailForward(ctx context.Context, r *accounts.Reply, orig *accou
 	if err != nil {
 		return err
 	}
+	return m.enqueue(to, data)
+}
+
+// MailNotice queues a notice (a receipt notice or a forwarded reply of the
+// automation rules), from the relay's From address.
+func (m *Mailer) MailNotice(ctx context.Context, n Notice) error {
+	data, err := n.Render(m.o.From, m.o.Hostname)
+	if err != nil {
+		return err
+	}
+	return m.enqueue(n.To, data)
+}
+
+// enqueue queues data for to without waiting.
+func (m *Mailer) enqueue(to string, data []byte) error {
 	select {
 	case m.queue <- outMail{to: to, data: data}:
 		return nil
 	default:
-		return fmt.Errorf("reply mail queue full")
-	}
-}
-
-// MailAutomation queues a mail of the automation rules (a receipt notice or
-// a forwarded reply; router/automation.go), from the relay's From address.
-func (m *Mailer) MailAutomation(ctx context.Context, am AutomationMail) error {
-	data, err := am.Render(m.o.From, m.o.Hostname)
-	if err != nil {
-		return err
-	}
-	select {
-	case m.queue <- outMail{to: am.To, data: data}:
-		return nil
-	default:
-		return fmt.Errorf("automation mail queue full")
+		return errQueueFull
 	}
 }
 
 // BlockedNotice queues a mail telling the sender of m that it was not sent
-// to the opted-out numbers blocked (Notifier). Mail sent by code or through
+// to the opted-out numbers blocked (router.Notifier). Mail sent by code or through
 // the API (a sender without '@') has no mailbox to tell: nothing is sent.
 // Failures are logged: the blocked log keeps the record either way.
-func (m *Mailer) BlockedNotice(ctx context.Context, mail *Mail, blocked []string) {
+func (m *Mailer) BlockedNotice(ctx context.Context, mail *router.Mail, blocked []string) {
 	if mail.Sender == nil || !strings.Contains(mail.Sender.Address, "@") || len(blocked) == 0 {
 		return
 	}
@@ -118,81 +132,9 @@ func (m *Mailer) BlockedNotice(ctx context.Context, mail *Mail, blocked []string
 		m.log.ErrorContext(ctx, "blocked notice", "err", err)
 		return
 	}
-	select {
-	case m.queue <- outMail{to: mail.Sender.Address, data: data}:
-	default:
-		m.log.ErrorContext(ctx, "blocked notice: mail queue full", "account", mail.Sender.Account.ID)
+	if err := m.enqueue(mail.Sender.Address, data); err != nil {
+		m.log.ErrorContext(ctx, "blocked notice", "err", err, "account", mail.Sender.Account.ID)
 	}
-}
-
-// BlockedMail renders the notice that a mail was not sent to the opted-out
-// numbers blocked, threaded under that mail (In-Reply-To and References).
-func BlockedMail(from, hostname string, m *Mail, blocked []string, now time.Time) ([]byte, error) {
-	var h mail.Header
-	h.SetDate(now)
-	h.SetAddressList("From", []*mail.Address{{Name: "SMS gateway", Address: from}})
-	h.SetAddressList("To", []*mail.Address{{Address: m.Sender.Address}})
-	noun := "recipients"
-	if len(blocked) == 1 {
-		noun = "recipient"
-	}
-	h.SetSubject(fmt.Sprintf("SMS not sent to %d %s: opted out", len(blocked), noun))
-	if err := h.GenerateMessageIDWithHostname(hostname); err != nil {
-		return nil, fmt.Errorf("blocked notice: %w", err)
-	}
-	if id := strings.Trim(m.MailID, "<> "); id != "" {
-		h.SetMsgIDList("In-Reply-To", []string{id})
-		h.SetMsgIDList("References", []string{id})
-	}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("Auto-Submitted", "auto-replied") // RFC 3834: no auto-answer loops
-	var buf bytes.Buffer
-	w, err := mail.CreateSingleInlineWriter(&buf, h)
-	if err != nil {
-		return nil, fmt.Errorf("blocked notice: %w", err)
-	}
-	fmt.Fprintf(w, "Your SMS was not sent to these numbers, because they have opted out of\n"+
-		"messages from your account (they replied STOP or were added to its opt-out list):\n\n")
-	for _, n := range blocked {
-		fmt.Fprintf(w, "  +%s\n", n)
-	}
-	fmt.Fprintf(w, "\nYou were not charged for them. Only a sub-account administrator can\n"+
-		"resubscribe a number, and only with the number's consent.\n")
-	if sent := len(m.Recipients) - len(blocked); sent > 0 {
-		fmt.Fprintf(w, "\nThe other %d recipient(s) were sent the SMS as usual.\n", sent)
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("blocked notice: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// ReplyMail renders the mail that carries reply r to the sender of orig.
-func ReplyMail(from, hostname string, r *accounts.Reply, orig *accounts.Message) ([]byte, error) {
-	var h mail.Header
-	h.SetDate(r.ReceivedAt)
-	h.SetAddressList("From", []*mail.Address{{Name: "SMS reply", Address: from}})
-	h.SetAddressList("To", []*mail.Address{{Address: orig.Sender}})
-	h.SetSubject("SMS reply from +" + r.From)
-	h.SetMessageID(r.ID + "@" + hostname)
-	if id := strings.Trim(orig.MailID, "<> "); id != "" {
-		h.SetMsgIDList("In-Reply-To", []string{id})
-		h.SetMsgIDList("References", []string{id})
-	}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Smsgate-Reply", r.ID)
-	h.Set("X-Smsgate-Message", orig.ID)
-	var buf bytes.Buffer
-	w, err := mail.CreateSingleInlineWriter(&buf, h)
-	if err != nil {
-		return nil, fmt.Errorf("reply mail: %w", err)
-	}
-	fmt.Fprintf(w, "%s\n\n-- \nReply to your SMS to +%s sent %s:\n> %s\n",
-		r.Text, orig.To, orig.CreatedAt.UTC().Format(time.RFC1123), strings.ReplaceAll(orig.Text, "\n", "\n> "))
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("reply mail: %w", err)
-	}
-	return buf.Bytes(), nil
 }
 
 // Run sends queued mails until ctx ends, retrying each with backoff.
@@ -207,7 +149,18 @@ func (m *Mailer) Run(ctx context.Context) {
 	}
 }
 
+// deliver sends om, retrying with backoff. A panic (in the SMTP client, on
+// a relay's odd answer) drops this mail only.
 func (m *Mailer) deliver(ctx context.Context, om outMail) {
+	defer func() {
+		if v := recover(); v != nil {
+			m.count("failed")
+			m.log.ErrorContext(ctx, "panic delivering mail", "panic", fmt.Sprint(v))
+			if m.o.OnPanic != nil {
+				m.o.OnPanic("mailer", v)
+			}
+		}
+	}()
 	delay := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := m.send(om)
@@ -231,7 +184,7 @@ func (m *Mailer) deliver(ctx context.Context, om outMail) {
 
 func (m *Mailer) count(result string) {
 	if m.o.Metrics != nil {
-		m.o.Metrics.replyMails.WithLabelValues(result).Inc()
+		m.o.Metrics.mails.WithLabelValues(result).Inc()
 	}
 }
 
