@@ -40,8 +40,9 @@ type Options struct {
 	Attempts           int         // tries per mail; default 5
 	Logger             *slog.Logger
 	Metrics            *Metrics // nil: not counted
-	// OnPanic is told of a panic recovered while delivering a mail (the
-	// mail is dropped, Run goes on); nil: it is only logged.
+	// OnPanic is told of a panic recovered while delivering a mail
+	// (component "mailer"; the mail is dropped, Run goes on); it logs and
+	// counts it. nil: the mailer logs it.
 	OnPanic func(component string, v any)
 }
 
@@ -153,13 +154,16 @@ func (m *Mailer) Run(ctx context.Context) {
 // a relay's odd answer) drops this mail only.
 func (m *Mailer) deliver(ctx context.Context, om outMail) {
 	defer func() {
-		if v := recover(); v != nil {
-			m.count("failed")
-			m.log.ErrorContext(ctx, "panic delivering mail", "panic", fmt.Sprint(v))
-			if m.o.OnPanic != nil {
-				m.o.OnPanic("mailer", v)
-			}
+		v := recover()
+		if v == nil {
+			return
 		}
+		m.count("failed")
+		if m.o.OnPanic != nil {
+			m.o.OnPanic("mailer", v)
+			return
+		}
+		m.log.ErrorContext(ctx, "panic delivering mail", "panic", fmt.Sprint(v))
 	}()
 	delay := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
