@@ -28,17 +28,21 @@ func (l *lifecycle) onStop(name string, f func(ctx context.Context) error) {
 	l.stops = append(l.stops, namedStop{name, f})
 }
 
+// stopGrace is the least time each stop is given, even once the overall
+// bound has passed: closing a listener or a client takes no longer.
+const stopGrace = time.Second
+
 // stop runs the registered stops in reverse order, each once, within
-// timeout in all. A stop that overruns the bound is abandoned (its
-// goroutine is left to finish) and the next one runs with what is left of
-// the bound; a stop seeing its ctx done must return promptly. The errors
-// are joined.
+// timeout in all (and at least stopGrace each). A stop must return promptly
+// once its ctx is done; one that overruns its bound is abandoned (its
+// goroutine is left to finish) and the next one runs. The errors are
+// joined.
 func (l *lifecycle) stop(timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	deadline := time.Now().Add(timeout)
 	var errs []error
 	for i := len(l.stops) - 1; i >= 0; i-- {
 		s := l.stops[i]
+		ctx, cancel := context.WithDeadline(context.Background(), later(deadline, time.Now().Add(stopGrace)))
 		done := make(chan error, 1)
 		go func() { done <- s.f(ctx) }()
 		var err error
@@ -47,6 +51,7 @@ func (l *lifecycle) stop(timeout time.Duration) error {
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
+		cancel()
 		if err != nil {
 			l.log.Warn("stop", "component", s.name, "err", err)
 			errs = append(errs, fmt.Errorf("stop %s: %w", s.name, err))
@@ -54,4 +59,11 @@ func (l *lifecycle) stop(timeout time.Duration) error {
 	}
 	l.stops = nil
 	return errors.Join(errs...)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -11,7 +11,7 @@ import (
 
 // TestLifecycleStop: stops run once, in reverse order of registration; an
 // error is reported and the rest still run; a stop that overruns the bound
-// is abandoned and the others run all the same.
+// is abandoned and the others still run, each given at least stopGrace.
 func TestLifecycleStop(t *testing.T) {
 	lc := &lifecycle{log: slog.New(slog.NewTextHandler(t.Output(), nil))}
 	var order []string

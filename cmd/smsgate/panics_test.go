@@ -16,8 +16,10 @@ import (
 
 type panickingHook struct{}
 
-func (panickingHook) OnReply(context.Context, *accounts.Reply, *accounts.Message) bool { panic("bad reply") }
-func (panickingHook) OnStatus(context.Context, *accounts.Message)                       { panic("bad status") }
+func (panickingHook) OnReply(context.Context, *accounts.Reply, *accounts.Message) bool {
+	panic("bad reply")
+}
+func (panickingHook) OnStatus(context.Context, *accounts.Message) { panic("bad status") }
 
 type claimingHook struct{ calls int }
 
