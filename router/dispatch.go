@@ -69,6 +69,10 @@ type DispatcherOptions struct {
 	// (receipts that overtook their submit wait for it); it must not keep
 	// the slice. May be nil.
 	Submitted func(batch []accounts.Submitted)
+	// OnPanic is told of a panic recovered in a worker (component
+	// "dispatch"); it logs and counts it. The message's entry stays pending
+	// and is claimed again after ClaimIdle. nil: the dispatcher logs it.
+	OnPanic func(component string, v any)
 }
 
 // Dispatcher reads the queue and submits messages over carrier links.
@@ -199,9 +203,24 @@ func (d *Dispatcher) process(ctx context.Context, entries []accounts.Entry, sem 
 		inflight.Add(1)
 		go func() {
 			defer func() { <-sem; inflight.Done() }()
+			defer d.recoverWorker(ctx, e)
 			d.send(ctx, e, m, results)
 		}()
 	}
+}
+
+// recoverWorker keeps a panic in one message's worker from taking the
+// process down; the entry is left pending.
+func (d *Dispatcher) recoverWorker(ctx context.Context, e accounts.Entry) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if d.o.OnPanic != nil {
+		d.o.OnPanic("dispatch", v)
+		return
+	}
+	d.log.ErrorContext(ctx, "panic in dispatch worker", "panic", fmt.Sprint(v), "message", e.MessageID)
 }
 
 // send submits every part of m and reports the outcome.

@@ -16,7 +16,6 @@ type Metrics struct {
 	queueOldest     prometheus.Gauge
 	receipts        *prometheus.CounterVec
 	replies         *prometheus.CounterVec
-	replyMails      *prometheus.CounterVec
 }
 
 // NewMetrics registers the router's metrics with reg.
@@ -61,10 +60,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "smsgate_router_replies_total",
 			Help: "Inbound replies by result (routed, unrouted).",
 		}, []string{"result"}),
-		replyMails: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "smsgate_router_reply_mails_total",
-			Help: "Replies mailed to the original sender, by result.",
-		}, []string{"result"}),
 	}
 	for _, r := range []string{"accepted", "rejected"} {
 		m.accepted.WithLabelValues(r)
@@ -74,9 +69,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	for _, s := range []string{"delivered", "undeliverable", "expired", "rejected", "failed"} {
 		m.receipts.WithLabelValues(s, "matched")
-	}
-	for _, r := range []string{"sent", "failed"} {
-		m.replyMails.WithLabelValues(r)
 	}
 	return m
 }

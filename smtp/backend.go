@@ -96,6 +96,10 @@ type Options struct {
 
 	Logger  *slog.Logger // nil: discard; the caller adds the component attribute
 	Metrics *Metrics     // nil: a private registry
+	// OnPanic is told of a panic recovered in a session command (the
+	// client gets 451 and loses its transaction); it logs and counts it.
+	// nil: the backend logs it.
+	OnPanic func(component string, v any)
 }
 
 // Backend implements gosmtp.Backend. It is safe for concurrent use by any
@@ -208,7 +212,7 @@ func (b *Backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 		log:    b.log.With("session_id", id, "remote", remoteAddr(c)),
 	}
 	s.log.Debug("session started", "helo", c.Hostname())
-	return s, nil
+	return recoveringSession{s}, nil
 }
 
 func remoteAddr(c *gosmtp.Conn) string {

@@ -132,7 +132,7 @@ func (s *Service) work(ctx context.Context, claimed <-chan entry, busy *inFlight
 	for ctx.Err() == nil {
 		select {
 		case e := <-claimed:
-			s.process(ctx, e)
+			s.processSafe(ctx, e)
 			busy.done(e.streamID)
 			continue
 		default:
@@ -151,11 +151,29 @@ func (s *Service) work(ctx context.Context, claimed <-chan entry, busy *inFlight
 		}
 		for _, e := range es {
 			if busy.add(e.streamID) {
-				s.process(ctx, e)
+				s.processSafe(ctx, e)
 				busy.done(e.streamID)
 			}
 		}
 	}
+}
+
+// processSafe is process under recover: a panic on one delivery (a
+// receiver's odd answer, a stored payload) leaves the entry pending and the
+// worker running.
+func (s *Service) processSafe(ctx context.Context, e entry) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if s.o.OnPanic != nil {
+			s.o.OnPanic("webhook", v)
+			return
+		}
+		s.log.ErrorContext(ctx, "panic delivering webhook", "panic", fmt.Sprint(v), "delivery", e.delivery)
+	}()
+	s.process(ctx, e)
 }
 
 // PromoteDue puts deliveries whose retry time has come back on their

@@ -180,6 +180,11 @@ type Options struct {
 	// enabled through another instance starts receiving events at most this
 	// late. Default 2s; negative: always ask Redis.
 	QuietFor time.Duration
+	// OnPanic is told of a panic recovered while delivering an event
+	// (component "webhook"); it logs and counts it. The delivery stays
+	// pending and is claimed again after ClaimIdle. nil: the service logs
+	// it.
+	OnPanic func(component string, v any)
 }
 
 // Service manages webhooks and delivers their events. It is safe for

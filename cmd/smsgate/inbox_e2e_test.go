@@ -207,7 +207,7 @@ func TestInboxBasicUserViewE2E(t *testing.T) {
 // ops@example.com, threaded under the sender's original mail; with the
 // sender mail and webhook turned off only the forward goes out, and back on
 // the sender gets exactly one mail again. Needs the inbox-rules hook wired
-// in serve (router.NewInboxRules, the last ReplyHook).
+// in serve (inboxrules.New, the last ReplyHook).
 func TestReplyForwardE2E(t *testing.T) {
 	g := startGateway(t)
 	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)

@@ -18,15 +18,18 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/api"
 	"github.com/smsgate/smsgate/config"
 	"github.com/smsgate/smsgate/router"
+	"github.com/smsgate/smsgate/router/automation"
+	"github.com/smsgate/smsgate/router/inboxrules"
+	"github.com/smsgate/smsgate/router/stoprule"
 	"github.com/smsgate/smsgate/smpp"
 	"github.com/smsgate/smsgate/smtp"
+	"github.com/smsgate/smsgate/smtp/relay"
 	"github.com/smsgate/smsgate/webhook"
 )
 
@@ -76,22 +79,33 @@ type Ready func(smtpAddr, httpAddr string)
 // it stops taking work (SMTP answers 421, dispatch stops reading), then it
 // lets in-flight work finish within cfg.Shutdown.Timeout. Nothing accepted is
 // lost: what was not acknowledged stays in Redis.
-func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready Ready) error {
+//
+// Listeners are bound before any background work starts, and each component
+// registers its stop right after its constructor; on any error return the
+// components started so far are stopped, in reverse order and within the
+// shutdown bound, so that nothing is left running.
+func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready Ready) (err error) {
+	lc := &lifecycle{log: logger}
+	defer func() {
+		if err != nil {
+			_ = lc.stop(cfg.Shutdown.Timeout.Std())
+		}
+	}()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	panics := promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
-		Name: "smsgate_panics_total", Help: "Recovered panics by component.",
-	}, []string{"component"})
-	for _, c := range []string{"smtp", "dispatch", "http", "inbound"} {
-		panics.WithLabelValues(c)
+	pc := newPanics(reg, logger)
+
+	// Listeners first: a port in use fails here, before anything runs.
+	lns, err := listen(cfg, lc)
+	if err != nil {
+		return err
 	}
-	draining := make(chan struct{})
 
 	rdb, err := newRedis(cfg.Redis)
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
+	lc.onStop("redis", func(context.Context) error { return rdb.Close() })
 	store := redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.Shards})
 	{
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -105,7 +119,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	// Webhooks: every role may emit events (accept, receipts, replies);
 	// deliveries run where the dispatch role is on.
 	hooks := webhook.New(webhook.Options{Redis: rdb, Shards: cfg.Redis.Shards,
-		Logger: logger.With("component", "webhook"), Metrics: webhook.NewMetrics(reg)})
+		Logger: logger.With("component", "webhook"), Metrics: webhook.NewMetrics(reg), OnPanic: pc.record})
 
 	// Carrier links and the routing table. Links run (bind) only where the
 	// dispatch role is on; the table also lets SMTP refuse unroutable numbers.
@@ -115,33 +129,34 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	if len(cfg.Links) > 0 {
 		lm := smpp.NewLinkMetrics(reg)
 		var rts []router.Route
-		for _, lc := range cfg.Links {
+		for _, lk := range cfg.Links {
 			l := smpp.NewLink(smpp.LinkOptions{
-				Name: lc.Name, Addr: lc.Addr, SystemID: lc.SystemID, Password: lc.Password.Value(),
-				SystemType: lc.SystemType, Window: lc.Window, Rate: lc.Rate,
-				EnquireLink: lc.EnquireLink.Std(), ResponseTimeout: lc.ResponseTimeout.Std(),
+				Name: lk.Name, Addr: lk.Addr, SystemID: lk.SystemID, Password: lk.Password.Value(),
+				SystemType: lk.SystemType, Window: lk.Window, Rate: lk.Rate,
+				EnquireLink: lk.EnquireLink.Std(), ResponseTimeout: lk.ResponseTimeout.Std(),
 				OnDeliver: func(ctx context.Context, d *smpp.Deliver) (err error) {
-					defer recoverTo(&err, panics, "inbound", logger)
+					defer pc.recoverTo(&err, "inbound")
 					if inbound == nil {
 						return errors.New("no inbound handler")
 					}
 					return inbound.HandleDeliver(ctx, d)
 				},
-				Logger: logger.With("component", "smpp", "link", lc.Name), Metrics: lm,
+				Logger: logger.With("component", "smpp", "link", lk.Name), Metrics: lm,
 			})
 			links = append(links, l)
-			rts = append(rts, router.Route{Link: rdLink{l, lc.RegisteredDelivery}, Prefixes: lc.Prefixes, Priority: lc.Priority})
+			rts = append(rts, router.Route{Link: rdLink{l, lk.RegisteredDelivery}, Prefixes: lk.Prefixes, Priority: lk.Priority})
 		}
 		routes = router.NewRoutes(rts)
 	}
 
 	// Outbound mail (replies, notices) through the relay, from any role.
-	var mailer *router.Mailer
+	relayMetrics := relay.NewMetrics(reg)
+	var mailer *relay.Mailer
 	if cfg.Relay.Addr != "" {
-		mailer = router.NewMailer(router.MailerOptions{
+		mailer = relay.New(relay.Options{
 			Addr: cfg.Relay.Addr, From: cfg.Relay.From, Hostname: cfg.Relay.Hostname,
 			Username: cfg.Relay.Username, Password: cfg.Relay.Password.Value(), StartTLS: cfg.Relay.StartTLS,
-			Logger: logger.With("component", "mailer"), Metrics: rm,
+			Logger: logger.With("component", "mailer"), Metrics: relayMetrics, OnPanic: pc.record,
 		})
 	}
 
@@ -153,124 +168,62 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		Templates: store, Senders: store,
 	}
 	if mailer != nil {
-		popts.Notifier = mailer // a nil *Mailer must not become a non-nil interface
+		popts.Notifier = mailer // a nil *relay.Mailer must not become a non-nil interface
 	}
 	pipeline := router.NewPipeline(popts)
 
 	// Replies run through the Stop rule first (a STOP ends the chain), then
-	// automation; final statuses through automation (receipt notices).
-	autoOpts := router.AutomationOptions{Store: store, Sender: pipeline, Logger: logger.With("component", "automation")}
+	// automation; final statuses through automation (receipt notices). Each
+	// hook runs under recover: a panicking hook claims nothing.
+	autoOpts := automation.Options{Store: store, Sender: pipeline, Logger: logger.With("component", "automation")}
 	if mailer != nil {
 		autoOpts.Mailer = mailer
 	}
-	automator := router.NewAutomator(autoOpts)
+	automator := automation.New(autoOpts)
 	replyHooks := []router.ReplyHook{
-		router.NewStop(router.StopOptions{Store: store, Sender: pipeline, Logger: logger.With("component", "stop")}),
-		automator,
+		replyHook{"stoprule", stoprule.New(stoprule.Options{Store: store, Sender: pipeline, Logger: logger.With("component", "stop")}), pc},
+		replyHook{"automation", automator, pc},
 	}
-	statusHooks := []router.StatusHook{automator}
+	statusHooks := []router.StatusHook{statusHook{"automation", automator, pc}}
 	if cfg.Roles.Dispatch {
 		// Inbox rules last: they may claim the reply (sender mail or webhook
 		// turned off), which would skip hooks after them.
-		rulesOpts := router.InboxRulesOptions{Store: store, Events: hooks, Logger: logger.With("component", "inboxrules")}
+		rulesOpts := inboxrules.Options{Store: store, Events: hooks, Logger: logger.With("component", "inboxrules")}
 		inOpts := router.InboundOptions{Store: store, Events: hooks, Logger: logger.With("component", "inbound"), Metrics: rm,
 			StatusHooks: statusHooks}
 		if mailer != nil {
 			inOpts.Mailer = mailer
 			rulesOpts.Mailer = mailer
 		}
-		inOpts.ReplyHooks = append(replyHooks, router.NewInboxRules(rulesOpts))
+		inOpts.ReplyHooks = append(replyHooks, replyHook{"inboxrules", inboxrules.New(rulesOpts), pc})
 		inbound = router.NewInbound(inOpts)
 	}
 
-	var wg sync.WaitGroup
-	// Phase-two context: links and inbound processing outlive the stop of
-	// intake until the dispatcher has drained.
+	// Background work: links, inbound processing, webhook deliveries and
+	// the mailer run on their own context, cancelled last, after intake has
+	// stopped and the dispatcher has drained.
 	linkCtx, cancelLinks := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelLinks()
-	var dispatchDone = make(chan struct{})
+	var bg sync.WaitGroup
+	lc.onStop("background", func(ctx context.Context) error {
+		cancelLinks()
+		return waitGroup(ctx, &bg)
+	})
 	if mailer != nil {
-		wg.Go(func() { mailer.Run(linkCtx) })
+		bg.Go(func() { mailer.Run(linkCtx) })
 	}
 	if cfg.Roles.Dispatch {
 		for _, l := range links {
-			wg.Go(func() { _ = l.Run(linkCtx) })
+			bg.Go(func() { _ = l.Run(linkCtx) })
 		}
-		wg.Go(func() { inbound.Run(linkCtx) })
-		wg.Go(func() { hooks.Run(linkCtx) })
-		consumer := cfg.Dispatch.Consumer
-		if consumer == "" {
-			host, _ := os.Hostname()
-			consumer = fmt.Sprintf("%s-%d", host, os.Getpid())
-		}
-		d := router.NewDispatcher(router.DispatcherOptions{
-			Store: store, Routes: routes, Consumer: consumer,
-			Workers: cfg.Dispatch.Workers, Batch: cfg.Dispatch.Batch, Block: cfg.Dispatch.Block.Std(),
-			ClaimIdle: cfg.Dispatch.ClaimIdle.Std(),
-			Retry: router.RetryPolicy{Initial: cfg.Dispatch.Retry.Initial.Std(), Max: cfg.Dispatch.Retry.Max.Std(),
-				MaxAttempts: cfg.Dispatch.Retry.MaxAttempts, Jitter: cfg.Dispatch.Retry.Jitter},
-			RefundOnFailure: cfg.Dispatch.RefundOnFailure, DrainTimeout: cfg.Shutdown.Timeout.Std(),
-			Logger: logger.With("component", "dispatch"), Metrics: rm, Submitted: inbound.Submitted, Events: hooks,
-			StatusHooks: statusHooks,
-		})
-		go func() {
-			defer close(dispatchDone)
-			if err := d.Run(ctx); err != nil {
-				logger.Error("dispatcher stopped", "err", err)
-			}
-		}()
-	} else {
-		close(dispatchDone)
+		bg.Go(func() { inbound.Run(linkCtx) })
+		bg.Go(func() { _ = hooks.Run(linkCtx) })
 	}
 
-	// SMTP.
-	var smtpSrvs []interface{ Close() error }
-	var backend *smtp.Backend
-	smtpAddr := ""
-	if cfg.Roles.SMTP {
-		var tlsCfg *tls.Config
-		if cfg.SMTP.TLS.Enabled() {
-			cert, err := tls.LoadX509KeyPair(cfg.SMTP.TLS.CertFile, cfg.SMTP.TLS.KeyFile)
-			if err != nil {
-				return fmt.Errorf("smtp.tls: %w", err)
-			}
-			tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		}
-		// Sessions live on linkCtx: a SIGTERM must not cut a DATA already
-		// in flight; Drain refuses new transactions instead.
-		backend = smtp.NewBackend(linkCtx, smtp.Options{
-			Domains: cfg.SMTP.Domains, Hostname: cfg.SMTP.Hostname,
-			MaxRecipients: cfg.SMTP.MaxRecipients, MaxMessageBytes: cfg.SMTP.MaxMessageBytes,
-			ReadTimeout: cfg.SMTP.ReadTimeout.Std(), WriteTimeout: cfg.SMTP.WriteTimeout.Std(),
-			CommandTimeout: cfg.SMTP.CommandTimeout.Std(), TLSConfig: tlsCfg,
-			RequireTLS: cfg.SMTP.RequireTLS, AllowInsecureAuth: cfg.SMTP.AllowInsecureAuth,
-			Resolver: smtp.CacheResolver(store, cfg.SMTP.SenderCache.Std(), nil), Keys: store, Pipeline: smtp.RouterPipeline(pipeline), Groups: store,
-			Logger: logger.With("component", "smtp"), Metrics: smtp.NewMetrics(reg),
-		})
-		srv := backend.NewServer(cfg.SMTP.Listen)
-		ln, err := net.Listen("tcp", cfg.SMTP.Listen)
-		if err != nil {
-			return fmt.Errorf("smtp.listen: %w", err)
-		}
-		smtpAddr = ln.Addr().String()
-		smtpSrvs = append(smtpSrvs, srv)
-		wg.Go(func() { _ = srv.Serve(ln) })
-		if cfg.SMTP.TLSListen != "" && tlsCfg != nil {
-			tsrv := backend.NewServer(cfg.SMTP.TLSListen)
-			tln, err := tls.Listen("tcp", cfg.SMTP.TLSListen, tlsCfg)
-			if err != nil {
-				return fmt.Errorf("smtp.tls_listen: %w", err)
-			}
-			smtpSrvs = append(smtpSrvs, tsrv)
-			wg.Go(func() { _ = tsrv.Serve(tln) })
-		}
-		logger.Info("smtp listening", "addr", smtpAddr)
-	}
-
-	// HTTP: API, metrics, health.
-	var httpSrv *http.Server
+	// HTTP: API, metrics, health. It serves until intake has drained, so
+	// that /readyz can report the drain.
+	draining := make(chan struct{})
 	httpAddr := ""
-	if cfg.Roles.HTTP {
+	if lns.http != nil {
 		h := api.New(api.Options{
 			// The account store serves every area of the API.
 			Stores: api.Stores{Auth: store, Accounts: store, Registrations: store, Keys: store, Money: store,
@@ -286,16 +239,109 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 				}
 				return store.Ping(ctx)
 			}})
-		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-		if err != nil {
-			return fmt.Errorf("http.listen: %w", err)
-		}
-		httpAddr = ln.Addr().String()
-		httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		httpAddr = lns.http.Addr().String()
+		httpSrv := &http.Server{Handler: pc.recoverHTTP(h), ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}
-		wg.Go(func() { _ = httpSrv.Serve(ln) })
+		served := make(chan struct{})
+		go func() { defer close(served); _ = httpSrv.Serve(lns.http) }()
+		lc.onStop("http", func(ctx context.Context) error {
+			sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			err := httpSrv.Shutdown(sctx)
+			<-served
+			return err
+		})
 		logger.Info("http listening", "addr", httpAddr)
 	}
+
+	// The dispatcher stops reading when ctx ends (phase one) and then
+	// drains its in-flight submits within cfg.Shutdown.Timeout.
+	if cfg.Roles.Dispatch {
+		consumer := cfg.Dispatch.Consumer
+		if consumer == "" {
+			host, _ := os.Hostname()
+			consumer = fmt.Sprintf("%s-%d", host, os.Getpid())
+		}
+		d := router.NewDispatcher(router.DispatcherOptions{
+			Store: store, Routes: routes, Consumer: consumer,
+			Workers: cfg.Dispatch.Workers, Batch: cfg.Dispatch.Batch, Block: cfg.Dispatch.Block.Std(),
+			ClaimIdle: cfg.Dispatch.ClaimIdle.Std(),
+			Retry: router.RetryPolicy{Initial: cfg.Dispatch.Retry.Initial.Std(), Max: cfg.Dispatch.Retry.Max.Std(),
+				MaxAttempts: cfg.Dispatch.Retry.MaxAttempts, Jitter: cfg.Dispatch.Retry.Jitter},
+			RefundOnFailure: cfg.Dispatch.RefundOnFailure, DrainTimeout: cfg.Shutdown.Timeout.Std(),
+			Logger: logger.With("component", "dispatch"), Metrics: rm, Submitted: inbound.Submitted, Events: hooks,
+			StatusHooks: statusHooks, OnPanic: pc.record,
+		})
+		dctx, stopReading := context.WithCancel(ctx)
+		dispatchDone := make(chan struct{})
+		go func() {
+			defer close(dispatchDone)
+			if err := d.Run(dctx); err != nil {
+				logger.Error("dispatcher stopped", "err", err)
+			}
+		}()
+		lc.onStop("dispatch", func(ctx context.Context) error {
+			stopReading()
+			select {
+			case <-dispatchDone:
+				return nil
+			case <-ctx.Done():
+				return fmt.Errorf("dispatcher did not drain: %w", ctx.Err())
+			}
+		})
+	}
+
+	// SMTP, last: intake starts once everything behind it runs, and stops
+	// first.
+	smtpAddr := ""
+	var backend *smtp.Backend
+	if lns.smtp != nil {
+		// Sessions live on linkCtx: a SIGTERM must not cut a DATA already
+		// in flight; Drain refuses new transactions instead.
+		backend = smtp.NewBackend(linkCtx, smtp.Options{
+			Domains: cfg.SMTP.Domains, Hostname: cfg.SMTP.Hostname,
+			MaxRecipients: cfg.SMTP.MaxRecipients, MaxMessageBytes: cfg.SMTP.MaxMessageBytes,
+			ReadTimeout: cfg.SMTP.ReadTimeout.Std(), WriteTimeout: cfg.SMTP.WriteTimeout.Std(),
+			CommandTimeout: cfg.SMTP.CommandTimeout.Std(), TLSConfig: lns.tlsConfig,
+			RequireTLS: cfg.SMTP.RequireTLS, AllowInsecureAuth: cfg.SMTP.AllowInsecureAuth,
+			Resolver: smtp.CacheResolver(store, cfg.SMTP.SenderCache.Std(), nil), Keys: store, Pipeline: smtp.RouterPipeline(pipeline), Groups: store,
+			Logger: logger.With("component", "smtp"), Metrics: smtp.NewMetrics(reg), OnPanic: pc.record,
+		})
+		var srvs sync.WaitGroup
+		var closers []func() error
+		for _, ln := range []net.Listener{lns.smtp, lns.smtpTLS} {
+			if ln == nil {
+				continue
+			}
+			srv := backend.NewServer(ln.Addr().String())
+			closers = append(closers, srv.Close)
+			srvs.Go(func() { _ = srv.Serve(ln) })
+		}
+		smtpAddr = lns.smtp.Addr().String()
+		lc.onStop("smtp", func(ctx context.Context) error {
+			// Transactions under way finish within the drain bound.
+			wctx, cancel := context.WithTimeout(ctx, cfg.Shutdown.Timeout.Std())
+			defer cancel()
+			if err := backend.WaitIdle(wctx); err != nil {
+				logger.Warn("smtp transactions still open at the drain deadline")
+			}
+			for _, c := range closers {
+				_ = c()
+			}
+			return waitGroup(ctx, &srvs)
+		})
+		logger.Info("smtp listening", "addr", smtpAddr)
+	}
+	// Phase one of the shutdown, first of the stops: new SMTP transactions
+	// get 421 and /readyz reports the drain.
+	lc.onStop("intake", func(context.Context) error {
+		if backend != nil {
+			backend.Drain()
+		}
+		close(draining)
+		return nil
+	})
+
 	if ready != nil {
 		ready(smtpAddr, httpAddr)
 	}
@@ -304,42 +350,84 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	<-ctx.Done()
 	start := time.Now()
 	logger.Info("shutting down: new work refused, draining in-flight work", "timeout", cfg.Shutdown.Timeout.Std())
-	close(draining)
-	// Phase one: stop intake. New SMTP transactions get 421; the
-	// dispatcher's ctx (ctx) is already done, so it reads no more.
-	dctx, cancelDrain := context.WithTimeout(context.Background(), cfg.Shutdown.Timeout.Std())
-	defer cancelDrain()
-	if backend != nil {
-		backend.Drain()
-		if err := backend.WaitIdle(dctx); err != nil {
-			logger.Warn("smtp transactions still open at the drain deadline")
+	// Reverse order. Phase one: SMTP answers 421 to new transactions and
+	// /readyz 503, open transactions finish, and the dispatcher (its ctx
+	// done, it reads no more) finishes its in-flight submits. Phase two:
+	// HTTP closes and the links, inbound and mail work is cancelled. The
+	// bound leaves phase two some seconds beyond the drain.
+	if err := lc.stop(cfg.Shutdown.Timeout.Std() + 10*time.Second); err != nil {
+		logger.Warn("shutdown incomplete", "err", err)
+	}
+	logger.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// listeners are the daemon's bound sockets; nil for a role that is off.
+type listeners struct {
+	smtp, smtpTLS, http net.Listener
+	tlsConfig           *tls.Config // SMTP's certificate, nil without TLS
+}
+
+// listen binds every listener the configuration asks for and registers
+// their closing: a listener that is never served is closed on an error
+// return, and closing one that a server already closed is harmless.
+func listen(cfg *config.Config, lc *lifecycle) (*listeners, error) {
+	var lns listeners
+	bind := func(name, addr string, tlsCfg *tls.Config) (net.Listener, error) {
+		var ln net.Listener
+		var err error
+		if tlsCfg != nil {
+			ln, err = tls.Listen("tcp", addr, tlsCfg)
+		} else {
+			ln, err = net.Listen("tcp", addr)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		lc.onStop(name, func(context.Context) error {
+			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			return nil
+		})
+		return ln, nil
+	}
+	var err error
+	if cfg.Roles.SMTP {
+		if cfg.SMTP.TLS.Enabled() {
+			cert, err := tls.LoadX509KeyPair(cfg.SMTP.TLS.CertFile, cfg.SMTP.TLS.KeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("smtp.tls: %w", err)
+			}
+			lns.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
+		if lns.smtp, err = bind("smtp.listen", cfg.SMTP.Listen, nil); err != nil {
+			return nil, err
+		}
+		if cfg.SMTP.TLSListen != "" && lns.tlsConfig != nil {
+			if lns.smtpTLS, err = bind("smtp.tls_listen", cfg.SMTP.TLSListen, lns.tlsConfig); err != nil {
+				return nil, err
+			}
 		}
 	}
-	// Phase two: wait for the dispatcher to finish in-flight submits, then
-	// close sessions, links and servers.
-	select {
-	case <-dispatchDone:
-	case <-dctx.Done():
-		logger.Warn("dispatcher did not drain in time")
+	if cfg.Roles.HTTP {
+		if lns.http, err = bind("http.listen", cfg.HTTP.Listen, nil); err != nil {
+			return nil, err
+		}
 	}
-	for _, s := range smtpSrvs {
-		_ = s.Close()
-	}
-	cancelLinks()
-	if httpSrv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = httpSrv.Shutdown(sctx)
-		cancel()
-	}
+	return &lns, nil
+}
+
+// waitGroup waits for wg, or until ctx ends.
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
-		logger.Warn("some goroutines did not stop in time")
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("goroutines still running: %w", ctx.Err())
 	}
-	logger.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
-	return nil
 }
 
 // rdLink sets registered_delivery on every submit as the link's
@@ -352,15 +440,6 @@ type rdLink struct {
 func (l rdLink) Submit(ctx context.Context, r *smpp.SubmitRequest) (string, error) {
 	r.RegisteredDelivery = l.rd
 	return l.Link.Submit(ctx, r)
-}
-
-// recoverTo turns a panic into an error and counts it.
-func recoverTo(err *error, panics *prometheus.CounterVec, component string, logger *slog.Logger) {
-	if r := recover(); r != nil {
-		panics.WithLabelValues(component).Inc()
-		logger.Error("panic", "component", component, "panic", fmt.Sprint(r))
-		*err = fmt.Errorf("panic: %v", r)
-	}
 }
 
 // newRedis connects to a single Redis (TCP or unix socket) or, when a

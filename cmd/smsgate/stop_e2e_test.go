@@ -15,8 +15,8 @@ import (
 // sender mails it and another number: 250, only the other is sent and
 // charged, and the sender gets a notice mail threaded under their mail.
 //
-// Needs the Stop hook (router.NewStop, first of InboundOptions.ReplyHooks)
-// and the pipeline's Notifier (the reply Mailer) wired in serve.go.
+// Needs the Stop hook (stoprule.New, first of InboundOptions.ReplyHooks)
+// and the pipeline's Notifier (the relay Mailer) wired in serve.go.
 func TestStopEndToEnd(t *testing.T) {
 	g := startGateway(t)
 	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)

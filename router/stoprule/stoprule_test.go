@@ -1,18 +1,15 @@
-package router
+package stoprule
 
 import (
-	"context"
 	"errors"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
-	"github.com/smsgate/smsgate/internal/mailsink"
 	"github.com/smsgate/smsgate/internal/redistest"
+	"github.com/smsgate/smsgate/router"
 )
 
 const (
@@ -25,20 +22,8 @@ const (
 type stopWorld struct {
 	st        *redisstore.Store
 	root, sub *accounts.Account
-	pipe      *Pipeline
-	hook      *Stop
-	notices   *recordingNotifier
-}
-
-type recordingNotifier struct {
-	mu      sync.Mutex
-	blocked [][]string
-}
-
-func (n *recordingNotifier) BlockedNotice(_ context.Context, _ *Mail, blocked []string) {
-	n.mu.Lock()
-	n.blocked = append(n.blocked, blocked)
-	n.mu.Unlock()
+	pipe      *router.Pipeline
+	hook      *Hook
 }
 
 func newStopWorld(t *testing.T, subBal int64, shareContacts bool) *stopWorld {
@@ -66,9 +51,9 @@ func newStopWorld(t *testing.T, subBal int64, shareContacts bool) *stopWorld {
 			t.Fatal(err)
 		}
 	}
-	w := &stopWorld{st: st, root: root, sub: sub, notices: &recordingNotifier{}}
-	w.pipe = NewPipeline(PipelineOptions{Store: st, DefaultSource: stopOurNumber, Notifier: w.notices})
-	w.hook = NewStop(StopOptions{Store: st, Sender: w.pipe})
+	w := &stopWorld{st: st, root: root, sub: sub}
+	w.pipe = router.NewPipeline(router.PipelineOptions{Store: st, DefaultSource: stopOurNumber})
+	w.hook = New(Options{Store: st, Sender: w.pipe})
 	return w
 }
 
@@ -76,7 +61,7 @@ func newStopWorld(t *testing.T, subBal int64, shareContacts bool) *stopWorld {
 // message, as the conversation the reply answers.
 func (w *stopWorld) sent(t *testing.T) *accounts.Message {
 	t.Helper()
-	ids, err := w.pipe.Accept(t.Context(), &Mail{Sender: &accounts.Sender{Account: w.sub, Address: "alice@example.com"},
+	ids, err := w.pipe.Accept(t.Context(), &router.Mail{Sender: &accounts.Sender{Account: w.sub, Address: "alice@example.com"},
 		Recipients: []string{stopPhone}, MailID: "<m1@example.com>", Text: "Meeting at 3"})
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +82,7 @@ func (w *stopWorld) confirmations(t *testing.T) []*accounts.Message {
 	}
 	var out []*accounts.Message
 	for _, m := range msgs {
-		if strings.HasPrefix(m.Sender, "auto:") {
+		if router.IsAutoSender(m.Sender) {
 			out = append(out, m)
 		}
 	}
@@ -211,73 +196,5 @@ func TestStopHook(t *testing.T) {
 				t.Errorf("%d confirmations after a second run, want 1", n)
 			}
 		})
-	}
-}
-
-func TestPipelineBlocked(t *testing.T) {
-	ctx := t.Context()
-	w := newStopWorld(t, 100, false)
-	if _, err := w.st.AddOptOut(ctx, w.sub.ID, accounts.OptOut{Number: stopPhone}); err != nil {
-		t.Fatal(err)
-	}
-	sender := &accounts.Sender{Account: w.sub, Address: "alice@example.com"}
-
-	_, err := w.pipe.Accept(ctx, &Mail{Sender: sender, Recipients: []string{stopPhone}, MailID: "<a@x>", Text: "hi"})
-	var oe *accounts.OptedOutError
-	if !errors.Is(err, accounts.ErrOptedOut) || !errors.As(err, &oe) || !slices.Equal(oe.Numbers, []string{stopPhone}) {
-		t.Fatalf("all blocked: %v", err)
-	}
-	if len(w.notices.blocked) != 0 {
-		t.Errorf("a refused mail also got a notice: %v", w.notices.blocked)
-	}
-
-	ids, err := w.pipe.Accept(ctx, &Mail{Sender: sender, Recipients: []string{stopPhone, "61499999999"}, MailID: "<b@x>", Text: "hi"})
-	if err != nil || len(ids) != 1 {
-		t.Fatalf("partly blocked: %v %v", ids, err)
-	}
-	if m, _ := w.st.GetMessage(ctx, ids[0]); m == nil || m.To != "61499999999" {
-		t.Errorf("the id returned is not the other recipient's: %+v", m)
-	}
-	if len(w.notices.blocked) != 1 || !slices.Equal(w.notices.blocked[0], []string{stopPhone}) {
-		t.Errorf("notices %v", w.notices.blocked)
-	}
-	if a, _ := w.st.GetAccount(ctx, w.sub.ID); a.Balance != 95 {
-		t.Errorf("balance %d, want 95 (one recipient charged)", a.Balance)
-	}
-}
-
-func TestMailerBlockedNotice(t *testing.T) {
-	sink, err := mailsink.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
-	m := NewMailer(MailerOptions{Addr: sink.Addr(), From: "smsgate@sms.example.com", Hostname: "gw.test"})
-	go m.Run(t.Context())
-	acct := &accounts.Account{ID: "a0-x"}
-	// Code and API senders have no mailbox: nothing is sent for them.
-	m.BlockedNotice(t.Context(), &Mail{Sender: &accounts.Sender{Account: acct, Address: "api:k1"},
-		Recipients: []string{stopPhone, "61499999999"}}, []string{stopPhone})
-	m.BlockedNotice(t.Context(), &Mail{Sender: &accounts.Sender{Account: acct, Address: "alice@example.com"},
-		Recipients: []string{stopPhone, "61499999999", "61411111111"}, MailID: "<orig-1@example.com>"},
-		[]string{stopPhone, "61411111111"})
-	ctx, cancel := contextWithTimeout(t, 10*time.Second)
-	defer cancel()
-	mails, err := sink.Wait(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := mails[0]
-	for _, want := range []string{"Subject: SMS not sent to 2 recipients: opted out", "In-Reply-To: <orig-1@example.com>",
-		"References: <orig-1@example.com>", "+61412345678", "+61411111111", "Auto-Submitted: auto-replied",
-		"The other 1 recipient(s) were sent"} {
-		if !strings.Contains(got.Data, want) {
-			t.Errorf("notice lacks %q:\n%s", want, got.Data)
-		}
-	}
-	// The queue is first in, first out: had the API sender's notice been
-	// queued, it would have arrived first.
-	if got.To[0] != "alice@example.com" {
-		t.Errorf("first notice to %v, want alice (none for the API sender)", got.To)
 	}
 }

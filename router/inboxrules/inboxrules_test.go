@@ -1,16 +1,14 @@
-package router
+package inboxrules
 
 import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/smsgate/smsgate/accounts"
-	"github.com/smsgate/smsgate/internal/mailsink"
+	"github.com/smsgate/smsgate/router"
 	"github.com/smsgate/smsgate/smpp"
 )
 
@@ -87,7 +85,7 @@ func (d *deliveries) Reply(context.Context, *accounts.Reply, *accounts.Message) 
 
 // TestInboxRules runs replies through Inbound with the hook last in the
 // chain, as serve wires it, and counts what each rule set sends: every mail
-// and event exactly once, none when turned off, and exactly today's
+// and event exactly once, none when turned off, and exactly the default
 // behaviour when no rules are stored.
 func TestInboxRules(t *testing.T) {
 	alice := &accounts.Message{ID: "m0-1", AccountID: "a0-acct", Sender: "alice@example.com", MailID: "<o1@example.com>"}
@@ -104,7 +102,7 @@ func TestInboxRules(t *testing.T) {
 		wantMails []string
 		wantEvent int
 	}{
-		{name: "no rules stored: as today", orig: alice, wantMails: []string{"sender:alice@example.com"}, wantEvent: 1},
+		{name: "no rules stored: the default chain", orig: alice, wantMails: []string{"sender:alice@example.com"}, wantEvent: 1},
 		{name: "stored defaults", orig: alice, rules: rules(true, true), wantMails: []string{"sender:alice@example.com"}, wantEvent: 1},
 		{name: "forward with the defaults", orig: alice, rules: rules(true, true, "ops@example.com", "b@x.example"),
 			wantMails: []string{"forward:ops@example.com", "forward:b@x.example", "sender:alice@example.com"}, wantEvent: 1},
@@ -131,13 +129,13 @@ func TestInboxRules(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &rulesStore{orig: tc.orig, rules: tc.rules, err: tc.storeErr}
 			d := &deliveries{}
-			o := InboxRulesOptions{Store: st, Events: d}
-			in := InboundOptions{Store: st, Events: d}
+			o := Options{Store: st, Events: d}
+			in := router.InboundOptions{Store: st, Events: d}
 			if !tc.noMailer {
 				o.Mailer, in.Mailer = d, d
 			}
-			in.ReplyHooks = []ReplyHook{NewInboxRules(o)}
-			err := NewInbound(in).HandleDeliver(t.Context(), &smpp.Deliver{Link: "l", Source: "61412345678", Dest: "61480000000", Text: "hi"})
+			in.ReplyHooks = []router.ReplyHook{New(o)}
+			err := router.NewInbound(in).HandleDeliver(t.Context(), &smpp.Deliver{Link: "l", Source: "61412345678", Dest: "61480000000", Text: "hi"})
 			if err != nil || st.routed != 1 {
 				t.Fatalf("HandleDeliver: %v (routed %d)", err, st.routed)
 			}
@@ -145,74 +143,5 @@ func TestInboxRules(t *testing.T) {
 				t.Errorf("mails %q events %d, want %q events %d", d.mails, d.events, tc.wantMails, tc.wantEvent)
 			}
 		})
-	}
-}
-
-// TestForwardMail: a forward reaches the fixed address through the relay,
-// threaded under the original email, with its own Message-ID per address;
-// one with no conversation threads under nothing.
-func TestForwardMail(t *testing.T) {
-	sink, err := mailsink.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
-	m := NewMailer(MailerOptions{Addr: sink.Addr(), From: "replies@sms.example.com", Hostname: "gw.test"})
-	go m.Run(t.Context())
-	orig := &accounts.Message{ID: "m0-abc", AccountID: "a0-x", Sender: "alice@example.com", MailID: "<orig-1@example.com>",
-		To: "61412345678", Text: "Meeting at 3", CreatedAt: time.Now()}
-	r := &accounts.Reply{ID: "r0-xyz", AccountID: "a0-x", From: "61412345678", To: "61480000000", Text: "see you", ReceivedAt: time.Now()}
-	for _, to := range []string{"ops@example.com", "desk@example.com"} {
-		if err := m.MailForward(t.Context(), r, orig, to); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := m.MailForward(t.Context(), &accounts.Reply{ID: "r0-lone", AccountID: "a0-x", From: "61499999999",
-		To: "61480000000", Text: "who is this", ReceivedAt: time.Now()}, nil, "ops@example.com"); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	mails, err := sink.Wait(ctx, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]bool{}
-	for i, want := range []struct {
-		to   string
-		has  []string
-		lack []string
-	}{
-		{to: "ops@example.com", has: []string{"In-Reply-To: <orig-1@example.com>", "References: <orig-1@example.com>",
-			"To: <ops@example.com>", "Subject: SMS reply from +61412345678 to alice@example.com",
-			"Auto-Submitted: auto-generated", "X-Smsgate-Message: m0-abc", "see you", "> Meeting at 3"}},
-		{to: "desk@example.com", has: []string{"In-Reply-To: <orig-1@example.com>", "To: <desk@example.com>"}},
-		{to: "ops@example.com", has: []string{"who is this", "no conversation"}, lack: []string{"In-Reply-To", "References"}},
-	} {
-		got := mails[i]
-		if len(got.To) != 1 || got.To[0] != want.to || got.From != "replies@sms.example.com" {
-			t.Errorf("mail %d envelope %s -> %v, want -> %s", i, got.From, got.To, want.to)
-		}
-		for _, s := range want.has {
-			if !strings.Contains(got.Data, s) {
-				t.Errorf("mail %d lacks %q:\n%s", i, s, got.Data)
-			}
-		}
-		for _, s := range want.lack {
-			if strings.Contains(got.Data, s) {
-				t.Errorf("mail %d has %q:\n%s", i, s, got.Data)
-			}
-		}
-		for line := range strings.SplitSeq(got.Data, "\r\n") {
-			if v, ok := strings.CutPrefix(line, "Message-Id: "); ok {
-				if ids[v] || !strings.HasSuffix(v, "@gw.test>") {
-					t.Errorf("mail %d Message-Id %s repeated or not ours", i, v)
-				}
-				ids[v] = true
-			}
-		}
-	}
-	if len(ids) != 3 {
-		t.Errorf("%d distinct Message-Ids, want 3", len(ids))
 	}
 }

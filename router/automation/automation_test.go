@@ -1,4 +1,4 @@
-package router
+package automation
 
 import (
 	"context"
@@ -13,16 +13,18 @@ import (
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/internal/mailsink"
 	"github.com/smsgate/smsgate/internal/redistest"
+	"github.com/smsgate/smsgate/router"
+	"github.com/smsgate/smsgate/smtp/relay"
 )
 
 // autoSender records what automation sends; err fails every send.
 type autoSender struct {
 	mu   sync.Mutex
-	sent []*Mail
+	sent []*router.Mail
 	err  error
 }
 
-func (s *autoSender) Accept(_ context.Context, m *Mail) ([]string, error) {
+func (s *autoSender) Accept(_ context.Context, m *router.Mail) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
@@ -32,7 +34,7 @@ func (s *autoSender) Accept(_ context.Context, m *Mail) ([]string, error) {
 	return []string{"m0-x"}, nil
 }
 
-func (s *autoSender) take() []*Mail {
+func (s *autoSender) take() []*router.Mail {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := s.sent
@@ -43,17 +45,17 @@ func (s *autoSender) take() []*Mail {
 // autoMailer records the automation mails.
 type autoMailer struct {
 	mu    sync.Mutex
-	mails []AutomationMail
+	mails []relay.Notice
 }
 
-func (m *autoMailer) MailAutomation(_ context.Context, am AutomationMail) error {
+func (m *autoMailer) MailNotice(_ context.Context, am relay.Notice) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.mails = append(m.mails, am)
 	return nil
 }
 
-func (m *autoMailer) take() []AutomationMail {
+func (m *autoMailer) take() []relay.Notice {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := m.mails
@@ -61,7 +63,7 @@ func (m *autoMailer) take() []AutomationMail {
 	return out
 }
 
-// autoEnv is an Automator over a real store with a root account and its
+// autoEnv is a Hook over a real store with a root account and its
 // sub-account, whose dedicated number is 61480000123.
 type autoEnv struct {
 	rdb    *redis.Client
@@ -69,7 +71,7 @@ type autoEnv struct {
 	sub    *accounts.Account
 	sender *autoSender
 	mailer *autoMailer
-	a      *Automator
+	a      *Hook
 }
 
 const autoDedicated = "61480000123"
@@ -91,7 +93,7 @@ func newAutoEnv(t *testing.T, cap int) *autoEnv {
 		t.Fatal(err)
 	}
 	e := &autoEnv{rdb: rdb, st: st, sub: sub, sender: &autoSender{}, mailer: &autoMailer{}}
-	e.a = NewAutomator(AutomationOptions{Store: st, Sender: e.sender, Mailer: e.mailer, HourlyCap: cap, CacheTTL: -1})
+	e.a = New(Options{Store: st, Sender: e.sender, Mailer: e.mailer, HourlyCap: cap, CacheTTL: -1})
 	return e
 }
 
@@ -150,7 +152,7 @@ func TestAutoReply(t *testing.T) {
 		case len(sent) != 1:
 			t.Fatalf("%s: sent %d, want 1", st.name, len(sent))
 		case sent[0].Text != st.want || sent[0].Source != "61480000000" || len(sent[0].Recipients) != 1 ||
-			sent[0].Recipients[0] != st.from || !IsAutoSender(sent[0].Sender.Address) || sent[0].Sender.Account.ID != e.sub.ID:
+			sent[0].Recipients[0] != st.from || !router.IsAutoSender(sent[0].Sender.Address) || sent[0].Sender.Account.ID != e.sub.ID:
 			t.Fatalf("%s: sent %+v (sender %+v)", st.name, sent[0], sent[0].Sender)
 		}
 	}
@@ -286,7 +288,7 @@ func TestReceiptNotice(t *testing.T) {
 	}
 }
 
-// TestAutomationMailThroughMailer: the real Mailer renders and relays a
+// TestAutomationMailThroughMailer: the relay's Mailer renders and relays a
 // notice, threaded under the original mail and marked automatic.
 func TestAutomationMailThroughMailer(t *testing.T) {
 	sink, err := mailsink.Start("127.0.0.1:0")
@@ -294,7 +296,7 @@ func TestAutomationMailThroughMailer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sink.Close() })
-	m := NewMailer(MailerOptions{Addr: sink.Addr(), From: "smsgate@sms.example.com", Hostname: "gw.test"})
+	m := relay.New(relay.Options{Addr: sink.Addr(), From: "smsgate@sms.example.com", Hostname: "gw.test"})
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	done := make(chan struct{})
@@ -302,7 +304,7 @@ func TestAutomationMailThroughMailer(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	n := ReceiptNotice(&accounts.Message{ID: "m0-1", Sender: "alice@example.com", MailID: "m1@example.com", To: "61412345999",
 		Text: "hi", Status: accounts.MsgUndeliverable, Error: "001"}, time.Now())
-	if err := m.MailAutomation(ctx, n); err != nil {
+	if err := m.MailNotice(ctx, n); err != nil {
 		t.Fatal(err)
 	}
 	got, err := sink.Wait(ctx, 1)

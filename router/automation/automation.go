@@ -1,22 +1,7 @@
-package router
-
-import (
-	"bytes"
-	"context"
-	"fmt"
-	"log/slog"
-	"strings"
-	"sync"
-	"time"
-
-	"github.com/emersion/go-message/mail"
-
-	"github.com/smsgate/smsgate/accounts"
-)
-
-// Automation rules in action (accounts/rules): Automator is a
-// ReplyHook (keyword auto-replies and forwards) and a StatusHook (delivery
-// receipt notices by email).
+// Package automation puts each account's automation rules
+// (accounts.Automation) into action: Hook is a router.ReplyHook (keyword
+// auto-replies and forwards) and a router.StatusHook (delivery receipt
+// notices by email). It never claims a reply.
 //
 // Loop limits, so that two gateways, a phone with its own auto-responder,
 // or two rules cannot ping-pong:
@@ -37,52 +22,45 @@ import (
 // Nothing here blocks the reply or receipt path on the network: mails go
 // onto the Mailer's queue and a send is one store call (Accept). Errors are
 // logged, never returned: the reply or status is already stored.
+package automation
 
-// AutoSenderPrefix starts the Sender of every message the gateway sends on
-// its own ("auto:<rule id>", "auto:stop", ...).
-const AutoSenderPrefix = "auto:"
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
 
-// IsAutoSender reports whether a message's sender marks it as automatic.
-func IsAutoSender(sender string) bool { return strings.HasPrefix(sender, AutoSenderPrefix) }
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/router"
+	"github.com/smsgate/smsgate/smtp/relay"
+)
 
-// autoReplyMailPrefix starts the MailID of an auto-reply; the reply id follows.
-const autoReplyMailPrefix = "auto-reply."
-
-// AutoReplyMailID is the MailID of the auto-reply answering reply id.
-func AutoReplyMailID(replyID string) string { return autoReplyMailPrefix + replyID }
-
-// answeredReply returns the id of the reply an auto-reply answered, if m is one.
-func answeredReply(m *accounts.Message) (string, bool) {
-	if m == nil || !IsAutoSender(m.Sender) {
-		return "", false
-	}
-	return strings.CutPrefix(m.MailID, autoReplyMailPrefix)
-}
-
-// AutomationStore is what automation needs of the store.
-type AutomationStore interface {
+// Store is what automation needs of the account store (*redisstore.Store).
+type Store interface {
 	GetAccount(ctx context.Context, id string) (*accounts.Account, error)
 	ListAutomations(ctx context.Context, accountID string) ([]accounts.Automation, error)
 	ClaimAutomation(ctx context.Context, c accounts.AutomationClaim) (ok bool, why string, err error)
 	AutomationNumberOwner(ctx context.Context, number string) (string, error)
 }
 
-// AutomationSender accepts automatic SMS (*Pipeline): priced, debited,
+// Sender accepts automatic SMS (*router.Pipeline): priced, debited,
 // permission-checked and queued like any message.
-type AutomationSender interface {
-	Accept(ctx context.Context, m *Mail) ([]string, error)
+type Sender interface {
+	Accept(ctx context.Context, m *router.Mail) ([]string, error)
 }
 
-// AutomationMailer queues automation mails (*Mailer).
-type AutomationMailer interface {
-	MailAutomation(ctx context.Context, am AutomationMail) error
+// Mailer queues notice mails (*relay.Mailer).
+type Mailer interface {
+	MailNotice(ctx context.Context, n relay.Notice) error
 }
 
-// AutomationOptions configures an Automator.
-type AutomationOptions struct {
-	Store  AutomationStore
-	Sender AutomationSender // nil: auto-replies and SMS forwards are dropped (logged)
-	Mailer AutomationMailer // nil: mail forwards and notices are dropped (logged)
+// Options configures a Hook.
+type Options struct {
+	Store  Store
+	Sender Sender // nil: auto-replies and SMS forwards are dropped (logged)
+	Mailer Mailer // nil: mail forwards and notices are dropped (logged)
 	// Window is how long a rule stays quiet for a phone number after
 	// auto-replying to it; default 10 minutes.
 	Window time.Duration
@@ -97,9 +75,9 @@ type AutomationOptions struct {
 	Now      func() time.Time
 }
 
-// Automator applies automation rules; see the package text above.
-type Automator struct {
-	o   AutomationOptions
+// Hook applies automation rules; see the package comment.
+type Hook struct {
+	o   Options
 	log *slog.Logger
 
 	mu    sync.Mutex
@@ -115,12 +93,12 @@ type ruleCacheEntry struct {
 const ruleCacheMax = 10000
 
 var (
-	_ ReplyHook  = (*Automator)(nil)
-	_ StatusHook = (*Automator)(nil)
+	_ router.ReplyHook  = (*Hook)(nil)
+	_ router.StatusHook = (*Hook)(nil)
 )
 
-// NewAutomator returns an Automator.
-func NewAutomator(o AutomationOptions) *Automator {
+// New returns a Hook.
+func New(o Options) *Hook {
 	if o.Window <= 0 {
 		o.Window = 10 * time.Minute
 	}
@@ -136,11 +114,11 @@ func NewAutomator(o AutomationOptions) *Automator {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Automator{o: o, log: o.Logger, cache: map[string]ruleCacheEntry{}}
+	return &Hook{o: o, log: o.Logger, cache: map[string]ruleCacheEntry{}}
 }
 
 // rules returns the enabled rules of an account, from the cache when fresh.
-func (a *Automator) rules(ctx context.Context, accountID string) ([]accounts.Automation, error) {
+func (a *Hook) rules(ctx context.Context, accountID string) ([]accounts.Automation, error) {
 	now := a.o.Now()
 	if a.o.CacheTTL > 0 {
 		a.mu.Lock()
@@ -174,11 +152,11 @@ func (a *Automator) rules(ctx context.Context, accountID string) ([]accounts.Aut
 // OnReply answers and forwards a routed reply per the account's rules. It
 // never claims the reply: the inbox, the webhook and the mail to the
 // sender still see it.
-func (a *Automator) OnReply(ctx context.Context, r *accounts.Reply, orig *accounts.Message) bool {
+func (a *Hook) OnReply(ctx context.Context, r *accounts.Reply, orig *accounts.Message) bool {
 	if r.AccountID == "" {
 		return false
 	}
-	if orig != nil && IsAutoSender(orig.Sender) {
+	if orig != nil && router.IsAutoSender(orig.Sender) {
 		a.log.DebugContext(ctx, "reply to an automatic message: not automated", "reply", r.ID, "message", orig.ID)
 		return false
 	}
@@ -237,7 +215,7 @@ func (a *Automator) OnReply(ctx context.Context, r *accounts.Reply, orig *accoun
 
 // claim asks the store for one action under rule; false (logged) when a
 // limit refuses it.
-func (a *Automator) claim(ctx context.Context, acct *accounts.Account, rule *accounts.Automation, r *accounts.Reply, window time.Duration) bool {
+func (a *Hook) claim(ctx context.Context, acct *accounts.Account, rule *accounts.Automation, r *accounts.Reply, window time.Duration) bool {
 	ok, why, err := a.o.Store.ClaimAutomation(ctx, accounts.AutomationClaim{AccountID: acct.ID, RuleID: rule.ID,
 		Phone: r.From, Window: window, HourlyCap: a.o.HourlyCap})
 	switch {
@@ -254,7 +232,7 @@ func (a *Automator) claim(ctx context.Context, acct *accounts.Account, rule *acc
 
 // autoReply sends rule's text back to the phone, from the number it
 // texted, at most once per phone per window.
-func (a *Automator) autoReply(ctx context.Context, acct *accounts.Account, rule *accounts.Automation, r *accounts.Reply) {
+func (a *Hook) autoReply(ctx context.Context, acct *accounts.Account, rule *accounts.Automation, r *accounts.Reply) {
 	if a.o.Sender == nil {
 		a.log.WarnContext(ctx, "auto-reply dropped: no sender configured", "rule", rule.ID)
 		return
@@ -262,14 +240,14 @@ func (a *Automator) autoReply(ctx context.Context, acct *accounts.Account, rule 
 	if !a.claim(ctx, acct, rule, r, a.o.Window) {
 		return
 	}
-	ids, err := a.o.Sender.Accept(ctx, &Mail{
-		Sender:     &accounts.Sender{Account: acct, Address: AutoSenderPrefix + rule.ID},
+	ids, err := a.o.Sender.Accept(ctx, &router.Mail{
+		Sender:     &accounts.Sender{Account: acct, Address: router.AutoSenderPrefix + rule.ID},
 		Recipients: []string{r.From},
 		Text:       rule.Text,
 		Source:     r.To,
 		// Names the reply it answers, so that later replies in this
 		// conversation can be traced back to the staff member's message.
-		MailID: AutoReplyMailID(r.ID),
+		MailID: router.AutoReplyMailID(r.ID),
 	})
 	if err != nil {
 		a.log.WarnContext(ctx, "auto-reply not sent", "err", err, "rule", rule.ID, "reply", r.ID, "account", acct.ID)
@@ -280,7 +258,7 @@ func (a *Automator) autoReply(ctx context.Context, acct *accounts.Account, rule 
 
 // forward sends the reply on to the rule's addresses (a mail each) and
 // numbers (one SMS from the account's default source).
-func (a *Automator) forward(ctx context.Context, acct *accounts.Account, rule *accounts.Automation, r *accounts.Reply) {
+func (a *Hook) forward(ctx context.Context, acct *accounts.Account, rule *accounts.Automation, r *accounts.Reply) {
 	var emails, numbers []string
 	for _, to := range rule.ForwardTo {
 		if strings.Contains(to, "@") {
@@ -308,8 +286,8 @@ func (a *Automator) forward(ctx context.Context, acct *accounts.Account, rule *a
 	if len(numbers) > 0 {
 		if a.o.Sender == nil {
 			a.log.WarnContext(ctx, "SMS forward dropped: no sender configured", "rule", rule.ID)
-		} else if _, err := a.o.Sender.Accept(ctx, &Mail{
-			Sender:     &accounts.Sender{Account: acct, Address: AutoSenderPrefix + rule.ID},
+		} else if _, err := a.o.Sender.Accept(ctx, &router.Mail{
+			Sender:     &accounts.Sender{Account: acct, Address: router.AutoSenderPrefix + rule.ID},
 			Recipients: numbers,
 			Text:       "SMS from +" + r.From + ": " + r.Text,
 		}); err != nil {
@@ -321,7 +299,7 @@ func (a *Automator) forward(ctx context.Context, acct *accounts.Account, rule *a
 			a.log.WarnContext(ctx, "mail forward dropped: no mailer configured", "rule", rule.ID)
 			break
 		}
-		err := a.o.Mailer.MailAutomation(ctx, AutomationMail{
+		err := a.o.Mailer.MailNotice(ctx, relay.Notice{
 			To:      to,
 			ID:      fmt.Sprintf("%s.fwd%d", r.ID, i),
 			Subject: fmt.Sprintf("SMS from +%s (rule %q)", r.From, rule.Name),
@@ -338,8 +316,8 @@ func (a *Automator) forward(ctx context.Context, acct *accounts.Account, rule *a
 
 // OnStatus mails the email sender of m a notice of its final status when
 // the account has an enabled receipt_notice rule that asks for it.
-func (a *Automator) OnStatus(ctx context.Context, m *accounts.Message) {
-	if !strings.Contains(m.Sender, "@") || IsAutoSender(m.Sender) || m.AccountID == "" {
+func (a *Hook) OnStatus(ctx context.Context, m *accounts.Message) {
+	if !strings.Contains(m.Sender, "@") || router.IsAutoSender(m.Sender) || m.AccountID == "" {
 		return // sent through the API, or by the gateway itself: no mailbox
 	}
 	rules, err := a.rules(ctx, m.AccountID)
@@ -361,14 +339,14 @@ func (a *Automator) OnStatus(ctx context.Context, m *accounts.Message) {
 		a.log.WarnContext(ctx, "receipt notice dropped: no mailer configured", "rule", rule.ID)
 		return
 	}
-	if err := a.o.Mailer.MailAutomation(ctx, ReceiptNotice(m, a.o.Now())); err != nil {
+	if err := a.o.Mailer.MailNotice(ctx, ReceiptNotice(m, a.o.Now())); err != nil {
 		a.log.ErrorContext(ctx, "queue receipt notice", "err", err, "message", m.ID)
 	}
 }
 
 // ReceiptNotice is the notice mail of a message's final status, threaded
 // under the mail that sent it.
-func ReceiptNotice(m *accounts.Message, now time.Time) AutomationMail {
+func ReceiptNotice(m *accounts.Message, now time.Time) relay.Notice {
 	at := m.DoneAt
 	if at.IsZero() {
 		at = now
@@ -382,7 +360,7 @@ func ReceiptNotice(m *accounts.Message, now time.Time) AutomationMail {
 		subject = "SMS NOT delivered to " + shortNumber(m.To)
 		line = fmt.Sprintf("Your SMS was NOT delivered to +%s: %s (%s).", m.To, statusReason(m), when)
 	}
-	return AutomationMail{
+	return relay.Notice{
 		To:        m.Sender,
 		ID:        m.ID + ".notice",
 		Subject:   subject,
@@ -411,53 +389,4 @@ func shortNumber(n string) string {
 		return "+" + n
 	}
 	return "+" + n[:2] + "..." + n[len(n)-4:]
-}
-
-// AutomationMail is a plain-text mail of the automation rules: a receipt
-// notice or a forwarded reply. The Mailer renders it with Render, from its
-// relay's From address.
-type AutomationMail struct {
-	To      string
-	ID      string // unique; the Message-ID is <ID@hostname>
-	Subject string
-	Body    string
-	// InReplyTo is the Message-ID of the mail this one answers (threading:
-	// In-Reply-To and References); "" for none.
-	InReplyTo string
-	Date      time.Time
-	Headers   map[string]string // extra X- headers
-}
-
-// Render builds the mail. It is marked "Auto-Submitted: auto-generated"
-// (RFC 3834 §5) and "X-Auto-Response-Suppress: All" (Exchange), so that
-// auto-responders leave it unanswered.
-func (am AutomationMail) Render(from, hostname string) ([]byte, error) {
-	var h mail.Header
-	h.SetDate(am.Date)
-	h.SetAddressList("From", []*mail.Address{{Name: "SMS gateway", Address: from}})
-	h.SetAddressList("To", []*mail.Address{{Address: am.To}})
-	h.SetSubject(am.Subject)
-	h.SetMessageID(am.ID + "@" + hostname)
-	if id := strings.Trim(am.InReplyTo, "<> "); id != "" {
-		h.SetMsgIDList("In-Reply-To", []string{id})
-		h.SetMsgIDList("References", []string{id})
-	}
-	h.Set("Auto-Submitted", "auto-generated")
-	h.Set("X-Auto-Response-Suppress", "All")
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	for k, v := range am.Headers {
-		h.Set(k, v)
-	}
-	var buf bytes.Buffer
-	w, err := mail.CreateSingleInlineWriter(&buf, h)
-	if err != nil {
-		return nil, fmt.Errorf("automation mail: %w", err)
-	}
-	if _, err := w.Write([]byte(am.Body)); err != nil {
-		return nil, fmt.Errorf("automation mail: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("automation mail: %w", err)
-	}
-	return buf.Bytes(), nil
 }

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsgate/smsgate/config"
+	"github.com/smsgate/smsgate/internal/redistest"
+	"github.com/smsgate/smsgate/smpp/smsctest"
+)
+
+// TestServeStartFailureLeavesNothingRunning: when a listener cannot be
+// bound or Redis cannot be reached, Serve returns an error, the simulator
+// never sees a bind, the listeners it did bind are released, and none of
+// the daemon's goroutines is left running.
+func TestServeStartFailureLeavesNothingRunning(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	rs := redistest.StartServer(t, redistest.Options{})
+	tests := []struct {
+		name    string
+		edit    func(c *config.Config, freeSMTP string)
+		wantErr string
+	}{
+		{name: "smtp address in use", wantErr: "smtp.listen",
+			edit: func(c *config.Config, _ string) { c.SMTP.Listen = busy.Addr().String() }},
+		{name: "http address in use", wantErr: "http.listen",
+			edit: func(c *config.Config, free string) { c.SMTP.Listen, c.HTTP.Listen = free, busy.Addr().String() }},
+		{name: "redis unreachable", wantErr: "redis",
+			edit: func(c *config.Config, free string) { c.SMTP.Listen, c.Redis.Addr = free, closedAddr(t) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sim, err := smsctest.Start(smsctest.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sim.Close()
+			cfg := config.Default()
+			cfg.Redis.Addr = rs.Addr
+			cfg.SMTP.Domains = []string{smsDomain}
+			cfg.HTTP.Listen = "127.0.0.1:0"
+			cfg.Shutdown.Timeout = config.Seconds(5)
+			l := config.DefaultLink()
+			l.Name, l.Addr, l.SystemID, l.Password = "sim", sim.Addr(), "smsgate", "secret"
+			cfg.Links = []config.Link{l}
+			freeSMTP := closedAddr(t)
+			tc.edit(cfg, freeSMTP)
+			if err := cfg.Validate(); err != nil {
+				t.Fatalf("test config: %v", err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
+			defer cancel()
+			logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+			err = Serve(ctx, cfg, logger, func(string, string) { t.Error("Serve reported ready") })
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Serve = %v, want an error about %s", err, tc.wantErr)
+			}
+			waitNoDaemonGoroutines(t)
+			if n := sim.Stats().Binds; n != 0 {
+				t.Errorf("the simulator saw %d binds", n)
+			}
+			if cfg.SMTP.Listen == freeSMTP {
+				ln, err := net.Listen("tcp", freeSMTP)
+				if err != nil {
+					t.Fatalf("the SMTP listener was not released: %v", err)
+				}
+				ln.Close()
+			}
+		})
+	}
+}
+
+// closedAddr returns a loopback address that nothing listens on (one the
+// kernel just handed out and that was closed again).
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// waitNoDaemonGoroutines fails the test unless, within e2eWait, no
+// goroutine of the daemon's long-lived work is left (daemonGoroutines).
+func waitNoDaemonGoroutines(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(e2eWait)
+	for {
+		left := daemonGoroutines()
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d daemon goroutines still running:\n%s", len(left), strings.Join(left, "\n\n"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// daemonGoroutines returns the stacks of the goroutines running a link,
+// the dispatcher, inbound, webhook delivery, the mailer or a server.
+func daemonGoroutines() []string {
+	daemonFrames := []string{
+		"smsgate/smpp.(*Link)", "smsgate/router.(*Dispatcher)", "smsgate/router.(*Inbound).Run",
+		"smsgate/webhook.(*Service).Run", "smsgate/smtp/relay.(*Mailer).Run",
+		"net/http.(*Server).Serve", "go-smtp.(*Server).Serve",
+	}
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		for _, f := range daemonFrames {
+			if strings.Contains(g, f) {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
+}
