@@ -93,6 +93,9 @@ type Options struct {
 	// Sender accepts messages sent with POST /v1/messages (the router's
 	// pipeline); nil: that route answers 503.
 	Sender MessageSender
+	// OnPanic is told of a handler panic before the handler answers 500
+	// with a reference (the caller counts it); nil: only logged.
+	OnPanic func(v any)
 }
 
 // maxBody bounds request bodies.
@@ -105,6 +108,7 @@ type server struct {
 	metrics    *metrics
 	webhooks   WebhookService
 	sender     MessageSender
+	onPanic    func(v any)
 
 	// One store per area, from Options.Stores; nil: the area is unserved.
 	auth          AuthStore
@@ -246,7 +250,7 @@ func New(opts Options) http.Handler {
 	}
 	st := opts.Stores
 	s := &server{log: opts.Logger.With("component", "api"), ready: opts.Ready, openapiDoc: doc,
-		webhooks: opts.Webhooks, sender: opts.Sender,
+		webhooks: opts.Webhooks, sender: opts.Sender, onPanic: opts.OnPanic,
 		auth: st.Auth, accounts: st.Accounts, registrations: st.Registrations, keys: st.Keys, money: st.Money,
 		messages: st.Messages, inbox: st.Inbox, users: st.Users, permissions: st.Permissions, billing: st.Billing,
 		stats: st.Stats, contacts: st.Contacts, optouts: st.OptOuts, automations: st.Automations,
@@ -317,6 +321,9 @@ func (s *server) instrument(pattern string, h http.Handler) http.Handler {
 				}
 				ref := newRef()
 				s.log.ErrorContext(r.Context(), "handler panic", "ref", ref, "route", pattern, "panic", v)
+				if s.onPanic != nil { // before the answer, which ends the request for the client
+					s.onPanic(v)
+				}
 				if sw.code == 0 {
 					writeProblem(sw, problemf(http.StatusInternalServerError, "internal", "internal error (ref %s)", ref))
 				}

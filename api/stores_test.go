@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/smsgate/smsgate/accounts"
@@ -148,5 +150,41 @@ func TestUnservedAreas(t *testing.T) {
 				t.Fatalf("problem: %s %+v", resp.Header.Get("Content-Type"), p)
 			}
 		})
+	}
+}
+
+// panickyKeys is a KeyStore whose listing panics, as a store bug on some
+// input would.
+type panickyKeys struct{ fakeKeys }
+
+func (panickyKeys) ListKeys(context.Context, string) ([]accounts.APIKey, error) {
+	panic("store bug")
+}
+
+// TestHandlerPanicReported: a handler that panics answers a 500 problem
+// with a reference, and the panic reaches Options.OnPanic once (serve
+// counts it in smsgate_panics_total{component="http"}).
+func TestHandlerPanicReported(t *testing.T) {
+	var got []any
+	srv := httptest.NewServer(New(Options{Stores: Stores{Auth: fakeAuth{}, Keys: panickyKeys{}},
+		OnPanic: func(v any) { got = append(got, v) }}))
+	t.Cleanup(srv.Close)
+	req, err := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/v1/accounts/a1/keys", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer sgk_k1_secret")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), "internal error (ref ") ||
+		strings.Contains(string(body), "store bug") {
+		t.Errorf("status %d body %s", resp.StatusCode, body)
+	}
+	if len(got) != 1 || got[0] != "store bug" {
+		t.Errorf("OnPanic got %v, want one \"store bug\"", got)
 	}
 }

@@ -231,6 +231,8 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 				Contacts: store, OptOuts: store, Automations: store, Senders: store, Templates: store},
 			Logger: logger.With("component", "http"), Registry: reg, Registerer: reg,
 			Webhooks: hooks, Sender: pipeline,
+			// The API logs the panic under the reference it answered with.
+			OnPanic: func(any) { pc.total.WithLabelValues("http").Inc() },
 			Ready: func(ctx context.Context) error {
 				select {
 				case <-draining:
