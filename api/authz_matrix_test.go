@@ -32,8 +32,8 @@ import (
 // one the row's rule gives: the success status, 403, or 404 (another
 // tenant's objects always 404).
 //
-// The rows restate, per route, seed 000's rights and the flags of seeds
-// 002/003; they do not read the authorisation table of auth.go, so a route
+// The rows restate, per route, the rights of each role and the permission
+// flags; they do not read the authorisation table of auth.go, so a route
 // wired to the wrong action, or a wrong row of the table, fails here.
 
 // mCaller is who sends a cell's request.
