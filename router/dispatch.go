@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -220,10 +221,7 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Mes
 	}
 	coding, payload := smpp.Encode(m.Text)
 	parts := smpp.Split(coding, payload)
-	var ref uint8
-	if len(parts) > 1 {
-		ref = uint8(rand.IntN(256))
-	}
+	ref := concatRef(m)
 	var variants []string
 	for i, p := range parts {
 		req := &smpp.SubmitRequest{Source: m.Source, Dest: m.To, Coding: coding, Payload: p,
@@ -252,6 +250,16 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Mes
 		d.o.Metrics.sendDuration.Observe(time.Since(start).Seconds())
 	}
 	results <- accounts.Submitted{Entry: e, Link: link.Name(), Source: m.Source, To: m.To, SMSCIDs: variants}
+}
+
+// concatRef is the concatenation reference of m's parts (3GPP TS 23.040
+// §9.2.3.24.1): spread over messages like a random one, and different on
+// each attempt, so that a phone never joins the parts of a retry with the
+// parts an attempt that failed half-way did deliver.
+func concatRef(m *accounts.Message) uint8 {
+	h := fnv.New32a()
+	h.Write([]byte(m.ID))
+	return uint8(h.Sum32() + uint32(m.Attempts))
 }
 
 // storeCtx bounds a store call that must happen even while draining.
