@@ -6,6 +6,9 @@ demo:
 test:
 	./scripts/test.sh
 
+lint:
+	./scripts/lint.sh
+
 build:
 	go build -o bin/ ./cmd/...
 

@@ -15,7 +15,7 @@ import (
 type action int
 
 // Actions. The first five are coarse, each covering several rights; the
-// others name one right of seed 000 or one flag of seeds 002/003 each.
+// others name one right of a role or one permission flag each.
 // Every action has one row in the table of ruleOf.
 const (
 	// actRead reads an account, its registrations and messages: any member;
@@ -65,7 +65,7 @@ const (
 	actTemplates        // create, change, delete its templates: sub_admin (reading them is actRead)
 	actSenderView       // its numbers and sender ids (flag sender_view)
 	actSenders          // assign numbers, approve sender ids: as actPrice (the parent's admins)
-	actShareGroups      // share a root's groups with its sub-accounts: the root's parent_admin (seed 001)
+	actShareGroups      // share a root's groups with its sub-accounts: the root's parent_admin
 
 	actLast = actShareGroups // the last action, for tests that walk them all
 )
@@ -79,19 +79,19 @@ type rule struct {
 	// A sub-account and the caller is one of its own members.
 	flag string
 	// parent: a parent_admin of the target's parent may do it on the
-	// sub-account (seed 000 "create and manage sub-accounts", "report on
-	// sub-accounts"; seed 001 "visibility of all sub-account activity").
+	// sub-account (parent administrators create and manage sub-accounts,
+	// report on them and see all their activity).
 	parent bool
 	// rootOnly: the target must be a root account.
 	rootOnly bool
 	// sibling: a sub-account member whose own account has reporting_all may
-	// do it on a sibling sub-account of the same parent (seed 002 "Access
-	// reporting ... the history of all subaccounts"); read-only actions only.
+	// do it on a sibling sub-account of the same parent (reporting on the
+	// history of all sub-accounts); read-only actions only.
 	sibling bool
 }
 
-// ruleOf is the authorisation table: exactly the rights seed 000 lists per
-// role, the flags of seeds 002/003 where they apply, and what the parent's
+// ruleOf is the authorisation table: exactly the rights of each role, the
+// permission flags where they apply, and what the parent's
 // administrators may do on a child.
 //
 //	parent admin: create and manage sub-accounts, invite users to the parent
@@ -285,7 +285,7 @@ func redact(p principal, a *accounts.Account) *accounts.Account {
 
 // ownOnly returns the sender address that limits what p sees under act: a
 // basic user sees only their own messages, the replies to them and their own
-// statistics (seed 000). Empty means no limit.
+// statistics. Empty means no limit.
 func ownOnly(p principal, act action) string {
 	switch act {
 	case actMessages, actInbox, actStats:

@@ -151,7 +151,7 @@ func TestRedact(t *testing.T) {
 }
 
 // TestPermissionsRoutes: the parent grants, the sub-account's admin with
-// modify_users switches within the grant, and never beyond it (seed 002).
+// modify_users switches within the grant, and never beyond it.
 func TestPermissionsRoutes(t *testing.T) {
 	f := newFixture(t)
 	path := "/v1/accounts/" + f.subA.ID + "/permissions"

@@ -183,7 +183,7 @@ func matrixAreaRows() []mRow {
 		return 0
 	}
 	return []mRow{
-		// Users and invitations (seed 000: mAdvanced users view users; admins invite).
+		// Users and invitations (advanced users view users; admins invite).
 		row("GET /v1/accounts/{id}/members", true, true, mAdvanced, "", ok, mAt("/v1/accounts/%s/members")),
 		row("PATCH /v1/accounts/{id}/members/{user}", true, true, mSubAdmin, "", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
 			return "/v1/accounts/" + a.ID + "/members/" + member(t, w, a), map[string]any{"role": "advanced"}
@@ -219,11 +219,11 @@ func matrixAreaRows() []mRow {
 		row("GET /v1/messages.csv", true, true, mAdvanced, accounts.FlagAnalyticsExport, ok, mAt("/v1/messages.csv?account=%s")),
 		row("GET /v1/inbox.csv", true, true, mAdvanced, accounts.FlagIncomingSMSExport, ok, mAt("/v1/inbox.csv?account=%s")),
 
-		// Statistics (seed 000: mBasic users their own; reporting_all: siblings).
+		// Statistics (basic users their own; reporting_all: siblings).
 		stats,
 		row("GET /v1/accounts/{id}/stats.csv", true, true, mAdvanced, accounts.FlagAnalyticsExport, ok, mAt("/v1/accounts/%s/stats.csv")),
 
-		// Webhooks: sub-account administrators (seed 000 "Create Webhooks").
+		// Webhooks: sub-account administrators.
 		row("GET /v1/accounts/{id}/webhooks", true, true, mSubAdmin, "", ok, mAt("/v1/accounts/%s/webhooks")),
 		row("POST /v1/accounts/{id}/webhooks", true, true, mSubAdmin, "", created,
 			mWith("/v1/accounts/%s/webhooks", map[string]any{"url": "https://hooks.example.com/in", "events": []string{"message.status"}})),
@@ -234,8 +234,8 @@ func matrixAreaRows() []mRow {
 		onHook("POST", "/test", accepted),
 		onHook("GET", "/deliveries", ok),
 
-		// Money and hierarchy (seed 000: billing data and top-ups; seed 003
-		// "Can Top Up", "Can See Prices", "Can See Finance").
+		// Money and hierarchy (billing data and top-ups; flags top_up,
+		// prices and finance).
 		row("DELETE /v1/accounts/{id}", false, true, "", "", ok, mAt("/v1/accounts/%s")),
 		row("GET /v1/accounts/{id}/prices", true, true, mBasic, accounts.FlagPrices, ok, mAt("/v1/accounts/%s/prices")),
 		row("PUT /v1/accounts/{id}/prices", true, true, "", "", ok, mWith("/v1/accounts/%s/prices", map[string]any{"prefixes": map[string]int64{"61": 5}})),

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
@@ -32,8 +33,8 @@ import (
 // one the row's rule gives: the success status, 403, or 404 (another
 // tenant's objects always 404).
 //
-// The rows restate, per route, seed 000's rights and the flags of seeds
-// 002/003; they do not read the authorisation table of auth.go, so a route
+// The rows restate, per route, the rights of each role and the permission
+// flags; they do not read the authorisation table of auth.go, so a route
 // wired to the wrong action, or a wrong row of the table, fails here.
 
 // mCaller is who sends a cell's request.
@@ -195,13 +196,23 @@ func (r mRow) permsFor(on bool) []string {
 	return perms
 }
 
+// matrixBound is the one deadline for every request of the matrix together:
+// generous, since a loaded 2-core machine runs hundreds of parallel cells,
+// yet finite, so that a hung handler fails the test instead of the suite.
+const matrixBound = 5 * time.Minute
+
 func TestAuthorizationMatrix(t *testing.T) {
 	rdb := redistest.Start(t)
-	st := redisstore.New(rdb, redisstore.Options{})
+	// The lowest bcrypt cost: the matrix tests authorisation, not hashing.
+	st := redisstore.New(rdb, redisstore.Options{PasswordCost: bcrypt.MinCost})
+	// One bound for the whole matrix rather than one per request. It is
+	// cancelled in Cleanup, which runs after the parallel subtests end.
+	ctx, cancel := context.WithTimeout(t.Context(), matrixBound)
+	t.Cleanup(cancel)
 	hooks := webhook.New(webhook.Options{Redis: rdb})
 	srv := httptest.NewServer(New(matrixOptions(st, hooks)))
 	t.Cleanup(srv.Close)
-	// One user (bcrypt is slow) becomes a member wherever a cell needs one.
+	// One user becomes a member wherever a cell needs one.
 	user, err := st.CreateUser(t.Context(), "member@example.com", "Member", "a long enough password")
 	if err != nil {
 		t.Fatalf("create user: %v", err)
@@ -233,7 +244,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if row.public != 0 {
 				w := newWorld(t, st, seq.Add(1), nil)
 				path, body := row.req(t, w, w.root)
-				if got, data := matrixDo(t, srv, "", method, path, body); got != row.public {
+				if got, data := matrixDo(ctx, t, srv, "", method, path, body); got != row.public {
 					t.Fatalf("%s %s without a key: status %d, want %d; body %s", method, path, got, row.public, data)
 				}
 				return
@@ -247,7 +258,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					target := w.targetOf(c.caller, c.target)
 					path, body := row.req(t, w, target)
 					want := row.expect(c.caller, c.target, perms)
-					got, data := matrixDo(t, srv, w.keys[c.caller], method, path, body)
+					got, data := matrixDo(ctx, t, srv, w.keys[c.caller], method, path, body)
 					if got != want {
 						t.Fatalf("%s %s by %s on %s account (A's flags %v): status %d, want %d; body %s",
 							method, path, c.caller, c.target, perms, got, want, data)
@@ -373,8 +384,8 @@ func (w *mWorld) reply(t *testing.T, a *accounts.Account) string {
 	return rp.ID
 }
 
-// matrixDo sends one request with a bounded wait.
-func matrixDo(t *testing.T, srv *httptest.Server, key, method, path string, body any) (int, []byte) {
+// matrixDo sends one request within ctx, the matrix's overall bound.
+func matrixDo(ctx context.Context, t *testing.T, srv *httptest.Server, key, method, path string, body any) (int, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -384,8 +395,6 @@ func matrixDo(t *testing.T, srv *httptest.Server, key, method, path string, body
 		}
 		rd = bytes.NewReader(b)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, srv.URL+path, rd)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 )
 
 // matrixAutomationRows are the matrix rows of the automation routes: sub-
-// account administrators (seed 000 "Create Automation Rules") and the
+// account administrators and the
 // parent's administrators on a child.
 func matrixAutomationRows() []mRow {
 	ok, created, noContent := http.StatusOK, http.StatusCreated, http.StatusNoContent

@@ -14,8 +14,8 @@ import (
 )
 
 // matrixContactRows are the authorisation matrix rows of contacts and
-// groups (seed 000: advanced users and up manage groups and contacts; flag
-// use_database) and of sharing a group (seed 001: the parent's admins).
+// groups (advanced users and up manage groups and contacts; flag
+// use_database) and of sharing a group (the parent's admins).
 func matrixContactRows() []mRow {
 	ok, created, noContent := http.StatusOK, http.StatusCreated, http.StatusNoContent
 	db := func(pattern string, status int, req func(*testing.T, *mWorld, *accounts.Account) (string, any)) mRow {
@@ -237,7 +237,7 @@ func TestGroupSharingAPI(t *testing.T) {
 		t.Fatalf("read-only detail %q", p.Detail)
 	}
 	f.problem(f.subAKey, "DELETE", subA+"/"+g.ID, nil, 403)
-	// A sub-account administrator may not share (seed 001: the parent's
+	// A sub-account administrator may not share (the parent's
 	// administrators do).
 	f.problem(f.subAKey, "PUT", subA+"/"+g.ID+"/sharing", map[string]any{"sub_accounts": []string{}}, 403)
 	// B sees nothing.

@@ -11,8 +11,8 @@ import (
 )
 
 // matrixOptOutRows are the authorisation matrix rows of the opt-out, Stop
-// rule and blocked routes (seed 000: resubscribe is a sub-account
-// administrator's; seed 003: blocked SMS and its export).
+// rule and blocked routes (resubscribe is a sub-account administrator's;
+// flags blocked_sms and blocked_sms_export gate blocked SMS and its export).
 func matrixOptOutRows() []mRow {
 	ok, created, noContent := http.StatusOK, http.StatusCreated, http.StatusNoContent
 	row := func(pattern string, sub accounts.Role, flag string, status int,

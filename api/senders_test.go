@@ -13,7 +13,7 @@ import (
 )
 
 // matrixSenderRows are the authorisation matrix rows of the sender
-// identity routes (seed 003 "sender view"; numbers and ids are handed out
+// identity routes (flag sender_view; numbers and ids are handed out
 // by the root's parent_admin, the default is a messaging setting).
 func matrixSenderRows() []mRow {
 	ok, created, noContent := http.StatusOK, http.StatusCreated, http.StatusNoContent

@@ -13,7 +13,7 @@ import (
 
 // matrixTemplateRows are the authorisation matrix rows of templates: any
 // member (and the parent's administrators) reads them, sub_admin and up
-// manage them (seed 000 lists templates among what a sub-account has).
+// manage them (templates belong to what a sub-account has).
 func matrixTemplateRows() []mRow {
 	ok, created, noContent := http.StatusOK, http.StatusCreated, http.StatusNoContent
 	read := func(pattern string, req func(*testing.T, *mWorld, *accounts.Account) (string, any)) mRow {

@@ -314,7 +314,7 @@ func TestHideConfigSecrets(t *testing.T) {
 		"%v":          fmt.Sprintf("%v", c),
 		"%+v":         fmt.Sprintf("%+v", *c),
 		"%#v":         fmt.Sprintf("%#v", *c),
-		"%s secret":   fmt.Sprintf("%s", c.Relay.Password),
+		"%s secret":   fmt.Sprintf("password=%s", c.Relay.Password),
 		"String":      c.Links[1].Password.String(),
 		"errors text": fmt.Sprint(c.Links),
 	}

@@ -73,6 +73,22 @@ func splitCallingCode(number string) (string, bool) {
 	return "", false
 }
 
+// IsDigits reports whether s is non-empty and made only of the ASCII digits
+// 0-9: no sign, space, punctuation or other Unicode digits. It is the one
+// test smsgate uses for "a number rather than a name", such as a numeric
+// sender address or an E.164 prefix.
+func IsDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // Normalize returns raw as E.164 digits without '+', e.g. "61412345678".
 //
 // It tolerates spaces, dashes, dots, parentheses and a leading '+' (and the

@@ -27,10 +27,8 @@ func FuzzNormalize(f *testing.F) {
 		if len(got) < minDigits || len(got) > maxDigits {
 			t.Fatalf("Normalize(%q, %q) = %q: %d digits", raw, country, got, len(got))
 		}
-		for i := 0; i < len(got); i++ {
-			if got[i] < '0' || got[i] > '9' {
-				t.Fatalf("Normalize(%q, %q) = %q: not all digits", raw, country, got)
-			}
+		if !IsDigits(got) {
+			t.Fatalf("Normalize(%q, %q) = %q: not all digits", raw, country, got)
 		}
 		if !HasCallingCode(got) {
 			t.Fatalf("Normalize(%q, %q) = %q: no calling code", raw, country, got)

@@ -169,3 +169,28 @@ func TestHasCallingCode(t *testing.T) {
 		})
 	}
 }
+
+func TestIsDigits(t *testing.T) {
+	tests := []struct {
+		name, s string
+		want    bool
+	}{
+		{"digits", "61412345678", true},
+		{"one digit", "0", true},
+		{"empty", "", false},
+		{"plus", "+61412345678", false},
+		{"space", "0412 345 678", false},
+		{"letters", "Acme", false},
+		{"mixed", "123abc", false},
+		{"arabic-indic digit", "٣", false},
+		{"fullwidth digit", "１２", false},
+		{"minus", "-1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsDigits(tt.s); got != tt.want {
+				t.Fatalf("IsDigits(%q) = %v, want %v", tt.s, got, tt.want)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -61,6 +62,7 @@ type DispatcherOptions struct {
 	RegisteredDelivery bool
 	RefundOnFailure    bool
 	DrainTimeout       time.Duration // how long in-flight submits may finish after Run's ctx ends
+	ErrorBackoff       time.Duration // wait after a failed queue read or message load; default 1s
 	Logger             *slog.Logger
 	Metrics            *Metrics
 	Events             Events // nil: no events
@@ -100,6 +102,9 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 30 * time.Second
+	}
+	if o.ErrorBackoff <= 0 {
+		o.ErrorBackoff = time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -144,22 +149,23 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		if err == nil && len(entries) == 0 {
 			entries, err = d.o.Store.Read(ctx, d.o.Consumer, d.o.Batch, d.o.Block)
 		}
+		if err == nil && len(entries) > 0 {
+			err = d.process(workCtx, entries, sem, &inflight, results)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			errLog.log(ctx, d.log, "queue read", err)
+			// The entries of a failed load stay pending, neither acknowledged
+			// nor retried: ClaimStale takes them again after ClaimIdle.
+			errLog.log(ctx, d.log, "queue read", err, "retry_in", d.o.ErrorBackoff)
 			select {
 			case <-ctx.Done():
-			case <-time.After(time.Second):
+			case <-time.After(d.o.ErrorBackoff):
 			}
 			continue
 		}
 		errLog.reset()
-		if len(entries) == 0 {
-			continue
-		}
-		d.process(workCtx, entries, sem, &inflight, results)
 	}
 
 	done := make(chan struct{})
@@ -167,7 +173,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-time.After(d.o.DrainTimeout):
-		d.log.Warn("drain timeout: in-flight submits cancelled; their entries stay queued")
+		d.log.Warn("drain timeout: in-flight submits cancelled; their entries stay queued", "drain_timeout", d.o.DrainTimeout)
 		cancelWork()
 		<-done
 	}
@@ -178,16 +184,16 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 }
 
 // process loads the messages of entries and submits each in its own worker.
-func (d *Dispatcher) process(ctx context.Context, entries []accounts.Entry, sem chan struct{}, inflight *sync.WaitGroup, results chan<- accounts.Submitted) {
+// When the load fails it returns the error and starts nothing: the entries
+// stay pending and are claimed again after ClaimIdle.
+func (d *Dispatcher) process(ctx context.Context, entries []accounts.Entry, sem chan struct{}, inflight *sync.WaitGroup, results chan<- accounts.Submitted) error {
 	ids := make([]string, len(entries))
 	for i, e := range entries {
 		ids[i] = e.MessageID
 	}
 	msgs, err := d.o.Store.LoadMessages(ctx, ids)
 	if err != nil {
-		// Left pending: claimed again after ClaimIdle.
-		d.log.ErrorContext(ctx, "load messages", "err", err, "count", len(ids))
-		return
+		return fmt.Errorf("load %d messages: %w", len(ids), err)
 	}
 	for i, e := range entries {
 		m := msgs[i]
@@ -207,6 +213,7 @@ func (d *Dispatcher) process(ctx context.Context, entries []accounts.Entry, sem 
 			d.send(ctx, e, m, results)
 		}()
 	}
+	return nil
 }
 
 // recoverWorker keeps a panic in one message's worker from taking the
@@ -228,15 +235,12 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Mes
 	start := time.Now()
 	link := d.o.Routes.Pick(m.To)
 	if link == nil {
-		d.retry(ctx, e, m, "no carrier link up for destination", "no_link")
+		d.retry(ctx, e, m, "no carrier link up for destination", noLink)
 		return
 	}
 	coding, payload := smpp.Encode(m.Text)
 	parts := smpp.Split(coding, payload)
-	var ref uint8
-	if len(parts) > 1 {
-		ref = uint8(rand.IntN(256))
-	}
+	ref := concatRef(m)
 	var variants []string
 	for i, p := range parts {
 		req := &smpp.SubmitRequest{Source: m.Source, Dest: m.To, Coding: coding, Payload: p,
@@ -259,12 +263,22 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Mes
 		}
 		variants = append(variants, smpp.IDVariants(id)...)
 	}
+	d.count(link.Name(), "ok")
 	if d.o.Metrics != nil {
-		d.o.Metrics.submits.WithLabelValues(link.Name(), "ok").Inc()
 		d.o.Metrics.dispatchLatency.Observe(time.Since(m.CreatedAt).Seconds())
 		d.o.Metrics.sendDuration.Observe(time.Since(start).Seconds())
 	}
 	results <- accounts.Submitted{Entry: e, Link: link.Name(), Source: m.Source, To: m.To, SMSCIDs: variants}
+}
+
+// concatRef is the concatenation reference of m's parts (3GPP TS 23.040
+// §9.2.3.24.1): spread over messages like a random one, and different on
+// each attempt, so that a phone never joins the parts of a retry with the
+// parts an attempt that failed half-way did deliver.
+func concatRef(m *accounts.Message) uint8 {
+	h := fnv.New32a()
+	h.Write([]byte(m.ID))
+	return uint8(h.Sum32() + uint32(m.Attempts))
 }
 
 // storeCtx bounds a store call that must happen even while draining.
@@ -272,26 +286,45 @@ func storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 }
 
-func (d *Dispatcher) retry(ctx context.Context, e accounts.Entry, m *accounts.Message, reason, label string) {
-	if d.o.Metrics != nil {
-		d.o.Metrics.submits.WithLabelValues(label, "temporary").Inc()
+// noLink is the link name retry and fail are given when no link serving
+// the destination was up: nothing was submitted, so the outcome is counted
+// in no_route_total rather than under a link.
+const noLink = ""
+
+// count records a send outcome (ok, temporary, permanent) on link, or as a
+// missing route when link is noLink.
+func (d *Dispatcher) count(link, result string) {
+	switch m := d.o.Metrics; {
+	case m == nil:
+	case link == noLink:
+		m.noRoute.WithLabelValues(result).Inc()
+	default:
+		m.submits.WithLabelValues(link, result).Inc()
 	}
+}
+
+// retry schedules m's next attempt after a temporary failure on link (or
+// noLink), or fails it once MaxAttempts are used up.
+func (d *Dispatcher) retry(ctx context.Context, e accounts.Entry, m *accounts.Message, reason, link string) {
+	d.count(link, "temporary")
 	if m.Attempts+1 >= d.o.Retry.MaxAttempts {
-		d.fail(ctx, e, m, label, "gave up after "+fmt.Sprint(m.Attempts+1)+" attempts: "+reason)
+		d.fail(ctx, e, m, link, "gave up after "+fmt.Sprint(m.Attempts+1)+" attempts: "+reason)
 		return
 	}
 	sctx, cancel := storeCtx(ctx)
 	defer cancel()
-	at := time.Now().Add(d.o.Retry.Delay(m.Attempts + 1))
-	if _, err := d.o.Store.Retry(sctx, e, at, reason); err != nil {
+	wait := d.o.Retry.Delay(m.Attempts + 1)
+	if _, err := d.o.Store.Retry(sctx, e, time.Now().Add(wait), reason); err != nil {
 		d.log.ErrorContext(ctx, "schedule retry", "err", err, "message", m.ID)
+		return
 	}
+	d.log.DebugContext(ctx, "message retry scheduled", "message", m.ID, "attempt", m.Attempts+1, "retry_in", wait, "reason", reason)
 }
 
-func (d *Dispatcher) fail(ctx context.Context, e accounts.Entry, m *accounts.Message, label, reason string) {
-	if d.o.Metrics != nil {
-		d.o.Metrics.submits.WithLabelValues(label, "permanent").Inc()
-	}
+// fail ends m as failed after a permanent error on link (or noLink),
+// refunding it when RefundOnFailure is set.
+func (d *Dispatcher) fail(ctx context.Context, e accounts.Entry, m *accounts.Message, link, reason string) {
+	d.count(link, "permanent")
 	sctx, cancel := storeCtx(ctx)
 	defer cancel()
 	failed, err := d.o.Store.Fail(sctx, e, reason, d.o.RefundOnFailure)
@@ -385,10 +418,11 @@ func (d *Dispatcher) housekeep(ctx context.Context) {
 // onceLogger logs an error that repeats identically only once.
 type onceLogger struct{ last string }
 
-func (o *onceLogger) log(ctx context.Context, l *slog.Logger, msg string, err error) {
+// log logs err with msg and attrs unless it is the error logged last.
+func (o *onceLogger) log(ctx context.Context, l *slog.Logger, msg string, err error, attrs ...any) {
 	if s := err.Error(); s != o.last {
 		o.last = s
-		l.ErrorContext(ctx, msg, "err", err)
+		l.ErrorContext(ctx, msg, append([]any{"err", err}, attrs...)...)
 	}
 }
 

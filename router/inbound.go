@@ -194,7 +194,7 @@ func (in *Inbound) Run(ctx context.Context) {
 				if now.After(o.until) {
 					delete(in.orphans, k)
 					in.count(o.up.Status, "unmatched")
-					in.log.WarnContext(ctx, "receipt for unknown message", "link", o.up.Link, "smsc_id", o.up.CanonicalID)
+					in.log.WarnContext(ctx, "receipt for unknown message", "link", o.up.Link, "smsc_id", o.up.CanonicalID, "waited", now.Sub(o.up.At))
 					continue
 				}
 				all = append(all, o)

@@ -9,6 +9,7 @@ import (
 type Metrics struct {
 	accepted        *prometheus.CounterVec
 	submits         *prometheus.CounterVec
+	noRoute         *prometheus.CounterVec
 	dispatchLatency prometheus.Histogram
 	sendDuration    prometheus.Histogram
 	queuePending    prometheus.Gauge
@@ -30,6 +31,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "smsgate_router_submits_total",
 			Help: "Messages submitted to carrier links, by link and result (ok, temporary, permanent).",
 		}, []string{"link", "result"}),
+		noRoute: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsgate_router_no_route_total",
+			Help: "Send attempts that found no carrier link up for the destination, by result (temporary: retried, permanent: gave up).",
+		}, []string{"result"}),
 		dispatchLatency: f.NewHistogram(prometheus.HistogramOpts{
 			Name:    "smsgate_router_accept_to_submit_seconds",
 			Help:    "Time from acceptance to the carrier's submit_sm_resp.",
@@ -63,6 +68,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	for _, r := range []string{"accepted", "rejected"} {
 		m.accepted.WithLabelValues(r)
+	}
+	for _, r := range []string{"temporary", "permanent"} {
+		m.noRoute.WithLabelValues(r)
 	}
 	for _, r := range []string{"routed", "unrouted"} {
 		m.replies.WithLabelValues(r)

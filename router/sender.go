@@ -11,8 +11,8 @@ import (
 )
 
 // Picking a sender identity from email. An account may send from its
-// dedicated numbers and approved alphanumeric sender ids (accounts.Senders,
-// seed 003 "sender view"); without a choice a mail goes from the account's
+// dedicated numbers and approved alphanumeric sender ids (accounts.Senders;
+// members see them with the sender_view flag); without a choice a mail goes from the account's
 // default (Account.SenderID), else the gateway's. A mail chooses in one of
 // two forms:
 //

@@ -1,6 +1,6 @@
 package router
 
-// Sending with a template (issue 4 item 2). A mail or API request that
+// Sending with a template. A mail or API request that
 // names a template (Mail.Template) is sent as that template, filled for
 // each recipient from the sending account's contact with that number:
 //

@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 need_go
 need_pkgs redis-server:redis-server
-go vet ./...
+# Lint first (gofmt, go vet, staticcheck): CI runs this script.
+bash scripts/lint.sh
 go test -race -shuffle=on -timeout 9m -count=1 ./... "$@"

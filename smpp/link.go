@@ -58,6 +58,10 @@ type LinkOptions struct {
 	// path and may be called concurrently.
 	OnDeliver func(ctx context.Context, d *Deliver) error
 
+	// Logger receives the link's log lines as is: the caller adds the
+	// component and link attributes, as cmd/smsgate does with
+	// logger.With("component", "smpp", "link", name), so that each key
+	// appears once in a line. Nil discards.
 	Logger  *slog.Logger
 	Metrics *LinkMetrics // may be nil
 }
@@ -125,7 +129,7 @@ func NewLink(opts LinkOptions) *Link {
 	}
 	l := &Link{
 		opts:    opts,
-		log:     logger.With("component", "smpp", "link", opts.Name),
+		log:     logger,
 		m:       opts.Metrics.forLink(opts.Name),
 		window:  make(chan struct{}, opts.Window),
 		changed: make(chan struct{}),
@@ -214,21 +218,24 @@ func (l *Link) Run(ctx context.Context) error {
 		l.attempted()
 		if err == nil {
 			delay = l.opts.ReconnectMin
-			l.log.Info("link bound", "addr", l.opts.Addr)
-			l.setSession(s)
-			err = s.serve(ctx)
-			l.setSession(nil)
-			if ctx.Err() != nil {
-				l.log.Info("link closed")
-				return nil
-			}
-			l.log.Warn("link down", "err", err)
-		} else if ctx.Err() == nil {
-			l.log.Warn("link bind", "addr", l.opts.Addr, "err", err)
 		}
 		// Full jitter over the upper half: spreads reconnects of many
 		// instances without ever retrying immediately.
 		wait := delay/2 + rand.N(delay/2+1)
+		if err == nil {
+			l.log.Info("link bound", "addr", l.opts.Addr)
+			l.setSession(s)
+			start := time.Now()
+			err = s.serve(ctx)
+			l.setSession(nil)
+			if ctx.Err() != nil {
+				l.log.Info("link closed", "bound_for", time.Since(start))
+				return nil
+			}
+			l.log.Warn("link down", "err", err, "bound_for", time.Since(start), "retry_in", wait)
+		} else if ctx.Err() == nil {
+			l.log.Warn("link bind", "addr", l.opts.Addr, "err", err, "retry_in", wait)
+		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(wait):

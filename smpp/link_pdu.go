@@ -9,6 +9,7 @@ import (
 	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
 	"github.com/fiorix/go-smpp/smpp/pdu/pdutlv"
 
+	"github.com/smsgate/smsgate/phone"
 	"github.com/smsgate/smsgate/smpp/frame"
 )
 
@@ -24,15 +25,14 @@ const (
 // addrTON returns TON and NPI for an address: alphanumeric sender ids are
 // TON 5 (alphanumeric) NPI 0, numbers TON 1 (international) NPI 1 (E.164).
 func addrTON(addr string) (ton, npi uint8) {
-	if addr == "" {
+	switch {
+	case addr == "":
 		return 0, 0
+	case phone.IsDigits(addr):
+		return 1, 1
+	default:
+		return 5, 0
 	}
-	for _, c := range addr {
-		if c < '0' || c > '9' {
-			return 5, 0
-		}
-	}
-	return 1, 1
 }
 
 // encodeSubmit builds the submit_sm for r (SMPP 3.4 §4.4.1), without a

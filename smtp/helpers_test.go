@@ -19,8 +19,6 @@ import (
 	"github.com/smsgate/smsgate/router"
 )
 
-const smsDomain = "sms.test"
-
 // fakeResolver resolves senders from a map: exact address, then domain.
 type fakeResolver struct {
 	byAddr     map[string]*accounts.Account

@@ -302,7 +302,7 @@ func (s *Service) process(ctx context.Context, e entry) {
 	if ctx.Err() != nil {
 		return // shutting down: unrecorded, claimed again later
 	}
-	att.DurationMS = elapsed.Milliseconds()
+	att.elapsed, att.DurationMS = elapsed, elapsed.Milliseconds()
 	att.StatusCode = code
 	if s.o.Metrics != nil {
 		s.o.Metrics.duration.Observe(elapsed.Seconds())
@@ -316,7 +316,8 @@ func (s *Service) process(ctx context.Context, e entry) {
 	att.Error = perr.Error()
 	var due int64
 	if p.Type != TypePing && p.Attempts < len(s.o.Backoff) {
-		next := s.o.Now().Add(s.o.Backoff[p.Attempts])
+		att.retryIn = s.o.Backoff[p.Attempts]
+		next := s.o.Now().Add(att.retryIn)
 		att.NextAttempt = next.UTC()
 		due = next.UnixMilli()
 	}
@@ -379,15 +380,18 @@ func (s *Service) finish(ctx context.Context, e entry, p payload, outcome string
 		s.o.Metrics.deliveries.WithLabelValues(result).Inc()
 	}
 	attrs := []any{"account", p.Account, "webhook", p.Webhook, "delivery", e.delivery, "event", p.Event, "type", p.Type}
+	if att != nil {
+		attrs = append(attrs, "attempt", att.Attempt, "duration", att.elapsed)
+	}
 	switch res {
 	case "delivered":
 		s.log.DebugContext(ctx, "webhook delivered", attrs...)
 	case "retry":
-		s.log.InfoContext(ctx, "webhook delivery failed, will retry", append(attrs, "attempt", att.Attempt, "error", att.Error)...)
+		s.log.InfoContext(ctx, "webhook delivery failed, will retry", append(attrs, "err", att.Error, "retry_in", att.retryIn)...)
 	case "exhausted":
-		s.log.WarnContext(ctx, "webhook delivery gave up", append(attrs, "attempt", att.Attempt, "error", att.Error)...)
+		s.log.WarnContext(ctx, "webhook delivery gave up", append(attrs, "err", att.Error)...)
 	case "disabled":
-		s.log.WarnContext(ctx, "webhook disabled", append(attrs, "attempt", att.Attempt, "error", att.Error)...)
+		s.log.WarnContext(ctx, "webhook disabled", append(attrs, "err", att.Error)...)
 	case "dropped":
 		s.log.DebugContext(ctx, "webhook delivery dropped", attrs...)
 	}

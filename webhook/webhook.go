@@ -123,6 +123,9 @@ type Attempt struct {
 	Error       string    `json:"error,omitempty"`
 	DurationMS  int64     `json:"duration_ms"`
 	NextAttempt time.Time `json:"next_attempt_at,omitzero"` // when a retry is scheduled
+
+	elapsed time.Duration // the request's duration, for the log line
+	retryIn time.Duration // the wait before the retry at NextAttempt, for the log line
 }
 
 // Errors, tested with errors.Is.
@@ -171,9 +174,12 @@ type Options struct {
 	// HTTPClient sends deliveries; default a client that follows no
 	// redirects. Its own timeout, if any, applies besides Timeout.
 	HTTPClient *http.Client
-	Logger     *slog.Logger
-	Metrics    *Metrics // nil: none
-	Now        func() time.Time
+	// Logger receives the service's log lines as is: the caller adds the
+	// component attribute (cmd/smsgate passes logger.With("component",
+	// "webhook")), so each key appears once in a line. Nil discards.
+	Logger  *slog.Logger
+	Metrics *Metrics // nil: none
+	Now     func() time.Time
 	// QuietFor is how long an account found to have no active webhook is
 	// remembered as such, so that receipts and sends of the (many) accounts
 	// without webhooks cost no Redis round trip. A webhook created or
@@ -247,7 +253,7 @@ func New(o Options) *Service {
 		o.Now = time.Now
 	}
 	db := store.NewDB(o.Redis, store.Options{Shards: o.Shards, Prefix: o.Prefix})
-	return &Service{o: o, db: db, log: o.Logger.With("component", "webhook"), quiet: map[string]time.Time{}}
+	return &Service{o: o, db: db, log: o.Logger, quiet: map[string]time.Time{}}
 }
 
 // Metrics are the package's Prometheus metrics.

@@ -342,12 +342,6 @@ type (
 		Secret string          `json:"secret"`
 		Key    accounts.APIKey `json:"key"`
 	}
-	messagesResp struct {
-		Messages []accounts.Message `json:"messages"`
-	}
-	inboxResp struct {
-		Replies []accounts.Reply `json:"replies"`
-	}
 )
 
 // noOutput is the human form of a 204 answer; the caller prints a line.

@@ -20,7 +20,7 @@ type replyRulesResp struct {
 }
 
 // cliInboxCommands are the commands of the inbox's state and the reply
-// routing rules (issue 4 item 4).
+// routing rules.
 func cliInboxCommands() map[string]command {
 	return map[string]command{
 		"inbox read":      {"ID", inboxMark("read", true, "marked read")},

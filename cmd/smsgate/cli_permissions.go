@@ -19,8 +19,7 @@ type permissionsResp struct {
 	Enabled   []string `json:"enabled"`
 }
 
-// cliPermissionCommands are the commands of permission flags (seeds 002 and
-// 003): read them, and set granted (the parent's administrators) or switch
+// cliPermissionCommands are the commands of permission flags: read them, and set granted (the parent's administrators) or switch
 // enabled ones (also a sub-account's own admin holding modify_users).
 func cliPermissionCommands() map[string]command {
 	return map[string]command{

@@ -27,7 +27,7 @@ func TestCLIPermissions(t *testing.T) {
 		{"parent account", e.key, []string{"permissions", "get", "--account", e.root.ID}, 0, "every flag", ""},
 		{"self enables within granted", key, []string{"permissions", "set", "--account", sub.ID, "--enable", "send_bulk"}, 0, "send_bulk", ""},
 		{"self disables", key, []string{"permissions", "set", "--account", sub.ID, "--disable", "access_sms"}, 0, "access_sms", ""},
-		{"seed 002 trap", key, []string{"permissions", "set", "--account", sub.ID, "--enable", "finance"}, 1, "", "flag finance was not granted"},
+		{"self enables beyond the grant", key, []string{"permissions", "set", "--account", sub.ID, "--enable", "finance"}, 1, "", "flag finance was not granted"},
 		{"self grants", key, []string{"permissions", "set", "--account", sub.ID, "--grant", "finance"}, 1, "", "granted"},
 		{"unknown flag", e.key, []string{"permissions", "set", "--account", sub.ID, "--grant", "fly"}, 2, "", `unknown flag "fly"`},
 		{"nothing to set", e.key, []string{"permissions", "set", "--account", sub.ID}, 2, "", "--grant"},

@@ -12,8 +12,8 @@ import (
 	"github.com/smsgate/smsgate/accounts/redisstore"
 )
 
-// cliSenderCommands are the commands of sender identities (seed 003
-// "sender view"): list them, assign and take back dedicated numbers,
+// cliSenderCommands are the commands of sender identities (flag
+// sender_view): list them, assign and take back dedicated numbers,
 // approve and withdraw alphanumeric sender ids, set the default.
 func cliSenderCommands() map[string]command {
 	return map[string]command{

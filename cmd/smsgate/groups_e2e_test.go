@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// TestGroupSendEndToEnd (issue 4 item 7): the parent creates a group of
+// TestGroupSendEndToEnd: the parent creates a group of
 // three contacts and shares it with the sub-account; the sub mails
 // all-staff@<sms-domain> and three SMS reach the carrier, priced three
 // times; the parent adds a member and the next group mail reaches four;

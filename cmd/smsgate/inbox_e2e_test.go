@@ -122,7 +122,7 @@ func mailTo(ms []mailsink.Mail, rcpt string) []mailsink.Mail {
 	return out
 }
 
-// TestInboxBasicUserViewE2E (issue 4 item 7, seed 000): two users send
+// TestInboxBasicUserViewE2E: a basic user sees only their own replies. Two users send
 // through SMTP from their own addresses, phones reply to both; each reply
 // is mailed back to its sender; alice's basic key sees only her reply, an
 // advanced key both; read and archived states work through the API.

@@ -39,6 +39,7 @@ func TestMetricsNames(t *testing.T) {
 		"smsgate_smtp_command_duration_seconds",
 		"smsgate_router_messages_total",
 		"smsgate_router_submits_total",
+		"smsgate_router_no_route_total",
 		"smsgate_router_accept_to_submit_seconds",
 		"smsgate_router_queue_pending",
 		"smsgate_router_queue_oldest_age_seconds",

@@ -15,7 +15,7 @@ func senderMail(from, to, msgID, subject, text string) string {
 		"Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n", from, to, subject, msgID, text)
 }
 
-// TestSenderIdentitiesEndToEnd (issue 4 item 6): the operator allocates a
+// TestSenderIdentitiesEndToEnd: the operator allocates a
 // dedicated number to the parent; the parent's admin assigns it to the
 // sub-account and approves the sender id ACME over the API. Mail picks a
 // sender with "[from:<id>]" in the subject (or alice+<id>@), reaching the

@@ -8,7 +8,7 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 )
 
-// TestStopEndToEnd (issue 4 item 7): an SMS mailed to a phone; the phone
+// TestStopEndToEnd: an SMS mailed to a phone; the phone
 // replies "stop"; the number is on the sub-account's opt-out list and a
 // confirmation SMS reaches the simulator; the sender mails that number
 // again and gets 550 5.7.1 with nothing charged and a blocked record; the

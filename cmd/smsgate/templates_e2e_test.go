@@ -16,8 +16,8 @@ func templateMail(from, subject, msgID, text string) string {
 		"Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n", from, smsDomain, subject, msgID, text)
 }
 
-// TestTemplateEndToEnd (issue 4 item 7, "a template send"): the parent
-// defines a template, which every sub-account shares (seed 001); the sub
+// TestTemplateEndToEnd: a template send. The parent defines a template,
+// which every sub-account shares; the sub
 // mails two numbers with "Subject: template: reminder", one of them a
 // contact of the sub; each phone gets its own text, filled from the
 // contact or with the default. An unknown template bounces the mail.

@@ -1,0 +1,745 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/smpp"
+)
+
+// The dispatcher against a fake queue and a fake link, each with an error
+// knob per stage (maddy's internal/testutils target style), so that every
+// failure branch is reachable without Redis or an SMSC. Every wait is
+// bounded; nothing sleeps where a condition can be awaited.
+
+// unitWait bounds every wait of these tests.
+const unitWait = 10 * time.Second
+
+// knob makes one stage fail: err for the first times calls (0: every call).
+type knob struct {
+	err   error
+	times int
+	calls int
+}
+
+// take returns the error for this call, counting it.
+func (k *knob) take() error {
+	if k == nil || k.err == nil {
+		return nil
+	}
+	k.calls++
+	if k.times > 0 && k.calls > k.times {
+		return nil
+	}
+	return k.err
+}
+
+// qcall is one call into the fake queue, for ordering and timing checks.
+type qcall struct {
+	stage    string
+	start    time.Time
+	end      time.Time
+	err      error
+	nEntries int
+}
+
+// retryRec is one Retry the dispatcher asked for.
+type retryRec struct {
+	id, reason string
+	at         time.Time
+}
+
+// failRec is one Fail the dispatcher asked for.
+type failRec struct {
+	id, reason string
+	refund     bool
+}
+
+// fakeQueue is an in-memory QueueStore. Read hands out entries that stay
+// pending until MarkSubmitted, Ack, Retry or Fail settles them; ClaimStale
+// hands out pending entries idle for minIdle again (as XAUTOCLAIM does);
+// PromoteDue turns due retries into new entries. Each stage has a knob.
+type fakeQueue struct {
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced on every change
+
+	msgs    map[string]*accounts.Message
+	ready   []accounts.Entry
+	pending map[string]time.Time // stream id -> last delivery to a consumer
+	byID    map[string]accounts.Entry
+	due     []retryRec
+	nextID  int
+
+	calls     []qcall
+	submitted []accounts.Submitted
+	acks      []accounts.Entry
+	retries   []retryRec
+	fails     []failRec
+	doubles   []string // stream ids settled when not pending: lost or double-acked
+	claimed   int
+
+	EnsureErr, ReadErr, ClaimErr, LoadErr, MarkErr, AckErr, RetryErr, FailErr knob
+}
+
+func newFakeQueue() *fakeQueue {
+	return &fakeQueue{changed: make(chan struct{}), msgs: map[string]*accounts.Message{},
+		pending: map[string]time.Time{}, byID: map[string]accounts.Entry{}}
+}
+
+// broadcast wakes waiters; q.mu must be held.
+func (q *fakeQueue) broadcast() {
+	close(q.changed)
+	q.changed = make(chan struct{})
+}
+
+// waitFor waits, bounded by unitWait, until cond (called with q.mu held) holds.
+func (q *fakeQueue) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), unitWait)
+	defer cancel()
+	for {
+		q.mu.Lock()
+		ok, ch := cond(), q.changed
+		q.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			t.Fatalf("waiting for %s: %v; calls %v, submitted %d, retries %v, fails %v",
+				what, ctx.Err(), q.stages(), len(q.submitted), q.retries, q.fails)
+		}
+	}
+}
+
+// stages lists the stages called so far; q.mu must be held.
+func (q *fakeQueue) stages() []string {
+	var s []string
+	for _, c := range q.calls {
+		s = append(s, c.stage)
+	}
+	return s
+}
+
+// enqueue adds a queued message and its entry.
+func (q *fakeQueue) enqueue(m accounts.Message) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	m.Status = accounts.MsgQueued
+	q.msgs[m.ID] = &m
+	q.push(m.ID)
+}
+
+// push adds an entry for message id; q.mu must be held.
+func (q *fakeQueue) push(id string) {
+	q.nextID++
+	e := accounts.Entry{StreamID: fmt.Sprintf("%d-0", q.nextID), MessageID: id}
+	q.byID[e.StreamID] = e
+	q.ready = append(q.ready, e)
+	q.broadcast()
+}
+
+// record notes a finished call; q.mu must be held.
+func (q *fakeQueue) record(stage string, start time.Time, err error, n int) {
+	q.calls = append(q.calls, qcall{stage: stage, start: start, end: time.Now(), err: err, nEntries: n})
+	q.broadcast()
+}
+
+// settle takes e off the pending list, noting it when it was not pending.
+func (q *fakeQueue) settle(e accounts.Entry) {
+	if _, ok := q.pending[e.StreamID]; !ok {
+		q.doubles = append(q.doubles, e.StreamID)
+	}
+	delete(q.pending, e.StreamID)
+}
+
+func (q *fakeQueue) EnsureGroups(context.Context) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.EnsureErr.take()
+}
+
+func (q *fakeQueue) Read(ctx context.Context, _ string, count int, block time.Duration) ([]accounts.Entry, error) {
+	start := time.Now()
+	timer := time.NewTimer(block)
+	defer timer.Stop()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.ReadErr.take(); err != nil {
+		q.record("read", start, err, 0)
+		return nil, err
+	}
+	for len(q.ready) == 0 {
+		ch := q.changed
+		q.mu.Unlock()
+		select {
+		case <-ch:
+			q.mu.Lock()
+		case <-timer.C:
+			q.mu.Lock()
+			q.record("read", start, nil, 0)
+			return nil, nil
+		case <-ctx.Done():
+			q.mu.Lock()
+			q.record("read", start, ctx.Err(), 0)
+			return nil, ctx.Err()
+		}
+	}
+	n := min(count, len(q.ready))
+	out := append([]accounts.Entry(nil), q.ready[:n]...)
+	q.ready = q.ready[n:]
+	for _, e := range out {
+		q.pending[e.StreamID] = time.Now()
+	}
+	q.record("read", start, nil, n)
+	return out, nil
+}
+
+func (q *fakeQueue) ClaimStale(_ context.Context, _ string, minIdle time.Duration, count int) ([]accounts.Entry, error) {
+	start := time.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.ClaimErr.take(); err != nil {
+		q.record("claim", start, err, 0)
+		return nil, err
+	}
+	var out []accounts.Entry
+	for id, at := range q.pending {
+		if len(out) < count && start.Sub(at) >= minIdle {
+			q.pending[id] = start
+			out = append(out, q.byID[id])
+		}
+	}
+	q.claimed += len(out)
+	q.record("claim", start, nil, len(out))
+	return out, nil
+}
+
+func (q *fakeQueue) LoadMessages(_ context.Context, ids []string) ([]*accounts.Message, error) {
+	start := time.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.LoadErr.take(); err != nil {
+		q.record("load", start, err, len(ids))
+		return nil, err
+	}
+	out := make([]*accounts.Message, len(ids))
+	for i, id := range ids {
+		if m, ok := q.msgs[id]; ok {
+			c := *m
+			out[i] = &c
+		}
+	}
+	q.record("load", start, nil, len(ids))
+	return out, nil
+}
+
+func (q *fakeQueue) MarkSubmitted(_ context.Context, batch []accounts.Submitted) error {
+	start := time.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.MarkErr.take(); err != nil {
+		q.record("mark", start, err, len(batch))
+		return err
+	}
+	for _, s := range batch {
+		q.settle(s.Entry)
+		m := q.msgs[s.Entry.MessageID]
+		m.Status, m.Link, m.Attempts = accounts.MsgSubmitted, s.Link, m.Attempts+1
+		q.submitted = append(q.submitted, s)
+	}
+	q.record("mark", start, nil, len(batch))
+	return nil
+}
+
+func (q *fakeQueue) Ack(_ context.Context, e accounts.Entry) error {
+	start := time.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.AckErr.take(); err != nil {
+		q.record("ack", start, err, 1)
+		return err
+	}
+	q.settle(e)
+	q.acks = append(q.acks, e)
+	q.record("ack", start, nil, 1)
+	return nil
+}
+
+func (q *fakeQueue) Retry(_ context.Context, e accounts.Entry, at time.Time, reason string) (int, error) {
+	start := time.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.RetryErr.take(); err != nil {
+		q.record("retry", start, err, 1)
+		return 0, err
+	}
+	q.settle(e)
+	m := q.msgs[e.MessageID]
+	m.Attempts++
+	m.Error = reason
+	r := retryRec{id: e.MessageID, reason: reason, at: at}
+	q.retries = append(q.retries, r)
+	q.due = append(q.due, r)
+	q.record("retry", start, nil, 1)
+	return m.Attempts, nil
+}
+
+func (q *fakeQueue) PromoteDue(_ context.Context, now time.Time, limit int) (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	keep := q.due[:0]
+	for _, r := range q.due {
+		if n < limit && !r.at.After(now) {
+			q.push(r.id)
+			n++
+			continue
+		}
+		keep = append(keep, r)
+	}
+	q.due = keep
+	return n, nil
+}
+
+func (q *fakeQueue) Fail(_ context.Context, e accounts.Entry, reason string, refund bool) (*accounts.Message, error) {
+	start := time.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.FailErr.take(); err != nil {
+		q.record("fail", start, err, 1)
+		return nil, err
+	}
+	q.settle(e)
+	m := q.msgs[e.MessageID]
+	m.Status, m.Error = accounts.MsgFailed, reason
+	q.fails = append(q.fails, failRec{id: e.MessageID, reason: reason, refund: refund})
+	q.record("fail", start, nil, 1)
+	c := *m
+	return &c, nil
+}
+
+func (q *fakeQueue) QueueStats(context.Context) (int64, int64, time.Duration, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return int64(len(q.pending)), int64(len(q.due)), 0, nil
+}
+
+// partSubmit is one Submit the fake link saw.
+type partSubmit struct {
+	dest             string
+	ref, total, part int
+	err              error
+}
+
+// stageLink is a Link whose Submit fails per part number (1-based; 1 for a
+// single-part message) as its knobs say, and which can hold every Submit
+// until gate is closed.
+type stageLink struct {
+	name string
+
+	mu      sync.Mutex
+	changed chan struct{}
+	down    bool
+	partErr map[int]*knob
+	gate    chan struct{} // non-nil: Submit waits for it to close, or for ctx
+	inGate  int           // Submits waiting at the gate
+	seen    []partSubmit
+	nextID  int
+}
+
+func newStageLink(name string) *stageLink {
+	return &stageLink{name: name, changed: make(chan struct{}), partErr: map[int]*knob{}}
+}
+
+func (l *stageLink) Name() string { return l.name }
+
+func (l *stageLink) Up() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.down
+}
+
+func (l *stageLink) broadcast() {
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+func (l *stageLink) Submit(ctx context.Context, r *smpp.SubmitRequest) (string, error) {
+	ref, total, part := 0, 1, 1
+	if len(r.UDH) == 6 {
+		ref, total, part = int(r.UDH[3]), int(r.UDH[4]), int(r.UDH[5])
+	}
+	l.mu.Lock()
+	gate := l.gate
+	if gate != nil {
+		l.inGate++
+		l.broadcast()
+	}
+	l.mu.Unlock()
+	var ctxErr error
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			ctxErr = ctx.Err()
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if gate != nil {
+		l.inGate--
+	}
+	err := ctxErr
+	if err == nil {
+		err = l.partErr[part].take()
+	}
+	l.seen = append(l.seen, partSubmit{dest: r.Dest, ref: ref, total: total, part: part, err: err})
+	l.broadcast()
+	if err != nil {
+		return "", err
+	}
+	l.nextID++
+	return fmt.Sprintf("%X", l.nextID), nil
+}
+
+// waitFor waits, bounded by unitWait, until cond (called with l.mu held) holds.
+func (l *stageLink) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), unitWait)
+	defer cancel()
+	for {
+		l.mu.Lock()
+		ok, ch := cond(), l.changed
+		l.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		}
+	}
+}
+
+// submits returns a copy of what the link saw.
+func (l *stageLink) submits() []partSubmit {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]partSubmit(nil), l.seen...)
+}
+
+// unitDispatcher is a dispatcher over q and link with fast test timings.
+func unitDispatcher(q *fakeQueue, link Link, m *Metrics, edit func(*DispatcherOptions)) *Dispatcher {
+	o := DispatcherOptions{
+		Store: q, Routes: NewRoutes([]Route{{Link: link}}), Consumer: "unit",
+		Workers: 4, Batch: 10, Block: 20 * time.Millisecond,
+		Retry:           RetryPolicy{Initial: time.Millisecond, Max: time.Millisecond, MaxAttempts: 5},
+		RefundOnFailure: true, ErrorBackoff: 50 * time.Millisecond, Metrics: m,
+	}
+	if edit != nil {
+		edit(&o)
+	}
+	return NewDispatcher(o)
+}
+
+// runDispatcher starts d.Run; the returned stop cancels it and waits,
+// bounded, for Run to return.
+func runDispatcher(t *testing.T, d *Dispatcher) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		t.Helper()
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(unitWait):
+			t.Fatal("Run did not return after cancel")
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// threeParts is a GSM text that travels as three concatenated parts.
+var threeParts = strings.Repeat("0123456789", 40)
+
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+// TestDispatchPartialMultipart: part 1 of a three-part message is accepted
+// by the SMSC, part 2 fails.
+//
+//   - Permanently: the message fails at once and is refunded (with
+//     RefundOnFailure), although part 1 already reached the SMSC; part 3 is
+//     never sent and nothing is retried.
+//   - Temporarily: the message is not failed and not refunded; it is
+//     scheduled for a retry that sends every part again under a new
+//     concatenation reference, so the phone can assemble the retry (the
+//     part 1 sent first stays an orphan part); it is recorded as submitted
+//     once, with the SMSC ids of the retry only.
+//   - Temporarily, with no attempts left: it fails as "gave up" and is
+//     refunded.
+func TestDispatchPartialMultipart(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		err         error
+		maxAttempts int
+		wantFail    string // substring of the fail reason; "" when the message must not fail
+	}{
+		{"part 2 permanent", &smpp.StatusError{Status: 0x0B}, 5, "ESME_RINVDSTADR"},
+		{"part 2 temporary", &smpp.StatusError{Status: 0x58}, 5, ""},
+		{"part 2 link down", smpp.ErrLinkDown, 5, ""},
+		{"part 2 temporary, no attempts left", &smpp.StatusError{Status: 0x58}, 1, "gave up after 1 attempts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := newFakeQueue()
+			link := newStageLink("l1")
+			link.partErr[2] = &knob{err: tc.err, times: 1}
+			m := NewMetrics(prometheus.NewRegistry())
+			d := unitDispatcher(q, link, m, func(o *DispatcherOptions) { o.Retry.MaxAttempts = tc.maxAttempts })
+			q.enqueue(accounts.Message{ID: "m1", AccountID: "a1", To: "61412345678", Text: threeParts, CreatedAt: time.Now()})
+			stop := runDispatcher(t, d)
+
+			if tc.wantFail != "" {
+				q.waitFor(t, "the message to fail", func() bool { return len(q.fails) > 0 })
+				stop()
+				q.mu.Lock()
+				defer q.mu.Unlock()
+				f := q.fails[0]
+				if len(q.fails) != 1 || f.id != "m1" || !f.refund || !strings.Contains(f.reason, tc.wantFail) {
+					t.Fatalf("fails %+v, want one refunded fail of m1 naming %q", q.fails, tc.wantFail)
+				}
+				if len(q.submitted) != 0 || len(q.retries) != 0 || len(q.acks) != 0 {
+					t.Fatalf("submitted %v retries %v acks %v, want none besides the fail", q.submitted, q.retries, q.acks)
+				}
+				if got := q.msgs["m1"].Status; got != accounts.MsgFailed {
+					t.Fatalf("status %s, want failed", got)
+				}
+				if parts := link.submits(); len(parts) != 2 || parts[0].part != 1 || parts[0].err != nil || parts[1].part != 2 || parts[1].err == nil {
+					t.Fatalf("link saw %+v, want part 1 ok and part 2 failed, part 3 never sent", parts)
+				}
+				if v := counterValue(t, m.submits.WithLabelValues("l1", "permanent")); v != 1 {
+					t.Fatalf("submits_total{link=l1,result=permanent} = %v, want 1", v)
+				}
+				if len(q.doubles) != 0 || len(q.pending) != 0 {
+					t.Fatalf("entries settled twice %v, still pending %v", q.doubles, q.pending)
+				}
+				return
+			}
+
+			q.waitFor(t, "the retry to be recorded as submitted", func() bool { return len(q.submitted) > 0 })
+			stop()
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			if len(q.fails) != 0 {
+				t.Fatalf("fails %+v: a temporary error must not fail (or refund) the message", q.fails)
+			}
+			if len(q.retries) != 1 || q.retries[0].id != "m1" || q.retries[0].reason != tc.err.Error() {
+				t.Fatalf("retries %+v, want one of m1 for %q", q.retries, tc.err)
+			}
+			if len(q.submitted) != 1 || q.msgs["m1"].Status != accounts.MsgSubmitted {
+				t.Fatalf("submitted %+v, status %s: want m1 submitted once", q.submitted, q.msgs["m1"].Status)
+			}
+			parts := link.submits()
+			want := []int{1, 2, 1, 2, 3}
+			if len(parts) != len(want) {
+				t.Fatalf("link saw %+v, want parts %v", parts, want)
+			}
+			for i, p := range parts {
+				if p.part != want[i] || p.total != 3 {
+					t.Fatalf("submit %d is part %d/%d, want %d/3 (%+v)", i, p.part, p.total, want[i], parts)
+				}
+			}
+			if parts[2].ref == parts[0].ref {
+				t.Errorf("the retry reuses concatenation reference %d; the phone would mix both attempts", parts[0].ref)
+			}
+			// Three parts of the retry, each in its id forms; none of the first attempt.
+			if ids := q.submitted[0].SMSCIDs; len(ids) < 3 || ids[0] != smpp.IDVariants("2")[0] {
+				t.Fatalf("SMSC ids %v, want those of the retry's parts (from id 2)", ids)
+			}
+			if len(q.doubles) != 0 || len(q.pending) != 0 {
+				t.Fatalf("entries settled twice %v, still pending %v", q.doubles, q.pending)
+			}
+		})
+	}
+}
+
+// TestDispatchNoLink: with no link up the message is retried, and counted
+// under no_route_total, not under a made-up link name.
+func TestDispatchNoLink(t *testing.T) {
+	q := newFakeQueue()
+	link := newStageLink("l1")
+	link.down = true
+	m := NewMetrics(prometheus.NewRegistry())
+	d := unitDispatcher(q, link, m, func(o *DispatcherOptions) { o.Retry.Initial, o.Retry.Max = time.Hour, time.Hour })
+	q.enqueue(accounts.Message{ID: "m1", To: "61412345678", Text: "hi"})
+	stop := runDispatcher(t, d)
+	q.waitFor(t, "a retry", func() bool { return len(q.retries) > 0 })
+	stop()
+	if v := counterValue(t, m.noRoute.WithLabelValues("temporary")); v != 1 {
+		t.Fatalf("no_route_total{result=temporary} = %v, want 1", v)
+	}
+	if len(link.submits()) != 0 {
+		t.Fatalf("submitted over a link that is down: %+v", link.submits())
+	}
+}
+
+// TestDispatchDrain: Run, cancelled while submits are in flight, waits for
+// them, records each exactly once and returns; with a drain timeout too
+// short, it cancels them and leaves their entries pending, neither
+// acknowledged nor retried nor failed.
+func TestDispatchDrain(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		release bool // open the gate after cancelling Run
+	}{
+		{"in-flight submits finish", true},
+		{"drain timeout", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := newFakeQueue()
+			link := newStageLink("l1")
+			link.gate = make(chan struct{})
+			d := unitDispatcher(q, link, nil, func(o *DispatcherOptions) {
+				if !tc.release {
+					o.DrainTimeout = 50 * time.Millisecond
+				}
+			})
+			const n = 3
+			for i := range n {
+				q.enqueue(accounts.Message{ID: fmt.Sprintf("m%d", i), To: "61412345678", Text: "hi"})
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() { done <- d.Run(ctx) }()
+			link.waitFor(t, "every submit in flight", func() bool { return link.inGate == n })
+			// Every submit is held at the gate, so all n are in flight when
+			// ctx ends; whatever Run records after that, it records draining.
+			cancel()
+			if tc.release {
+				close(link.gate)
+			}
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(unitWait):
+				t.Fatal("Run did not return")
+			}
+			// Run has returned: what it recorded is final.
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			if len(q.doubles) != 0 || len(q.acks) != 0 || len(q.retries) != 0 || len(q.fails) != 0 {
+				t.Fatalf("doubles %v acks %v retries %v fails %v, want none", q.doubles, q.acks, q.retries, q.fails)
+			}
+			if tc.release {
+				if len(q.submitted) != n || len(q.pending) != 0 {
+					t.Fatalf("%d recorded, %d pending: want all %d in-flight submits recorded once", len(q.submitted), len(q.pending), n)
+				}
+				return
+			}
+			if len(q.submitted) != 0 || len(q.pending) != n {
+				t.Fatalf("%d recorded, %d pending: want the %d cancelled submits left pending for another consumer", len(q.submitted), len(q.pending), n)
+			}
+		})
+	}
+}
+
+// TestDispatchQueueErrors: when reading the queue or loading the messages
+// fails, the dispatcher waits ErrorBackoff before it calls the queue again,
+// and drops, acknowledges or retries nothing: an entry whose load failed
+// stays pending until ClaimStale hands it out again, and is then sent once.
+func TestDispatchQueueErrors(t *testing.T) {
+	errRedis := errors.New("redis: connection refused")
+	for _, tc := range []struct {
+		name  string
+		set   func(q *fakeQueue)
+		stage string
+	}{
+		{"read", func(q *fakeQueue) { q.ReadErr = knob{err: errRedis, times: 2} }, "read"},
+		{"claim", func(q *fakeQueue) { q.ClaimErr = knob{err: errRedis, times: 1} }, "claim"},
+		{"load", func(q *fakeQueue) { q.LoadErr = knob{err: errRedis, times: 1} }, "load"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := newFakeQueue()
+			tc.set(q)
+			link := newStageLink("l1")
+			backoff := 50 * time.Millisecond
+			d := unitDispatcher(q, link, nil, func(o *DispatcherOptions) {
+				o.ErrorBackoff = backoff
+				o.ClaimIdle = 100 * time.Millisecond // pending entries come back quickly
+			})
+			q.enqueue(accounts.Message{ID: "m1", To: "61412345678", Text: "hi"})
+			stop := runDispatcher(t, d)
+			q.waitFor(t, "m1 recorded as submitted", func() bool { return len(q.submitted) > 0 })
+			stop()
+
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			failed := 0
+			for i, c := range q.calls {
+				if c.err == nil || errors.Is(c.err, context.Canceled) {
+					continue
+				}
+				failed++
+				if c.stage != tc.stage {
+					t.Fatalf("call %d (%s) failed: %v", i, c.stage, c.err)
+				}
+				// The next call into the queue's consumer side waits out the backoff.
+				for _, next := range q.calls[i+1:] {
+					if next.stage == "mark" {
+						continue
+					}
+					if gap := next.start.Sub(c.end); gap < backoff {
+						t.Fatalf("%s %v after the failed %s; want a backoff of at least %v (calls %v)", next.stage, gap, c.stage, backoff, q.stages())
+					}
+					break
+				}
+			}
+			if failed == 0 {
+				t.Fatalf("no %s call failed (calls %v)", tc.stage, q.stages())
+			}
+			if len(q.submitted) != 1 || len(q.acks) != 0 || len(q.retries) != 0 || len(q.fails) != 0 || len(q.doubles) != 0 {
+				t.Fatalf("submitted %d acks %v retries %v fails %v doubles %v: want m1 sent once, nothing else",
+					len(q.submitted), q.acks, q.retries, q.fails, q.doubles)
+			}
+			if got := link.submits(); len(got) != 1 {
+				t.Fatalf("link saw %+v, want one submit", got)
+			}
+			if tc.stage == "load" && q.claimed == 0 {
+				t.Fatal("the entry whose load failed was sent without being claimed again")
+			}
+		})
+	}
+}
