@@ -77,7 +77,8 @@ type Options struct {
 	// Stores are the account store's parts, one per area; a nil one
 	// leaves its area's routes answering 503 (see Stores).
 	Stores Stores
-	// Logger receives request errors; default discards.
+	// Logger receives request errors; default discards. The caller adds
+	// the component attribute.
 	Logger *slog.Logger
 	// Registry is served at /metrics; nil serves an empty registry.
 	Registry prometheus.Gatherer
@@ -249,7 +250,7 @@ func New(opts Options) http.Handler {
 		panic(err) // the embedded document is broken: a test catches it first
 	}
 	st := opts.Stores
-	s := &server{log: opts.Logger.With("component", "api"), ready: opts.Ready, openapiDoc: doc,
+	s := &server{log: opts.Logger, ready: opts.Ready, openapiDoc: doc,
 		webhooks: opts.Webhooks, sender: opts.Sender, onPanic: opts.OnPanic,
 		auth: st.Auth, accounts: st.Accounts, registrations: st.Registrations, keys: st.Keys, money: st.Money,
 		messages: st.Messages, inbox: st.Inbox, users: st.Users, permissions: st.Permissions, billing: st.Billing,

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/phone"
 )
 
 // QueueGroup is the consumer group of every shard's queue stream.
@@ -157,7 +158,9 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 		if b.To != "" {
 			continue
 		}
-		if key, _, err := s.MsgKey(b.Entry.MessageID); err == nil && queueDigits(b.Source) {
+		// Only a numeric source can receive replies (an alphanumeric
+		// sender id cannot), so only then is there a conversation to index.
+		if key, _, err := s.MsgKey(b.Entry.MessageID); err == nil && phone.IsDigits(b.Source) {
 			tos[i] = pipe.HGet(ctx, key, "to")
 		}
 	}
@@ -182,7 +185,7 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 				if c := tos[i]; c != nil {
 					to = c.Val()
 				}
-				if to != "" && queueDigits(b.Source) {
+				if to != "" && phone.IsDigits(b.Source) {
 					pipe.Set(ctx, s.Keys.Conversation(b.Source, to), b.Entry.MessageID, queueConvTTL)
 				}
 			}
@@ -231,21 +234,6 @@ func pipelineNoScript(cmds []redis.Cmder) bool {
 		}
 	}
 	return false
-}
-
-// queueDigits reports whether v is a non-empty string of ASCII digits (a
-// phone number rather than an alphanumeric sender id, which cannot receive
-// replies).
-func queueDigits(v string) bool {
-	if v == "" {
-		return false
-	}
-	for i := range len(v) {
-		if v[i] < '0' || v[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // Retry takes the entry off the queue and schedules its message to return at

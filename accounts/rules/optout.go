@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/phone"
 )
 
 // optOutValue is the stored form of an OptOut (the number is the field).
@@ -46,12 +47,7 @@ func validNumber(n string) bool {
 	if len(n) < 6 || len(n) > 15 {
 		return false
 	}
-	for _, c := range n {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return phone.IsDigits(n)
 }
 
 // AddOptOut puts o.Number on listOwner's opt-out list (o.At zero: now). A

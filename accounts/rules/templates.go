@@ -16,6 +16,7 @@ import (
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/store"
+	"github.com/smsgate/smsgate/phone"
 )
 
 var (
@@ -79,10 +80,8 @@ func LooksLikeTemplateID(ref string) bool {
 	if i < 2 || ref[0] != 't' || len(ref)-i-1 != 16 {
 		return false
 	}
-	for _, c := range ref[1:i] {
-		if c < '0' || c > '9' {
-			return false
-		}
+	if !phone.IsDigits(ref[1:i]) {
+		return false
 	}
 	for _, c := range ref[i+1:] {
 		if !strings.ContainsRune("0123456789abcdefghjkmnpqrstvwxyz", c) {
