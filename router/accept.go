@@ -32,6 +32,7 @@ type Pipeline struct {
 	senders       SenderStore
 	optouts       OptOutChecker
 	refused       RefusedRecorder
+	emptyLists    optOutLists
 }
 
 // Notifier tells the sender of a mail which recipients were not sent to
@@ -102,6 +103,11 @@ func (p *Pipeline) Accept(ctx context.Context, m *Mail) ([]string, error) {
 
 func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 	acct := m.Sender.Account
+	if m.SkipOptOut && p.optouts != nil {
+		// The Stop rule's confirmation: a number has just opted out, so
+		// the list is no longer empty (RCPT TO checks must see it).
+		p.emptyLists.forget(p.optouts.OptOutList(acct))
+	}
 	if err := permit(acct, m.Recipients); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/smtp/exterr"
@@ -13,7 +15,68 @@ import (
 // an account (its own, or its parent's under share_contacts).
 type OptOutChecker interface {
 	OptOutList(acct *accounts.Account) string
+	OptOutCount(ctx context.Context, listOwner string) (int64, error)
 	GetOptOut(ctx context.Context, listOwner, number string) (*accounts.OptOut, error)
+}
+
+// optOutListTTL is how long the pipeline remembers that an opt-out list is
+// empty, so that the common case (nobody has opted out) costs no lookup per
+// recipient. A number that opts out meanwhile is still blocked, atomically,
+// by the accept step; it is only answered at DATA instead of at RCPT TO.
+const optOutListTTL = 2 * time.Second
+
+// optOutLists remembers which opt-out lists were empty when last looked at.
+type optOutLists struct {
+	mu    sync.Mutex
+	empty map[string]time.Time // list owner -> empty until
+}
+
+// known reports whether owner's list is known to be empty now.
+func (l *optOutLists) knownEmpty(owner string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	until, ok := l.empty[owner]
+	if ok && now.After(until) {
+		delete(l.empty, owner)
+		return false
+	}
+	return ok
+}
+
+// forget drops what is known of owner's list.
+func (l *optOutLists) forget(owner string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.empty, owner)
+}
+
+func (l *optOutLists) setEmpty(owner string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.empty == nil {
+		l.empty = map[string]time.Time{}
+	}
+	l.empty[owner] = now.Add(optOutListTTL)
+}
+
+// optedOut reports whether to is on the opt-out list that governs acct.
+func (p *Pipeline) optedOut(ctx context.Context, acct *accounts.Account, to string) (bool, error) {
+	owner := p.optouts.OptOutList(acct)
+	now := time.Now()
+	if p.emptyLists.knownEmpty(owner, now) {
+		return false, nil
+	}
+	_, err := p.optouts.GetOptOut(ctx, owner, to)
+	switch {
+	case err == nil:
+		return true, nil
+	case !errors.Is(err, accounts.ErrNotFound):
+		return false, fmt.Errorf("opt-out check for %s: %w", acct.ID, err)
+	}
+	if n, err := p.optouts.OptOutCount(ctx, owner); err == nil && n == 0 {
+		p.emptyLists.setEmpty(owner, now)
+	}
+	return false, nil
 }
 
 // RefusedRecorder writes the blocked-log record of a recipient refused at
@@ -70,9 +133,11 @@ func (t *Transaction) AddRcpt(ctx context.Context, to string) error {
 		return rcptNoRoute(to)
 	}
 	if t.p.optouts != nil {
-		_, err := t.p.optouts.GetOptOut(ctx, t.p.optouts.OptOutList(acct), to)
-		switch {
-		case err == nil:
+		out, err := t.p.optedOut(ctx, acct, to)
+		if err != nil {
+			return err
+		}
+		if out {
 			if t.p.refused != nil {
 				if _, rerr := t.p.refused.RecordRefusedOptOut(ctx, acct.ID, t.sender.Address, to); rerr != nil {
 					t.p.log.ErrorContext(ctx, "blocked log record", "account", acct.ID, "err", rerr)
@@ -81,8 +146,6 @@ func (t *Transaction) AddRcpt(ctx context.Context, to string) error {
 			return exterr.New(550, [3]int{5, 7, 1}, "opted_out",
 				"recipient "+accounts.MaskNumber(to)+" has opted out of messages from this account",
 				&accounts.OptedOutError{Numbers: []string{to}})
-		case !errors.Is(err, accounts.ErrNotFound):
-			return fmt.Errorf("opt-out check for %s: %w", acct.ID, err)
 		}
 	}
 	t.add(to)

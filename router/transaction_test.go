@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/smsgate/smsgate/accounts"
@@ -19,6 +20,7 @@ type txnFakeStore struct {
 	AcceptErr error
 	accepted  []string // recipients of the last accept
 	recorded  []string // numbers written to the blocked log at RCPT
+	gets      int      // opt-out lookups
 }
 
 func (f *txnFakeStore) Accept(_ context.Context, req accounts.AcceptRequest) (*accounts.AcceptResult, error) {
@@ -36,7 +38,12 @@ func (f *txnFakeStore) Accept(_ context.Context, req accounts.AcceptRequest) (*a
 
 func (f *txnFakeStore) OptOutList(a *accounts.Account) string { return a.ID }
 
+func (f *txnFakeStore) OptOutCount(context.Context, string) (int64, error) {
+	return int64(len(f.optedOut)), f.OptOutErr
+}
+
 func (f *txnFakeStore) GetOptOut(_ context.Context, _, number string) (*accounts.OptOut, error) {
+	f.gets++
 	if f.OptOutErr != nil {
 		return nil, f.OptOutErr
 	}
@@ -152,6 +159,28 @@ func TestTransaction(t *testing.T) {
 		if err != nil || fresh != 2 {
 			t.Fatalf("group: %d %v", fresh, err)
 		}
+	})
+	t.Run("an empty opt-out list costs no lookup until the Stop rule adds to it", func(t *testing.T) {
+		st := &txnFakeStore{optedOut: map[string]bool{}}
+		p := NewPipeline(PipelineOptions{Store: st})
+		sender := &accounts.Sender{Account: au(accounts.FlagAccessSMS), Address: "a@x"}
+		for i := range 3 {
+			tx, _ := p.Start(ctx, sender)
+			if err := tx.AddRcpt(ctx, "6140000000"+strconv.Itoa(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if st.gets != 1 {
+			t.Fatalf("%d opt-out lookups for 3 recipients of an empty list, want 1", st.gets)
+		}
+		// STOP: the number is listed and the Stop rule sends its
+		// confirmation (SkipOptOut); the next RCPT TO must see the list.
+		st.optedOut["61400000009"] = true
+		if _, err := p.Accept(ctx, &Mail{Sender: sender, Recipients: []string{"61400000009"}, Text: "stopped", SkipOptOut: true}); err != nil {
+			t.Fatal(err)
+		}
+		tx, _ := p.Start(ctx, sender)
+		wantRefusal(t, tx.AddRcpt(ctx, "61400000009"), 550, [3]int{5, 7, 1}, "opted_out")
 	})
 	t.Run("commit without recipients", func(t *testing.T) {
 		p := NewPipeline(PipelineOptions{Store: &txnFakeStore{}})

@@ -108,6 +108,19 @@ func (s *Store) GetOptOut(ctx context.Context, listOwner, number string) (*accou
 	return &o, nil
 }
 
+// OptOutCount returns how many numbers are on listOwner's opt-out list.
+func (s *Store) OptOutCount(ctx context.Context, listOwner string) (int64, error) {
+	key, err := s.optOutKey(listOwner)
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.RDB.HLen(ctx, key).Result()
+	if err != nil {
+		return 0, fmt.Errorf("opt-out list of %s: %w", listOwner, err)
+	}
+	return n, nil
+}
+
 // ListOptOuts returns listOwner's opt-out list, newest first.
 func (s *Store) ListOptOuts(ctx context.Context, listOwner string) ([]accounts.OptOut, error) {
 	key, err := s.optOutKey(listOwner)
