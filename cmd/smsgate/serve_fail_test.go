@@ -35,7 +35,7 @@ func TestServeStartFailureLeavesNothingRunning(t *testing.T) {
 		{name: "http address in use", wantErr: "http.listen",
 			edit: func(c *config.Config, free string) { c.SMTP.Listen, c.HTTP.Listen = free, busy.Addr().String() }},
 		{name: "redis unreachable", wantErr: "redis",
-			edit: func(c *config.Config, free string) { c.SMTP.Listen, c.Redis.Addr = free, closedAddr(t) }},
+			edit: func(c *config.Config, free string) { c.SMTP.Listen, c.Redis.Addr = free, freeAddr(t) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,7 +52,7 @@ func TestServeStartFailureLeavesNothingRunning(t *testing.T) {
 			l := config.DefaultLink()
 			l.Name, l.Addr, l.SystemID, l.Password = "sim", sim.Addr(), "smsgate", "secret"
 			cfg.Links = []config.Link{l}
-			freeSMTP := closedAddr(t)
+			freeSMTP := freeAddr(t)
 			tc.edit(cfg, freeSMTP)
 			if err := cfg.Validate(); err != nil {
 				t.Fatalf("test config: %v", err)
@@ -77,19 +77,6 @@ func TestServeStartFailureLeavesNothingRunning(t *testing.T) {
 			}
 		})
 	}
-}
-
-// closedAddr returns a loopback address that nothing listens on (one the
-// kernel just handed out and that was closed again).
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // waitNoDaemonGoroutines fails the test unless, within e2eWait, no
