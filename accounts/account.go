@@ -219,10 +219,14 @@ var (
 	ErrInsufficientBalance = errors.New("insufficient balance")
 	ErrDomainTaken         = errors.New("domain is already registered to another account")
 	ErrAddressTaken        = errors.New("address is already registered to another account")
-	ErrPublicDomain        = errors.New("public mail domains cannot be registered")
-	ErrAlreadyBootstrapped = errors.New("already bootstrapped")
-	ErrInvalid             = errors.New("invalid")
-	ErrBadKey              = errors.New("invalid or revoked API key")
+	// ErrAddressInOtherDomain: an exact address inside a domain that an
+	// account of another tree has registered; it would take that tenant's
+	// mail.
+	ErrAddressInOtherDomain = errors.New("address is inside a domain registered to another account")
+	ErrPublicDomain         = errors.New("public mail domains cannot be registered")
+	ErrAlreadyBootstrapped  = errors.New("already bootstrapped")
+	ErrInvalid              = errors.New("invalid")
+	ErrBadKey               = errors.New("invalid or revoked API key")
 	// ErrNotPermitted: the caller or account lacks a permission flag or
 	// right; the error text names it.
 	ErrNotPermitted = errors.New("not permitted")

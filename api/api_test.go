@@ -276,6 +276,10 @@ func TestRegistrations(t *testing.T) {
 		{"another tenant", f.subAKey, "/v1/accounts/" + f.subB.ID + "/domains", map[string]any{"domain": "b.example.com"}, http.StatusNotFound, f.subB.ID},
 		{"address taken", f.subBKey, "/v1/accounts/" + f.subB.ID + "/addresses", map[string]any{"address": "jo@sales.example.com"}, http.StatusConflict, "address: jo@sales.example.com"},
 		{"bad address", f.subAKey, pathA + "/addresses", map[string]any{"address": "jo"}, http.StatusUnprocessableEntity, "address:"},
+		// An exact address wins over its domain at MAIL FROM: one inside
+		// another account's domain would take that account's mail.
+		{"inside another account's domain", f.subBKey, "/v1/accounts/" + f.subB.ID + "/addresses", map[string]any{"address": "carol@sales.example.com"},
+			http.StatusConflict, "address: carol@sales.example.com is inside a domain that another account has registered"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.name == "address taken" {

@@ -110,6 +110,9 @@ func (s *server) toProblem(ctx context.Context, err error, what, id string) *Pro
 		return notFound(what, id)
 	case errors.Is(err, accounts.ErrDomainTaken):
 		return problemf(http.StatusConflict, "domain-taken", "domain: %s is already registered to another account", id)
+	case errors.Is(err, accounts.ErrAddressInOtherDomain):
+		return problemf(http.StatusConflict, "address-in-other-domain",
+			"address: %s is inside a domain that another account has registered; only that account can register its addresses", id)
 	case errors.Is(err, accounts.ErrAddressTaken):
 		return problemf(http.StatusConflict, "address-taken", "address: %s is already registered to another account", id)
 	case errors.Is(err, accounts.ErrPublicDomain):

@@ -23,6 +23,9 @@ var (
 	errBadRecipient  = errors.New("bad recipient address")
 	errBadMessage    = errors.New("message cannot be parsed")
 	errAuthAvailable = errors.New("authentication not available")
+	// errAuthFailedBefore: MAIL FROM without credentials after a failed
+	// AUTH in the same session.
+	errAuthFailedBefore = errors.New("authentication failed earlier in this session")
 )
 
 // notSMSDomain is the refusal of a recipient whose domain is not one of
@@ -60,7 +63,7 @@ var (
 		"no_route", "invalid_number", "not_sms_domain", "bad_address", "tls_required",
 		"key_mismatch", "auth_failed", "bad_message", "too_large", "protocol", "not_permitted",
 		"opted_out", "unknown_group", "empty_group", "group_too_large", "no_template",
-		"not_found", "invalid",
+		"not_found", "invalid", "auth_required",
 	}
 	temporaryReasons = []string{
 		"timeout", "shutting_down", "too_many_recipients", "internal", "protocol",
@@ -103,6 +106,9 @@ func toSMTPError(err error, rc replyContext) reply {
 		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, "message has a line longer than the limit (RFC 5322 allows 998 characters)"), "bad_message", false}
 	case errors.Is(err, errBadMessage):
 		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, "message cannot be parsed as MIME"), "bad_message", false}
+	case errors.Is(err, errAuthFailedBefore):
+		// RFC 4954 §6: 530 5.7.0 authentication required.
+		return reply{smtpErr(530, gosmtp.EnhancedCode{5, 7, 0}, "authentication failed earlier in this session: authenticate successfully before sending (session "+rc.session+")"), "auth_required", false}
 	case errors.Is(err, errAuthAvailable):
 		return reply{gosmtp.ErrAuthUnsupported, "protocol", false}
 

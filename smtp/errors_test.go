@@ -66,6 +66,8 @@ func TestToSMTPError(t *testing.T) {
 			"message cannot be parsed as MIME", "bad_message", false},
 		{"too large", fmt.Errorf("read: %w", gosmtp.ErrDataTooLarge), 552, gosmtp.EnhancedCode{5, 3, 4},
 			"Maximum message size exceeded", "too_large", false},
+		{"auth failed before", errAuthFailedBefore, 530, gosmtp.EnhancedCode{5, 7, 0},
+			"authentication failed earlier in this session: authenticate successfully before sending (session s1d)", "auth_required", false},
 		{"auth unavailable", errAuthAvailable, 502, gosmtp.EnhancedCode{5, 7, 0}, "Authentication not supported", "protocol", false},
 		{"temporary typed", exterr.New(451, [3]int{5, 4, 1}, "timeout", "try later", nil), 451, gosmtp.EnhancedCode{4, 4, 1},
 			"try later", "timeout", false},

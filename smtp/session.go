@@ -36,6 +36,10 @@ type session struct {
 	log    *slog.Logger
 
 	key *accounts.APIKey // set by a successful AUTH; survives RSET
+	// authFailed is set by a failed AUTH and cleared by a successful one:
+	// a client that tried credentials and failed may not go on to send
+	// unauthenticated in the same session.
+	authFailed bool
 
 	// The current transaction, cleared by Reset.
 	sender     *accounts.Sender
@@ -119,6 +123,9 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	}
 	if _, isTLS := s.conn.TLSConnectionState(); s.b.opts.RequireTLS && !isTLS {
 		return s.refuse("mail", start, errTLSRequired)
+	}
+	if s.authFailed && s.key == nil {
+		return s.refuse("mail", start, errAuthFailedBefore)
 	}
 	ctx, cancel := s.commandCtx()
 	defer cancel()
@@ -286,9 +293,10 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 		key, err := s.b.opts.Keys.Authenticate(ctx, secret)
 		if err != nil {
 			s.log.Info("authentication failed", "mechanism", mech, "err", err)
+			s.authFailed = true
 			return s.refuse("auth", start, fmt.Errorf("authenticate: %w", err))
 		}
-		s.key = key
+		s.key, s.authFailed = key, false
 		s.log.Info("authenticated", "mechanism", mech, "account", key.AccountID, "key", key.ID)
 		s.b.metrics.command("auth", 235, time.Since(start).Seconds())
 		return nil

@@ -263,6 +263,30 @@ func TestAuth(t *testing.T) {
 	}
 }
 
+// TestAuthFailureEndsUnauthenticated: after a failed AUTH the session may
+// not send unauthenticated (530 5.7.0), even from a registered sender; a
+// later successful AUTH sends.
+func TestAuthFailureEndsUnauthenticated(t *testing.T) {
+	h := start(t, nil)
+	c := h.dial(t, nil)
+	err := c.Auth(sasl.NewPlainClient("", "anyone", "wrong"))
+	wantReply(t, err, 535, gosmtp.EnhancedCode{5, 7, 8}, "authentication failed")
+	err = c.Mail("someone@a.example", nil)
+	wantReply(t, err, 530, gosmtp.EnhancedCode{5, 7, 0}, "authentication failed earlier in this session")
+	if err := c.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("someone@a.example", nil); err == nil {
+		t.Fatal("RSET let an unauthenticated sender through after a failed AUTH")
+	}
+	if err := c.Auth(sasl.NewPlainClient("", "anyone", "secret-a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("someone@a.example", nil); err != nil {
+		t.Fatalf("MAIL after a successful AUTH: %v", err)
+	}
+}
+
 func TestAuthNotOfferedWithoutTLS(t *testing.T) {
 	h := start(t, func(o *Options) { o.AllowInsecureAuth = false })
 	c := h.dial(t, nil)

@@ -69,12 +69,55 @@ func (s *Store) RemoveDomain(ctx context.Context, accountID, domain string) erro
 // it takes precedence over domain registrations and may be at a public mail
 // domain. ErrAddressTaken if another account has it; ErrInvalid if it is not
 // an address.
+//
+// An exact address wins over its domain at MAIL FROM, so an address inside
+// a domain registered to an account of another tree would take that
+// tenant's mail: it is ErrAddressInOtherDomain. Within one tree (the
+// account's own domain, its parent's, or its sub-account's) it is allowed:
+// the parent's administrators control both. The domain is checked before
+// the claim and again after it, so a domain registered meanwhile by
+// another tree wins and the address claim is released.
 func (s *Store) AddAddress(ctx context.Context, accountID, email string) error {
 	a, err := accounts.NormalizeAddress(email)
 	if err != nil {
 		return err
 	}
-	return s.regClaim(ctx, accountID, "addr", a, accounts.ErrAddressTaken)
+	acct, err := s.GetAccount(ctx, accountID)
+	if err != nil {
+		return fmt.Errorf("register %s: %w", a, err)
+	}
+	if err := s.addrDomainFree(ctx, acct, a); err != nil {
+		return err
+	}
+	if err := s.regClaim(ctx, accountID, "addr", a, accounts.ErrAddressTaken); err != nil {
+		return err
+	}
+	if err := s.addrDomainFree(ctx, acct, a); err != nil {
+		if rerr := s.RegRelease(context.WithoutCancel(ctx), accountID, "addr", a); rerr != nil {
+			return errors.Join(err, fmt.Errorf("release %s: %w", a, rerr))
+		}
+		return err
+	}
+	return nil
+}
+
+// addrDomainFree returns ErrAddressInOtherDomain when the domain of address
+// a is registered to an account outside acct's tree.
+func (s *Store) addrDomainFree(ctx context.Context, acct *accounts.Account, a string) error {
+	domain := a[strings.LastIndexByte(a, '@')+1:]
+	owner, err := s.RDB.Get(ctx, s.Keys.Registration("domain", domain)).Result()
+	if errors.Is(err, redis.Nil) || owner == acct.ID || (acct.ParentID != "" && owner == acct.ParentID) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("register %s: domain %s: %w", a, domain, err)
+	}
+	if o, err := s.GetAccount(ctx, owner); err == nil && o.ParentID == acct.ID {
+		return nil // a sub-account's domain: the parent may route an address of it
+	} else if err != nil && !errors.Is(err, accounts.ErrNotFound) {
+		return fmt.Errorf("register %s: owner of %s: %w", a, domain, err)
+	}
+	return fmt.Errorf("address %s (domain %s): %w", a, domain, accounts.ErrAddressInOtherDomain)
 }
 
 // RemoveAddress releases an address registered to accountID. ErrNotFound if

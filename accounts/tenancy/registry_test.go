@@ -157,6 +157,51 @@ func TestAddAddressInvalid(t *testing.T) {
 	}
 }
 
+// TestAddAddressInOtherDomain: an exact address inside a domain of another
+// account is refused unless both are of one tree, and the refused address
+// stays the domain owner's at MAIL FROM.
+func TestAddAddressInOtherDomain(t *testing.T) {
+	s := storetest.AcceptTestStore(t, 1)
+	ctx := t.Context()
+	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root"})
+	sales := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Sales", ParentID: root.ID})
+	ops := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Ops", ParentID: root.ID})
+	other := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Other"})
+	for _, err := range []error{
+		s.AddDomain(ctx, root.ID, "acme.example"),
+		s.AddDomain(ctx, sales.ID, "sales.acme.example"),
+		s.AddDomain(ctx, other.ID, "b.example.org"),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, acct, addr string
+		want             error
+	}{
+		{"another tenant's domain", sales.ID, "carol@b.example.org", accounts.ErrAddressInOtherDomain},
+		{"a sibling's domain", ops.ID, "jo@sales.acme.example", accounts.ErrAddressInOtherDomain},
+		{"the parent's domain", ops.ID, "ops@acme.example", nil},
+		{"a sub-account's domain, by the parent", root.ID, "boss@sales.acme.example", nil},
+		{"its own domain", other.ID, "carol@b.example.org", nil},
+		{"an unregistered domain", sales.ID, "x@free.example", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := s.AddAddress(ctx, tt.acct, tt.addr); !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Fatalf("AddAddress(%s) = %v, want %v", tt.addr, err, tt.want)
+			}
+		})
+	}
+	// The refused address was not claimed: mail from it still resolves to
+	// the domain's owner.
+	sd, err := s.ResolveSender(ctx, "jo@sales.acme.example")
+	if err != nil || sd.Account.ID != sales.ID || sd.Match != "domain" {
+		t.Fatalf("ResolveSender = %+v %v, want the domain owner", sd, err)
+	}
+}
+
 func TestResolveSender(t *testing.T) {
 	storetest.AcctEachShards(t, func(t *testing.T, s *redisstore.Store) {
 		ctx := storetest.AcctTestCtx(t)
