@@ -22,7 +22,7 @@ Content-Type: text/html; charset=utf-8
 <html><head><title>T</title><style>p{color:red}</style></head>
 <body><p>Hello&nbsp;<b>Bob</b>,</p><div>Fish &amp; chips at 5&lt;6</div>
 <script>alert("x")</script><ul><li>one</li><li>two</li></ul>line<br>break<!-- hidden --></body></html>
-`, text: "Hello Bob,\n\nFish & chips at 5<6\n\n- one\n- two\nline\nbreak", subject: "Café"},
+`, text: "Hello Bob,\n\nFish & chips at 5<6\n\n- one\n- two\n\nline\nbreak", subject: "Café"},
 		{name: "multipart alternative prefers plain", msg: `Content-Type: multipart/alternative; boundary=b1
 
 --b1
@@ -51,7 +51,7 @@ break, caf=C3=A9 =3D ok
 		{name: "windows-1252", msg: "Content-Type: text/plain; charset=windows-1252\nContent-Transfer-Encoding: quoted-printable\n\n=93Quoted=94 =80 5 =96 ok\n",
 			text: "\u201cQuoted\u201d € 5 – ok"},
 		{name: "signature", msg: "Content-Type: text/plain\n\nCall me.\n\n-- \nBob Smith\nAcme Pty Ltd\n", text: "Call me."},
-		{name: "bare dashes signature", msg: "\nSee you there\n--\nBob\n", text: "See you there"},
+		{name: "bare dashes kept", msg: "\nSee you there\n--\nBob\n", text: "See you there\n--\nBob"},
 		{name: "dashes mid text kept", msg: "\nscore\n--\n" + strings.Repeat("line\n", 8), text: "score\n--\n" + strings.TrimSuffix(strings.Repeat("line\n", 8), "\n")},
 		{name: "blank lines collapse", msg: "\n\n\nfirst  \n\n\n\n\nsecond\t\n\n\n", text: "first\n\nsecond"},
 		{name: "attachment ignored", msg: `Content-Type: multipart/mixed; boundary=XX
