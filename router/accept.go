@@ -187,14 +187,15 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 }
 
 // ComposeText builds the SMS text from a mail's subject and body according to
-// the account's subject mode.
+// the account's subject mode. A mail with an empty body sends its subject in
+// either mode: a subject-only mail is how many people write a short text.
 func ComposeText(mode, subject, body string) string {
 	body = strings.TrimSpace(body)
 	subject = strings.TrimSpace(subject)
+	if body == "" {
+		return subject
+	}
 	if mode == accounts.SubjectPrepend && subject != "" {
-		if body == "" {
-			return subject
-		}
 		return subject + "\n" + body
 	}
 	return body

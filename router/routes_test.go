@@ -86,6 +86,8 @@ func TestComposeText(t *testing.T) {
 		{"prepend", "Subj", "body", "Subj\nbody"},
 		{"prepend", "Subj", "", "Subj"},
 		{"prepend", "", "body", "body"},
+		{"ignore", " Subj ", " \n", "Subj"},
+		{"ignore", "", "", ""},
 	}
 	for _, tc := range tests {
 		if got := ComposeText(tc.mode, tc.subject, tc.body); got != tc.want {
