@@ -1,10 +1,13 @@
 package smtp
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-message"
 )
 
 // clientMails are raw mails as the named clients write them
@@ -56,5 +59,35 @@ func TestTextFromMIMEClients(t *testing.T) {
 				t.Errorf("subject %q, want %q", p.Subject, tt.subject)
 			}
 		})
+	}
+}
+
+// TestHTMLToTextClients checks that the HTML alternative of each client
+// mail gives the same text as its text/plain part: HTML-only mail from the
+// same clients is cut the same way.
+func TestHTMLToTextClients(t *testing.T) {
+	for _, tt := range clientMails {
+		e, err := message.Read(strings.NewReader(readClientMail(t, tt.file)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.Walk(func(_ []int, part *message.Entity, _ error) error {
+			if ct, _, _ := part.Header.ContentType(); ct != "text/html" {
+				return nil
+			}
+			b, err := io.ReadAll(part.Body)
+			if err != nil {
+				return err
+			}
+			t.Run(strings.TrimSuffix(tt.file, ".eml"), func(t *testing.T) {
+				if got := cleanText(HTMLToText(string(b))); got != tt.text {
+					t.Errorf("text\n%q\nwant\n%q", got, tt.text)
+				}
+			})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

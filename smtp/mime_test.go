@@ -162,6 +162,12 @@ func FuzzTextFromMIME(f *testing.F) {
 	f.Add("Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\ncaf=E9=\n")
 	f.Add("Content-Transfer-Encoding: base64\n\n!!!notbase64")
 	f.Add("Subject: =?utf-8?b?////?=\n\n-- \nsig")
+	f.Add("Content-Type: text/plain; format=flowed; delsp=yes\n\n> a \n>> b \n c \n-- \n")
+	f.Add("\nYes\nOn Mon, Alice <a@x>\nwrote:\n> q\n>\n")
+	f.Add("\nFrom: a\nSent: b\nTo: c\nSubject: d\n\nx\n")
+	for _, m := range clientMails {
+		f.Add(readClientMail(f, m.file))
+	}
 	f.Fuzz(func(t *testing.T, msg string) {
 		p, err := TextFromMIME(strings.NewReader(msg))
 		if err != nil {
@@ -172,8 +178,10 @@ func FuzzTextFromMIME(f *testing.F) {
 				t.Fatalf("invalid UTF-8 out: %q", s)
 			}
 		}
-		if strings.Contains(p.Text, "\r") {
-			t.Fatalf("CR in text: %q", p.Text)
+		if i := strings.IndexFunc(p.Text, func(r rune) bool {
+			return r < 0x20 && r != '\n' && r != '\t' || r >= 0x7f && r <= 0x9f
+		}); i >= 0 {
+			t.Fatalf("control character %q in text: %q", p.Text[i], p.Text)
 		}
 	})
 }
