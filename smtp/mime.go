@@ -20,7 +20,7 @@ const maxPartBytes = 4 << 20
 type Parsed struct {
 	Subject   string // decoded (RFC 2047), UTF-8
 	MessageID string // without angle brackets; "" when absent
-	Text      string // UTF-8, LF line ends, signature stripped
+	Text      string // UTF-8, LF line ends, quoted history and signatures stripped
 }
 
 // TextFromMIME reads a whole RFC 5322 message from r and extracts its text

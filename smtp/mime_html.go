@@ -29,6 +29,10 @@ var tagLayout = map[string]int{
 	"td": cellGap, "th": cellGap,
 }
 
+// maxQuoteMarks caps the ">" marks of nested blockquotes, so that deep
+// nesting cannot make the text grow faster than the markup.
+const maxQuoteMarks = 8
+
 // skipContent lists the elements whose content is not text. The tokenizer
 // reads script, style, title and noscript as raw text, so their content
 // arrives as one text token before the end tag.
@@ -206,7 +210,7 @@ func (w *htmlWriter) word(s []byte) {
 func (w *htmlWriter) startLine() {
 	w.lineStart = w.b.Len()
 	if w.quote > 0 {
-		w.b.WriteString(strings.Repeat(">", w.quote))
+		w.b.WriteString(strings.Repeat(">", min(w.quote, maxQuoteMarks)))
 		w.b.WriteByte(' ')
 		w.lineStart = w.b.Len()
 	}

@@ -109,6 +109,24 @@ func TestHTMLToTextLayout(t *testing.T) {
 	}
 }
 
+// TestHTMLToTextBounded checks that the text stays within a small multiple
+// of hostile markup (the cost in time is BenchmarkHTMLToText's to show).
+func TestHTMLToTextBounded(t *testing.T) {
+	tests := []struct{ name, in string }{
+		{"deep blockquotes", strings.Repeat("<blockquote>", 20000) + strings.Repeat("x<br>", 20000)},
+		{"many list items", strings.Repeat("<ul><li>", 20000)},
+		{"unclosed skip", "<script>" + strings.Repeat("</scrip ", 20000)},
+		{"many breaks", strings.Repeat("<br><p><div>", 20000) + "x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := HTMLToText(tt.in); len(got) > 2*len(tt.in) {
+				t.Errorf("%d bytes of text from %d of HTML", len(got), len(tt.in))
+			}
+		})
+	}
+}
+
 func BenchmarkHTMLToText(b *testing.B) {
 	// 1 MiB of the markup mail clients write: nested divs, inline styles,
 	// entities, a style block and unclosed tags.
