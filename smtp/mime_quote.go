@@ -89,13 +89,21 @@ func stripHistory(lines []string) []string {
 func findSeparator(lines []string) (int, int) {
 	for i, l := range lines {
 		if isHistoryMarker(l) {
+			// The header block below a marker may follow a blank line
+			// (Apple Mail) and start with any header (Thunderbird puts
+			// Subject first).
 			n := 1
-			if h := headerBlock(lines[i+1:]); h > 0 {
+			for i+n < len(lines) && isBlank(lines[i+n]) {
+				n++
+			}
+			if h := headerBlock(lines[i+n:], true); h > 0 {
 				n += h
+			} else {
+				n = 1
 			}
 			return i, n
 		}
-		if h := headerBlock(lines[i:]); h > 0 {
+		if h := headerBlock(lines[i:], false); h > 0 {
 			// The line of underscores (OWA, Outlook) or a rule above the
 			// header block belongs to the history.
 			j := i
@@ -112,13 +120,19 @@ func findSeparator(lines []string) (int, int) {
 }
 
 // headerBlock reports whether lines start with a mail header block as
-// Outlook writes it above the earlier mail, and returns how many lines the
-// block spans (0 when it is not one).
-func headerBlock(lines []string) int {
-	if len(lines) == 0 || !fromNames[headerName(lines[0])] {
+// Outlook writes it above the earlier mail (or a client below a forward
+// marker), and returns how many lines the block spans (0 when it is not
+// one). A block holds a from-name, a date-name and a to- or subject-name;
+// it must start with the from-name unless anyStart.
+func headerBlock(lines []string, anyStart bool) int {
+	if len(lines) == 0 {
 		return 0
 	}
-	var date, to bool
+	first := headerName(lines[0])
+	if !fromNames[first] && !(anyStart && (dateNames[first] || toNames[first])) {
+		return 0
+	}
+	from, date, to := fromNames[first], dateNames[first], toNames[first]
 	end := 1
 	for k := 1; k < len(lines) && k <= maxHeaderBlock; k++ {
 		if isBlank(lines[k]) {
@@ -126,6 +140,8 @@ func headerBlock(lines []string) int {
 		}
 		name := headerName(lines[k])
 		switch {
+		case fromNames[name]:
+			from = true
 		case dateNames[name]:
 			date = true
 		case toNames[name]:
@@ -141,7 +157,7 @@ func headerBlock(lines []string) int {
 		}
 		end = k + 1
 	}
-	if !date || !to {
+	if !from || !date || !to {
 		return 0
 	}
 	return end
