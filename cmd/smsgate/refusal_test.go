@@ -54,7 +54,7 @@ func TestSMTPRefusals(t *testing.T) {
 			"0412000003@" + smsDomain, "0412000004@" + smsDomain, "0412000005@" + smsDomain, "0412000006@" + smsDomain}, "", 452, [3]int{4, 5, 3}, "too many recipients"},
 		{"insufficient balance", "dave@poor.example", []string{rcpt}, plainMail("dave@poor.example", rcpt, "p1@x", "hi"), 554, [3]int{5, 7, 0}, "insufficient balance"},
 		{"message too long", "alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "l1@x", long), 554, [3]int{5, 3, 4}, "5 SMS parts"},
-		{"empty message", "alice@example.com", []string{rcpt}, "From: alice@example.com\r\nTo: "+rcpt+"\r\nMessage-ID: <e1@x>\r\n\r\n\r\n-- \r\nsig\r\n", 554, [3]int{5, 6, 0}, "no text"},
+		{"empty message", "alice@example.com", []string{rcpt}, "From: alice@example.com\r\nTo: " + rcpt + "\r\nMessage-ID: <e1@x>\r\n\r\n\r\n-- \r\nsig\r\n", 554, [3]int{5, 6, 0}, "no text"},
 		{"line too long", "alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "b2@x", strings.Repeat("x", 3000)), 554, [3]int{5, 6, 0}, "998"},
 		{"message too big", "alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "b1@x", strings.Repeat(strings.Repeat("x", 76)+"\r\n", 1000)), 552, [3]int{5, 3, 4}, ""},
 	}
