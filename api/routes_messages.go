@@ -374,11 +374,13 @@ func (s *server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 		Template:   strings.TrimSpace(in.Template),
 	}
 	if idem != "" {
-		// The pipeline's idempotency key is sender + Message-ID +
-		// recipients; the client's key becomes a Message-ID it cannot use
-		// to inject anything into reply mail headers.
+		// The client's key, hashed, names the request for the pipeline's
+		// duplicate check (sender + key + recipients) and becomes a
+		// Message-ID it cannot use to inject anything into reply mail
+		// headers.
 		sum := sha256.Sum256([]byte(idem))
 		mail.MailID = "<" + hex.EncodeToString(sum[:16]) + "@api.smsgate.invalid>"
+		mail.IdempotencyKey = hex.EncodeToString(sum[:16])
 	}
 	ids, err := s.sender.Accept(r.Context(), mail)
 	if err != nil && mail.Template != "" {

@@ -2,6 +2,8 @@ package router
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -150,11 +152,8 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 		}
 	}
 	req := accounts.AcceptRequest{AccountID: acct.ID, Messages: msgs, SkipOptOut: m.SkipOptOut}
-	if m.MailID != "" {
-		// The same mail retried after a dropped connection carries the same
-		// sender and Message-ID; recipients are part of the key so that a
-		// different recipient list is a different request.
-		req.IdempotencyKey = m.Sender.Address + "\x00" + m.MailID + "\x00" + strings.Join(m.Recipients, ",")
+	if m.MailID != "" || m.IdempotencyKey != "" {
+		req.IdempotencyKey = idempotencyKey(m)
 	}
 	res, err := p.store.Accept(ctx, req)
 	if errors.Is(err, accounts.ErrNotFound) {
@@ -184,6 +183,24 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 		}
 	}
 	return res.IDs, nil
+}
+
+// idempotencyKey names a mail for the accept step's duplicate check: the
+// same mail retried after a dropped connection carries the same sender,
+// Message-ID, recipients and content, and is sent once. The content is part
+// of the key (as a hash) because monitoring systems reuse a Message-ID for
+// different alerts: a different text is a different mail.
+func idempotencyKey(m *Mail) string {
+	if m.IdempotencyKey != "" {
+		return m.Sender.Address + "\x00key\x00" + m.IdempotencyKey + "\x00" + strings.Join(m.Recipients, ",")
+	}
+	h := sha256.New()
+	for _, part := range []string{m.Subject, m.Text, m.Template, m.Source} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return m.Sender.Address + "\x00" + m.MailID + "\x00" + strings.Join(m.Recipients, ",") + "\x00" +
+		hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // ComposeText builds the SMS text from a mail's subject and body according to

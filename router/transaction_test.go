@@ -211,3 +211,23 @@ func TestTransaction(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotencyKey: a mail retried with the same sender, Message-ID,
+// recipients and content has the same key; a different text under the same
+// Message-ID does not; an API key names the request whatever its body.
+func TestIdempotencyKey(t *testing.T) {
+	sender := &accounts.Sender{Address: "a@x"}
+	base := Mail{Sender: sender, MailID: "<m1@x>", Recipients: []string{"61400000001"}, Subject: "s", Text: "hello"}
+	same, other, api1, api2 := base, base, base, base
+	other.Text = "a new alert"
+	api1.IdempotencyKey, api2.IdempotencyKey, api2.Text = "k1", "k1", "changed"
+	if idempotencyKey(&base) != idempotencyKey(&same) {
+		t.Error("a retried identical mail has another key")
+	}
+	if idempotencyKey(&base) == idempotencyKey(&other) {
+		t.Error("a different text under the same Message-ID has the same key")
+	}
+	if idempotencyKey(&api1) != idempotencyKey(&api2) {
+		t.Error("an API Idempotency-Key depends on the body")
+	}
+}

@@ -30,6 +30,10 @@ type Mail struct {
 	// the subject is then not used, and Text fills {{body}}. Set from the
 	// subject of a mail (SubjectTemplate) or the API's "template".
 	Template string
+	// IdempotencyKey, when set, names the request for the duplicate check
+	// instead of the Message-ID and content (the API's Idempotency-Key:
+	// a repeated request returns the first one's ids, whatever its body).
+	IdempotencyKey string
 }
 
 // Errors returned by Accept, tested with errors.Is. Balance and account

@@ -177,4 +177,19 @@ func TestRetriedMailChargedOnce(t *testing.T) {
 	if n := len(g.sim.Messages()); n != 2 {
 		t.Errorf("simulator got %d messages, want 2", n)
 	}
+	// A different text under a Message-ID already used (monitoring systems
+	// reuse theirs) is a different mail as well, not a silent duplicate.
+	if err := g.sendMail("alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "retry-1@example.com", "a new alert")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := g.sim.WaitMessages(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[2].Text != "a new alert" {
+		t.Errorf("third SMS %q, want the new text", got[2].Text)
+	}
+	if b := g.balance(g.sub.ID); b != 85 {
+		t.Errorf("balance %d, want 85", b)
+	}
 }
