@@ -23,6 +23,7 @@ var (
 	errBadRecipient  = errors.New("bad recipient address")
 	errBadMessage    = errors.New("message cannot be parsed")
 	errAuthAvailable = errors.New("authentication not available")
+	errNestedMail    = errors.New("nested MAIL command")
 	// errAuthFailedBefore: MAIL FROM without credentials after a failed
 	// AUTH in the same session.
 	errAuthFailedBefore = errors.New("authentication failed earlier in this session")
@@ -109,6 +110,8 @@ func toSMTPError(err error, rc replyContext) reply {
 	case errors.Is(err, errAuthFailedBefore):
 		// RFC 4954 §6: 530 5.7.0 authentication required.
 		return reply{smtpErr(530, gosmtp.EnhancedCode{5, 7, 0}, "authentication failed earlier in this session: authenticate successfully before sending (session "+rc.session+")"), "auth_required", false}
+	case errors.Is(err, errNestedMail):
+		return reply{smtpErr(503, gosmtp.EnhancedCode{5, 5, 1}, "nested MAIL command: a transaction is open, send RSET first"), "protocol", false}
 	case errors.Is(err, errAuthAvailable):
 		return reply{gosmtp.ErrAuthUnsupported, "protocol", false}
 

@@ -68,6 +68,7 @@ func TestToSMTPError(t *testing.T) {
 			"Maximum message size exceeded", "too_large", false},
 		{"auth failed before", errAuthFailedBefore, 530, gosmtp.EnhancedCode{5, 7, 0},
 			"authentication failed earlier in this session: authenticate successfully before sending (session s1d)", "auth_required", false},
+		{"nested mail", errNestedMail, 503, gosmtp.EnhancedCode{5, 5, 1}, "nested MAIL command: a transaction is open, send RSET first", "protocol", false},
 		{"auth unavailable", errAuthAvailable, 502, gosmtp.EnhancedCode{5, 7, 0}, "Authentication not supported", "protocol", false},
 		{"temporary typed", exterr.New(451, [3]int{5, 4, 1}, "timeout", "try later", nil), 451, gosmtp.EnhancedCode{4, 4, 1},
 			"try later", "timeout", false},

@@ -116,6 +116,11 @@ func (s *session) Logout() error {
 // Mail implements gosmtp.Session (MAIL FROM, RFC 5321 §3.3).
 func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	start := time.Now()
+	if s.sender != nil {
+		// RFC 5321 §4.1.4: MAIL inside an open transaction is a sequence
+		// error; the client must end it (RSET, or DATA) first.
+		return s.refuse("mail", start, errNestedMail)
+	}
 	s.Reset()
 	s.from = strings.ToLower(from)
 	if s.b.draining.Load() {

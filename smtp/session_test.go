@@ -287,6 +287,35 @@ func TestAuthFailureEndsUnauthenticated(t *testing.T) {
 	}
 }
 
+// TestNestedMail: a second MAIL FROM inside an open transaction is a
+// sequence error (RFC 5321 §4.1.4), and RSET ends the transaction.
+func TestNestedMail(t *testing.T) {
+	h := start(t, nil)
+	c := h.dial(t, nil)
+	if err := c.Mail("someone@a.example", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("0412345678@sms.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	wantReply(t, c.Mail("boss@b.example", nil), 503, gosmtp.EnhancedCode{5, 5, 1}, "nested MAIL command")
+	if err := c.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("boss@b.example", nil); err != nil {
+		t.Fatalf("MAIL after RSET: %v", err)
+	}
+	if err := c.Rcpt("07911123456@sms.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := send(c, plainMail); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.pipeline.mails(); len(got) != 1 || got[0].Sender.Account.ID != "b1" {
+		t.Fatalf("mails %+v, want one from b1", got)
+	}
+}
+
 func TestAuthNotOfferedWithoutTLS(t *testing.T) {
 	h := start(t, func(o *Options) { o.AllowInsecureAuth = false })
 	c := h.dial(t, nil)
