@@ -117,12 +117,9 @@ func (s *Store) upsertContacts(ctx context.Context, accountID string, ins []acco
 				keys = append(keys, s.Keys.Contact(shard, id))
 				args = append(args, newIDs[i], found, in.Number, in.FirstName, in.LastName, in.Email, fields[i])
 			}
-			res, err = s.Run(ctx, contactUpsertScript, keys, args...).StringSlice()
+			res, err = s.RunChecked(ctx, contactUpsertScript, keys, args...)
 			if err != nil {
 				return fmt.Errorf("upsert contacts of %s: %w", accountID, err)
-			}
-			if len(res) > 0 && res[0] == "retry" {
-				return store.ErrChanged
 			}
 			return nil
 		})
@@ -256,12 +253,9 @@ func (s *Store) DeleteContact(ctx context.Context, accountID, id string) error {
 			keys = append(keys, s.Keys.GroupMembers(shard, g))
 			args = append(args, g)
 		}
-		res, err = s.Run(ctx, contactDeleteScript, keys, args...).StringSlice()
+		res, err = s.RunChecked(ctx, contactDeleteScript, keys, args...)
 		if err != nil {
 			return fmt.Errorf("delete contact %s: %w", id, err)
-		}
-		if res[0] == "retry" {
-			return store.ErrChanged
 		}
 		return nil
 	})

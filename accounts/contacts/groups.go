@@ -260,12 +260,9 @@ func (s *Store) DeleteGroup(ctx context.Context, accountID, id string) error {
 				keys = append(keys, s.Keys.SharedGroups(shard, sub))
 			}
 		}
-		res, err = s.Run(ctx, groupDeleteScript, keys, args...).StringSlice()
+		res, err = s.RunChecked(ctx, groupDeleteScript, keys, args...)
 		if err != nil {
 			return fmt.Errorf("delete group %s: %w", id, err)
-		}
-		if res[0] == "retry" {
-			return store.ErrChanged
 		}
 		return nil
 	})
@@ -476,12 +473,9 @@ func (s *Store) share(ctx context.Context, accountID, id, mode string, subs []st
 			keys = append(keys, s.Keys.Account(shard, sub), s.Keys.SharedGroups(shard, sub))
 			args = append(args, sub)
 		}
-		res, err = s.Run(ctx, groupShareScript, keys, args...).StringSlice()
+		res, err = s.RunChecked(ctx, groupShareScript, keys, args...)
 		if err != nil {
 			return fmt.Errorf("share group %s: %w", id, err)
-		}
-		if res[0] == "retry" {
-			return store.ErrChanged
 		}
 		return nil
 	})

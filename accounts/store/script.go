@@ -93,6 +93,21 @@ func (s *DB) EvalSha(ctx context.Context, pipe redis.Pipeliner, sc *Script, keys
 	return s.script(sc).EvalSha(ctx, pipe, keys, args...)
 }
 
+// RunChecked runs sc like Run and returns its array reply. A script whose
+// keys were computed from data read before it (see Optimistic) answers
+// "retry" when that data changed in between: RunChecked returns ErrChanged
+// then, so that Optimistic prepares the step again.
+func (s *DB) RunChecked(ctx context.Context, sc *Script, keys []string, args ...any) ([]string, error) {
+	res, err := s.Run(ctx, sc, keys, args...).StringSlice()
+	if err != nil {
+		return nil, err
+	}
+	if len(res) > 0 && res[0] == "retry" {
+		return nil, ErrChanged
+	}
+	return res, nil
+}
+
 // Load puts sc into Redis's script cache.
 func (s *DB) Load(ctx context.Context, sc *Script) error {
 	if err := s.script(sc).Load(ctx, s.RDB).Err(); err != nil {
