@@ -2,7 +2,6 @@ package router
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -15,8 +14,9 @@ import (
 // an account (its own, or its parent's under share_contacts).
 type OptOutChecker interface {
 	OptOutList(acct *accounts.Account) string
-	OptOutCount(ctx context.Context, listOwner string) (int64, error)
-	GetOptOut(ctx context.Context, listOwner, number string) (*accounts.OptOut, error)
+	// CheckOptOut reports whether number is on listOwner's list and how
+	// many numbers the list holds, in one round trip.
+	CheckOptOut(ctx context.Context, listOwner, number string) (listed bool, size int64, err error)
 }
 
 // optOutListTTL is how long the pipeline remembers that an opt-out list is
@@ -66,17 +66,14 @@ func (p *Pipeline) optedOut(ctx context.Context, acct *accounts.Account, to stri
 	if p.emptyLists.knownEmpty(owner, now) {
 		return false, nil
 	}
-	_, err := p.optouts.GetOptOut(ctx, owner, to)
-	switch {
-	case err == nil:
-		return true, nil
-	case !errors.Is(err, accounts.ErrNotFound):
+	listed, size, err := p.optouts.CheckOptOut(ctx, owner, to)
+	if err != nil {
 		return false, fmt.Errorf("opt-out check for %s: %w", acct.ID, err)
 	}
-	if n, err := p.optouts.OptOutCount(ctx, owner); err == nil && n == 0 {
+	if size == 0 {
 		p.emptyLists.setEmpty(owner, now)
 	}
-	return false, nil
+	return listed, nil
 }
 
 // RefusedRecorder writes the blocked-log record of a recipient refused at

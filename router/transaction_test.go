@@ -38,19 +38,12 @@ func (f *txnFakeStore) Accept(_ context.Context, req accounts.AcceptRequest) (*a
 
 func (f *txnFakeStore) OptOutList(a *accounts.Account) string { return a.ID }
 
-func (f *txnFakeStore) OptOutCount(context.Context, string) (int64, error) {
-	return int64(len(f.optedOut)), f.OptOutErr
-}
-
-func (f *txnFakeStore) GetOptOut(_ context.Context, _, number string) (*accounts.OptOut, error) {
+func (f *txnFakeStore) CheckOptOut(_ context.Context, _, number string) (bool, int64, error) {
 	f.gets++
 	if f.OptOutErr != nil {
-		return nil, f.OptOutErr
+		return false, 0, f.OptOutErr
 	}
-	if f.optedOut[number] {
-		return &accounts.OptOut{Number: number}, nil
-	}
-	return nil, accounts.ErrNotFound
+	return f.optedOut[number], int64(len(f.optedOut)), nil
 }
 
 func (f *txnFakeStore) RecordRefusedOptOut(_ context.Context, _, _, to string) (string, error) {

@@ -108,17 +108,21 @@ func (s *Store) GetOptOut(ctx context.Context, listOwner, number string) (*accou
 	return &o, nil
 }
 
-// OptOutCount returns how many numbers are on listOwner's opt-out list.
-func (s *Store) OptOutCount(ctx context.Context, listOwner string) (int64, error) {
+// CheckOptOut reports, in one round trip, whether number is on listOwner's
+// opt-out list and how many numbers the list holds (so that a caller can
+// remember an empty list and skip the next lookups).
+func (s *Store) CheckOptOut(ctx context.Context, listOwner, number string) (listed bool, size int64, err error) {
 	key, err := s.optOutKey(listOwner)
 	if err != nil {
-		return 0, err
+		return false, 0, err
 	}
-	n, err := s.RDB.HLen(ctx, key).Result()
-	if err != nil {
-		return 0, fmt.Errorf("opt-out list of %s: %w", listOwner, err)
+	pipe := s.RDB.Pipeline()
+	exists := pipe.HExists(ctx, key, number)
+	n := pipe.HLen(ctx, key)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return false, 0, fmt.Errorf("opt-out check of %s on %s: %w", accounts.MaskNumber(number), listOwner, err)
 	}
-	return n, nil
+	return exists.Val(), n.Val(), nil
 }
 
 // ListOptOuts returns listOwner's opt-out list, newest first.

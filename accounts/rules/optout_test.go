@@ -297,3 +297,26 @@ func TestListBlockedPages(t *testing.T) {
 		t.Errorf("bad cursor: %v", err)
 	}
 }
+
+// TestCheckOptOut: one call says whether a number is listed and how big the
+// list is; an id of no shard is ErrNotFound.
+func TestCheckOptOut(t *testing.T) {
+	s := storetest.AcceptTestStore(t, 1)
+	ctx := t.Context()
+	a := storetest.AcceptTestAccount(t, s, 0)
+	if listed, size, err := s.CheckOptOut(ctx, a.ID, "61411111111"); err != nil || listed || size != 0 {
+		t.Fatalf("empty list: %v %d %v", listed, size, err)
+	}
+	if _, err := s.AddOptOut(ctx, a.ID, accounts.OptOut{Number: "61411111111"}); err != nil {
+		t.Fatal(err)
+	}
+	if listed, size, err := s.CheckOptOut(ctx, a.ID, "61411111111"); err != nil || !listed || size != 1 {
+		t.Fatalf("listed number: %v %d %v", listed, size, err)
+	}
+	if listed, size, err := s.CheckOptOut(ctx, a.ID, "61422222222"); err != nil || listed || size != 1 {
+		t.Fatalf("other number: %v %d %v", listed, size, err)
+	}
+	if _, _, err := s.CheckOptOut(ctx, "nonsense", "61411111111"); !errors.Is(err, accounts.ErrNotFound) {
+		t.Fatalf("unknown list: %v, want ErrNotFound", err)
+	}
+}
