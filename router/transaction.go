@@ -184,6 +184,9 @@ func (t *Transaction) add(to string) {
 	t.rcpts = append(t.rcpts, to)
 }
 
+// Has reports whether to is a recipient already.
+func (t *Transaction) Has(to string) bool { return t.seen[to] }
+
 // Recipients returns the recipients added so far, in order.
 func (t *Transaction) Recipients() []string { return t.rcpts }
 

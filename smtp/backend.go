@@ -56,6 +56,7 @@ type Transaction interface {
 	AddRcpt(ctx context.Context, number string) error
 	AddGroup(ctx context.Context, numbers []string) (fresh int, err error)
 	Recipients() []string
+	Has(number string) bool
 	Commit(ctx context.Context, m *router.Mail) ([]string, error)
 	Abort()
 }

@@ -101,10 +101,16 @@ func (s *session) rcptGroup(start time.Time, to string) error {
 	if len(nums) == 0 {
 		return s.refuse("rcpt", start, groupRefusal([3]int{5, 1, 1}, "empty_group", fmt.Sprintf("group %q has no members", g.Name)))
 	}
-	if have+len(nums) > maxMailRecipients {
+	fresh := 0
+	for _, n := range nums {
+		if !s.txn.Has(n) {
+			fresh++
+		}
+	}
+	if have+fresh > maxMailRecipients {
 		return s.refuse("rcpt", start, tooManyInGroup(g.Name, len(nums), have))
 	}
-	fresh, err := s.txn.AddGroup(ctx, nums)
+	fresh, err = s.txn.AddGroup(ctx, nums)
 	if err != nil {
 		return s.refuse("rcpt", start, fmt.Errorf("group %q: %w", g.Name, err))
 	}

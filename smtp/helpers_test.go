@@ -114,6 +114,8 @@ func (t *fakeTxn) AddGroup(ctx context.Context, nums []string) (int, error) {
 
 func (t *fakeTxn) Recipients() []string { return t.rcpts }
 
+func (t *fakeTxn) Has(n string) bool { return t.seen[n] }
+
 func (t *fakeTxn) Abort() {}
 
 func (t *fakeTxn) Commit(ctx context.Context, m *router.Mail) ([]string, error) {

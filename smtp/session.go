@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -172,9 +171,8 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 		s.b.metrics.recipients.WithLabelValues(rcptRejected).Inc()
 		return s.refuse("rcpt", start, err)
 	}
-	have := len(s.txn.Recipients())
-	dup := slices.Contains(s.txn.Recipients(), number)
-	if max := s.b.opts.MaxRecipients; max > 0 && !dup && have-s.groupRcpts >= max {
+	dup := s.txn.Has(number)
+	if max := s.b.opts.MaxRecipients; max > 0 && !dup && len(s.txn.Recipients())-s.groupRcpts >= max {
 		s.b.metrics.recipients.WithLabelValues(rcptRejected).Inc()
 		return s.refuse("rcpt", start, errTooManyRcpts)
 	}
@@ -184,7 +182,7 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 		s.b.metrics.recipients.WithLabelValues(rcptRejected).Inc()
 		return s.refuse("rcpt", start, fmt.Errorf("add recipient: %w", err))
 	}
-	if len(s.txn.Recipients()) == have {
+	if dup {
 		s.b.metrics.recipients.WithLabelValues(rcptDuplicate).Inc()
 	} else {
 		s.b.metrics.recipients.WithLabelValues(rcptAccepted).Inc()
