@@ -52,6 +52,9 @@ func (s *Store) AddDomain(ctx context.Context, accountID, domain string) error {
 	if regIsPublic(d) {
 		return fmt.Errorf("domain %s: %w", d, accounts.ErrPublicDomain)
 	}
+	if _, err := s.GetAccount(ctx, accountID); err != nil {
+		return fmt.Errorf("register %s: %w", d, err)
+	}
 	return s.regClaim(ctx, accountID, "domain", d, accounts.ErrDomainTaken)
 }
 
@@ -198,12 +201,10 @@ func (s *Store) ResolveSender(ctx context.Context, email string) (*accounts.Send
 	return &accounts.Sender{Account: a, Address: addr, Match: match}, nil
 }
 
-// regClaim claims P:<kind>:<value> for accountID with SET NX and records it
-// in the account's registration set.
+// regClaim claims P:<kind>:<value> for accountID (which the caller has
+// loaded: it exists) with SET NX and records it in the account's
+// registration set.
 func (s *Store) regClaim(ctx context.Context, accountID, kind, value string, taken error) error {
-	if _, err := s.GetAccount(ctx, accountID); err != nil {
-		return fmt.Errorf("register %s: %w", value, err)
-	}
 	key := s.Keys.Registration(kind, value)
 	for attempt := 0; ; attempt++ {
 		ok, err := s.RDB.SetNX(ctx, key, accountID, 0).Result()
