@@ -9,6 +9,11 @@ import (
 // or more recipients, all charged to one account.
 type AcceptRequest struct {
 	AccountID string
+	// ParentID is the account's parent ("" for a top-level account), as
+	// the caller loaded the account: its keys (auto-recharge, the shared
+	// opt-out list) are declared to the accept script, which checks it and
+	// names the right one if it is wrong (then Accept runs it once more).
+	ParentID string
 	// IdempotencyKey names the request, e.g. sender + Message-ID; a replay
 	// within 24 hours returns the first ids and charges nothing. Empty means
 	// no idempotency.

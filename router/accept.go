@@ -126,7 +126,7 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 	if p.routes != nil {
 		for _, to := range m.Recipients {
 			if !p.routes.Has(to) {
-				return nil, noRoute(to)
+				return nil, noRoute(554, to)
 			}
 		}
 	}
@@ -151,7 +151,7 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 			Price:     int64(texts[i].parts) * acct.PricePerPart, // the default: Accept applies the account's prefix prices (accounts/money)
 		}
 	}
-	req := accounts.AcceptRequest{AccountID: acct.ID, Messages: msgs, SkipOptOut: m.SkipOptOut}
+	req := accounts.AcceptRequest{AccountID: acct.ID, ParentID: acct.ParentID, Messages: msgs, SkipOptOut: m.SkipOptOut}
 	if m.MailID != "" || m.IdempotencyKey != "" {
 		req.IdempotencyKey = idempotencyKey(m)
 	}
@@ -293,7 +293,8 @@ func notPermitted(pe *PermissionError) error {
 	return exterr.Permanent(550, [3]int{5, 7, 1}, "not_permitted", pe)
 }
 
-// noRoute is the refusal of a destination no carrier link serves.
-func noRoute(to string) error {
-	return exterr.Permanent(554, [3]int{5, 4, 4}, "no_route", fmt.Errorf("%s: %w", accounts.MaskNumber(to), ErrNoRoute))
+// noRoute is the refusal of a destination no carrier link serves: 550 at
+// RCPT TO (the recipient fails), 554 at the end of DATA (the transaction).
+func noRoute(code int, to string) error {
+	return exterr.Permanent(code, [3]int{5, 4, 4}, "no_route", fmt.Errorf("%s: %w", accounts.MaskNumber(to), ErrNoRoute))
 }

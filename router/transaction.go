@@ -127,7 +127,7 @@ func (t *Transaction) AddRcpt(ctx context.Context, to string) error {
 		return err
 	}
 	if t.p.routes != nil && !t.p.routes.Has(to) {
-		return rcptNoRoute(to)
+		return noRoute(550, to)
 	}
 	if t.p.optouts != nil {
 		out, err := t.p.optedOut(ctx, acct, to)
@@ -166,7 +166,7 @@ func (t *Transaction) AddGroup(_ context.Context, numbers []string) (fresh int, 
 			return 0, err
 		}
 		if t.p.routes != nil && !t.p.routes.Has(n) {
-			return 0, rcptNoRoute(n)
+			return 0, noRoute(550, n)
 		}
 		have++
 	}
@@ -204,9 +204,3 @@ func (t *Transaction) Commit(ctx context.Context, m *Mail) ([]string, error) {
 // Abort ends the transaction without accepting anything. Nothing was
 // written before Commit, so there is nothing to undo.
 func (t *Transaction) Abort() { t.rcpts, t.seen = nil, nil }
-
-// rcptNoRoute is the refusal of a recipient no carrier link serves, at
-// RCPT time (550: the recipient, not the transaction, fails).
-func rcptNoRoute(to string) error {
-	return exterr.Permanent(550, [3]int{5, 4, 4}, "no_route", fmt.Errorf("%s: %w", accounts.MaskNumber(to), ErrNoRoute))
-}

@@ -112,10 +112,9 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	}
 	args = append(args, skip)
 	// The parent's keys: the script checks the parent id they were built
-	// for and names the right one if it differs (the first send of a
-	// sub-account through this process), so the second try is the last.
-	parent, _ := s.parents.Load(req.AccountID)
-	parentID, _ := parent.(string)
+	// for and names the right one if it differs (a caller that did not know
+	// it), so the second try is the last.
+	parentID := req.ParentID
 	var res []any
 	for try := 0; ; try++ {
 		args[4] = parentID
@@ -136,9 +135,6 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 		if n, ok := s.Keys.Shard(parentID); parentID != "" && (!ok || n != shard) {
 			return nil, fmt.Errorf("accept for %s: parent %q names no shard: %w", req.AccountID, parentID, accounts.ErrNotFound)
 		}
-	}
-	if k, _ := res[0].(string); k != "nf" && k != "parent" {
-		s.parents.Store(req.AccountID, parentID)
 	}
 	kind, _ := res[0].(string)
 	switch kind {

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
+	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 func TestAccept(t *testing.T) {
@@ -365,5 +367,49 @@ func TestAcceptPricesAndStats(t *testing.T) {
 	var be *accounts.BalanceError
 	if !errors.As(err, &be) || be.Need != 11 || be.Have != 10 {
 		t.Fatalf("Accept = %v, want a BalanceError needing 11", err)
+	}
+}
+
+// TestAcceptParentFromCaller: the caller names the account's parent, so the
+// accept script runs once; a caller that does not know it (or names a wrong
+// one) still gets the send accepted, the script naming the parent for a
+// second and last run.
+func TestAcceptParentFromCaller(t *testing.T) {
+	var runs atomic.Int64
+	opts := storetest.Guard(redisstore.Options{})
+	guardRan := opts.OnScript
+	opts.OnScript = func(name string) {
+		guardRan(name)
+		if name == "messages/accept.lua" {
+			runs.Add(1)
+		}
+	}
+	s := redisstore.New(redistest.Start(t), opts)
+	root, sub := storetest.AcceptTestTree(t, s, 100, 100, accounts.Account{})
+	other := storetest.AcceptTestAccount(t, s, 0)
+	for _, tc := range []struct {
+		name   string
+		parent string
+		want   int64
+	}{
+		{"known parent", root.ID, 1},
+		{"unknown parent", "", 2},
+		{"wrong parent", other.ID, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runs.Store(0)
+			req := accounts.AcceptRequest{AccountID: sub.ID, ParentID: tc.parent,
+				Messages: []*accounts.Message{storetest.AcceptTestMsg("61400000001", 1, 1)}}
+			res, err := s.Accept(t.Context(), req)
+			if err != nil || len(res.IDs) != 1 {
+				t.Fatalf("accept: %+v %v", res, err)
+			}
+			if n := runs.Load(); n != tc.want {
+				t.Errorf("accept script ran %d times, want %d", n, tc.want)
+			}
+		})
+	}
+	if b := storetest.AcceptTestBalance(t, s, sub.ID); b != 97 {
+		t.Errorf("balance %d, want 97", b)
 	}
 }

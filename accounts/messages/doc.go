@@ -6,22 +6,10 @@
 // archived state and the blocked log.
 package messages
 
-import (
-	"sync"
+import "github.com/smsgate/smsgate/accounts/store"
 
-	"github.com/smsgate/smsgate/accounts/store"
-)
-
-// DB is the messages part of the Redis store.
-type Store struct {
-	*store.DB
-	// parents remembers the parent of each account that sent (account id ->
-	// parent id, "" for a top-level account), so that Accept can name the
-	// parent's keys without a read. An account's parent never changes and ids
-	// are never reused, so an entry never goes stale; there is one per
-	// account that sends through this process.
-	parents sync.Map
-}
+// Store is the messages part of the Redis store.
+type Store struct{ *store.DB }
 
 // New returns the messages store over db.
 func New(db *store.DB) *Store { return &Store{DB: db} }
