@@ -94,6 +94,12 @@ type Submitted struct {
 	Source  string   // the source address used (for the conversation index)
 	SMSCIDs []string // every part's id in each index form (e.g. smpp.IDVariants); the first is stored on the message
 	To      string   // the recipient, for the conversation index; read from the message when empty
+	// AccountID and CreatedAt are the message's, as the dispatcher loaded
+	// it: the SMSC-id index carries them so that a receipt finds its
+	// statistics key without reading the message first. Empty: the
+	// receipt reads them (one more round trip).
+	AccountID string
+	CreatedAt time.Time
 }
 
 // ReceiptUpdate is one delivery receipt to apply: the part's SMSC id in its

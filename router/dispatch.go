@@ -268,7 +268,8 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Mes
 		d.o.Metrics.dispatchLatency.Observe(time.Since(m.CreatedAt).Seconds())
 		d.o.Metrics.sendDuration.Observe(time.Since(start).Seconds())
 	}
-	results <- accounts.Submitted{Entry: e, Link: link.Name(), Source: m.Source, To: m.To, SMSCIDs: variants}
+	results <- accounts.Submitted{Entry: e, Link: link.Name(), Source: m.Source, To: m.To, SMSCIDs: variants,
+		AccountID: m.AccountID, CreatedAt: m.CreatedAt}
 }
 
 // concatRef is the concatenation reference of m's parts (3GPP TS 23.040

@@ -178,8 +178,9 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 					first = b.SMSCIDs[0]
 				}
 				s.EvalSha(ctx, pipe, submitScript, []string{key}, b.Link, first, ms)
+				ref := smscRef(b.Entry.MessageID, b.AccountID, b.CreatedAt)
 				for _, id := range b.SMSCIDs {
-					pipe.Set(ctx, s.Keys.SMSCMessage(b.Link, id), b.Entry.MessageID, queueSMSCTTL)
+					pipe.Set(ctx, s.Keys.SMSCMessage(b.Link, id), ref, queueSMSCTTL)
 				}
 				to := b.To
 				if c := tos[i]; c != nil {

@@ -5,16 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
 )
 
-// ApplyReceipts applies a batch of receipts in three pipelined round trips
-// (find the messages by SMSC id, read the account and creation time that
-// name each one's statistics key, then update each with the receipt script),
-// where ApplyReceipt takes three per receipt. msgs[i] is the updated message of
+// ApplyReceipts applies a batch of receipts in two pipelined round trips:
+// find the messages by SMSC id (the index also carries each message's
+// account and creation time, which name its statistics key), then update
+// each with the receipt script. Index entries written without them cost one
+// more round trip to read them from the messages. msgs[i] is the updated message of
 // ups[i]; errs[i] is ErrNotFound when no message has that SMSC id (yet).
 // The returned error is for the batch as a whole (Redis unreachable).
 func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate) (msgs []*accounts.Message, errs []error, err error) {
@@ -28,25 +31,36 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 		return nil, nil, fmt.Errorf("receipts: find messages: %w", err)
 	}
 	mids := make([]string, len(ups))
-	owners := make([]*redis.SliceCmd, len(ups))
+	owners := make([][]any, len(ups))          // account_id, created_at of each message
+	reads := make([]*redis.SliceCmd, len(ups)) // for index entries that lack them
 	pipe = s.RDB.Pipeline()
 	for i, u := range ups {
-		mid, err := gets[i].Result()
+		ref, err := gets[i].Result()
 		if err != nil {
 			errs[i] = fmt.Errorf("receipt %s on %s: %w", u.CanonicalID, u.Link, accounts.ErrNotFound)
 			continue
 		}
+		mid, acct, created, known := parseSMSCRef(ref)
 		key, _, err := s.MsgKey(mid)
 		if err != nil {
 			errs[i] = fmt.Errorf("receipt %s on %s: message %w", u.CanonicalID, u.Link, err)
 			continue
 		}
 		mids[i] = mid
-		owners[i] = pipe.HMGet(ctx, key, "account_id", "created_at")
+		if known {
+			owners[i] = []any{acct, created}
+		} else {
+			reads[i] = pipe.HMGet(ctx, key, "account_id", "created_at")
+		}
 	}
 	if pipe.Len() > 0 {
 		if _, err := pipe.Exec(ctx); err != nil {
 			return nil, nil, fmt.Errorf("receipts: read messages: %w", err)
+		}
+		for i, r := range reads {
+			if r != nil {
+				owners[i] = r.Val()
+			}
 		}
 	}
 	evals := make([]*redis.Cmd, len(ups))
@@ -56,7 +70,7 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 				continue
 			}
 			key, shard, _ := s.MsgKey(mids[i])
-			acct, created, stats := s.msgStatsKey(shard, key, owners[i].Val())
+			acct, created, stats := s.msgStatsKey(shard, key, owners[i])
 			at := u.At
 			if at.IsZero() {
 				at = s.Now()
@@ -116,4 +130,24 @@ func (s *Store) msgStatsKey(shard int, msgKey string, vals []any) (acct, created
 	}
 	ms, _ := strconv.ParseInt(created, 10, 64)
 	return acct, created, s.Keys.Stats(shard, acct, ms/86400000)
+}
+
+// smscRef is the value of an SMSC-id index entry: the message id, and when
+// known its account and creation time (unix ms), space-separated.
+func smscRef(mid, acct string, created time.Time) string {
+	if acct == "" || created.IsZero() {
+		return mid
+	}
+	return mid + " " + acct + " " + strconv.FormatInt(created.UnixMilli(), 10)
+}
+
+// parseSMSCRef splits an SMSC-id index value (smscRef); known is false for
+// a bare message id.
+func parseSMSCRef(ref string) (mid, acct, created string, known bool) {
+	mid, rest, ok := strings.Cut(ref, " ")
+	if !ok {
+		return ref, "", "", false
+	}
+	acct, created, ok = strings.Cut(rest, " ")
+	return mid, acct, created, ok && acct != "" && created != ""
 }

@@ -86,3 +86,48 @@ func acceptForReceipts(t *testing.T, s *redisstore.Store, n int) []string {
 	}
 	return res.IDs
 }
+
+// TestReceiptIndexCarriesOwner: an SMSC-id index entry written with the
+// message's account and creation time lets a receipt reach its statistics
+// without reading the message; an entry without them (written before they
+// were carried) still works. Both count in the account's statistics.
+func TestReceiptIndexCarriesOwner(t *testing.T) {
+	s := storetest.New(t, redisstore.Options{})
+	ctx := t.Context()
+	ids := acceptForReceipts(t, s, 2)
+	entries, err := s.Read(ctx, "c1", 10, 0)
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("read %v %v", entries, err)
+	}
+	m0, err := s.GetMessage(ctx, entries[0].MessageID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := []accounts.Submitted{
+		{Entry: entries[0], Link: "l1", Source: "61480000000", SMSCIDs: []string{"o1"}, AccountID: m0.AccountID, CreatedAt: m0.CreatedAt},
+		{Entry: entries[1], Link: "l1", Source: "61480000000", SMSCIDs: []string{"o2"}},
+	}
+	if err := s.MarkSubmitted(ctx, subs); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.RDB.Get(ctx, s.Keys.SMSCMessage("l1", "o1")).Result()
+	if want := entries[0].MessageID + " " + m0.AccountID + " "; err != nil || len(ref) <= len(want) || ref[:len(want)] != want {
+		t.Fatalf("index entry %q %v, want it to start %q", ref, err, want)
+	}
+	msgs, errs, err := s.ApplyReceipts(ctx, []accounts.ReceiptUpdate{
+		{Link: "l1", CanonicalID: "o1", Status: "delivered"},
+		{Link: "l1", CanonicalID: "o2", Status: "delivered"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range msgs {
+		if errs[i] != nil || msgs[i] == nil || msgs[i].Status != accounts.MsgDelivered {
+			t.Errorf("receipt %d: %+v %v", i, msgs[i], errs[i])
+		}
+	}
+	st, err := s.Stats(ctx, m0.AccountID, m0.CreatedAt, m0.CreatedAt, "")
+	if err != nil || st.Total.Delivered != 2 {
+		t.Fatalf("statistics %+v %v, want 2 delivered (ids %v)", st, err, ids)
+	}
+}
