@@ -3,9 +3,12 @@
 // leading '+', the form used everywhere else in smsgate ("61412345678").
 //
 // Contract: Normalize either returns 8 to 15 ASCII digits whose leading 1-3
-// digits are an assigned ITU-T calling code, or an error wrapping ErrInvalid
-// whose text says what is wrong, fit to show to the person who typed it.
-// The package holds only constant tables and is safe for concurrent use.
+// digits are an assigned ITU-T calling code and which the numbering plan data
+// of github.com/nyaruka/phonenumbers (Google's libphonenumber) says is a
+// valid number, or an error wrapping ErrInvalid whose text says what is
+// wrong and shows the international form to use, fit to show to the person
+// who typed it. The package holds only constant tables and is safe for
+// concurrent use.
 package phone
 
 import (
@@ -90,47 +93,14 @@ func IsDigits(s string) bool {
 }
 
 // Normalize returns raw as E.164 digits without '+', e.g. "61412345678".
-//
-// It tolerates spaces, dashes, dots, parentheses and a leading '+' (and the
-// "(0)" some write after the calling code, as in "+44 (0)20 7946 0958");
-// the "00" international prefix and the default country's own (such as
-// "011" in NANP countries or "0011" in Australia); national numbers with
-// the country's trunk prefix ("0412 345 678" with AU gives 61412345678, NANP
-// "1 415 555 0100" gives 14155550100); national numbers without a trunk
-// Prefix, which are kept whole after the calling code ("612 345 678" with ES
-// gives 34612345678); and digits that already start with the default
-// country's calling code and are longer than its national numbers, which are
-// taken as international ("61412345678" with AU).
+// It is Parse without the number's region and type; see Parse for the forms
+// it reads and the numbers it refuses.
 func Normalize(raw, defaultCountry string) (string, error) {
-	digits, plus, err := clean(raw)
+	n, err := Parse(raw, defaultCountry)
 	if err != nil {
 		return "", err
 	}
-	var number string
-	switch {
-	case plus:
-		number = digits
-	default:
-		c, ok := countries[strings.ToUpper(defaultCountry)]
-		if international, ok2 := stripIDD(digits, c.idd); ok2 {
-			number = international
-			break
-		}
-		if !ok {
-			return "", fmt.Errorf("%w: unknown default country %q", ErrInvalid, defaultCountry)
-		}
-		number = national(digits, c)
-	}
-	if len(number) > maxDigits {
-		return "", fmt.Errorf("%w: number too long (%d digits, E.164 allows %d)", ErrInvalid, len(number), maxDigits)
-	}
-	if _, ok := splitCallingCode(number); !ok {
-		return "", fmt.Errorf("%w: unknown country calling code in %q", ErrInvalid, raw)
-	}
-	if len(number) < minDigits {
-		return "", fmt.Errorf("%w: number too short (%d digits)", ErrInvalid, len(number))
-	}
-	return number, nil
+	return n.E164, nil
 }
 
 // clean strips the tolerated punctuation from raw and reports whether it
@@ -179,19 +149,4 @@ func stripIDD(digits, own string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// national turns a number dialled within country c into E.164.
-func national(digits string, c country) string {
-	if c.trunk != "" && strings.HasPrefix(digits, c.trunk) {
-		return c.cc + digits[len(c.trunk):]
-	}
-	nsnMax := c.nsnMax
-	if nsnMax == 0 {
-		nsnMax = 10
-	}
-	if strings.HasPrefix(digits, c.cc) && len(digits) > nsnMax {
-		return digits // already international, just without '+'
-	}
-	return c.cc + digits
 }

@@ -38,10 +38,26 @@ func TestNormalize(t *testing.T) {
 		{"hu trunk 06", "06 30 123 4567", "HU", "36301234567"},
 		{"nz", "021 123 4567", "NZ", "64211234567"},
 		{"jp idd 010", "010 1 415 555 0100", "JP", "14155550100"},
-		{"international network", "+882 1234 5678", "", "88212345678"},
+		{"international network", "+870 301 234 567", "", "870301234567"},
 		{"tabs and nbsp", "\t0412\u00a0345 678 ", "AU", "61412345678"},
-		{"shortest", "+290 12345", "", "29012345"},
-		{"longest", "+49 1234 5678 90123", "", "491234567890123"},
+		{"shortest", "+290 51234", "", "29051234"},
+		{"long", "+49 1512 3456789", "", "4915123456789"},
+		// Issue 9: the forms people and carriers write.
+		{"au trunk 0 after calling code", "+61 0412 345 678", "", "61412345678"},
+		{"au trunk 0 after calling code no plus", "610412345678", "AU", "61412345678"},
+		{"au trunk 0 after 00", "00 61 0412 345 678", "GB", "61412345678"},
+		{"au parentheses and dashes", "(04) 1234-5678", "AU", "61412345678"},
+		{"uk digits under au account", "447911123456", "AU", "447911123456"},
+		{"uk plus under au account", "+44 7911 123456", "AU", "447911123456"},
+		{"uk 00 under au account", "0044 7911 123456", "AU", "447911123456"},
+		{"uk trunk 0 after calling code", "+44 07911 123456", "AU", "447911123456"},
+		{"uk landline dashes", "020-7946-0958", "GB", "442079460958"},
+		{"us digits under au account", "14155550100", "AU", "14155550100"},
+		{"us plus with parentheses", "+1 (415) 555-0100", "AU", "14155550100"},
+		{"nz digits under au account", "64211234567", "AU", "64211234567"},
+		{"nz plus trunk 0", "+64 021 123 4567", "", "64211234567"},
+		{"nz dashes", "021-123-4567", "NZ", "64211234567"},
+		{"au digits under nz account", "61412345678", "NZ", "61412345678"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,10 +82,18 @@ func TestNormalizeErrors(t *testing.T) {
 		{"vanity", "1-800-FLOWERS", "US", "letters are not allowed"},
 		{"other character", "0412#345", "AU", `unexpected character '#'`},
 		{"plus in middle", "61+412345678", "AU", "unexpected character '+'"},
-		{"too short", "0412", "AU", "number too short (5 digits)"},
-		{"too short plus", "+61 41", "", "number too short (4 digits)"},
+		{"too short", "0412", "AU", `"0412" is not a valid AU number`},
+		{"too short plus", "+61 41", "", "+61 41 is too short for AU"},
 		{"too long", "+61 4123 4567 8901 234", "", "number too long (17 digits, E.164 allows 15)"},
-		{"too long national", "0412 345 678 901 234", "AU", "number too long (17 digits, E.164 allows 15)"},
+		{"too long national", "0412 345 678 901 234", "AU", "+61 412345678901234 is too long for AU"},
+		// Issue 9: a UK number typed without '+' under an AU account used to
+		// become +61447700900123. 07700 900xxx is Ofcom's drama range: valid
+		// nowhere, so it is refused with the form to use.
+		{"valid in neither", "447700900123", "AU", `"447700900123" is not a valid AU number (+61 447700900123 is not a number in use for AU) nor a valid number with a country code (+44 7700 900123 is not a number in use for GB); write it in international form: + then the country code and the number without its trunk 0, such as +61 412 345 678 (AU mobile)`},
+		{"plus invalid shows its country's form", "+44 7700 900123", "AU", "such as +44 7400 123456 (GB mobile)"},
+		{"us invalid area code", "+1 555 555 0100", "", "+1 555-555-0100 is not a number in use for US"},
+		{"national too long under nz", "021 123 4567 890", "NZ", `not a valid NZ number`},
+		{"international network unassigned", "+882 1234 5678", "", "not a valid number"},
 		{"unknown calling code", "+999 123 456 789", "", `unknown country calling code in "+999 123 456 789"`},
 		{"unknown calling code after 00", "00 0 123 456 789", "AU", "unknown country calling code"},
 		{"unknown default country", "0412 345 678", "ZZ", `unknown default country "ZZ"`},
@@ -192,5 +216,35 @@ func TestIsDigits(t *testing.T) {
 				t.Fatalf("IsDigits(%q) = %v, want %v", tt.s, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseRegionAndType(t *testing.T) {
+	tests := []struct {
+		raw, country, region string
+		typ                  Type
+	}{
+		{"0412 345 678", "AU", "AU", TypeMobile},
+		{"(02) 9876 5432", "AU", "AU", TypeFixedLine},
+		{"+44 20 7946 0958", "", "GB", TypeFixedLine},
+		{"447911123456", "AU", "GG", TypeMobile},
+		{"(415) 555-0100", "US", "US", TypeFixedLineOrMobile},
+		{"021 123 4567", "NZ", "NZ", TypeMobile},
+		{"1800 123 456", "AU", "AU", TypeOther},
+		{"+870 301 234 567", "", "", TypeMobile},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			n, err := Parse(tt.raw, tt.country)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.Region() != tt.region || n.Type() != tt.typ {
+				t.Fatalf("Parse(%q, %q) = region %q type %v; want %q %v", tt.raw, tt.country, n.Region(), n.Type(), tt.region, tt.typ)
+			}
+		})
+	}
+	if (Number{}).Type() != TypeUnknown || (Number{}).Region() != "" {
+		t.Fatal("zero Number has a type")
 	}
 }

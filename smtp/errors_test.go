@@ -47,7 +47,7 @@ func TestToSMTPError(t *testing.T) {
 		{"templates off", fmt.Errorf("accept mail: %w", exterr.Permanent(554, [3]int{5, 6, 0}, "no_template", &router.TemplateError{Name: "x", Off: true})), 554, gosmtp.EnhancedCode{5, 6, 0},
 			`template "x" cannot be used: templates are not enabled on this gateway`, "no_template", false},
 		{"invalid number", fmt.Errorf("rcpt: %w", phoneErr), 550, gosmtp.EnhancedCode{5, 1, 3},
-			"invalid phone number: number too short (4 digits)", "invalid_number", false},
+			"invalid phone number: \"12\" is not a valid AU number (+61 12 is too short for AU); write it in international form: + then the country code and the number without its trunk 0, such as +61 412 345 678 (AU mobile)", "invalid_number", false},
 		{"deadline", fmt.Errorf("accept: %w", context.DeadlineExceeded), 451, gosmtp.EnhancedCode{4, 4, 5},
 			"timed out, try again later (session s1d)", "timeout", false},
 		{"canceled", context.Canceled, 421, gosmtp.EnhancedCode{4, 3, 2}, "shutting down, try again later", "shutting_down", false},

@@ -89,11 +89,11 @@ func TestRecipients(t *testing.T) {
 		{to: `"+44 (0)7911 123-456"@sms.test`},
 		{to: "0412345678@example.org", code: 550, enh: gosmtp.EnhancedCode{5, 1, 2}, text: "example.org is not an SMS domain of this gateway"},
 		{to: "call-me@sms.test", code: 550, enh: gosmtp.EnhancedCode{5, 1, 3}, text: `letters are not allowed in a number: "call-me"`},
-		{to: "0791@sms.test", code: 550, enh: gosmtp.EnhancedCode{5, 1, 3}, text: "number too short (5 digits)"},
+		{to: "0791@sms.test", code: 550, enh: gosmtp.EnhancedCode{5, 1, 3}, text: `"0791" is not a valid GB number (+44 0791 is not a number in use for GB); write it in international form: + then the country code and the number without its trunk 0, such as +44 7400 123456 (GB mobile)`},
 		{to: "+9991234567@sms.test", code: 550, enh: gosmtp.EnhancedCode{5, 1, 3}, text: "unknown country calling code"},
-		{to: "0611111111@sms.test"},
-		{to: "0622222222@sms.test"},
-		{to: "0633333333@sms.test", code: 452, enh: gosmtp.EnhancedCode{4, 5, 3}, text: "too many recipients (max 3)"},
+		{to: "07400111111@sms.test"},
+		{to: "07400222222@sms.test"},
+		{to: "07400333333@sms.test", code: 452, enh: gosmtp.EnhancedCode{4, 5, 3}, text: "too many recipients (max 3)"},
 		{to: "447911123456@sms.test"}, // a duplicate is fine even at the limit
 	}
 	for _, st := range steps {
@@ -109,7 +109,7 @@ func TestRecipients(t *testing.T) {
 	if _, err := send(c, plainMail); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"447911123456", "44611111111", "44622222222"}
+	want := []string{"447911123456", "447400111111", "447400222222"}
 	if got := h.pipeline.mails()[0].Recipients; !slices.Equal(got, want) {
 		t.Fatalf("recipients %v, want %v", got, want)
 	}
