@@ -146,6 +146,7 @@ func (b *Backend) NewServer(addr string) *gosmtp.Server {
 	s.ReadTimeout = b.opts.ReadTimeout
 	s.WriteTimeout = b.opts.WriteTimeout
 	s.MaxMessageBytes = b.opts.MaxMessageBytes
+	s.MaxLineLength = maxLineBytes // quoted by the refusal (errors.go)
 	s.TLSConfig = b.opts.TLSConfig
 	s.AllowInsecureAuth = b.opts.AllowInsecureAuth
 	s.EnableSMTPUTF8 = true

@@ -46,7 +46,16 @@ type replyContext struct {
 	session string // session id, echoed so that users can quote it
 	sender  string // MAIL FROM address
 	maxRcpt int
+	// maxBytes is the configured message size limit (Options.MaxMessageBytes),
+	// quoted in the 552 refusal; 0 means none.
+	maxBytes int64
 }
+
+// maxLineBytes is the longest line go-smtp's reader accepts
+// (Server.MaxLineLength, set in NewServer). Its count runs from one line's
+// LF to the next line's CR inclusive, so a line of maxLineBytes-2 characters
+// plus CRLF is the longest that passes.
+const maxLineBytes = 2000
 
 // reply is one outcome of toSMTPError: the SMTP reply and a bounded metrics
 // reason. internal is set when the error must be logged because the client
@@ -103,8 +112,12 @@ func toSMTPError(err error, rc replyContext) reply {
 	case errors.Is(err, errTooManyRcpts):
 		return reply{smtpErr(452, gosmtp.EnhancedCode{4, 5, 3}, fmt.Sprintf("too many recipients (max %d)", rc.maxRcpt)), "too_many_recipients", false}
 	case errors.Is(err, gosmtp.ErrTooLongLine):
-		// RFC 5322 §2.1.1: lines are at most 998 characters.
-		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, "message has a line longer than the limit (RFC 5322 allows 998 characters)"), "bad_message", false}
+		// RFC 5322 §2.1.1 allows 998 characters; this gateway is lenient up
+		// to what its reader enforces, and quotes that.
+		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, fmt.Sprintf("message has a line longer than %d characters (the limit here; RFC 5322 allows 998): wrap long lines or use quoted-printable", maxLineBytes-2)), "bad_message", false}
+	case errors.Is(err, gosmtp.ErrDataTooLarge) && rc.maxBytes > 0:
+		// go-smtp's own text ("Maximum message size exceeded") gives no figure.
+		return reply{smtpErr(552, gosmtp.EnhancedCode{5, 3, 4}, fmt.Sprintf("message exceeds the size limit of %d bytes", rc.maxBytes)), "too_large", false}
 	case errors.Is(err, errBadMessage):
 		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, "message cannot be parsed as MIME"), "bad_message", false}
 	case errors.Is(err, errAuthFailedBefore):

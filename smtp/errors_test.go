@@ -17,7 +17,7 @@ import (
 
 func TestToSMTPError(t *testing.T) {
 	_, phoneErr := phone.Normalize("12", "AU")
-	rc := replyContext{session: "s1d", sender: "bob@a.example", maxRcpt: 7}
+	rc := replyContext{session: "s1d", sender: "bob@a.example", maxRcpt: 7, maxBytes: 1 << 20}
 	tests := []struct {
 		name     string
 		err      error
@@ -65,7 +65,7 @@ func TestToSMTPError(t *testing.T) {
 		{"bad message", fmt.Errorf("%w: boundary", errBadMessage), 554, gosmtp.EnhancedCode{5, 6, 0},
 			"message cannot be parsed as MIME", "bad_message", false},
 		{"too large", fmt.Errorf("read: %w", gosmtp.ErrDataTooLarge), 552, gosmtp.EnhancedCode{5, 3, 4},
-			"Maximum message size exceeded", "too_large", false},
+			"message exceeds the size limit of 1048576 bytes", "too_large", false},
 		{"auth failed before", errAuthFailedBefore, 530, gosmtp.EnhancedCode{5, 7, 0},
 			"authentication failed earlier in this session: authenticate successfully before sending (session s1d)", "auth_required", false},
 		{"nested mail", errNestedMail, 503, gosmtp.EnhancedCode{5, 5, 1}, "nested MAIL command: a transaction is open, send RSET first", "protocol", false},

@@ -70,7 +70,7 @@ func (s *session) commandCtx() (context.Context, context.CancelFunc) {
 // refuse maps err to its reply, logs internal errors (their text is never
 // sent) and records the command's outcome.
 func (s *session) refuse(cmd string, start time.Time, err error) *gosmtp.SMTPError {
-	r := toSMTPError(err, replyContext{session: s.id, sender: s.from, maxRcpt: s.b.opts.MaxRecipients})
+	r := toSMTPError(err, replyContext{session: s.id, sender: s.from, maxRcpt: s.b.opts.MaxRecipients, maxBytes: s.b.opts.MaxMessageBytes})
 	switch {
 	case r.internal:
 		s.log.Error("command failed", "command", cmd, "err", err)

@@ -171,7 +171,7 @@ func TestRefusals(t *testing.T) {
 			code:  451, enh: gosmtp.EnhancedCode{4, 4, 5}, text: "timed out"},
 		{name: "message too large", from: "someone@a.example", stage: "data",
 			edit: func(o *Options) { o.MaxMessageBytes = 300 },
-			code: 552, enh: gosmtp.EnhancedCode{5, 3, 4}, text: "Maximum message size exceeded"},
+			code: 552, enh: gosmtp.EnhancedCode{5, 3, 4}, text: "message exceeds the size limit of 300 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

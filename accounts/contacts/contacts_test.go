@@ -205,7 +205,7 @@ func TestImportExportContacts(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	want := []accounts.RowError{
-		{Row: 3, Column: "number", Value: "12", Error: "number too short"},
+		{Row: 3, Column: "number", Value: "12", Error: "+61 12 is too short for AU"},
 		{Row: 4, Column: "email", Value: "not-an-email", Error: `"not-an-email" is not an email address`},
 	}
 	for i, w := range want {
