@@ -68,11 +68,16 @@ if ARGV[6 + 9 * n] ~= '1' then
   if pkey and shares(acct[11]) and shares(acct[12]) then list = KEYS[11] end
   local tos = {}
   for i = 1, n do tos[i] = ARGV[5 + (i - 1) * 9 + 5] end
-  local v = redis.call('HMGET', list, unpack(tos))
-  for i = 1, n do
-    if v[i] then
-      blocked[i] = true
-      nblocked = nblocked + 1
+  -- unpack() fails past Lua's C stack limit (8000 values, LUAI_MAXCSTACK),
+  -- and a mail to a group may carry 10000 recipients: ask in chunks.
+  for c = 1, n, 1000 do
+    local last = math.min(c + 999, n)
+    local v = redis.call('HMGET', list, unpack(tos, c, last))
+    for i = c, last do
+      if v[i - c + 1] then
+        blocked[i] = true
+        nblocked = nblocked + 1
+      end
     end
   end
 end
