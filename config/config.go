@@ -84,6 +84,10 @@ type SMTP struct {
 	TLS               TLS      `yaml:"tls"`
 	RequireTLS        bool     `yaml:"require_tls"`
 	AllowInsecureAuth bool     `yaml:"allow_insecure_auth"`
+	// Postmaster is the operator address to which mail for
+	// postmaster@<sms-domain> is forwarded through the relay (RFC 5321
+	// §4.5.1). Empty: such mail is still accepted, and only logged.
+	Postmaster string `yaml:"postmaster"`
 }
 
 // TLS names a certificate and its key, PEM files. STARTTLS is offered when

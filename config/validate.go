@@ -212,6 +212,30 @@ func (c *Config) validateSMTP(v *checker) {
 	if s.RequireTLS && !s.TLS.Enabled() {
 		v.add("smtp.require_tls", "needs smtp.tls.cert_file and smtp.tls.key_file")
 	}
+	c.validatePostmaster(v)
+}
+
+// validatePostmaster checks smtp.postmaster: a bare address, outside the
+// SMS domains (which would loop), reachable through the relay.
+func (c *Config) validatePostmaster(v *checker) {
+	pm := c.SMTP.Postmaster
+	if pm == "" {
+		return
+	}
+	a, err := mail.ParseAddress(pm)
+	if err != nil || a.Address != pm || a.Name != "" {
+		v.add("smtp.postmaster", "%q is not a bare email address such as ops@example.net", pm)
+		return
+	}
+	domain := strings.ToLower(pm[strings.LastIndexByte(pm, '@')+1:])
+	for i, d := range c.SMTP.Domains {
+		if strings.EqualFold(d, domain) {
+			v.add("smtp.postmaster", "%q is at an SMS domain (smtp.domains[%d]): mail to it would loop", pm, i)
+		}
+	}
+	if c.Relay.Addr == "" {
+		v.add("smtp.postmaster", "needs relay.addr to forward mail to %q", pm)
+	}
 }
 
 func (c *Config) validateDispatch(v *checker) {

@@ -94,6 +94,10 @@ type Options struct {
 	Keys     KeyChecker // nil: no AUTH
 	Pipeline Pipeline
 	Groups   GroupResolver // nil: no group recipients (groups.go)
+	// Postmaster forwards mail for postmaster@<sms-domain> to the operator
+	// (postmaster.go); envelopeFrom is the MAIL FROM address. nil: such mail
+	// is accepted and logged only.
+	Postmaster func(ctx context.Context, envelopeFrom string, data []byte) error
 
 	Logger  *slog.Logger // nil: discard; the caller adds the component attribute
 	Metrics *Metrics     // nil: a private registry

@@ -16,14 +16,15 @@ import (
 // Conditions the session itself detects. They go through toSMTPError like
 // everything else, so that each refusal has exactly one reply.
 var (
-	errShuttingDown  = errors.New("shutting down")
-	errTLSRequired   = errors.New("tls required")
-	errKeyMismatch   = errors.New("api key belongs to another account")
-	errTooManyRcpts  = errors.New("too many recipients")
-	errBadRecipient  = errors.New("bad recipient address")
-	errBadMessage    = errors.New("message cannot be parsed")
-	errAuthAvailable = errors.New("authentication not available")
-	errNestedMail    = errors.New("nested MAIL command")
+	errShuttingDown          = errors.New("shutting down")
+	errTLSRequired           = errors.New("tls required")
+	errKeyMismatch           = errors.New("api key belongs to another account")
+	errTooManyRcpts          = errors.New("too many recipients")
+	errBadRecipient          = errors.New("bad recipient address")
+	errBadMessage            = errors.New("message cannot be parsed")
+	errAuthAvailable         = errors.New("authentication not available")
+	errNestedMail            = errors.New("nested MAIL command")
+	errPostmasterUnavailable = errors.New("postmaster forwarding unavailable")
 	// errAuthFailedBefore: MAIL FROM without credentials after a failed
 	// AUTH in the same session.
 	errAuthFailedBefore = errors.New("authentication failed earlier in this session")
@@ -123,6 +124,8 @@ func toSMTPError(err error, rc replyContext) reply {
 	case errors.Is(err, errAuthFailedBefore):
 		// RFC 4954 §6: 530 5.7.0 authentication required.
 		return reply{smtpErr(530, gosmtp.EnhancedCode{5, 7, 0}, "authentication failed earlier in this session: authenticate successfully before sending (session "+rc.session+")"), "auth_required", false}
+	case errors.Is(err, errPostmasterUnavailable):
+		return reply{smtpErr(451, gosmtp.EnhancedCode{4, 3, 0}, "the postmaster's mailbox is not available, try again later (session "+rc.session+")"), "postmaster_unavailable", false}
 	case errors.Is(err, errNestedMail):
 		return reply{smtpErr(503, gosmtp.EnhancedCode{5, 5, 1}, "nested MAIL command: a transaction is open, send RSET first"), "protocol", false}
 	case errors.Is(err, errAuthAvailable):

@@ -9,8 +9,16 @@ import (
 func TestMetrics(t *testing.T) {
 	h := start(t, nil)
 	c := h.dial(t, nil)
-	if err := c.Mail("nobody@elsewhere.example", nil); err == nil {
+	// An unknown sender's MAIL is accepted provisionally (postmaster.go);
+	// its SMS recipients are refused.
+	if err := c.Mail("nobody@elsewhere.example", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("0412345678@sms.test", nil); err == nil {
 		t.Fatal("unknown sender accepted")
+	}
+	if err := c.Reset(); err != nil {
+		t.Fatal(err)
 	}
 	if err := c.Mail("someone@a.example", nil); err != nil {
 		t.Fatal(err)

@@ -46,6 +46,11 @@ type session struct {
 	txn        Transaction
 	rcptLogged int
 	groupRcpts int // recipients a group brought (groups.go): not counted against MaxRecipients
+	// postmaster.go: a sender refusal deferred from MAIL to RCPT, whether
+	// it was counted, and whether the postmaster is a recipient.
+	refusal        error
+	refusalCounted bool
+	postmaster     bool
 }
 
 var (
@@ -101,6 +106,7 @@ func (s *session) Reset() {
 	}
 	s.sender, s.from, s.txn, s.rcptLogged = nil, "", nil, 0
 	s.groupRcpts = 0
+	s.refusal, s.refusalCounted, s.postmaster = nil, false, false
 }
 
 // Logout implements gosmtp.Session: it cancels whatever the session still
@@ -115,7 +121,7 @@ func (s *session) Logout() error {
 // Mail implements gosmtp.Session (MAIL FROM, RFC 5321 §3.3).
 func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	start := time.Now()
-	if s.sender != nil {
+	if s.sender != nil || s.refusal != nil {
 		// RFC 5321 §4.1.4: MAIL inside an open transaction is a sequence
 		// error; the client must end it (RSET, or DATA) first.
 		return s.refuse("mail", start, errNestedMail)
@@ -135,16 +141,16 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	defer cancel()
 	sender, err := s.b.opts.Resolver.ResolveSender(ctx, s.from)
 	if err != nil {
-		return s.refuse("mail", start, fmt.Errorf("resolve sender: %w", err))
+		return s.deferMailRefusal(start, fmt.Errorf("resolve sender: %w", err))
 	}
 	if sender == nil || sender.Account == nil {
-		return s.refuse("mail", start, fmt.Errorf("resolve sender: %w", accounts.ErrUnknownSender))
+		return s.deferMailRefusal(start, fmt.Errorf("resolve sender: %w", accounts.ErrUnknownSender))
 	}
 	if sender.Account.Status == accounts.StatusDeactivated {
-		return s.refuse("mail", start, accounts.ErrDeactivated)
+		return s.deferMailRefusal(start, accounts.ErrDeactivated)
 	}
 	if s.key != nil && s.key.AccountID != sender.Account.ID {
-		return s.refuse("mail", start, errKeyMismatch)
+		return s.deferMailRefusal(start, errKeyMismatch)
 	}
 	txn, err := s.b.opts.Pipeline.Start(ctx, sender)
 	if err != nil {
@@ -163,6 +169,12 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 // Repeated numbers, however written, collapse into one recipient.
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	start := time.Now()
+	if s.isPostmaster(to) {
+		return s.rcptPostmaster(start)
+	}
+	if s.refusal != nil {
+		return s.refuseDeferred(start)
+	}
 	if s.isGroupRecipient(to) {
 		return s.rcptGroup(start, to)
 	}
@@ -215,6 +227,9 @@ func (s *session) recipient(to string) (string, error) {
 // Data implements gosmtp.Session. The reply is 250 only once the pipeline
 // Has accepted the mail; its text names the message ids and the session.
 func (s *session) Data(r io.Reader) error {
+	if s.postmaster {
+		return s.dataPostmaster(r) // postmaster.go
+	}
 	start := time.Now()
 	rr := &recordingReader{r: r}
 	parsed, err := TextFromMIME(rr)

@@ -123,17 +123,17 @@ func TestRefusals(t *testing.T) {
 		edit   func(*Options)
 		setup  func(*harness)
 		from   string
-		stage  string // where the refusal comes: "mail" or "data"
+		stage  string // where the refusal comes: "mail", "rcpt" (a sender refusal, deferred: postmaster.go) or "data"
 		code   int
 		enh    gosmtp.EnhancedCode
 		text   string
 		hidden string // must not appear in the reply
 	}{
-		{name: "unknown sender", from: "nobody@elsewhere.example", stage: "mail",
+		{name: "unknown sender", from: "nobody@elsewhere.example", stage: "rcpt",
 			code: 550, enh: gosmtp.EnhancedCode{5, 7, 1}, text: "sender <nobody@elsewhere.example> is not registered for email to SMS"},
-		{name: "deactivated account", from: "x@gone.example", stage: "mail",
+		{name: "deactivated account", from: "x@gone.example", stage: "rcpt",
 			code: 550, enh: gosmtp.EnhancedCode{5, 7, 1}, text: "account is deactivated"},
-		{name: "resolver deactivated", from: "someone@a.example", stage: "mail",
+		{name: "resolver deactivated", from: "someone@a.example", stage: "rcpt",
 			setup: func(h *harness) { h.resolver.ResolveErr = fmt.Errorf("lookup: %w", accounts.ErrDeactivated) },
 			code:  550, enh: gosmtp.EnhancedCode{5, 7, 1}, text: "account is deactivated"},
 		{name: "resolver internal", from: "someone@a.example", stage: "mail",
@@ -181,6 +181,12 @@ func TestRefusals(t *testing.T) {
 			}
 			c := h.dial(t, nil)
 			err := c.Mail(tt.from, nil)
+			if tt.stage == "rcpt" {
+				if err != nil {
+					t.Fatalf("MAIL: %v (a sender refusal is deferred to RCPT)", err)
+				}
+				err = c.Rcpt("0412345678@sms.test", nil)
+			}
 			if tt.stage == "data" {
 				if err != nil {
 					t.Fatal(err)
@@ -253,6 +259,9 @@ func TestAuth(t *testing.T) {
 			}
 			err = c.Mail(tt.from, nil)
 			if tt.mail != 0 {
+				if err == nil { // a sender refusal comes at RCPT (postmaster.go)
+					err = c.Rcpt("0412345678@sms.test", nil)
+				}
 				wantReply(t, err, tt.mail, tt.enh, tt.text)
 				return
 			}

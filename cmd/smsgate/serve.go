@@ -307,7 +307,8 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 			CommandTimeout: cfg.SMTP.CommandTimeout.Std(), TLSConfig: lns.tlsConfig,
 			RequireTLS: cfg.SMTP.RequireTLS, AllowInsecureAuth: cfg.SMTP.AllowInsecureAuth,
 			Resolver: smtp.CacheResolver(store, cfg.SMTP.SenderCache.Std(), nil), Keys: store, Pipeline: smtp.RouterPipeline(pipeline), Groups: store,
-			Logger: logger.With("component", "smtp"), Metrics: smtp.NewMetrics(reg), OnPanic: pc.record,
+			Postmaster: postmasterForwarder(cfg, mailer),
+			Logger:     logger.With("component", "smtp"), Metrics: smtp.NewMetrics(reg), OnPanic: pc.record,
 		})
 		var srvs sync.WaitGroup
 		var closers []func() error

@@ -229,3 +229,32 @@ func (m *Mailer) send(om outMail) error {
 	_ = c.Quit()
 	return nil
 }
+
+// ForwardPostmaster queues mail received for postmaster@<sms-domain> to the
+// operator address to, unchanged but for Resent-* headers (RFC 5322
+// §3.6.6) and X-Smsgate-Envelope-From naming the original envelope sender;
+// the envelope sender is the relay's From, so bounces reach the gateway's
+// operator rather than a forged address.
+func (m *Mailer) ForwardPostmaster(ctx context.Context, to, envelopeFrom string, data []byte) error {
+	return m.enqueue(to, PostmasterMail(m.o.From, to, envelopeFrom, data, time.Now()))
+}
+
+// PostmasterMail prepends the forwarding headers to data. envelopeFrom comes
+// from the client: control characters are removed, so it cannot add headers.
+func PostmasterMail(from, to, envelopeFrom string, data []byte, now time.Time) []byte {
+	clean := strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, envelopeFrom)
+	if clean == "" {
+		clean = "<>"
+	}
+	var b bytes.Buffer
+	b.Grow(len(data) + 256)
+	fmt.Fprintf(&b, "Resent-From: %s\r\nResent-To: %s\r\nResent-Date: %s\r\nX-Smsgate-Envelope-From: %s\r\n",
+		from, to, now.Format(time.RFC1123Z), clean)
+	b.Write(data)
+	return b.Bytes()
+}
