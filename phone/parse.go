@@ -2,6 +2,7 @@ package phone
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
@@ -115,6 +116,14 @@ func Parse(raw, defaultCountry string) (Number, error) {
 	if !known {
 		return Number{}, fmt.Errorf("%w: unknown default country %q", ErrInvalid, defaultCountry)
 	}
+	// Fast path: the national number as typed, or after the trunk prefix.
+	nsn := digits
+	if c.trunk != "" {
+		nsn = strings.TrimPrefix(digits, c.trunk)
+	}
+	if n, ok := direct(c.cc, nsn); ok {
+		return valid(n)
+	}
 	nat, natErr := phonenumbers.Parse(digits, region)
 	if natErr == nil && phonenumbers.IsValidNumber(nat) {
 		return valid(nat)
@@ -143,6 +152,19 @@ func Parse(raw, defaultCountry string) (Number, error) {
 func international(raw, digits, defaultRegion string) (Number, error) {
 	if digits == "" {
 		return Number{}, fmt.Errorf("%w: empty number", ErrInvalid)
+	}
+	// Fast path: the calling code and the rest, without a trunk 0 first
+	// (as phonenumbers.Parse prefers) where the country dials one.
+	if cc, ok := splitCallingCode(digits); ok {
+		rest := digits[len(cc):]
+		if home := countries[phonenumbers.GetRegionCodeForCountryCode(atoi(cc))]; home.trunk == "0" && strings.HasPrefix(rest, "0") {
+			if n, ok := direct(cc, rest[1:]); ok {
+				return valid(n)
+			}
+		}
+		if n, ok := direct(cc, rest); ok {
+			return valid(n)
+		}
 	}
 	n, err := phonenumbers.Parse("+"+digits, "ZZ")
 	if err != nil {
@@ -205,4 +227,39 @@ func hint(region string) string {
 	}
 	return fmt.Sprintf("write it in international form: + then the country code and the number without its trunk 0, such as %s (%s mobile)",
 		phonenumbers.Format(ex, phonenumbers.INTERNATIONAL), region)
+}
+
+// direct builds the number +cc nsn without phonenumbers.Parse, which runs a
+// dozen regular expressions over its input, and reports whether it is
+// valid. Parse and its error messages are the slow path for the rest.
+func direct(cc, nsn string) (*phonenumbers.PhoneNumber, bool) {
+	if nsn == "" || len(cc)+len(nsn) > maxDigits {
+		return nil, false
+	}
+	national, err := strconv.ParseUint(nsn, 10, 64)
+	if err != nil || national == 0 {
+		return nil, false
+	}
+	code := int32(atoi(cc))
+	n := &phonenumbers.PhoneNumber{CountryCode: &code, NationalNumber: &national}
+	if zeros := int32(len(nsn) - len(strings.TrimLeft(nsn, "0"))); zeros > 0 {
+		italian := true
+		n.ItalianLeadingZero, n.NumberOfLeadingZeros = &italian, &zeros
+	}
+	// The calling code's main region first: IsValidNumber tries every
+	// region that shares the code (AU, CC, CX for 61), each with a dozen
+	// patterns.
+	if phonenumbers.IsValidNumberForRegion(n, phonenumbers.GetRegionCodeForCountryCode(int(code))) {
+		return n, true
+	}
+	return n, phonenumbers.IsValidNumber(n)
+}
+
+// atoi reads a calling code (1-3 ASCII digits).
+func atoi(cc string) int {
+	v := 0
+	for i := range len(cc) {
+		v = v*10 + int(cc[i]-'0')
+	}
+	return v
 }
