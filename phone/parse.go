@@ -137,7 +137,7 @@ func Parse(raw, defaultCountry string) (Number, error) {
 			intl = n
 		}
 	}
-	reason := fmt.Sprintf("%q is not a valid %s number", raw, region)
+	reason := fmt.Sprintf("%q is not a valid %s number", short(raw), region)
 	if natErr == nil {
 		reason += " (" + describe(nat) + ")"
 	}
@@ -169,21 +169,21 @@ func international(raw, digits, defaultRegion string) (Number, error) {
 	n, err := phonenumbers.Parse("+"+digits, "ZZ")
 	if err != nil {
 		if _, ok := splitCallingCode(digits); !ok {
-			return Number{}, fmt.Errorf("%w: unknown country calling code in %q; %s", ErrInvalid, raw, hint(defaultRegion))
+			return Number{}, fmt.Errorf("%w: unknown country calling code in %q; %s", ErrInvalid, short(raw), hint(defaultRegion))
 		}
-		return Number{}, fmt.Errorf("%w: %q is not a number: %s; %s", ErrInvalid, raw, strings.ToLower(err.Error()), hint(defaultRegion))
+		return Number{}, fmt.Errorf("%w: %q is not a number: %s; %s", ErrInvalid, short(raw), strings.ToLower(err.Error()), hint(defaultRegion))
 	}
 	if phonenumbers.IsValidNumber(n) {
 		return valid(n)
 	}
 	if phonenumbers.IsPossibleNumberWithReason(n) == phonenumbers.INVALID_COUNTRY_CODE {
-		return Number{}, fmt.Errorf("%w: unknown country calling code in %q; %s", ErrInvalid, raw, hint(defaultRegion))
+		return Number{}, fmt.Errorf("%w: unknown country calling code in %q; %s", ErrInvalid, short(raw), hint(defaultRegion))
 	}
 	region := phonenumbers.GetRegionCodeForCountryCode(int(n.GetCountryCode()))
 	if !ValidCountry(region) {
 		region = defaultRegion
 	}
-	return Number{}, fmt.Errorf("%w: %q is not a valid number (%s); %s", ErrInvalid, raw, describe(n), hint(region))
+	return Number{}, fmt.Errorf("%w: %q is not a valid number (%s); %s", ErrInvalid, short(raw), describe(n), hint(region))
 }
 
 // valid returns a number that phonenumbers validated, checked against the
@@ -262,4 +262,14 @@ func atoi(cc string) int {
 		v = v*10 + int(cc[i]-'0')
 	}
 	return v
+}
+
+// short bounds what an error quotes of the input, so that a reply built
+// from it stays within an SMTP reply line (RFC 5321 §4.5.3.1.5).
+func short(raw string) string {
+	const max = 40
+	if r := []rune(raw); len(r) > max {
+		return string(r[:max]) + "..."
+	}
+	return raw
 }

@@ -124,9 +124,9 @@ func clean(raw string) (digits string, plus bool, err error) {
 			b.WriteRune(r)
 		case r == '-' || r == '.' || r == '(' || r == ')' || unicode.IsSpace(r):
 		case unicode.IsLetter(r):
-			return "", false, fmt.Errorf("%w: letters are not allowed in a number: %q", ErrInvalid, raw)
+			return "", false, fmt.Errorf("%w: letters are not allowed in a number: %q", ErrInvalid, short(raw))
 		default:
-			return "", false, fmt.Errorf("%w: unexpected character %q in number %q", ErrInvalid, r, raw)
+			return "", false, fmt.Errorf("%w: unexpected character %q in number %q", ErrInvalid, r, short(raw))
 		}
 	}
 	if b.Len() == 0 {

@@ -248,3 +248,14 @@ func TestParseRegionAndType(t *testing.T) {
 		t.Fatal("zero Number has a type")
 	}
 }
+
+// TestNormalizeErrorBounded: a long input is not echoed whole into the
+// error, which becomes an SMTP reply line.
+func TestNormalizeErrorBounded(t *testing.T) {
+	for _, raw := range []string{"0412 " + strings.Repeat(" ", 600) + "345", "0412x" + strings.Repeat("y", 600)} {
+		_, err := Normalize(raw, "AU")
+		if err == nil || len(err.Error()) > 400 {
+			t.Fatalf("Normalize(long) error of %d bytes: %v", len(err.Error()), err)
+		}
+	}
+}
