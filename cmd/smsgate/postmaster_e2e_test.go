@@ -48,6 +48,13 @@ func TestPostmasterEndToEnd(t *testing.T) {
 			t.Errorf("forwarded mail lacks %q:\n%s", want, m.Data)
 		}
 	}
+	// A bounce (null reverse-path) to the postmaster is forwarded too.
+	if refused, err := g.sendMailEach("", []string{pm}, plainMail("MAILER-DAEMON@nowhere.example", pm, "dsn1@nowhere.example", "Delivery failed")); err != nil || len(refused) != 0 {
+		t.Fatalf("bounce to postmaster: %v %v", refused, err)
+	}
+	if mails, err := g.sink.Wait(ctx, 2); err != nil || !strings.Contains(mails[1].Data, "X-Smsgate-Envelope-From: <>") {
+		t.Fatalf("bounce not forwarded: %v %v", mails, err)
+	}
 	if g.balance(g.parent.ID) != parent || g.balance(g.sub.ID) != sub {
 		t.Fatal("mail to the postmaster was charged")
 	}
