@@ -42,4 +42,3 @@ func TestLimitsStored(t *testing.T) {
 		}
 	})
 }
-
