@@ -92,3 +92,14 @@ func TestLimitsSend429(t *testing.T) {
 		t.Fatalf("balance %d: a refused send was charged", got)
 	}
 }
+
+// matrixLimitsRows are the authorisation matrix rows of the limits routes:
+// any member reads them; only the parent's administrators (or a root's own
+// parent_admin) set them, as prices.
+func matrixLimitsRows() []mRow {
+	return []mRow{
+		{pattern: "GET /v1/accounts/{id}/limits", root: true, child: true, sub: mBasic, ok: http.StatusOK, req: mAt("/v1/accounts/%s/limits")},
+		{pattern: "PUT /v1/accounts/{id}/limits", root: true, child: true, ok: http.StatusOK,
+			req: mWith("/v1/accounts/%s/limits", map[string]any{"per_minute": 10})},
+	}
+}

@@ -196,3 +196,27 @@ func TestLimitsSharedConcurrent(t *testing.T) {
 		t.Fatalf("balance %d, want %d", bal, 100000-5*partsPerDay)
 	}
 }
+
+// BenchmarkAcceptLimited is BenchmarkAccept with every limit set (high
+// enough never to refuse): the cost of the checks in the accept script.
+func BenchmarkAcceptLimited(b *testing.B) {
+	ctx := b.Context()
+	s := storetest.AcceptTestStore(b, 1)
+	a := storetest.AcceptTestAccount(b, s, 1<<40)
+	if _, err := s.SetLimits(ctx, a.ID, accounts.Limits{PerMinute: accounts.MaxLimit, PartsPerDay: accounts.MaxLimit, SpendPerDay: accounts.MaxLimit}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID,
+				Messages: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "accepts/s")
+}
