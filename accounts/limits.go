@@ -70,6 +70,16 @@ func (e *LimitError) Error() string {
 	if retry < time.Second {
 		retry = time.Second
 	}
+	switch {
+	case e.Never() && e.Limit == LimitPerMinute:
+		return fmt.Sprintf("sending limit: this mail has %d messages, more than the %d messages per minute allowed for sender %s; split it into smaller mails",
+			e.Want, e.Max, e.Sender)
+	case e.Never() && e.Limit == LimitPartsPerDay:
+		return fmt.Sprintf("daily limit: this mail needs %d SMS parts, more than the account's %d per day", e.Want, e.Max)
+	case e.Never() && e.Limit == LimitSpendPerDay:
+		return fmt.Sprintf("daily spend cap: this mail costs %s, more than the account's cap of %s per day",
+			FormatMoney(e.Want, e.Currency), FormatMoney(e.Max, e.Currency))
+	}
 	switch e.Limit {
 	case LimitPerMinute:
 		return fmt.Sprintf("sending limit reached: %d messages per minute for sender %s (sent %d this minute, this mail has %d); retry in %s",
@@ -83,6 +93,10 @@ func (e *LimitError) Error() string {
 	}
 	return fmt.Sprintf("sending limit %s reached (%d)", e.Limit, e.Max)
 }
+
+// Never reports a send larger than the limit itself: no window will let it
+// through, so retrying is pointless.
+func (e *LimitError) Never() bool { return e.Want > e.Max }
 
 // Is makes errors.Is(err, ErrLimitExceeded) true.
 func (e *LimitError) Is(target error) bool { return target == ErrLimitExceeded }

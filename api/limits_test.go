@@ -88,6 +88,11 @@ func TestLimitsSend429(t *testing.T) {
 	if ra := hdr.Get("Retry-After"); ra == "" || ra == "0" {
 		t.Fatalf("Retry-After %q", ra)
 	}
+	// More numbers than the limit: no retry would pass, 422 without Retry-After.
+	code, raw, hdr = f.do(k.Secret, "POST", "/v1/messages", map[string]any{"to": []string{"0412345671", "0412345672", "0412345673"}, "text": "hello"})
+	if code != http.StatusUnprocessableEntity || hdr.Get("Retry-After") != "" || !strings.Contains(string(raw), "split it into smaller mails") {
+		t.Fatalf("three numbers: %d %s %v", code, raw, hdr)
+	}
 	if got := f.account(shop.ID).Balance; got != 400-2*8 {
 		t.Fatalf("balance %d: a refused send was charged", got)
 	}

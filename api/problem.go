@@ -157,10 +157,18 @@ func describe(what, id string) string {
 
 // limitProblem is a send refused by one of the account's limits
 // (accounts/limits.go): 429 with the limit's name and value, and
-// Retry-After when its window rolls over. Nothing was charged.
+// Retry-After when its window rolls over; 422 for a send larger than the
+// limit itself (more numbers than the per-minute limit). Nothing was
+// charged.
 func limitProblem(le *accounts.LimitError, where string) *Problem {
-	p := problemf(http.StatusTooManyRequests, "limit-exceeded", "%s: %s", where, le.Error())
 	limit := le.Max
+	if le.Never() {
+		// Larger than the limit itself: no retry would pass.
+		p := problemf(http.StatusUnprocessableEntity, "limit-exceeded", "%s: %s", where, le.Error())
+		p.Limit, p.Max = le.Limit, &limit
+		return p
+	}
+	p := problemf(http.StatusTooManyRequests, "limit-exceeded", "%s: %s", where, le.Error())
 	p.Limit, p.Max, p.RetryAfter = le.Limit, &limit, le.RetrySeconds()
 	return p
 }

@@ -64,7 +64,7 @@ var (
 		"no_route", "invalid_number", "not_sms_domain", "bad_address", "tls_required",
 		"key_mismatch", "auth_failed", "bad_message", "too_large", "protocol", "not_permitted",
 		"opted_out", "unknown_group", "empty_group", "group_too_large", "no_template",
-		"not_found", "invalid", "auth_required", "limit_parts_per_day", "limit_spend_per_day",
+		"not_found", "invalid", "auth_required", "limit_per_minute", "limit_parts_per_day", "limit_spend_per_day",
 	}
 	temporaryReasons = []string{
 		"timeout", "shutting_down", "too_many_recipients", "internal", "protocol", "limit_per_minute",
@@ -161,9 +161,11 @@ func toSMTPError(err error, rc replyContext) reply {
 // The daily parts and spend caps are a refusal (550 5.7.1): a deferral
 // would hold the mail until the next UTC day and then text it hours late;
 // the bounce tells the sender now, naming the cap and when it resets.
+// A mail larger than the limit itself (more recipients than the per-minute
+// limit) is refused too: no retry would ever pass.
 // The metrics reason names the limit.
 func limitReply(le *accounts.LimitError) reply {
-	if le.Limit == accounts.LimitPerMinute {
+	if le.Limit == accounts.LimitPerMinute && !le.Never() {
 		return reply{smtpErr(451, gosmtp.EnhancedCode{4, 7, 1}, le.Error()), "limit_per_minute", false}
 	}
 	return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, le.Error()), "limit_" + le.Limit, false}
