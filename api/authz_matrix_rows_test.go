@@ -140,6 +140,7 @@ func matrixRows() []mRow {
 	rows = append(rows, matrixOptOutRows()...)     // optout_test.go
 	rows = append(rows, matrixTemplateRows()...)   // api/templates_test.go
 	rows = append(rows, matrixSenderRows()...)     // api/senders_test.go
+	rows = append(rows, matrixLimitsRows()...)     // api/limits_test.go
 	return append(rows, matrixAreaRows()...)
 }
 

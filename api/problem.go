@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/smsgate/smsgate/accounts"
@@ -24,6 +25,12 @@ type Problem struct {
 	// problem, in minor units.
 	Need *int64 `json:"need,omitempty"`
 	Have *int64 `json:"have,omitempty"`
+	// Limit, Max and RetryAfter are extension members of the
+	// limit-exceeded problem (429): the limit's name, its value and the
+	// seconds until its window rolls over (also the Retry-After header).
+	Limit      string `json:"limit,omitempty"`
+	Max        *int64 `json:"max,omitempty"`
+	RetryAfter int64  `json:"retry_after,omitempty"`
 }
 
 // Error makes a *Problem usable as an error inside handlers: returning one
@@ -65,6 +72,9 @@ func forbidden(format string, args ...any) *Problem {
 func writeProblem(w http.ResponseWriter, p *Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(p.RetryAfter, 10))
+	}
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
 }
@@ -93,9 +103,12 @@ func newRef() string {
 func (s *server) toProblem(ctx context.Context, err error, what, id string) *Problem {
 	var p *Problem
 	var be *accounts.BalanceError
+	var le *accounts.LimitError
 	switch {
 	case errors.As(err, &p):
 		return p
+	case errors.As(err, &le):
+		return limitProblem(le, describe(what, id))
 	case errors.As(err, &be):
 		// be.Error() names the credit limit and a failed auto-recharge too.
 		p := problemf(http.StatusUnprocessableEntity, "insufficient-balance",
@@ -140,4 +153,22 @@ func describe(what, id string) string {
 		return what
 	}
 	return what + " " + id
+}
+
+// limitProblem is a send refused by one of the account's limits
+// (accounts/limits.go): 429 with the limit's name and value, and
+// Retry-After when its window rolls over; 422 for a send larger than the
+// limit itself (more numbers than the per-minute limit). Nothing was
+// charged.
+func limitProblem(le *accounts.LimitError, where string) *Problem {
+	limit := le.Max
+	if le.Never() {
+		// Larger than the limit itself: no retry would pass.
+		p := problemf(http.StatusUnprocessableEntity, "limit-exceeded", "%s: %s", where, le.Error())
+		p.Limit, p.Max = le.Limit, &limit
+		return p
+	}
+	p := problemf(http.StatusTooManyRequests, "limit-exceeded", "%s: %s", where, le.Error())
+	p.Limit, p.Max, p.RetryAfter = le.Limit, &limit, le.RetrySeconds()
+	return p
 }

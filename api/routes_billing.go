@@ -23,6 +23,8 @@ func (s *server) billingRoutes() []route {
 		{"POST /v1/accounts/{id}/topup", true, s.h(s.topUp)},
 		{"GET /v1/accounts/{id}/ledger.csv", true, s.h(s.ledgerCSV)},
 		{"DELETE /v1/accounts/{id}", true, s.h(s.deleteAccount)},
+		{"GET /v1/accounts/{id}/limits", true, s.h(s.getLimits)},
+		{"PUT /v1/accounts/{id}/limits", true, s.h(s.putLimits)},
 	}
 }
 
@@ -35,6 +37,9 @@ type BillingStore interface {
 	TopUp(ctx context.Context, subID string, amount int64, ref, actor string) (parent, sub *accounts.LedgerEntry, err error)
 	LedgerPage(ctx context.Context, accountID, before string, limit int) ([]accounts.LedgerEntry, string, error)
 	DeleteAccount(ctx context.Context, id, actor string) (*accounts.DeleteResult, error)
+	// Sending limits (routes_limits.go).
+	Limits(ctx context.Context, accountID string) (*accounts.Limits, error)
+	SetLimits(ctx context.Context, accountID string, l accounts.Limits) (*accounts.Limits, error)
 }
 
 // pricesBody is the body of PUT /v1/accounts/{id}/prices: the whole prefix

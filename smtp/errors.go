@@ -74,10 +74,10 @@ var (
 		"no_route", "invalid_number", "not_sms_domain", "bad_address", "tls_required",
 		"key_mismatch", "auth_failed", "bad_message", "too_large", "protocol", "not_permitted",
 		"opted_out", "unknown_group", "empty_group", "group_too_large", "no_template",
-		"not_found", "invalid", "auth_required",
+		"not_found", "invalid", "auth_required", "limit_per_minute", "limit_parts_per_day", "limit_spend_per_day",
 	}
 	temporaryReasons = []string{
-		"timeout", "shutting_down", "too_many_recipients", "internal", "protocol",
+		"timeout", "shutting_down", "too_many_recipients", "internal", "protocol", "limit_per_minute",
 	}
 )
 
@@ -96,6 +96,7 @@ func toSMTPError(err error, rc replyContext) reply {
 		protoErr *gosmtp.SMTPError
 		balance  *accounts.BalanceError
 		optedOut *accounts.OptedOutError
+		limit    *accounts.LimitError
 	)
 	if xe, ok := exterr.As(err); ok {
 		// Refusals typed where the condition is known: the router's
@@ -144,6 +145,8 @@ func toSMTPError(err error, rc replyContext) reply {
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, optedOut.Error()), "opted_out", false}
 	case errors.Is(err, accounts.ErrOptedOut):
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "all recipients have opted out"), "opted_out", false}
+	case errors.As(err, &limit):
+		return limitReply(limit)
 	case errors.As(err, &balance):
 		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 7, 0}, balance.Error()), "insufficient_balance", false}
 	case errors.Is(err, accounts.ErrInsufficientBalance):
@@ -166,6 +169,22 @@ func toSMTPError(err error, rc replyContext) reply {
 		return reply{protoErr, protoReason(protoErr), false}
 	}
 	return reply{smtpErr(451, gosmtp.EnhancedCode{4, 3, 0}, "internal error (ref "+rc.session+")"), "internal", true}
+}
+
+// limitReply answers a send refused by one of the account's limits
+// (accounts/limits.go); nothing was charged. The per-minute rate is a
+// deferral (451 4.7.1): the client's queue retries, and the text says when.
+// The daily parts and spend caps are a refusal (550 5.7.1): a deferral
+// would hold the mail until the next UTC day and then text it hours late;
+// the bounce tells the sender now, naming the cap and when it resets.
+// A mail larger than the limit itself (more recipients than the per-minute
+// limit) is refused too: no retry would ever pass.
+// The metrics reason names the limit.
+func limitReply(le *accounts.LimitError) reply {
+	if le.Limit == accounts.LimitPerMinute && !le.Never() {
+		return reply{smtpErr(451, gosmtp.EnhancedCode{4, 7, 1}, le.Error()), "limit_per_minute", false}
+	}
+	return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, le.Error()), "limit_" + le.Limit, false}
 }
 
 func protoReason(e *gosmtp.SMTPError) string {

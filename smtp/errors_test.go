@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
 
@@ -32,6 +33,14 @@ func TestToSMTPError(t *testing.T) {
 		{"deactivated", accounts.ErrDeactivated, 550, gosmtp.EnhancedCode{5, 7, 1}, "account is deactivated", "deactivated", false},
 		{"insufficient balance", fmt.Errorf("accept: %w", &accounts.BalanceError{Need: 30, Have: 12, Currency: "AUD"}),
 			554, gosmtp.EnhancedCode{5, 7, 0}, (&accounts.BalanceError{Need: 30, Have: 12, Currency: "AUD"}).Error(), "insufficient_balance", false},
+		{"per-minute limit", fmt.Errorf("accept: %w", &accounts.LimitError{Limit: accounts.LimitPerMinute, Max: 10, Used: 10, Want: 1, Sender: "bob@a.example", RetryAfter: 22500 * time.Millisecond}),
+			451, gosmtp.EnhancedCode{4, 7, 1}, "sending limit reached: 10 messages per minute for sender bob@a.example (sent 10 this minute, this mail has 1); retry in 23s", "limit_per_minute", false},
+		{"more recipients than the per-minute limit", fmt.Errorf("accept: %w", &accounts.LimitError{Limit: accounts.LimitPerMinute, Max: 3, Want: 5, Sender: "bob@a.example", RetryAfter: time.Second}),
+			550, gosmtp.EnhancedCode{5, 7, 1}, "sending limit: this mail has 5 messages, more than the 3 messages per minute allowed for sender bob@a.example; split it into smaller mails", "limit_per_minute", false},
+		{"daily parts limit", fmt.Errorf("accept: %w", &accounts.LimitError{Limit: accounts.LimitPartsPerDay, Max: 500, Used: 499, Want: 2, RetryAfter: 3 * time.Hour}),
+			550, gosmtp.EnhancedCode{5, 7, 1}, "daily limit reached: 500 SMS parts per day (UTC) for the account (sent 499 today, this mail needs 2); resets in 3h0m0s", "limit_parts_per_day", false},
+		{"daily spend cap", fmt.Errorf("accept: %w", &accounts.LimitError{Limit: accounts.LimitSpendPerDay, Max: 1000, Used: 990, Want: 16, Currency: "AUD", RetryAfter: time.Minute}),
+			550, gosmtp.EnhancedCode{5, 7, 1}, "daily spend cap reached: 10.00 AUD per day (UTC) for the account (spent 9.90 AUD today, this mail costs 0.16 AUD); resets in 1m0s", "limit_spend_per_day", false},
 		{"insufficient balance bare", accounts.ErrInsufficientBalance, 554, gosmtp.EnhancedCode{5, 7, 0}, "insufficient balance", "insufficient_balance", false},
 		{"too long", fmt.Errorf("x: %w", exterr.Permanent(554, [3]int{5, 3, 4}, "too_long", &router.TooLongError{Parts: 11, Limit: 10})), 554, gosmtp.EnhancedCode{5, 3, 4},
 			"message text needs 11 SMS parts, the account allows 10", "too_long", false},

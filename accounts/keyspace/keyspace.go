@@ -109,6 +109,19 @@ func (k Space) Stats(shard int, acct string, day int64) string {
 	return k.skey(shard, "stats", acct, strconv.FormatInt(day, 10))
 }
 
+// LimitMinute counts an account's messages per sender in one UTC clock
+// minute (unix ms / 60000) for its per-minute limit: a hash of sender to
+// count, expiring after two minutes.
+func (k Space) LimitMinute(shard int, acct string, minute int64) string {
+	return k.skey(shard, "limm", acct, strconv.FormatInt(minute, 10))
+}
+
+// LimitDay counts an account's parts ("p") and spend ("s") of one UTC day
+// (unix ms / 86400000) for its daily limits, expiring after two days.
+func (k Space) LimitDay(shard int, acct string, day int64) string {
+	return k.skey(shard, "limd", acct, strconv.FormatInt(day, 10))
+}
+
 // Messages.
 
 // Queue is the dispatch stream of a shard: <p>:{sN}:queue.

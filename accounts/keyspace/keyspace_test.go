@@ -20,6 +20,8 @@ func TestNames(t *testing.T) {
 		{k.MessageLog(0, "a0-x"), "smsgate:{s0}:msgs:a0-x"},
 		{k.Idempotency(0, "a0-x", "beef"), "smsgate:{s0}:idem:a0-x:beef"},
 		{k.Stats(1, "a1-x", 20000), "smsgate:{s1}:stats:a1-x:20000"},
+		{k.LimitMinute(1, "a1-x", 29000000), "smsgate:{s1}:limm:a1-x:29000000"},
+		{k.LimitDay(1, "a1-x", 20000), "smsgate:{s1}:limd:a1-x:20000"},
 		{k.OptOut(0, "a0-x"), "smsgate:{s0}:optout:a0-x"},
 		{k.Blocked(0, "a0-x"), "smsgate:{s0}:blocked:a0-x"},
 		{k.UserAPIKeys(0, "a0-x", "u1"), "smsgate:{s0}:ukeys:a0-x:u1"},

@@ -65,6 +65,9 @@ var (
 // returns an *OptedOutError (matching ErrOptedOut) and writes only those
 // records.
 //
+// Limits (limits.go): a send over one of the account's limits is refused
+// with a *LimitError before anything is written; a charged send is counted.
+//
 // It returns ErrNotFound for an unknown or deleted account and ErrDeactivated
 // when it or its parent is deactivated.
 func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accounts.AcceptResult, error) {
@@ -106,6 +109,8 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 		args = append(args, ids[i], m.Sender, m.MailID, m.Source, m.To, m.Text,
 			int(m.Coding), m.Parts, m.Price)
 	}
+	keys = append(keys, s.Keys.LimitMinute(shard, req.AccountID, now.UnixMilli()/60000),
+		s.Keys.LimitDay(shard, req.AccountID, now.UnixMilli()/86400000))
 	skip := "0"
 	if req.SkipOptOut {
 		skip = "1"
@@ -177,6 +182,8 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 			be.RechargeFailed, be.ParentHave, be.Recharge = true, acceptInt(res, 6), acceptInt(res, 7)
 		}
 		return nil, fmt.Errorf("accept for %s: %w", req.AccountID, be)
+	case "limit":
+		return nil, fmt.Errorf("accept for %s: %w", req.AccountID, limitError(res))
 	case "nf":
 		return nil, fmt.Errorf("accept: account %s: %w", req.AccountID, accounts.ErrNotFound)
 	case "deact":

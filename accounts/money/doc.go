@@ -2,6 +2,8 @@
 // debits, transfers between a parent and its sub-accounts, top-ups, the
 // ledger (every balance change is an entry and the entries sum to the
 // balance), prices per destination prefix and the sending statistics.
+// It also stores each account's sending limits (limits.go; the accept
+// script enforces them).
 // Balance changes run in Lua scripts so that concurrent operations never lose
 // or invent money.
 package money

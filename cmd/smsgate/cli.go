@@ -408,7 +408,8 @@ func cliCommands() map[string]command {
 	// Each area's commands live in its own file (cli_<area>.go).
 	for _, area := range []map[string]command{cliUserCommands(), cliPermissionCommands(),
 		cliBillingCommands(), cliWebhookCommands(), cliStatsCommands(), cliContactCommands(), cliInboxCommands(),
-		cliOptOutCommands(), cliAutomationCommands(), cliSenderCommands(), cliTemplateCommands()} {
+		cliOptOutCommands(), cliAutomationCommands(), cliSenderCommands(), cliTemplateCommands(),
+		cliLimitsCommands()} {
 		maps.Copy(cmds, area)
 	}
 	return cmds

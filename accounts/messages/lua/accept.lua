@@ -9,7 +9,10 @@
 --       10 the account's opt-out list (P:{sN}:optout:<acct>), 11 the
 --         parent's (any key of the shard for a top-level account),
 --       12 the account's blocked log (P:{sN}:blocked:<acct>),
---       13.. one message hash per message.
+--       13.. one message hash per message,
+--       then (n = message count) 13 + n the per-minute limit counter
+--       (P:{sN}:limm:<acct>:<minute>), 14 + n the daily limit counter
+--       (P:{sN}:limd:<acct>:<day>); see the limits block below.
 -- ARGV: 1 now (unix ms), 2 message count, 3 idempotency flag '1'/'0',
 --       4 account id, 5 the parent id the keys were built for ('' for none),
 --       then 9 fields per message:
@@ -34,10 +37,12 @@
 --       | {'dup', ids, balance}
 --       | {'bal', balance, currency, total, credit limit, recharge failed 0/1,
 --          parent balance, recharge amount}
+--       | {'limit', limit name, limit, used, wanted, retry ms, sender, currency}
+--          (limits.go: nothing was written)
 --       | {'parent', parent id} | {'nf'} | {'deact'}.
 local acct = redis.call('HMGET', KEYS[1], 'status', 'balance', 'currency', 'parent_id',
   'billing', 'credit_limit', 'recharge_threshold', 'recharge_amount', 'low_balance', 'prices',
-  'perm_granted', 'perm_enabled')
+  'perm_granted', 'perm_enabled', 'lim_minute', 'lim_parts', 'lim_spend')
 if not acct[1] or acct[1] == 'deleted' then return {'nf'} end
 if (acct[4] or '') ~= ARGV[5] then return {'parent', acct[4] or ''} end
 local bal = tonumber(acct[2]) or 0
@@ -128,6 +133,49 @@ for i = 0, n - 1 do
   prices[i + 1] = price
   total = total + price
 end
+-- >>> limits (accounts/limits.go, messages/limits.go): per sender per
+-- UTC minute (fixed window), parts and spend per UTC day. Checked before
+-- any write, so a refused mail is neither charged nor counted; counted
+-- below with the charge, so a charged mail always counts.
+local limMinute, limDay = KEYS[13 + n], KEYS[14 + n]
+local limRate, limParts, limSpend = tonumber(acct[13]) or 0, tonumber(acct[14]) or 0, tonumber(acct[15]) or 0
+local limBySender, limSenders, limNParts = {}, {}, 0
+for i = 0, n - 1 do
+  if not blocked[i + 1] then
+    local b = 5 + i * 9
+    local sender = ARGV[b + 2]
+    if not limBySender[sender] then
+      limBySender[sender] = 0
+      limSenders[#limSenders + 1] = sender
+    end
+    limBySender[sender] = limBySender[sender] + 1
+    limNParts = limNParts + tonumber(ARGV[b + 8])
+  end
+end
+do
+  local t = tonumber(now)
+  if limRate > 0 then
+    local used = redis.call('HMGET', limMinute, unpack(limSenders))
+    for i, sender in ipairs(limSenders) do
+      local u = tonumber(used[i]) or 0
+      if u + limBySender[sender] > limRate then
+        return {'limit', 'per_minute', limRate, u, limBySender[sender], 60000 - t % 60000, sender, acct[3] or ''}
+      end
+    end
+  end
+  if limParts > 0 or limSpend > 0 then
+    local used = redis.call('HMGET', limDay, 'p', 's')
+    local left = 86400000 - t % 86400000
+    local up, us = tonumber(used[1]) or 0, tonumber(used[2]) or 0
+    if limParts > 0 and up + limNParts > limParts then
+      return {'limit', 'parts_per_day', limParts, up, limNParts, left, '', acct[3] or ''}
+    end
+    if limSpend > 0 and us + total > limSpend then
+      return {'limit', 'spend_per_day', limSpend, us, total, left, '', acct[3] or ''}
+    end
+  end
+end
+-- <<< limits
 local fl = floor(acct[5], acct[6])
 local after = bal - total
 -- Auto-recharge from the parent when the debit leaves the balance below the
@@ -184,6 +232,18 @@ for i = 0, n - 1 do
   end
 end
 local sent = n - nblocked
+-- >>> limits: count what was charged (always, so that a limit set later
+-- sees today's sends).
+for _, sender in ipairs(limSenders) do
+  if redis.call('HINCRBY', limMinute, sender, limBySender[sender]) == limBySender[sender] then
+    redis.call('PEXPIRE', limMinute, 120000)
+  end
+end
+if redis.call('HINCRBY', limDay, 'p', limNParts) == limNParts then
+  redis.call('PEXPIRE', limDay, 172800000)
+end
+redis.call('HINCRBY', limDay, 's', total)
+-- <<< limits
 bal = redis.call('HINCRBY', KEYS[1], 'balance', 0 - total)
 -- Statistics of the day (stats.go reads them): messages, parts and cost
 -- per sender; the account's totals are their sums (counting them apart too
