@@ -271,7 +271,7 @@ func TestRegistrations(t *testing.T) {
 		detail string
 	}{
 		{"taken by another account", f.subBKey, "/v1/accounts/" + f.subB.ID + "/domains", map[string]any{"domain": "sales.example.com"}, http.StatusConflict, "domain: sales.example.com is already registered"},
-		{"public", f.subAKey, pathA + "/domains", map[string]any{"domain": "gmail.com"}, http.StatusUnprocessableEntity, "domain: gmail.com is a public mail domain"},
+		{"public", f.subAKey, pathA + "/domains", map[string]any{"domain": "gmail.com"}, http.StatusUnprocessableEntity, "domain: gmail.com is a public suffix or a free mail domain"},
 		{"not a domain", f.subAKey, pathA + "/domains", map[string]any{"domain": "localhost"}, http.StatusUnprocessableEntity, "domain:"},
 		{"another tenant", f.subAKey, "/v1/accounts/" + f.subB.ID + "/domains", map[string]any{"domain": "b.example.com"}, http.StatusNotFound, f.subB.ID},
 		{"address taken", f.subBKey, "/v1/accounts/" + f.subB.ID + "/addresses", map[string]any{"address": "jo@sales.example.com"}, http.StatusConflict, "address: jo@sales.example.com"},

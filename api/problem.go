@@ -129,7 +129,7 @@ func (s *server) toProblem(ctx context.Context, err error, what, id string) *Pro
 	case errors.Is(err, accounts.ErrAddressTaken):
 		return problemf(http.StatusConflict, "address-taken", "address: %s is already registered to another account", id)
 	case errors.Is(err, accounts.ErrPublicDomain):
-		return invalid("domain: %s is a public mail domain and cannot be registered", id)
+		return invalid("domain: %s is a public suffix or a free mail domain and cannot be registered (register single addresses at it instead)", id)
 	case errors.Is(err, accounts.ErrDeactivated):
 		return forbidden("%s is deactivated", describe(what, id))
 	case errors.Is(err, accounts.ErrInvalid):

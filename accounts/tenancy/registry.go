@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/store"
@@ -265,8 +266,28 @@ func RegNormalizeDomain(d string) (string, error) {
 	return d, nil
 }
 
-// regIsPublic reports whether d is a public mail domain or a subdomain of one.
+// freeMailBrands are the first labels of free mail providers' registrable
+// domains that exist under many public suffixes (yahoo.com.au,
+// outlook.com.au, hotmail.co.uk, gmx.at): any of them is a provider's, not
+// one organisation's.
+var freeMailBrands = map[string]bool{
+	"gmail": true, "googlemail": true, "yahoo": true, "ymail": true, "rocketmail": true,
+	"hotmail": true, "outlook": true, "live": true, "windowslive": true, "msn": true,
+	"aol": true, "gmx": true, "yandex": true, "protonmail": true,
+}
+
+// regIsPublic reports whether d can never be one account's domain: a public
+// suffix itself (co.uk, com.au, github.io: anyone registers names under
+// it), a free mail provider's domain in any country, or a subdomain of one.
 func regIsPublic(d string) bool {
+	if ps, _ := publicsuffix.PublicSuffix(d); ps == d {
+		return true
+	}
+	if reg, err := publicsuffix.EffectiveTLDPlusOne(d); err == nil {
+		if label, _, _ := strings.Cut(reg, "."); freeMailBrands[label] {
+			return true
+		}
+	}
 	for {
 		if regPublicDomain(d) {
 			return true

@@ -29,6 +29,14 @@ func TestAddDomain(t *testing.T) {
 			{"public", a.ID, "gmail.com", accounts.ErrPublicDomain},
 			{"public upper", a.ID, "Outlook.COM", accounts.ErrPublicDomain},
 			{"public subdomain", a.ID, "x.yahoo.com", accounts.ErrPublicDomain},
+			{"public suffix", a.ID, "co.uk", accounts.ErrPublicDomain},
+			{"public suffix au", a.ID, "com.au", accounts.ErrPublicDomain},
+			{"private public suffix", a.ID, "github.io", accounts.ErrPublicDomain},
+			{"under a private suffix", a.ID, "acme.github.io", nil},
+			{"free mail country variant", a.ID, "yahoo.com.au", accounts.ErrPublicDomain},
+			{"free mail country variant 2", a.ID, "outlook.com.au", accounts.ErrPublicDomain},
+			{"free mail country subdomain", a.ID, "mail.hotmail.co.uk", accounts.ErrPublicDomain},
+			{"organisation under co.uk", a.ID, "acme.co.uk", nil},
 			{"single label", a.ID, "localhost", accounts.ErrInvalid},
 			{"empty", a.ID, "", accounts.ErrInvalid},
 			{"leading hyphen", a.ID, "-acme.example", accounts.ErrInvalid},
@@ -51,7 +59,7 @@ func TestAddDomain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(domains, []string{"acme.example", "xn--bcher-kva.example"}) || len(addrs) != 0 {
+		if !slices.Equal(domains, []string{"acme.co.uk", "acme.example", "acme.github.io", "xn--bcher-kva.example"}) || len(addrs) != 0 {
 			t.Fatalf("Registrations = %v, %v", domains, addrs)
 		}
 	})

@@ -170,7 +170,7 @@ func TestCLIErrors(t *testing.T) {
 	}{
 		{"domain taken", e.key, []string{"domain", "add", "--account", b.ID, "sales.example.com"}, 1,
 			"smsgate: domain: sales.example.com is already registered to another account (HTTP 409)\n"},
-		{"public domain", e.key, []string{"domain", "add", "--account", b.ID, "gmail.com"}, 1, "gmail.com is a public mail domain"},
+		{"public domain", e.key, []string{"domain", "add", "--account", b.ID, "gmail.com"}, 1, "gmail.com is a public suffix or a free mail domain"},
 		{"credit beyond balance", e.key, []string{"balance", "credit", "--account", a.ID, "10001"}, 1, "needs 100.01 USD, balance is 100.00 USD (HTTP 422)"},
 		{"unknown account", e.key, []string{"account", "get", "a0-nothing"}, 1, "account a0-nothing not found (HTTP 404)"},
 		{"bad key", "sgk_nope", []string{"account", "list"}, 1, "(HTTP 401)"},
