@@ -318,6 +318,10 @@ func (in *Inbound) reply(ctx context.Context, d *smpp.Deliver) error {
 	result := "routed"
 	if r.AccountID == "" { // a dedicated number routes without a conversation
 		result = "unrouted"
+		// Which pair missed, masked like every number in the logs: the
+		// operator compares it with the conversations sent.
+		in.log.WarnContext(ctx, "reply matched no conversation", "reply", r.ID, "link", d.Link,
+			"from", accounts.MaskNumber(d.Source), "to", accounts.MaskNumber(d.Dest))
 	}
 	if in.o.Metrics != nil {
 		in.o.Metrics.replies.WithLabelValues(result).Inc()

@@ -1,8 +1,11 @@
 package router
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,8 +44,10 @@ func (f *fakeInboundStore) ApplyReceipts(_ context.Context, ups []accounts.Recei
 	return msgs, errs, nil
 }
 
-func (f *fakeInboundStore) RouteReply(context.Context, accounts.Reply) (*accounts.Reply, *accounts.Message, error) {
-	return nil, nil, errors.New("not used")
+// RouteReply routes nothing: every reply is unrouted.
+func (f *fakeInboundStore) RouteReply(_ context.Context, r accounts.Reply) (*accounts.Reply, *accounts.Message, error) {
+	r.ID = "r1"
+	return &r, nil, nil
 }
 
 func (f *fakeInboundStore) GetReply(context.Context, string) (*accounts.Reply, error) {
@@ -134,4 +139,26 @@ func TestInboundReceipts(t *testing.T) {
 		in.Submitted(nil)
 		in.retry(ctx, []orphan{{up: accounts.ReceiptUpdate{Link: "l1", CanonicalID: "zz", Status: "delivered"}, until: time.Now().Add(time.Minute)}})
 	})
+}
+
+// An unrouted reply's log line names the number pair that missed, masked.
+func TestInboundUnroutedLogsPair(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	in := NewInbound(InboundOptions{Store: &fakeInboundStore{}, Logger: log, OrphanWait: time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d := &smpp.Deliver{Link: "carrier1", Source: "61412349000", Dest: "61480000000", Text: "yes"}
+	if err := in.HandleDeliver(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"reply matched no conversation", "link=carrier1", "from=*******9000", "to=*******0000"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "61412349000") {
+		t.Errorf("log shows the whole number:\n%s", out)
+	}
 }
