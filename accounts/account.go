@@ -91,6 +91,9 @@ type Account struct {
 	// Permissions are the sub-account's permission flags (seeds 002, 003),
 	// Set by the parent's administrators. Root accounts have every flag.
 	Permissions Permissions `json:"permissions"`
+	// SenderPolicy is the account's own sender policy (policy.go); nil:
+	// its parent's, else the default. Served at /v1/accounts/{id}/sender-policy.
+	SenderPolicy *SenderPolicy `json:"-"`
 }
 
 // Billing modes.
@@ -119,6 +122,9 @@ type Sender struct {
 	Account *Account
 	Address string // the sender's address, lower-cased
 	Match   string // "address" or "domain": which registration matched
+	// Policy is the sender policy in force for Account (its own, its
+	// parent's or the default), filled by the resolver.
+	Policy PolicyView
 }
 
 // APIKey describes a key; the secret itself is never stored, only its hash.
@@ -428,6 +434,9 @@ func AccountFromHash(id string, h map[string]string) (*Account, error) {
 	a.LowBalance = opt("low_balance")
 	if err != nil {
 		return nil, err
+	}
+	if a.SenderPolicy, err = UnmarshalPolicy(h["sender_policy"]); err != nil {
+		return nil, fmt.Errorf("account %s: %w", id, err)
 	}
 	return a, nil
 }

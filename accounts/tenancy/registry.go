@@ -164,7 +164,8 @@ func (s *Store) Registrations(ctx context.Context, accountID string) (domains, a
 // with the address) when neither is registered; ErrDeactivated when the
 // account or its parent is deactivated. It runs once per SMTP transaction:
 // both lookups go in one pipeline, then one HGETALL (plus one HGET of the
-// parent's status for a sub-account).
+// parent's status for a sub-account, and of its sender policy when it has
+// none of its own).
 func (s *Store) ResolveSender(ctx context.Context, email string) (*accounts.Sender, error) {
 	addr := strings.ToLower(strings.TrimSpace(email))
 	at := strings.LastIndexByte(addr, '@')
@@ -199,7 +200,11 @@ func (s *Store) ResolveSender(ctx context.Context, email string) (*accounts.Send
 	case err != nil:
 		return nil, fmt.Errorf("sender %s: %w", addr, err)
 	}
-	return &accounts.Sender{Account: a, Address: addr, Match: match}, nil
+	pol, err := s.effectivePolicy(ctx, a)
+	if err != nil {
+		return nil, fmt.Errorf("sender %s: %w", addr, err)
+	}
+	return &accounts.Sender{Account: a, Address: addr, Match: match, Policy: pol}, nil
 }
 
 // regClaim claims P:<kind>:<value> for accountID (which the caller has
