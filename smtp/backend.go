@@ -94,6 +94,9 @@ type Options struct {
 	Keys     KeyChecker // nil: no AUTH
 	Pipeline Pipeline
 	Groups   GroupResolver // nil: no group recipients (groups.go)
+	// SenderAuth checks SPF and DKIM for the sender policy (policy.go);
+	// nil: neither can authorise a sender.
+	SenderAuth SenderAuth
 	// Postmaster forwards mail for postmaster@<sms-domain> to the operator
 	// (postmaster.go); envelopeFrom is the MAIL FROM address. nil: such mail
 	// is accepted and logged only.

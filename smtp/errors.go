@@ -75,9 +75,11 @@ var (
 		"key_mismatch", "auth_failed", "bad_message", "too_large", "protocol", "not_permitted",
 		"opted_out", "unknown_group", "empty_group", "group_too_large", "no_template",
 		"not_found", "invalid", "auth_required", "limit_per_minute", "limit_parts_per_day", "limit_spend_per_day",
+		"policy_network", "policy_spf_fail", "policy_spf_none", "policy_spf_permerror", "policy_dkim",
 	}
 	temporaryReasons = []string{
 		"timeout", "shutting_down", "too_many_recipients", "internal", "protocol", "limit_per_minute",
+		"policy_spf_temperror", "policy_dkim_temperror",
 	}
 )
 

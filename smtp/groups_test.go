@@ -34,7 +34,7 @@ func (f *fakeGroups) GroupNumbers(_ context.Context, id string) ([]string, error
 }
 
 func TestGroupRecipients(t *testing.T) {
-	noBulk := &accounts.Account{ID: "a0-nb", ParentID: "a0-p", Status: accounts.StatusActive, DefaultCountry: "AU",
+	noBulk := &accounts.Account{ID: "a0-nb", ParentID: "a0-p", Status: accounts.StatusActive, DefaultCountry: "AU", SenderPolicy: loopbackPolicy,
 		Permissions: accounts.Permissions{Granted: []string{accounts.FlagAccessSMS}, Enabled: []string{accounts.FlagAccessSMS}}}
 	big := make([]string, maxMailRecipients+1)
 	for i := range big {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -29,12 +30,14 @@ func (f *fakeResolver) ResolveSender(_ context.Context, addr string) (*accounts.
 	if f.ResolveErr != nil {
 		return nil, f.ResolveErr
 	}
+	// The policy in force is the account's own (the fakes have no
+	// parents), as the store resolves it.
 	if a, ok := f.byAddr[addr]; ok {
-		return &accounts.Sender{Account: a, Address: addr, Match: "address"}, nil
+		return &accounts.Sender{Account: a, Address: addr, Match: "address", Policy: accounts.EffectivePolicy(a.ID, a.SenderPolicy, "", nil)}, nil
 	}
 	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
 		if a, ok := f.byAddr[addr[at:]]; ok {
-			return &accounts.Sender{Account: a, Address: addr, Match: "domain"}, nil
+			return &accounts.Sender{Account: a, Address: addr, Match: "domain", Policy: accounts.EffectivePolicy(a.ID, a.SenderPolicy, "", nil)}, nil
 		}
 	}
 	return nil, fmt.Errorf("resolve %s: %w", addr, accounts.ErrUnknownSender)
@@ -147,11 +150,14 @@ func (f *fakePipeline) mails() []*router.Mail {
 	return append([]*router.Mail(nil), f.got...)
 }
 
-// Accounts and keys of the test world.
+// Accounts and keys of the test world. The test clients connect from
+// loopback, which the sender policies of a1 and b1 allow, as an operator
+// allows the office network; policy_test.go tests the other ways.
 var (
-	acctA = &accounts.Account{ID: "a1", Status: accounts.StatusActive, DefaultCountry: "AU"}
-	acctB = &accounts.Account{ID: "b1", Status: accounts.StatusActive, DefaultCountry: "GB"}
-	acctX = &accounts.Account{ID: "x1", Status: accounts.StatusDeactivated, DefaultCountry: "AU"}
+	loopbackPolicy = &accounts.SenderPolicy{Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+	acctA          = &accounts.Account{ID: "a1", Status: accounts.StatusActive, DefaultCountry: "AU", SenderPolicy: loopbackPolicy}
+	acctB          = &accounts.Account{ID: "b1", Status: accounts.StatusActive, DefaultCountry: "GB", SenderPolicy: loopbackPolicy}
+	acctX          = &accounts.Account{ID: "x1", Status: accounts.StatusDeactivated, DefaultCountry: "AU", SenderPolicy: loopbackPolicy}
 )
 
 type harness struct {

@@ -14,6 +14,10 @@ type Metrics struct {
 	messages   *prometheus.CounterVec
 	commands   *prometheus.HistogramVec
 	recipients *prometheus.CounterVec
+	// Sender policy (policy.go).
+	authorised *prometheus.CounterVec
+	spf        *prometheus.CounterVec
+	dkim       *prometheus.CounterVec
 }
 
 // Message results: the label values of smsgate_smtp_messages_total{result}.
@@ -52,6 +56,27 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "smsgate_smtp_recipients_total",
 			Help: "RCPT TO addresses by result: accepted, rejected or duplicate (collapsed).",
 		}, []string{"result"}),
+	}
+	m.authorised = f.NewCounterVec(prometheus.CounterOpts{
+		Name: "smsgate_smtp_sender_authorised_total",
+		Help: "Senders authorised by the sender policy, by method: auth, network, spf or dkim.",
+	}, []string{"method"})
+	m.spf = f.NewCounterVec(prometheus.CounterOpts{
+		Name: "smsgate_smtp_spf_total",
+		Help: "SPF checks of the sender policy by result (RFC 7208).",
+	}, []string{"result"})
+	m.dkim = f.NewCounterVec(prometheus.CounterOpts{
+		Name: "smsgate_smtp_dkim_total",
+		Help: "DKIM checks of the sender policy by result: pass, fail, unaligned, none, temperror, no_from.",
+	}, []string{"result"})
+	for _, v := range []string{authByAuth, authByNetwork, authBySPF, authByDKIM} {
+		m.authorised.WithLabelValues(v)
+	}
+	for _, v := range []string{"pass", "fail", "softfail", "neutral", "none", "temperror", "permerror"} {
+		m.spf.WithLabelValues(v)
+	}
+	for _, v := range []string{"pass", "fail", "unaligned", "none", "temperror", "no_from"} {
+		m.dkim.WithLabelValues(v)
 	}
 	m.messages.WithLabelValues(resultAccepted, "ok")
 	for _, r := range permanentReasons {

@@ -47,13 +47,16 @@ func TestMetrics(t *testing.T) {
 		"smsgate_smtp_messages_total",
 		"smsgate_smtp_command_duration_seconds",
 		"smsgate_smtp_recipients_total",
+		"smsgate_smtp_sender_authorised_total",
+		"smsgate_smtp_spf_total",
+		"smsgate_smtp_dkim_total",
 	} {
 		if byName[name] == nil {
 			t.Errorf("metric %s not registered", name)
 		}
 	}
-	if len(byName) != 4 {
-		t.Errorf("%d metric families, want 4", len(byName))
+	if len(byName) != 7 {
+		t.Errorf("%d metric families, want 7", len(byName))
 	}
 	value := func(name string, labels map[string]string) float64 {
 		t.Helper()

@@ -33,7 +33,7 @@ import (
 // shutting down, a failed AUTH, internal errors) still refuse MAIL.
 func deferrable(err error) bool {
 	return errors.Is(err, accounts.ErrUnknownSender) || errors.Is(err, accounts.ErrDeactivated) ||
-		errors.Is(err, errKeyMismatch)
+		errors.Is(err, errKeyMismatch) || errors.Is(err, errNotAuthorised)
 }
 
 // deferMailRefusal keeps err for the RCPT commands of this transaction and
@@ -100,7 +100,7 @@ func (s *session) dataPostmaster(r io.Reader) error {
 		s.log.Info("mail for postmaster forwarded", "bytes", len(raw))
 	}
 	s.postmaster = false
-	if s.txn != nil && len(s.txn.Recipients()) > 0 {
+	if s.txn != nil && (len(s.txn.Recipients()) > 0 || len(s.pending) > 0) {
 		return s.Data(bytes.NewReader(raw))
 	}
 	s.b.metrics.command("data", 250, time.Since(start).Seconds())

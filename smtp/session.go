@@ -51,6 +51,13 @@ type session struct {
 	refusal        error
 	refusalCounted bool
 	postmaster     bool
+	// policy.go: the SPF outcome at MAIL FROM, and whether only a DKIM
+	// signature at DATA can still authorise the sender (then the
+	// recipients wait in pending).
+	spfResult   string
+	spfErr      error
+	dkimPending bool
+	pending     []string
 }
 
 var (
@@ -107,6 +114,7 @@ func (s *session) Reset() {
 	s.sender, s.from, s.txn, s.rcptLogged = nil, "", nil, 0
 	s.groupRcpts = 0
 	s.refusal, s.refusalCounted, s.postmaster = nil, false, false
+	s.spfResult, s.spfErr, s.dkimPending, s.pending = "", nil, false, nil
 }
 
 // Logout implements gosmtp.Session: it cancels whatever the session still
@@ -149,8 +157,9 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	if sender.Account.Status == accounts.StatusDeactivated {
 		return s.deferMailRefusal(start, accounts.ErrDeactivated)
 	}
-	if s.key != nil && s.key.AccountID != sender.Account.ID {
-		return s.deferMailRefusal(start, errKeyMismatch)
+	how, err := s.authorise(ctx, sender) // policy.go
+	if err != nil {
+		return s.deferMailRefusal(start, err)
 	}
 	txn, err := s.b.opts.Pipeline.Start(ctx, sender)
 	if err != nil {
@@ -158,7 +167,10 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	}
 	s.sender, s.txn = sender, txn
 	s.b.beginTxn()
-	s.log.Info("mail from", "account", sender.Account.ID, "match", sender.Match, "auth", s.key != nil)
+	if how != "" {
+		s.b.metrics.authorised.WithLabelValues(how).Inc()
+	}
+	s.log.Info("mail from", "account", sender.Account.ID, "match", sender.Match, "auth", s.key != nil, "authorised", how, "dkim_pending", s.dkimPending)
 	s.b.metrics.command("mail", 250, time.Since(start).Seconds())
 	return nil
 }
@@ -174,6 +186,9 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	}
 	if s.refusal != nil {
 		return s.refuseDeferred(start)
+	}
+	if s.dkimPending {
+		return s.rcptPending(start, to) // policy.go
 	}
 	if s.isGroupRecipient(to) {
 		return s.rcptGroup(start, to)
@@ -229,6 +244,9 @@ func (s *session) recipient(to string) (string, error) {
 func (s *session) Data(r io.Reader) error {
 	if s.postmaster {
 		return s.dataPostmaster(r) // postmaster.go
+	}
+	if s.dkimPending {
+		return s.dataPending(r) // policy.go
 	}
 	start := time.Now()
 	rr := &recordingReader{r: r}
