@@ -43,7 +43,8 @@ const (
 
 // ParseNetworks reads CIDRs ("192.0.2.0/24", "2001:db8::/48") or single
 // addresses ("192.0.2.7", taken as /32 or /128), masks them to their
-// network, drops duplicates and sorts them. The error names the entry.
+// network, drops duplicates and sorts them. The error names the entry as
+// given (checkNetwork).
 func ParseNetworks(in []string) ([]netip.Prefix, error) {
 	out := make([]netip.Prefix, 0, len(in))
 	for i, s := range in {
@@ -55,6 +56,9 @@ func ParseNetworks(in []string) ([]netip.Prefix, error) {
 		} else {
 			var a netip.Addr
 			a, err = netip.ParseAddr(s)
+			if err == nil && a.Zone() != "" {
+				return nil, Invalidf("networks[%d]: %q: zones are not allowed", i, s)
+			}
 			if err == nil {
 				p = netip.PrefixFrom(a, a.BitLen())
 			}
@@ -62,7 +66,13 @@ func ParseNetworks(in []string) ([]netip.Prefix, error) {
 		if err != nil {
 			return nil, Invalidf("networks[%d]: %q is not an address or a CIDR network (e.g. 192.0.2.0/24)", i, s)
 		}
+		if err := checkNetwork(i, p); err != nil {
+			return nil, err
+		}
 		out = append(out, p.Masked())
+	}
+	if len(out) > MaxPolicyNetworks {
+		return nil, Invalidf("networks: %d entries; at most %d", len(out), MaxPolicyNetworks)
 	}
 	slices.SortFunc(out, func(a, b netip.Prefix) int {
 		if c := a.Addr().Compare(b.Addr()); c != 0 {
@@ -80,19 +90,27 @@ func (p SenderPolicy) Validate() error {
 		return Invalidf("networks: %d entries; at most %d", len(p.Networks), MaxPolicyNetworks)
 	}
 	for i, n := range p.Networks {
-		a := n.Addr()
-		switch {
-		case !n.IsValid():
-			return Invalidf("networks[%d]: not a network", i)
-		case a.Zone() != "":
-			return Invalidf("networks[%d]: %s: zones are not allowed", i, n)
-		case a.Is4() && n.Bits() < MinPrefixV4:
-			return Invalidf("networks[%d]: %s is broader than /%d: it would let most of the Internet send as this account", i, n, MinPrefixV4)
-		case a.Is6() && !a.Is4In6() && n.Bits() < MinPrefixV6:
-			return Invalidf("networks[%d]: %s is broader than /%d: it would let most of the Internet send as this account", i, n, MinPrefixV6)
-		case a.Is4In6():
-			return Invalidf("networks[%d]: %s: write IPv4-mapped networks in IPv4 form", i, n)
+		if err := checkNetwork(i, n); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// checkNetwork checks entry i of a policy's networks.
+func checkNetwork(i int, n netip.Prefix) error {
+	a := n.Addr()
+	switch {
+	case !n.IsValid():
+		return Invalidf("networks[%d]: not a network", i)
+	case a.Zone() != "":
+		return Invalidf("networks[%d]: %s: zones are not allowed", i, n)
+	case a.Is4In6():
+		return Invalidf("networks[%d]: %s: write IPv4-mapped networks in IPv4 form", i, n)
+	case a.Is4() && n.Bits() < MinPrefixV4:
+		return Invalidf("networks[%d]: %s is broader than /%d: it would let most of the Internet send as this account", i, n, MinPrefixV4)
+	case a.Is6() && n.Bits() < MinPrefixV6:
+		return Invalidf("networks[%d]: %s is broader than /%d: it would let most of the Internet send as this account", i, n, MinPrefixV6)
 	}
 	return nil
 }

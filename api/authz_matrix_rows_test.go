@@ -141,6 +141,7 @@ func matrixRows() []mRow {
 	rows = append(rows, matrixTemplateRows()...)   // api/templates_test.go
 	rows = append(rows, matrixSenderRows()...)     // api/senders_test.go
 	rows = append(rows, matrixLimitsRows()...)     // api/limits_test.go
+	rows = append(rows, matrixPolicyRows()...)     // api/policy_test.go
 	return append(rows, matrixAreaRows()...)
 }
 

@@ -42,6 +42,8 @@ type Stores struct {
 	Accounts AccountStore
 	// Registrations serves an account's email-to-SMS domains and addresses.
 	Registrations RegistrationStore
+	// Policies serves an account's sender policy.
+	Policies PolicyStore
 	// Keys serves an account's API keys.
 	Keys KeyStore
 	// Money serves credit, debit and the ledger.
@@ -115,6 +117,7 @@ type server struct {
 	auth          AuthStore
 	accounts      AccountStore
 	registrations RegistrationStore
+	policies      PolicyStore
 	keys          KeyStore
 	money         MoneyStore
 	messages      MessageStore
@@ -184,6 +187,7 @@ func (s *server) areas() []area {
 	return []area{
 		{"Accounts", s.accounts != nil, s.accountRoutes()},
 		{"Registrations", s.registrations != nil, s.registrationRoutes()},
+		{"Policies", s.policies != nil, s.policyRoutes()},
 		{"Money", s.money != nil, s.moneyRoutes()},
 		{"Keys", s.keys != nil, s.keyRoutes()},
 		{"Messages", s.messages != nil, s.messageRoutes()},
@@ -252,7 +256,7 @@ func New(opts Options) http.Handler {
 	st := opts.Stores
 	s := &server{log: opts.Logger, ready: opts.Ready, openapiDoc: doc,
 		webhooks: opts.Webhooks, sender: opts.Sender, onPanic: opts.OnPanic,
-		auth: st.Auth, accounts: st.Accounts, registrations: st.Registrations, keys: st.Keys, money: st.Money,
+		auth: st.Auth, accounts: st.Accounts, registrations: st.Registrations, policies: st.Policies, keys: st.Keys, money: st.Money,
 		messages: st.Messages, inbox: st.Inbox, users: st.Users, permissions: st.Permissions, billing: st.Billing,
 		stats: st.Stats, contacts: st.Contacts, optouts: st.OptOuts, automations: st.Automations,
 		senders: st.Senders, templates: st.Templates}

@@ -42,6 +42,7 @@ func storesOf(st *redisstore.Store) Stores {
 		Auth:          st,
 		Accounts:      st,
 		Registrations: st,
+		Policies:      st,
 		Keys:          st,
 		Money:         st,
 		Messages:      st,

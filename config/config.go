@@ -25,7 +25,22 @@ type Config struct {
 	Dispatch Dispatch `yaml:"dispatch"`
 	Links    []Link   `yaml:"links"`
 	Relay    Relay    `yaml:"relay"`
+	DNS      DNS      `yaml:"dns"`
 	Shutdown Shutdown `yaml:"shutdown"`
+}
+
+// DNS configures the lookups of the sender policy (SPF, DKIM keys).
+type DNS struct {
+	// Servers are resolvers to ask, host:port, tried in order; empty: the
+	// system's (/etc/resolv.conf).
+	Servers []string `yaml:"servers"`
+	// Timeout bounds each lookup; a mail whose check times out is
+	// deferred (451), never accepted.
+	Timeout Duration `yaml:"timeout"`
+	// CacheTTL is how long an answer is remembered; NegativeCacheTTL how
+	// long "no such record" is. Failures are never remembered.
+	CacheTTL         Duration `yaml:"cache_ttl"`
+	NegativeCacheTTL Duration `yaml:"negative_cache_ttl"`
 }
 
 // Log configures log/slog output.
@@ -198,6 +213,7 @@ func Default() *Config {
 			DefaultSource:   "smsgate",
 			RefundOnFailure: true,
 		},
+		DNS:      DNS{Timeout: Seconds(5), CacheTTL: Seconds(300), NegativeCacheTTL: Seconds(60)},
 		Shutdown: Shutdown{Timeout: Seconds(30)},
 	}
 }

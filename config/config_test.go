@@ -133,6 +133,12 @@ func TestLoadBad(t *testing.T) {
 			`relay.hostname: "bad_name" is not a valid host name`,
 			"shutdown.timeout: must be greater than 0 (got 0s)",
 		},
+		"dns": {
+			`dns.servers[1]: "9.9.9.9" is not a host:port address`,
+			`dns.servers[2]: "[::1]:0" needs a port other than 0`,
+			"dns.timeout: must be greater than 0 (got 0s)",
+			"dns.negative_cache_ttl: must be greater than 0 (got -1s)",
+		},
 		"general": {
 			`redis.addr: "unix:relative.sock": a unix socket needs an absolute path, like unix:/run/redis/redis.sock`,
 			`redis.sentinel.addrs[0]: "nohost" is not a host:port address`,

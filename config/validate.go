@@ -95,6 +95,7 @@ func (c *Config) Validate() error {
 	c.validateSMTP(&v)
 	c.validateDispatch(&v)
 	c.validateLinks(&v)
+	c.validateDNS(&v)
 	if len(v.errs) == 0 {
 		return nil
 	}
@@ -213,6 +214,16 @@ func (c *Config) validateSMTP(v *checker) {
 		v.add("smtp.require_tls", "needs smtp.tls.cert_file and smtp.tls.key_file")
 	}
 	c.validatePostmaster(v)
+}
+
+// validateDNS checks the resolvers of the sender policy.
+func (c *Config) validateDNS(v *checker) {
+	for i, s := range c.DNS.Servers {
+		v.hostPort(fmt.Sprintf("dns.servers[%d]", i), s, false)
+	}
+	v.positive("dns.timeout", c.DNS.Timeout)
+	v.positive("dns.cache_ttl", c.DNS.CacheTTL)
+	v.positive("dns.negative_cache_ttl", c.DNS.NegativeCacheTTL)
 }
 
 // validatePostmaster checks smtp.postmaster: a bare address, outside the

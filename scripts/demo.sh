@@ -85,6 +85,9 @@ step "create the Sales sub-account, whitelist example.com, move 5.00 AUD to it"
 sub=$(bin/smsgate account create --name Sales --contact-email sales@example.com --country AU --price 8 --currency AUD --json |
 	grep -o '"id": *"[^"]*"' | head -n 1 | sed 's/.*"\([^"]*\)"$/\1/')
 bin/smsgate domain add --account "$sub" example.com
+# Who may send as example.com: the office mail server's network (here the
+# loopback, where swaks runs). Without it only SMTP AUTH or SPF pass would do.
+bin/smsgate policy set --account "$sub" --networks 127.0.0.1/32
 bin/smsgate balance credit --account "$sub" 500 --ref "demo top-up"
 bin/smsgate account list
 

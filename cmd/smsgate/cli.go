@@ -409,7 +409,7 @@ func cliCommands() map[string]command {
 	for _, area := range []map[string]command{cliUserCommands(), cliPermissionCommands(),
 		cliBillingCommands(), cliWebhookCommands(), cliStatsCommands(), cliContactCommands(), cliInboxCommands(),
 		cliOptOutCommands(), cliAutomationCommands(), cliSenderCommands(), cliTemplateCommands(),
-		cliLimitsCommands()} {
+		cliLimitsCommands(), cliPolicyCommands()} {
 		maps.Copy(cmds, area)
 	}
 	return cmds

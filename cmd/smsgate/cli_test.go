@@ -18,7 +18,7 @@ import (
 
 // apiStores wires st into every area of the API, as serve does.
 func apiStores(st *redisstore.Store) api.Stores {
-	return api.Stores{Auth: st, Accounts: st, Registrations: st, Keys: st, Money: st, Messages: st, Inbox: st,
+	return api.Stores{Auth: st, Accounts: st, Registrations: st, Policies: st, Keys: st, Money: st, Messages: st, Inbox: st,
 		Users: st, Permissions: st, Billing: st, Stats: st, Contacts: st, OptOuts: st, Automations: st,
 		Senders: st, Templates: st}
 }

@@ -56,6 +56,9 @@ func TestCrashLosesNothing(t *testing.T) {
 	if err := store.AddDomain(ctx, p.ID, "example.com"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := store.SetSenderPolicy(ctx, p.ID, &loopbackPolicy); err != nil {
+		t.Fatal(err)
+	}
 
 	smscAddr, smtpAddr, httpAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	cfgPath := filepath.Join(dir, "smsgate.yml")

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/config"
+	"github.com/smsgate/smsgate/internal/dnstest"
 	"github.com/smsgate/smsgate/internal/mailsink"
 	"github.com/smsgate/smsgate/internal/redistest"
 	"github.com/smsgate/smsgate/smpp/smsctest"
@@ -27,6 +29,7 @@ type gateway struct {
 	store    *redisstore.Store
 	sim      *smsctest.Server
 	sink     *mailsink.Sink
+	dns      *dnstest.Server // the gateway's only resolver (SPF, DKIM)
 	smtpAddr string
 	httpAddr string
 	stop     context.CancelFunc
@@ -45,6 +48,10 @@ const (
 	ourNumber = "61480000000"
 	smsDomain = "sms.example.com"
 )
+
+// loopbackPolicy authorises mail from 127.0.0.0/8, where the tests'
+// clients connect from.
+var loopbackPolicy = accounts.SenderPolicy{Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
 
 type gwOption func(*config.Config, *smsctest.Options)
 
@@ -70,6 +77,9 @@ func startGateway(t *testing.T, opts ...gwOption) *gateway {
 	cfg.Dispatch.Block = config.Duration(100 * time.Millisecond)
 	cfg.Dispatch.Retry.Initial = config.Duration(50 * time.Millisecond)
 	cfg.Shutdown.Timeout = config.Seconds(5)
+	g.dns = dnstest.Start(t)
+	cfg.DNS.Servers = []string{g.dns.Addr}
+	cfg.DNS.Timeout = config.Seconds(2)
 	for _, o := range opts {
 		o(cfg, &simOpts)
 	}
@@ -136,7 +146,9 @@ func (g *gateway) shutdown() {
 }
 
 // setupAccounts makes a parent with 10.00 AUD and a sub-account owning
-// example.com with 1.00 AUD at 0.05 a part.
+// example.com with 1.00 AUD at 0.05 a part. The parent's sender policy
+// allows the loopback network (the tests' mail clients), as an operator
+// allows an office network; the sub-account inherits it.
 func (g *gateway) setupAccounts() {
 	ctx := context.Background()
 	t := g.t
@@ -145,6 +157,9 @@ func (g *gateway) setupAccounts() {
 		t.Fatal(err)
 	}
 	if _, err := g.store.Credit(ctx, p.ID, 1000, "test", "operator"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.store.SetSenderPolicy(ctx, p.ID, &loopbackPolicy); err != nil {
 		t.Fatal(err)
 	}
 	sub, err := g.store.CreateAccount(ctx, accounts.Account{ParentID: p.ID, Name: "Sales",

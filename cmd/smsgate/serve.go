@@ -30,6 +30,7 @@ import (
 	"github.com/smsgate/smsgate/smpp"
 	"github.com/smsgate/smsgate/smtp"
 	"github.com/smsgate/smsgate/smtp/relay"
+	"github.com/smsgate/smsgate/smtp/senderauth"
 	"github.com/smsgate/smsgate/webhook"
 )
 
@@ -226,7 +227,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	if lns.http != nil {
 		h := api.New(api.Options{
 			// The account store serves every area of the API.
-			Stores: api.Stores{Auth: store, Accounts: store, Registrations: store, Keys: store, Money: store,
+			Stores: api.Stores{Auth: store, Accounts: store, Registrations: store, Policies: store, Keys: store, Money: store,
 				Messages: store, Inbox: store, Users: store, Permissions: store, Billing: store, Stats: store,
 				Contacts: store, OptOuts: store, Automations: store, Senders: store, Templates: store},
 			Logger: logger.With("component", "http"), Registry: reg, Registerer: reg,
@@ -308,7 +309,10 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 			RequireTLS: cfg.SMTP.RequireTLS, AllowInsecureAuth: cfg.SMTP.AllowInsecureAuth,
 			Resolver: smtp.CacheResolver(store, cfg.SMTP.SenderCache.Std(), nil), Keys: store, Pipeline: smtp.RouterPipeline(pipeline), Groups: store,
 			Postmaster: postmasterForwarder(cfg, mailer),
-			Logger:     logger.With("component", "smtp"), Metrics: smtp.NewMetrics(reg), OnPanic: pc.record,
+			SenderAuth: senderauth.New(senderauth.NewCache(senderauth.NewResolver(cfg.DNS.Servers), senderauth.CacheOptions{
+				Timeout: cfg.DNS.Timeout.Std(), TTL: cfg.DNS.CacheTTL.Std(), NegativeTTL: cfg.DNS.NegativeCacheTTL.Std(),
+			})),
+			Logger: logger.With("component", "smtp"), Metrics: smtp.NewMetrics(reg), OnPanic: pc.record,
 		})
 		var srvs sync.WaitGroup
 		var closers []func() error

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-msgauth/dkim"
+	"github.com/emersion/go-sasl"
+	gosmtp "github.com/emersion/go-smtp"
+)
+
+// TestSenderPolicyE2E drives the sender policy through the running daemon
+// with a real SMTP client, the policy set through the API and a real DNS
+// server on loopback as the gateway's resolver: a spoofed sender is
+// refused with the reason, and each authorising method (SPF, DKIM, AUTH,
+// allowed network) is accepted; a failed AUTH blocks unauthenticated mail;
+// only accepted mail is charged.
+func TestSenderPolicyE2E(t *testing.T) {
+	g := startGateway(t)
+	sub := g.sub.ID
+	for _, d := range []string{"spf.example.org", "signed.example.org"} {
+		if code, body := g.do("POST", "/v1/accounts/"+sub+"/domains", `{"domain":"`+d+`"}`); code != http.StatusCreated && code != http.StatusOK {
+			t.Fatalf("add domain %s: %d %s", d, code, body)
+		}
+	}
+	// The sub-account trusts SPF and DKIM, not the parent's network.
+	if code, body := g.do("PUT", "/v1/accounts/"+sub+"/sender-policy", `{"networks":[],"spf":true,"dkim":true}`); code != http.StatusOK || !strings.Contains(strings.ReplaceAll(body, " ", ""), `"source":"account"`) {
+		t.Fatalf("set policy: %d %s", code, body)
+	}
+	g.dns.TXT("spf.example.org", "v=spf1 ip4:127.0.0.1 -all")
+	g.dns.TXT("signed.example.org", "v=spf1 ip4:192.0.2.1 -all")
+	sign := publishDKIM(t, g, "signed.example.org", "sel1")
+	balance0 := g.balance(sub)
+	to := []string{"0412345678@" + smsDomain}
+	mail := func(from, id, text string) string { return plainMail(from, to[0], id, text) }
+
+	t.Run("spoofed sender refused", func(t *testing.T) {
+		err := g.sendMail("alice@example.com", to, mail("alice@example.com", "spoof1@x", "Pay the invoice today"))
+		code, enh, text := smtpCode(t, err)
+		if code != 550 || enh != [3]int{5, 7, 1} ||
+			!strings.Contains(text, "sender domain example.com publishes no SPF record, so it does not authorise 127.0.0.1 (SPF none)") ||
+			!strings.Contains(text, "the mail has no DKIM signature (DKIM none)") || !strings.Contains(text, "use SMTP AUTH") {
+			t.Fatalf("spoofed: %d %v %q", code, enh, text)
+		}
+		if strings.Contains(text, "balance") || strings.Contains(text, "AUD") {
+			t.Fatalf("refusal reveals money: %q", text)
+		}
+	})
+	t.Run("spf pass", func(t *testing.T) {
+		if err := g.sendMail("ops@spf.example.org", to, mail("ops@spf.example.org", "spf1@x", "SPF says hello")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("dkim aligned", func(t *testing.T) {
+		if err := g.sendMail("ops@signed.example.org", to, sign(mail("ops@signed.example.org", "dkim1@x", "DKIM says hello"))); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("dkim tampered", func(t *testing.T) {
+		body := strings.Replace(sign(mail("ops@signed.example.org", "dkim2@x", "DKIM says hello")), "hello", "HELLO", 1)
+		code, _, text := smtpCode(t, g.sendMail("ops@signed.example.org", to, body))
+		if code != 550 || !strings.Contains(text, "(SPF fail)") || !strings.Contains(text, "(DKIM fail") {
+			t.Fatalf("tampered: %d %q", code, text)
+		}
+	})
+	t.Run("auth with the account's key", func(t *testing.T) {
+		code, body := g.do("POST", "/v1/accounts/"+sub+"/keys", `{"role":"basic","name":"outlook"}`)
+		if code != http.StatusCreated {
+			t.Fatalf("create key: %d %s", code, body)
+		}
+		var k struct {
+			Secret string `json:"secret"`
+		}
+		if err := json.Unmarshal([]byte(body), &k); err != nil || k.Secret == "" {
+			t.Fatalf("key: %s", body)
+		}
+		c, err := gosmtp.Dial(g.smtpAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Hello("client.example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Auth(sasl.NewPlainClient("", "alice@example.com", k.Secret)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SendMail("alice@example.com", to, strings.NewReader(mail("alice@example.com", "auth1@x", "AUTH says hello"))); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("failed auth then unauthenticated", func(t *testing.T) {
+		c, err := gosmtp.Dial(g.smtpAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Hello("client.example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Auth(sasl.NewPlainClient("", "alice@example.com", "guessed")); err == nil {
+			t.Fatal("a guessed key authenticated")
+		}
+		// spf.example.org would pass SPF: a failed AUTH still blocks it.
+		code, _, text := smtpCode(t, c.Mail("ops@spf.example.org", nil))
+		if code != 530 || !strings.Contains(text, "authentication failed earlier") {
+			t.Fatalf("after a failed AUTH: %d %q", code, text)
+		}
+	})
+	t.Run("inherited network", func(t *testing.T) {
+		if code, body := g.do("PUT", "/v1/accounts/"+sub+"/sender-policy", `{"inherit":true}`); code != http.StatusOK || !strings.Contains(strings.ReplaceAll(body, " ", ""), `"source":"parent"`) {
+			t.Fatalf("inherit: %d %s", code, body)
+		}
+		// The sender cache (smtp.sender_cache) may hold the old policy
+		// briefly: the client retries as an MTA would.
+		g.waitFor("the parent's network policy", func() bool {
+			return g.sendMail("alice@example.com", to, mail("alice@example.com", "net1@x", "Network says hello")) == nil
+		})
+	})
+	g.waitFor("four SMS at the carrier", func() bool { return len(g.sim.Messages()) >= 4 })
+	var texts []string
+	for _, m := range g.sim.Messages() {
+		texts = append(texts, m.Text)
+	}
+	if len(texts) != 4 || strings.Contains(strings.Join(texts, "|"), "invoice") || strings.Contains(strings.Join(texts, "|"), "HELLO") {
+		t.Fatalf("SMS at the carrier: %q", texts)
+	}
+	if got := g.balance(sub); got != balance0-4*5 {
+		t.Fatalf("balance %d, want %d: only the four accepted mails are charged", got, balance0-4*5)
+	}
+	_, metrics := g.get("/metrics")
+	for _, want := range []string{
+		`smsgate_smtp_sender_authorised_total{method="spf"} 1`,
+		`smsgate_smtp_sender_authorised_total{method="dkim"} 1`,
+		`smsgate_smtp_sender_authorised_total{method="auth"} 1`,
+		`smsgate_smtp_sender_authorised_total{method="network"} 1`,
+		`smsgate_smtp_dkim_total{result="fail"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	// Two refusals at least (spoofed, tampered; the cache may add retries).
+	if strings.Contains(metrics, `smsgate_smtp_messages_total{reason="policy_dkim",result="rejected"} 0`) ||
+		strings.Contains(metrics, `smsgate_smtp_messages_total{reason="policy_dkim",result="rejected"} 1`+"\n") {
+		t.Errorf("policy refusals not counted")
+	}
+}
+
+// publishDKIM publishes an RSA key for selector._domainkey.domain on the
+// gateway's DNS and returns a signer of CRLF mails.
+func publishDKIM(t *testing.T, g *gateway, domain, selector string) func(string) string {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.dns.TXT(selector+"._domainkey."+domain, "v=DKIM1; k=rsa; p="+base64.StdEncoding.EncodeToString(pub))
+	return func(msg string) string {
+		var out bytes.Buffer
+		if err := dkim.Sign(&out, strings.NewReader(msg), &dkim.SignOptions{Domain: domain, Selector: selector, Signer: key}); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+}
