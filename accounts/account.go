@@ -140,6 +140,9 @@ type APIKey struct {
 	UserID    string    `json:"user_id,omitempty"`
 	UserEmail string    `json:"user_email,omitempty"` // the user's email: their messages are those they sent
 	ExpiresAt time.Time `json:"expires_at,omitzero"`  // zero: never (login sessions expire)
+	// Scope limits what the key may do: "" the API (by its role),
+	// ScopeSMTPRelay SMTP AUTH only, for the account and its sub-accounts.
+	Scope string `json:"scope,omitempty"`
 }
 
 // LedgerEntry is one balance change. Amount is signed; Balance is the balance

@@ -343,6 +343,10 @@ func (s *server) authenticate(h http.Handler) http.Handler {
 			writeProblem(w, s.toProblem(r.Context(), err, "api key", ""))
 			return
 		}
+		if key.Scope == accounts.ScopeSMTPRelay {
+			writeProblem(w, problemf(http.StatusForbidden, "relay-key", "authorization: key %s is an SMTP relay credential: it authenticates mail relays (SMTP AUTH) only, not API calls", key.ID))
+			return
+		}
 		acct, err := s.auth.GetAccount(r.Context(), key.AccountID)
 		if errors.Is(err, accounts.ErrNotFound) {
 			s.unauthorized(w, "authorization: the API key's account no longer exists")

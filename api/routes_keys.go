@@ -25,12 +25,17 @@ type KeyStore interface {
 	CreateKey(ctx context.Context, accountID string, role accounts.Role, name string) (secret string, key *accounts.APIKey, err error)
 	RevokeKey(ctx context.Context, accountID, keyID string) error
 	RotateKey(ctx context.Context, accountID, keyID string) (string, *accounts.APIKey, error)
+	// CreateRelayKey creates an SMTP relay credential (scope smtp_relay).
+	CreateRelayKey(ctx context.Context, accountID, name string) (secret string, key *accounts.APIKey, err error)
 }
 
 // keyBody is the body of POST /v1/accounts/{id}/keys.
 type keyBody struct {
 	Role accounts.Role `json:"role"`
 	Name string        `json:"name"`
+	// Scope "smtp_relay" makes a relay key: SMTP AUTH for the account and
+	// its sub-accounts, refused by the API; it takes no role.
+	Scope string `json:"scope"`
 }
 
 // newKey is the answer to a key creation; the secret is shown only here.
@@ -71,6 +76,23 @@ func (s *server) createKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	switch {
+	case in.Scope != "" && in.Scope != accounts.ScopeSMTPRelay:
+		return invalid("scope: %q must be smtp_relay, or absent for an API key", in.Scope)
+	case in.Scope == accounts.ScopeSMTPRelay && in.Role != "":
+		return invalid("role: a relay key (scope smtp_relay) takes no role")
+	case in.Scope == accounts.ScopeSMTPRelay && acct.ParentID == "" && p.key.Role != accounts.RoleParentAdmin:
+		// A root's relay key sends for every sub-account too.
+		return forbidden("scope: a relay key of root account %s sends for all its sub-accounts: only a parent_admin creates it", acct.ID)
+	case in.Scope == accounts.ScopeSMTPRelay && len(in.Name) > 100:
+		return invalid("name: is longer than 100 characters")
+	case in.Scope == accounts.ScopeSMTPRelay:
+		secret, key, err := s.keys.CreateRelayKey(r.Context(), acct.ID, in.Name)
+		if err != nil {
+			return s.toProblem(r.Context(), err, "account", acct.ID)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusCreated, newKey{Secret: secret, Key: key})
+		return nil
 	case !in.Role.Valid():
 		return invalid("role: %q must be one of parent_admin, sub_admin, advanced, basic", in.Role)
 	case rank(in.Role) > rank(p.key.Role):

@@ -88,6 +88,10 @@ func (fakeKeys) CreateKey(context.Context, string, accounts.Role, string) (strin
 	return "", nil, errors.New("fake: no changes")
 }
 
+func (fakeKeys) CreateRelayKey(context.Context, string, string) (string, *accounts.APIKey, error) {
+	return "", nil, errors.New("fake: no changes")
+}
+
 func (fakeKeys) RevokeKey(context.Context, string, string) error {
 	return errors.New("fake: no changes")
 }

@@ -8,7 +8,8 @@
 // the Pipeline. The client gets 250 only after Pipeline.Accept returned nil,
 // that is after the messages are safely queued; every refusal is a reply
 // whose text says why (toSMTPError, the one mapping). AUTH PLAIN/LOGIN take
-// an API key as the password. Drain stops new transactions with 421 while
+// an API key as the password, or a user's email and password; the sender
+// policy (policy.go) decides who may send for an account. Drain stops new transactions with 421 while
 // transactions in flight complete.
 package smtp
 
@@ -35,10 +36,12 @@ type Resolver interface {
 	ResolveSender(ctx context.Context, addr string) (*accounts.Sender, error)
 }
 
-// KeyChecker checks an API key secret presented as an AUTH password. It
-// returns accounts.ErrBadKey for an unknown or revoked key.
+// KeyChecker checks the credentials of SMTP AUTH: an API key as the
+// password (an account key, a user's key, a relay key), or a user's email
+// and password. It returns accounts.ErrBadKey for anything wrong, and
+// accounts.ErrTooManyAttempts while the user's login is throttled.
 type KeyChecker interface {
-	Authenticate(ctx context.Context, secret string) (*accounts.APIKey, error)
+	AuthenticateSMTP(ctx context.Context, username, password string) (*accounts.Identity, error)
 }
 
 // Pipeline starts a mail's transaction once MAIL FROM has resolved the

@@ -79,7 +79,7 @@ var (
 	}
 	temporaryReasons = []string{
 		"timeout", "shutting_down", "too_many_recipients", "internal", "protocol", "limit_per_minute",
-		"policy_spf_temperror", "policy_dkim_temperror",
+		"policy_spf_temperror", "policy_dkim_temperror", "auth_throttled",
 	}
 )
 
@@ -112,7 +112,7 @@ func toSMTPError(err error, rc replyContext) reply {
 	case errors.Is(err, errTLSRequired):
 		return reply{smtpErr(530, gosmtp.EnhancedCode{5, 7, 0}, "must issue a STARTTLS command first"), "tls_required", false}
 	case errors.Is(err, errKeyMismatch):
-		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "the authenticated API key does not belong to the account of "+rc.sender), "key_mismatch", false}
+		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "the authenticated credential does not belong to the account of "+rc.sender+" and may not send for it"), "key_mismatch", false}
 	case errors.Is(err, errTooManyRcpts):
 		return reply{smtpErr(452, gosmtp.EnhancedCode{4, 5, 3}, fmt.Sprintf("too many recipients (max %d)", rc.maxRcpt)), "too_many_recipients", false}
 	case errors.Is(err, gosmtp.ErrTooLongLine):
@@ -136,7 +136,10 @@ func toSMTPError(err error, rc replyContext) reply {
 
 	// The account store's conditions (package accounts knows no SMTP).
 	case errors.Is(err, accounts.ErrBadKey):
-		return reply{smtpErr(535, gosmtp.EnhancedCode{5, 7, 8}, "authentication failed: invalid or revoked API key"), "auth_failed", false}
+		return reply{smtpErr(535, gosmtp.EnhancedCode{5, 7, 8}, "authentication failed: invalid credentials (an API key as the password, or your email and password)"), "auth_failed", false}
+	case errors.Is(err, accounts.ErrTooManyAttempts):
+		// RFC 4954 §6: 454 4.7.0 temporary authentication failure.
+		return reply{smtpErr(454, gosmtp.EnhancedCode{4, 7, 0}, "too many failed logins for this user; try again later"), "auth_throttled", false}
 	case errors.Is(err, accounts.ErrUnknownSender):
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "sender <"+rc.sender+"> is not registered for email to SMS"), "unknown_sender", false}
 	case errors.Is(err, accounts.ErrDeactivated):

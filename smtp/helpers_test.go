@@ -46,15 +46,29 @@ func (f *fakeResolver) ResolveSender(_ context.Context, addr string) (*accounts.
 // fakeKeys knows one secret per key.
 type fakeKeys struct {
 	keys    map[string]*accounts.APIKey
+	users   map[string]map[string]accounts.Role // email: account id: role
 	AuthErr error
 }
 
-func (f *fakeKeys) Authenticate(_ context.Context, secret string) (*accounts.APIKey, error) {
+// AuthenticateSMTP maps keys as the store does: a relay key, a user's key,
+// an account key; "user@x" with password "pw-<user@x>" is a user of the
+// accounts in users.
+func (f *fakeKeys) AuthenticateSMTP(_ context.Context, username, secret string) (*accounts.Identity, error) {
 	if f.AuthErr != nil {
 		return nil, f.AuthErr
 	}
 	if k, ok := f.keys[secret]; ok {
-		return k, nil
+		id := &accounts.Identity{Kind: accounts.IdentityAccountKey, AccountID: k.AccountID, KeyID: k.ID}
+		switch {
+		case k.Scope == accounts.ScopeSMTPRelay:
+			id.Kind = accounts.IdentityRelay
+		case k.UserID != "":
+			id.Kind, id.UserID, id.UserEmail = accounts.IdentityUserKey, k.UserID, k.UserEmail
+		}
+		return id, nil
+	}
+	if m, ok := f.users[username]; ok && secret == "pw-"+username {
+		return &accounts.Identity{Kind: accounts.IdentityUserPassword, UserID: "u-" + username, UserEmail: username, Memberships: m}, nil
 	}
 	return nil, accounts.ErrBadKey
 }

@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/smsgate/smsgate/accounts"
 )
 
 // Metrics are the SMTP listener's Prometheus metrics. Build one per
@@ -18,6 +20,7 @@ type Metrics struct {
 	authorised *prometheus.CounterVec
 	spf        *prometheus.CounterVec
 	dkim       *prometheus.CounterVec
+	auth       *prometheus.CounterVec
 }
 
 // Message results: the label values of smsgate_smtp_messages_total{result}.
@@ -69,6 +72,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "smsgate_smtp_dkim_total",
 		Help: "DKIM checks of the sender policy by result: pass, fail, unaligned, none, temperror, no_from.",
 	}, []string{"result"})
+	m.auth = f.NewCounterVec(prometheus.CounterOpts{
+		Name: "smsgate_smtp_auth_total",
+		Help: "SMTP AUTH attempts by credential kind (user_password, user_key, account_key, relay; key when a key failed) and result (success, failure, throttled).",
+	}, []string{"kind", "result"})
+	for _, k := range []string{accounts.IdentityUserPassword, accounts.IdentityUserKey, accounts.IdentityAccountKey, accounts.IdentityRelay} {
+		m.auth.WithLabelValues(k, "success")
+	}
+	m.auth.WithLabelValues(accounts.IdentityUserPassword, "failure")
+	m.auth.WithLabelValues(accounts.IdentityUserPassword, "throttled")
+	m.auth.WithLabelValues("key", "failure")
 	for _, v := range []string{authByAuth, authByNetwork, authBySPF, authByDKIM} {
 		m.authorised.WithLabelValues(v)
 	}

@@ -50,13 +50,14 @@ func TestMetrics(t *testing.T) {
 		"smsgate_smtp_sender_authorised_total",
 		"smsgate_smtp_spf_total",
 		"smsgate_smtp_dkim_total",
+		"smsgate_smtp_auth_total",
 	} {
 		if byName[name] == nil {
 			t.Errorf("metric %s not registered", name)
 		}
 	}
-	if len(byName) != 7 {
-		t.Errorf("%d metric families, want 7", len(byName))
+	if len(byName) != 8 {
+		t.Errorf("%d metric families, want 8", len(byName))
 	}
 	value := func(name string, labels map[string]string) float64 {
 		t.Helper()

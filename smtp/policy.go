@@ -95,9 +95,14 @@ func (s *session) remoteIP() netip.Addr {
 // sender was authorised, or "" with s.dkimPending set when only a DKIM
 // signature at DATA can still authorise it, or a refusal.
 func (s *session) authorise(ctx context.Context, sender *accounts.Sender) (string, error) {
-	if s.key != nil {
-		if s.key.AccountID != sender.Account.ID {
+	if s.identity != nil {
+		if !s.identity.MaySendAs(sender.Account) {
 			return "", errKeyMismatch
+		}
+		if s.identity.IsUser() {
+			// A user's own credentials send as that user: the message is
+			// theirs (statistics, "own data only", replies by mail).
+			sender.Address = s.identity.UserEmail
 		}
 		return authByAuth, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,7 +35,7 @@ type session struct {
 	cancel context.CancelFunc
 	log    *slog.Logger
 
-	key *accounts.APIKey // set by a successful AUTH; survives RSET
+	identity *accounts.Identity // set by a successful AUTH; survives RSET
 	// authFailed is set by a failed AUTH and cleared by a successful one:
 	// a client that tried credentials and failed may not go on to send
 	// unauthenticated in the same session.
@@ -142,7 +143,7 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	if _, isTLS := s.conn.TLSConnectionState(); s.b.opts.RequireTLS && !isTLS {
 		return s.refuse("mail", start, errTLSRequired)
 	}
-	if s.authFailed && s.key == nil {
+	if s.authFailed && s.identity == nil {
 		return s.refuse("mail", start, errAuthFailedBefore)
 	}
 	ctx, cancel := s.commandCtx()
@@ -170,7 +171,7 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	if how != "" {
 		s.b.metrics.authorised.WithLabelValues(how).Inc()
 	}
-	s.log.Info("mail from", "account", sender.Account.ID, "match", sender.Match, "auth", s.key != nil, "authorised", how, "dkim_pending", s.dkimPending)
+	s.log.Info("mail from", "account", sender.Account.ID, "match", sender.Match, "auth", s.identity != nil, "authorised", how, "dkim_pending", s.dkimPending)
 	s.b.metrics.command("mail", 250, time.Since(start).Seconds())
 	return nil
 }
@@ -316,30 +317,43 @@ func (s *session) AuthMechanisms() []string {
 	return []string{sasl.Plain, sasl.Login}
 }
 
-// Auth implements gosmtp.AuthSession: the password is an API key; the
-// user name is ignored.
+// Auth implements gosmtp.AuthSession. The credential is an API key as the
+// password (an account's, a user's personal key, or a relay key; any user
+// name), or a user's email and password (KeyChecker.AuthenticateSMTP). It is
+// never logged; a failure does not say which part was wrong.
 func (s *session) Auth(mech string) (sasl.Server, error) {
 	if s.b.opts.Keys == nil {
 		return nil, toSMTPError(errAuthAvailable, replyContext{}).err
 	}
-	check := func(secret string) error {
+	check := func(username, password string) error {
 		start := time.Now()
 		ctx, cancel := s.commandCtx()
 		defer cancel()
-		key, err := s.b.opts.Keys.Authenticate(ctx, secret)
+		id, err := s.b.opts.Keys.AuthenticateSMTP(ctx, username, password)
 		if err != nil {
-			s.log.Info("authentication failed", "mechanism", mech, "err", err)
-			s.authFailed = true
+			kind := accounts.IdentityUserPassword
+			if strings.HasPrefix(password, "sgk_") {
+				kind = "key"
+			}
+			result := "failure"
+			if errors.Is(err, accounts.ErrTooManyAttempts) {
+				result = "throttled"
+			}
+			s.b.metrics.auth.WithLabelValues(kind, result).Inc()
+			s.log.Info("authentication failed", "mechanism", mech, "kind", kind, "result", result)
+			s.log.Debug("authentication failed", "err", err)
+			s.identity, s.authFailed = nil, true
 			return s.refuse("auth", start, fmt.Errorf("authenticate: %w", err))
 		}
-		s.key, s.authFailed = key, false
-		s.log.Info("authenticated", "mechanism", mech, "account", key.AccountID, "key", key.ID)
+		s.identity, s.authFailed = id, false
+		s.b.metrics.auth.WithLabelValues(id.Kind, "success").Inc()
+		s.log.Info("authenticated", "mechanism", mech, "kind", id.Kind, "account", id.AccountID, "key", id.KeyID, "user", id.UserID)
 		s.b.metrics.command("auth", 235, time.Since(start).Seconds())
 		return nil
 	}
 	switch strings.ToUpper(mech) {
 	case sasl.Plain:
-		return sasl.NewPlainServer(func(_, _, password string) error { return check(password) }), nil
+		return sasl.NewPlainServer(func(_, username, password string) error { return check(username, password) }), nil
 	case sasl.Login:
 		return &loginServer{check: check}, nil
 	}
@@ -350,8 +364,9 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 // mechanism (draft-murchison-sasl-login), which go-sasl implements only as
 // A client.
 type loginServer struct {
-	step  int
-	check func(password string) error
+	step     int
+	username string
+	check    func(username, password string) error
 }
 
 // Next implements sasl.Server.
@@ -365,10 +380,11 @@ func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
 		fallthrough // initial response carried the user name
 	case 1:
 		l.step = 2
+		l.username = string(response)
 		return []byte("Password:"), false, nil
 	case 2:
 		l.step = 3
-		return nil, true, l.check(string(response))
+		return nil, true, l.check(l.username, string(response))
 	}
 	return nil, false, sasl.ErrUnexpectedClientResponse
 }

@@ -337,6 +337,7 @@ func keyFromHash(id string, h map[string]string) (*accounts.APIKey, error) {
 		CreatedAt: time.UnixMilli(ms),
 		UserID:    h["user_id"],
 		UserEmail: h["user_email"],
+		Scope:     h["scope"],
 	}
 	if v := h["expires_at"]; v != "" {
 		exp, err := strconv.ParseInt(v, 10, 64)

@@ -102,29 +102,9 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*accounts.User, 
 // user's only account is used. ErrNotMember if the user is not a member of
 // accountID (whether or not it exists); ErrDeactivated if it is deactivated.
 func (s *Store) Login(ctx context.Context, email, password, accountID string) (string, *accounts.APIKey, error) {
-	// Password guessing is bounded per email, known or not (so that the
-	// limit says nothing about which emails exist), before any bcrypt work.
-	failKey := s.Keys.LoginFailures(strings.ToLower(strings.TrimSpace(email)))
-	if n, err := s.RDB.Get(ctx, failKey).Int(); err == nil && n >= accounts.LoginMaxFailures {
-		return "", nil, accounts.ErrTooManyAttempts
-	}
-	failed := func() error {
-		pipe := s.RDB.TxPipeline()
-		pipe.Incr(ctx, failKey)
-		pipe.ExpireNX(ctx, failKey, accounts.LoginFailureWindow)
-		_, _ = pipe.Exec(ctx) // the limit is best effort; the answer stays "wrong password"
-		return accounts.ErrBadCredentials
-	}
-	u, hash, err := s.userByEmail(ctx, email)
-	switch {
-	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, accounts.ErrInvalid):
-		s.userDummyWork(password)
-		return "", nil, failed()
-	case err != nil:
-		return "", nil, fmt.Errorf("login: %w", err)
-	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
-		return "", nil, failed()
+	u, err := s.checkPassword(ctx, email, password)
+	if err != nil {
+		return "", nil, err
 	}
 	if accountID == "" {
 		accts, err := s.UserAccounts(ctx, u.ID)
@@ -143,6 +123,37 @@ func (s *Store) Login(ctx context.Context, email, password, accountID string) (s
 		return "", nil, fmt.Errorf("login: %w", err)
 	}
 	return s.CreateUserKey(ctx, accountID, u.ID, "login session", s.Now().Add(accounts.SessionTTL))
+}
+
+// checkPassword returns the user with this email if password is theirs.
+// An unknown email and a wrong password are the same ErrBadCredentials,
+// after the same bcrypt work; guessing is bounded per email, known or not
+// (so that the limit says nothing about which emails exist), before any
+// bcrypt work: ErrTooManyAttempts.
+func (s *Store) checkPassword(ctx context.Context, email, password string) (*accounts.User, error) {
+	failKey := s.Keys.LoginFailures(strings.ToLower(strings.TrimSpace(email)))
+	if n, err := s.RDB.Get(ctx, failKey).Int(); err == nil && n >= accounts.LoginMaxFailures {
+		return nil, accounts.ErrTooManyAttempts
+	}
+	failed := func() error {
+		pipe := s.RDB.TxPipeline()
+		pipe.Incr(ctx, failKey)
+		pipe.ExpireNX(ctx, failKey, accounts.LoginFailureWindow)
+		_, _ = pipe.Exec(ctx) // the limit is best effort; the answer stays "wrong password"
+		return accounts.ErrBadCredentials
+	}
+	u, hash, err := s.userByEmail(ctx, email)
+	switch {
+	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, accounts.ErrInvalid):
+		s.userDummyWork(password)
+		return nil, failed()
+	case err != nil:
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		return nil, failed()
+	}
+	return u, nil
 }
 
 // ListMembers returns the members of an account, by email.

@@ -384,10 +384,14 @@ func cliCommands() map[string]command {
 		"key list": {"--account ID", ofAccount("/keys", false, func(w io.Writer, r keysResp) {
 			fmt.Fprintln(w, "ID\tROLE\tNAME\tCREATED")
 			for _, k := range r.Keys {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", k.ID, k.Role, dash(k.Name), ts(k.CreatedAt))
+				role := string(k.Role)
+				if k.Scope == accounts.ScopeSMTPRelay {
+					role = "smtp relay"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", k.ID, role, dash(k.Name), ts(k.CreatedAt))
 			}
 		})},
-		"key create": {"--account ID --role parent_admin|sub_admin|advanced|basic [--name N]", keyCreate},
+		"key create": {"--account ID (--role parent_admin|sub_admin|advanced|basic | --relay) [--name N]", keyCreate},
 		"key revoke": {"--account ID KEYID", remove("keys", "KEYID", "key %s revoked\n")},
 		"key rotate": {"--account ID KEYID", keyRotate},
 
@@ -532,19 +536,30 @@ func keyCreate(fs *flag.FlagSet) runFunc {
 	acct := accountFlag(fs)
 	role := fs.String("role", "", "the key's `role`: parent_admin, sub_admin, advanced or basic")
 	name := fs.String("name", "", "a `name` for the key")
+	relay := fs.Bool("relay", false, "an SMTP relay credential (AUTH password of one mail relay, for the account and its sub-accounts; not an API key)")
 	return func(ctx context.Context, c *client, args []string) error {
 		id, err := acct()
 		switch {
 		case err != nil:
 			return err
-		case *role == "":
-			return usagef("--role is required")
+		case *relay && *role != "":
+			return usagef("--relay takes no --role")
+		case *role == "" && !*relay:
+			return usagef("--role (or --relay) is required")
 		}
 		if err := need(args, 0, ""); err != nil {
 			return err
 		}
 		body := map[string]string{"role": *role, "name": *name}
+		if *relay {
+			body = map[string]string{"scope": accounts.ScopeSMTPRelay, "name": *name}
+		}
 		return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/keys", body, func(w io.Writer, r newKeyResp) {
+			if r.Key.Scope == accounts.ScopeSMTPRelay {
+				fmt.Fprintf(w, "relay key %s created for account %s and its sub-accounts (SMTP AUTH only)\n", r.Key.ID, r.Key.AccountID)
+				fmt.Fprintf(w, "password (shown once, store it in the relay's SASL settings; any user name):\n%s\n", r.Secret)
+				return
+			}
 			fmt.Fprintf(w, "key %s (%s) created for account %s\n", r.Key.ID, r.Key.Role, r.Key.AccountID)
 			fmt.Fprintf(w, "secret (shown once, store it now):\n%s\n", r.Secret)
 		})

@@ -145,6 +145,22 @@ func TestCLIWorkflow(t *testing.T) {
 	if code, _, errOut := e.runKey(secret, "account", "list"); code != 1 || !strings.Contains(errOut, "(HTTP 401)") {
 		t.Fatalf("revoked key: exit %d, %s", code, errOut)
 	}
+	// A relay key: listed as such, refused by the API.
+	out = e.must("key", "create", "--account", a.ID, "--relay", "--name", "exchange")
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	relay := lines[len(lines)-1]
+	if !strings.HasPrefix(relay, "sgk_") || !strings.Contains(out, "relay key") || !strings.Contains(out, "SMTP AUTH only") {
+		t.Fatalf("relay key create:\n%s", out)
+	}
+	if out := e.must("key", "list", "--account", a.ID); !strings.Contains(out, "smtp relay") {
+		t.Fatalf("key list lacks the relay key:\n%s", out)
+	}
+	if code, _, errOut := e.runKey(relay, "domain", "list", "--account", a.ID); code != 1 || !strings.Contains(errOut, "SMTP relay credential") {
+		t.Fatalf("relay key on the API: exit %d, %s", code, errOut)
+	}
+	if code, _, errOut := e.run("key", "create", "--account", a.ID, "--relay", "--role", "basic"); code != 2 || !strings.Contains(errOut, "--relay takes no --role") {
+		t.Fatalf("relay with role: exit %d, %s", code, errOut)
+	}
 }
 
 func mustAccount(t *testing.T, st *redisstore.Store, id string) *accounts.Account {
@@ -179,7 +195,7 @@ func TestCLIErrors(t *testing.T) {
 		{"extra argument", e.key, []string{"account", "get", a.ID, "more"}, 2, `unexpected argument "more"`},
 		{"bad amount", e.key, []string{"balance", "credit", "--account", a.ID, "1.50"}, 2, "must be a positive whole number"},
 		{"missing name", e.key, []string{"account", "create"}, 2, "account create: --name is required"},
-		{"missing role", e.key, []string{"key", "create", "--account", a.ID}, 2, "key create: --role is required"},
+		{"missing role", e.key, []string{"key", "create", "--account", a.ID}, 2, "key create: --role (or --relay) is required"},
 		{"unknown flag", e.key, []string{"account", "list", "--colour"}, 2, "flag provided but not defined"},
 		{"unknown verb", e.key, []string{"domain", "frob"}, 2, `unknown command "domain frob"`},
 		{"no verb", e.key, []string{"balance"}, 2, "balance get"},

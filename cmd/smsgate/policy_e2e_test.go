@@ -96,6 +96,47 @@ func TestSenderPolicyE2E(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("auth with a user's password sends as the user", func(t *testing.T) {
+		carol, err := g.store.CreateUser(t.Context(), "carol@example.com", "Carol", "correct horse battery")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.store.AddMember(t.Context(), sub, carol.ID, "basic"); err != nil {
+			t.Fatal(err)
+		}
+		c, err := gosmtp.Dial(g.smtpAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Hello("client.example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Auth(sasl.NewPlainClient("", "carol@example.com", "correct horse battery")); err != nil {
+			t.Fatal(err)
+		}
+		// A shared mailbox of the account: the message is still Carol's.
+		if err := c.SendMail("frontdesk@example.com", to, strings.NewReader(mail("frontdesk@example.com", "user1@x", "Carol says hello"))); err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := g.store.ListMessages(t.Context(), sub, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sender string
+		for _, m := range msgs {
+			if m.Text == "Carol says hello" {
+				sender = m.Sender
+			}
+		}
+		if sender != "carol@example.com" {
+			t.Fatalf("message recorded as sent by %q, want carol@example.com", sender)
+		}
+		code, body := g.get("/v1/accounts/" + sub + "/stats?by=sender&sender=carol@example.com")
+		if code != http.StatusOK || !strings.Contains(body, "carol@example.com") {
+			t.Fatalf("per-user statistics: %d %s", code, body)
+		}
+	})
 	t.Run("failed auth then unauthenticated", func(t *testing.T) {
 		c, err := gosmtp.Dial(g.smtpAddr)
 		if err != nil {
@@ -124,22 +165,25 @@ func TestSenderPolicyE2E(t *testing.T) {
 			return g.sendMail("alice@example.com", to, mail("alice@example.com", "net1@x", "Network says hello")) == nil
 		})
 	})
-	g.waitFor("four SMS at the carrier", func() bool { return len(g.sim.Messages()) >= 4 })
+	g.waitFor("five SMS at the carrier", func() bool { return len(g.sim.Messages()) >= 5 })
 	var texts []string
 	for _, m := range g.sim.Messages() {
 		texts = append(texts, m.Text)
 	}
-	if len(texts) != 4 || strings.Contains(strings.Join(texts, "|"), "invoice") || strings.Contains(strings.Join(texts, "|"), "HELLO") {
+	if len(texts) != 5 || strings.Contains(strings.Join(texts, "|"), "invoice") || strings.Contains(strings.Join(texts, "|"), "HELLO") {
 		t.Fatalf("SMS at the carrier: %q", texts)
 	}
-	if got := g.balance(sub); got != balance0-4*5 {
-		t.Fatalf("balance %d, want %d: only the four accepted mails are charged", got, balance0-4*5)
+	if got := g.balance(sub); got != balance0-5*5 {
+		t.Fatalf("balance %d, want %d: only the five accepted mails are charged", got, balance0-5*5)
 	}
 	_, metrics := g.get("/metrics")
 	for _, want := range []string{
 		`smsgate_smtp_sender_authorised_total{method="spf"} 1`,
 		`smsgate_smtp_sender_authorised_total{method="dkim"} 1`,
-		`smsgate_smtp_sender_authorised_total{method="auth"} 1`,
+		`smsgate_smtp_sender_authorised_total{method="auth"} 2`,
+		`smsgate_smtp_auth_total{kind="user_password",result="success"} 1`,
+		`smsgate_smtp_auth_total{kind="account_key",result="success"} 1`,
+		`smsgate_smtp_auth_total{kind="user_password",result="failure"} 1`,
 		`smsgate_smtp_sender_authorised_total{method="network"} 1`,
 		`smsgate_smtp_dkim_total{result="fail"} 1`,
 	} {
