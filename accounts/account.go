@@ -233,6 +233,15 @@ var (
 	// mail.
 	ErrAddressInOtherDomain = errors.New("address is inside a domain registered to another account")
 	ErrPublicDomain         = errors.New("public mail domains cannot be registered")
+	// ErrDomainPending: mail from a domain whose registration waits for
+	// proof of control (a DNS TXT token) or the operator's approval.
+	ErrDomainPending = errors.New("domain registration is pending verification")
+	// ErrVerification: the DNS TXT token of a domain was not found; the
+	// text says what was looked up and what was expected.
+	ErrVerification = errors.New("domain verification failed")
+	// ErrForeignAddresses: a domain cannot be verified while an account of
+	// another tree holds exact addresses inside it (they would shadow it).
+	ErrForeignAddresses = errors.New("addresses inside the domain are registered to another account")
 	ErrAlreadyBootstrapped  = errors.New("already bootstrapped")
 	ErrInvalid              = errors.New("invalid")
 	ErrBadKey               = errors.New("invalid or revoked API key")

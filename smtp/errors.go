@@ -75,7 +75,7 @@ var (
 		"key_mismatch", "auth_failed", "bad_message", "too_large", "protocol", "not_permitted",
 		"opted_out", "unknown_group", "empty_group", "group_too_large", "no_template",
 		"not_found", "invalid", "auth_required", "limit_per_minute", "limit_parts_per_day", "limit_spend_per_day",
-		"policy_network", "policy_spf_fail", "policy_spf_none", "policy_spf_permerror", "policy_dkim",
+		"domain_pending", "policy_network", "policy_spf_fail", "policy_spf_none", "policy_spf_permerror", "policy_dkim",
 	}
 	temporaryReasons = []string{
 		"timeout", "shutting_down", "too_many_recipients", "internal", "protocol", "limit_per_minute",
@@ -140,6 +140,9 @@ func toSMTPError(err error, rc replyContext) reply {
 	case errors.Is(err, accounts.ErrTooManyAttempts):
 		// RFC 4954 §6: 454 4.7.0 temporary authentication failure.
 		return reply{smtpErr(454, gosmtp.EnhancedCode{4, 7, 0}, "too many failed logins for this user; try again later"), "auth_throttled", false}
+	case errors.Is(err, accounts.ErrDomainPending):
+		domain := rc.sender[strings.LastIndexByte(rc.sender, '@')+1:]
+		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "sender domain "+domain+" is registered but not verified yet: the account administrator publishes the TXT record shown by 'smsgate domain list' and runs 'smsgate domain verify', or asks the operator to approve it"), "domain_pending", false}
 	case errors.Is(err, accounts.ErrUnknownSender):
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "sender <"+rc.sender+"> is not registered for email to SMS"), "unknown_sender", false}
 	case errors.Is(err, accounts.ErrDeactivated):

@@ -179,6 +179,19 @@ func (k Space) SenderIDs(shard int, acct string) string { return k.skey(shard, "
 // domain (kind "domain") or address (kind "addr"): <p>:<kind>:<value>.
 func (k Space) Registration(kind, value string) string { return k.gkey(kind, value) }
 
+// PendingDomain is the set of accounts that asked to register domain and
+// have not proved control yet: <p>:pendingdomain:<domain>.
+func (k Space) PendingDomain(domain string) string { return k.gkey("pendingdomain", domain) }
+
+// PendingRegs is the hash of account acct's pending registrations
+// ("domain:<d>" -> verification token, "addr:<a>" -> confirmation expiry
+// in ms): <p>:{sN}:regpend:<acct>.
+func (k Space) PendingRegs(shard int, acct string) string { return k.skey(shard, "regpend", acct) }
+
+// AddrConfirm is the string "<acct> <address>" a mailed confirmation token
+// (by its SHA-256) confirms, with a TTL: <p>:addrconfirm:<hash>.
+func (k Space) AddrConfirm(tokenHash string) string { return k.gkey("addrconfirm", tokenHash) }
+
 // Registrations is the set of account acct's registrations ("<kind>:<value>"): <p>:{sN}:regs:<acct>.
 func (k Space) Registrations(shard int, acct string) string { return k.skey(shard, "regs", acct) }
 

@@ -66,6 +66,9 @@ func (s *Store) RemoveDomain(ctx context.Context, accountID, domain string) erro
 	if err != nil {
 		return fmt.Errorf("domain %q: %w", domain, accounts.ErrNotFound)
 	}
+	if _, err := s.challenge(ctx, accountID, d); err == nil { // a pending request
+		return s.dropPendingDomain(ctx, accountID, d)
+	}
 	return s.RegRelease(ctx, accountID, "domain", d)
 }
 
@@ -180,6 +183,7 @@ func (s *Store) ResolveSender(ctx context.Context, email string) (*accounts.Send
 		byBase = pipe.Get(ctx, s.Keys.Registration("addr", base))
 	}
 	byDomain := pipe.Get(ctx, s.Keys.Registration("domain", domain))
+	pending := pipe.SCard(ctx, s.Keys.PendingDomain(domain))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("resolve sender: %w", err)
 	}
@@ -189,6 +193,9 @@ func (s *Store) ResolveSender(ctx context.Context, email string) (*accounts.Send
 	}
 	if id == "" {
 		id, match = byDomain.Val(), "domain"
+	}
+	if id == "" && pending.Val() > 0 {
+		return nil, fmt.Errorf("sender %s: domain %s: %w: %w", addr, domain, accounts.ErrDomainPending, accounts.ErrUnknownSender)
 	}
 	if id == "" {
 		return nil, fmt.Errorf("sender %s: %w", addr, accounts.ErrUnknownSender)

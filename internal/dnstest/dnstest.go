@@ -122,10 +122,15 @@ func (s *Server) Delay(name string, d time.Duration) {
 	s.delay[fqdn(name)] = d
 }
 
-// Fail makes queries for name answer rcode (e.g. dns.RcodeServerFailure).
+// Fail makes queries for name answer rcode (e.g. dns.RcodeServerFailure);
+// dns.RcodeSuccess makes them answer the records again.
 func (s *Server) Fail(name string, rcode int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if rcode == dns.RcodeSuccess {
+		delete(s.fail, fqdn(name))
+		return
+	}
 	s.fail[fqdn(name)] = rcode
 }
 
