@@ -241,10 +241,10 @@ var (
 	ErrVerification = errors.New("domain verification failed")
 	// ErrForeignAddresses: a domain cannot be verified while an account of
 	// another tree holds exact addresses inside it (they would shadow it).
-	ErrForeignAddresses = errors.New("addresses inside the domain are registered to another account")
-	ErrAlreadyBootstrapped  = errors.New("already bootstrapped")
-	ErrInvalid              = errors.New("invalid")
-	ErrBadKey               = errors.New("invalid or revoked API key")
+	ErrForeignAddresses    = errors.New("addresses inside the domain are registered to another account")
+	ErrAlreadyBootstrapped = errors.New("already bootstrapped")
+	ErrInvalid             = errors.New("invalid")
+	ErrBadKey              = errors.New("invalid or revoked API key")
 	// ErrNotPermitted: the caller or account lacks a permission flag or
 	// right; the error text names it.
 	ErrNotPermitted = errors.New("not permitted")

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
+	"github.com/smsgate/smsgate/internal/dnstest"
 	"github.com/smsgate/smsgate/internal/redistest"
 )
 
@@ -31,6 +33,30 @@ type fixture struct {
 	srv                       *httptest.Server
 	root, subA, subB          *accounts.Account
 	rootKey, subAKey, subBKey string
+	dns                       *dnstest.Server // the API's resolver for domain verification
+	sent                      *mailLog        // what the API mailed (address confirmations)
+}
+
+// mailLog records the mails of Options.Mailer.
+type mailLog struct {
+	mu    sync.Mutex
+	mails []sentMail
+}
+
+// sentMail is one mail the API sent through Options.Mailer.
+type sentMail struct{ to, subject, body string }
+
+// mailsTo returns the mails sent to addr.
+func (f *fixture) mailsTo(addr string) []sentMail {
+	f.sent.mu.Lock()
+	defer f.sent.mu.Unlock()
+	var out []sentMail
+	for _, m := range f.sent.mails {
+		if m.to == addr {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -39,7 +65,15 @@ func newFixture(t *testing.T) *fixture {
 	rdb := redistest.Start(t)
 	st := redisstore.New(rdb, redisstore.Options{})
 	reg := prometheus.NewRegistry()
+	f := &fixture{t: t, rdb: rdb, store: st, dns: dnstest.Start(t), sent: &mailLog{}}
 	h := New(Options{
+		Mailer: func(_ context.Context, to, subject, body string) error {
+			f.sent.mu.Lock()
+			defer f.sent.mu.Unlock()
+			f.sent.mails = append(f.sent.mails, sentMail{to, subject, body})
+			return nil
+		},
+		LookupTXT:  f.dns.Resolver().LookupTXT,
 		Stores:     storesOf(st),
 		Logger:     slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Registry:   reg,
@@ -48,7 +82,7 @@ func newFixture(t *testing.T) *fixture {
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	f := &fixture{t: t, rdb: rdb, store: st, srv: srv}
+	f.srv = srv
 	root, secret, err := st.Bootstrap(ctx, accounts.Account{Name: "Root Pty Ltd", DefaultCountry: "AU"})
 	if err != nil {
 		t.Fatalf("bootstrap: %v", err)
@@ -257,11 +291,12 @@ func TestCreateSubAccount(t *testing.T) {
 func TestRegistrations(t *testing.T) {
 	f := newFixture(t)
 	pathA := "/v1/accounts/" + f.subA.ID
-	var d domainBody
+	var d domainState
 	f.expect(f.subAKey, "POST", pathA+"/domains", map[string]any{"domain": "Sales.Example.COM"}, http.StatusCreated, &d)
-	if d.Domain != "sales.example.com" {
-		t.Fatalf("domain %q, want lower-cased", d.Domain)
+	if d.Domain != "sales.example.com" || d.Status != regPending || d.DomainChallenge == nil || d.TXTName != "_smsgate-challenge.sales.example.com" {
+		t.Fatalf("domain %+v, want lower-cased and pending", d)
 	}
+	f.verifyDomain(f.subAKey, f.subA.ID, d)
 	for _, tc := range []struct {
 		name   string
 		key    string
@@ -291,8 +326,14 @@ func TestRegistrations(t *testing.T) {
 			}
 		})
 	}
-	// An address at a public domain is fine (seed: exact addresses).
-	f.expect(f.subBKey, "POST", "/v1/accounts/"+f.subB.ID+"/addresses", map[string]any{"address": "boss@gmail.com"}, http.StatusCreated, nil)
+	// An address at a public domain is fine (seed: exact addresses), once
+	// its owner confirms with the token mailed to it.
+	var as addressState
+	f.expect(f.subBKey, "POST", "/v1/accounts/"+f.subB.ID+"/addresses", map[string]any{"address": "boss@gmail.com"}, http.StatusAccepted, &as)
+	if as.Status != regPending || strings.Contains(as.Detail, "sgk") {
+		t.Fatalf("gmail address: %+v", as)
+	}
+	f.confirmMailed("boss@gmail.com")
 
 	var dl domainList
 	f.expect(f.subAKey, "GET", pathA+"/domains", nil, http.StatusOK, &dl)
@@ -495,5 +536,38 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		if !seen[path] {
 			t.Errorf("openapi.json documents %s, which the server does not serve", path)
 		}
+	}
+}
+
+// verifyDomain publishes the TXT record of a pending domain on the
+// fixture's DNS and verifies it through the API.
+func (f *fixture) verifyDomain(key, acct string, d domainState) {
+	f.t.Helper()
+	f.dns.TXT(d.TXTName, d.TXTValue)
+	var v domainState
+	f.expect(key, "POST", "/v1/accounts/"+acct+"/domains/"+d.Domain+"/verify", nil, http.StatusOK, &v)
+	if v.Status != regVerified {
+		f.t.Fatalf("verify %s: %+v", d.Domain, v)
+	}
+}
+
+// confirmMailed confirms the address with the token mailed to it, through
+// the public route (no key).
+func (f *fixture) confirmMailed(addr string) {
+	f.t.Helper()
+	ms := f.mailsTo(addr)
+	if len(ms) == 0 {
+		f.t.Fatalf("no confirmation mailed to %s", addr)
+	}
+	body := ms[len(ms)-1].body
+	i := strings.Index(body, "smsgate address confirm ")
+	if i < 0 {
+		f.t.Fatalf("confirmation mail without a token:\n%s", body)
+	}
+	token := strings.Fields(body[i+len("smsgate address confirm "):])[0]
+	var as addressState
+	f.expect("", "POST", "/v1/address-confirmations", map[string]any{"token": token}, http.StatusOK, &as)
+	if as.Address != addr || as.Status != regVerified {
+		f.t.Fatalf("confirm %s: %+v", addr, as)
 	}
 }

@@ -74,8 +74,19 @@ func matrixRows() []mRow {
 			return "/v1/accounts/" + a.ID + "/domains/" + d, nil
 		}),
 		anyMember("GET /v1/accounts/{id}/addresses", ok, mAt("/v1/accounts/%s/addresses")),
-		admin("POST /v1/accounts/{id}/addresses", created, func(_ *testing.T, w *mWorld, a *accounts.Account) (string, any) {
-			return "/v1/accounts/" + a.ID + "/addresses", map[string]any{"address": fmt.Sprintf("jo%d@example.com", w.n)}
+		admin("POST /v1/accounts/{id}/addresses", created, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			d := fmt.Sprintf("own%d.example.com", w.n) // inside its verified domain: registered at once
+			if err := w.st.AddDomain(t.Context(), a.ID, d); err != nil {
+				t.Fatal(err)
+			}
+			return "/v1/accounts/" + a.ID + "/addresses", map[string]any{"address": "jo@" + d}
+		}),
+		admin("POST /v1/accounts/{id}/domains/{domain}/verify", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			d := fmt.Sprintf("v%d.example.com", w.n)
+			if _, err := w.st.RequestDomain(t.Context(), a.ID, d); err != nil {
+				t.Fatal(err)
+			}
+			return "/v1/accounts/" + a.ID + "/domains/" + d + "/verify", nil
 		}),
 		admin("DELETE /v1/accounts/{id}/addresses/{address}", noContent, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
 			addr := fmt.Sprintf("jo%d@example.com", w.n)
@@ -207,6 +218,8 @@ func matrixAreaRows() []mRow {
 		}),
 		{pattern: "POST /v1/invitations/accept", public: http.StatusNotFound,
 			req: mFixed("/v1/invitations/accept", map[string]any{"token": "no-such-token", "name": "Jo", "password": "long enough password"})},
+		{pattern: "POST /v1/address-confirmations", public: http.StatusNotFound,
+			req: mFixed("/v1/address-confirmations", map[string]any{"token": "no-such-token"})},
 		{pattern: "POST /v1/auth/login", public: http.StatusUnauthorized,
 			req: mFixed("/v1/auth/login", map[string]any{"email": "nobody@example.com", "password": "not the password", "account_id": "a0-nope"})},
 		// Personal keys belong to users; every caller here holds an account

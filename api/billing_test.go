@@ -199,7 +199,9 @@ func TestDeleteAccountRoute(t *testing.T) {
 	f := newFixture(t)
 	pathA := "/v1/accounts/" + f.subA.ID
 	f.expect(f.rootKey, "POST", pathA+"/credit", map[string]any{"amount": 700}, http.StatusOK, nil)
-	f.expect(f.rootKey, "POST", pathA+"/domains", map[string]any{"domain": "sales.example"}, http.StatusCreated, nil)
+	var d domainState
+	f.expect(f.rootKey, "POST", pathA+"/domains", map[string]any{"domain": "sales.example"}, http.StatusCreated, &d)
+	f.verifyDomain(f.rootKey, f.subA.ID, d)
 	f.problem(f.subAKey, "DELETE", pathA, nil, http.StatusForbidden)
 	f.problem(f.subBKey, "DELETE", pathA, nil, http.StatusNotFound)
 	f.problem(f.rootKey, "DELETE", "/v1/accounts/"+f.root.ID, nil, http.StatusForbidden)

@@ -96,6 +96,12 @@ type Options struct {
 	// Sender accepts messages sent with POST /v1/messages (the router's
 	// pipeline); nil: that route answers 503.
 	Sender MessageSender
+	// Mailer sends a plain-text mail through the relay (address
+	// confirmations); nil: registering an address that needs one answers 503.
+	Mailer func(ctx context.Context, to, subject, body string) error
+	// LookupTXT resolves TXT records for domain verification; nil: the
+	// verify route answers 503.
+	LookupTXT func(ctx context.Context, name string) ([]string, error)
 	// OnPanic is told of a handler panic before the handler answers 500
 	// with a reference (the caller counts it); nil: only logged.
 	OnPanic func(v any)
@@ -112,6 +118,8 @@ type server struct {
 	webhooks   WebhookService
 	sender     MessageSender
 	onPanic    func(v any)
+	mailer     func(ctx context.Context, to, subject, body string) error
+	lookupTXT  func(ctx context.Context, name string) ([]string, error)
 
 	// One store per area, from Options.Stores; nil: the area is unserved.
 	auth          AuthStore
@@ -256,6 +264,7 @@ func New(opts Options) http.Handler {
 	st := opts.Stores
 	s := &server{log: opts.Logger, ready: opts.Ready, openapiDoc: doc,
 		webhooks: opts.Webhooks, sender: opts.Sender, onPanic: opts.OnPanic,
+		mailer: opts.Mailer, lookupTXT: opts.LookupTXT,
 		auth: st.Auth, accounts: st.Accounts, registrations: st.Registrations, policies: st.Policies, keys: st.Keys, money: st.Money,
 		messages: st.Messages, inbox: st.Inbox, users: st.Users, permissions: st.Permissions, billing: st.Billing,
 		stats: st.Stats, contacts: st.Contacts, optouts: st.OptOuts, automations: st.Automations,

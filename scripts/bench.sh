@@ -38,7 +38,7 @@ for i in $(seq 100); do curl -fs http://127.0.0.1:18080/readyz >/dev/null 2>&1 &
 out=$(bin/smsgate admin bootstrap --config "$D/smsgate.yml" --name Bench --country AU --credit 100000000)
 acct=$(echo "$out" | sed -n 's/^account \([^ ]*\) .*/\1/p')
 export SMSGATE_URL=http://127.0.0.1:18080 SMSGATE_API_KEY=$(echo "$out" | tail -n 1)
-bin/smsgate domain add --account "$acct" example.com
+bin/smsgate admin domain approve --config "$D/smsgate.yml" --account "$acct" example.com >/dev/null
 bin/smsgate policy set --account "$acct" --networks 127.0.0.1/32 >/dev/null
 echo "N=$N C=$C appendfsync=$FSYNC on $(nproc) cores"
 bin/smsgate-bench -smtp 127.0.0.1:12525 -sim http://127.0.0.1:12776 -metrics http://127.0.0.1:18080/metrics \

@@ -104,6 +104,9 @@ func (s *Store) lifecycleCleanup(ctx context.Context, id string) (*accounts.Dele
 			out.Addresses = append(out.Addresses, value)
 		}
 	}
+	if err := s.DropPendingRegistrations(ctx, id); err != nil {
+		return nil, fmt.Errorf("delete account %s: %w", id, err)
+	}
 	keys, err := s.RDB.SMembers(ctx, s.Keys.APIKeys(shard, id)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("delete account %s: keys: %w", id, err)

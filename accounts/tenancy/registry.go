@@ -130,6 +130,16 @@ func (s *Store) addrDomainFree(ctx context.Context, acct *accounts.Account, a st
 // RemoveAddress releases an address registered to accountID. ErrNotFound if
 // it is not registered to that account.
 func (s *Store) RemoveAddress(ctx context.Context, accountID, email string) error {
+	if shard, err := s.ShardFromID(accountID); err == nil {
+		// A pending one is withdrawn: its mailed token then confirms nothing.
+		n, err := s.RDB.HDel(ctx, s.Keys.PendingRegs(shard, accountID), "addr:"+strings.ToLower(strings.TrimSpace(email))).Result()
+		if err != nil {
+			return fmt.Errorf("unregister %s: %w", email, err)
+		}
+		if n > 0 {
+			return nil
+		}
+	}
 	a, err := accounts.NormalizeAddress(email)
 	if err != nil {
 		return fmt.Errorf("address %q: %w", email, accounts.ErrNotFound)

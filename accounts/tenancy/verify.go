@@ -111,10 +111,6 @@ func (s *Store) PendingDomains(ctx context.Context, accountID string) ([]account
 	return out, nil
 }
 
-// TXTLookup looks up the TXT records of a name (a *net.Resolver's
-// LookupTXT, or a cache of it).
-type TXTLookup func(ctx context.Context, name string) ([]string, error)
-
 // VerifyDomain checks the TXT record of accountID's pending request for
 // domain and, if it holds the token, registers the domain to the account.
 // ErrNotFound when there is no such request; ErrVerification (its text says
@@ -123,7 +119,9 @@ type TXTLookup func(ctx context.Context, name string) ([]string, error)
 // ErrDomainTaken if another account proved control first;
 // ErrForeignAddresses if an account of another tree holds exact addresses
 // inside the domain.
-func (s *Store) VerifyDomain(ctx context.Context, accountID, domain string, lookup TXTLookup) error {
+//
+// lookup resolves TXT records (a *net.Resolver's LookupTXT, or a cache).
+func (s *Store) VerifyDomain(ctx context.Context, accountID, domain string, lookup func(ctx context.Context, name string) ([]string, error)) error {
 	d, err := RegNormalizeDomain(domain)
 	if err != nil {
 		return fmt.Errorf("domain %q: %w", domain, accounts.ErrNotFound)
@@ -329,10 +327,19 @@ func (s *Store) ConfirmAddress(ctx context.Context, token string) (accountID, ad
 		return "", "", fmt.Errorf("confirm address: %w", err)
 	}
 	accountID, address, _ = strings.Cut(v, " ")
+	shard, err := s.ShardFromID(accountID)
+	if err != nil {
+		return "", "", fmt.Errorf("confirmation token: %w", accounts.ErrNotFound)
+	}
+	// Withdrawn meanwhile (address remove, account deleted): nothing to confirm.
+	if ok, err := s.RDB.HExists(ctx, s.Keys.PendingRegs(shard, accountID), "addr:"+address).Result(); err != nil {
+		return "", "", fmt.Errorf("confirm address: %w", err)
+	} else if !ok {
+		return "", "", fmt.Errorf("confirmation token: request withdrawn: %w", accounts.ErrNotFound)
+	}
 	if err := s.AddAddress(ctx, accountID, address); err != nil {
 		return accountID, address, err
 	}
-	shard, _ := s.ShardFromID(accountID)
 	if err := s.RDB.HDel(ctx, s.Keys.PendingRegs(shard, accountID), "addr:"+address).Err(); err != nil {
 		return accountID, address, fmt.Errorf("confirm address: %w", err)
 	}
@@ -368,4 +375,30 @@ func (s *Store) PendingAddresses(ctx context.Context, accountID string) ([]accou
 	}
 	slices.SortFunc(out, func(a, b accounts.PendingAddress) int { return strings.Compare(a.Address, b.Address) })
 	return out, nil
+}
+
+// DropPendingRegistrations withdraws all of accountID's pending domain and
+// address registrations (a deleted account). Mailed tokens then confirm
+// nothing: ConfirmAddress finds no account. Idempotent.
+func (s *Store) DropPendingRegistrations(ctx context.Context, accountID string) error {
+	shard, err := s.ShardFromID(accountID)
+	if err != nil {
+		return err
+	}
+	key := s.Keys.PendingRegs(shard, accountID)
+	all, err := s.RDB.HKeys(ctx, key).Result()
+	if err != nil {
+		return fmt.Errorf("pending registrations: %w", err)
+	}
+	for _, k := range all {
+		if d, ok := strings.CutPrefix(k, "domain:"); ok {
+			if err := s.RDB.SRem(ctx, s.Keys.PendingDomain(d), accountID).Err(); err != nil {
+				return fmt.Errorf("pending registrations: %w", err)
+			}
+		}
+	}
+	if err := s.RDB.Del(ctx, key).Err(); err != nil {
+		return fmt.Errorf("pending registrations: %w", err)
+	}
+	return nil
 }

@@ -403,9 +403,16 @@ func cliCommands() map[string]command {
 		arg := "--account ID " + strings.ToUpper(kind)
 		cmds[kind+" add"] = command{arg, register(kind, plural)}
 		cmds[kind+" remove"] = command{arg, remove(plural, strings.ToUpper(kind), kind+" %s removed\n")}
-		cmds[kind+" list"] = command{"--account ID", ofAccount("/"+plural, false, func(w io.Writer, r map[string][]string) {
-			for _, v := range r[plural] {
+		cmds[kind+" list"] = command{"--account ID", ofAccount("/"+plural, false, func(w io.Writer, r regList) {
+			for _, v := range append(r.Domains, r.Addresses...) {
 				fmt.Fprintln(w, v)
+			}
+			for _, p := range r.Pending {
+				if p.Domain != "" {
+					fmt.Fprintf(w, "%s\tpending: TXT %s %q\n", p.Domain, p.TXTName, p.TXTValue)
+				} else {
+					fmt.Fprintf(w, "%s\tpending: waiting for its owner's confirmation until %s\n", p.Address, ts(p.ExpiresAt))
+				}
 			}
 		})}
 	}
@@ -413,7 +420,7 @@ func cliCommands() map[string]command {
 	for _, area := range []map[string]command{cliUserCommands(), cliPermissionCommands(),
 		cliBillingCommands(), cliWebhookCommands(), cliStatsCommands(), cliContactCommands(), cliInboxCommands(),
 		cliOptOutCommands(), cliAutomationCommands(), cliSenderCommands(), cliTemplateCommands(),
-		cliLimitsCommands(), cliPolicyCommands()} {
+		cliLimitsCommands(), cliPolicyCommands(), cliRegistrationCommands()} {
 		maps.Copy(cmds, area)
 	}
 	return cmds
@@ -606,8 +613,8 @@ func transfer(route, done string) func(*flag.FlagSet) runFunc {
 // register is "domain|address add --account ID VALUE".
 func register(kind, plural string) func(*flag.FlagSet) runFunc {
 	return withAccount(1, strings.ToUpper(kind), func(ctx context.Context, c *client, id string, args []string) error {
-		return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/"+plural, map[string]string{kind: args[0]}, func(w io.Writer, r map[string]string) {
-			fmt.Fprintf(w, "%s %s added to account %s\n", kind, r[kind], id)
+		return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/"+plural, map[string]string{kind: args[0]}, func(w io.Writer, r regState) {
+			printRegState(w, kind, id, r)
 		})
 	})
 }

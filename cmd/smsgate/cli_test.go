@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/api"
+	"github.com/smsgate/smsgate/internal/dnstest"
 	"github.com/smsgate/smsgate/internal/redistest"
 )
 
@@ -31,12 +33,22 @@ type cliEnv struct {
 	key   string
 	root  *accounts.Account
 	store *redisstore.Store
+	dns   *dnstest.Server // the API's resolver for domain verification
+	mails *mailbox
 }
 
 func newCLIEnv(t *testing.T) *cliEnv {
 	t.Helper()
 	st := redisstore.New(redistest.Start(t), redisstore.Options{})
-	srv := httptest.NewServer(api.New(api.Options{Stores: apiStores(st), Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
+	e := &cliEnv{t: t, store: st, dns: dnstest.Start(t), mails: &mailbox{}}
+	srv := httptest.NewServer(api.New(api.Options{Stores: apiStores(st), Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		LookupTXT: e.dns.Resolver().LookupTXT,
+		Mailer: func(_ context.Context, to, _, body string) error {
+			e.mails.mu.Lock()
+			defer e.mails.mu.Unlock()
+			e.mails.last = map[string]string{to: body}
+			return nil
+		}}))
 	t.Cleanup(srv.Close)
 	root, secret, err := st.Bootstrap(t.Context(), accounts.Account{Name: "Root", DefaultCountry: "AU"})
 	if err != nil {
@@ -45,7 +57,27 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	if _, err := st.Credit(t.Context(), root.ID, 10000, "seed", "test"); err != nil {
 		t.Fatalf("credit: %v", err)
 	}
-	return &cliEnv{t: t, url: srv.URL, key: secret, root: root, store: st}
+	e.url, e.key, e.root = srv.URL, secret, root
+	return e
+}
+
+// mailbox keeps the last mail the API sent (address confirmations).
+type mailbox struct {
+	mu   sync.Mutex
+	last map[string]string // to: body
+}
+
+// token returns the confirmation token last mailed to addr.
+func (e *cliEnv) token(addr string) string {
+	e.t.Helper()
+	e.mails.mu.Lock()
+	defer e.mails.mu.Unlock()
+	body := e.mails.last[addr]
+	i := strings.Index(body, "smsgate address confirm ")
+	if i < 0 {
+		e.t.Fatalf("no confirmation mailed to %s", addr)
+	}
+	return strings.Fields(body[i+len("smsgate address confirm "):])[0]
 }
 
 // run runs the CLI with the environment's URL and key.
@@ -99,9 +131,9 @@ func TestCLIWorkflow(t *testing.T) {
 	}{
 		{"account list", []string{"account", "list"}, []string{"ID", "NAME", "Sales", "Support", a.ID, e.root.ID}},
 		{"account get", []string{"account", "get", a.ID}, []string{"name", "Sales", "status", "active"}},
-		{"domain add", []string{"domain", "add", "--account", a.ID, "sales.example.com"}, []string{"domain sales.example.com added to account " + a.ID}},
-		{"domain list", []string{"domain", "list", "--account", a.ID}, []string{"sales.example.com"}},
-		{"address add, flags last", []string{"address", "add", "Jo@Example.org", "--account", b.ID}, []string{"address jo@example.org added"}},
+		{"domain add", []string{"domain", "add", "--account", a.ID, "sales.example.com"}, []string{"domain sales.example.com is pending", "_smsgate-challenge.sales.example.com  TXT  \"smsgate-verify=", "smsgate domain verify --account " + a.ID + " sales.example.com"}},
+		{"domain list", []string{"domain", "list", "--account", a.ID}, []string{"sales.example.com", "pending: TXT _smsgate-challenge.sales.example.com"}},
+		{"address add, flags last", []string{"address", "add", "Jo@Example.org", "--account", b.ID}, []string{"address jo@example.org is pending: a one-time confirmation token was mailed to jo@example.org"}},
 		{"address list", []string{"address", "list", "--account", b.ID}, []string{"jo@example.org"}},
 		{"address remove", []string{"address", "remove", "--account", b.ID, "jo@example.org"}, []string{"removed"}},
 		{"credit", []string{"balance", "credit", "--account", a.ID, "2500", "--ref", "PO-1"}, []string{"credit of 2500", a.ID, "+2500", "-2500", "7500"}},
@@ -177,6 +209,9 @@ func TestCLIErrors(t *testing.T) {
 	a := e.createSub("Sales")
 	b := e.createSub("Support")
 	e.must("domain", "add", "--account", a.ID, "sales.example.com")
+	if err := e.store.ApproveDomain(t.Context(), a.ID, "sales.example.com"); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name   string
 		key    string

@@ -45,7 +45,7 @@ func cliUserCommands() map[string]command {
 // cliNoKey names the commands that run without an API key: they are how a
 // user gets one.
 func cliNoKey() map[string]bool {
-	return map[string]bool{"user accept": true, "login": true}
+	return map[string]bool{"user accept": true, "login": true, "address confirm": true}
 }
 
 func printMembers(w io.Writer, r membersResp) {

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
 
 	"github.com/smsgate/smsgate/config"
 	"github.com/smsgate/smsgate/smtp/relay"
+	"github.com/smsgate/smsgate/smtp/senderauth"
 )
 
 // postmasterForwarder forwards mail for postmaster@<sms-domain> to
@@ -17,5 +21,29 @@ func postmasterForwarder(cfg *config.Config, mailer *relay.Mailer) func(context.
 	}
 	return func(ctx context.Context, envelopeFrom string, data []byte) error {
 		return mailer.ForwardPostmaster(ctx, to, envelopeFrom, data)
+	}
+}
+
+// noticeMailer sends the API's plain-text mails (address confirmations)
+// through the relay; nil without one.
+func noticeMailer(mailer *relay.Mailer, hostname string) func(ctx context.Context, to, subject, body string) error {
+	if mailer == nil {
+		return nil
+	}
+	return func(ctx context.Context, to, subject, body string) error {
+		var id [8]byte
+		_, _ = rand.Read(id[:]) // crypto/rand.Read never fails (Go 1.24+)
+		return mailer.MailNotice(ctx, relay.Notice{To: to, ID: "confirm-" + hex.EncodeToString(id[:]), Subject: subject, Body: body, Date: time.Now()})
+	}
+}
+
+// verifyLookup resolves the TXT records of domain verification: uncached,
+// so that a record just published is seen, bounded by dns.timeout.
+func verifyLookup(cfg *config.Config) func(ctx context.Context, name string) ([]string, error) {
+	r := senderauth.NewResolver(cfg.DNS.Servers)
+	return func(ctx context.Context, name string) ([]string, error) {
+		ctx, cancel := context.WithTimeout(ctx, cfg.DNS.Timeout.Std())
+		defer cancel()
+		return r.LookupTXT(ctx, name)
 	}
 }

@@ -224,8 +224,13 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	// that /readyz can report the drain.
 	draining := make(chan struct{})
 	httpAddr := ""
+	// One DNS cache for the sender policy (SPF, DKIM) and domain verification.
+	dnsCache := senderauth.NewCache(senderauth.NewResolver(cfg.DNS.Servers), senderauth.CacheOptions{
+		Timeout: cfg.DNS.Timeout.Std(), TTL: cfg.DNS.CacheTTL.Std(), NegativeTTL: cfg.DNS.NegativeCacheTTL.Std(),
+	})
 	if lns.http != nil {
 		h := api.New(api.Options{
+			Mailer: noticeMailer(mailer, cfg.SMTP.Hostname), LookupTXT: verifyLookup(cfg),
 			// The account store serves every area of the API.
 			Stores: api.Stores{Auth: store, Accounts: store, Registrations: store, Policies: store, Keys: store, Money: store,
 				Messages: store, Inbox: store, Users: store, Permissions: store, Billing: store, Stats: store,
@@ -309,10 +314,8 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 			RequireTLS: cfg.SMTP.RequireTLS, AllowInsecureAuth: cfg.SMTP.AllowInsecureAuth,
 			Resolver: smtp.CacheResolver(store, cfg.SMTP.SenderCache.Std(), nil), Keys: store, Pipeline: smtp.RouterPipeline(pipeline), Groups: store,
 			Postmaster: postmasterForwarder(cfg, mailer),
-			SenderAuth: senderauth.New(senderauth.NewCache(senderauth.NewResolver(cfg.DNS.Servers), senderauth.CacheOptions{
-				Timeout: cfg.DNS.Timeout.Std(), TTL: cfg.DNS.CacheTTL.Std(), NegativeTTL: cfg.DNS.NegativeCacheTTL.Std(),
-			})),
-			Logger: logger.With("component", "smtp"), Metrics: smtp.NewMetrics(reg), OnPanic: pc.record,
+			SenderAuth: senderauth.New(dnsCache),
+			Logger:     logger.With("component", "smtp"), Metrics: smtp.NewMetrics(reg), OnPanic: pc.record,
 		})
 		var srvs sync.WaitGroup
 		var closers []func() error
