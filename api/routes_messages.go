@@ -462,6 +462,10 @@ func (s *server) sendProblem(ctx context.Context, err error, acct *accounts.Acco
 		return problemf(http.StatusConflict, "account-deactivated", "account: %s (or its parent) is deactivated and sends nothing", acct.ID)
 	case errors.As(err, &oo): // nothing sent or charged; the blocked log has them
 		return problemf(http.StatusUnprocessableEntity, "opted-out", "to: %s", oo.Error())
+	case errors.Is(err, router.ErrPoolExhausted): // nothing sent or charged
+		p := problemf(http.StatusServiceUnavailable, "pool-exhausted", "to: every shared source number has an open conversation with %s for another sender; try again later, or ask the operator for a dedicated number", sendErrTail(err))
+		p.RetryAfter = 3600
+		return p
 	}
 	return s.toProblem(ctx, err, "account", acct.ID)
 }

@@ -132,8 +132,16 @@ type Dispatch struct {
 	ClaimIdle Duration `yaml:"claim_idle"` // pending longer than this: claimed from a dead worker
 	Retry     Retry    `yaml:"retry"`
 	// DefaultSource is the source address when the account sets none.
-	DefaultSource   string `yaml:"default_source"`
-	RefundOnFailure bool   `yaml:"refund_on_failure"`
+	DefaultSource string `yaml:"default_source"`
+	// SourcePool are shared numbers used instead of DefaultSource, so that
+	// accounts texting the same phone never share a conversation: each
+	// (account, sender, phone) keeps one pool number no one else has an
+	// open conversation with that phone on. Empty: DefaultSource.
+	SourcePool []string `yaml:"source_pool"`
+	// SourcePoolTTL is how long a conversation keeps its pool number after
+	// its last send; 0: 720h (as long as replies are routed to it).
+	SourcePoolTTL   Duration `yaml:"source_pool_ttl"`
+	RefundOnFailure bool     `yaml:"refund_on_failure"`
 }
 
 // Retry is the backoff for temporary submit failures: Initial doubling up to
@@ -174,6 +182,10 @@ type Relay struct {
 	Password Secret `yaml:"password"`
 	StartTLS bool   `yaml:"starttls"`
 }
+
+// MaxSourcePool bounds dispatch.source_pool (each send checks every number
+// for the recipient).
+const MaxSourcePool = 100
 
 // Shutdown bounds the graceful drain.
 type Shutdown struct {

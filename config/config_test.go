@@ -133,6 +133,12 @@ func TestLoadBad(t *testing.T) {
 			`relay.hostname: "bad_name" is not a valid host name`,
 			"shutdown.timeout: must be greater than 0 (got 0s)",
 		},
+		"pool": {
+			`dispatch.source_pool[1]: "+61480000002" must be a number in international form without '+', 8 to 15 digits (replies come back to it)`,
+			"dispatch.source_pool[2]: duplicate of dispatch.source_pool[0]",
+			`dispatch.source_pool[3]: "ACME" must be a number in international form without '+', 8 to 15 digits (replies come back to it)`,
+			"dispatch.source_pool_ttl: must not be negative (0: the default, 720h)",
+		},
 		"dns": {
 			`dns.servers[1]: "9.9.9.9" is not a host:port address`,
 			`dns.servers[2]: "[::1]:0" needs a port other than 0`,

@@ -272,6 +272,23 @@ func (c *Config) validateDispatch(v *checker) {
 	if !validSource(d.DefaultSource) {
 		v.add("dispatch.default_source", "%q must be up to 11 letters and digits, or up to 15 digits", d.DefaultSource)
 	}
+	if len(d.SourcePool) > MaxSourcePool {
+		v.add("dispatch.source_pool", "%d numbers; at most %d", len(d.SourcePool), MaxSourcePool)
+	}
+	seen := map[string]int{}
+	for i, n := range d.SourcePool {
+		p := fmt.Sprintf("dispatch.source_pool[%d]", i)
+		if !digitsRE.MatchString(n) || len(n) < 8 || len(n) > 15 {
+			v.add(p, "%q must be a number in international form without '+', 8 to 15 digits (replies come back to it)", n)
+		}
+		if j, dup := seen[n]; dup {
+			v.add(p, "duplicate of dispatch.source_pool[%d]", j)
+		}
+		seen[n] = i
+	}
+	if d.SourcePoolTTL < 0 {
+		v.add("dispatch.source_pool_ttl", "must not be negative (0: the default, 720h)")
+	}
 }
 
 var (

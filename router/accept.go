@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/phone"
@@ -35,6 +36,9 @@ type Pipeline struct {
 	optouts       OptOutChecker
 	refused       RefusedRecorder
 	emptyLists    optOutLists
+	pool          []string
+	poolTTL       time.Duration
+	poolStore     PoolStore
 }
 
 // Notifier tells the sender of a mail which recipients were not sent to
@@ -67,6 +71,12 @@ type PipelineOptions struct {
 	// (Transaction.AddRcpt); nil: Store, if it has them, else that early
 	// answer is skipped and the accept step alone blocks opted-out numbers.
 	OptOuts OptOutChecker
+	// SourcePool are shared source numbers used instead of DefaultSource
+	// (pool.go); empty: DefaultSource. PoolTTL is how long a conversation
+	// keeps its number after its last send (default 30 days). The Store
+	// must be a PoolStore.
+	SourcePool []string
+	PoolTTL    time.Duration
 }
 
 // DefaultMaxParts is the part limit of an account that sets none.
@@ -88,6 +98,12 @@ func NewPipeline(opts PipelineOptions) *Pipeline {
 		p.optouts, _ = opts.Store.(OptOutChecker)
 	}
 	p.refused, _ = opts.Store.(RefusedRecorder)
+	if ps, ok := opts.Store.(PoolStore); ok && len(opts.SourcePool) > 0 {
+		p.pool, p.poolStore, p.poolTTL = opts.SourcePool, ps, opts.PoolTTL
+		if p.poolTTL <= 0 {
+			p.poolTTL = DefaultPoolTTL
+		}
+	}
 	return p
 }
 
@@ -137,13 +153,17 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 	if source == "" {
 		source = p.defaultSource
 	}
+	sources, err := p.poolSources(ctx, m, source)
+	if err != nil {
+		return nil, err
+	}
 	msgs := make([]*accounts.Message, len(m.Recipients))
 	for i, to := range m.Recipients {
 		msgs[i] = &accounts.Message{
 			AccountID: acct.ID,
 			Sender:    m.Sender.Address,
 			MailID:    m.MailID,
-			Source:    source,
+			Source:    sources[i],
 			To:        to,
 			Text:      texts[i].text,
 			Coding:    texts[i].coding,

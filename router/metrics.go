@@ -17,6 +17,7 @@ type Metrics struct {
 	queueOldest     prometheus.Gauge
 	receipts        *prometheus.CounterVec
 	replies         *prometheus.CounterVec
+	poolExhausted   prometheus.Counter
 }
 
 // NewMetrics registers the router's metrics with reg.
@@ -31,6 +32,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "smsgate_router_submits_total",
 			Help: "Messages submitted to carrier links, by link and result (ok, temporary, permanent).",
 		}, []string{"link", "result"}),
+		poolExhausted: f.NewCounter(prometheus.CounterOpts{
+			Name: "smsgate_router_pool_exhausted_total",
+			Help: "Mails deferred because every shared source number (dispatch.source_pool) had an open conversation with a recipient for another account or sender.",
+		}),
 		noRoute: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsgate_router_no_route_total",
 			Help: "Send attempts that found no carrier link up for the destination, by result (temporary: retried, permanent: gave up).",

@@ -43,6 +43,9 @@ var (
 	ErrTooLong = errors.New("message is too long")
 	ErrEmpty   = errors.New("message has no text")
 	ErrNoRoute = errors.New("no route to destination")
+	// ErrPoolExhausted: every shared pool number has an open conversation
+	// with the recipient for another account or sender (pool.go).
+	ErrPoolExhausted = errors.New("no shared source number is free for this recipient")
 	// ErrNotPermitted: the sending account lacks a permission flag; the
 	// error is a *PermissionError that names it.
 	ErrNotPermitted = errors.New("not permitted")

@@ -175,6 +175,20 @@ func (k Space) Numbers(shard int, acct string) string { return k.skey(shard, "nu
 // SenderIDs is the hash of account acct's alphanumeric sender ids (folded -> as typed): <p>:{sN}:senderids:<acct>.
 func (k Space) SenderIDs(shard int, acct string) string { return k.skey(shard, "senderids", acct) }
 
+// PoolOwner is the string naming who ("<acct> <sender>") holds the
+// conversation between the shared pool number and phone:
+// <p>:pool:{<phone>}:n:<number>. The phone's hash tag keeps every pool key
+// of one phone in one cluster slot, so one script picks among them.
+func (k Space) PoolOwner(phone, number string) string {
+	return k.gkey("pool", "{"+phone+"}", "n", number)
+}
+
+// PoolSticky is the pool number last picked for owner (a hash of
+// "<acct> <sender>") texting phone: <p>:pool:{<phone>}:s:<owner>.
+func (k Space) PoolSticky(phone, owner string) string {
+	return k.gkey("pool", "{"+phone+"}", "s", owner)
+}
+
 // Registration is the string holding the account that registered a sender
 // domain (kind "domain") or address (kind "addr"): <p>:<kind>:<value>.
 func (k Space) Registration(kind, value string) string { return k.gkey(kind, value) }

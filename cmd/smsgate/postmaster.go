@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"time"
 
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/config"
 	"github.com/smsgate/smsgate/smtp/relay"
 	"github.com/smsgate/smsgate/smtp/senderauth"
@@ -46,4 +48,19 @@ func verifyLookup(cfg *config.Config) func(ctx context.Context, name string) ([]
 		defer cancel()
 		return r.LookupTXT(ctx, name)
 	}
+}
+
+// checkSourcePool refuses to start when a shared pool number is also an
+// account's dedicated number: its replies would belong to two owners.
+func checkSourcePool(ctx context.Context, store *redisstore.Store, pool []string) error {
+	for i, n := range pool {
+		owner, err := store.NumberInbox(ctx, n)
+		if err != nil {
+			return fmt.Errorf("check dispatch.source_pool: %w", err)
+		}
+		if owner != "" {
+			return fmt.Errorf("dispatch.source_pool[%d]: %s is a dedicated number of account %s; take it out of the pool or free it (smsgate admin number remove)", i, n, owner)
+		}
+	}
+	return nil
 }

@@ -167,6 +167,10 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		Store: store, Routes: routes, DefaultSource: cfg.Dispatch.DefaultSource,
 		Logger: logger.With("component", "router"), Metrics: rm, Events: hooks,
 		Templates: store, Senders: store,
+		SourcePool: cfg.Dispatch.SourcePool, PoolTTL: cfg.Dispatch.SourcePoolTTL.Std(),
+	}
+	if err := checkSourcePool(ctx, store, cfg.Dispatch.SourcePool); err != nil {
+		return err
 	}
 	if mailer != nil {
 		popts.Notifier = mailer // a nil *relay.Mailer must not become a non-nil interface
