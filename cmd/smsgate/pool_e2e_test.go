@@ -11,7 +11,8 @@ import (
 	"github.com/smsgate/smsgate/smpp/smsctest"
 )
 
-// TestSourcePoolTwoTenants: two tenants (two parent accounts) text the same
+// TestSourcePoolTwoTenants: tenant B cannot register inside tenant A's domain;
+// the two tenants (two parent accounts) text the same
 // phone through a gateway with a pool of two shared numbers. Each gets its
 // own number; the phone's replies and its STOP reach the tenant whose
 // conversation they answer, whatever order they come in; a third sender on
@@ -35,6 +36,18 @@ func TestSourcePoolTwoTenants(t *testing.T) {
 	if _, err := g.store.SetSenderPolicy(ctx, b.ID, &loopbackPolicy); err != nil {
 		t.Fatal(err)
 	}
+	// Tenant B cannot register an address inside A's domain (it would take
+	// A's mail), nor claim A's domain.
+	bKey, _, err := g.store.CreateKey(ctx, b.ID, accounts.RoleSubAdmin, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := g.doAs(bKey, "POST", "/v1/accounts/"+b.ID+"/addresses", `{"address":"alice@example.com"}`); code != http.StatusConflict || !strings.Contains(body, "address-in-other-domain") {
+		t.Fatalf("B registers alice@example.com: %d %s", code, body)
+	}
+	if code, body := g.doAs(bKey, "POST", "/v1/accounts/"+b.ID+"/domains", `{"domain":"example.com"}`); code != http.StatusConflict || !strings.Contains(body, "domain-taken") {
+		t.Fatalf("B asks for example.com: %d %s", code, body)
+	}
 	const phone = "61412345678"
 	rcpt := "0412345678@" + smsDomain
 	send := func(from, id, text string) error {
@@ -46,6 +59,7 @@ func TestSourcePoolTwoTenants(t *testing.T) {
 	if err := send("bob@tenant-b.example", "b1@x", "Hello from B"); err != nil {
 		t.Fatal(err)
 	}
+	// alice@example.com's mail is still A's (it was sent, and charged to A).
 	g.waitFor("both SMS delivered", func() bool {
 		n := 0
 		for _, acct := range []string{g.sub.ID, b.ID} {
