@@ -183,24 +183,28 @@ func (st MessageStatus) Final() bool {
 
 // Message is one SMS to one recipient (it may travel as several parts).
 type Message struct {
-	ID          string        `json:"id"`
-	AccountID   string        `json:"account_id"`
-	Sender      string        `json:"sender"`            // the email address that sent it
-	MailID      string        `json:"mail_id,omitempty"` // the email's Message-ID
-	Source      string        `json:"source,omitempty"`  // our number or sender id
-	To          string        `json:"to"`                // E.164 without '+'
-	Text        string        `json:"text"`
-	Coding      uint8         `json:"coding"` // SMPP data_coding: 0 GSM 03.38, 8 UCS-2
-	Parts       int           `json:"parts"`
-	Price       int64         `json:"price"` // total, minor units
-	Status      MessageStatus `json:"status"`
-	Link        string        `json:"link,omitempty"`
-	SMSCID      string        `json:"smsc_id,omitempty"`
-	Error       string        `json:"error,omitempty"`
-	Attempts    int           `json:"attempts"`
-	CreatedAt   time.Time     `json:"created_at"`
-	SubmittedAt time.Time     `json:"submitted_at,omitzero"`
-	DoneAt      time.Time     `json:"done_at,omitzero"`
+	ID        string        `json:"id"`
+	AccountID string        `json:"account_id"`
+	Sender    string        `json:"sender"`            // the email address that sent it
+	MailID    string        `json:"mail_id,omitempty"` // the email's Message-ID
+	Source    string        `json:"source,omitempty"`  // our number or sender id
+	To        string        `json:"to"`                // E.164 without '+'
+	Text      string        `json:"text"`
+	Coding    uint8         `json:"coding"` // SMPP data_coding: 0 GSM 03.38, 8 UCS-2
+	Parts     int           `json:"parts"`
+	Price     int64         `json:"price"` // total, minor units
+	Status    MessageStatus `json:"status"`
+	Link      string        `json:"link,omitempty"`
+	SMSCID    string        `json:"smsc_id,omitempty"`
+	Error     string        `json:"error,omitempty"`
+	Attempts  int           `json:"attempts"`
+	// PartIDs are the SMSC ids of the parts accepted so far, by part ("" not
+	// yet, "?" sent but its response was lost): a retry resubmits only the
+	// parts without one.
+	PartIDs     []string  `json:"part_ids,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	SubmittedAt time.Time `json:"submitted_at,omitzero"`
+	DoneAt      time.Time `json:"done_at,omitzero"`
 }
 
 // Reply is an inbound SMS (MO) routed to an account's inbox.

@@ -138,6 +138,10 @@ type Dispatch struct {
 	// (account, sender, phone) keeps one pool number no one else has an
 	// open conversation with that phone on. Empty: DefaultSource.
 	SourcePool []string `yaml:"source_pool"`
+	// ExpireAfter fails a message not sent within this long of being
+	// accepted, like an SMS validity period (waiting for a carrier link uses
+	// no attempts, so an outage ends in expiry). 0: never.
+	ExpireAfter Duration `yaml:"expire_after"`
 	// SourcePoolTTL is how long a conversation keeps its pool number after
 	// its last send; 0: 720h (as long as replies are routed to it).
 	SourcePoolTTL   Duration `yaml:"source_pool_ttl"`
@@ -170,6 +174,23 @@ type Link struct {
 	EnquireLink        Duration `yaml:"enquire_link"`
 	ResponseTimeout    Duration `yaml:"response_timeout"`
 	RegisteredDelivery bool     `yaml:"registered_delivery"` // ask for delivery receipts
+	// A submit unanswered after response_timeout is still waited for (a
+	// late response is recorded; nothing is sent again on a live session).
+	// TimeoutsBeforeRebind submits in a row without any response end the
+	// session (rebind; those submits go again, at a duplicate risk);
+	// OutcomeWait bounds the wait for one lost response (0: 6 x
+	// response_timeout), after which the part counts as sent.
+	TimeoutsBeforeRebind int      `yaml:"timeouts_before_rebind"`
+	OutcomeWait          Duration `yaml:"outcome_wait"`
+}
+
+// EffectiveOutcomeWait is OutcomeWait, or its default of 6 x
+// ResponseTimeout.
+func (l Link) EffectiveOutcomeWait() Duration {
+	if l.OutcomeWait > 0 {
+		return l.OutcomeWait
+	}
+	return 6 * l.ResponseTimeout
 }
 
 // Relay is the outbound SMTP server through which replies are mailed back to
@@ -215,13 +236,14 @@ func Default() *Config {
 			Workers:   64,
 			Batch:     200,
 			Block:     Seconds(1),
-			ClaimIdle: Seconds(60),
+			ClaimIdle: Seconds(120), // > the links' default outcome_wait (60s)
 			Retry: Retry{
 				Initial:     Seconds(1),
 				Max:         Seconds(300),
 				MaxAttempts: 20,
 				Jitter:      0.2,
 			},
+			ExpireAfter:     Seconds(48 * 3600),
 			DefaultSource:   "smsgate",
 			RefundOnFailure: true,
 		},
@@ -234,9 +256,10 @@ func Default() *Config {
 // decoded over it.
 func DefaultLink() Link {
 	return Link{
-		Window:             10,
-		EnquireLink:        Seconds(30),
-		ResponseTimeout:    Seconds(10),
-		RegisteredDelivery: true,
+		Window:               10,
+		EnquireLink:          Seconds(30),
+		ResponseTimeout:      Seconds(10),
+		RegisteredDelivery:   true,
+		TimeoutsBeforeRebind: 3,
 	}
 }

@@ -123,7 +123,7 @@ func TestLoadBad(t *testing.T) {
 			"links[0].window: must be between 1 and 1000 (got 0)",
 			"links[0].rate: must be 0 (unlimited) or more (got -2)",
 			"links[0].enquire_link: must be greater than 0 (got 0s)",
-			"dispatch.claim_idle: must be greater than links[0].response_timeout (45s), or in-flight submits are claimed twice",
+			"dispatch.claim_idle: must be greater than links[0].outcome_wait (4m30s), or in-flight submits are claimed twice",
 		},
 		"relay": {
 			`log.level: "verbose" is not one of debug, info, warn, error`,

@@ -359,11 +359,18 @@ func (c *Config) validateLinks(v *checker) {
 		}
 		v.positive(p("enquire_link"), l.EnquireLink)
 		v.positive(p("response_timeout"), l.ResponseTimeout)
-		// A submit still waiting for its response must not look like the
-		// entry of a dead worker, or another worker would send it again.
-		if l.ResponseTimeout > 0 && c.Dispatch.ClaimIdle > 0 && c.Dispatch.ClaimIdle <= l.ResponseTimeout {
+		if l.TimeoutsBeforeRebind < 0 {
+			v.add(p("timeouts_before_rebind"), "must be 0 (the default, 3) or more (got %d)", l.TimeoutsBeforeRebind)
+		}
+		if l.OutcomeWait < 0 || (l.OutcomeWait > 0 && l.OutcomeWait < l.ResponseTimeout) {
+			v.add(p("outcome_wait"), "must be 0 (6 x response_timeout) or at least response_timeout (%s) (got %s)", l.ResponseTimeout, l.OutcomeWait)
+		}
+		// A submit still waiting for its response (up to outcome_wait) must
+		// not look like the entry of a dead worker, or another worker would
+		// send it again.
+		if wait := l.EffectiveOutcomeWait(); wait > 0 && c.Dispatch.ClaimIdle > 0 && c.Dispatch.ClaimIdle <= wait {
 			v.add("dispatch.claim_idle", "must be greater than %s (%s), or in-flight submits are claimed twice",
-				p("response_timeout"), l.ResponseTimeout)
+				p("outcome_wait"), wait)
 		}
 	}
 }

@@ -23,9 +23,11 @@ type QueueStore interface {
 	LoadMessages(ctx context.Context, ids []string) ([]*accounts.Message, error)
 	MarkSubmitted(ctx context.Context, batch []accounts.Submitted) error
 	Ack(ctx context.Context, e accounts.Entry) error
-	Retry(ctx context.Context, e accounts.Entry, at time.Time, reason string) (int, error)
+	Retry(ctx context.Context, e accounts.Entry, at time.Time, reason string, partIDs []string) (int, error)
+	Park(ctx context.Context, e accounts.Entry, reason string, partIDs []string) error
+	ReleaseParked(ctx context.Context, before time.Time, max int) (int, error)
 	PromoteDue(ctx context.Context, now time.Time, max int) (int, error)
-	Fail(ctx context.Context, e accounts.Entry, reason string, refund bool) (*accounts.Message, error)
+	Fail(ctx context.Context, e accounts.Entry, reason string, refund, attempt bool) (*accounts.Message, error)
 	QueueStats(ctx context.Context) (pending, retrying int64, oldest time.Duration, err error)
 }
 
@@ -61,6 +63,14 @@ type DispatcherOptions struct {
 	Retry              RetryPolicy
 	RegisteredDelivery bool
 	RefundOnFailure    bool
+	// ExpireAfter fails a message not sent within this long of being
+	// accepted (like an SMS validity period); 0: never. Waiting for a link
+	// uses no attempts, so a long outage ends in expiry, not in attempts.
+	ExpireAfter time.Duration
+	// ParkRecheck releases parked messages this long after they were parked
+	// even when no link bound meanwhile (a route's link may be up while
+	// another was down); default 1m.
+	ParkRecheck time.Duration
 	DrainTimeout       time.Duration // how long in-flight submits may finish after Run's ctx ends
 	ErrorBackoff       time.Duration // wait after a failed queue read or message load; default 1s
 	Logger             *slog.Logger
@@ -105,6 +115,9 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 	}
 	if o.ErrorBackoff <= 0 {
 		o.ErrorBackoff = time.Second
+	}
+	if o.ParkRecheck <= 0 {
+		o.ParkRecheck = time.Minute
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -230,38 +243,82 @@ func (d *Dispatcher) recoverWorker(ctx context.Context, e accounts.Entry) {
 	d.log.ErrorContext(ctx, "panic in dispatch worker", "panic", fmt.Sprint(v), "message", e.MessageID)
 }
 
-// send submits every part of m and reports the outcome.
+// send submits the parts of m not yet accepted and reports the outcome.
+//
+// A submit's outcome is never guessed: a part whose response was lost on a
+// live session is not sent again (its id is unknown, "?"); a part whose
+// session ended unanswered is sent again once a link binds (the duplicate
+// risk is counted); parts the SMSC accepted are kept across attempts, so a
+// retry resubmits only the others, with the same concatenation reference.
+// Waiting for a link (none up, link down, outcome unknown) parks the message
+// without using an attempt; it expires by age (ExpireAfter). A message with
+// an accepted part is never refunded.
 func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Message, results chan<- accounts.Submitted) {
 	start := time.Now()
+	if d.o.ExpireAfter > 0 && time.Since(m.CreatedAt) > d.o.ExpireAfter {
+		d.fail(ctx, e, m, noLink, fmt.Sprintf("expired: not sent within %s of being accepted", d.o.ExpireAfter),
+			!accepted(m.PartIDs), false)
+		return
+	}
 	link := d.o.Routes.Pick(m.To)
 	if link == nil {
-		d.retry(ctx, e, m, "no carrier link up for destination", noLink)
+		d.park(ctx, e, m, noLink, "waiting for a carrier link: none is up for the destination", nil)
 		return
 	}
 	coding, payload := smpp.Encode(m.Text)
 	parts := smpp.Split(coding, payload)
 	ref := concatRef(m)
+	ids := make([]string, len(parts))
+	if len(m.PartIDs) == len(parts) {
+		copy(ids, m.PartIDs)
+	}
 	var variants []string
 	for i, p := range parts {
+		if ids[i] != "" {
+			if ids[i] != partLost {
+				variants = append(variants, smpp.IDVariants(ids[i])...)
+			}
+			continue
+		}
 		req := &smpp.SubmitRequest{Source: m.Source, Dest: m.To, Coding: coding, Payload: p,
 			RegisteredDelivery: d.o.RegisteredDelivery}
 		if len(parts) > 1 {
 			req.UDH = smpp.ConcatUDH(ref, len(parts), i+1)
 		}
 		id, err := link.Submit(ctx, req)
-		if err != nil {
-			var se *smpp.StatusError
-			if errors.As(err, &se) && !se.Temporary() {
-				d.fail(ctx, e, m, link.Name(), err.Error())
-				return
+		var se *smpp.StatusError
+		switch {
+		case err == nil:
+			ids[i] = id
+			variants = append(variants, smpp.IDVariants(id)...)
+		case errors.Is(err, smpp.ErrNoResponse):
+			// Lost on a live session: the SMSC may well have it. Sending it
+			// again there would risk a duplicate; it counts as sent.
+			ids[i] = partLost
+			if d.o.Metrics != nil {
+				d.o.Metrics.lostResponse.WithLabelValues(link.Name()).Inc()
 			}
-			if ctx.Err() != nil {
-				return // draining: the entry stays pending for another consumer
+			d.log.WarnContext(ctx, "submit response lost: the part is not sent again", "message", m.ID, "part", i+1, "link", link.Name())
+		case errors.As(err, &se) && !se.Temporary():
+			d.fail(ctx, e, m, link.Name(), err.Error(), !accepted(ids), true)
+			return
+		case ctx.Err() != nil:
+			return // draining: the entry stays pending for another consumer
+		case errors.Is(err, smpp.ErrOutcomeUnknown):
+			// The session ended unanswered: the part goes again once a link
+			// binds, at the risk of a duplicate.
+			if d.o.Metrics != nil {
+				d.o.Metrics.duplicateRisk.WithLabelValues(link.Name()).Inc()
 			}
-			d.retry(ctx, e, m, err.Error(), link.Name())
+			d.park(ctx, e, m, link.Name(), err.Error(), ids)
+			return
+		case errors.Is(err, smpp.ErrLinkDown):
+			d.park(ctx, e, m, link.Name(), err.Error(), ids)
+			return
+		default: // a temporary status (throttled, queue full): an attempt
+			d.retry(ctx, e, m, err.Error(), link.Name(), ids)
 			return
 		}
-		variants = append(variants, smpp.IDVariants(id)...)
 	}
 	d.count(link.Name(), "ok")
 	if d.o.Metrics != nil {
@@ -272,14 +329,37 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Mes
 		AccountID: m.AccountID, CreatedAt: m.CreatedAt}
 }
 
+// partLost marks a part whose submit_sm_resp was lost: sent, id unknown.
+const partLost = "?"
+
+// accepted reports whether any part was accepted (or sent and its response
+// lost): such a message is never refunded.
+func accepted(ids []string) bool {
+	for _, id := range ids {
+		if id != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// resumeState is what Retry and Park record of the parts: nil when none was
+// accepted.
+func resumeState(ids []string) []string {
+	if !accepted(ids) {
+		return nil
+	}
+	return ids
+}
+
 // concatRef is the concatenation reference of m's parts (3GPP TS 23.040
-// §9.2.3.24.1): spread over messages like a random one, and different on
-// each attempt, so that a phone never joins the parts of a retry with the
-// parts an attempt that failed half-way did deliver.
+// §9.2.3.24.1): spread over messages like a random one, and the same on
+// every attempt, since a retry resubmits only the parts not accepted: the
+// phone joins them with those an earlier attempt delivered.
 func concatRef(m *accounts.Message) uint8 {
 	h := fnv.New32a()
 	h.Write([]byte(m.ID))
-	return uint8(h.Sum32() + uint32(m.Attempts))
+	return uint8(h.Sum32())
 }
 
 // storeCtx bounds a store call that must happen even while draining.
@@ -304,18 +384,35 @@ func (d *Dispatcher) count(link, result string) {
 	}
 }
 
+// park keeps m waiting for a carrier link (no link up, link down, or the
+// outcome of a submit unknown after its session ended), recording the parts
+// accepted so far; it uses no attempt. A link binding releases it.
+func (d *Dispatcher) park(ctx context.Context, e accounts.Entry, m *accounts.Message, link, reason string, ids []string) {
+	d.count(link, "temporary")
+	sctx, cancel := storeCtx(ctx)
+	defer cancel()
+	if err := d.o.Store.Park(sctx, e, reason, resumeState(ids)); err != nil {
+		d.log.ErrorContext(ctx, "park message", "err", err, "message", m.ID)
+		return
+	}
+	if d.o.Metrics != nil {
+		d.o.Metrics.parked.Inc()
+	}
+	d.log.DebugContext(ctx, "message waits for a link", "message", m.ID, "reason", reason)
+}
+
 // retry schedules m's next attempt after a temporary failure on link (or
 // noLink), or fails it once MaxAttempts are used up.
-func (d *Dispatcher) retry(ctx context.Context, e accounts.Entry, m *accounts.Message, reason, link string) {
+func (d *Dispatcher) retry(ctx context.Context, e accounts.Entry, m *accounts.Message, reason, link string, ids []string) {
 	d.count(link, "temporary")
 	if m.Attempts+1 >= d.o.Retry.MaxAttempts {
-		d.fail(ctx, e, m, link, "gave up after "+fmt.Sprint(m.Attempts+1)+" attempts: "+reason)
+		d.fail(ctx, e, m, link, "gave up after "+fmt.Sprint(m.Attempts+1)+" attempts: "+reason, !accepted(ids), true)
 		return
 	}
 	sctx, cancel := storeCtx(ctx)
 	defer cancel()
 	wait := d.o.Retry.Delay(m.Attempts + 1)
-	if _, err := d.o.Store.Retry(sctx, e, time.Now().Add(wait), reason); err != nil {
+	if _, err := d.o.Store.Retry(sctx, e, time.Now().Add(wait), reason, resumeState(ids)); err != nil {
 		d.log.ErrorContext(ctx, "schedule retry", "err", err, "message", m.ID)
 		return
 	}
@@ -323,12 +420,13 @@ func (d *Dispatcher) retry(ctx context.Context, e accounts.Entry, m *accounts.Me
 }
 
 // fail ends m as failed after a permanent error on link (or noLink),
-// refunding it when RefundOnFailure is set.
-func (d *Dispatcher) fail(ctx context.Context, e accounts.Entry, m *accounts.Message, link, reason string) {
+// refunding it when RefundOnFailure is set and refundable (no part of it was
+// accepted); attempt counts the failed submit in its attempts.
+func (d *Dispatcher) fail(ctx context.Context, e accounts.Entry, m *accounts.Message, link, reason string, refundable, attempt bool) {
 	d.count(link, "permanent")
 	sctx, cancel := storeCtx(ctx)
 	defer cancel()
-	failed, err := d.o.Store.Fail(sctx, e, reason, d.o.RefundOnFailure)
+	failed, err := d.o.Store.Fail(sctx, e, reason, d.o.RefundOnFailure && refundable, attempt)
 	if err != nil {
 		d.log.ErrorContext(ctx, "fail message", "err", err, "message", m.ID)
 		return
@@ -394,6 +492,7 @@ func (d *Dispatcher) housekeep(ctx context.Context) {
 	stats := time.NewTicker(2 * time.Second)
 	defer stats.Stop()
 	var errLog onceLogger
+	linksUp := d.o.Routes.UpCount()
 	for {
 		select {
 		case <-ctx.Done():
@@ -402,6 +501,24 @@ func (d *Dispatcher) housekeep(ctx context.Context) {
 			if _, err := d.o.Store.PromoteDue(ctx, now, 1000); err != nil && ctx.Err() == nil {
 				errLog.log(ctx, d.log, "promote retries", err)
 			}
+			// A link that bound releases every parked message at once; the
+			// others come back ParkRecheck after they were parked.
+			up := d.o.Routes.UpCount()
+			before := now.Add(-d.o.ParkRecheck)
+			if up > linksUp {
+				before = now
+			}
+			n, err := d.o.Store.ReleaseParked(ctx, before, 10000)
+			if err != nil {
+				if ctx.Err() == nil {
+					errLog.log(ctx, d.log, "release parked messages", err)
+				}
+				continue // a bind not yet acted on is seen again next tick
+			}
+			if up > linksUp && n > 0 {
+				d.log.InfoContext(ctx, "a link bound: messages waiting for it released", "count", n)
+			}
+			linksUp = up
 		case <-stats.C:
 			pending, retrying, oldest, err := d.o.Store.QueueStats(ctx)
 			if err != nil {

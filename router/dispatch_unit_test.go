@@ -77,6 +77,7 @@ type fakeQueue struct {
 	pending map[string]time.Time // stream id -> last delivery to a consumer
 	byID    map[string]accounts.Entry
 	due     []retryRec
+	parked  []retryRec // messages waiting for a link (Park), in order
 	nextID  int
 
 	calls     []qcall
@@ -278,7 +279,7 @@ func (q *fakeQueue) Ack(_ context.Context, e accounts.Entry) error {
 	return nil
 }
 
-func (q *fakeQueue) Retry(_ context.Context, e accounts.Entry, at time.Time, reason string) (int, error) {
+func (q *fakeQueue) Retry(_ context.Context, e accounts.Entry, at time.Time, reason string, partIDs []string) (int, error) {
 	start := time.Now()
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -290,11 +291,46 @@ func (q *fakeQueue) Retry(_ context.Context, e accounts.Entry, at time.Time, rea
 	m := q.msgs[e.MessageID]
 	m.Attempts++
 	m.Error = reason
+	if partIDs != nil {
+		m.PartIDs = append([]string(nil), partIDs...)
+	}
 	r := retryRec{id: e.MessageID, reason: reason, at: at}
 	q.retries = append(q.retries, r)
 	q.due = append(q.due, r)
 	q.record("retry", start, nil, 1)
 	return m.Attempts, nil
+}
+
+func (q *fakeQueue) Park(_ context.Context, e accounts.Entry, reason string, partIDs []string) error {
+	start := time.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.settle(e)
+	m := q.msgs[e.MessageID]
+	m.Error = reason
+	if partIDs != nil {
+		m.PartIDs = append([]string(nil), partIDs...)
+	}
+	q.parked = append(q.parked, retryRec{id: e.MessageID, reason: reason, at: start})
+	q.record("park", start, nil, 1)
+	return nil
+}
+
+func (q *fakeQueue) ReleaseParked(_ context.Context, before time.Time, limit int) (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	keep := q.parked[:0]
+	for _, r := range q.parked {
+		if n < limit && !r.at.After(before) {
+			q.push(r.id)
+			n++
+			continue
+		}
+		keep = append(keep, r)
+	}
+	q.parked = keep
+	return n, nil
 }
 
 func (q *fakeQueue) PromoteDue(_ context.Context, now time.Time, limit int) (int, error) {
@@ -314,7 +350,7 @@ func (q *fakeQueue) PromoteDue(_ context.Context, now time.Time, limit int) (int
 	return n, nil
 }
 
-func (q *fakeQueue) Fail(_ context.Context, e accounts.Entry, reason string, refund bool) (*accounts.Message, error) {
+func (q *fakeQueue) Fail(_ context.Context, e accounts.Entry, reason string, refund, attempt bool) (*accounts.Message, error) {
 	start := time.Now()
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -325,6 +361,9 @@ func (q *fakeQueue) Fail(_ context.Context, e accounts.Entry, reason string, ref
 	q.settle(e)
 	m := q.msgs[e.MessageID]
 	m.Status, m.Error = accounts.MsgFailed, reason
+	if attempt {
+		m.Attempts++
+	}
 	q.fails = append(q.fails, failRec{id: e.MessageID, reason: reason, refund: refund})
 	q.record("fail", start, nil, 1)
 	c := *m
@@ -365,6 +404,13 @@ func newStageLink(name string) *stageLink {
 }
 
 func (l *stageLink) Name() string { return l.name }
+
+// setDown takes the link down or brings it up.
+func (l *stageLink) setDown(down bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.down = down
+}
 
 func (l *stageLink) Up() bool {
 	l.mu.Lock()
@@ -449,6 +495,7 @@ func unitDispatcher(q *fakeQueue, link Link, m *Metrics, edit func(*DispatcherOp
 		Workers: 4, Batch: 10, Block: 20 * time.Millisecond,
 		Retry:           RetryPolicy{Initial: time.Millisecond, Max: time.Millisecond, MaxAttempts: 5},
 		RefundOnFailure: true, ErrorBackoff: 50 * time.Millisecond, Metrics: m,
+		ParkRecheck: 20 * time.Millisecond, // parked messages come back soon in unit tests
 	}
 	if edit != nil {
 		edit(&o)
@@ -499,27 +546,34 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 // TestDispatchPartialMultipart: part 1 of a three-part message is accepted
 // by the SMSC, part 2 fails.
 //
-//   - Permanently: the message fails at once and is refunded (with
-//     RefundOnFailure), although part 1 already reached the SMSC; part 3 is
-//     never sent and nothing is retried.
-//   - Temporarily: the message is not failed and not refunded; it is
-//     scheduled for a retry that sends every part again under a new
-//     concatenation reference, so the phone can assemble the retry (the
-//     part 1 sent first stays an orphan part); it is recorded as submitted
-//     once, with the SMSC ids of the retry only.
-//   - Temporarily, with no attempts left: it fails as "gave up" and is
-//     refunded.
+//   - Permanently: the message fails at once and is not refunded (part 1
+//     reached the SMSC and is charged); part 3 is never sent.
+//   - Temporarily (throttled): an attempt; the retry resubmits only parts 2
+//     and 3, under the same concatenation reference so the phone joins them
+//     with part 1; it is recorded as submitted once, with the ids of all
+//     three parts.
+//   - Link down, or its session ended unanswered (outcome unknown): the
+//     message waits for a link without using an attempt, then resubmits
+//     parts 2 and 3; the outcome unknown counts a duplicate risk.
+//   - Its response lost on a live session: part 2 is not sent again (it
+//     counts as sent, id unknown), part 3 follows, one submit record.
+//   - Temporarily, with no attempts left: it fails as "gave up", not
+//     refunded, its attempts agreeing with the reason.
 func TestDispatchPartialMultipart(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		err         error
 		maxAttempts int
 		wantFail    string // substring of the fail reason; "" when the message must not fail
+		wantParts   []int  // the parts the link saw, in order
+		attempts    int    // the message's attempts at the end
 	}{
-		{"part 2 permanent", &smpp.StatusError{Status: 0x0B}, 5, "ESME_RINVDSTADR"},
-		{"part 2 temporary", &smpp.StatusError{Status: 0x58}, 5, ""},
-		{"part 2 link down", smpp.ErrLinkDown, 5, ""},
-		{"part 2 temporary, no attempts left", &smpp.StatusError{Status: 0x58}, 1, "gave up after 1 attempts"},
+		{"part 2 permanent", &smpp.StatusError{Status: 0x0B}, 5, "ESME_RINVDSTADR", []int{1, 2}, 1},
+		{"part 2 throttled", &smpp.StatusError{Status: 0x58}, 5, "", []int{1, 2, 2, 3}, 2},
+		{"part 2 link down", smpp.ErrLinkDown, 5, "", []int{1, 2, 2, 3}, 1},
+		{"part 2 outcome unknown", smpp.ErrOutcomeUnknown, 5, "", []int{1, 2, 2, 3}, 1},
+		{"part 2 response lost", smpp.ErrNoResponse, 5, "", []int{1, 2, 3}, 1},
+		{"part 2 throttled, no attempts left", &smpp.StatusError{Status: 0x58}, 1, "gave up after 1 attempts", []int{1, 2}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := newFakeQueue()
@@ -529,88 +583,112 @@ func TestDispatchPartialMultipart(t *testing.T) {
 			d := unitDispatcher(q, link, m, func(o *DispatcherOptions) { o.Retry.MaxAttempts = tc.maxAttempts })
 			q.enqueue(accounts.Message{ID: "m1", AccountID: "a1", To: "61412345678", Text: threeParts, CreatedAt: time.Now()})
 			stop := runDispatcher(t, d)
-
 			if tc.wantFail != "" {
 				q.waitFor(t, "the message to fail", func() bool { return len(q.fails) > 0 })
-				stop()
-				q.mu.Lock()
-				defer q.mu.Unlock()
-				f := q.fails[0]
-				if len(q.fails) != 1 || f.id != "m1" || !f.refund || !strings.Contains(f.reason, tc.wantFail) {
-					t.Fatalf("fails %+v, want one refunded fail of m1 naming %q", q.fails, tc.wantFail)
-				}
-				if len(q.submitted) != 0 || len(q.retries) != 0 || len(q.acks) != 0 {
-					t.Fatalf("submitted %v retries %v acks %v, want none besides the fail", q.submitted, q.retries, q.acks)
-				}
-				if got := q.msgs["m1"].Status; got != accounts.MsgFailed {
-					t.Fatalf("status %s, want failed", got)
-				}
-				if parts := link.submits(); len(parts) != 2 || parts[0].part != 1 || parts[0].err != nil || parts[1].part != 2 || parts[1].err == nil {
-					t.Fatalf("link saw %+v, want part 1 ok and part 2 failed, part 3 never sent", parts)
-				}
-				if v := counterValue(t, m.submits.WithLabelValues("l1", "permanent")); v != 1 {
-					t.Fatalf("submits_total{link=l1,result=permanent} = %v, want 1", v)
-				}
-				if len(q.doubles) != 0 || len(q.pending) != 0 {
-					t.Fatalf("entries settled twice %v, still pending %v", q.doubles, q.pending)
-				}
-				return
+			} else {
+				q.waitFor(t, "the message to be recorded as submitted", func() bool { return len(q.submitted) > 0 })
 			}
-
-			q.waitFor(t, "the retry to be recorded as submitted", func() bool { return len(q.submitted) > 0 })
 			stop()
 			q.mu.Lock()
 			defer q.mu.Unlock()
-			if len(q.fails) != 0 {
-				t.Fatalf("fails %+v: a temporary error must not fail (or refund) the message", q.fails)
+			parts := link.submits()
+			if len(parts) != len(tc.wantParts) {
+				t.Fatalf("link saw %+v, want parts %v", parts, tc.wantParts)
 			}
-			if len(q.retries) != 1 || q.retries[0].id != "m1" || q.retries[0].reason != tc.err.Error() {
-				t.Fatalf("retries %+v, want one of m1 for %q", q.retries, tc.err)
+			for i, p := range parts {
+				if p.part != tc.wantParts[i] || p.total != 3 || p.ref != parts[0].ref {
+					t.Fatalf("submit %d is part %d/%d ref %d, want %d/3 ref %d (%+v)", i, p.part, p.total, p.ref, tc.wantParts[i], parts[0].ref, parts)
+				}
+			}
+			if got := q.msgs["m1"].Attempts; got != tc.attempts {
+				t.Errorf("attempts %d, want %d", got, tc.attempts)
+			}
+			if len(q.doubles) != 0 || len(q.pending) != 0 {
+				t.Fatalf("entries settled twice %v, still pending %v", q.doubles, q.pending)
+			}
+			if tc.wantFail != "" {
+				f := q.fails[0]
+				if len(q.fails) != 1 || f.id != "m1" || f.refund || !strings.Contains(f.reason, tc.wantFail) {
+					t.Fatalf("fails %+v, want one fail of m1 naming %q, not refunded (part 1 was accepted)", q.fails, tc.wantFail)
+				}
+				if len(q.submitted) != 0 {
+					t.Fatalf("submitted %v, want none", q.submitted)
+				}
+				return
+			}
+			if len(q.fails) != 0 {
+				t.Fatalf("fails %+v: the message must not fail", q.fails)
 			}
 			if len(q.submitted) != 1 || q.msgs["m1"].Status != accounts.MsgSubmitted {
 				t.Fatalf("submitted %+v, status %s: want m1 submitted once", q.submitted, q.msgs["m1"].Status)
 			}
-			parts := link.submits()
-			want := []int{1, 2, 1, 2, 3}
-			if len(parts) != len(want) {
-				t.Fatalf("link saw %+v, want parts %v", parts, want)
+			// The ids of every accepted part, part 1's from the first attempt.
+			ids := q.submitted[0].SMSCIDs
+			if len(ids) == 0 || ids[0] != smpp.IDVariants("1")[0] {
+				t.Fatalf("SMSC ids %v, want part 1's first", ids)
 			}
-			for i, p := range parts {
-				if p.part != want[i] || p.total != 3 {
-					t.Fatalf("submit %d is part %d/%d, want %d/3 (%+v)", i, p.part, p.total, want[i], parts)
+			dup := counterValue(t, m.duplicateRisk.WithLabelValues("l1"))
+			lost := counterValue(t, m.lostResponse.WithLabelValues("l1"))
+			switch {
+			case errors.Is(tc.err, smpp.ErrNoResponse):
+				if lost != 1 || dup != 0 {
+					t.Fatalf("lost %v dup %v, want 1 lost response", lost, dup)
 				}
-			}
-			if parts[2].ref == parts[0].ref {
-				t.Errorf("the retry reuses concatenation reference %d; the phone would mix both attempts", parts[0].ref)
-			}
-			// Three parts of the retry, each in its id forms; none of the first attempt.
-			if ids := q.submitted[0].SMSCIDs; len(ids) < 3 || ids[0] != smpp.IDVariants("2")[0] {
-				t.Fatalf("SMSC ids %v, want those of the retry's parts (from id 2)", ids)
-			}
-			if len(q.doubles) != 0 || len(q.pending) != 0 {
-				t.Fatalf("entries settled twice %v, still pending %v", q.doubles, q.pending)
+			case errors.Is(tc.err, smpp.ErrOutcomeUnknown):
+				if dup != 1 || lost != 0 {
+					t.Fatalf("dup %v lost %v, want 1 duplicate risk", dup, lost)
+				}
+			default:
+				if dup != 0 || lost != 0 {
+					t.Fatalf("dup %v lost %v, want none", dup, lost)
+				}
 			}
 		})
 	}
 }
 
-// TestDispatchNoLink: with no link up the message is retried, and counted
-// under no_route_total, not under a made-up link name.
+// TestDispatchNoLink: with no link up the message waits for one without
+// using an attempt, counted under no_route_total (not under a made-up link
+// name); when a link binds it is sent at once.
 func TestDispatchNoLink(t *testing.T) {
 	q := newFakeQueue()
 	link := newStageLink("l1")
 	link.down = true
 	m := NewMetrics(prometheus.NewRegistry())
-	d := unitDispatcher(q, link, m, func(o *DispatcherOptions) { o.Retry.Initial, o.Retry.Max = time.Hour, time.Hour })
+	d := unitDispatcher(q, link, m, func(o *DispatcherOptions) {
+		o.Retry.Initial, o.Retry.Max = time.Hour, time.Hour
+		o.ParkRecheck = time.Hour // only the bind brings it back
+	})
 	q.enqueue(accounts.Message{ID: "m1", To: "61412345678", Text: "hi"})
 	stop := runDispatcher(t, d)
-	q.waitFor(t, "a retry", func() bool { return len(q.retries) > 0 })
-	stop()
+	defer stop()
+	q.waitFor(t, "the message to wait for a link", func() bool { return len(q.parked) > 0 })
 	if v := counterValue(t, m.noRoute.WithLabelValues("temporary")); v != 1 {
 		t.Fatalf("no_route_total{result=temporary} = %v, want 1", v)
 	}
-	if len(link.submits()) != 0 {
-		t.Fatalf("submitted over a link that is down: %+v", link.submits())
+	q.mu.Lock()
+	if len(link.submits()) != 0 || len(q.retries) != 0 || q.msgs["m1"].Attempts != 0 {
+		t.Fatalf("submits %+v retries %+v attempts %d: waiting for a link must use no attempt", link.submits(), q.retries, q.msgs["m1"].Attempts)
+	}
+	q.mu.Unlock()
+	link.setDown(false)
+	q.waitFor(t, "the message sent once the link is up", func() bool { return len(q.submitted) == 1 })
+}
+
+// TestDispatchExpiry: a message older than ExpireAfter fails as expired,
+// refunded, without a submit or an attempt.
+func TestDispatchExpiry(t *testing.T) {
+	q := newFakeQueue()
+	link := newStageLink("l1")
+	d := unitDispatcher(q, link, nil, func(o *DispatcherOptions) { o.ExpireAfter = time.Hour })
+	q.enqueue(accounts.Message{ID: "m1", To: "61412345678", Text: "hi", CreatedAt: time.Now().Add(-2 * time.Hour)})
+	stop := runDispatcher(t, d)
+	q.waitFor(t, "the message to expire", func() bool { return len(q.fails) > 0 })
+	stop()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if f := q.fails[0]; !strings.Contains(f.reason, "expired: not sent within 1h0m0s") || !f.refund || q.msgs["m1"].Attempts != 0 || len(link.submits()) != 0 {
+		t.Fatalf("fails %+v attempts %d submits %d", q.fails, q.msgs["m1"].Attempts, len(link.submits()))
 	}
 }
 

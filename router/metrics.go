@@ -18,6 +18,9 @@ type Metrics struct {
 	receipts        *prometheus.CounterVec
 	replies         *prometheus.CounterVec
 	poolExhausted   prometheus.Counter
+	lostResponse    *prometheus.CounterVec
+	duplicateRisk   *prometheus.CounterVec
+	parked          prometheus.Counter
 }
 
 // NewMetrics registers the router's metrics with reg.
@@ -32,6 +35,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "smsgate_router_submits_total",
 			Help: "Messages submitted to carrier links, by link and result (ok, temporary, permanent).",
 		}, []string{"link", "result"}),
+		lostResponse: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsgate_router_submit_lost_response_total",
+			Help: "Parts whose submit_sm_resp was lost on a live session: counted as sent, not sent again (their id is unknown).",
+		}, []string{"link"}),
+		duplicateRisk: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsgate_router_resubmit_duplicate_risk_total",
+			Help: "Parts sent again after their session ended without a response: the SMSC may have had the first copy.",
+		}, []string{"link"}),
+		parked: f.NewCounter(prometheus.CounterOpts{
+			Name: "smsgate_router_parked_total",
+			Help: "Messages set waiting for a carrier link (none up, link down, or a submit's outcome unknown); waiting uses no attempt.",
+		}),
 		poolExhausted: f.NewCounter(prometheus.CounterOpts{
 			Name: "smsgate_router_pool_exhausted_total",
 			Help: "Mails deferred because every shared source number (dispatch.source_pool) had an open conversation with a recipient for another account or sender.",

@@ -32,6 +32,22 @@ func NewRoutes(routes []Route) *Routes {
 	return &Routes{routes: routes}
 }
 
+// UpCount is how many distinct links are up (the dispatcher releases the
+// messages waiting for a link when it grows).
+func (r *Routes) UpCount() int {
+	seen := map[Link]bool{}
+	n := 0
+	for _, rt := range r.routes {
+		if !seen[rt.Link] {
+			seen[rt.Link] = true
+			if rt.Link.Up() {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // Has reports whether some link (up or not) serves the destination.
 func (r *Routes) Has(dest string) bool {
 	for _, rt := range r.routes {

@@ -35,11 +35,30 @@ import (
 // may be submitted again, on this link or another.
 var ErrLinkDown = errors.New("smpp link down")
 
-// ErrTimeout is returned by Submit when no response arrived within
-// LinkOptions.ResponseTimeout. It matches ErrLinkDown with errors.Is, so
-// callers that retry on ErrLinkDown retry on it too; note that the SMSC may
-// have accepted the part.
+// ErrTimeout is returned for a request other than submit_sm (enquire_link,
+// unbind) when no response arrived within LinkOptions.ResponseTimeout. It
+// matches ErrLinkDown.
 var ErrTimeout = fmt.Errorf("%w: response timeout", ErrLinkDown)
+
+// ErrOutcomeUnknown is returned by Submit when the submit_sm was sent and
+// no response says what became of it: the SMSC may have accepted the part.
+// A submit_sm unanswered after ResponseTimeout is not given up while its
+// session lives (a late response is still matched and returned); the
+// outcome is unknown when the session then ends (the link found it
+// unresponsive after TimeoutsBeforeRebind timeouts in a row, or it dropped):
+// the part may be submitted again on the new session, at the risk of a
+// duplicate. It does not match ErrLinkDown.
+var ErrOutcomeUnknown = errors.New("submit outcome unknown: the SMSC may have accepted it")
+
+// ErrNoResponse is returned by Submit when one submit_sm stayed unanswered
+// for OutcomeWait while its session kept answering others: its response
+// was lost. It matches ErrOutcomeUnknown; submitting it again on the same
+// live session would risk a duplicate, so callers should not.
+var ErrNoResponse = fmt.Errorf("%w: no response on a live session", ErrOutcomeUnknown)
+
+// errUnresponsive ends a session whose SMSC answered none of
+// TimeoutsBeforeRebind submits in a row.
+var errUnresponsive = errors.New("smsc unresponsive: submits timed out in a row; rebinding")
 
 // LinkOptions configures a Link. Zero values take the documented defaults.
 type LinkOptions struct {
@@ -49,6 +68,13 @@ type LinkOptions struct {
 	Rate            float64       // submit_sm per second; 0 = unlimited (token bucket, burst = Window)
 	EnquireLink     time.Duration // default 30s
 	ResponseTimeout time.Duration // default 10s
+	// TimeoutsBeforeRebind: this many submits in a row past ResponseTimeout,
+	// with no response of any kind in between, end the session (the link
+	// rebinds); default 3.
+	TimeoutsBeforeRebind int
+	// OutcomeWait bounds how long one submit waits for a late response on
+	// a session that answers others; default 6 x ResponseTimeout.
+	OutcomeWait time.Duration
 
 	ReconnectMin, ReconnectMax time.Duration // default 500ms, 30s (exponential backoff with jitter)
 
@@ -113,6 +139,12 @@ func NewLink(opts LinkOptions) *Link {
 	}
 	if opts.ResponseTimeout <= 0 {
 		opts.ResponseTimeout = 10 * time.Second
+	}
+	if opts.TimeoutsBeforeRebind <= 0 {
+		opts.TimeoutsBeforeRebind = 3
+	}
+	if opts.OutcomeWait < opts.ResponseTimeout {
+		opts.OutcomeWait = 6 * opts.ResponseTimeout
 	}
 	if opts.ReconnectMin <= 0 {
 		opts.ReconnectMin = 500 * time.Millisecond
@@ -246,10 +278,12 @@ func (l *Link) Run(ctx context.Context) error {
 }
 
 // Submit sends one submit_sm (one SMS part) and waits for its response or
-// ctx. It returns the SMSC message id, *StatusError for a non-zero
-// command_status, ErrLinkDown (temporary) when not bound, ErrTimeout when no
-// response came in time, and context errors as is. It blocks while the
-// window is full or the rate limit applies (respecting ctx).
+// ctx. It returns the SMSC message id (also from a response that came after
+// ResponseTimeout), *StatusError for a non-zero command_status, ErrLinkDown
+// (nothing was sent) when not bound, ErrOutcomeUnknown when it was sent and
+// the session ended unanswered, ErrNoResponse when its response was lost on
+// a live session, and context errors as is. It blocks while the window is
+// full or the rate limit applies (respecting ctx).
 func (l *Link) Submit(ctx context.Context, r *SubmitRequest) (smscID string, err error) {
 	if l.current() == nil {
 		l.m.submitted(resultDown, 0)
@@ -291,7 +325,7 @@ func classify(err error) string {
 	switch {
 	case err == nil:
 		return resultOK
-	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, ErrTimeout), errors.Is(err, ErrOutcomeUnknown), errors.Is(err, context.DeadlineExceeded):
 		return resultTimeout
 	case errors.Is(err, ErrLinkDown), errors.Is(err, context.Canceled):
 		return resultDown

@@ -28,6 +28,7 @@ type LinkMetrics struct {
 	duration *prometheus.HistogramVec
 	delivers *prometheus.CounterVec
 	binds    *prometheus.CounterVec
+	late     *prometheus.CounterVec
 }
 
 // NewLinkMetrics registers the link metrics with reg.
@@ -50,6 +51,10 @@ func NewLinkMetrics(reg prometheus.Registerer) *LinkMetrics {
 		binds: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsgate_smpp_binds_total", Help: "Bind attempts by result.",
 		}, []string{"link", "result"}),
+		late: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsgate_smpp_submit_late_total",
+			Help: "submit_sm past the response timeout, by outcome: timeout (each one), answered (its response came late and was recorded).",
+		}, []string{"link", "outcome"}),
 	}
 }
 
@@ -70,6 +75,8 @@ func (m *LinkMetrics) forLink(name string) linkMetrics {
 		m.submits.WithLabelValues(name, r)
 		m.binds.WithLabelValues(name, r)
 	}
+	m.late.WithLabelValues(name, "timeout")
+	m.late.WithLabelValues(name, "answered")
 	m.delivers.WithLabelValues(name, kindReceipt)
 	m.delivers.WithLabelValues(name, kindMO)
 	return linkMetrics{m: m, name: name}
@@ -93,6 +100,12 @@ func (lm linkMetrics) submitted(result string, d time.Duration) {
 	lm.m.submits.WithLabelValues(lm.name, result).Inc()
 	if d > 0 {
 		lm.m.duration.WithLabelValues(lm.name, result).Observe(d.Seconds())
+	}
+}
+
+func (lm linkMetrics) late(outcome string) {
+	if lm.m != nil {
+		lm.m.late.WithLabelValues(lm.name, outcome).Inc()
 	}
 }
 

@@ -47,6 +47,9 @@ type session struct {
 
 	ctx    context.Context // for OnDeliver; ends with the session
 	cancel context.CancelFunc
+	// timeouts counts submits past ResponseTimeout since the last response
+	// of any kind; TimeoutsBeforeRebind of them end the session.
+	timeouts atomic.Int32
 	dsem   chan struct{}
 	wg     sync.WaitGroup
 }
@@ -207,11 +210,17 @@ func (s *session) await(ctx context.Context, seq uint32, b []byte, resp pdu.ID, 
 		case f := <-ch:
 			return f, nil
 		default:
-			return nil, ErrLinkDown
 		}
+		if release != nil { // a submit_sm, sent: the SMSC may have it
+			return nil, fmt.Errorf("%w (session ended: %v)", ErrOutcomeUnknown, s.err)
+		}
+		return nil, ErrLinkDown
 	case <-t.C:
-		forget()
-		return nil, ErrTimeout
+		if release == nil {
+			forget()
+			return nil, ErrTimeout
+		}
+		return s.awaitLate(ctx, ch, forget)
 	case <-ctx.Done():
 		if release == nil {
 			t.Stop()
@@ -225,6 +234,52 @@ func (s *session) await(ctx context.Context, seq uint32, b []byte, resp pdu.ID, 
 			case <-t.C:
 			}
 			t.Stop()
+			forget()
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// awaitLate waits on for the response of a submit_sm past ResponseTimeout:
+// it is not given up while the session lives. The timeout counts towards
+// TimeoutsBeforeRebind (any response resets the count); when the count is
+// reached the session is closed, and every submit still waiting learns that
+// its outcome is unknown. A submit unanswered for OutcomeWait on a session
+// that keeps answering others has lost its response (ErrNoResponse).
+func (s *session) awaitLate(ctx context.Context, ch chan []byte, forget func()) ([]byte, error) {
+	l := s.l
+	l.m.late("timeout")
+	if n := int(s.timeouts.Add(1)); n >= l.opts.TimeoutsBeforeRebind {
+		l.log.Warn("smsc unresponsive: closing the session to rebind", "timeouts_in_a_row", n, "response_timeout", l.opts.ResponseTimeout)
+		s.close(errUnresponsive)
+	}
+	lost := time.NewTimer(l.opts.OutcomeWait - l.opts.ResponseTimeout)
+	select {
+	case f := <-ch:
+		lost.Stop()
+		forget()
+		l.m.late("answered")
+		return f, nil
+	case <-s.done:
+		lost.Stop()
+		forget()
+		select {
+		case f := <-ch:
+			return f, nil
+		default:
+		}
+		return nil, fmt.Errorf("%w (no response within %s, then the session ended: %v)", ErrOutcomeUnknown, l.opts.ResponseTimeout, s.err)
+	case <-lost.C:
+		forget()
+		return nil, fmt.Errorf("%w (no response within %s)", ErrNoResponse, l.opts.OutcomeWait)
+	case <-ctx.Done():
+		go func() { // hold the slot until the request is answered or lost
+			select {
+			case <-ch:
+			case <-s.done:
+			case <-lost.C:
+			}
+			lost.Stop()
 			forget()
 		}()
 		return nil, ctx.Err()
@@ -282,6 +337,7 @@ func (s *session) resolve(id pdu.ID, seq uint32, f []byte) {
 		s.l.log.Debug("unmatched response", "command", id.String(), "seq", seq)
 		return
 	}
+	s.timeouts.Store(0) // the SMSC answers
 	p.ch <- f
 }
 

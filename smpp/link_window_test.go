@@ -84,14 +84,87 @@ func TestWindowHeldAfterCancel(t *testing.T) {
 	}
 }
 
-func TestResponseTimeout(t *testing.T) {
-	sim := startSim(t, smsctest.Options{RespDelay: 300 * time.Millisecond})
+// TestLateResponseMatched: a response that comes after ResponseTimeout is
+// still matched: the submit returns its id, nothing is sent twice.
+func TestLateResponseMatched(t *testing.T) {
+	sim := startSim(t, smsctest.Options{RespDelay: 120 * time.Millisecond})
 	lo := linkOpts(sim)
 	lo.ResponseTimeout = 30 * time.Millisecond
+	lo.OutcomeWait = 5 * time.Second
 	l := smpp.NewLink(lo)
 	runLink(t, l, true)
-	_, err := l.Submit(testCtx(t), &smpp.SubmitRequest{Dest: "61400000001", Payload: []byte("t")})
-	if !errors.Is(err, smpp.ErrTimeout) || !errors.Is(err, smpp.ErrLinkDown) {
-		t.Fatalf("Submit: %v, want ErrTimeout (an ErrLinkDown)", err)
+	id, err := l.Submit(testCtx(t), &smpp.SubmitRequest{Dest: "61400000001", Payload: []byte("t")})
+	if err != nil || id == "" {
+		t.Fatalf("Submit: %q, %v, want the late response's id", id, err)
+	}
+	if st := sim.Stats(); st.Submits != 1 || st.Binds != 1 {
+		t.Fatalf("sim stats %+v: want one submit on one bind", st)
+	}
+}
+
+// TestUnresponsiveRebind: TimeoutsBeforeRebind submits in a row without a
+// response end the session; each learns its outcome is unknown (not
+// "link down": it was sent), and the link binds again.
+func TestUnresponsiveRebind(t *testing.T) {
+	sim := startSim(t, smsctest.Options{Rules: []smsctest.Rule{{Suffix: "", NoResp: true, Times: 3}}})
+	lo := linkOpts(sim)
+	lo.ResponseTimeout = 40 * time.Millisecond
+	lo.TimeoutsBeforeRebind = 3
+	lo.OutcomeWait = 10 * time.Second
+	l := smpp.NewLink(lo)
+	runLink(t, l, true)
+	errs := make(chan error, 3)
+	for i := range 3 {
+		go func() {
+			_, err := l.Submit(testCtx(t), &smpp.SubmitRequest{Dest: "6140000000" + string(rune('1'+i)), Payload: []byte("u")})
+			errs <- err
+		}()
+	}
+	for range 3 {
+		err := <-errs
+		if !errors.Is(err, smpp.ErrOutcomeUnknown) || errors.Is(err, smpp.ErrNoResponse) || errors.Is(err, smpp.ErrLinkDown) {
+			t.Fatalf("Submit: %v, want ErrOutcomeUnknown after the rebind", err)
+		}
+	}
+	if err := l.WaitUp(testCtx(t), true); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for sim.Stats().Binds < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := sim.Stats(); st.Binds != 2 || st.LostResps != 3 {
+		t.Fatalf("sim stats %+v: want a second bind after 3 lost responses", st)
+	}
+	// The new session answers.
+	if _, err := l.Submit(testCtx(t), &smpp.SubmitRequest{Dest: "61400000009", Payload: []byte("ok")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLostResponse: one response lost while the session answers others:
+// ErrNoResponse after OutcomeWait, and the session stays.
+func TestLostResponse(t *testing.T) {
+	sim := startSim(t, smsctest.Options{Rules: []smsctest.Rule{{Suffix: "001", NoResp: true}}})
+	lo := linkOpts(sim)
+	lo.ResponseTimeout = 30 * time.Millisecond
+	lo.OutcomeWait = 300 * time.Millisecond
+	l := smpp.NewLink(lo)
+	runLink(t, l, true)
+	lost := make(chan error, 1)
+	go func() {
+		_, err := l.Submit(testCtx(t), &smpp.SubmitRequest{Dest: "61400000001", Payload: []byte("lost")})
+		lost <- err
+	}()
+	for i := range 5 { // answered: the session is alive
+		if _, err := l.Submit(testCtx(t), &smpp.SubmitRequest{Dest: "6140000010" + string(rune('0'+i)), Payload: []byte("ok")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-lost; !errors.Is(err, smpp.ErrNoResponse) {
+		t.Fatalf("lost response: %v, want ErrNoResponse", err)
+	}
+	if st := sim.Stats(); st.Binds != 1 {
+		t.Fatalf("sim stats %+v: the session must stay", st)
 	}
 }

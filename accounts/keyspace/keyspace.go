@@ -130,6 +130,11 @@ func (k Space) Queue(shard int) string { return k.skey(shard, "queue") }
 // Retry is the zset of a shard's messages waiting for a retry (id -> due unix ms): <p>:{sN}:retry.
 func (k Space) Retry(shard int) string { return k.skey(shard, "retry") }
 
+// Parked is the zset of messages waiting for a carrier link to bind
+// (message id -> parked at, unix ms): <p>:{sN}:parked. Waiting there uses
+// no attempt; a bind releases them all.
+func (k Space) Parked(shard int) string { return k.skey(shard, "parked") }
+
 // MessageLog is the zset of account acct's message ids by creation time: <p>:{sN}:msgs:<acct>.
 func (k Space) MessageLog(shard int, acct string) string { return k.skey(shard, "msgs", acct) }
 

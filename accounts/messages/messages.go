@@ -133,6 +133,7 @@ func MsgFromHash(h map[string]string) *accounts.Message {
 		SMSCID:      h["smsc_id"],
 		Error:       h["error"],
 		Attempts:    int(msgInt(h["attempts"])),
+		PartIDs:     splitParts(h["part_ids"]),
 		CreatedAt:   msgTime(h["created_at"]),
 		SubmittedAt: msgTime(h["submitted_at"]),
 		DoneAt:      msgTime(h["done_at"]),
@@ -378,3 +379,14 @@ func decodeCursor(v string) (zscanCursor, bool, error) {
 	}
 	return zscanCursor{score: score, run: run, id: parts[2]}, true, nil
 }
+
+// splitParts decodes the part_ids field (ids joined by ","); "" is nil.
+func splitParts(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
+}
+
+// JoinParts encodes part ids for the part_ids field.
+func JoinParts(ids []string) string { return strings.Join(ids, ",") }

@@ -238,9 +238,11 @@ func pipelineNoScript(cmds []redis.Cmder) bool {
 }
 
 // Retry takes the entry off the queue and schedules its message to return at
-// at (see PromoteDue), recording reason as the message's error; all in one
-// MULTI/EXEC. It returns the message's attempt count after this attempt.
-func (s *Store) Retry(ctx context.Context, e accounts.Entry, at time.Time, reason string) (int, error) {
+// at (see PromoteDue), recording reason as the message's error and, when
+// partIDs is not nil, the SMSC ids of the parts accepted so far (a retry
+// resubmits only the others); all in one MULTI/EXEC. It returns the
+// message's attempt count after this attempt.
+func (s *Store) Retry(ctx context.Context, e accounts.Entry, at time.Time, reason string, partIDs []string) (int, error) {
 	key, _, err := s.MsgKey(e.MessageID)
 	if err != nil {
 		return 0, fmt.Errorf("retry: message %w", err)
@@ -253,12 +255,58 @@ func (s *Store) Retry(ctx context.Context, e accounts.Entry, at time.Time, reaso
 		pipe.ZAdd(ctx, s.Keys.Retry(e.Shard), redis.Z{Score: float64(at.UnixMilli()), Member: e.MessageID})
 		attempts = pipe.HIncrBy(ctx, key, "attempts", 1)
 		pipe.HSet(ctx, key, "error", reason)
+		if partIDs != nil {
+			pipe.HSet(ctx, key, "part_ids", JoinParts(partIDs))
+		}
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("retry %s: %w", e.MessageID, err)
 	}
 	return int(attempts.Val()), nil
+}
+
+// Park takes the entry off the queue and keeps its message waiting for a
+// carrier link (ReleaseParked), recording reason and, when partIDs is not
+// nil, the parts accepted so far. Unlike Retry it uses no attempt: time
+// without a usable link is not the message's failure (it expires by age).
+func (s *Store) Park(ctx context.Context, e accounts.Entry, reason string, partIDs []string) error {
+	key, _, err := s.MsgKey(e.MessageID)
+	if err != nil {
+		return fmt.Errorf("park: message %w", err)
+	}
+	q := s.Keys.Queue(e.Shard)
+	_, err = s.RDB.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.XAck(ctx, q, QueueGroup, e.StreamID)
+		pipe.XDel(ctx, q, e.StreamID)
+		pipe.ZAdd(ctx, s.Keys.Parked(e.Shard), redis.Z{Score: float64(s.Now().UnixMilli()), Member: e.MessageID})
+		pipe.HSet(ctx, key, "error", reason)
+		if partIDs != nil {
+			pipe.HSet(ctx, key, "part_ids", JoinParts(partIDs))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("park %s: %w", e.MessageID, err)
+	}
+	return nil
+}
+
+// ReleaseParked puts messages parked at or before before back on the queue,
+// up to limit per shard (default 10000): all of them when a link binds.
+func (s *Store) ReleaseParked(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		limit = 10000
+	}
+	total := 0
+	for shard := range s.Keys.Shards {
+		n, err := s.Promote(ctx, s.Keys.Parked(shard), s.Keys.Queue(shard), "m", before.UnixMilli(), limit)
+		if err != nil {
+			return total, fmt.Errorf("release parked messages on shard %d: %w", shard, err)
+		}
+		total += n
+	}
+	return total, nil
 }
 
 // PromoteDue puts messages whose retry time has come back on the queue, up to
@@ -281,10 +329,12 @@ func (s *Store) PromoteDue(ctx context.Context, now time.Time, limit int) (int, 
 
 // Fail ends a message as failed with reason, refunding its price to the
 // account (with a "refund" ledger entry) when refund is set, and acknowledges
-// its entry (e.StreamID may be empty when there is none). A message that is
-// already final is left alone, so calling Fail twice refunds once. It
-// returns the message as it now is, or ErrNotFound.
-func (s *Store) Fail(ctx context.Context, e accounts.Entry, reason string, refund bool) (*accounts.Message, error) {
+// its entry (e.StreamID may be empty when there is none). attempt counts the
+// failed submit as an attempt, so the message's attempts agree with a reason
+// such as "gave up after 20 attempts". A message that is already final is
+// left alone, so calling Fail twice refunds once. It returns the message as
+// it now is, or ErrNotFound.
+func (s *Store) Fail(ctx context.Context, e accounts.Entry, reason string, refund, attempt bool) (*accounts.Message, error) {
 	key, shard, err := s.MsgKey(e.MessageID)
 	if err != nil {
 		return nil, fmt.Errorf("fail: message %w", err)
@@ -312,7 +362,11 @@ func (s *Store) Fail(ctx context.Context, e accounts.Entry, reason string, refun
 	if refund {
 		rf = "1"
 	}
-	res, err := s.Run(ctx, failScript, keys, e.StreamID, reason, s.Now().UnixMilli(), rf, acct, created, parent).Slice()
+	at := "0"
+	if attempt {
+		at = "1"
+	}
+	res, err := s.Run(ctx, failScript, keys, e.StreamID, reason, s.Now().UnixMilli(), rf, acct, created, parent, at).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
 	}

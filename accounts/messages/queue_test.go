@@ -136,7 +136,7 @@ func TestQueueRetryPromote(t *testing.T) {
 	ids := queueTestAccept(t, s, a.ID, 1)
 	e := storetest.QueueTestRead(t, s, "w1", 1)[0]
 	now := time.Now()
-	n, err := s.Retry(ctx, e, now.Add(time.Minute), "throttled")
+	n, err := s.Retry(ctx, e, now.Add(time.Minute), "throttled", nil)
 	if err != nil || n != 1 {
 		t.Fatalf("Retry = %d, %v; want 1", n, err)
 	}
@@ -156,7 +156,7 @@ func TestQueueRetryPromote(t *testing.T) {
 	if e2.MessageID != ids[0] || e2.StreamID == e.StreamID {
 		t.Fatalf("requeued entry = %+v, first %+v", e2, e)
 	}
-	if n, err := s.Retry(ctx, e2, now, "throttled again"); err != nil || n != 2 {
+	if n, err := s.Retry(ctx, e2, now, "throttled again", nil); err != nil || n != 2 {
 		t.Fatalf("second Retry = %d, %v; want 2", n, err)
 	}
 }
@@ -178,7 +178,7 @@ func TestQueueFail(t *testing.T) {
 			ids := queueTestAccept(t, s, a.ID, 2)
 			e := storetest.QueueTestRead(t, s, "w1", 1)[0]
 			for range 2 { // the second call changes nothing
-				m, err := s.Fail(ctx, e, "invalid destination", tc.refund)
+				m, err := s.Fail(ctx, e, "invalid destination", tc.refund, false)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -196,7 +196,7 @@ func TestQueueFail(t *testing.T) {
 	}
 	t.Run("unknown message", func(t *testing.T) {
 		s := storetest.AcceptTestStore(t, 1)
-		if _, err := s.Fail(t.Context(), accounts.Entry{MessageID: "m0-nosuchmessage"}, "x", true); !errors.Is(err, accounts.ErrNotFound) {
+		if _, err := s.Fail(t.Context(), accounts.Entry{MessageID: "m0-nosuchmessage"}, "x", true, false); !errors.Is(err, accounts.ErrNotFound) {
 			t.Fatalf("Fail = %v, want ErrNotFound", err)
 		}
 	})
@@ -254,7 +254,7 @@ func TestQueueStats(t *testing.T) {
 	if err := s.MarkSubmitted(ctx, []accounts.Submitted{{Entry: es[0], Link: "l"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Retry(ctx, es[1], time.Now(), "busy"); err != nil {
+	if _, err := s.Retry(ctx, es[1], time.Now(), "busy", nil); err != nil {
 		t.Fatal(err)
 	}
 	if p, r, _, err := s.QueueStats(ctx); err != nil || p != 1 || r != 1 {

@@ -86,10 +86,10 @@ func TestStatsCounters(t *testing.T) {
 		}
 	}
 	for range 2 { // the second call changes nothing
-		if _, err := s.Fail(ctx, entry[m4], "bad number", true); err != nil {
+		if _, err := s.Fail(ctx, entry[m4], "bad number", true, false); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Fail(ctx, entry[m6], "bad number", false); err != nil {
+		if _, err := s.Fail(ctx, entry[m6], "bad number", false, false); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -153,7 +153,7 @@ func TestDeleteAccountLateRefund(t *testing.T) {
 	if _, err := s.DeleteAccount(ctx, sub.ID, "op"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Fail(ctx, accounts.Entry{MessageID: res.IDs[0]}, "carrier said no", true); err != nil {
+	if _, err := s.Fail(ctx, accounts.Entry{MessageID: res.IDs[0]}, "carrier said no", true, false); err != nil {
 		t.Fatal(err)
 	}
 	if bal := storetest.CheckLedger(t, s, root.ID, false); bal != 50+20+30 {

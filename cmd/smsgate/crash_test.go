@@ -72,7 +72,7 @@ dispatch:
   block: 100ms
   retry: {initial: 50ms, max: 200ms, max_attempts: 1000}
 links:
-  - {name: sim, addr: "%s", system_id: smsgate, password: secret, response_timeout: 500ms}
+  - {name: sim, addr: "%s", system_id: smsgate, password: secret, response_timeout: 500ms, outcome_wait: 600ms}
 shutdown: {timeout: 5s}
 `, rs.Addr, smtpAddr, smsDomain, httpAddr, ourNumber, smscAddr)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {

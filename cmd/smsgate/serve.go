@@ -135,6 +135,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 				Name: lk.Name, Addr: lk.Addr, SystemID: lk.SystemID, Password: lk.Password.Value(),
 				SystemType: lk.SystemType, Window: lk.Window, Rate: lk.Rate,
 				EnquireLink: lk.EnquireLink.Std(), ResponseTimeout: lk.ResponseTimeout.Std(),
+				TimeoutsBeforeRebind: lk.TimeoutsBeforeRebind, OutcomeWait: lk.EffectiveOutcomeWait().Std(),
 				OnDeliver: func(ctx context.Context, d *smpp.Deliver) (err error) {
 					defer pc.recoverTo(&err, "inbound")
 					if inbound == nil {
@@ -281,7 +282,8 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 			Retry: router.RetryPolicy{Initial: cfg.Dispatch.Retry.Initial.Std(), Max: cfg.Dispatch.Retry.Max.Std(),
 				MaxAttempts: cfg.Dispatch.Retry.MaxAttempts, Jitter: cfg.Dispatch.Retry.Jitter},
 			RefundOnFailure: cfg.Dispatch.RefundOnFailure, DrainTimeout: cfg.Shutdown.Timeout.Std(),
-			Logger: logger.With("component", "dispatch"), Metrics: rm, Submitted: inbound.Submitted, Events: hooks,
+			ExpireAfter: cfg.Dispatch.ExpireAfter.Std(),
+			Logger:      logger.With("component", "dispatch"), Metrics: rm, Submitted: inbound.Submitted, Events: hooks,
 			StatusHooks: statusHooks, OnPanic: pc.record,
 		})
 		dctx, stopReading := context.WithCancel(ctx)

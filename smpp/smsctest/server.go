@@ -57,6 +57,12 @@ type Rule struct {
 	Receipt string // stat to report: DELIVRD (default), UNDELIV, EXPIRED, REJECTD; "NONE" = no receipt
 	Status  uint32 // non-zero: answer submit_sm with this command_status (e.g. 0x58 throttle, 0x0B)
 	Times   int    // Status applies to the first Times matching submits only (0 = always)
+	// NoResp: accept the part (the handset gets it) but never send its
+	// submit_sm_resp: a lost response. With Times, only the first Times.
+	NoResp bool
+	// RespDelay delays the submit_sm_resp of matching submits (a slow SMSC
+	// for some destinations); with Times, only the first Times.
+	RespDelay time.Duration
 }
 
 // Message is one complete (reassembled) SMS.
@@ -91,6 +97,7 @@ type Stats struct {
 	MOs           int64 `json:"mos"`
 	Unbinds       int64 `json:"unbinds"`
 	MaxInFlight   int64 `json:"max_in_flight"` // most submit_sm of one session awaiting their resp at once
+	LostResps     int64 `json:"lost_resps"`    // submits accepted but never answered (Rule.NoResp)
 }
 
 // Server is a running simulator.
@@ -109,7 +116,7 @@ type Server struct {
 	sessionIDs atomic.Uint64 // orders sessions for round-robin
 	rr         atomic.Uint64
 
-	binds, bindsRejected, unbinds, submits, throttled, failed, receipts, mos, maxInFlight atomic.Int64
+	binds, bindsRejected, unbinds, submits, throttled, failed, receipts, mos, maxInFlight, lostResps atomic.Int64
 
 	store store
 }
@@ -212,6 +219,7 @@ func (s *Server) Stats() Stats {
 		Binds: s.binds.Load(), BindsRejected: s.bindsRejected.Load(), Submits: s.submits.Load(),
 		Throttled: s.throttled.Load(), Failed: s.failed.Load(), Receipts: s.receipts.Load(),
 		MOs: s.mos.Load(), Unbinds: s.unbinds.Load(), MaxInFlight: s.maxInFlight.Load(),
+		LostResps: s.lostResps.Load(),
 	}
 }
 
@@ -227,6 +235,13 @@ func (s *Server) WaitMessages(ctx context.Context, n int) ([]Message, error) {
 // match applies the rules to a destination: the stat to report and the
 // command_status to answer with.
 func (s *Server) match(dest string) (receipt string, status uint32) {
+	receipt, status, _, _ = s.matchRule(dest)
+	return receipt, status
+}
+
+// matchRule is match with the rule's response behaviour: no response at
+// all, or a delay.
+func (s *Server) matchRule(dest string) (receipt string, status uint32, noResp bool, delay time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, r := range s.opts.Rules {
@@ -234,16 +249,16 @@ func (s *Server) match(dest string) (receipt string, status uint32) {
 			continue
 		}
 		receipt = r.Receipt
-		if r.Status != 0 && (r.Times == 0 || s.ruleHits[i] < r.Times) {
+		if (r.Status != 0 || r.NoResp || r.RespDelay > 0) && (r.Times == 0 || s.ruleHits[i] < r.Times) {
 			s.ruleHits[i]++
-			status = r.Status
+			status, noResp, delay = r.Status, r.NoResp, r.RespDelay
 		}
 		break
 	}
 	if receipt == "" {
 		receipt = "DELIVRD"
 	}
-	return receipt, status
+	return receipt, status, noResp, delay
 }
 
 // NewID returns a fresh message id number.

@@ -235,7 +235,7 @@ func (c *session) handleSubmit(f []byte, seq uint32) {
 		dst: frame.String(p, pdufield.DestinationAddr), coding: frame.Byte(p, pdufield.DataCoding),
 		esm: frame.Byte(p, pdufield.ESMClass), sm: frame.ShortMessage(p), at: time.Now(),
 	}
-	stat, status := s.match(part.dst)
+	stat, status, noResp, delay := s.matchRule(part.dst)
 	if s.opts.CollideSeq && c.canReceive() {
 		if b, err := deliverPDU(seq, part.dst, part.src, 0, smpp.CodingGSM7, []byte("collide"), nil); err == nil {
 			c.send(b)
@@ -263,9 +263,16 @@ func (c *session) handleSubmit(f []byte, seq uint32) {
 			}
 		}
 	}
-	if s.opts.RespDelay > 0 {
-		time.AfterFunc(s.opts.RespDelay, respond)
-	} else {
+	if delay == 0 {
+		delay = s.opts.RespDelay
+	}
+	switch {
+	case noResp:
+		c.flight.Add(-1)
+		s.lostResps.Add(1)
+	case delay > 0:
+		time.AfterFunc(delay, respond)
+	default:
 		respond()
 	}
 }

@@ -6,7 +6,8 @@
 --         ledger stream (KEYS[2] and KEYS[3] for a top-level account).
 -- ARGV: 1 stream id ('' for none), 2 reason, 3 now (unix ms), 4 refund '1'/'0',
 --       5 the message's account id and 6 its created_at, 7 the account's
---       parent id ('' for none), as the caller read them to build KEYS.
+--       parent id ('' for none), as the caller read them to build KEYS,
+--       8 '1' to count the failed submit in the message's attempts.
 -- The failure is counted in the statistics of the message's creation day
 -- (fields s:failed and s:failed:<sender> of P:{sN}:stats:<account>:<day>, see
 -- stats.go and receipt.lua); a refund takes its price back out of the day's
@@ -29,6 +30,7 @@ local st = f[1]
 if not st then return {} end
 if st == 'queued' or st == 'submitted' then
   redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[2], 'done_at', ARGV[3])
+  if ARGV[8] == '1' then redis.call('HINCRBY', KEYS[1], 'attempts', 1) end
   local counted, sender = f[2] ~= nil, f[3] or ''
   if counted then
     redis.call('HINCRBY', KEYS[5], 's:failed:' .. sender, 1)
