@@ -70,13 +70,13 @@ type DispatcherOptions struct {
 	// ParkRecheck releases parked messages this long after they were parked
 	// even when no link bound meanwhile (a route's link may be up while
 	// another was down); default 1m.
-	ParkRecheck time.Duration
-	DrainTimeout       time.Duration // how long in-flight submits may finish after Run's ctx ends
-	ErrorBackoff       time.Duration // wait after a failed queue read or message load; default 1s
-	Logger             *slog.Logger
-	Metrics            *Metrics
-	Events             Events // nil: no events
-	StatusHooks        []StatusHook
+	ParkRecheck  time.Duration
+	DrainTimeout time.Duration // how long in-flight submits may finish after Run's ctx ends
+	ErrorBackoff time.Duration // wait after a failed queue read or message load; default 1s
+	Logger       *slog.Logger
+	Metrics      *Metrics
+	Events       Events // nil: no events
+	StatusHooks  []StatusHook
 	// Submitted is told of each batch of submits once it is recorded
 	// (receipts that overtook their submit wait for it); it must not keep
 	// the slice. May be nil.

@@ -50,8 +50,8 @@ type session struct {
 	// timeouts counts submits past ResponseTimeout since the last response
 	// of any kind; TimeoutsBeforeRebind of them end the session.
 	timeouts atomic.Int32
-	dsem   chan struct{}
-	wg     sync.WaitGroup
+	dsem     chan struct{}
+	wg       sync.WaitGroup
 }
 
 // nextSeq returns the next sequence number, 1..0x7FFFFFFF (SMPP 3.4 §5.1.4).

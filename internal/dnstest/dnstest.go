@@ -34,15 +34,25 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{records: map[string][]dns.RR{}, delay: map[string]time.Duration{}, fail: map[string]int{}}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("dnstest: listen udp: %v", err)
-	}
-	s.Addr = pc.LocalAddr().String()
-	ln, err := net.Listen("tcp", s.Addr)
-	if err != nil {
+	// UDP and TCP on one port: the UDP port the kernel picks may be taken
+	// for TCP by another test's connection, so try a few.
+	var pc net.PacketConn
+	var ln net.Listener
+	var err error
+	for try := 0; ; try++ {
+		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("dnstest: listen udp: %v", err)
+		}
+		s.Addr = pc.LocalAddr().String()
+		ln, err = net.Listen("tcp", s.Addr)
+		if err == nil {
+			break
+		}
 		pc.Close()
-		t.Fatalf("dnstest: listen tcp %s: %v", s.Addr, err)
+		if try == 50 {
+			t.Fatalf("dnstest: listen tcp %s: %v", s.Addr, err)
+		}
 	}
 	udp := &dns.Server{PacketConn: pc, Handler: s}
 	tcp := &dns.Server{Listener: ln, Handler: s}

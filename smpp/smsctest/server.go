@@ -232,15 +232,9 @@ func (s *Server) WaitMessages(ctx context.Context, n int) ([]Message, error) {
 	return s.store.wait(ctx, n)
 }
 
-// match applies the rules to a destination: the stat to report and the
-// command_status to answer with.
-func (s *Server) match(dest string) (receipt string, status uint32) {
-	receipt, status, _, _ = s.matchRule(dest)
-	return receipt, status
-}
-
-// matchRule is match with the rule's response behaviour: no response at
-// all, or a delay.
+// matchRule applies the rules to a destination: the stat to report, the
+// command_status to answer with, and the response behaviour (no response
+// at all, or a delay).
 func (s *Server) matchRule(dest string) (receipt string, status uint32, noResp bool, delay time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
