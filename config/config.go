@@ -176,8 +176,9 @@ type Link struct {
 	RegisteredDelivery bool     `yaml:"registered_delivery"` // ask for delivery receipts
 	// A submit unanswered after response_timeout is still waited for (a
 	// late response is recorded; nothing is sent again on a live session).
-	// TimeoutsBeforeRebind submits in a row without any response end the
-	// session (rebind; those submits go again, at a duplicate risk);
+	// An SMSC silent for TimeoutsBeforeRebind x response_timeout while
+	// submits wait loses the session (rebind; those submits go again, at a
+	// duplicate risk);
 	// OutcomeWait bounds the wait for one lost response (0: 6 x
 	// response_timeout), after which the part counts as sent.
 	TimeoutsBeforeRebind int      `yaml:"timeouts_before_rebind"`

@@ -492,7 +492,9 @@ func (d *Dispatcher) housekeep(ctx context.Context) {
 	stats := time.NewTicker(2 * time.Second)
 	defer stats.Stop()
 	var errLog onceLogger
-	linksUp := d.o.Routes.UpCount()
+	// Zero at start: the first tick with a link up releases every message
+	// parked before (by this process or one that ended).
+	linksUp := 0
 	for {
 		select {
 		case <-ctx.Done():

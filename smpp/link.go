@@ -44,8 +44,8 @@ var ErrTimeout = fmt.Errorf("%w: response timeout", ErrLinkDown)
 // no response says what became of it: the SMSC may have accepted the part.
 // A submit_sm unanswered after ResponseTimeout is not given up while its
 // session lives (a late response is still matched and returned); the
-// outcome is unknown when the session then ends (the link found it
-// unresponsive after TimeoutsBeforeRebind timeouts in a row, or it dropped):
+// outcome is unknown when the session then ends (the link found it silent
+// for TimeoutsBeforeRebind x ResponseTimeout, or it dropped):
 // the part may be submitted again on the new session, at the risk of a
 // duplicate. It does not match ErrLinkDown.
 var ErrOutcomeUnknown = errors.New("submit outcome unknown: the SMSC may have accepted it")
@@ -56,9 +56,9 @@ var ErrOutcomeUnknown = errors.New("submit outcome unknown: the SMSC may have ac
 // live session would risk a duplicate, so callers should not.
 var ErrNoResponse = fmt.Errorf("%w: no response on a live session", ErrOutcomeUnknown)
 
-// errUnresponsive ends a session whose SMSC answered none of
-// TimeoutsBeforeRebind submits in a row.
-var errUnresponsive = errors.New("smsc unresponsive: submits timed out in a row; rebinding")
+// errUnresponsive ends a session whose SMSC answered nothing for
+// TimeoutsBeforeRebind x ResponseTimeout while submits waited.
+var errUnresponsive = errors.New("smsc unresponsive: nothing answered while submits waited; rebinding")
 
 // LinkOptions configures a Link. Zero values take the documented defaults.
 type LinkOptions struct {
@@ -68,9 +68,10 @@ type LinkOptions struct {
 	Rate            float64       // submit_sm per second; 0 = unlimited (token bucket, burst = Window)
 	EnquireLink     time.Duration // default 30s
 	ResponseTimeout time.Duration // default 10s
-	// TimeoutsBeforeRebind: this many submits in a row past ResponseTimeout,
-	// with no response of any kind in between, end the session (the link
-	// rebinds); default 3.
+	// TimeoutsBeforeRebind: when submits wait past ResponseTimeout and
+	// nothing at all has come from the SMSC for this many ResponseTimeouts,
+	// the session is closed (the link rebinds); default 3. An SMSC slower
+	// than ResponseTimeout but faster than that keeps its session.
 	TimeoutsBeforeRebind int
 	// OutcomeWait bounds how long one submit waits for a late response on
 	// a session that answers others; default 6 x ResponseTimeout.

@@ -47,9 +47,10 @@ type session struct {
 
 	ctx    context.Context // for OnDeliver; ends with the session
 	cancel context.CancelFunc
-	// timeouts counts submits past ResponseTimeout since the last response
-	// of any kind; TimeoutsBeforeRebind of them end the session.
-	timeouts atomic.Int32
+	// lastResp is when the SMSC last answered anything (unix ns; the bind
+	// counts): a session silent for TimeoutsBeforeRebind x ResponseTimeout
+	// while submits wait is unresponsive.
+	lastResp atomic.Int64
 	dsem     chan struct{}
 	wg       sync.WaitGroup
 }
@@ -77,6 +78,7 @@ func (l *Link) connect(ctx context.Context) (*session, error) {
 		s.close(err)
 		return nil, err
 	}
+	s.lastResp.Store(time.Now().UnixNano())
 	return s, nil
 }
 
@@ -241,48 +243,60 @@ func (s *session) await(ctx context.Context, seq uint32, b []byte, resp pdu.ID, 
 }
 
 // awaitLate waits on for the response of a submit_sm past ResponseTimeout:
-// it is not given up while the session lives. The timeout counts towards
-// TimeoutsBeforeRebind (any response resets the count); when the count is
-// reached the session is closed, and every submit still waiting learns that
-// its outcome is unknown. A submit unanswered for OutcomeWait on a session
-// that keeps answering others has lost its response (ErrNoResponse).
+// it is not given up while the session lives, and a late response is
+// returned like any. A session from which nothing at all has come for
+// TimeoutsBeforeRebind x ResponseTimeout while submits wait is
+// unresponsive: it is closed (the link rebinds) and every submit still
+// waiting learns that its outcome is unknown. A submit unanswered for
+// OutcomeWait on a session that keeps answering others has lost its
+// response (ErrNoResponse).
 func (s *session) awaitLate(ctx context.Context, ch chan []byte, forget func()) ([]byte, error) {
 	l := s.l
 	l.m.late("timeout")
-	if n := int(s.timeouts.Add(1)); n >= l.opts.TimeoutsBeforeRebind {
-		l.log.Warn("smsc unresponsive: closing the session to rebind", "timeouts_in_a_row", n, "response_timeout", l.opts.ResponseTimeout)
-		s.close(errUnresponsive)
-	}
+	silence := time.Duration(l.opts.TimeoutsBeforeRebind) * l.opts.ResponseTimeout
 	lost := time.NewTimer(l.opts.OutcomeWait - l.opts.ResponseTimeout)
-	select {
-	case f := <-ch:
-		lost.Stop()
-		forget()
-		l.m.late("answered")
-		return f, nil
-	case <-s.done:
-		lost.Stop()
-		forget()
+	defer lost.Stop()
+	for {
+		quiet := time.Since(time.Unix(0, s.lastResp.Load()))
+		if quiet >= silence {
+			l.log.Warn("smsc unresponsive: closing the session to rebind", "silent_for", quiet.Round(time.Millisecond), "response_timeout", l.opts.ResponseTimeout)
+			s.close(errUnresponsive)
+		}
+		check := time.NewTimer(max(silence-quiet, time.Millisecond))
 		select {
 		case f := <-ch:
-			return f, nil
-		default:
-		}
-		return nil, fmt.Errorf("%w (no response within %s, then the session ended: %v)", ErrOutcomeUnknown, l.opts.ResponseTimeout, s.err)
-	case <-lost.C:
-		forget()
-		return nil, fmt.Errorf("%w (no response within %s)", ErrNoResponse, l.opts.OutcomeWait)
-	case <-ctx.Done():
-		go func() { // hold the slot until the request is answered or lost
-			select {
-			case <-ch:
-			case <-s.done:
-			case <-lost.C:
-			}
-			lost.Stop()
+			check.Stop()
 			forget()
-		}()
-		return nil, ctx.Err()
+			l.m.late("answered")
+			return f, nil
+		case <-s.done:
+			check.Stop()
+			forget()
+			select {
+			case f := <-ch:
+				return f, nil
+			default:
+			}
+			return nil, fmt.Errorf("%w (no response within %s, then the session ended: %v)", ErrOutcomeUnknown, l.opts.ResponseTimeout, s.err)
+		case <-lost.C:
+			check.Stop()
+			forget()
+			return nil, fmt.Errorf("%w (no response within %s)", ErrNoResponse, l.opts.OutcomeWait)
+		case <-check.C:
+		case <-ctx.Done():
+			check.Stop()
+			rest := time.NewTimer(l.opts.OutcomeWait)
+			go func() { // hold the slot until the request is answered or lost
+				select {
+				case <-ch:
+				case <-s.done:
+				case <-rest.C:
+				}
+				rest.Stop()
+				forget()
+			}()
+			return nil, ctx.Err()
+		}
 	}
 }
 
@@ -337,7 +351,7 @@ func (s *session) resolve(id pdu.ID, seq uint32, f []byte) {
 		s.l.log.Debug("unmatched response", "command", id.String(), "seq", seq)
 		return
 	}
-	s.timeouts.Store(0) // the SMSC answers
+	s.lastResp.Store(time.Now().UnixNano()) // the SMSC answers
 	p.ch <- f
 }
 

@@ -90,6 +90,7 @@ func TestLateResponseMatched(t *testing.T) {
 	sim := startSim(t, smsctest.Options{RespDelay: 120 * time.Millisecond})
 	lo := linkOpts(sim)
 	lo.ResponseTimeout = 30 * time.Millisecond
+	lo.TimeoutsBeforeRebind = 10 // silent for 300ms would be unresponsive: 120ms is only slow
 	lo.OutcomeWait = 5 * time.Second
 	l := smpp.NewLink(lo)
 	runLink(t, l, true)
@@ -102,9 +103,10 @@ func TestLateResponseMatched(t *testing.T) {
 	}
 }
 
-// TestUnresponsiveRebind: TimeoutsBeforeRebind submits in a row without a
-// response end the session; each learns its outcome is unknown (not
-// "link down": it was sent), and the link binds again.
+// TestUnresponsiveRebind: an SMSC silent for TimeoutsBeforeRebind response
+// timeouts while submits wait loses its session; each submit learns its
+// outcome is unknown (not "link down": it was sent), and the link binds
+// again.
 func TestUnresponsiveRebind(t *testing.T) {
 	sim := startSim(t, smsctest.Options{Rules: []smsctest.Rule{{Suffix: "", NoResp: true, Times: 3}}})
 	lo := linkOpts(sim)
@@ -148,6 +150,7 @@ func TestLostResponse(t *testing.T) {
 	sim := startSim(t, smsctest.Options{Rules: []smsctest.Rule{{Suffix: "001", NoResp: true}}})
 	lo := linkOpts(sim)
 	lo.ResponseTimeout = 30 * time.Millisecond
+	lo.TimeoutsBeforeRebind = 20 // the session is not silent long enough to rebind
 	lo.OutcomeWait = 300 * time.Millisecond
 	l := smpp.NewLink(lo)
 	runLink(t, l, true)

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/config"
+	"github.com/smsgate/smsgate/smpp/smsctest"
+)
+
+// TestSlowSMSCOneSMS: an SMSC that answers every submit_sm later than the
+// link's response_timeout (but answers) gets each mail exactly once: the
+// late responses are matched, nothing is resubmitted, the messages are
+// delivered and charged once.
+func TestSlowSMSCOneSMS(t *testing.T) {
+	g := startGateway(t, func(c *config.Config, o *smsctest.Options) {
+		// Answers after twice the response timeout: late, not silent
+		// (3 response timeouts).
+		o.RespDelay = 600 * time.Millisecond
+		l := config.DefaultLink()
+		l.Name = "sim"
+		l.ResponseTimeout = config.Duration(300 * time.Millisecond)
+		l.OutcomeWait = config.Duration(10 * time.Second)
+		c.Links = []config.Link{l}
+	})
+	const n = 3
+	for i := range n {
+		to := fmt.Sprintf("04123456%02d@%s", i, smsDomain)
+		if err := g.sendMail("alice@example.com", []string{to}, plainMail("alice@example.com", to, fmt.Sprintf("slow%d@x", i), fmt.Sprintf("slow %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	g.waitFor("three delivered", func() bool {
+		msgs, _ := g.store.ListMessages(ctx, g.sub.ID, 10)
+		d := 0
+		for _, m := range msgs {
+			if m.Status == accounts.MsgDelivered {
+				d++
+			}
+		}
+		return d == n
+	})
+	if st := g.sim.Stats(); st.Submits != n || st.Binds != 1 {
+		t.Fatalf("sim stats %+v: want %d submits on one bind (no resubmit on a live session)", st, n)
+	}
+	if got := len(g.sim.Messages()); got != n {
+		t.Fatalf("%d SMS at the handsets, want %d", got, n)
+	}
+	msgs, _ := g.store.ListMessages(ctx, g.sub.ID, 10)
+	for _, m := range msgs {
+		if m.Attempts != 1 || m.Error != "" {
+			t.Fatalf("message %s: attempts %d error %q, want 1 and none", m.ID, m.Attempts, m.Error)
+		}
+	}
+	_, metrics := g.get("/metrics")
+	if !strings.Contains(metrics, `smsgate_smpp_submit_late_total{link="sim",outcome="answered"} 3`) {
+		t.Errorf("late responses not counted as answered")
+	}
+}
+
+// TestOutageUsesNoAttempts: mail accepted while the carrier is unreachable
+// waits for the link without using attempts (max_attempts 1 would fail it
+// otherwise), and goes out as soon as the link binds.
+func TestOutageUsesNoAttempts(t *testing.T) {
+	smscAddr := freeAddr(t)
+	g := startGateway(t, func(c *config.Config, _ *smsctest.Options) {
+		l := config.DefaultLink()
+		l.Name, l.Addr, l.SystemID, l.Password = "sim", smscAddr, "smsgate", "secret"
+		c.Links = []config.Link{l}
+		c.Dispatch.Retry.MaxAttempts = 1
+	})
+	ctx := context.Background()
+	const n = 3
+	for i := range n {
+		to := fmt.Sprintf("04123457%02d@%s", i, smsDomain)
+		if err := g.sendMail("alice@example.com", []string{to}, plainMail("alice@example.com", to, fmt.Sprintf("out%d@x", i), fmt.Sprintf("outage %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.waitFor("the messages waiting for a link", func() bool {
+		msgs, _ := g.store.ListMessages(ctx, g.sub.ID, 10)
+		w := 0
+		for _, m := range msgs {
+			if m.Status == accounts.MsgQueued && strings.Contains(m.Error, "waiting for a carrier link") {
+				w++
+			}
+		}
+		return w == n
+	})
+	// Without a link: still queued, no attempt used.
+	msgs, _ := g.store.ListMessages(ctx, g.sub.ID, 10)
+	for _, m := range msgs {
+		if m.Status != accounts.MsgQueued || m.Attempts != 0 {
+			t.Fatalf("message %s during the outage: %s, %d attempts; want queued with none", m.ID, m.Status, m.Attempts)
+		}
+	}
+	sim, err := smsctest.Start(smsctest.Options{Addr: smscAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	wctx, cancel := context.WithTimeout(ctx, e2eWait)
+	defer cancel()
+	if _, err := sim.WaitMessages(wctx, n); err != nil {
+		t.Fatalf("after the link came up: %v", err)
+	}
+}
