@@ -218,6 +218,9 @@ type Reply struct {
 	Text       string    `json:"text"`
 	Link       string    `json:"link,omitempty"`
 	ReceivedAt time.Time `json:"received_at"`
+	// Incomplete: a reply sent in several parts of which some never came
+	// within the reassembly wait; Text holds those that did, in order.
+	Incomplete bool `json:"incomplete,omitempty"`
 	// ReadAt and ArchivedAt are the inbox state (SetReplyState); zero:
 	// unread, not archived.
 	ReadAt     time.Time `json:"read_at,omitzero"`

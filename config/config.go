@@ -26,7 +26,15 @@ type Config struct {
 	Links    []Link   `yaml:"links"`
 	Relay    Relay    `yaml:"relay"`
 	DNS      DNS      `yaml:"dns"`
+	Inbound  Inbound  `yaml:"inbound"`
 	Shutdown Shutdown `yaml:"shutdown"`
+}
+
+// Inbound configures what carriers send: replies and receipts.
+type Inbound struct {
+	// ReassemblyWait is how long the parts of a long reply wait for the
+	// others; then it is delivered with what came, marked incomplete.
+	ReassemblyWait Duration `yaml:"reassembly_wait"`
 }
 
 // DNS configures the lookups of the sender policy (SPF, DKIM keys).
@@ -248,6 +256,7 @@ func Default() *Config {
 			DefaultSource:   "smsgate",
 			RefundOnFailure: true,
 		},
+		Inbound:  Inbound{ReassemblyWait: Seconds(120)},
 		DNS:      DNS{Timeout: Seconds(5), CacheTTL: Seconds(300), NegativeCacheTTL: Seconds(60)},
 		Shutdown: Shutdown{Timeout: Seconds(30)},
 	}

@@ -221,6 +221,7 @@ func (c *Config) validateDNS(v *checker) {
 	for i, s := range c.DNS.Servers {
 		v.hostPort(fmt.Sprintf("dns.servers[%d]", i), s, false)
 	}
+	v.positive("inbound.reassembly_wait", c.Inbound.ReassemblyWait)
 	v.positive("dns.timeout", c.DNS.Timeout)
 	v.positive("dns.cache_ttl", c.DNS.CacheTTL)
 	v.positive("dns.negative_cache_ttl", c.DNS.NegativeCacheTTL)

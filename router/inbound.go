@@ -39,6 +39,17 @@ type InboundOptions struct {
 	// OrphanWait is how long a receipt that names no known message is kept
 	// and tried again: a receipt can overtake the recording of its submit.
 	OrphanWait time.Duration
+	// ReassemblyWait is how long the parts of a concatenated reply wait for
+	// the others; then the reply is delivered with what came, marked
+	// incomplete. Default 2m. The Store must be an MOStore for replies to
+	// be reassembled (else each part is a reply of its own).
+	ReassemblyWait time.Duration
+}
+
+// MOStore keeps the parts of concatenated replies (*redisstore.Store).
+type MOStore interface {
+	AddMOPart(ctx context.Context, p accounts.MOPart, ttl time.Duration) (*accounts.MOAssembly, error)
+	TakeIncompleteMO(ctx context.Context, before time.Time, limit int, ttl time.Duration) ([]*accounts.MOAssembly, error)
 }
 
 // Inbound handles what carriers send us: delivery receipts and replies.
@@ -52,6 +63,7 @@ type InboundOptions struct {
 type Inbound struct {
 	o     InboundOptions
 	log   *slog.Logger
+	mo    MOStore // nil: no reassembly
 	queue chan *queuedReceipt
 	wake  chan struct{}
 
@@ -80,8 +92,13 @@ func NewInbound(o InboundOptions) *Inbound {
 	if o.OrphanWait <= 0 {
 		o.OrphanWait = 30 * time.Second
 	}
-	return &Inbound{o: o, log: o.Logger, queue: make(chan *queuedReceipt, 1024),
+	if o.ReassemblyWait <= 0 {
+		o.ReassemblyWait = 2 * time.Minute
+	}
+	in := &Inbound{o: o, log: o.Logger, queue: make(chan *queuedReceipt, 1024),
 		wake: make(chan struct{}, 1), orphans: map[string]orphan{}}
+	in.mo, _ = o.Store.(MOStore)
+	return in
 }
 
 // HandleDeliver is the links' OnDeliver: a receipt updates its message, a
@@ -156,10 +173,14 @@ func (in *Inbound) Submitted(batch []accounts.Submitted) {
 func (in *Inbound) Run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	sweep := time.NewTicker(max(in.o.ReassemblyWait/4, 100*time.Millisecond))
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case now := <-sweep.C:
+			in.sweepIncomplete(ctx, now)
 		case q := <-in.queue:
 			batch := []*queuedReceipt{q}
 		more:
@@ -308,10 +329,88 @@ func (in *Inbound) apply(ctx context.Context, ups []accounts.ReceiptUpdate, unti
 	return out
 }
 
+// reply routes a reply; a part of a concatenated one is kept until the
+// reply is whole (or the wait ends), and only then routed, once.
 func (in *Inbound) reply(ctx context.Context, d *smpp.Deliver) error {
-	r, orig, err := in.o.Store.RouteReply(ctx, accounts.Reply{
-		From: d.Source, To: d.Dest, Text: d.Text, Link: d.Link, ReceivedAt: time.Now(),
-	})
+	if d.Concat != nil && in.mo != nil {
+		a, err := in.mo.AddMOPart(ctx, accounts.MOPart{From: d.Source, To: d.Dest, Ref: d.Concat.Ref,
+			Total: d.Concat.Total, Seq: d.Concat.Seq, Coding: d.Coding, Body: d.Body}, in.partTTL())
+		if err != nil {
+			return err // not acknowledged: the carrier sends the part again
+		}
+		if a == nil {
+			return nil // stored; the reply waits for its other parts
+		}
+		text, _ := assemble(a)
+		return in.route(ctx, accounts.Reply{From: a.From, To: a.To, Text: text, Link: d.Link, ReceivedAt: time.Now()})
+	}
+	return in.route(ctx, accounts.Reply{From: d.Source, To: d.Dest, Text: d.Text, Link: d.Link, ReceivedAt: time.Now()})
+}
+
+// partTTL is how long stored parts live: past the wait, so the sweep finds
+// them.
+func (in *Inbound) partTTL() time.Duration { return 3 * in.o.ReassemblyWait }
+
+// assemble decodes a concatenated reply from its raw parts joined in order
+// (an escape or surrogate pair split across parts decodes right); a gap of
+// missing parts reads " […] ". incomplete reports a gap.
+func assemble(a *accounts.MOAssembly) (text string, incomplete bool) {
+	var b strings.Builder
+	var run []byte
+	flush := func() {
+		if len(run) == 0 {
+			return
+		}
+		t, err := smpp.Decode(a.Coding, run)
+		if err != nil {
+			t = strings.ToValidUTF8(string(run), "\uFFFD")
+		}
+		b.WriteString(t)
+		run = nil
+	}
+	gap := false
+	for i := 1; i <= a.Total; i++ {
+		p, ok := a.Parts[i]
+		if !ok {
+			if !gap {
+				flush()
+				b.WriteString(" […] ")
+				gap, incomplete = true, true
+			}
+			continue
+		}
+		gap = false
+		run = append(run, p...)
+	}
+	flush()
+	return strings.TrimSpace(b.String()), incomplete
+}
+
+// sweepIncomplete delivers the concatenated replies whose parts stopped
+// coming ReassemblyWait ago, with what came, marked incomplete.
+func (in *Inbound) sweepIncomplete(ctx context.Context, now time.Time) {
+	if in.mo == nil {
+		return
+	}
+	as, err := in.mo.TakeIncompleteMO(ctx, now.Add(-in.o.ReassemblyWait), 100, in.partTTL())
+	if err != nil {
+		in.log.ErrorContext(ctx, "incomplete replies", "err", err)
+	}
+	for _, a := range as {
+		text, incomplete := assemble(a)
+		in.log.WarnContext(ctx, "reply incomplete: delivered with the parts that came", "from", accounts.MaskNumber(a.From),
+			"to", accounts.MaskNumber(a.To), "parts", len(a.Parts), "total", a.Total)
+		if err := in.route(ctx, accounts.Reply{From: a.From, To: a.To, Text: text, Incomplete: incomplete, ReceivedAt: now}); err != nil {
+			in.log.ErrorContext(ctx, "route incomplete reply", "err", err)
+		}
+	}
+}
+
+// route stores a reply in the inbox of the conversation it answers, then
+// runs the hooks, the event and the mail.
+func (in *Inbound) route(ctx context.Context, reply accounts.Reply) error {
+	d := struct{ Source, Dest, Link string }{reply.From, reply.To, reply.Link}
+	r, orig, err := in.o.Store.RouteReply(ctx, reply)
 	if err != nil {
 		return err
 	}

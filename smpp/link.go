@@ -111,6 +111,20 @@ type Deliver struct {
 	UDH                []byte
 	Text               string   // decoded body (for a receipt, the raw receipt text)
 	Receipt            *Receipt // non-nil when esm_class has the receipt bit (0x04) set
+	// Body is the raw payload after the UDH, as the carrier sent it (GSM
+	// septets unpacked, UCS-2 octets): a concatenated reply is decoded only
+	// once its parts are joined, so an escape or a surrogate pair split
+	// across parts decodes right.
+	Body []byte
+	// Concat is set when this deliver_sm is one part of a concatenated
+	// message (UDH IEI 0x00 or 0x08, or the SAR TLVs) of more than one part.
+	Concat *Concat
+}
+
+// Concat identifies one part of a concatenated message.
+type Concat struct {
+	Ref        uint16
+	Total, Seq int
 }
 
 // Link is one SMPP transceiver bind to a carrier. Create it with NewLink,

@@ -33,10 +33,17 @@ func (l *Link) parseDeliver(p pdu.Body) *Deliver {
 	}
 	body := frame.ShortMessage(p)
 	if d.ESMClass&0x40 != 0 {
-		if udh, rest, _, _, _, ok := ParseUDH(body); ok || len(udh) > 0 {
+		if udh, rest, ref, total, seq, ok := ParseUDH(body); ok || len(udh) > 0 {
 			d.UDH, body = udh, rest
+			if total > 1 {
+				d.Concat = &Concat{Ref: ref, Total: total, Seq: seq}
+			}
 		}
 	}
+	if d.Concat == nil {
+		d.Concat = sarOf(p)
+	}
+	d.Body = body
 	if d.ESMClass&0x04 != 0 {
 		d.Text = string(body)
 		d.Receipt = receiptOf(p, d.Text)
@@ -71,4 +78,36 @@ func receiptOf(p pdu.Body, text string) *Receipt {
 		}
 	}
 	return &r
+}
+
+// SAR TLVs (SMPP 3.4 §5.3.2.22-24): the concatenation of a message sent as
+// several deliver_sm without a UDH.
+const (
+	tagSARMsgRefNum     = pdutlv.Tag(0x020C)
+	tagSARTotalSegments = pdutlv.Tag(0x020E)
+	tagSARSegmentSeqnum = pdutlv.Tag(0x020F)
+)
+
+// sarOf returns the concatenation the SAR TLVs describe, nil without them
+// or for a message of one part.
+func sarOf(p pdu.Body) *Concat {
+	tlv := p.TLVFields()
+	get := func(t pdutlv.Tag) ([]byte, bool) {
+		f, ok := tlv[t]
+		if !ok || f == nil {
+			return nil, false
+		}
+		return f.Bytes(), true
+	}
+	ref, ok1 := get(tagSARMsgRefNum)
+	tot, ok2 := get(tagSARTotalSegments)
+	seq, ok3 := get(tagSARSegmentSeqnum)
+	if !ok1 || !ok2 || !ok3 || len(ref) != 2 || len(tot) != 1 || len(seq) != 1 {
+		return nil
+	}
+	c := &Concat{Ref: uint16(ref[0])<<8 | uint16(ref[1]), Total: int(tot[0]), Seq: int(seq[0])}
+	if c.Total < 2 || c.Seq < 1 || c.Seq > c.Total {
+		return nil
+	}
+	return c
 }

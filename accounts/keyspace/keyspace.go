@@ -194,6 +194,25 @@ func (k Space) PoolSticky(phone, owner string) string {
 	return k.gkey("pool", "{"+phone+"}", "s", owner)
 }
 
+// MOParts is the hash of the parts received so far of one concatenated
+// reply ("p<seq>" -> raw body, "c" coding, "first" unix ms), keyed by the
+// phone, our number, the reference and the part count, not by link:
+// parts may come over different binds and instances.
+// <p>:mo:{<from>}:<to>:<ref>:<total>. MODone marks it delivered (late
+// duplicates are dropped). MOIndex is the zset of open assemblies by first
+// part (unix ms), for the sweep of incomplete ones.
+func (k Space) MOParts(from, to string, ref uint16, total int) string {
+	return k.gkey("mo", "{"+from+"}", to, strconv.Itoa(int(ref)), strconv.Itoa(total))
+}
+
+// MODone: see MOParts.
+func (k Space) MODone(from, to string, ref uint16, total int) string {
+	return k.MOParts(from, to, ref, total) + ":done"
+}
+
+// MOIndex: see MOParts.
+func (k Space) MOIndex() string { return k.gkey("mo", "index") }
+
 // Registration is the string holding the account that registered a sender
 // domain (kind "domain") or address (kind "addr"): <p>:<kind>:<value>.
 func (k Space) Registration(kind, value string) string { return k.gkey(kind, value) }

@@ -132,8 +132,15 @@ func inboxFields(r *accounts.Reply) map[string]any {
 	return map[string]any{
 		"id": r.ID, "account_id": r.AccountID, "message_id": r.MessageID, "sender": r.Sender,
 		"from": r.From, "to": r.To, "text": r.Text, "link": r.Link,
-		"received_at": r.ReceivedAt.UnixMilli(),
+		"received_at": r.ReceivedAt.UnixMilli(), "incomplete": boolField(r.Incomplete),
 	}
+}
+
+func boolField(b bool) string {
+	if b {
+		return "1"
+	}
+	return ""
 }
 
 // inboxFromHash decodes a reply hash.
@@ -141,8 +148,8 @@ func inboxFromHash(h map[string]string) *accounts.Reply {
 	return &accounts.Reply{
 		ID: h["id"], AccountID: h["account_id"], MessageID: h["message_id"], Sender: h["sender"],
 		From: h["from"], To: h["to"], Text: h["text"], Link: h["link"],
-		ReceivedAt: msgTime(h["received_at"]),
-		ReadAt:     msgTime(h["read_at"]), ArchivedAt: msgTime(h["archived_at"]),
+		ReceivedAt: msgTime(h["received_at"]), Incomplete: h["incomplete"] == "1",
+		ReadAt: msgTime(h["read_at"]), ArchivedAt: msgTime(h["archived_at"]),
 	}
 }
 

@@ -196,7 +196,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		// turned off), which would skip hooks after them.
 		rulesOpts := inboxrules.Options{Store: store, Events: hooks, Logger: logger.With("component", "inboxrules")}
 		inOpts := router.InboundOptions{Store: store, Events: hooks, Logger: logger.With("component", "inbound"), Metrics: rm,
-			StatusHooks: statusHooks}
+			StatusHooks: statusHooks, ReassemblyWait: cfg.Inbound.ReassemblyWait.Std()}
 		if mailer != nil {
 			inOpts.Mailer = mailer
 			rulesOpts.Mailer = mailer

@@ -84,6 +84,16 @@ type MO struct {
 	Source string `json:"from"`
 	Dest   string `json:"to"`
 	Text   string `json:"text"`
+	// Split sends the text as a concatenated message, as phones and SMSCs
+	// do: "udh8" (UDH IEI 0x00), "udh16" (IEI 0x08) or "sar" (the SAR
+	// TLVs), cutting the encoded payload every PartSize octets (default
+	// 134; cuts may fall inside an escape or a surrogate pair). Parts lists
+	// which parts to send and in what order (1-based; repeats send
+	// duplicates); nil sends all in order. Ref is the reference.
+	Split    string `json:"split,omitempty"`
+	PartSize int    `json:"part_size,omitempty"`
+	Parts    []int  `json:"parts,omitempty"`
+	Ref      uint16 `json:"ref,omitempty"`
 }
 
 // Stats are the server's counters since Start.
@@ -294,17 +304,19 @@ func (s *Server) InjectMO(ctx context.Context, mo MO) error {
 	if c == nil {
 		return errors.New("inject mo: no receiver bound")
 	}
-	seq, b, err := c.moPDU(mo)
+	pdus, err := c.moPDUs(mo)
 	if err != nil {
 		return err
 	}
-	status, err := c.await(ctx, seq, b)
-	if err != nil {
-		return fmt.Errorf("inject mo: %w", err)
+	for _, p := range pdus {
+		status, err := c.await(ctx, p.seq, p.b)
+		if err != nil {
+			return fmt.Errorf("inject mo: %w", err)
+		}
+		if status != 0 {
+			return fmt.Errorf("inject mo: deliver_sm_resp status 0x%08X", status)
+		}
+		s.mos.Add(1)
 	}
-	if status != 0 {
-		return fmt.Errorf("inject mo: deliver_sm_resp status 0x%08X", status)
-	}
-	s.mos.Add(1)
 	return nil
 }

@@ -331,11 +331,65 @@ func stateOf(stat string) byte {
 }
 
 // moPDU encodes an MO as a deliver_sm with a fresh sequence number.
-func (c *session) moPDU(mo MO) (uint32, []byte, error) {
+type seqPDU struct {
+	seq uint32
+	b   []byte
+}
+
+// moPDUs builds the deliver_sm of an MO: one, or one per part sent.
+func (c *session) moPDUs(mo MO) ([]seqPDU, error) {
 	coding, payload := smpp.Encode(mo.Text)
-	seq := c.nextSeq()
-	b, err := deliverPDU(seq, mo.Source, mo.Dest, 0, coding, payload, nil)
-	return seq, b, err
+	if mo.Split == "" {
+		seq := c.nextSeq()
+		b, err := deliverPDU(seq, mo.Source, mo.Dest, 0, coding, payload, nil)
+		return []seqPDU{{seq, b}}, err
+	}
+	size := mo.PartSize
+	if size <= 0 {
+		size = 134
+	}
+	var chunks [][]byte
+	for len(payload) > 0 {
+		n := min(size, len(payload))
+		chunks = append(chunks, payload[:n])
+		payload = payload[n:]
+	}
+	order := mo.Parts
+	if order == nil {
+		for i := range chunks {
+			order = append(order, i+1)
+		}
+	}
+	total := len(chunks)
+	var out []seqPDU
+	for _, i := range order {
+		if i < 1 || i > total {
+			return nil, fmt.Errorf("mo part %d of %d", i, total)
+		}
+		body, esm := chunks[i-1], uint8(0)
+		var tlv pdutlv.Fields
+		switch mo.Split {
+		case "udh8":
+			body, esm = append([]byte{5, 0x00, 3, byte(mo.Ref), byte(total), byte(i)}, body...), 0x40
+		case "udh16":
+			body, esm = append([]byte{6, 0x08, 4, byte(mo.Ref >> 8), byte(mo.Ref), byte(total), byte(i)}, body...), 0x40
+		case "sar":
+			tlv = pdutlv.Fields{
+				pdutlv.Tag(0x020C): []byte{byte(mo.Ref >> 8), byte(mo.Ref)},
+				pdutlv.Tag(0x020E): []byte{byte(total)},
+				pdutlv.Tag(0x020F): []byte{byte(i)},
+			}
+		default:
+			return nil, fmt.Errorf("mo split %q: want udh8, udh16 or sar", mo.Split)
+		}
+		seq := c.nextSeq()
+		b, err := deliverPDU(seq, mo.Source, mo.Dest, esm, coding, body, tlv)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, seqPDU{seq, b})
+	}
+	return out, nil
 }
 
 // await sends our deliver_sm b and waits for its resp status.

@@ -79,6 +79,9 @@ func ReplyMail(from, hostname string, r *accounts.Reply, orig *accounts.Message)
 	if err != nil {
 		return nil, fmt.Errorf("reply mail: %w", err)
 	}
+	if r.Incomplete {
+		fmt.Fprint(w, "[Incomplete: this reply came in several parts and some never arrived; [...] marks the gap.]\n\n")
+	}
 	fmt.Fprintf(w, "%s\n\n-- \nReply to your SMS to +%s sent %s:\n> %s\n",
 		r.Text, orig.To, orig.CreatedAt.UTC().Format(time.RFC1123), strings.ReplaceAll(orig.Text, "\n", "\n> "))
 	if err := w.Close(); err != nil {
