@@ -191,6 +191,11 @@ type Link struct {
 	// response_timeout), after which the part counts as sent.
 	TimeoutsBeforeRebind int      `yaml:"timeouts_before_rebind"`
 	OutcomeWait          Duration `yaml:"outcome_wait"`
+	// Country (ISO 3166-1 alpha-2, e.g. AU) is where the carrier's national
+	// numbers belong: an MO from "0412..." (TON 2, or a trunk 0) is read in
+	// it before the conversation is looked up. Empty: such numbers are
+	// taken as they come.
+	Country string `yaml:"country"`
 }
 
 // EffectiveOutcomeWait is OutcomeWait, or its default of 6 x

@@ -295,6 +295,7 @@ func (c *Config) validateDispatch(v *checker) {
 var (
 	linkNameRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
 	digitsRE   = regexp.MustCompile(`^[0-9]+$`)
+	countryRE  = regexp.MustCompile(`^[A-Z]{2}$`)
 	alnumRE    = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 )
 
@@ -360,6 +361,9 @@ func (c *Config) validateLinks(v *checker) {
 		}
 		v.positive(p("enquire_link"), l.EnquireLink)
 		v.positive(p("response_timeout"), l.ResponseTimeout)
+		if l.Country != "" && !countryRE.MatchString(l.Country) {
+			v.add(p("country"), "%q must be an ISO 3166-1 alpha-2 code in capitals, such as AU", l.Country)
+		}
 		if l.TimeoutsBeforeRebind < 0 {
 			v.add(p("timeouts_before_rebind"), "must be 0 (the default, 3) or more (got %d)", l.TimeoutsBeforeRebind)
 		}

@@ -332,6 +332,14 @@ func (in *Inbound) apply(ctx context.Context, ups []accounts.ReceiptUpdate, unti
 // reply routes a reply; a part of a concatenated one is kept until the
 // reply is whole (or the wait ends), and only then routed, once.
 func (in *Inbound) reply(ctx context.Context, d *smpp.Deliver) error {
+	// Addresses as the gateway records them (address.go), before any lookup.
+	from, to := NormalizeAddr(d.Source, d.SourceTON, d.Country), NormalizeAddr(d.Dest, d.DestTON, d.Country)
+	if from != d.Source || to != d.Dest {
+		in.log.DebugContext(ctx, "reply addresses normalised", "from_ton", d.SourceTON, "to_ton", d.DestTON)
+		cp := *d
+		cp.Source, cp.Dest = from, to
+		d = &cp
+	}
 	if d.Concat != nil && in.mo != nil {
 		a, err := in.mo.AddMOPart(ctx, accounts.MOPart{From: d.Source, To: d.Dest, Ref: d.Concat.Ref,
 			Total: d.Concat.Total, Seq: d.Concat.Seq, Coding: d.Coding, Body: d.Body}, in.partTTL())

@@ -84,6 +84,9 @@ type LinkOptions struct {
 	// returned an error, so the SMSC redelivers. It is called from the reader
 	// path and may be called concurrently.
 	OnDeliver func(ctx context.Context, d *Deliver) error
+	// Country (ISO 3166-1 alpha-2) is where the carrier's national numbers
+	// belong: a TON 2 address, or one with a trunk 0, is read in it.
+	Country string
 
 	// Logger receives the link's log lines as is: the caller adds the
 	// component and link attributes, as cmd/smsgate does with
@@ -106,11 +109,17 @@ type SubmitRequest struct {
 // Deliver is one deliver_sm from the SMSC: a delivery receipt or a reply (MO).
 type Deliver struct {
 	Link, Source, Dest string
-	Coding             uint8
-	ESMClass           uint8
-	UDH                []byte
-	Text               string   // decoded body (for a receipt, the raw receipt text)
-	Receipt            *Receipt // non-nil when esm_class has the receipt bit (0x04) set
+	// SourceTON and DestTON are the addresses' type of number (SMPP 3.4
+	// §5.2.5: 0 unknown, 1 international, 2 national, 5 alphanumeric).
+	SourceTON, DestTON uint8
+	// Country is the link's country (LinkOptions.Country): national
+	// numbers are read in it.
+	Country  string
+	Coding   uint8
+	ESMClass uint8
+	UDH      []byte
+	Text     string   // decoded body (for a receipt, the raw receipt text)
+	Receipt  *Receipt // non-nil when esm_class has the receipt bit (0x04) set
 	// Body is the raw payload after the UDH, as the carrier sent it (GSM
 	// septets unpacked, UCS-2 octets): a concatenated reply is decoded only
 	// once its parts are joined, so an escape or a surrogate pair split

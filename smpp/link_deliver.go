@@ -25,11 +25,14 @@ func messageState(v byte) string {
 // receipted_message_id and message_state TLVs where the text lacks them.
 func (l *Link) parseDeliver(p pdu.Body) *Deliver {
 	d := &Deliver{
-		Link:     l.opts.Name,
-		Source:   frame.String(p, pdufield.SourceAddr),
-		Dest:     frame.String(p, pdufield.DestinationAddr),
-		Coding:   frame.Byte(p, pdufield.DataCoding),
-		ESMClass: frame.Byte(p, pdufield.ESMClass),
+		Link:      l.opts.Name,
+		Source:    frame.String(p, pdufield.SourceAddr),
+		Dest:      frame.String(p, pdufield.DestinationAddr),
+		SourceTON: frame.Byte(p, pdufield.SourceAddrTON),
+		DestTON:   frame.Byte(p, pdufield.DestAddrTON),
+		Country:   l.opts.Country,
+		Coding:    frame.Byte(p, pdufield.DataCoding),
+		ESMClass:  frame.Byte(p, pdufield.ESMClass),
 	}
 	body := frame.ShortMessage(p)
 	if d.ESMClass&0x40 != 0 {

@@ -94,6 +94,11 @@ type MO struct {
 	PartSize int    `json:"part_size,omitempty"`
 	Parts    []int  `json:"parts,omitempty"`
 	Ref      uint16 `json:"ref,omitempty"`
+	// TON sets the addresses' type of number (SetTON): carriers send
+	// "0412..." with TON 2 (national), "+61..." with TON 1 or 0. Without
+	// SetTON both are 1 (international).
+	SetTON             bool  `json:"set_ton,omitempty"`
+	SourceTON, DestTON uint8 `json:"-"`
 }
 
 // Stats are the server's counters since Start.

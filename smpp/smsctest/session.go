@@ -339,9 +339,13 @@ type seqPDU struct {
 // moPDUs builds the deliver_sm of an MO: one, or one per part sent.
 func (c *session) moPDUs(mo MO) ([]seqPDU, error) {
 	coding, payload := smpp.Encode(mo.Text)
+	ston, dton := uint8(1), uint8(1)
+	if mo.SetTON {
+		ston, dton = mo.SourceTON, mo.DestTON
+	}
 	if mo.Split == "" {
 		seq := c.nextSeq()
-		b, err := deliverPDU(seq, mo.Source, mo.Dest, 0, coding, payload, nil)
+		b, err := deliverPDUTON(seq, mo.Source, mo.Dest, ston, dton, 0, coding, payload, nil)
 		return []seqPDU{{seq, b}}, err
 	}
 	size := mo.PartSize
@@ -383,7 +387,7 @@ func (c *session) moPDUs(mo MO) ([]seqPDU, error) {
 			return nil, fmt.Errorf("mo split %q: want udh8, udh16 or sar", mo.Split)
 		}
 		seq := c.nextSeq()
-		b, err := deliverPDU(seq, mo.Source, mo.Dest, esm, coding, body, tlv)
+		b, err := deliverPDUTON(seq, mo.Source, mo.Dest, ston, dton, esm, coding, body, tlv)
 		if err != nil {
 			return nil, err
 		}
@@ -418,6 +422,11 @@ func (c *session) await(ctx context.Context, seq uint32, b []byte) (uint32, erro
 // Has the same mandatory fields (SMPP 3.4 §4.6.1), because its deliver_sm
 // layout writes an extra UDH length byte when no UDH fields are set.
 func deliverPDU(seq uint32, src, dst string, esm, coding uint8, sm []byte, tlv pdutlv.Fields) ([]byte, error) {
+	return deliverPDUTON(seq, src, dst, 1, 1, esm, coding, sm, tlv)
+}
+
+// deliverPDUTON is deliverPDU with the addresses' type of number.
+func deliverPDUTON(seq uint32, src, dst string, ston, dton, esm, coding uint8, sm []byte, tlv pdutlv.Fields) ([]byte, error) {
 	p := pdu.NewSubmitSM(tlv)
 	p.Header().ID = pdu.DeliverSMID
 	f := p.Fields()
@@ -425,8 +434,8 @@ func deliverPDU(seq uint32, src, dst string, esm, coding uint8, sm []byte, tlv p
 		k pdufield.Name
 		v any
 	}{
-		{pdufield.SourceAddrTON, uint8(1)}, {pdufield.SourceAddrNPI, uint8(1)}, {pdufield.SourceAddr, src},
-		{pdufield.DestAddrTON, uint8(1)}, {pdufield.DestAddrNPI, uint8(1)}, {pdufield.DestinationAddr, dst},
+		{pdufield.SourceAddrTON, ston}, {pdufield.SourceAddrNPI, uint8(1)}, {pdufield.SourceAddr, src},
+		{pdufield.DestAddrTON, dton}, {pdufield.DestAddrNPI, uint8(1)}, {pdufield.DestinationAddr, dst},
 		{pdufield.ESMClass, esm}, {pdufield.DataCoding, coding},
 	} {
 		if err := f.Set(kv.k, kv.v); err != nil {
