@@ -203,3 +203,40 @@ func (s *Store) QueryInbox(ctx context.Context, q accounts.InboxQuery) (replies 
 	}
 	return replies, next, nil
 }
+
+// AssignReply moves a reply from the unrouted inbox into an account's
+// inbox (an operator who recognised the number). ErrNotFound when the reply
+// is unknown or already in an account's inbox; the account must exist.
+func (s *Store) AssignReply(ctx context.Context, replyID, accountID string) (*accounts.Reply, error) {
+	r, err := s.GetReply(ctx, replyID)
+	if err != nil {
+		return nil, err
+	}
+	if r.AccountID != "" {
+		return nil, fmt.Errorf("reply %s is in the inbox of account %s, not unrouted: %w", replyID, r.AccountID, accounts.ErrNotFound)
+	}
+	if _, err := s.GetAccount(ctx, accountID); err != nil {
+		return nil, fmt.Errorf("assign reply: %w", err)
+	}
+	rshard, _ := s.ShardFromID(replyID)
+	ashard, _ := s.ShardFromID(accountID)
+	n, err := s.RDB.ZRem(ctx, s.Keys.Inbox(0, inboxUnrouted), replyID).Result()
+	if err != nil {
+		return nil, fmt.Errorf("assign reply: %w", err)
+	}
+	if n == 0 { // taken by a concurrent assignment
+		return nil, fmt.Errorf("reply %s is not in the unrouted inbox: %w", replyID, accounts.ErrNotFound)
+	}
+	_, err = s.RDB.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.HSet(ctx, s.Keys.Reply(rshard, replyID), "account_id", accountID)
+		return nil
+	})
+	if err == nil {
+		err = s.RDB.ZAdd(ctx, s.Keys.Inbox(ashard, accountID), redis.Z{Score: float64(r.ReceivedAt.UnixMilli()), Member: replyID}).Err()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("assign reply %s: %w", replyID, err)
+	}
+	r.AccountID = accountID
+	return r, nil
+}

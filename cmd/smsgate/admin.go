@@ -65,7 +65,7 @@ func openStore(path string) (*redisstore.Store, func(), error) {
 // what exists before any API key does.
 func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: smsgate admin bootstrap|credit|number|domain --config FILE ...")
+		fmt.Fprintln(stderr, "usage: smsgate admin bootstrap|credit|number|domain|unrouted --config FILE ...")
 		return 2
 	}
 	if args[0] == "number" { // "admin number add|remove": cli_senders.go
@@ -73,6 +73,9 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if args[0] == "domain" { // "admin domain approve": cli_registrations.go
 		return adminDomain(ctx, args[1:], stdout, stderr)
+	}
+	if args[0] == "unrouted" { // "admin unrouted list|show|assign": cli_unrouted.go
+		return adminUnrouted(ctx, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("admin "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
