@@ -51,6 +51,7 @@ func matrixRows() []mRow {
 	rows := []mRow{
 		{pattern: "GET /healthz", public: ok, req: mFixed("/healthz", nil)},
 		{pattern: "GET /readyz", public: ok, req: mFixed("/readyz", nil)},
+		{pattern: "GET /healthz/links", public: ok, req: mFixed("/healthz/links", nil)},
 		{pattern: "GET /metrics", public: ok, req: mFixed("/metrics", nil)},
 		{pattern: "GET /v1/openapi.json", public: ok, req: mFixed("/v1/openapi.json", nil)},
 

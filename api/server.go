@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/smsgate/smsgate/smpp"
 )
 
 // Stores are what the API needs of the account store, one field per area.
@@ -90,6 +92,9 @@ type Options struct {
 	// Ready reports readiness for /readyz: nil means ready. Nil Ready is
 	// always ready.
 	Ready func(ctx context.Context) error
+	// Links reports the carrier links' state for /healthz/links; nil: the
+	// instance has none (the route answers an empty list).
+	Links func() []smpp.LinkStatus
 	// Webhooks manages accounts' webhooks (*webhook.Service); nil: the
 	// webhook routes answer 503.
 	Webhooks WebhookService
@@ -118,6 +123,7 @@ type server struct {
 	webhooks   WebhookService
 	sender     MessageSender
 	onPanic    func(v any)
+	links      func() []smpp.LinkStatus
 	mailer     func(ctx context.Context, to, subject, body string) error
 	lookupTXT  func(ctx context.Context, name string) ([]string, error)
 
@@ -177,6 +183,7 @@ func (s *server) routes(gather prometheus.Gatherer) []route {
 	return append([]route{
 		{"GET /healthz", false, s.healthz},
 		{"GET /readyz", false, s.readyz},
+		{"GET /healthz/links", false, s.linksHealth},
 		{"GET /metrics", false, promhttp.HandlerFor(gather, promhttp.HandlerOpts{}).ServeHTTP},
 		{"GET /v1/openapi.json", false, s.openapi},
 	}, s.areaRoutes()...)
@@ -264,7 +271,7 @@ func New(opts Options) http.Handler {
 	st := opts.Stores
 	s := &server{log: opts.Logger, ready: opts.Ready, openapiDoc: doc,
 		webhooks: opts.Webhooks, sender: opts.Sender, onPanic: opts.OnPanic,
-		mailer: opts.Mailer, lookupTXT: opts.LookupTXT,
+		mailer: opts.Mailer, lookupTXT: opts.LookupTXT, links: opts.Links,
 		auth: st.Auth, accounts: st.Accounts, registrations: st.Registrations, policies: st.Policies, keys: st.Keys, money: st.Money,
 		messages: st.Messages, inbox: st.Inbox, users: st.Users, permissions: st.Permissions, billing: st.Billing,
 		stats: st.Stats, contacts: st.Contacts, optouts: st.OptOuts, automations: st.Automations,
@@ -375,6 +382,24 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("ready\n"))
+}
+
+// linksHealth answers each carrier link's state: 200 when every link is
+// up, 503 when one is down (a load balancer or an alert can use either).
+func (s *server) linksHealth(w http.ResponseWriter, _ *http.Request) {
+	out := struct {
+		Links []smpp.LinkStatus `json:"links"`
+	}{Links: []smpp.LinkStatus{}}
+	if s.links != nil {
+		out.Links = s.links()
+	}
+	code := http.StatusOK
+	for _, l := range out.Links {
+		if !l.Up {
+			code = http.StatusServiceUnavailable
+		}
+	}
+	writeJSON(w, code, out)
 }
 
 func (s *server) openapi(w http.ResponseWriter, _ *http.Request) {

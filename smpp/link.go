@@ -149,6 +149,8 @@ type Link struct {
 
 	mu       sync.Mutex
 	sess     *session      // the bound session, nil when down
+	since    time.Time     // when the link last went up or down
+	lastErr  string        // why it last went down, or its last bind failed
 	attempts int           // bind attempts so far
 	changed  chan struct{} // closed and replaced on every state change (tests await it)
 }
@@ -209,16 +211,46 @@ func (l *Link) Up() bool {
 // setSession records the bound session (nil: down) and wakes waiters.
 func (l *Link) setSession(s *session) {
 	l.mu.Lock()
+	if (l.sess == nil) != (s == nil) {
+		l.since = time.Now()
+	}
+	if s == nil && l.sess != nil && l.sess.err != nil {
+		l.lastErr = l.sess.err.Error()
+	}
 	l.sess = s
+	l.m.setUp(s != nil) // before waking waiters: they may read the gauge
 	l.broadcast()
 	l.mu.Unlock()
-	l.m.setUp(s != nil)
 }
 
-// attempted counts a bind attempt and wakes waiters.
-func (l *Link) attempted() {
+// LinkStatus is a link's state for health checks.
+type LinkStatus struct {
+	Name string `json:"name"`
+	Up   bool   `json:"up"`
+	// Since is when it last went up or down (zero: never bound yet).
+	Since        time.Time `json:"since,omitzero"`
+	BindAttempts int       `json:"bind_attempts"`
+	// InFlight is how many submit_sm await their response; Window the most.
+	InFlight  int    `json:"in_flight"`
+	Window    int    `json:"window"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// Status reports the link's state.
+func (l *Link) Status() LinkStatus {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return LinkStatus{Name: l.opts.Name, Up: l.sess != nil, Since: l.since, BindAttempts: l.attempts,
+		InFlight: len(l.window), Window: cap(l.window), LastError: l.lastErr}
+}
+
+// attempted counts a bind attempt (err: why it failed) and wakes waiters.
+func (l *Link) attempted(err error) {
 	l.mu.Lock()
 	l.attempts++
+	if err != nil {
+		l.lastErr = err.Error()
+	}
 	l.broadcast()
 	l.mu.Unlock()
 }
@@ -271,7 +303,7 @@ func (l *Link) Run(ctx context.Context) error {
 	delay := l.opts.ReconnectMin
 	for ctx.Err() == nil {
 		s, err := l.connect(ctx)
-		l.attempted()
+		l.attempted(err)
 		if err == nil {
 			delay = l.opts.ReconnectMin
 		}

@@ -245,6 +245,13 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 			Webhooks: hooks, Sender: pipeline,
 			// The API logs the panic under the reference it answered with.
 			OnPanic: func(any) { pc.total.WithLabelValues("http").Inc() },
+			Links: func() []smpp.LinkStatus {
+				out := make([]smpp.LinkStatus, len(links))
+				for i, l := range links {
+					out[i] = l.Status()
+				}
+				return out
+			},
 			Ready: func(ctx context.Context) error {
 				select {
 				case <-draining:

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +100,11 @@ func TestOutageUsesNoAttempts(t *testing.T) {
 			t.Fatalf("message %s during the outage: %s, %d attempts; want queued with none", m.ID, m.Status, m.Attempts)
 		}
 	}
+	// The link health endpoint says so.
+	g.waitFor("a failed bind attempt", func() bool {
+		code, body := g.get("/healthz/links")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, `"up": false`) && !strings.Contains(body, `"bind_attempts": 0`)
+	})
 	sim, err := smsctest.Start(smsctest.Options{Addr: smscAddr})
 	if err != nil {
 		t.Fatal(err)
@@ -108,5 +114,9 @@ func TestOutageUsesNoAttempts(t *testing.T) {
 	defer cancel()
 	if _, err := sim.WaitMessages(wctx, n); err != nil {
 		t.Fatalf("after the link came up: %v", err)
+	}
+	code, body := g.get("/healthz/links")
+	if code != http.StatusOK || !strings.Contains(body, `"up": true`) || !strings.Contains(body, `"name": "sim"`) {
+		t.Fatalf("/healthz/links after the bind: %d %s", code, body)
 	}
 }
