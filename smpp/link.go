@@ -145,6 +145,7 @@ type Link struct {
 
 	window  chan struct{} // one token per outstanding submit_sm
 	limiter *bucket       // nil: no rate limit
+	pace    pacer         // slows the link after ESME_RTHROTTLED (pacer.go)
 	running atomic.Bool
 
 	mu       sync.Mutex
@@ -233,6 +234,9 @@ type LinkStatus struct {
 	// InFlight is how many submit_sm await their response; Window the most.
 	InFlight  int    `json:"in_flight"`
 	Window    int    `json:"window"`
+	// ThrottleGap is the gap between submits the SMSC's throttling imposed
+	// (0: none); it shrinks while the SMSC accepts.
+	ThrottleGap time.Duration `json:"throttle_gap_ns"`
 	LastError string `json:"last_error,omitempty"`
 }
 
@@ -241,7 +245,7 @@ func (l *Link) Status() LinkStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return LinkStatus{Name: l.opts.Name, Up: l.sess != nil, Since: l.since, BindAttempts: l.attempts,
-		InFlight: len(l.window), Window: cap(l.window), LastError: l.lastErr}
+		InFlight: len(l.window), Window: cap(l.window), LastError: l.lastErr, ThrottleGap: l.pace.current()}
 }
 
 // attempted counts a bind attempt (err: why it failed) and wakes waiters.
@@ -357,6 +361,10 @@ func (l *Link) Submit(ctx context.Context, r *SubmitRequest) (smscID string, err
 			return "", err
 		}
 	}
+	if err := l.pace.wait(ctx); err != nil {
+		release()
+		return "", err
+	}
 	body, err := encodeSubmit(r)
 	if err != nil {
 		release()
@@ -372,6 +380,11 @@ func (l *Link) Submit(ctx context.Context, r *SubmitRequest) (smscID string, err
 	start := time.Now()
 	id, err := s.submit(ctx, body, l.opts.ResponseTimeout, release) // releases the window slot
 	l.m.submitted(classify(err), time.Since(start))
+	if isOverload(err) {
+		gap := l.pace.throttled()
+		l.m.throttleGap(gap)
+		l.log.Info("smsc throttling: slowing the link", "gap", gap)
+	}
 	return id, err
 }
 

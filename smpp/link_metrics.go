@@ -29,6 +29,7 @@ type LinkMetrics struct {
 	delivers *prometheus.CounterVec
 	binds    *prometheus.CounterVec
 	late     *prometheus.CounterVec
+	gap      *prometheus.GaugeVec
 }
 
 // NewLinkMetrics registers the link metrics with reg.
@@ -51,6 +52,10 @@ func NewLinkMetrics(reg prometheus.Registerer) *LinkMetrics {
 		binds: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsgate_smpp_binds_total", Help: "Bind attempts by result.",
 		}, []string{"link", "result"}),
+		gap: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "smsgate_smpp_throttle_gap_seconds",
+			Help: "Gap between submits the SMSC's throttling (ESME_RTHROTTLED, ESME_RMSGQFUL) imposed on the link, as last widened; it halves each second without throttling.",
+		}, []string{"link"}),
 		late: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsgate_smpp_submit_late_total",
 			Help: "submit_sm past the response timeout, by outcome: timeout (each one), answered (its response came late and was recorded).",
@@ -100,6 +105,12 @@ func (lm linkMetrics) submitted(result string, d time.Duration) {
 	lm.m.submits.WithLabelValues(lm.name, result).Inc()
 	if d > 0 {
 		lm.m.duration.WithLabelValues(lm.name, result).Observe(d.Seconds())
+	}
+}
+
+func (lm linkMetrics) throttleGap(d time.Duration) {
+	if lm.m != nil {
+		lm.m.gap.WithLabelValues(lm.name).Set(d.Seconds())
 	}
 }
 
