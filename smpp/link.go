@@ -232,12 +232,12 @@ type LinkStatus struct {
 	Since        time.Time `json:"since,omitzero"`
 	BindAttempts int       `json:"bind_attempts"`
 	// InFlight is how many submit_sm await their response; Window the most.
-	InFlight  int    `json:"in_flight"`
-	Window    int    `json:"window"`
+	InFlight int `json:"in_flight"`
+	Window   int `json:"window"`
 	// ThrottleGap is the gap between submits the SMSC's throttling imposed
 	// (0: none); it shrinks while the SMSC accepts.
 	ThrottleGap time.Duration `json:"throttle_gap_ns"`
-	LastError string `json:"last_error,omitempty"`
+	LastError   string        `json:"last_error,omitempty"`
 }
 
 // Status reports the link's state.
