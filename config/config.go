@@ -191,6 +191,10 @@ type Link struct {
 	// response_timeout), after which the part counts as sent.
 	TimeoutsBeforeRebind int      `yaml:"timeouts_before_rebind"`
 	OutcomeWait          Duration `yaml:"outcome_wait"`
+	// Bind is "transceiver" (one session, the default) or "pair": a
+	// transmitter for submits and a separate receiver for receipts and
+	// replies, as some carriers require.
+	Bind string `yaml:"bind"`
 	// Country (ISO 3166-1 alpha-2, e.g. AU) is where the carrier's national
 	// numbers belong: an MO from "0412..." (TON 2, or a trunk 0) is read in
 	// it before the conversation is looked up. Empty: such numbers are

@@ -123,6 +123,8 @@ func TestLoadBad(t *testing.T) {
 			"links[0].window: must be between 1 and 1000 (got 0)",
 			"links[0].rate: must be 0 (unlimited) or more (got -2)",
 			"links[0].enquire_link: must be greater than 0 (got 0s)",
+			`links[0].bind: "duplex" is not one of transceiver, pair`,
+			`links[0].country: "au" must be an ISO 3166-1 alpha-2 code in capitals, such as AU`,
 			"dispatch.claim_idle: must be greater than links[0].outcome_wait (4m30s), or in-flight submits are claimed twice",
 		},
 		"relay": {

@@ -361,6 +361,9 @@ func (c *Config) validateLinks(v *checker) {
 		}
 		v.positive(p("enquire_link"), l.EnquireLink)
 		v.positive(p("response_timeout"), l.ResponseTimeout)
+		if l.Bind != "" {
+			v.oneOf(p("bind"), l.Bind, "transceiver", "pair")
+		}
 		if l.Country != "" && !countryRE.MatchString(l.Country) {
 			v.add(p("country"), "%q must be an ISO 3166-1 alpha-2 code in capitals, such as AU", l.Country)
 		}

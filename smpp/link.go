@@ -28,6 +28,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/fiorix/go-smpp/smpp/pdu"
 )
 
 // ErrLinkDown is returned by Submit when the link is not bound or the
@@ -84,6 +86,10 @@ type LinkOptions struct {
 	// returned an error, so the SMSC redelivers. It is called from the reader
 	// path and may be called concurrently.
 	OnDeliver func(ctx context.Context, d *Deliver) error
+	// Pair binds the link as a transmitter (submits) and a separate
+	// receiver (receipts, replies), as some carriers require, instead of
+	// one transceiver. The link is up while its transmitter is.
+	Pair bool
 	// Country (ISO 3166-1 alpha-2) is where the carrier's national numbers
 	// belong: a TON 2 address, or one with a trunk 0, is read in it.
 	Country string
@@ -149,7 +155,8 @@ type Link struct {
 	running atomic.Bool
 
 	mu       sync.Mutex
-	sess     *session      // the bound session, nil when down
+	sess     *session      // the bound session that submits (transceiver or transmitter), nil when down
+	rx       *session      // Pair: the bound receiver, nil when down
 	since    time.Time     // when the link last went up or down
 	lastErr  string        // why it last went down, or its last bind failed
 	attempts int           // bind attempts so far
@@ -228,6 +235,10 @@ func (l *Link) setSession(s *session) {
 type LinkStatus struct {
 	Name string `json:"name"`
 	Up   bool   `json:"up"`
+	// Pair: bound as a transmitter and a receiver; ReceiverUp says whether
+	// receipts and replies can come (for a transceiver, as Up).
+	Pair       bool `json:"pair,omitempty"`
+	ReceiverUp bool `json:"receiver_up"`
 	// Since is when it last went up or down (zero: never bound yet).
 	Since        time.Time `json:"since,omitzero"`
 	BindAttempts int       `json:"bind_attempts"`
@@ -244,7 +255,8 @@ type LinkStatus struct {
 func (l *Link) Status() LinkStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return LinkStatus{Name: l.opts.Name, Up: l.sess != nil, Since: l.since, BindAttempts: l.attempts,
+	return LinkStatus{Name: l.opts.Name, Up: l.sess != nil, Pair: l.opts.Pair, ReceiverUp: l.rx != nil || (!l.opts.Pair && l.sess != nil),
+		Since: l.since, BindAttempts: l.attempts,
 		InFlight: len(l.window), Window: cap(l.window), LastError: l.lastErr, ThrottleGap: l.pace.current()}
 }
 
@@ -294,7 +306,8 @@ func (l *Link) current() *session {
 	return l.sess
 }
 
-// Run dials, binds as transceiver, serves, and reconnects with backoff until
+// Run dials, binds (as a transceiver, or as a transmitter and a receiver
+// with Pair), serves, and reconnects with backoff until
 // ctx ends; then it sends unbind (bounded wait) and closes. Outstanding
 // submits get ErrLinkDown when the connection drops. It returns nil after
 // ctx ends, or an error at once if the link is already running.
@@ -304,9 +317,34 @@ func (l *Link) Run(ctx context.Context) error {
 	}
 	defer l.running.Store(false)
 	l.m.setUp(false)
+	if !l.opts.Pair {
+		l.bindLoop(ctx, pdu.BindTransceiverID, l.setSession)
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.bindLoop(ctx, pdu.BindReceiverID, l.setReceiver)
+	}()
+	l.bindLoop(ctx, pdu.BindTransmitterID, l.setSession)
+	<-done
+	return nil
+}
+
+// setReceiver records the bound receiver of a pair (nil: down).
+func (l *Link) setReceiver(s *session) {
+	l.mu.Lock()
+	l.rx = s
+	l.broadcast()
+	l.mu.Unlock()
+}
+
+// bindLoop dials, binds as kind, serves, and reconnects with backoff until
+// ctx ends, reporting each bound session (and nil when it ends) to set.
+func (l *Link) bindLoop(ctx context.Context, kind pdu.ID, set func(*session)) {
 	delay := l.opts.ReconnectMin
 	for ctx.Err() == nil {
-		s, err := l.connect(ctx)
+		s, err := l.connect(ctx, kind)
 		l.attempted(err)
 		if err == nil {
 			delay = l.opts.ReconnectMin
@@ -315,14 +353,14 @@ func (l *Link) Run(ctx context.Context) error {
 		// instances without ever retrying immediately.
 		wait := delay/2 + rand.N(delay/2+1)
 		if err == nil {
-			l.log.Info("link bound", "addr", l.opts.Addr)
-			l.setSession(s)
+			l.log.Info("link bound", "addr", l.opts.Addr, "bind", kind.String())
+			set(s)
 			start := time.Now()
 			err = s.serve(ctx)
-			l.setSession(nil)
+			set(nil)
 			if ctx.Err() != nil {
-				l.log.Info("link closed", "bound_for", time.Since(start))
-				return nil
+				l.log.Info("link closed", "bound_for", time.Since(start), "bind", kind.String())
+				return
 			}
 			l.log.Warn("link down", "err", err, "bound_for", time.Since(start), "retry_in", wait)
 		} else if ctx.Err() == nil {
@@ -334,7 +372,6 @@ func (l *Link) Run(ctx context.Context) error {
 		}
 		delay = min(delay*2, l.opts.ReconnectMax)
 	}
-	return nil
 }
 
 // Submit sends one submit_sm (one SMS part) and waits for its response or

@@ -76,8 +76,16 @@ func encodeSubmit(r *SubmitRequest) (pdu.Body, error) {
 }
 
 // encodeBind builds a bind_transceiver (SMPP 3.4 §4.1.5).
-func encodeBind(systemID, password, systemType string) (pdu.Body, error) {
-	p := pdu.NewBindTransceiver()
+func encodeBind(kind pdu.ID, systemID, password, systemType string) (pdu.Body, error) {
+	var p pdu.Body
+	switch kind {
+	case pdu.BindTransmitterID:
+		p = pdu.NewBindTransmitter()
+	case pdu.BindReceiverID:
+		p = pdu.NewBindReceiver()
+	default:
+		p = pdu.NewBindTransceiver()
+	}
 	f := p.Fields()
 	for k, v := range map[pdufield.Name]any{
 		pdufield.SystemID: systemID, pdufield.Password: password, pdufield.SystemType: systemType,

@@ -33,6 +33,7 @@ type pending struct {
 // writer goroutine, one keepalive goroutine, and the OnDeliver handlers.
 type session struct {
 	l    *Link
+	kind pdu.ID // the bind: transceiver, transmitter or receiver
 	conn net.Conn
 	out  chan []byte // frames to write; nil: flush, then close (after unbind_resp)
 
@@ -61,7 +62,7 @@ func (s *session) nextSeq() uint32 {
 }
 
 // connect dials and binds. On success the session is bound but not yet served.
-func (l *Link) connect(ctx context.Context) (*session, error) {
+func (l *Link) connect(ctx context.Context, kind pdu.ID) (*session, error) {
 	d := net.Dialer{Timeout: l.opts.ResponseTimeout}
 	conn, err := d.DialContext(ctx, "tcp", l.opts.Addr)
 	if err != nil {
@@ -70,7 +71,7 @@ func (l *Link) connect(ctx context.Context) (*session, error) {
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	s := &session{
-		l: l, conn: conn, out: make(chan []byte, 2*l.opts.Window+16),
+		l: l, kind: kind, conn: conn, out: make(chan []byte, 2*l.opts.Window+16),
 		pending: make(map[uint32]pending), done: make(chan struct{}),
 		ctx: sctx, cancel: cancel, dsem: make(chan struct{}, maxDeliverHandlers),
 	}
@@ -82,14 +83,14 @@ func (l *Link) connect(ctx context.Context) (*session, error) {
 	return s, nil
 }
 
-// bind sends bind_transceiver and reads until its response, within
-// ResponseTimeout or until ctx ends.
+// bind sends the session's bind (transceiver, transmitter or receiver) and
+// reads until its response, within ResponseTimeout or until ctx ends.
 func (s *session) bind(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { _ = s.conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	_ = s.conn.SetDeadline(time.Now().Add(s.l.opts.ResponseTimeout))
 	o := s.l.opts
-	p, err := encodeBind(o.SystemID, o.Password, o.SystemType)
+	p, err := encodeBind(s.kind, o.SystemID, o.Password, o.SystemType)
 	if err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func (s *session) bind(ctx context.Context) error {
 			return fmt.Errorf("bind: %w", err)
 		}
 		id, status, rseq := frame.Header(f)
-		if rseq != seq || (id != pdu.BindTransceiverRespID && id != pdu.GenericNACKID) {
+		if rseq != seq || (id != s.kind|0x80000000 && id != pdu.GenericNACKID) {
 			continue // nothing else is valid before the bind completes (§2.3)
 		}
 		if status != statusOK || id == pdu.GenericNACKID {

@@ -136,7 +136,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 				SystemType: lk.SystemType, Window: lk.Window, Rate: lk.Rate,
 				EnquireLink: lk.EnquireLink.Std(), ResponseTimeout: lk.ResponseTimeout.Std(),
 				TimeoutsBeforeRebind: lk.TimeoutsBeforeRebind, OutcomeWait: lk.EffectiveOutcomeWait().Std(),
-				Country: lk.Country,
+				Country: lk.Country, Pair: lk.Bind == "pair",
 				OnDeliver: func(ctx context.Context, d *smpp.Deliver) (err error) {
 					defer pc.recoverTo(&err, "inbound")
 					if inbound == nil {

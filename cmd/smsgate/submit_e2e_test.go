@@ -120,3 +120,26 @@ func TestOutageUsesNoAttempts(t *testing.T) {
 		t.Fatalf("/healthz/links after the bind: %d %s", code, body)
 	}
 }
+
+// TestPairBindE2E: a carrier that refuses transceivers; the link binds as a
+// pair (links[].bind: pair), mail goes out and its receipt comes back.
+func TestPairBindE2E(t *testing.T) {
+	g := startGateway(t, func(c *config.Config, o *smsctest.Options) {
+		o.RequirePair = true
+		l := config.DefaultLink()
+		l.Name, l.Bind = "sim", "pair"
+		c.Links = []config.Link{l}
+	})
+	rcpt := "0412345678@" + smsDomain
+	if err := g.sendMail("alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "pair1@x", "over a pair")); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	g.waitFor("delivered (the receipt over the receiver)", func() bool {
+		msgs, _ := g.store.ListMessages(ctx, g.sub.ID, 5)
+		return len(msgs) == 1 && msgs[0].Status == accounts.MsgDelivered
+	})
+	if st := g.sim.Stats(); st.Binds != 2 || st.BindsRejected != 0 {
+		t.Fatalf("sim stats %+v: want a transmitter and a receiver bound", st)
+	}
+}

@@ -32,11 +32,14 @@ type Options struct {
 	Addr               string // default "127.0.0.1:0"
 	SystemID, Password string // empty: accept any; otherwise bind_resp 0x0E (ESME_RINVPASWD) / 0x0F (ESME_RINVSYSID)
 
-	DLRDelay        time.Duration // delay before each delivery receipt (default 0: right after the resp)
-	RespDelay       time.Duration // delay before each submit_sm_resp (default 0); lets tests fill a window
-	IDFormat        string        // "hex" (default, upper-case) or "decimal": ids in submit_sm_resp
-	ReceiptIDFormat string        // "" (same as IDFormat), "hex" or "decimal": ids in receipts
-	ReceiptTLVOnly  bool          // receipts carry the id and state only in TLVs (0x001E, 0x0427), not in the text
+	DLRDelay  time.Duration // delay before each delivery receipt (default 0: right after the resp)
+	RespDelay time.Duration // delay before each submit_sm_resp (default 0); lets tests fill a window
+	// RequirePair refuses bind_transceiver (ESME_RBINDFAIL), as carriers
+	// that want a transmitter and a receiver do.
+	RequirePair     bool
+	IDFormat        string // "hex" (default, upper-case) or "decimal": ids in submit_sm_resp
+	ReceiptIDFormat string // "" (same as IDFormat), "hex" or "decimal": ids in receipts
+	ReceiptTLVOnly  bool   // receipts carry the id and state only in TLVs (0x001E, 0x0427), not in the text
 
 	Rules        []Rule
 	KeepMessages int // completed messages kept for Messages(); default 100000

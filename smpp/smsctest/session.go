@@ -197,6 +197,8 @@ func (c *session) handleBind(f []byte, id pdu.ID, seq uint32) {
 	o := c.srv.opts
 	status := uint32(statusOK)
 	switch {
+	case o.RequirePair && id == pdu.BindTransceiverID:
+		status = 0x0D // ESME_RBINDFAIL
 	case o.SystemID != "" && sys != o.SystemID:
 		status = statusInvSysID
 	case o.Password != "" && pw != o.Password:
