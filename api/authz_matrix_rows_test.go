@@ -52,6 +52,11 @@ func matrixRows() []mRow {
 		{pattern: "GET /healthz", public: ok, req: mFixed("/healthz", nil)},
 		{pattern: "GET /readyz", public: ok, req: mFixed("/readyz", nil)},
 		{pattern: "GET /healthz/links", public: ok, req: mFixed("/healthz/links", nil)},
+		// The operator's routes: not open to tenants' keys (operator_test.go);
+		// the matrix server has no operator keys.
+		{pattern: "GET /v1/operator/unrouted", public: http.StatusServiceUnavailable, req: mFixed("/v1/operator/unrouted", nil)},
+		{pattern: "GET /v1/operator/unrouted/{reply}", public: http.StatusServiceUnavailable, req: mFixed("/v1/operator/unrouted/r0-x", nil)},
+		{pattern: "POST /v1/operator/unrouted/{reply}/assign", public: http.StatusServiceUnavailable, req: mFixed("/v1/operator/unrouted/r0-x/assign", map[string]any{"account_id": "a0-x"})},
 		{pattern: "GET /metrics", public: ok, req: mFixed("/metrics", nil)},
 		{pattern: "GET /v1/openapi.json", public: ok, req: mFixed("/v1/openapi.json", nil)},
 

@@ -74,6 +74,8 @@ type Stores struct {
 	Senders SenderStore
 	// Templates serves message templates.
 	Templates TemplateStore
+	// Operator serves the operator's routes (the unrouted inbox).
+	Operator OperatorStore
 }
 
 // Options configures the handler built by New.
@@ -92,6 +94,9 @@ type Options struct {
 	// Ready reports readiness for /readyz: nil means ready. Nil Ready is
 	// always ready.
 	Ready func(ctx context.Context) error
+	// OperatorKeys are the SHA-256 sums of the operator keys that open
+	// /v1/operator/... (ParseOperatorKeys); none: those routes answer 503.
+	OperatorKeys [][]byte
 	// Links reports the carrier links' state for /healthz/links; nil: the
 	// instance has none (the route answers an empty list).
 	Links func() []smpp.LinkStatus
@@ -124,8 +129,11 @@ type server struct {
 	sender     MessageSender
 	onPanic    func(v any)
 	links      func() []smpp.LinkStatus
-	mailer     func(ctx context.Context, to, subject, body string) error
-	lookupTXT  func(ctx context.Context, name string) ([]string, error)
+	// operator routes (routes_operator.go)
+	operatorKeys  [][]byte
+	operatorStore OperatorStore
+	mailer        func(ctx context.Context, to, subject, body string) error
+	lookupTXT     func(ctx context.Context, name string) ([]string, error)
 
 	// One store per area, from Options.Stores; nil: the area is unserved.
 	auth          AuthStore
@@ -203,6 +211,7 @@ func (s *server) areas() []area {
 		{"Accounts", s.accounts != nil, s.accountRoutes()},
 		{"Registrations", s.registrations != nil, s.registrationRoutes()},
 		{"Policies", s.policies != nil, s.policyRoutes()},
+		{"Operator", s.operatorStore != nil, s.operatorRoutes()},
 		{"Money", s.money != nil, s.moneyRoutes()},
 		{"Keys", s.keys != nil, s.keyRoutes()},
 		{"Messages", s.messages != nil, s.messageRoutes()},
@@ -272,6 +281,7 @@ func New(opts Options) http.Handler {
 	s := &server{log: opts.Logger, ready: opts.Ready, openapiDoc: doc,
 		webhooks: opts.Webhooks, sender: opts.Sender, onPanic: opts.OnPanic,
 		mailer: opts.Mailer, lookupTXT: opts.LookupTXT, links: opts.Links,
+		operatorKeys: opts.OperatorKeys, operatorStore: st.Operator,
 		auth: st.Auth, accounts: st.Accounts, registrations: st.Registrations, policies: st.Policies, keys: st.Keys, money: st.Money,
 		messages: st.Messages, inbox: st.Inbox, users: st.Users, permissions: st.Permissions, billing: st.Billing,
 		stats: st.Stats, contacts: st.Contacts, optouts: st.OptOuts, automations: st.Automations,

@@ -43,6 +43,7 @@ func storesOf(st *redisstore.Store) Stores {
 		Accounts:      st,
 		Registrations: st,
 		Policies:      st,
+		Operator:      st,
 		Keys:          st,
 		Money:         st,
 		Messages:      st,

@@ -126,6 +126,10 @@ func (t TLS) Enabled() bool { return t.CertFile != "" && t.KeyFile != "" }
 // HTTP configures the REST API, /metrics and the health endpoints.
 type HTTP struct {
 	Listen string `yaml:"listen"`
+	// OperatorKeys open the operator's routes (/v1/operator/...): the
+	// SHA-256 of each key as "sha256:<hex>" (`smsgate admin operator-key`
+	// makes a key and its line); the keys themselves are never stored.
+	OperatorKeys []string `yaml:"operator_keys"`
 }
 
 // Dispatch configures the workers that take messages from the queue and

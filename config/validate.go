@@ -221,6 +221,11 @@ func (c *Config) validateDNS(v *checker) {
 	for i, s := range c.DNS.Servers {
 		v.hostPort(fmt.Sprintf("dns.servers[%d]", i), s, false)
 	}
+	for i, k := range c.HTTP.OperatorKeys {
+		if h, ok := strings.CutPrefix(k, "sha256:"); !ok || len(h) != 64 || strings.Trim(strings.ToLower(h), "0123456789abcdef") != "" {
+			v.add(fmt.Sprintf("http.operator_keys[%d]", i), "must be sha256:<64 hex digits>, the hash `smsgate admin operator-key` prints (never the key itself)")
+		}
+	}
 	v.positive("inbound.reassembly_wait", c.Inbound.ReassemblyWait)
 	v.positive("dns.timeout", c.DNS.Timeout)
 	v.positive("dns.cache_ttl", c.DNS.CacheTTL)

@@ -215,7 +215,9 @@ func (s *Store) AssignReply(ctx context.Context, replyID, accountID string) (*ac
 	if r.AccountID != "" {
 		return nil, fmt.Errorf("reply %s is in the inbox of account %s, not unrouted: %w", replyID, r.AccountID, accounts.ErrNotFound)
 	}
-	if _, err := s.GetAccount(ctx, accountID); err != nil {
+	if _, err := s.GetAccount(ctx, accountID); errors.Is(err, accounts.ErrNotFound) {
+		return nil, accounts.Invalidf("account_id: account %q not found", accountID)
+	} else if err != nil {
 		return nil, fmt.Errorf("assign reply: %w", err)
 	}
 	rshard, _ := s.ShardFromID(replyID)

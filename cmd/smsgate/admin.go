@@ -10,6 +10,8 @@ import (
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
+	"github.com/smsgate/smsgate/accounts/store"
+	"github.com/smsgate/smsgate/api"
 	"github.com/smsgate/smsgate/config"
 )
 
@@ -65,7 +67,7 @@ func openStore(path string) (*redisstore.Store, func(), error) {
 // what exists before any API key does.
 func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: smsgate admin bootstrap|credit|number|domain|unrouted --config FILE ...")
+		fmt.Fprintln(stderr, "usage: smsgate admin bootstrap|credit|number|domain|unrouted|operator-key --config FILE ...")
 		return 2
 	}
 	if args[0] == "number" { // "admin number add|remove": cli_senders.go
@@ -76,6 +78,12 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if args[0] == "unrouted" { // "admin unrouted list|show|assign": cli_unrouted.go
 		return adminUnrouted(ctx, args[1:], stdout, stderr)
+	}
+	if args[0] == "operator-key" { // a key for /v1/operator/..., and its config line
+		key := "sgo_" + store.RandomSecret(24)
+		fmt.Fprintf(stdout, "operator key (shown once; give it as the bearer token of /v1/operator/...):\n%s\n", key)
+		fmt.Fprintf(stdout, "add its hash to the configuration:\nhttp:\n  operator_keys: [\"%s\"]\n", api.OperatorKeyHash(key))
+		return 0
 	}
 	fs := flag.NewFlagSet("admin "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -230,6 +230,10 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	// that /readyz can report the drain.
 	draining := make(chan struct{})
 	httpAddr := ""
+	operatorKeys, err := api.ParseOperatorKeys(cfg.HTTP.OperatorKeys)
+	if err != nil {
+		return fmt.Errorf("http.operator_keys: %w", err)
+	}
 	// One DNS cache for the sender policy (SPF, DKIM) and domain verification.
 	dnsCache := senderauth.NewCache(senderauth.NewResolver(cfg.DNS.Servers), senderauth.CacheOptions{
 		Timeout: cfg.DNS.Timeout.Std(), TTL: cfg.DNS.CacheTTL.Std(), NegativeTTL: cfg.DNS.NegativeCacheTTL.Std(),
@@ -240,8 +244,9 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 			// The account store serves every area of the API.
 			Stores: api.Stores{Auth: store, Accounts: store, Registrations: store, Policies: store, Keys: store, Money: store,
 				Messages: store, Inbox: store, Users: store, Permissions: store, Billing: store, Stats: store,
-				Contacts: store, OptOuts: store, Automations: store, Senders: store, Templates: store},
-			Logger: logger.With("component", "http"), Registry: reg, Registerer: reg,
+				Contacts: store, OptOuts: store, Automations: store, Senders: store, Templates: store, Operator: store},
+			OperatorKeys: operatorKeys,
+			Logger:       logger.With("component", "http"), Registry: reg, Registerer: reg,
 			Webhooks: hooks, Sender: pipeline,
 			// The API logs the panic under the reference it answered with.
 			OnPanic: func(any) { pc.total.WithLabelValues("http").Inc() },
