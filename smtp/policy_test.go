@@ -2,10 +2,6 @@ package smtp
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/base64"
 	"net/netip"
 	"strings"
 	"testing"
@@ -147,15 +143,7 @@ func TestSenderPolicyFailedAuthThenUnauthenticated(t *testing.T) {
 // a signer of mails.
 func dkimKey(t *testing.T, srv *dnstest.Server, domain, selector string) func(msg string) string {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.TXT(selector+"._domainkey."+domain, "v=DKIM1; k=rsa; p="+base64.StdEncoding.EncodeToString(pub))
+	key := srv.DKIMKey(t, domain, selector)
 	return func(msg string) string {
 		var out bytes.Buffer
 		msg = strings.ReplaceAll(msg, "\n", "\r\n")

@@ -34,6 +34,12 @@ func (s *Store) CreateKey(ctx context.Context, accountID string, role accounts.R
 	if !role.Valid() {
 		return "", nil, accounts.Invalidf("role: unknown role %q", role)
 	}
+	return s.createKey(ctx, accountID, role, name, "")
+}
+
+// createKey stores a new account key with role and scope ("" or
+// ScopeSMTPRelay) and returns its secret.
+func (s *Store) createKey(ctx context.Context, accountID string, role accounts.Role, name, scope string) (secret string, key *accounts.APIKey, err error) {
 	name = strings.TrimSpace(name)
 	if utf8.RuneCountInString(name) > accounts.MaxNameLen || !utf8.ValidString(name) {
 		return "", nil, accounts.Invalidf("name: longer than %d characters", accounts.MaxNameLen)
@@ -51,6 +57,7 @@ func (s *Store) CreateKey(ctx context.Context, accountID string, role accounts.R
 		Role:      role,
 		Name:      name,
 		CreatedAt: time.UnixMilli(s.Now().UnixMilli()),
+		Scope:     scope,
 	}
 	secret = keyPrefix + k.ID + "_" + store.RandomSecret(20)
 	shard, _ := s.ShardFromID(a.ID)
@@ -59,13 +66,17 @@ func (s *Store) CreateKey(ctx context.Context, accountID string, role accounts.R
 	if err := s.RDB.SAdd(ctx, s.Keys.APIKeys(shard, a.ID), k.ID).Err(); err != nil {
 		return "", nil, fmt.Errorf("create key: %w", err)
 	}
-	err = s.RDB.HSet(ctx, s.Keys.APIKey(k.ID),
+	fields := []any{
 		"account_id", k.AccountID,
 		"role", string(k.Role),
 		"name", k.Name,
 		"hash", KeyHash(secret),
 		"created_at", strconv.FormatInt(k.CreatedAt.UnixMilli(), 10),
-	).Err()
+	}
+	if scope != "" {
+		fields = append(fields, "scope", scope)
+	}
+	err = s.RDB.HSet(ctx, s.Keys.APIKey(k.ID), fields...).Err()
 	if err != nil {
 		return "", nil, fmt.Errorf("create key: %w", err)
 	}

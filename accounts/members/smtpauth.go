@@ -4,13 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/smsgate/smsgate/accounts"
-	"github.com/smsgate/smsgate/accounts/store"
 )
 
 // AuthenticateSMTP checks the user name and password an SMTP client gave
@@ -61,38 +56,6 @@ func (s *Store) AuthenticateSMTP(ctx context.Context, username, password string)
 // returns its secret, shown once: an SMTP AUTH password for one mail relay
 // that sends for the account and its sub-accounts. The HTTP API refuses it.
 func (s *Store) CreateRelayKey(ctx context.Context, accountID, name string) (secret string, key *accounts.APIKey, err error) {
-	name = strings.TrimSpace(name)
-	if utf8.RuneCountInString(name) > accounts.MaxNameLen || !utf8.ValidString(name) {
-		return "", nil, accounts.Invalidf("name: longer than %d characters", accounts.MaxNameLen)
-	}
-	a, err := s.GetAccount(ctx, accountID)
-	if err != nil {
-		return "", nil, fmt.Errorf("create relay key: %w", err)
-	}
-	k := &accounts.APIKey{
-		ID:        store.NewID("k", 6),
-		AccountID: a.ID,
-		Role:      accounts.RoleBasic, // unused: the API refuses relay keys
-		Name:      name,
-		CreatedAt: time.UnixMilli(s.Now().UnixMilli()),
-		Scope:     accounts.ScopeSMTPRelay,
-	}
-	secret = keyPrefix + k.ID + "_" + store.RandomSecret(20)
-	shard, _ := s.ShardFromID(a.ID)
-	// Listed first, then made usable, as in CreateKey.
-	if err := s.RDB.SAdd(ctx, s.Keys.APIKeys(shard, a.ID), k.ID).Err(); err != nil {
-		return "", nil, fmt.Errorf("create relay key: %w", err)
-	}
-	err = s.RDB.HSet(ctx, s.Keys.APIKey(k.ID),
-		"account_id", k.AccountID,
-		"role", string(k.Role),
-		"name", k.Name,
-		"hash", KeyHash(secret),
-		"created_at", strconv.FormatInt(k.CreatedAt.UnixMilli(), 10),
-		"scope", k.Scope,
-	).Err()
-	if err != nil {
-		return "", nil, fmt.Errorf("create relay key: %w", err)
-	}
-	return secret, k, nil
+	// The role is unused: the API refuses relay keys.
+	return s.createKey(ctx, accountID, accounts.RoleBasic, name, accounts.ScopeSMTPRelay)
 }

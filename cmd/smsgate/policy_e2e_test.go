@@ -2,10 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -228,15 +224,7 @@ func TestSenderPolicyE2E(t *testing.T) {
 // gateway's DNS and returns a signer of CRLF mails.
 func publishDKIM(t *testing.T, g *gateway, domain, selector string) func(string) string {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.dns.TXT(selector+"._domainkey."+domain, "v=DKIM1; k=rsa; p="+base64.StdEncoding.EncodeToString(pub))
+	key := g.dns.DKIMKey(t, domain, selector)
 	return func(msg string) string {
 		var out bytes.Buffer
 		if err := dkim.Sign(&out, strings.NewReader(msg), &dkim.SignOptions{Domain: domain, Selector: selector, Signer: key}); err != nil {

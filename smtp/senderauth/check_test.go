@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
 	"net/netip"
 	"strings"
@@ -111,15 +109,7 @@ func TestSPF(t *testing.T) {
 // signed returns msg signed by domain with selector, and publishes the key.
 func signed(t *testing.T, srv *dnstest.Server, domain, selector, msg string, headers []string) []byte {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.TXT(selector+"._domainkey."+domain, "v=DKIM1; k=rsa; p="+base64.StdEncoding.EncodeToString(pub))
+	key := srv.DKIMKey(t, domain, selector)
 	var out bytes.Buffer
 	if err := dkim.Sign(&out, strings.NewReader(msg), &dkim.SignOptions{Domain: domain, Selector: selector, Signer: key, HeaderKeys: headers}); err != nil {
 		t.Fatal(err)
