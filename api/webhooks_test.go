@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsgate/smsgate/netguard"
 	"github.com/smsgate/smsgate/webhook"
 )
 
@@ -29,7 +30,8 @@ func newWebhookFixture(t *testing.T) *webhookFixture {
 	t.Helper()
 	f := &webhookFixture{fixture: newFixture(t)}
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.svc = webhook.New(webhook.Options{Redis: f.rdb, Backoff: []time.Duration{time.Millisecond},
+	loopback, _ := netguard.New([]string{"127.0.0.1"}) // the test's receiver
+	f.svc = webhook.New(webhook.Options{Redis: f.rdb, Backoff: []time.Duration{time.Millisecond}, Guard: loopback,
 		Poll: 10 * time.Millisecond, Timeout: 2 * time.Second, Logger: logger})
 	srv := httptest.NewServer(New(Options{Stores: storesOf(f.store), Webhooks: f.svc, Logger: logger}))
 	t.Cleanup(srv.Close)

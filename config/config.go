@@ -27,7 +27,17 @@ type Config struct {
 	Relay    Relay    `yaml:"relay"`
 	DNS      DNS      `yaml:"dns"`
 	Inbound  Inbound  `yaml:"inbound"`
+	Webhooks Webhooks `yaml:"webhooks"`
 	Shutdown Shutdown `yaml:"shutdown"`
+}
+
+// Webhooks configures outbound webhook deliveries.
+type Webhooks struct {
+	// AllowInternal are internal targets tenants' webhooks may reach (IP
+	// addresses, CIDR networks or host names); every other loopback,
+	// private, link-local, unique-local, CGNAT, multicast or unspecified
+	// address is refused, checked on the resolved address at dial time.
+	AllowInternal []string `yaml:"allow_internal"`
 }
 
 // Inbound configures what carriers send: replies and receipts.

@@ -145,6 +145,7 @@ func TestLoadBad(t *testing.T) {
 			`dns.servers[1]: "9.9.9.9" is not a host:port address`,
 			`dns.servers[2]: "[::1]:0" needs a port other than 0`,
 			"http.operator_keys[0]: must be sha256:<64 hex digits>, the hash `smsgate admin operator-key` prints (never the key itself)",
+			`webhooks.allow_internal: allow[0]: "10.0.0.0/33" is not a CIDR network`,
 			"dns.timeout: must be greater than 0 (got 0s)",
 			"dns.negative_cache_ttl: must be greater than 0 (got -1s)",
 		},

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/smsgate/smsgate/netguard"
 )
 
 // FieldError is one problem with one field, named by its YAML path such as
@@ -225,6 +227,9 @@ func (c *Config) validateDNS(v *checker) {
 		if h, ok := strings.CutPrefix(k, "sha256:"); !ok || len(h) != 64 || strings.Trim(strings.ToLower(h), "0123456789abcdef") != "" {
 			v.add(fmt.Sprintf("http.operator_keys[%d]", i), "must be sha256:<64 hex digits>, the hash `smsgate admin operator-key` prints (never the key itself)")
 		}
+	}
+	if _, err := netguard.New(c.Webhooks.AllowInternal); err != nil {
+		v.add("webhooks.allow_internal", "%v", err)
 	}
 	v.positive("inbound.reassembly_wait", c.Inbound.ReassemblyWait)
 	v.positive("dns.timeout", c.DNS.Timeout)

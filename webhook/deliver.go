@@ -3,20 +3,18 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/smsgate/smsgate/netguard"
 )
 
 // group is the consumer group of every shard's delivery stream.
@@ -415,6 +413,7 @@ func (s *Service) post(ctx context.Context, url, secret, delivery string, p payl
 	req.Header.Set(SignatureHeader, Sign(secret, body, s.o.Now()))
 	resp, err := s.o.HTTPClient.Do(req)
 	if err != nil {
+		s.log.InfoContext(ctx, "webhook delivery: no response", "err", err, "blocked", errors.Is(err, netguard.ErrBlocked))
 		return 0, classify(err)
 	}
 	defer resp.Body.Close()
@@ -425,32 +424,16 @@ func (s *Service) post(ctx context.Context, url, secret, delivery string, p payl
 	return resp.StatusCode, nil
 }
 
-// classify turns a transport error into a short description.
-func classify(err error) error {
-	var dnsErr *net.DNSError
-	var certErr *tls.CertificateVerificationError
-	var recErr tls.RecordHeaderError
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
-		return errors.New("timeout")
-	case errors.As(err, &dnsErr):
-		return errors.New("DNS lookup failed")
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return errors.New("connection refused")
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return errors.New("connection reset")
-	case errors.As(err, &certErr):
-		return errors.New("TLS certificate not trusted")
-	case errors.As(err, &recErr):
-		return errors.New("TLS handshake failed")
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return errors.New("host unreachable")
-	}
-	return errors.New("connection error")
-}
+// errTransport is the one description tenants see of a delivery that got
+// no HTTP response: a refused destination, DNS, refused, reset, timeout and
+// TLS failures read alike, so that webhooks cannot map the operator's
+// network (the log keeps the detail for the operator).
+var errTransport = errors.New("no response from the receiver (connection failed or timed out)")
 
-// isTimeout reports whether err is a network timeout.
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+// classify turns a transport error into what the tenant sees.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	return errTransport
 }

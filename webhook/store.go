@@ -188,6 +188,9 @@ func (s *Service) Create(ctx context.Context, accountID, rawURL string, events [
 	if err := ValidateURL(rawURL); err != nil {
 		return nil, "", err
 	}
+	if u, _ := url.Parse(rawURL); s.o.Guard.CheckHost(u.Hostname()) != nil {
+		return nil, "", fmt.Errorf("%w: url: %s is a loopback, private or otherwise internal address; webhooks go to addresses on the Internet (the operator can allow internal targets: webhooks.allow_internal)", ErrInvalid, u.Hostname())
+	}
 	evs, err := normEvents(events)
 	if err != nil {
 		return nil, "", err

@@ -67,6 +67,7 @@ import (
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/store"
+	"github.com/smsgate/smsgate/netguard"
 )
 
 // Event types an account may subscribe to, and the test event.
@@ -172,8 +173,13 @@ type Options struct {
 	// MaxPerAccount bounds an account's webhooks; default 10.
 	MaxPerAccount int
 	// HTTPClient sends deliveries; default a client that follows no
-	// redirects. Its own timeout, if any, applies besides Timeout.
+	// redirects, uses no proxy and dials through Guard. Its own timeout, if
+	// any, applies besides Timeout.
 	HTTPClient *http.Client
+	// Guard refuses internal destinations, at creation (literal addresses,
+	// localhost names) and at every dial (the resolved address); default
+	// netguard.New(nil): every internal address refused.
+	Guard *netguard.Guard
 	// Logger receives the service's log lines as is: the caller adds the
 	// component attribute (cmd/smsgate passes logger.With("component",
 	// "webhook")), so each key appears once in a line. Nil discards.
@@ -241,10 +247,21 @@ func New(o Options) *Service {
 	if o.MaxPerAccount <= 0 {
 		o.MaxPerAccount = 10
 	}
+	if o.Guard == nil {
+		o.Guard, _ = netguard.New(nil) // no allow list: cannot fail
+	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		}}
+		o.HTTPClient = &http.Client{
+			Transport: &http.Transport{
+				Proxy:               nil, // never an environment proxy: the guard must see the destination
+				DialContext:         o.Guard.DialContext,
+				ForceAttemptHTTP2:   true,
+				MaxIdleConns:        100,
+				IdleConnTimeout:     90 * time.Second,
+				TLSHandshakeTimeout: 10 * time.Second,
+			},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

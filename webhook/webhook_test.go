@@ -23,11 +23,19 @@ import (
 	"github.com/smsgate/smsgate/accounts/store"
 	"github.com/smsgate/smsgate/accounts/storetest"
 	"github.com/smsgate/smsgate/internal/redistest"
+	"github.com/smsgate/smsgate/netguard"
 )
 
 // testOptions are fast options for tests: millisecond backoff and polling.
 func testOptions(t *testing.T, rdb *redis.Client) Options {
+	// The tests' receivers listen on loopback, which the operator allows
+	// here as internal targets (ssrf_test.go runs without it).
+	guard, err := netguard.New([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return Options{
+		Guard:     guard,
 		Redis:     rdb,
 		Backoff:   []time.Duration{5 * time.Millisecond, 5 * time.Millisecond, 5 * time.Millisecond},
 		Poll:      10 * time.Millisecond,

@@ -14,6 +14,7 @@ import (
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/api"
 	"github.com/smsgate/smsgate/internal/redistest"
+	"github.com/smsgate/smsgate/netguard"
 	"github.com/smsgate/smsgate/webhook"
 )
 
@@ -23,7 +24,8 @@ func newWebhookCLIEnv(t *testing.T) *cliEnv {
 	rdb := redistest.Start(t)
 	st := redisstore.New(rdb, redisstore.Options{})
 	logger := slog.New(slog.NewTextHandler(t.Output(), nil))
-	svc := webhook.New(webhook.Options{Redis: rdb, Poll: 10 * time.Millisecond, Logger: logger})
+	loopback, _ := netguard.New([]string{"127.0.0.1"}) // the test's receiver
+	svc := webhook.New(webhook.Options{Redis: rdb, Poll: 10 * time.Millisecond, Logger: logger, Guard: loopback})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { _ = svc.Run(ctx); close(done) }()

@@ -23,6 +23,7 @@ import (
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/api"
 	"github.com/smsgate/smsgate/config"
+	"github.com/smsgate/smsgate/netguard"
 	"github.com/smsgate/smsgate/router"
 	"github.com/smsgate/smsgate/router/automation"
 	"github.com/smsgate/smsgate/router/inboxrules"
@@ -119,7 +120,11 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	rm := router.NewMetrics(reg)
 	// Webhooks: every role may emit events (accept, receipts, replies);
 	// deliveries run where the dispatch role is on.
-	hooks := webhook.New(webhook.Options{Redis: rdb, Shards: cfg.Redis.Shards,
+	guard, err := netguard.New(cfg.Webhooks.AllowInternal)
+	if err != nil {
+		return fmt.Errorf("webhooks.allow_internal: %w", err)
+	}
+	hooks := webhook.New(webhook.Options{Redis: rdb, Shards: cfg.Redis.Shards, Guard: guard,
 		Logger: logger.With("component", "webhook"), Metrics: webhook.NewMetrics(reg), OnPanic: pc.record})
 
 	// Carrier links and the routing table. Links run (bind) only where the

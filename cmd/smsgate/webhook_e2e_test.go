@@ -7,9 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/smsgate/smsgate/config"
+	"github.com/smsgate/smsgate/smpp/smsctest"
 	"github.com/smsgate/smsgate/webhook"
 )
 
@@ -17,7 +20,9 @@ import (
 // delivery status of a mailed SMS, the reply to it, and the low-balance
 // event its send triggered.
 func TestWebhooksEndToEnd(t *testing.T) {
-	g := startGateway(t)
+	// The receiver listens on loopback: an internal target the operator
+	// allows (without it the webhook is refused, TestWebhookSSRFE2E).
+	g := startGateway(t, func(c *config.Config, _ *smsctest.Options) { c.Webhooks.AllowInternal = []string{"127.0.0.1"} })
 	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 
@@ -86,5 +91,20 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	}
 	if b := seen["balance.low"].Data["balance"]; b != float64(95) {
 		t.Errorf("balance.low %v", seen["balance.low"].Data)
+	}
+}
+
+// TestWebhookSSRFE2E: with the default configuration a tenant cannot point a
+// webhook at the operator's own network: a loopback listener (here: this
+// test's) is refused at creation with the reason.
+func TestWebhookSSRFE2E(t *testing.T) {
+	g := startGateway(t)
+	recv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("the loopback listener was reached") }))
+	defer recv.Close()
+	for _, u := range []string{recv.URL, "http://localhost:6379", "http://169.254.169.254/latest/meta-data"} {
+		code, body := g.do("POST", "/v1/accounts/"+g.sub.ID+"/webhooks", fmt.Sprintf(`{"url": %q}`, u))
+		if code != http.StatusUnprocessableEntity || !strings.Contains(body, "internal address") {
+			t.Fatalf("create webhook %s: %d %s", u, code, body)
+		}
 	}
 }
