@@ -48,11 +48,14 @@ const (
 // decode reads a JSON body strictly into v: unknown fields and trailing data
 // are errors that name the problem.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
+		var tooBig *http.MaxBytesError
 		switch {
+		case errors.As(err, &tooBig):
+			return problemf(http.StatusRequestEntityTooLarge, "too-large", "body: larger than the limit of %d bytes", int64(maxBody))
 		case errors.Is(err, io.EOF):
 			return badRequest("body: a JSON object is required")
 		case errors.As(err, &te) && te.Field != "":

@@ -136,6 +136,13 @@ func (t TLS) Enabled() bool { return t.CertFile != "" && t.KeyFile != "" }
 // HTTP configures the REST API, /metrics and the health endpoints.
 type HTTP struct {
 	Listen string `yaml:"listen"`
+	// Timeouts of the HTTP server: reading a request's header, reading a
+	// whole request (header and body), writing a response, and keeping an
+	// idle keep-alive connection. A client that sends slowly is cut off.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	ReadTimeout       Duration `yaml:"read_timeout"`
+	WriteTimeout      Duration `yaml:"write_timeout"`
+	IdleTimeout       Duration `yaml:"idle_timeout"`
 	// OperatorKeys open the operator's routes (/v1/operator/...): the
 	// SHA-256 of each key as "sha256:<hex>" (`smsgate admin operator-key`
 	// makes a key and its line); the keys themselves are never stored.
@@ -263,7 +270,8 @@ func Default() *Config {
 			CommandTimeout:  Seconds(30),
 			SenderCache:     Seconds(2),
 		},
-		HTTP: HTTP{Listen: "127.0.0.1:8080"},
+		HTTP: HTTP{Listen: "127.0.0.1:8080", ReadHeaderTimeout: Seconds(10), ReadTimeout: Seconds(30),
+			WriteTimeout: Seconds(120), IdleTimeout: Seconds(120)},
 		Dispatch: Dispatch{
 			Workers:   64,
 			Batch:     200,

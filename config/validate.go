@@ -223,6 +223,10 @@ func (c *Config) validateDNS(v *checker) {
 	for i, s := range c.DNS.Servers {
 		v.hostPort(fmt.Sprintf("dns.servers[%d]", i), s, false)
 	}
+	v.positive("http.read_header_timeout", c.HTTP.ReadHeaderTimeout)
+	v.positive("http.read_timeout", c.HTTP.ReadTimeout)
+	v.positive("http.write_timeout", c.HTTP.WriteTimeout)
+	v.positive("http.idle_timeout", c.HTTP.IdleTimeout)
 	for i, k := range c.HTTP.OperatorKeys {
 		if h, ok := strings.CutPrefix(k, "sha256:"); !ok || len(h) != 64 || strings.Trim(strings.ToLower(h), "0123456789abcdef") != "" {
 			v.add(fmt.Sprintf("http.operator_keys[%d]", i), "must be sha256:<64 hex digits>, the hash `smsgate admin operator-key` prints (never the key itself)")

@@ -271,7 +271,8 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 				return store.Ping(ctx)
 			}})
 		httpAddr = lns.http.Addr().String()
-		httpSrv := &http.Server{Handler: pc.recoverHTTP(h), ReadHeaderTimeout: 10 * time.Second,
+		httpSrv := &http.Server{Handler: pc.recoverHTTP(h), ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.Std(),
+			ReadTimeout: cfg.HTTP.ReadTimeout.Std(), WriteTimeout: cfg.HTTP.WriteTimeout.Std(), IdleTimeout: cfg.HTTP.IdleTimeout.Std(),
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}
 		served := make(chan struct{})
 		go func() { defer close(served); _ = httpSrv.Serve(lns.http) }()
