@@ -111,6 +111,11 @@ func TestTopUpAndLedgerRoutes(t *testing.T) {
 	if p := f.problem(f.subAKey, "GET", pathA+"/ledger?before=zzz", nil, http.StatusBadRequest); !strings.Contains(p.Detail, "before:") {
 		t.Fatalf("bad before: %q", p.Detail)
 	}
+	// A cursor that looks like an id but overflows Redis's 64-bit halves is
+	// the same 400, never a 500.
+	if p := f.problem(f.subAKey, "GET", pathA+"/ledger?before=99999999999999999999-0", nil, http.StatusBadRequest); !strings.Contains(p.Detail, "before:") {
+		t.Fatalf("overflowing cursor: %+v", p)
+	}
 
 	// CSV export.
 	code, data, hdr := f.do(f.subAKey, "GET", pathA+"/ledger.csv", nil)

@@ -230,7 +230,11 @@ func moneyValidEntryID(id string) bool {
 	if !ok || ms == "" || seq == "" || len(id) > 41 {
 		return false
 	}
-	return strings.Trim(ms, "0123456789") == "" && strings.Trim(seq, "0123456789") == ""
+	// Both halves are 64-bit unsigned in Redis: "99999999999999999999-0"
+	// is no id (Redis would refuse it with an error).
+	_, err1 := strconv.ParseUint(ms, 10, 64)
+	_, err2 := strconv.ParseUint(seq, 10, 64)
+	return err1 == nil && err2 == nil
 }
 
 func moneyCheckAmount(amount int64) error {
