@@ -243,7 +243,7 @@ func (s *Store) UpdateMember(ctx context.Context, accountID, userID string, up a
 	}
 	shard, _ := s.ShardFromID(a.ID)
 	keys := []string{s.Keys.Members(shard, a.ID), s.Keys.Owner(shard, a.ID)}
-	res, err := s.Run(ctx, userMemberUpdateScript, keys, userID, string(up.Role), owner, accounts.RoleRank(up.MaxRole)).StringSlice()
+	res, err := s.Run(ctx, userMemberUpdateScript, keys, userID, string(up.Role), owner, accounts.RoleRank(up.MaxRole), keptAdmin(a)).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("update member %s of %s: %w", userID, a.ID, err)
 	}
@@ -255,7 +255,7 @@ func (s *Store) UpdateMember(ctx context.Context, accountID, userID string, up a
 	case "above":
 		return nil, fmt.Errorf("%w: user %s is a %s of account %s; a %s cannot change them", accounts.ErrRoleAbove, userID, res[1], a.ID, up.MaxRole)
 	case "lastadmin":
-		return nil, fmt.Errorf("%w: role: user %s is the last admin of account %s; make another member an admin first", accounts.ErrLastAdmin, userID, a.ID)
+		return nil, fmt.Errorf("%w: role: user %s is the last %s of account %s; make another member one first", accounts.ErrLastAdmin, userID, adminKind(a), a.ID)
 	default: // ownernotadmin
 		return nil, fmt.Errorf("%w: owner: user %s of account %s would be a %s owner; the owner must be parent_admin or sub_admin (send \"owner\": false to demote them)",
 			accounts.ErrOwnerNotAdmin, userID, a.ID, res[1])
@@ -270,8 +270,12 @@ func (s *Store) RemoveMember(ctx context.Context, accountID, userID string, maxR
 	if err != nil {
 		return err
 	}
+	a, err := s.GetAccount(ctx, accountID)
+	if err != nil {
+		return fmt.Errorf("remove member: %w", err)
+	}
 	keys := []string{s.Keys.Members(shard, accountID), s.Keys.Owner(shard, accountID), s.Keys.Memberships(shard, accountID)}
-	res, err := s.Run(ctx, userMemberRemoveScript, keys, userID, accounts.RoleRank(maxRole)).StringSlice()
+	res, err := s.Run(ctx, userMemberRemoveScript, keys, userID, accounts.RoleRank(maxRole), keptAdmin(a)).StringSlice()
 	if err != nil {
 		return fmt.Errorf("remove member %s of %s: %w", userID, accountID, err)
 	}
@@ -282,7 +286,7 @@ func (s *Store) RemoveMember(ctx context.Context, accountID, userID string, maxR
 	case "above":
 		return fmt.Errorf("%w: user %s is a %s of account %s; a %s cannot remove them", accounts.ErrRoleAbove, userID, res[1], accountID, maxRole)
 	default: // lastadmin
-		return fmt.Errorf("%w: user %s is the last admin of account %s; make another member an admin first", accounts.ErrLastAdmin, userID, accountID)
+		return fmt.Errorf("%w: user %s is the last %s of account %s; make another member one first", accounts.ErrLastAdmin, userID, adminKind(a), accountID)
 	}
 	// The membership is gone, so the user's keys already fail to
 	// authenticate (their membership tag matches nothing); delete them.
@@ -439,4 +443,22 @@ func userTagTime(tag string) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(n)
+}
+
+// keptAdmin is the admin role an account must always have a member of: a
+// root account is run by its parent_admins (a sub_admin cannot manage its
+// sub-accounts or money), a sub-account by any admin.
+func keptAdmin(a *accounts.Account) string {
+	if a.ParentID == "" {
+		return string(accounts.RoleParentAdmin)
+	}
+	return ""
+}
+
+// adminKind names keptAdmin for messages.
+func adminKind(a *accounts.Account) string {
+	if a.ParentID == "" {
+		return string(accounts.RoleParentAdmin)
+	}
+	return "admin"
 }
