@@ -34,6 +34,21 @@ func (s *Store) Bootstrap(ctx context.Context, a accounts.Account) (*accounts.Ac
 	return acct, secret, nil
 }
 
+// CreateParent creates a further parent (root) account, one per customer
+// of the operator, with its first parent_admin key (the secret, shown once).
+// Bootstrap is the first; this is the operator's way to the next ones.
+func (s *Store) CreateParent(ctx context.Context, a accounts.Account) (*accounts.Account, string, error) {
+	a.ParentID = ""
+	if err := accounts.NormalizeAccount(&a); err != nil {
+		return nil, "", fmt.Errorf("create parent: %w", err)
+	}
+	acct, secret, err := s.keyBootstrap(ctx, a)
+	if err != nil {
+		return nil, "", fmt.Errorf("create parent: %w", err)
+	}
+	return acct, secret, nil
+}
+
 func (s *Store) keyBootstrap(ctx context.Context, a accounts.Account) (*accounts.Account, string, error) {
 	acct, err := s.CreateAccount(ctx, a)
 	if err != nil {

@@ -67,7 +67,7 @@ func openStore(path string) (*redisstore.Store, func(), error) {
 // what exists before any API key does.
 func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: smsgate admin bootstrap|credit|number|domain|unrouted|operator-key --config FILE ...")
+		fmt.Fprintln(stderr, "usage: smsgate admin bootstrap|parent|credit|number|domain|unrouted|operator-key --config FILE ...")
 		return 2
 	}
 	if args[0] == "number" { // "admin number add|remove": cli_senders.go
@@ -108,14 +108,18 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer closeStore()
 	switch args[0] {
-	case "bootstrap":
+	case "bootstrap", "parent":
 		if *name == "" {
-			fmt.Fprintln(stderr, "admin bootstrap: --name is required")
+			fmt.Fprintf(stderr, "admin %s: --name is required\n", args[0])
 			return 2
 		}
-		a, secret, err := store.Bootstrap(ctx, accounts.Account{Name: *name, DefaultCountry: *country, Currency: *currency})
+		create := store.Bootstrap
+		if args[0] == "parent" { // a further customer: a root account of its own
+			create = store.CreateParent
+		}
+		a, secret, err := create(ctx, accounts.Account{Name: *name, DefaultCountry: *country, Currency: *currency})
 		if errors.Is(err, accounts.ErrAlreadyBootstrapped) {
-			fmt.Fprintln(stderr, "smsgate: already bootstrapped: create further accounts through the API")
+			fmt.Fprintln(stderr, "smsgate: already bootstrapped: create each further customer's parent account with 'smsgate admin parent', sub-accounts through the API")
 			return 1
 		}
 		if err != nil {
