@@ -55,11 +55,22 @@ var (
 	defaultStartKeywords = []string{"START", "UNSTOP", "SUBSCRIBE", "YES"}
 )
 
-// Default confirmation texts.
+// Default confirmation texts. The default Stop confirmation promises START
+// only where START is honoured (AllowStart): see StopConfirmationText.
 const (
-	DefaultStopConfirmation  = "You have been unsubscribed. Reply START to resubscribe."
-	DefaultStartConfirmation = "You have been resubscribed. Reply STOP to unsubscribe."
+	DefaultStopConfirmation          = "You have been unsubscribed and will receive no more messages from us."
+	DefaultStopConfirmationWithStart = "You have been unsubscribed. Reply START to resubscribe."
+	DefaultStartConfirmation         = "You have been resubscribed. Reply STOP to unsubscribe."
 )
+
+// StopConfirmationText is the text confirming an opt-out under r: its own
+// text, except that the default one mentions START only when r honours it.
+func (r *StopRule) StopConfirmationText() string {
+	if r.AllowStart && r.Confirmation == DefaultStopConfirmation {
+		return DefaultStopConfirmationWithStart
+	}
+	return r.Confirmation
+}
 
 // Stop rule limits.
 const (

@@ -124,7 +124,7 @@ func (h *Hook) OnReply(ctx context.Context, r *accounts.Reply, orig *accounts.Me
 	h.log.InfoContext(ctx, "number opted out by reply", "account", acctID, "list", list,
 		"number", number, "keyword", keyword, "reply", r.ID, "new", added)
 	if added {
-		h.confirm(ctx, acct, r, rule.Confirmation, "stop")
+		h.confirm(ctx, acct, r, rule.StopConfirmationText(), "stop")
 	}
 	return true
 }

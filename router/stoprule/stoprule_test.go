@@ -126,6 +126,13 @@ func TestStopHook(t *testing.T) {
 		{name: "START allowed resubscribes", text: "start", subBal: 100, preOptOut: true,
 			rule: &accounts.StopRule{Keywords: []string{"STOP"}, StartKeywords: []string{"START"}, AllowStart: true,
 				StartConfirmation: "Welcome back"}, wantClaimed: true, wantConfirmed: "Welcome back"},
+		// The default confirmation promises START only where it is honoured.
+		{name: "default confirmation without START", text: "STOP", subBal: 100, wantClaimed: true, wantOptedOut: true,
+			wantConfirmed: "You have been unsubscribed and will receive no more messages from us."},
+		{name: "default confirmation with START allowed", text: "STOP", subBal: 100,
+			rule: &accounts.StopRule{Keywords: []string{"STOP"}, StartKeywords: []string{"START"}, AllowStart: true,
+				Confirmation: accounts.DefaultStopConfirmation}, wantClaimed: true, wantOptedOut: true,
+			wantConfirmed: "You have been unsubscribed. Reply START to resubscribe."},
 		{name: "START allowed but not opted out: an ordinary reply", text: "Yes, see you", subBal: 100,
 			rule: &accounts.StopRule{Keywords: []string{"STOP"}, StartKeywords: []string{"YES"}, AllowStart: true}},
 	}
