@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -284,6 +285,9 @@ func NormalizeAccount(a *Account) error {
 		return Invalidf("name: longer than %d characters", MaxNameLen)
 	case !utf8.ValidString(a.Name):
 		return Invalidf("name: not valid UTF-8")
+	}
+	if err := CheckName("name", a.Name); err != nil {
+		return err
 	}
 	a.ContactEmail = strings.TrimSpace(a.ContactEmail)
 	if a.ContactEmail != "" {
@@ -595,4 +599,16 @@ func SplitPlus(addr string) (base, tag string) {
 		return addr, ""
 	}
 	return local[:plus] + domain, local[plus+1:]
+}
+
+// CheckName refuses control characters (ESC, CR, LF, ...) and bidirectional
+// overrides in a name or label: printed raw by a terminal or a page they
+// would rewrite what is shown. The error names the field.
+func CheckName(field, s string) error {
+	for i, r := range s {
+		if unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) {
+			return Invalidf("%s: control character %U at byte %d is not allowed", field, r, i)
+		}
+	}
+	return nil
 }

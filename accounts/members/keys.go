@@ -44,6 +44,9 @@ func (s *Store) createKey(ctx context.Context, accountID string, role accounts.R
 	if utf8.RuneCountInString(name) > accounts.MaxNameLen || !utf8.ValidString(name) {
 		return "", nil, accounts.Invalidf("name: longer than %d characters", accounts.MaxNameLen)
 	}
+	if err := accounts.CheckName("name", name); err != nil {
+		return "", nil, err
+	}
 	a, err := s.GetAccount(ctx, accountID)
 	if err != nil {
 		return "", nil, fmt.Errorf("create key: %w", err)
@@ -146,6 +149,9 @@ func (s *Store) CreateUserKey(ctx context.Context, accountID, userID, name strin
 	name = strings.TrimSpace(name)
 	if utf8.RuneCountInString(name) > accounts.MaxNameLen || !utf8.ValidString(name) {
 		return "", nil, accounts.Invalidf("name: longer than %d characters", accounts.MaxNameLen)
+	}
+	if err := accounts.CheckName("name", name); err != nil {
+		return "", nil, err
 	}
 	u, err := s.GetUser(ctx, userID)
 	if err != nil {

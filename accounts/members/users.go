@@ -47,6 +47,8 @@ func (s *Store) CreateUser(ctx context.Context, email, name, password string) (*
 		return nil, accounts.Invalidf("name: required for a new user")
 	case !utf8.ValidString(name) || utf8.RuneCountInString(name) > accounts.MaxNameLen:
 		return nil, accounts.Invalidf("name: longer than %d characters or not UTF-8", accounts.MaxNameLen)
+	case accounts.CheckName("name", name) != nil:
+		return nil, accounts.CheckName("name", name)
 	}
 	if err := userCheckPassword(password); err != nil {
 		return nil, err
