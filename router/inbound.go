@@ -417,7 +417,6 @@ func (in *Inbound) sweepIncomplete(ctx context.Context, now time.Time) {
 // route stores a reply in the inbox of the conversation it answers, then
 // runs the hooks, the event and the mail.
 func (in *Inbound) route(ctx context.Context, reply accounts.Reply) error {
-	d := struct{ Source, Dest, Link string }{reply.From, reply.To, reply.Link}
 	r, orig, err := in.o.Store.RouteReply(ctx, reply)
 	if err != nil {
 		return err
@@ -427,8 +426,8 @@ func (in *Inbound) route(ctx context.Context, reply accounts.Reply) error {
 		result = "unrouted"
 		// Which pair missed, masked like every number in the logs: the
 		// operator compares it with the conversations sent.
-		in.log.WarnContext(ctx, "reply matched no conversation", "reply", r.ID, "link", d.Link,
-			"from", accounts.MaskNumber(d.Source), "to", accounts.MaskNumber(d.Dest))
+		in.log.WarnContext(ctx, "reply matched no conversation", "reply", r.ID, "link", reply.Link,
+			"from", accounts.MaskNumber(reply.From), "to", accounts.MaskNumber(reply.To))
 	}
 	if in.o.Metrics != nil {
 		in.o.Metrics.replies.WithLabelValues(result).Inc()

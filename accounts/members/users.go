@@ -47,8 +47,9 @@ func (s *Store) CreateUser(ctx context.Context, email, name, password string) (*
 		return nil, accounts.Invalidf("name: required for a new user")
 	case !utf8.ValidString(name) || utf8.RuneCountInString(name) > accounts.MaxNameLen:
 		return nil, accounts.Invalidf("name: longer than %d characters or not UTF-8", accounts.MaxNameLen)
-	case accounts.CheckName("name", name) != nil:
-		return nil, accounts.CheckName("name", name)
+	}
+	if err := accounts.CheckName("name", name); err != nil {
+		return nil, err
 	}
 	if err := userCheckPassword(password); err != nil {
 		return nil, err

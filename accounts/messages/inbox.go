@@ -229,10 +229,7 @@ func (s *Store) AssignReply(ctx context.Context, replyID, accountID string) (*ac
 	if n == 0 { // taken by a concurrent assignment
 		return nil, fmt.Errorf("reply %s is not in the unrouted inbox: %w", replyID, accounts.ErrNotFound)
 	}
-	_, err = s.RDB.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.HSet(ctx, s.Keys.Reply(rshard, replyID), "account_id", accountID)
-		return nil
-	})
+	err = s.RDB.HSet(ctx, s.Keys.Reply(rshard, replyID), "account_id", accountID).Err()
 	if err == nil {
 		err = s.RDB.ZAdd(ctx, s.Keys.Inbox(ashard, accountID), redis.Z{Score: float64(r.ReceivedAt.UnixMilli()), Member: replyID}).Err()
 	}

@@ -30,27 +30,39 @@ func (s *DB) GetAccount(ctx context.Context, id string) (*accounts.Account, erro
 // AcctActive loads an account and fails with ErrDeactivated if it or its
 // parent is deactivated.
 func (s *DB) AcctActive(ctx context.Context, id string) (*accounts.Account, error) {
+	a, _, err := s.AcctActiveParent(ctx, id)
+	return a, err
+}
+
+// AcctActiveParent is AcctActive that also returns fields of the parent's
+// hash, read in the same HMGET as its status ("" for a root account or an
+// absent field).
+func (s *DB) AcctActiveParent(ctx context.Context, id string, parentFields ...string) (*accounts.Account, []string, error) {
 	a, err := s.GetAccount(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if a.Status != accounts.StatusActive {
-		return nil, fmt.Errorf("account %s: %w", a.ID, accounts.ErrDeactivated)
+		return nil, nil, fmt.Errorf("account %s: %w", a.ID, accounts.ErrDeactivated)
 	}
+	extra := make([]string, len(parentFields))
 	if a.ParentID != "" {
 		key, err := s.AcctKey(a.ParentID)
 		if err != nil {
-			return nil, fmt.Errorf("account %s: parent: %w", a.ID, err)
+			return nil, nil, fmt.Errorf("account %s: parent: %w", a.ID, err)
 		}
-		st, err := s.RDB.HGet(ctx, key, "status").Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("account %s: parent status: %w", a.ID, err)
+		vals, err := s.RDB.HMGet(ctx, key, append([]string{"status"}, parentFields...)...).Result()
+		if err != nil {
+			return nil, nil, fmt.Errorf("account %s: parent status: %w", a.ID, err)
 		}
-		if accounts.Status(st) != accounts.StatusActive {
-			return nil, fmt.Errorf("account %s: parent %s: %w", a.ID, a.ParentID, accounts.ErrDeactivated)
+		if st, _ := vals[0].(string); accounts.Status(st) != accounts.StatusActive {
+			return nil, nil, fmt.Errorf("account %s: parent %s: %w", a.ID, a.ParentID, accounts.ErrDeactivated)
+		}
+		for i := range extra {
+			extra[i], _ = vals[i+1].(string)
 		}
 	}
-	return a, nil
+	return a, extra, nil
 }
 
 // AcctKey returns the hash key of account id, or ErrNotFound for an id that

@@ -59,17 +59,26 @@ func (s *Store) SetSenderPolicy(ctx context.Context, id string, p *accounts.Send
 // effectivePolicy is a's policy in force; a sub-account without its own
 // costs one HGET of its parent's.
 func (s *Store) effectivePolicy(ctx context.Context, a *accounts.Account) (accounts.PolicyView, error) {
-	var parent *accounts.SenderPolicy
+	raw := ""
 	if a.SenderPolicy == nil && a.ParentID != "" {
 		key, err := s.AcctKey(a.ParentID)
 		if err != nil {
 			return accounts.PolicyView{}, fmt.Errorf("sender policy of %s: parent: %w", a.ID, err)
 		}
-		raw, err := s.RDB.HGet(ctx, key, "sender_policy").Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
+		if raw, err = s.RDB.HGet(ctx, key, "sender_policy").Result(); err != nil && !errors.Is(err, redis.Nil) {
 			return accounts.PolicyView{}, fmt.Errorf("sender policy of %s: parent: %w", a.ID, err)
 		}
-		if parent, err = accounts.UnmarshalPolicy(raw); err != nil {
+	}
+	return policyOf(a, raw)
+}
+
+// policyOf is a's policy in force given its parent's stored policy (raw,
+// "" for none or a root account).
+func policyOf(a *accounts.Account, parentRaw string) (accounts.PolicyView, error) {
+	var parent *accounts.SenderPolicy
+	if a.SenderPolicy == nil && a.ParentID != "" {
+		var err error
+		if parent, err = accounts.UnmarshalPolicy(parentRaw); err != nil {
 			return accounts.PolicyView{}, fmt.Errorf("sender policy of %s: parent %s: %w", a.ID, a.ParentID, err)
 		}
 	}

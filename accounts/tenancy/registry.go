@@ -177,8 +177,7 @@ func (s *Store) Registrations(ctx context.Context, accountID string) (domains, a
 // with the address) when neither is registered; ErrDeactivated when the
 // account or its parent is deactivated. It runs once per SMTP transaction:
 // both lookups go in one pipeline, then one HGETALL (plus one HGET of the
-// parent's status for a sub-account, and of its sender policy when it has
-// none of its own).
+// parent's status and sender policy, in one HMGET, for a sub-account).
 func (s *Store) ResolveSender(ctx context.Context, email string) (*accounts.Sender, error) {
 	addr := strings.ToLower(strings.TrimSpace(email))
 	at := strings.LastIndexByte(addr, '@')
@@ -210,14 +209,15 @@ func (s *Store) ResolveSender(ctx context.Context, email string) (*accounts.Send
 	if id == "" {
 		return nil, fmt.Errorf("sender %s: %w", addr, accounts.ErrUnknownSender)
 	}
-	a, err := s.AcctActive(ctx, id)
+	// The parent's status and sender policy in one HMGET.
+	a, parent, err := s.AcctActiveParent(ctx, id, "sender_policy")
 	switch {
 	case errors.Is(err, accounts.ErrNotFound): // a registration left by a crash
 		return nil, fmt.Errorf("sender %s: %w", addr, accounts.ErrUnknownSender)
 	case err != nil:
 		return nil, fmt.Errorf("sender %s: %w", addr, err)
 	}
-	pol, err := s.effectivePolicy(ctx, a)
+	pol, err := policyOf(a, parent[0])
 	if err != nil {
 		return nil, fmt.Errorf("sender %s: %w", addr, err)
 	}

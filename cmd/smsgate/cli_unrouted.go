@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -57,25 +56,20 @@ func adminUnrouted(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 // adminUnroutedRun does the work of adminUnrouted on a store.
 func adminUnroutedRun(ctx context.Context, store *redisstore.Store, verb, acct, id string, limit int, stdout, stderr io.Writer) int {
-	pos := []string{id}
 	switch verb {
 	case "list":
 		return unroutedList(ctx, store, limit, stdout, stderr)
 	case "show":
-		r, err := store.GetReply(ctx, pos[0])
+		r, err := store.GetReply(ctx, id)
 		if err != nil || r.AccountID != "" {
-			fmt.Fprintf(stderr, "smsgate: reply %s is not in the unrouted inbox\n", pos[0])
+			fmt.Fprintf(stderr, "smsgate: reply %s is not in the unrouted inbox\n", id)
 			return 1
 		}
 		printReply(stdout, r)
 		return 0
 	}
-	r, err := store.AssignReply(ctx, pos[0], acct)
-	switch {
-	case errors.Is(err, accounts.ErrNotFound):
-		fmt.Fprintln(stderr, "smsgate:", err)
-		return 1
-	case err != nil:
+	r, err := store.AssignReply(ctx, id, acct)
+	if err != nil {
 		fmt.Fprintln(stderr, "smsgate:", err)
 		return 1
 	}
