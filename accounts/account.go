@@ -82,6 +82,10 @@ type Account struct {
 	// BillingPostpaid (it may go down to -CreditLimit).
 	Billing     string `json:"billing"`
 	CreditLimit int64  `json:"credit_limit"` // postpaid only, minor units, >= 0
+	// CreditReserved is the credit a root extends to its sub-accounts: the
+	// sum of their credit limits, held out of its own balance and credit
+	// limit (read-only; the operator's grant bounds a tree's credit).
+	CreditReserved int64 `json:"credit_reserved,omitempty"`
 	// AutoRecharge moves Amount from the parent when a debit leaves the
 	// balance below Threshold, in the same atomic step (seed 004). Zero
 	// Amount: off.
@@ -453,6 +457,7 @@ func AccountFromHash(id string, h map[string]string) (*Account, error) {
 		return num(field)
 	}
 	a.CreditLimit = opt("credit_limit")
+	a.CreditReserved = opt("credit_reserved")
 	a.AutoRecharge = AutoRecharge{Threshold: opt("recharge_threshold"), Amount: opt("recharge_amount")}
 	a.LowBalance = opt("low_balance")
 	if err != nil {

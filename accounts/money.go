@@ -39,6 +39,10 @@ type BalanceError struct {
 	// CreditLimit of a postpaid account: the balance may go down to
 	// -CreditLimit, so what is available is Have + CreditLimit.
 	CreditLimit int64
+	// Reserved is the credit the account extends to its sub-accounts (the
+	// sum of their credit limits): it backs their spending, so it is not
+	// available to the account itself.
+	Reserved int64
 	// RechargeFailed: auto-recharge would have covered the send but the
 	// parent could not pay Recharge; ParentHave is the parent's balance.
 	RechargeFailed bool
@@ -56,9 +60,15 @@ func (e *BalanceError) Error() string {
 	var b strings.Builder
 	b.WriteString("insufficient balance: needs ")
 	b.WriteString(FormatMoney(e.Need, e.Currency))
-	if e.CreditLimit > 0 {
-		fmt.Fprintf(&b, ", available %s (balance %s, credit limit %s)", FormatMoney(e.Have+e.CreditLimit, e.Currency),
-			FormatMoney(e.Have, e.Currency), FormatMoney(e.CreditLimit, e.Currency))
+	if e.CreditLimit > 0 || e.Reserved > 0 {
+		fmt.Fprintf(&b, ", available %s (balance %s", FormatMoney(e.Have+e.CreditLimit-e.Reserved, e.Currency), FormatMoney(e.Have, e.Currency))
+		if e.CreditLimit > 0 {
+			fmt.Fprintf(&b, ", credit limit %s", FormatMoney(e.CreditLimit, e.Currency))
+		}
+		if e.Reserved > 0 {
+			fmt.Fprintf(&b, ", %s backing the credit limits of its sub-accounts", FormatMoney(e.Reserved, e.Currency))
+		}
+		b.WriteString(")")
 	} else {
 		b.WriteString(", balance is ")
 		b.WriteString(FormatMoney(e.Have, e.Currency))
@@ -215,3 +225,22 @@ func StatsDay(t time.Time) int64 {
 func StatsDate(day int64) string {
 	return time.UnixMilli(day * statsDayMS).UTC().Format(time.DateOnly)
 }
+
+// CreditError reports a sub-account credit limit that its parent cannot
+// back: a parent holds its sub-accounts' credit limits out of its balance
+// and its own credit limit, so the credit in a tree never exceeds what the
+// operator granted its root. errors.Is(err, ErrInsufficientBalance) holds.
+type CreditError struct {
+	Parent    string // the parent account
+	Available int64  // what the parent has to back more credit, minor units
+	Want      int64  // the credit asked for beyond what it holds already
+	Currency  string
+}
+
+func (e *CreditError) Error() string {
+	return fmt.Sprintf("credit_limit: parent account %s has %s available to back %s more credit for its sub-accounts (its balance and its own credit limit, less the credit they already hold)",
+		e.Parent, FormatMoney(max(e.Available, 0), e.Currency), FormatMoney(e.Want, e.Currency))
+}
+
+// Is makes errors.Is(err, ErrInsufficientBalance) true.
+func (e *CreditError) Is(target error) bool { return target == ErrInsufficientBalance }

@@ -24,9 +24,11 @@ const (
 	// actManage changes registrations, keys and settings: sub_admin and up;
 	// the parent's administrators on a child.
 	actManage
-	// actPrice changes price_per_part, currency, billing mode and limits: a
-	// parent_admin of the root itself, or of a sub-account's parent. A
-	// sub-account never sets its own price.
+	// actPrice changes price_per_part, the price table, the billing mode and
+	// the credit limit: on a sub-account its parent's administrators; on a
+	// root only the operator (smsgate admin billing), since what a root pays
+	// and the credit it gets are what the operator sells it. A sub-account
+	// never sets its own price.
 	actPrice
 	// actFinance credits, debits, activates or deactivates a sub-account:
 	// only its parent's administrators. A sub-account can never credit
@@ -66,8 +68,9 @@ const (
 	actSenderView       // its numbers and sender ids (flag sender_view)
 	actSenders          // assign numbers, approve sender ids: as actPrice (the parent's admins)
 	actShareGroups      // share a root's groups with its sub-accounts: the root's parent_admin
+	actLimits           // sending limits, auto-recharge, low-balance threshold: a root's parent_admin, a sub's parent's
 
-	actLast = actShareGroups // the last action, for tests that walk them all
+	actLast = actLimits // the last action, for tests that walk them all
 )
 
 // rule is one row of the authorisation table.
@@ -88,6 +91,9 @@ type rule struct {
 	// do it on a sibling sub-account of the same parent (reporting on the
 	// history of all sub-accounts); read-only actions only.
 	sibling bool
+	// operator: on a root account only the operator may do it (through
+	// smsgate admin), never the root's own members.
+	operator bool
 }
 
 // ruleOf is the authorisation table: exactly the rights of each role, the
@@ -114,6 +120,8 @@ func ruleOf(a action) (rule, bool) {
 	case actManage:
 		return rule{min: subAdmin, parent: true}, true
 	case actPrice:
+		return rule{parent: true, operator: true}, true
+	case actLimits:
 		// Only roots have parent_admin members: on a sub, the parent's.
 		return rule{min: parentAdmin, parent: true}, true
 	case actFinance, actPermissionsGrant, actSubStatus, actDelete:
@@ -230,6 +238,8 @@ func authorize(key *accounts.APIKey, keyAcct, target *accounts.Account, act acti
 			return deny("no key may %s", act)
 		case r.rootOnly && target.ParentID != "":
 			return deny("%s is a sub-account; only a parent account may %s", target.ID, act)
+		case r.operator && target.ParentID == "":
+			return deny("only the operator may %s of parent account %s (smsgate admin billing)", act, target.ID)
 		case r.min == "":
 			return deny("only the parent account's administrators may %s", act)
 		case rank(role) < rank(r.min):
@@ -429,7 +439,9 @@ func (a action) String() string {
 	case actManage:
 		return "change its settings, registrations or keys"
 	case actPrice:
-		return "change its price or billing"
+		return "change the price or billing"
+	case actLimits:
+		return "change its sending limits or balance alerts"
 	case actFinance:
 		return "credit, debit, activate or deactivate it"
 	case actCreateSub:

@@ -259,7 +259,8 @@ func matrixAreaRows() []mRow {
 		// prices and finance).
 		row("DELETE /v1/accounts/{id}", false, true, "", "", ok, mAt("/v1/accounts/%s")),
 		row("GET /v1/accounts/{id}/prices", true, true, mBasic, accounts.FlagPrices, ok, mAt("/v1/accounts/%s/prices")),
-		row("PUT /v1/accounts/{id}/prices", true, true, "", "", ok, mWith("/v1/accounts/%s/prices", map[string]any{"prefixes": map[string]int64{"61": 5}})),
+		// A root's prices are the operator's (smsgate admin billing).
+		row("PUT /v1/accounts/{id}/prices", false, true, "", "", ok, mWith("/v1/accounts/%s/prices", map[string]any{"prefixes": map[string]int64{"61": 5}})),
 		topup,
 		row("GET /v1/accounts/{id}/ledger.csv", true, true, mSubAdmin, accounts.FlagFinance, ok, mAt("/v1/accounts/%s/ledger.csv")),
 	}

@@ -225,3 +225,52 @@ func TestDeleteAccountRoute(t *testing.T) {
 		t.Fatalf("root balance %d, want 10000 (the 700 came back)", root.Balance)
 	}
 }
+
+// TestOnlyTheOperatorCreatesMoney is the attack of issue 10: a parent
+// administrator gives a sub-account a huge credit limit and debits it into
+// the parent, or raises its own. Neither works: a root's price, billing and
+// credit limit are the operator's, and a sub-account's credit limit is held
+// out of what the parent has.
+func TestOnlyTheOperatorCreatesMoney(t *testing.T) {
+	f := newFixture(t)
+	root, sub := "/v1/accounts/"+f.root.ID, "/v1/accounts/"+f.subA.ID
+	for _, body := range []map[string]any{
+		{"billing": "postpaid", "credit_limit": 10_000_000_000_000},
+		{"price_per_part": 0},
+		{"currency": "USD"},
+	} {
+		p := f.problem(f.rootKey, "PATCH", root, body, http.StatusForbidden)
+		if !strings.Contains(p.Detail, "only the operator may change the price or billing of parent account") {
+			t.Errorf("PATCH %v on the root: %q", body, p.Detail)
+		}
+	}
+	f.problem(f.rootKey, "PUT", root+"/prices", map[string]any{"prefixes": map[string]int64{"61": 0}}, http.StatusForbidden)
+	// The root's own alerts and limits stay its own.
+	f.expect(f.rootKey, "PATCH", root, map[string]any{"low_balance_threshold": 100}, http.StatusOK, nil)
+
+	var before accounts.Account
+	f.expect(f.rootKey, "GET", root, nil, http.StatusOK, &before)
+	p := f.problem(f.rootKey, "PATCH", sub, map[string]any{"billing": "postpaid", "credit_limit": 10_000_000_000_000}, http.StatusUnprocessableEntity)
+	if p.Type != "urn:smsgate:problem:insufficient-credit" || !strings.Contains(p.Detail, "credit_limit: parent account "+f.root.ID+" has ") {
+		t.Fatalf("a credit limit beyond the parent's means: %+v", p)
+	}
+	f.problem(f.rootKey, "POST", sub+"/debit", map[string]any{"amount": 1_000_000_000_000}, http.StatusUnprocessableEntity)
+	// Within its means the parent extends credit and holds it.
+	var a accounts.Account
+	f.expect(f.rootKey, "PATCH", sub, map[string]any{"billing": "postpaid", "credit_limit": before.Balance}, http.StatusOK, &a)
+	f.expect(f.rootKey, "GET", root, nil, http.StatusOK, &a)
+	if a.CreditReserved != before.Balance {
+		t.Fatalf("root holds %d, want %d", a.CreditReserved, before.Balance)
+	}
+	// Debiting the sub-account into its credit moves money the parent holds
+	// already: the parent cannot spend it.
+	f.expect(f.rootKey, "POST", sub+"/debit", map[string]any{"amount": before.Balance}, http.StatusOK, nil)
+	f.expect(f.rootKey, "GET", root, nil, http.StatusOK, &a)
+	if a.Balance != 2*before.Balance {
+		t.Fatalf("root balance %d, want %d", a.Balance, 2*before.Balance)
+	}
+	p = f.problem(f.rootKey, "POST", "/v1/accounts/"+f.subB.ID+"/credit", map[string]any{"amount": before.Balance + 1}, http.StatusUnprocessableEntity)
+	if !strings.Contains(p.Detail, "backing the credit limits of its sub-accounts") {
+		t.Fatalf("spending the held credit: %q", p.Detail)
+	}
+}

@@ -37,7 +37,7 @@ func TestLimitsRoutes(t *testing.T) {
 		status int
 		detail string
 	}{
-		{"sub may not raise its own cap", f.subAKey, "PUT", map[string]any{"spend_per_day": 0}, http.StatusForbidden, "may not change its price or billing"},
+		{"sub may not raise its own cap", f.subAKey, "PUT", map[string]any{"spend_per_day": 0}, http.StatusForbidden, "may not change its sending limits or balance alerts"},
 		{"another tenant's limits are not found", f.subBKey, "GET", nil, http.StatusNotFound, ""},
 		{"another tenant cannot set them", f.subBKey, "PUT", map[string]any{"per_minute": 1}, http.StatusNotFound, ""},
 		{"negative", f.rootKey, "PUT", map[string]any{"parts_per_day": -1}, http.StatusUnprocessableEntity, "parts_per_day: -1"},

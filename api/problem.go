@@ -104,6 +104,7 @@ func (s *server) toProblem(ctx context.Context, err error, what, id string) *Pro
 	var p *Problem
 	var be *accounts.BalanceError
 	var le *accounts.LimitError
+	var ce *accounts.CreditError
 	switch {
 	case errors.As(err, &p):
 		return p
@@ -116,6 +117,8 @@ func (s *server) toProblem(ctx context.Context, err error, what, id string) *Pro
 		need, have := be.Need, be.Have
 		p.Need, p.Have = &need, &have
 		return p
+	case errors.As(err, &ce):
+		return problemf(http.StatusUnprocessableEntity, "insufficient-credit", "%s", ce.Error())
 	case errors.Is(err, accounts.ErrInsufficientBalance):
 		return problemf(http.StatusUnprocessableEntity, "insufficient-balance",
 			"amount: %s has insufficient balance", describe(what, id))

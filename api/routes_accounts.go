@@ -155,19 +155,23 @@ type settings struct {
 	LongMessage    *string `json:"long_message"`
 	SubjectMode    *string `json:"subject_mode"`
 	SenderID       *string `json:"sender_id"`
-	// Money settings (actPrice, like the price).
+	// Money settings: billing and credit limit actPrice, like the price;
+	// auto-recharge and the low-balance alert actLimits.
 	Billing      *string                `json:"billing"`
 	CreditLimit  *int64                 `json:"credit_limit"`
 	AutoRecharge *accounts.AutoRecharge `json:"auto_recharge"`
 	LowBalance   *int64                 `json:"low_balance_threshold"`
 }
 
-// pricing reports whether the settings touch the price or the money
-// settings (actPrice).
+// pricing reports whether the settings touch the price, the billing mode
+// or the credit limit (actPrice: the operator's on a root).
 func (in *settings) pricing() bool {
-	return in.PricePerPart != nil || in.Currency != nil || in.Billing != nil || in.CreditLimit != nil ||
-		in.AutoRecharge != nil || in.LowBalance != nil
+	return in.PricePerPart != nil || in.Currency != nil || in.Billing != nil || in.CreditLimit != nil
 }
+
+// alerts reports whether the settings touch auto-recharge or the
+// low-balance alert (actLimits).
+func (in *settings) alerts() bool { return in.AutoRecharge != nil || in.LowBalance != nil }
 
 // profile reports whether the settings touch the profile (actProfile).
 func (in *settings) profile() bool { return in.Name != nil || in.ContactEmail != nil }
@@ -314,7 +318,9 @@ func (s *server) getAccount(w http.ResponseWriter, r *http.Request) error {
 // patchAccount changes the given settings. Each group of fields needs its
 // own action: name and contact_email actProfile; subject_mode, long_message,
 // max_parts, sender_id and default_country actSettings; the price and money
-// settings actPrice (the parent's administrators, or a root's own).
+// settings actPrice (the parent's administrators; on a root the operator's,
+// through smsgate admin billing); auto-recharge and the low-balance alert
+// actLimits.
 func (s *server) patchAccount(w http.ResponseWriter, r *http.Request) error {
 	p, acct, err := s.target(r, actRead)
 	if err != nil {
@@ -327,7 +333,7 @@ func (s *server) patchAccount(w http.ResponseWriter, r *http.Request) error {
 	for _, g := range []struct {
 		touched bool
 		act     action
-	}{{in.profile(), actProfile}, {in.messaging(), actSettings}, {in.pricing(), actPrice}} {
+	}{{in.profile(), actProfile}, {in.messaging(), actSettings}, {in.pricing(), actPrice}, {in.alerts(), actLimits}} {
 		if g.touched {
 			if err := s.allow(p, acct, g.act); err != nil {
 				return err

@@ -63,8 +63,8 @@ func (s *server) getPrices(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// putPrices replaces the prefix table: the parent's administrators (or a
-// Root's own), like the default price.
+// putPrices replaces the prefix table: the parent's administrators (on a
+// root the operator, through smsgate admin billing), like the default price.
 func (s *server) putPrices(w http.ResponseWriter, r *http.Request) error {
 	_, acct, err := s.target(r, actPrice)
 	if err != nil {

@@ -29,12 +29,12 @@ func (s *server) getLimits(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// putLimits replaces the account's sending limits: like its price
-// (actPrice), a sub-account's limits are set by its parent's
+// putLimits replaces the account's sending limits (actLimits): like its
+// price, a sub-account's limits are set by its parent's
 // administrators, so a sub-account can neither raise its own spend cap nor
 // lift its rate.
 func (s *server) putLimits(w http.ResponseWriter, r *http.Request) error {
-	_, acct, err := s.target(r, actPrice)
+	_, acct, err := s.target(r, actLimits)
 	if err != nil {
 		return err
 	}

@@ -177,7 +177,7 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	case "bal":
 		cur, _ := res[2].(string)
 		be := &accounts.BalanceError{Need: acceptInt(res, 3), Have: acceptInt(res, 1), Currency: cur,
-			CreditLimit: acceptInt(res, 4)}
+			CreditLimit: acceptInt(res, 4), Reserved: acceptInt(res, 8)}
 		if acceptInt(res, 5) == 1 {
 			be.RechargeFailed, be.ParentHave, be.Recharge = true, acceptInt(res, 6), acceptInt(res, 7)
 		}

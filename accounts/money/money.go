@@ -73,7 +73,7 @@ func (s *Store) moneyAdjust(ctx context.Context, id string, amount int64, kind, 
 			Kind: kind, Ref: accounts.TrimLedgerText(ref), Actor: accounts.TrimLedgerText(actor), At: time.UnixMilli(at),
 		}, nil
 	case "insufficient":
-		return nil, &accounts.BalanceError{Need: -amount, Have: store.ReplyInt(res, 1), Currency: store.ReplyStr(res, 2), CreditLimit: store.ReplyInt(res, 3)}
+		return nil, &accounts.BalanceError{Need: -amount, Have: store.ReplyInt(res, 1), Currency: store.ReplyStr(res, 2), CreditLimit: store.ReplyInt(res, 3), Reserved: store.ReplyInt(res, 4)}
 	case "overflow":
 		return nil, fmt.Errorf("%w: amount: balance would exceed the maximum", accounts.ErrInvalid)
 	default:
@@ -140,7 +140,7 @@ func (s *Store) moneyTransfer(ctx context.Context, fromID, toID string, amount i
 		return from, to, nil
 	case "insufficient":
 		return nil, nil, fmt.Errorf("transfer from %s: %w", fromID,
-			&accounts.BalanceError{Need: amount, Have: store.ReplyInt(res, 1), Currency: store.ReplyStr(res, 2), CreditLimit: store.ReplyInt(res, 3)})
+			&accounts.BalanceError{Need: amount, Have: store.ReplyInt(res, 1), Currency: store.ReplyStr(res, 2), CreditLimit: store.ReplyInt(res, 3), Reserved: store.ReplyInt(res, 4)})
 	case "notfound":
 		id := fromID
 		if store.ReplyStr(res, 1) == "to" {

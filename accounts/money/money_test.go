@@ -233,7 +233,7 @@ func TestMoneyFloors(t *testing.T) {
 			return err
 		}, wantBal: map[string]int64{pre.ID: 25, root.ID: 985}},
 		{name: "top-up beyond the parent's balance", op: func() error { _, _, err := s.TopUp(ctx, pre.ID, 986, "", "t"); return err },
-			wantErr: "needs 9.86 AUD, balance is 9.85 AUD", wantBal: map[string]int64{pre.ID: 25, root.ID: 985}},
+			wantErr: "needs 9.86 AUD, available 8.85 AUD (balance 9.85 AUD, 1.00 AUD backing the credit limits of its sub-accounts)", wantBal: map[string]int64{pre.ID: 25, root.ID: 985}},
 		{name: "a root cannot top up", op: func() error { _, _, err := s.TopUp(ctx, root.ID, 1, "", "t"); return err },
 			wantErr: "has no parent account to top up from"},
 	}
@@ -293,44 +293,51 @@ func TestLedgerPage(t *testing.T) {
 }
 
 // TestMoneyConcurrentTree runs transfers both ways, top-ups, operator
-// debits and auto-recharging sends from tens of goroutines (thousands of
+// debits, auto-recharging sends, refunds of failed messages and changes of a
+// sub-account's credit limit from tens of goroutines (thousands of
 // operations) against one tree with a prepaid and a postpaid sub-account.
 // Afterwards every ledger sums to its balance with every entry's balance the
 // running sum, no prepaid balance was ever below zero and no postpaid one
-// below its credit limit (checked on every ledger entry, so also in between),
-// and money is conserved: what the operator credited equals the balances
-// plus what was debited and what was sent.
+// below its largest credit limit (checked on every ledger entry, so also in
+// between), and money is conserved tree-wide: the balances of the tree are
+// what the operator credited, less what was debited and charged, plus what
+// was refunded. The credit in the tree never exceeds the operator's grant:
+// the root holds exactly its sub-accounts' credit limits and every account
+// has what it may spend (balance + credit limit - credit held) >= 0, so the
+// tree's spendable total is at most its balances plus the root's own credit.
 func TestMoneyConcurrentTree(t *testing.T) {
 	s := storetest.New(t, redisstore.Options{Shards: 2})
 	ctx := storetest.AcctTestCtx(t)
 	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root", Currency: "AUD"})
-	pre := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Pre", ParentID: root.ID, AutoRecharge: accounts.AutoRecharge{Threshold: 50, Amount: 40}})
-	post := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Post", ParentID: root.ID, Billing: accounts.BillingPostpaid, CreditLimit: 300,
-		AutoRecharge: accounts.AutoRecharge{Threshold: 0, Amount: 25}, LowBalance: 20})
-	floors := map[string]int64{root.ID: 0, pre.ID: 0, post.ID: -300}
-	subs := []string{pre.ID, post.ID}
-	const initial, workers, ops = 30000, 40, 100
+	const initial, workers, ops, maxLimit = 30000, 40, 100, 600
 	if _, err := s.Credit(ctx, root.ID, initial, "seed", "op"); err != nil {
 		t.Fatal(err)
 	}
+	pre := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Pre", ParentID: root.ID, AutoRecharge: accounts.AutoRecharge{Threshold: 50, Amount: 40}})
+	post := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Post", ParentID: root.ID, Billing: accounts.BillingPostpaid, CreditLimit: 300,
+		AutoRecharge: accounts.AutoRecharge{Threshold: 0, Amount: 25}, LowBalance: 20})
+	floors := map[string]int64{root.ID: 0, pre.ID: 0, post.ID: -maxLimit}
+	subs := []string{pre.ID, post.ID}
 	var mu sync.Mutex
-	var spent, sent, refused int64
+	var spent, sent, refunded, refused, limits int64
 	var wg sync.WaitGroup
 	errc := make(chan error, workers)
 	for w := range workers {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(w), 11))
-			var mySpent, mySent, myRefused int64
+			var mySpent, mySent, myRefunded, myRefused, myLimits int64
+			var accepted []string // ids of this worker's queued messages
+			price := map[string]int64{}
 			defer func() {
 				mu.Lock()
-				spent, sent, refused = spent+mySpent, sent+mySent, refused+myRefused
+				spent, sent, refunded, refused, limits = spent+mySpent, sent+mySent, refunded+myRefunded, refused+myRefused, limits+myLimits
 				mu.Unlock()
 			}()
 			for i := range ops {
 				amount := int64(1 + r.IntN(40))
 				sub := subs[r.IntN(2)]
 				var err error
-				switch r.IntN(5) {
+				switch r.IntN(7) {
 				case 0:
 					_, _, err = s.Transfer(ctx, root.ID, sub, amount, "", "w")
 				case 1:
@@ -342,6 +349,25 @@ func TestMoneyConcurrentTree(t *testing.T) {
 					if _, err = s.Debit(ctx, id, amount, "", "w"); err == nil {
 						mySpent += amount
 					}
+				case 4: // the parent's administrators change the credit limit
+					var a *accounts.Account
+					if a, err = s.GetAccount(ctx, post.ID); err == nil {
+						a.CreditLimit = int64(r.IntN(maxLimit + 1))
+						if err = s.UpdateAccount(ctx, a); err == nil {
+							myLimits++
+						} else if errors.Is(err, accounts.ErrInvalid) { // it owes more than the new limit
+							err = accounts.ErrInsufficientBalance
+						}
+					}
+				case 5: // a queued message fails and is refunded
+					if len(accepted) == 0 {
+						continue
+					}
+					id := accepted[len(accepted)-1]
+					accepted = accepted[:len(accepted)-1]
+					if _, err = s.Fail(ctx, accounts.Entry{MessageID: id}, "test", true, true); err == nil {
+						myRefunded += price[id]
+					}
 				default:
 					n := 1 + r.IntN(3)
 					msgs := make([]*accounts.Message, n)
@@ -351,8 +377,10 @@ func TestMoneyConcurrentTree(t *testing.T) {
 					req := accounts.AcceptRequest{AccountID: sub, Messages: msgs, IdempotencyKey: fmt.Sprint(w, "/", i)}
 					var res *accounts.AcceptResult
 					if res, err = s.Accept(ctx, req); err == nil && !res.Duplicate {
-						for _, m := range msgs {
+						for j, m := range msgs {
 							mySent += m.Price
+							price[res.IDs[j]] = m.Price
+							accepted = append(accepted, res.IDs[j])
 						}
 					}
 				}
@@ -372,12 +400,14 @@ func TestMoneyConcurrentTree(t *testing.T) {
 	for err := range errc {
 		t.Fatal(err)
 	}
-	var balances, recharges int64
+	var balances, recharges, held int64
+	byID := map[string]*accounts.Account{}
 	for _, id := range []string{root.ID, pre.ID, post.ID} {
 		a, err := s.GetAccount(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
+		byID[id] = a
 		l, err := s.Ledger(ctx, id, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -396,12 +426,109 @@ func TestMoneyConcurrentTree(t *testing.T) {
 			t.Fatalf("%s: ledger sums to %d, balance %d", id, sum, a.Balance)
 		}
 		balances += a.Balance
+		if a.ParentID != "" && a.Billing == accounts.BillingPostpaid {
+			held += a.CreditLimit
+		}
+		if avail := a.Balance + a.CreditLimit - a.CreditReserved; avail < 0 {
+			t.Errorf("%s: balance %d + credit limit %d - held %d = %d: spendable below zero", id, a.Balance, a.CreditLimit, a.CreditReserved, avail)
+		}
 	}
-	if balances+spent+sent != initial {
-		t.Fatalf("money not conserved: balances %d + debited %d + sent %d != %d", balances, spent, sent, initial)
+	if got := byID[root.ID].CreditReserved; got != held {
+		t.Errorf("root holds %d of credit for its sub-accounts, their credit limits sum to %d", got, held)
 	}
-	if sent == 0 || refused == 0 || recharges == 0 {
-		t.Errorf("sent %d, refused %d, recharged %d times: the mix should exercise all three", sent, refused, recharges)
+	if balances != initial-spent-sent+refunded {
+		t.Fatalf("money not conserved: balances %d != credited %d - debited %d - sent %d + refunded %d", balances, initial, spent, sent, refunded)
 	}
-	t.Logf("%d operations: sent %d, debited %d, refused %d, recharged %d times, balances %d", workers*ops, sent, spent, refused, recharges, balances)
+	if sent == 0 || refused == 0 || recharges == 0 || refunded == 0 || limits == 0 {
+		t.Errorf("sent %d, refused %d, recharged %d times, refunded %d, limits changed %d times: the mix should exercise all of them",
+			sent, refused, recharges, refunded, limits)
+	}
+	t.Logf("%d operations: sent %d, debited %d, refunded %d, refused %d, recharged %d times, limit changes %d, balances %d",
+		workers*ops, sent, spent, refunded, refused, recharges, limits, balances)
+}
+
+// TestCreditLimitBackedByParent: a parent holds its sub-accounts' credit
+// limits out of what it may spend; the credit in a tree cannot exceed what
+// the operator granted the root, and a limit cannot be lowered below a debt.
+func TestCreditLimitBackedByParent(t *testing.T) {
+	s := storetest.New(t, redisstore.Options{})
+	ctx := storetest.AcctTestCtx(t)
+	root := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Root", Currency: "AUD"})
+	if _, err := s.Credit(ctx, root.ID, 500, "seed", "op"); err != nil {
+		t.Fatal(err)
+	}
+	sub := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Sub", ParentID: root.ID})
+	setLimit := func(id string, billing string, limit int64) error {
+		a, err := s.GetAccount(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Billing, a.CreditLimit = billing, limit
+		return s.UpdateAccount(ctx, a)
+	}
+	held := func() int64 {
+		r, err := s.GetAccount(ctx, root.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.CreditReserved
+	}
+	// The attack of issue 10: a huge credit limit, then a debit of the
+	// sub-account into the parent.
+	var ce *accounts.CreditError
+	if err := setLimit(sub.ID, accounts.BillingPostpaid, 10_000_000_000_000); !errors.As(err, &ce) || ce.Available != 500 {
+		t.Fatalf("credit limit beyond the parent's means: %v", err)
+	}
+	if _, _, err := s.Transfer(ctx, sub.ID, root.ID, 1, "", "t"); !errors.Is(err, accounts.ErrInsufficientBalance) {
+		t.Fatalf("debit of a prepaid sub-account with nothing: %v", err)
+	}
+	if err := setLimit(sub.ID, accounts.BillingPostpaid, 300); err != nil || held() != 300 {
+		t.Fatalf("limit 300: %v, held %d", err, held())
+	}
+	if err := setLimit(sub.ID, accounts.BillingPostpaid, 201+300); !errors.As(err, &ce) || ce.Available != 200 || ce.Want != 201 {
+		t.Fatalf("raise beyond what is left: %v", err)
+	}
+	// Debiting the sub-account into its credit moves money the parent
+	// already holds: the tree's spendable total does not change.
+	if _, _, err := s.Transfer(ctx, sub.ID, root.ID, 300, "", "t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Debit(ctx, root.ID, 501, "", "op"); !errors.Is(err, accounts.ErrInsufficientBalance) {
+		t.Fatalf("the root spent more than the operator granted: %v", err)
+	}
+	if err := setLimit(sub.ID, accounts.BillingPostpaid, 299); !errors.Is(err, accounts.ErrInvalid) || !strings.Contains(err.Error(), "owes 3.00 AUD") {
+		t.Fatalf("lower below the debt: %v", err)
+	}
+	if err := setLimit(sub.ID, accounts.BillingPrepaid, 0); !errors.Is(err, accounts.ErrInvalid) {
+		t.Fatalf("prepaid with a debt: %v", err)
+	}
+	// A postpaid root: the operator's credit backs its sub-accounts too,
+	// and cannot be withdrawn while they hold it.
+	if _, err := s.Debit(ctx, root.ID, 500, "", "op"); err != nil {
+		t.Fatal(err)
+	}
+	if err := setLimit(root.ID, accounts.BillingPostpaid, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Debit(ctx, root.ID, 1001, "", "op"); !errors.Is(err, accounts.ErrInsufficientBalance) {
+		t.Fatalf("a postpaid root beyond its limit: %v", err)
+	}
+	if _, err := s.Debit(ctx, root.ID, 1000, "", "op"); err != nil {
+		t.Fatal(err)
+	}
+	if err := setLimit(root.ID, accounts.BillingPostpaid, 500); !errors.Is(err, accounts.ErrInvalid) || !strings.Contains(err.Error(), "extends 3.00 AUD") {
+		t.Fatalf("root limit below what its sub-accounts hold: %v", err)
+	}
+	if _, _, err := s.Transfer(ctx, sub.ID, root.ID, 1, "", "t"); !errors.Is(err, accounts.ErrInsufficientBalance) {
+		t.Fatalf("sub-account beyond its limit: %v", err)
+	}
+	if _, err := s.Credit(ctx, root.ID, 1000, "settle", "op"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Transfer(ctx, root.ID, sub.ID, 300, "", "t"); err != nil {
+		t.Fatal(err)
+	}
+	if err := setLimit(sub.ID, accounts.BillingPrepaid, 0); err != nil || held() != 0 {
+		t.Fatalf("back to prepaid: %v, held %d", err, held())
+	}
 }

@@ -71,7 +71,7 @@ func (s *Store) DeleteAccount(ctx context.Context, id, actor string) (*accounts.
 	case "ok":
 	case "insufficient":
 		return nil, fmt.Errorf("delete account %s: settle its debt from parent %s: %w", id, parentID,
-			&accounts.BalanceError{Need: store.ReplyInt(res, 4), Have: store.ReplyInt(res, 1), Currency: store.ReplyStr(res, 2), CreditLimit: store.ReplyInt(res, 3)})
+			&accounts.BalanceError{Need: store.ReplyInt(res, 4), Have: store.ReplyInt(res, 1), Currency: store.ReplyStr(res, 2), CreditLimit: store.ReplyInt(res, 3), Reserved: store.ReplyInt(res, 5)})
 	default:
 		return nil, fmt.Errorf("delete account %q: %w", id, accounts.ErrNotFound)
 	}

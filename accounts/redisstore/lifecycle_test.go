@@ -102,6 +102,9 @@ func TestDeleteAccount(t *testing.T) {
 	})
 }
 
+// TestDeleteAccountDebt: a postpaid sub-account's credit limit is backed by
+// its parent (held out of the parent's balance), so deleting it settles its
+// debt from that and releases the rest.
 func TestDeleteAccountDebt(t *testing.T) {
 	s := storetest.New(t, redisstore.Options{})
 	ctx := storetest.AcctTestCtx(t)
@@ -109,27 +112,34 @@ func TestDeleteAccountDebt(t *testing.T) {
 	if _, err := s.Credit(ctx, root.ID, 40, "seed", "op"); err != nil {
 		t.Fatal(err)
 	}
-	sub := storetest.AcctMustCreate(t, s, accounts.Account{Name: "Post", ParentID: root.ID, Billing: accounts.BillingPostpaid, CreditLimit: 100})
-	if _, err := s.Debit(ctx, sub.ID, 60, "", "op"); err != nil {
+	post := accounts.Account{Name: "Post", ParentID: root.ID, Billing: accounts.BillingPostpaid, CreditLimit: 100}
+	var ce *accounts.CreditError
+	if _, err := s.CreateAccount(ctx, post); !errors.As(err, &ce) || ce.Available != 40 || ce.Want != 100 {
+		t.Fatalf("a credit limit the parent cannot back: %v", err)
+	}
+	if _, err := s.Credit(ctx, root.ID, 60, "seed", "op"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.DeleteAccount(ctx, sub.ID, "op")
-	var be *accounts.BalanceError
-	if !errors.As(err, &be) || be.Need != 60 || be.Have != 40 {
-		t.Fatalf("delete with a debt the parent cannot pay: %v", err)
+	sub := storetest.AcctMustCreate(t, s, post)
+	if r, _ := s.GetAccount(ctx, root.ID); r.CreditReserved != 100 {
+		t.Fatalf("root holds %d, want 100", r.CreditReserved)
 	}
-	if storetest.CheckLedger(t, s, sub.ID, false) != -60 || storetest.CheckLedger(t, s, root.ID, false) != 40 {
-		t.Fatal("a refused delete changed balances")
+	if _, err := s.Debit(ctx, root.ID, 1, "", "op"); !errors.Is(err, accounts.ErrInsufficientBalance) {
+		t.Fatalf("the root spent the credit it backs: %v", err)
 	}
-	if _, err := s.Credit(ctx, root.ID, 20, "seed", "op"); err != nil {
+	if _, err := s.Debit(ctx, sub.ID, 60, "", "op"); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.DeleteAccount(ctx, sub.ID, "op")
 	if err != nil || got.Returned != -60 {
 		t.Fatalf("DeleteAccount = %+v, %v; want the debt of 60 settled", got, err)
 	}
-	if bal := storetest.CheckLedger(t, s, root.ID, false); bal != 0 {
-		t.Fatalf("root balance %d, want 0", bal)
+	r, _ := s.GetAccount(ctx, root.ID)
+	if bal := storetest.CheckLedger(t, s, root.ID, false); bal != 40 || r.CreditReserved != 0 {
+		t.Fatalf("root balance %d holding %d, want 40 holding nothing", bal, r.CreditReserved)
+	}
+	if _, err := s.Debit(ctx, root.ID, 40, "", "op"); err != nil {
+		t.Fatalf("the released credit: %v", err)
 	}
 }
 

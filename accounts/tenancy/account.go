@@ -108,9 +108,13 @@ func (s *Store) CreateAccount(ctx context.Context, a accounts.Account) (*account
 	shard, _ := s.ShardFromID(parent.ID) // valid: GetAccount succeeded
 	a.ID = store.NewShardedID("a", shard)
 	keys := []string{s.Keys.Account(shard, parent.ID), s.Keys.Account(shard, a.ID), s.Keys.Subs(shard, parent.ID)}
-	res, err := s.Run(ctx, acctCreateSubScript, keys, acctCreateFields(&a)...).Text()
+	reply, err := s.Run(ctx, acctCreateSubScript, keys, acctCreateFields(&a)...).Result()
 	if err != nil {
 		return nil, fmt.Errorf("create account: %w", err)
+	}
+	res, _ := reply.(string)
+	if l, ok := reply.([]any); ok { // {"credit", parent available}
+		return nil, creditRefused(parent, a.CreditLimit, store.ReplyInt(l, 1))
 	}
 	switch res {
 	case "ok":
@@ -149,12 +153,21 @@ func (s *Store) UpdateAccount(ctx context.Context, a *accounts.Account) error {
 	if err := accounts.NormalizeAccount(&u); err != nil {
 		return err
 	}
-	h, err := s.Run(ctx, acctUpdateScript, []string{key}, acctSettingFields(&u)...).StringSlice()
+	pkey := key
+	if cur.ParentID != "" {
+		if pkey, err = s.AcctKey(cur.ParentID); err != nil {
+			return err
+		}
+	}
+	h, err := s.Run(ctx, acctUpdateScript, []string{key, pkey}, acctSettingFields(&u)...).StringSlice()
 	if err != nil {
 		return fmt.Errorf("update account %s: %w", a.ID, err)
 	}
 	if len(h) == 0 {
 		return fmt.Errorf("update account %q: %w", a.ID, accounts.ErrNotFound)
+	}
+	if err := creditReply(cur, u.CreditLimit, h); err != nil {
+		return err
 	}
 	m := make(map[string]string, len(h)/2)
 	for i := 0; i+1 < len(h); i += 2 {
@@ -247,4 +260,35 @@ func acctCreateFields(a *accounts.Account) []any {
 		"created_at", strconv.FormatInt(a.CreatedAt.UnixMilli(), 10),
 		"balance", "0",
 	}, append(acctSettingFields(a), acctPermissionFields(a.Permissions)...)...)
+}
+
+// creditReply turns a refusal of acct_update.lua about the credit limit
+// into an error naming the field; nil for any other reply.
+func creditReply(cur *accounts.Account, limit int64, h []string) error {
+	num := func(i int) int64 {
+		if i >= len(h) {
+			return 0
+		}
+		v, _ := strconv.ParseInt(h[i], 10, 64)
+		return v
+	}
+	switch h[0] {
+	case "!owes":
+		bal, held := num(1), num(2)
+		if held > 0 {
+			return accounts.Invalidf("credit_limit: account %s extends %s of credit to its sub-accounts and has a balance of %s; lower their credit limits or credit it first",
+				cur.ID, accounts.FormatMoney(held, cur.Currency), accounts.FormatMoney(bal, cur.Currency))
+		}
+		return accounts.Invalidf("credit_limit: account %s owes %s, more than a credit limit of %s; credit it first",
+			cur.ID, accounts.FormatMoney(-bal, cur.Currency), accounts.FormatMoney(num(3), cur.Currency))
+	case "!parent":
+		return creditRefused(&accounts.Account{ID: cur.ParentID, Currency: cur.Currency}, num(2), num(1))
+	}
+	return nil
+}
+
+// creditRefused says that parent cannot back want more credit for a
+// sub-account.
+func creditRefused(parent *accounts.Account, want, avail int64) error {
+	return &accounts.CreditError{Parent: parent.ID, Available: avail, Want: want, Currency: parent.Currency}
 }

@@ -67,7 +67,7 @@ func openStore(path string) (*redisstore.Store, func(), error) {
 // what exists before any API key does.
 func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: smsgate admin bootstrap|parent|credit|number|domain|unrouted|operator-key --config FILE ...")
+		fmt.Fprintln(stderr, "usage: smsgate admin bootstrap|parent|credit|billing|number|domain|unrouted|operator-key --config FILE ...")
 		return 2
 	}
 	if args[0] == "number" { // "admin number add|remove": cli_senders.go
@@ -75,6 +75,9 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if args[0] == "domain" { // "admin domain approve": cli_registrations.go
 		return adminDomain(ctx, args[1:], stdout, stderr)
+	}
+	if args[0] == "billing" { // what the operator sells a customer: admin_billing.go
+		return adminBilling(ctx, args[1:], stdout, stderr)
 	}
 	if args[0] == "unrouted" { // "admin unrouted list|show|assign": cli_unrouted.go
 		return adminUnrouted(ctx, args[1:], stdout, stderr)
@@ -92,6 +95,7 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	country := fs.String("country", "US", "bootstrap: default country of numbers (ISO 3166 alpha-2)")
 	currency := fs.String("currency", "USD", "bootstrap: currency of balances (ISO 4217)")
 	credit := fs.Int64("credit", 0, "bootstrap: initial balance in minor units")
+	price := fs.Int64("price", 0, "bootstrap: price per SMS part in minor units (later: admin billing)")
 	acct := fs.String("account", "", "credit: account id")
 	ref := fs.String("ref", "", "credit: reference recorded in the ledger")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -117,7 +121,7 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if args[0] == "parent" { // a further customer: a root account of its own
 			create = store.CreateParent
 		}
-		a, secret, err := create(ctx, accounts.Account{Name: *name, DefaultCountry: *country, Currency: *currency})
+		a, secret, err := create(ctx, accounts.Account{Name: *name, DefaultCountry: *country, Currency: *currency, PricePerPart: *price})
 		if errors.Is(err, accounts.ErrAlreadyBootstrapped) {
 			fmt.Fprintln(stderr, "smsgate: already bootstrapped: create each further customer's parent account with 'smsgate admin parent', sub-accounts through the API")
 			return 1

@@ -36,13 +36,13 @@
 --          records were written)
 --       | {'dup', ids, balance}
 --       | {'bal', balance, currency, total, credit limit, recharge failed 0/1,
---          parent balance, recharge amount}
+--          parent balance, recharge amount, credit_reserved}
 --       | {'limit', limit name, limit, used, wanted, retry ms, sender, currency}
 --          (limits.go: nothing was written)
 --       | {'parent', parent id} | {'nf'} | {'deact'}.
 local acct = redis.call('HMGET', KEYS[1], 'status', 'balance', 'currency', 'parent_id',
   'billing', 'credit_limit', 'recharge_threshold', 'recharge_amount', 'low_balance', 'prices',
-  'perm_granted', 'perm_enabled', 'lim_minute', 'lim_parts', 'lim_spend')
+  'perm_granted', 'perm_enabled', 'lim_minute', 'lim_parts', 'lim_spend', 'credit_reserved')
 if not acct[1] or acct[1] == 'deleted' then return {'nf'} end
 if (acct[4] or '') ~= ARGV[5] then return {'parent', acct[4] or ''} end
 local bal = tonumber(acct[2]) or 0
@@ -52,15 +52,18 @@ if ARGV[3] == '1' then
   if ids then return {'dup', ids, bal} end
 end
 if acct[1] ~= 'active' then return {'deact'} end
-local function floor(billing, limit)
-  if billing == 'postpaid' then return 0 - (tonumber(limit) or 0) end
-  return 0
+-- An account's floor: 0 (prepaid) or -credit_limit (postpaid), raised by
+-- the credit it extends to its sub-accounts (credit_reserved).
+local function floor(billing, limit, reserved)
+  local f = tonumber(reserved) or 0
+  if billing == 'postpaid' then f = f - (tonumber(limit) or 0) end
+  return f
 end
 -- A deactivated parent stops its sub-accounts.
 local pkey, par
 if acct[4] and acct[4] ~= '' then
   pkey = KEYS[8]
-  par = redis.call('HMGET', pkey, 'status', 'balance', 'billing', 'credit_limit')
+  par = redis.call('HMGET', pkey, 'status', 'balance', 'billing', 'credit_limit', 'credit_reserved')
   if par[1] ~= 'active' then return {'deact'} end
 end
 local n = tonumber(ARGV[2])
@@ -176,7 +179,7 @@ do
   end
 end
 -- <<< limits
-local fl = floor(acct[5], acct[6])
+local fl = floor(acct[5], acct[6], acct[16])
 local after = bal - total
 -- Auto-recharge from the parent when the debit leaves the balance below the
 -- threshold: one recharge amount, or the smallest multiple of it that covers
@@ -188,13 +191,15 @@ if ramt > 0 and par and after < (tonumber(acct[7]) or 0) then
   if after < fl then k = math.ceil((fl - after) / ramt) end
   local want = k * ramt
   local pbal = tonumber(par[2]) or 0
-  if pbal - want >= floor(par[3], par[4]) then
+  if pbal - want >= floor(par[3], par[4], par[5]) then
     recharge = want
   elseif after < fl then
-    return {'bal', bal, acct[3] or '', total, 0 - fl, 1, pbal, want}
+    return {'bal', bal, acct[3] or '', total, floor(acct[5], acct[6], 0) * -1, 1, pbal, want, tonumber(acct[16]) or 0}
   end
 end
-if after + recharge < fl then return {'bal', bal, acct[3] or '', total, 0 - fl, 0, 0, 0} end
+if after + recharge < fl then
+  return {'bal', bal, acct[3] or '', total, floor(acct[5], acct[6], 0) * -1, 0, 0, 0, tonumber(acct[16]) or 0}
+end
 if recharge > 0 then
   local pb = redis.call('HINCRBY', pkey, 'balance', 0 - recharge)
   redis.call('XADD', KEYS[9], '*', 'amount', 0 - recharge, 'balance', pb,

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
+)
+
+// adminBilling is "admin billing --config FILE --account ID [--price N]
+// [--billing prepaid|postpaid] [--credit-limit N] [--prices P=N,...]": what
+// the operator sells a customer. A root account's price, billing mode,
+// credit limit and price table are the operator's alone (its own
+// administrators set those of its sub-accounts): they decide how much money
+// the tree can spend.
+func adminBilling(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const usage = "usage: smsgate admin billing --config FILE --account ID [--price MINOR] [--billing prepaid|postpaid] [--credit-limit MINOR] [--prices PREFIX=MINOR,...]"
+	fs := flag.NewFlagSet("admin billing", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file (for redis)")
+	acct := fs.String("account", "", "the account `ID`")
+	price := fs.String("price", "", "price per SMS part in `minor` units")
+	billing := fs.String("billing", "", "prepaid or postpaid")
+	limit := fs.String("credit-limit", "", "postpaid: how far the balance may go below zero, in `minor` units")
+	prices := fs.String("prices", "", "the price table, replacing the stored one: `PREFIX=MINOR,...` (\"none\" removes it)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *cfgPath == "" || *acct == "" || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	store, closeStore, err := openStore(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer closeStore()
+	return adminBillingRun(ctx, store, *acct, billingChange{Price: *price, Billing: *billing, CreditLimit: *limit, Prices: *prices}, stdout, stderr)
+}
+
+// billingChange holds the flags of admin billing; "" means unchanged.
+type billingChange struct{ Price, Billing, CreditLimit, Prices string }
+
+// adminBillingRun applies c to account id and prints the result.
+func adminBillingRun(ctx context.Context, store *redisstore.Store, id string, c billingChange, stdout, stderr io.Writer) int {
+	a, err := store.GetAccount(ctx, id)
+	if err != nil {
+		fmt.Fprintln(stderr, "smsgate:", err)
+		return 1
+	}
+	minor := func(flag, v string) (int64, bool) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			fmt.Fprintf(stderr, "admin billing: --%s %q must be a non-negative integer of minor units\n", flag, v)
+			return 0, false
+		}
+		return n, true
+	}
+	var ok bool
+	if c.Price != "" {
+		if a.PricePerPart, ok = minor("price", c.Price); !ok {
+			return 2
+		}
+	}
+	if c.Billing != "" {
+		if c.Billing != accounts.BillingPrepaid && c.Billing != accounts.BillingPostpaid {
+			fmt.Fprintf(stderr, "admin billing: --billing %q must be %s or %s\n", c.Billing, accounts.BillingPrepaid, accounts.BillingPostpaid)
+			return 2
+		}
+		a.Billing = c.Billing
+		if a.Billing == accounts.BillingPrepaid && c.CreditLimit == "" {
+			a.CreditLimit = 0
+		}
+	}
+	if c.CreditLimit != "" {
+		if a.CreditLimit, ok = minor("credit-limit", c.CreditLimit); !ok {
+			return 2
+		}
+	}
+	if err := store.UpdateAccount(ctx, a); err != nil {
+		fmt.Fprintln(stderr, "smsgate:", err)
+		return 1
+	}
+	if c.Prices != "" {
+		table := map[string]int64{}
+		if c.Prices != "none" {
+			for _, kv := range strings.Split(c.Prices, ",") {
+				p, v, found := strings.Cut(strings.TrimSpace(kv), "=")
+				n, err := strconv.ParseInt(v, 10, 64)
+				if !found || err != nil || n < 0 {
+					fmt.Fprintf(stderr, "admin billing: --prices: %q is not PREFIX=MINOR\n", kv)
+					return 2
+				}
+				table[p] = n
+			}
+		}
+		if _, err := store.SetPrices(ctx, a.ID, table); err != nil {
+			fmt.Fprintln(stderr, "smsgate:", err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stdout, "account %s: price %s per part, %s", a.ID, accounts.FormatMoney(a.PricePerPart, a.Currency), a.Billing)
+	if a.Billing == accounts.BillingPostpaid {
+		fmt.Fprintf(stdout, ", credit limit %s", accounts.FormatMoney(a.CreditLimit, a.Currency))
+	}
+	fmt.Fprintf(stdout, ", balance %s", accounts.FormatMoney(a.Balance, a.Currency))
+	if a.CreditReserved > 0 {
+		fmt.Fprintf(stdout, ", %s extended to sub-accounts", accounts.FormatMoney(a.CreditReserved, a.Currency))
+	}
+	fmt.Fprintln(stdout)
+	return 0
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/smsgate/smsgate/internal/redistest"
+)
+
+// TestAdminBilling: what a root pays and the credit it gets are set by the
+// operator with `admin billing` (its own administrators cannot through the
+// API, api.TestOnlyTheOperatorCreatesMoney).
+func TestAdminBilling(t *testing.T) {
+	rs := redistest.StartServer(t, redistest.Options{})
+	cfg := filepath.Join(t.TempDir(), "smsgate.yml")
+	if err := os.WriteFile(cfg, []byte("roles: {smtp: false, dispatch: false, http: true}\nredis: {addr: \""+rs.Addr+"\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := adminCmd(t.Context(), args, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	code, out, errOut := run("parent", "--config", cfg, "--name", "Customer", "--currency", "AUD", "--price", "7")
+	if code != 0 {
+		t.Fatalf("parent: %d %s %s", code, out, errOut)
+	}
+	id := strings.Fields(out)[1]
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--billing", "postpaid", "--credit-limit", "5000"}, 0, "price 0.07 AUD per part, postpaid, credit limit 50.00 AUD, balance 0.00 AUD"},
+		{[]string{"--price", "9", "--prices", "61=5,614=6"}, 0, "price 0.09 AUD per part, postpaid"},
+		{[]string{"--billing", "prepaid"}, 0, "prepaid, balance 0.00 AUD"},
+		{[]string{"--price", "-1"}, 2, `--price "-1" must be a non-negative integer`},
+		{[]string{"--billing", "credit"}, 2, `--billing "credit" must be prepaid or postpaid`},
+		{[]string{"--prices", "61:5"}, 2, `--prices: "61:5" is not PREFIX=MINOR`},
+	} {
+		code, out, errOut := run(append([]string{"billing", "--config", cfg, "--account", id}, tc.args...)...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("billing %v: %d %q %q, want %d %q", tc.args, code, out, errOut, tc.code, tc.want)
+		}
+	}
+	if code, _, errOut := run("billing", "--config", cfg, "--account", "a0-nosuch"); code != 1 || !strings.Contains(errOut, "not found") {
+		t.Errorf("unknown account: %d %s", code, errOut)
+	}
+}
