@@ -148,6 +148,38 @@ type APIKey struct {
 	// Scope limits what the key may do: "" the API (by its role),
 	// ScopeSMTPRelay SMTP AUTH only, for the account and its sub-accounts.
 	Scope string `json:"scope,omitempty"`
+	// CreatedBy is who created an account key; nil: the operator
+	// (bootstrap, admin commands).
+	CreatedBy *KeyCreator `json:"created_by,omitempty"`
+	// LastUsedAt is when the key last authenticated (to the minute).
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+}
+
+// KeyCreator is who created an account API key: the user whose membership
+// allowed it and the key they called with. A key created with an account
+// key that a user created is that user's too, so removing the user revokes
+// both; a key created with an operator-made key has no user and outlives
+// every member.
+type KeyCreator struct {
+	UserID    string `json:"user_id,omitempty"`
+	UserEmail string `json:"user_email,omitempty"`
+	// AccountID is the account of the membership (and of the calling key):
+	// removing the user from it revokes the key.
+	AccountID string `json:"account_id,omitempty"`
+	KeyID     string `json:"key_id,omitempty"` // the key the request came with
+}
+
+// CreatorOf is the creator recorded for a key made by a request with key k:
+// k's user, or for an account key the user who created it (if any).
+func CreatorOf(k *APIKey) KeyCreator {
+	c := KeyCreator{KeyID: k.ID, AccountID: k.AccountID}
+	switch {
+	case k.UserID != "":
+		c.UserID, c.UserEmail = k.UserID, k.UserEmail
+	case k.CreatedBy != nil && k.CreatedBy.UserID != "":
+		c.UserID, c.UserEmail, c.AccountID = k.CreatedBy.UserID, k.CreatedBy.UserEmail, k.CreatedBy.AccountID
+	}
+	return c
 }
 
 // LedgerEntry is one balance change. Amount is signed; Balance is the balance

@@ -411,9 +411,13 @@ func TestCreditDebit(t *testing.T) {
 func TestKeys(t *testing.T) {
 	f := newFixture(t)
 	pathA := "/v1/accounts/" + f.subA.ID
+	// basic is a user's role: an account key has no user to limit it to.
+	if p := f.problem(f.subAKey, "POST", pathA+"/keys", map[string]any{"role": "basic", "name": "reports"}, http.StatusUnprocessableEntity); !strings.Contains(p.Detail, "role: basic is a user's role") {
+		t.Fatalf("basic account key: %q", p.Detail)
+	}
 	var basic newKey
-	f.expect(f.subAKey, "POST", pathA+"/keys", map[string]any{"role": "basic", "name": "reports"}, http.StatusCreated, &basic)
-	if basic.Secret == "" || basic.Key.Role != accounts.RoleBasic || basic.Key.AccountID != f.subA.ID {
+	f.expect(f.subAKey, "POST", pathA+"/keys", map[string]any{"role": "advanced", "name": "reports"}, http.StatusCreated, &basic)
+	if basic.Secret == "" || basic.Key.Role != accounts.RoleAdvanced || basic.Key.AccountID != f.subA.ID {
 		t.Fatalf("new key %+v", basic)
 	}
 	var kl keyList

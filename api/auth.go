@@ -94,6 +94,14 @@ type rule struct {
 	// operator: on a root account only the operator may do it (through
 	// smsgate admin), never the root's own members.
 	operator bool
+	// own: the basic role's own-data rule: a basic user sees only what they
+	// sent, the replies to it and their own statistics (ownOnly).
+	own bool
+	// moneyOnly: what it answers is money and nothing else (prices, the
+	// ledger), so a sub-account's own members are refused it while
+	// hide_pricing is in force. Every other answer to them goes without its
+	// money members (pricingWriter): hide_pricing applies to every route.
+	moneyOnly bool
 }
 
 // ruleOf is the authorisation table: exactly the rights of each role, the
@@ -141,20 +149,20 @@ func ruleOf(a action) (rule, bool) {
 	case actTopUp:
 		return rule{min: subAdmin, flag: accounts.FlagTopUp, parent: true}, true
 	case actLedger:
-		return rule{min: subAdmin, flag: accounts.FlagFinance, parent: true}, true
+		return rule{min: subAdmin, flag: accounts.FlagFinance, parent: true, moneyOnly: true}, true
 	case actPricesView:
-		return rule{min: basic, flag: accounts.FlagPrices, parent: true}, true
+		return rule{min: basic, flag: accounts.FlagPrices, parent: true, moneyOnly: true}, true
 	case actSend:
 		// The parent's admins send as the parent, not as a child.
 		return rule{min: basic, flag: accounts.FlagAccessSMS}, true
 	case actMessages:
-		return rule{min: basic, parent: true, sibling: true}, true
+		return rule{min: basic, parent: true, sibling: true, own: true}, true
 	case actStats:
-		return rule{min: basic, flag: accounts.FlagAnalytics, parent: true, sibling: true}, true
+		return rule{min: basic, flag: accounts.FlagAnalytics, parent: true, sibling: true, own: true}, true
 	case actMessagesExport, actStatsExport:
 		return rule{min: advanced, flag: accounts.FlagAnalyticsExport, parent: true}, true
 	case actInbox:
-		return rule{min: basic, flag: accounts.FlagIncomingSMS, parent: true}, true
+		return rule{min: basic, flag: accounts.FlagIncomingSMS, parent: true, own: true}, true
 	case actInboxExport:
 		return rule{min: advanced, flag: accounts.FlagIncomingSMSExport, parent: true}, true
 	case actBlocked:
@@ -248,7 +256,7 @@ func authorize(key *accounts.APIKey, keyAcct, target *accounts.Account, act acti
 			return nil // a root has every flag
 		case r.flag != "" && !target.Can(r.flag):
 			return deny("key %s may not %s: permission flag %s is not enabled for sub-account %s", key.ID, act, r.flag, target.ID)
-		case act == actPricesView && target.Can(accounts.FlagHidePricing):
+		case r.moneyOnly && target.Can(accounts.FlagHidePricing):
 			return deny("key %s may not %s: pricing is hidden from sub-account %s (permission flag %s)", key.ID, act, target.ID, accounts.FlagHidePricing)
 		}
 		return nil
@@ -279,29 +287,17 @@ func authorizeP(p principal, target *accounts.Account, act action) error {
 	return authorize(p.key, p.acct, target, act)
 }
 
-// redact returns a as p may see it: a sub-account's own members do not see
-// its balance, prices or money limits while hide_pricing is in force (seed
-// 002 "Hides pricing and account balances"); the parent's administrators
-// always do. It never changes a; a copy is returned when anything is hidden.
-func redact(p principal, a *accounts.Account) *accounts.Account {
-	if a == nil || a.ParentID == "" || p.acct == nil || p.acct.ParentID == "" || !a.Can(accounts.FlagHidePricing) {
-		return a
-	}
-	c := *a
-	c.Balance, c.PricePerPart, c.CreditLimit, c.LowBalance = 0, 0, 0, 0
-	c.AutoRecharge = accounts.AutoRecharge{}
-	return &c
-}
-
 // ownOnly returns the sender address that limits what p sees under act: a
 // basic user sees only their own messages, the replies to them and their own
 // statistics. Empty means no limit.
 func ownOnly(p principal, act action) string {
-	switch act {
-	case actMessages, actInbox, actStats:
-		if p.key != nil && p.key.Role == accounts.RoleBasic && p.key.UserEmail != "" {
-			return p.key.UserEmail
+	if r, _ := ruleOf(act); r.own && p.key != nil && p.key.Role == accounts.RoleBasic {
+		// basic is a user's role: an account key with it never gets here
+		// (authenticate refuses it). Should one, it sees nothing.
+		if p.key.UserEmail == "" {
+			return "\x00nobody"
 		}
+		return p.key.UserEmail
 	}
 	return ""
 }
@@ -353,6 +349,12 @@ func (s *server) authenticate(h http.Handler) http.Handler {
 			writeProblem(w, s.toProblem(r.Context(), err, "api key", ""))
 			return
 		}
+		if key.Scope == "" && key.UserID == "" && key.Role == accounts.RoleBasic {
+			// Made before basic became a user's role: it would read every
+			// message of the account, since the own-data rule needs a user.
+			writeProblem(w, problemf(http.StatusForbidden, "basic-account-key", "authorization: key %s is an account key with role basic, which only users have now; create an advanced key or invite the user, and revoke this one", key.ID))
+			return
+		}
 		if key.Scope == accounts.ScopeSMTPRelay {
 			writeProblem(w, problemf(http.StatusForbidden, "relay-key", "authorization: key %s is an SMTP relay credential: it authenticates mail relays (SMTP AUTH) only, not API calls", key.ID))
 			return
@@ -370,7 +372,11 @@ func (s *server) authenticate(h http.Handler) http.Handler {
 			writeProblem(w, forbidden("authorization: account %s is deactivated", acct.ID))
 			return
 		}
-		ctx := context.WithValue(r.Context(), principalKey{}, principal{key: key, acct: acct})
+		p := principal{key: key, acct: acct}
+		ctx := context.WithValue(r.Context(), principalKey{}, p)
+		if hidesPricing(p) {
+			w = &pricingWriter{w}
+		}
 		h.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -47,6 +47,9 @@ func matrixRows() []mRow {
 	flagged := func(r mRow, flag string) mRow { r.flag = flag; return r }
 	withSibling := func(r mRow) mRow { r.sibling = true; return r }
 	hide := func(r mRow) mRow { r.hidden = true; return r }
+	own := func(r mRow) mRow { r.own = true; return r }
+	money := func(r mRow) mRow { r.money = true; return r }
+	moneyOnly := func(r mRow) mRow { r.moneyOnly = true; return r }
 	ok, created, noContent := http.StatusOK, http.StatusCreated, http.StatusNoContent
 	rows := []mRow{
 		{pattern: "GET /healthz", public: ok, req: mFixed("/healthz", nil)},
@@ -60,10 +63,10 @@ func matrixRows() []mRow {
 		{pattern: "GET /metrics", public: ok, req: mFixed("/metrics", nil)},
 		{pattern: "GET /v1/openapi.json", public: ok, req: mFixed("/v1/openapi.json", nil)},
 
-		{pattern: "GET /v1/me", self: true, root: true, sub: mBasic, ok: ok, req: mFixed("/v1/me", nil)},
-		{pattern: "GET /v1/accounts", self: true, root: true, sub: mBasic, ok: ok, req: mFixed("/v1/accounts", nil)},
+		{pattern: "GET /v1/me", self: true, root: true, sub: mBasic, ok: ok, req: mFixed("/v1/me", nil), money: true},
+		{pattern: "GET /v1/accounts", self: true, root: true, sub: mBasic, ok: ok, req: mFixed("/v1/accounts", nil), money: true},
 		{pattern: "POST /v1/accounts", self: true, root: true, ok: created, req: mFixed("/v1/accounts", map[string]any{"name": "New"})},
-		anyMember("GET /v1/accounts/{id}", ok, mAt("/v1/accounts/%s")),
+		money(anyMember("GET /v1/accounts/{id}", ok, mAt("/v1/accounts/%s"))),
 		flagged(admin("PATCH /v1/accounts/{id}", ok, mWith("/v1/accounts/%s", map[string]any{"name": "Renamed"})), accounts.FlagProfileEdit),
 		parentOnly("POST /v1/accounts/{id}/activate", ok, mAt("/v1/accounts/%s/activate")),
 		parentOnly("POST /v1/accounts/{id}/deactivate", ok, mAt("/v1/accounts/%s/deactivate")),
@@ -107,37 +110,47 @@ func matrixRows() []mRow {
 			w.fund(t, a)
 			return "/v1/accounts/" + a.ID + "/debit", map[string]any{"amount": 1, "ref": "m"}
 		}),
-		flagged(admin("GET /v1/accounts/{id}/ledger", ok, mAt("/v1/accounts/%s/ledger")), accounts.FlagFinance),
+		moneyOnly(flagged(admin("GET /v1/accounts/{id}/ledger", ok, mAt("/v1/accounts/%s/ledger")), accounts.FlagFinance)),
 
 		admin("GET /v1/accounts/{id}/keys", ok, mAt("/v1/accounts/%s/keys")),
-		admin("POST /v1/accounts/{id}/keys", created, mWith("/v1/accounts/%s/keys", map[string]any{"role": "basic", "name": "m"})),
+		admin("POST /v1/accounts/{id}/keys", created, mWith("/v1/accounts/%s/keys", map[string]any{"role": "advanced", "name": "m"})),
 		admin("DELETE /v1/accounts/{id}/keys/{key}", noContent, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
-			_, k, err := w.st.CreateKey(t.Context(), a.ID, accounts.RoleBasic, "victim")
+			_, k, err := w.st.CreateKey(t.Context(), a.ID, accounts.RoleAdvanced, "victim")
 			if err != nil {
 				t.Fatal(err)
 			}
 			return "/v1/accounts/" + a.ID + "/keys/" + k.ID, nil
 		}),
 		admin("POST /v1/accounts/{id}/keys/{key}/rotate", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
-			_, k, err := w.st.CreateKey(t.Context(), a.ID, accounts.RoleBasic, "rotated")
+			_, k, err := w.st.CreateKey(t.Context(), a.ID, accounts.RoleAdvanced, "rotated")
 			if err != nil {
 				t.Fatal(err)
 			}
 			return "/v1/accounts/" + a.ID + "/keys/" + k.ID + "/rotate", nil
 		}),
 
-		withSibling(anyMember("GET /v1/messages", ok, mAt("/v1/messages?account=%s"))),
-		hide(withSibling(anyMember("GET /v1/messages/{id}", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
-			return "/v1/messages/" + w.message(t, a), nil
-		}))),
-		flagged(anyMember("GET /v1/inbox", ok, mAt("/v1/inbox?account=%s")), accounts.FlagIncomingSMS),
-		hide(flagged(anyMember("GET /v1/inbox/{id}", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
-			return "/v1/inbox/" + w.reply(t, a), nil
+		// The message log and the inbox: a basic user's own only (own).
+		money(own(withSibling(anyMember("GET /v1/messages", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			w.objects = []string{w.message(t, a)}
+			return "/v1/messages?account=" + a.ID, nil
+		})))),
+		money(own(hide(withSibling(anyMember("GET /v1/messages/{id}", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			w.objects = []string{w.message(t, a)}
+			return "/v1/messages/" + w.objects[0], nil
+		}))))),
+		own(flagged(anyMember("GET /v1/inbox", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			w.objects = []string{w.reply(t, a)}
+			return "/v1/inbox?account=" + a.ID, nil
 		}), accounts.FlagIncomingSMS)),
+		own(hide(flagged(anyMember("GET /v1/inbox/{id}", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			w.objects = []string{w.reply(t, a)}
+			return "/v1/inbox/" + w.objects[0], nil
+		}), accounts.FlagIncomingSMS))),
 		// Inbox state and reply rules.
-		hide(flagged(anyMember("PATCH /v1/inbox/{id}", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
-			return "/v1/inbox/" + w.reply(t, a), map[string]any{"read": true}
-		}), accounts.FlagIncomingSMS)),
+		own(hide(flagged(anyMember("PATCH /v1/inbox/{id}", ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+			w.objects = []string{w.reply(t, a)}
+			return "/v1/inbox/" + w.objects[0], map[string]any{"read": true}
+		}), accounts.FlagIncomingSMS))),
 		flagged(admin("GET /v1/accounts/{id}/reply-rules", ok, mAt("/v1/accounts/%s/reply-rules")), accounts.FlagSettings),
 		flagged(admin("PUT /v1/accounts/{id}/reply-rules", ok, mWith("/v1/accounts/%s/reply-rules",
 			map[string]any{"forward_to": []string{"ops@example.com"}})), accounts.FlagSettings),
@@ -191,10 +204,17 @@ func matrixAreaRows() []mRow {
 				return "/v1/accounts/" + a.ID + "/webhooks/" + hook(t, w, a) + suffix, nil
 			})
 	}
-	stats := row("GET /v1/accounts/{id}/stats", true, true, mBasic, accounts.FlagAnalytics, ok, mAt("/v1/accounts/%s/stats"))
-	stats.sibling = true
+	stats := row("GET /v1/accounts/{id}/stats", true, true, mBasic, accounts.FlagAnalytics, ok, func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+		w.message(t, a)
+		w.objects = []string{w.sender} // a row of the sender's
+		return "/v1/accounts/" + a.ID + "/stats?by=sender", nil
+	})
+	stats.sibling, stats.own, stats.money = true, true, true
 	// A root has no parent to pull from: its own admin gets 422, not 403.
+	withMoney := func(r mRow) mRow { r.money = true; return r }
+	onlyMoney := func(r mRow) mRow { r.moneyOnly = true; return r }
 	topup := row("POST /v1/accounts/{id}/topup", true, true, mSubAdmin, accounts.FlagTopUp, ok, mWith("/v1/accounts/%s/topup", map[string]any{"amount": 1, "ref": "m"}))
+	topup.money = true
 	topup.override = func(c mCaller, tg mTarget) int {
 		if c == cRootAdmin && tg == tOwn {
 			return http.StatusUnprocessableEntity
@@ -228,21 +248,26 @@ func matrixAreaRows() []mRow {
 			req: mFixed("/v1/address-confirmations", map[string]any{"token": "no-such-token"})},
 		{pattern: "POST /v1/auth/login", public: http.StatusUnauthorized,
 			req: mFixed("/v1/auth/login", map[string]any{"email": "nobody@example.com", "password": "not the password", "account_id": "a0-nope"})},
-		// Personal keys belong to users; every caller here holds an account
-		// key, so every cell is refused.
-		{pattern: "POST /v1/me/keys", self: true, ok: created, req: mFixed("/v1/me/keys", map[string]any{"name": "mine"})},
+		// Personal keys belong to users: only the basic caller is one.
+		{pattern: "POST /v1/me/keys", self: true, sub: mBasic, ok: created, req: mFixed("/v1/me/keys", map[string]any{"name": "mine"}),
+			override: func(c mCaller, _ mTarget) int {
+				if c != cBasic {
+					return http.StatusForbidden
+				}
+				return 0
+			}},
 
 		// Messages: sending (the parent's admins send as the parent, not as a
 		// child) and exports (never mBasic).
 		row("POST /v1/messages", true, false, mBasic, accounts.FlagAccessSMS, created, func(_ *testing.T, w *mWorld, a *accounts.Account) (string, any) {
 			return "/v1/messages", map[string]any{"account": a.ID, "to": []string{"+" + w.number()}, "text": "hello"}
 		}),
-		row("GET /v1/messages.csv", true, true, mAdvanced, accounts.FlagAnalyticsExport, ok, mAt("/v1/messages.csv?account=%s")),
+		withMoney(row("GET /v1/messages.csv", true, true, mAdvanced, accounts.FlagAnalyticsExport, ok, mAt("/v1/messages.csv?account=%s"))),
 		row("GET /v1/inbox.csv", true, true, mAdvanced, accounts.FlagIncomingSMSExport, ok, mAt("/v1/inbox.csv?account=%s")),
 
 		// Statistics (basic users their own; reporting_all: siblings).
 		stats,
-		row("GET /v1/accounts/{id}/stats.csv", true, true, mAdvanced, accounts.FlagAnalyticsExport, ok, mAt("/v1/accounts/%s/stats.csv")),
+		withMoney(row("GET /v1/accounts/{id}/stats.csv", true, true, mAdvanced, accounts.FlagAnalyticsExport, ok, mAt("/v1/accounts/%s/stats.csv"))),
 
 		// Webhooks: sub-account administrators.
 		row("GET /v1/accounts/{id}/webhooks", true, true, mSubAdmin, "", ok, mAt("/v1/accounts/%s/webhooks")),
@@ -258,10 +283,10 @@ func matrixAreaRows() []mRow {
 		// Money and hierarchy (billing data and top-ups; flags top_up,
 		// prices and finance).
 		row("DELETE /v1/accounts/{id}", false, true, "", "", ok, mAt("/v1/accounts/%s")),
-		row("GET /v1/accounts/{id}/prices", true, true, mBasic, accounts.FlagPrices, ok, mAt("/v1/accounts/%s/prices")),
+		onlyMoney(row("GET /v1/accounts/{id}/prices", true, true, mBasic, accounts.FlagPrices, ok, mAt("/v1/accounts/%s/prices"))),
 		// A root's prices are the operator's (smsgate admin billing).
 		row("PUT /v1/accounts/{id}/prices", false, true, "", "", ok, mWith("/v1/accounts/%s/prices", map[string]any{"prefixes": map[string]int64{"61": 5}})),
 		topup,
-		row("GET /v1/accounts/{id}/ledger.csv", true, true, mSubAdmin, accounts.FlagFinance, ok, mAt("/v1/accounts/%s/ledger.csv")),
+		onlyMoney(row("GET /v1/accounts/{id}/ledger.csv", true, true, mSubAdmin, accounts.FlagFinance, ok, mAt("/v1/accounts/%s/ledger.csv"))),
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -79,6 +80,11 @@ type mWorld struct {
 	n                                 int64  // unique per cell: domains, numbers
 	userID                            string // a user to make members of
 	hooks                             *webhook.Service
+	// basicEmail is the basic caller's (a user); sender sends the world's
+	// messages: another member, or the basic caller in mine cells.
+	basicEmail, sender string
+	// objects identify what an own row's request reads (ids, a sender).
+	objects []string
 }
 
 // mRow is the rule of one route.
@@ -107,6 +113,18 @@ type mRow struct {
 	// override, if set, replaces the expected status of a cell when it
 	// returns non-zero (e.g. 422 for a root's own permissions).
 	override func(c mCaller, tg mTarget) int
+	// own: the basic role's own-data rule applies (a basic user sees only
+	// what they sent and the replies to it). The basic caller's cells run
+	// twice, on another member's object and on their own (mCell.mine); req
+	// records in mWorld.objects what identifies the object in an answer,
+	// which must show it exactly when the caller may see it.
+	own bool
+	// money: a successful answer carries money (balances, prices, costs).
+	// The sub-account callers' cells on their own account run again with
+	// hide_pricing in force (mCell.hide): then the answer must carry none,
+	// and without it some. moneyOnly: the answer is money and nothing else,
+	// so hide_pricing refuses it (403).
+	money, moneyOnly bool
 }
 
 // expect is the status a cell must answer.
@@ -149,7 +167,16 @@ type mCell struct {
 	caller mCaller
 	target mTarget
 	flagOn bool
+	mine   bool // own rows, basic caller: the object is the caller's own
+	hide   bool // money rows: A has hide_pricing in force
 }
+
+// moneyRe matches a money member of a JSON answer, or a money column of a
+// CSV header.
+var moneyRe = regexp.MustCompile(`"(balance|price|price_per_part|cost|amount|spend_per_day|credit_limit|auto_recharge|low_balance_threshold)":|(^|,)(price|cost|amount|balance)(,|\r?\n)`)
+
+// hidesOthers reports whether the own-data rule hides the cell's object.
+func (r mRow) hidesOthers(c mCell) bool { return r.own && c.caller == cBasic && !c.mine }
 
 // cells lists the cells of a row: the flag dimension only where the row
 // Has a flag or a sibling rule (reporting_all).
@@ -159,21 +186,31 @@ func (r mRow) cells() []mCell {
 	if r.flag != "" || r.sibling || r.override != nil {
 		flagStates = []bool{true, false}
 	}
+	hides := func(c mCaller, tg mTarget) {
+		if (r.money || r.moneyOnly) && tg == tOwn && c != cRootAdmin && c != cOther {
+			out = append(out, mCell{c, tg, true, r.own && c == cBasic, true})
+		}
+	}
 	if r.self {
 		for _, c := range []mCaller{cRootAdmin, cSubAdmin, cAdvanced, cBasic, cOther} {
 			for _, on := range flagStates {
-				out = append(out, mCell{c, tOwn, on})
+				out = append(out, mCell{c, tOwn, on, false, false})
 			}
+			hides(c, tOwn)
 		}
 		return out
 	}
-	out = append(out, mCell{cRootAdmin, tOwn, true}, mCell{cRootAdmin, tChild, true}, mCell{cRootAdmin, tForeign, true},
-		mCell{cOther, tForeign, true})
+	out = append(out, mCell{cRootAdmin, tOwn, true, false, false}, mCell{cRootAdmin, tChild, true, false, false},
+		mCell{cRootAdmin, tForeign, true, false, false}, mCell{cOther, tForeign, true, false, false})
 	for _, c := range []mCaller{cSubAdmin, cAdvanced, cBasic} {
 		for _, tg := range []mTarget{tOwn, tSibling, tForeign} {
 			for _, on := range flagStates {
-				out = append(out, mCell{c, tg, on})
+				out = append(out, mCell{c, tg, on, false, false})
+				if r.own && c == cBasic {
+					out = append(out, mCell{c, tg, on, true, false})
+				}
 			}
+			hides(c, tg)
 		}
 	}
 	return out
@@ -251,13 +288,31 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			for _, c := range row.cells() {
 				name := fmt.Sprintf("%s/%s/flag=%v", c.caller, c.target, c.flagOn)
+				if row.own && c.caller == cBasic {
+					name += fmt.Sprintf("/mine=%v", c.mine)
+				}
+				if c.hide {
+					name += "/hide_pricing"
+				}
 				t.Run(name, func(t *testing.T) {
 					perms := row.permsFor(c.flagOn)
+					if c.hide {
+						perms = append(slices.Clone(perms), accounts.FlagHidePricing)
+					}
 					w := newWorld(t, st, seq.Add(1), perms)
 					w.userID, w.hooks = user.ID, hooks
+					if c.mine {
+						w.sender = w.basicEmail
+					}
 					target := w.targetOf(c.caller, c.target)
 					path, body := row.req(t, w, target)
 					want := row.expect(c.caller, c.target, perms)
+					if want == row.ok && row.hidden && row.hidesOthers(c) {
+						want = http.StatusNotFound
+					}
+					if want == row.ok && c.hide && row.moneyOnly {
+						want = http.StatusForbidden
+					}
 					got, data := matrixDo(ctx, t, srv, w.keys[c.caller], method, path, body)
 					if got != want {
 						t.Fatalf("%s %s by %s on %s account (A's flags %v): status %d, want %d; body %s",
@@ -265,6 +320,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 					}
 					if got >= 400 && !json.Valid(data) {
 						t.Fatalf("error body is not a JSON problem: %s", data)
+					}
+					if got == row.ok && row.money && c.target == tOwn && c.caller != cRootAdmin && c.caller != cOther && !row.hidesOthers(c) {
+						if shown := moneyRe.Match(data); shown == c.hide {
+							t.Fatalf("%s %s by %s (hide_pricing %v): money shown=%v; body %s", method, path, c.caller, c.hide, shown, data)
+						}
+					}
+					if got == row.ok && row.own {
+						for _, o := range w.objects {
+							if shown := bytes.Contains(data, []byte(o)); shown == row.hidesOthers(c) {
+								t.Fatalf("%s %s by %s on %s account (mine=%v): %q shown=%v; body %s",
+									method, path, c.caller, c.target, c.mine, o, shown, data)
+							}
+						}
 					}
 				})
 			}
@@ -282,7 +350,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 func newWorld(t *testing.T, st *redisstore.Store, n int64, perms []string) *mWorld {
 	t.Helper()
 	ctx := t.Context()
-	w := &mWorld{st: st, keys: map[mCaller]string{}, n: n}
+	w := &mWorld{st: st, keys: map[mCaller]string{}, n: n, sender: "jo@example.com", basicEmail: fmt.Sprintf("basic%d@example.com", n)}
 	mk := func(a accounts.Account) *accounts.Account {
 		got, err := st.CreateAccount(ctx, a)
 		if err != nil {
@@ -314,9 +382,22 @@ func newWorld(t *testing.T, st *redisstore.Store, n int64, perms []string) *mWor
 	}
 	key(cRootAdmin, w.root)
 	key(cOther, w.other)
-	for _, c := range []mCaller{cSubAdmin, cAdvanced, cBasic} {
+	for _, c := range []mCaller{cSubAdmin, cAdvanced} {
 		key(c, w.subA)
 	}
+	// basic is a user's role: the basic caller is a member's personal key.
+	u, err := st.CreateUser(ctx, w.basicEmail, "Basic", "a long enough password")
+	if err != nil {
+		t.Fatalf("create user: %v", err)
+	}
+	if _, err := st.AddMember(ctx, w.subA.ID, u.ID, accounts.RoleBasic); err != nil {
+		t.Fatalf("add member: %v", err)
+	}
+	secret, _, err := st.CreateUserKey(ctx, w.subA.ID, u.ID, "basic", time.Time{})
+	if err != nil {
+		t.Fatalf("create user key: %v", err)
+	}
+	w.keys[cBasic] = secret
 	return w
 }
 
@@ -358,7 +439,7 @@ func (w *mWorld) number() string { return fmt.Sprintf("614%08d", w.n%100000000) 
 func (w *mWorld) message(t *testing.T, a *accounts.Account) string {
 	t.Helper()
 	res, err := w.st.Accept(t.Context(), accounts.AcceptRequest{AccountID: a.ID, Messages: []*accounts.Message{{
-		Sender: "jo@example.com", To: w.number(), Text: "hello", Parts: 1, Source: "61400000000",
+		Sender: w.sender, To: w.number(), Text: "hello", Parts: 1, Source: "61400000000",
 	}}})
 	if err != nil {
 		t.Fatalf("accept: %v", err)

@@ -103,7 +103,7 @@ func TestLimitsSend429(t *testing.T) {
 // parent_admin) set them, as prices.
 func matrixLimitsRows() []mRow {
 	return []mRow{
-		{pattern: "GET /v1/accounts/{id}/limits", root: true, child: true, sub: mBasic, ok: http.StatusOK, req: mAt("/v1/accounts/%s/limits")},
+		{pattern: "GET /v1/accounts/{id}/limits", root: true, child: true, sub: mBasic, ok: http.StatusOK, req: mAt("/v1/accounts/%s/limits"), money: true},
 		{pattern: "PUT /v1/accounts/{id}/limits", root: true, child: true, ok: http.StatusOK,
 			req: mWith("/v1/accounts/%s/limits", map[string]any{"per_minute": 10})},
 	}

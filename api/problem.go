@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -80,12 +81,19 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 }
 
 // writeJSON sends v as JSON with status.
+// Under hide_pricing (a *pricingWriter) it goes without its money members.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+	data := buf.Bytes()
+	if _, hide := w.(*pricingWriter); hide {
+		data = withoutMoney(data)
+	}
+	_, _ = w.Write(data)
 }
 
 // newRef returns a short random reference that ties a 500 response to its
@@ -110,6 +118,9 @@ func (s *server) toProblem(ctx context.Context, err error, what, id string) *Pro
 		return p
 	case errors.As(err, &le):
 		return limitProblem(le, describe(what, id))
+	case errors.As(err, &be) && hidesPricing(principalFrom(ctx)):
+		return problemf(http.StatusUnprocessableEntity, "insufficient-balance",
+			"amount: %s cannot pay for this (its balance is hidden from its members: ask its parent account's administrators)", describe(what, id))
 	case errors.As(err, &be):
 		// be.Error() names the credit limit and a failed auto-recharge too.
 		p := problemf(http.StatusUnprocessableEntity, "insufficient-balance",

@@ -123,7 +123,7 @@ func (s *server) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := accountList{Accounts: make([]accountItem, 0, len(list))}
 	for _, a := range list {
-		item := accountItem{Account: redact(p, a), KeyPrefixes: []string{}}
+		item := accountItem{Account: a, KeyPrefixes: []string{}}
 		if s.allow(p, a, actKeys) == nil {
 			keys, err := s.accounts.ListKeys(r.Context(), a.ID)
 			if err != nil {
@@ -307,11 +307,11 @@ func (s *server) createAccount(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) getAccount(w http.ResponseWriter, r *http.Request) error {
-	p, acct, err := s.target(r, actRead)
+	_, acct, err := s.target(r, actRead)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, redact(p, acct))
+	writeJSON(w, http.StatusOK, acct)
 	return nil
 }
 
@@ -375,6 +375,6 @@ func (s *server) writeAccount(w http.ResponseWriter, r *http.Request, id string)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", id)
 	}
-	writeJSON(w, http.StatusOK, redact(principalFrom(r.Context()), acct))
+	writeJSON(w, http.StatusOK, acct)
 	return nil
 }

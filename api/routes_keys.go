@@ -22,11 +22,13 @@ func (s *server) keyRoutes() []route {
 // API keys.
 type KeyStore interface {
 	ListKeys(ctx context.Context, accountID string) ([]accounts.APIKey, error)
-	CreateKey(ctx context.Context, accountID string, role accounts.Role, name string) (secret string, key *accounts.APIKey, err error)
+	// CreateKeyBy creates an account key recording its creator: removing
+	// the creating user from the account of their membership revokes it.
+	CreateKeyBy(ctx context.Context, accountID string, role accounts.Role, name string, by *accounts.KeyCreator) (secret string, key *accounts.APIKey, err error)
 	RevokeKey(ctx context.Context, accountID, keyID string) error
 	RotateKey(ctx context.Context, accountID, keyID string) (string, *accounts.APIKey, error)
-	// CreateRelayKey creates an SMTP relay credential (scope smtp_relay).
-	CreateRelayKey(ctx context.Context, accountID, name string) (secret string, key *accounts.APIKey, err error)
+	// CreateRelayKeyBy creates an SMTP relay credential (scope smtp_relay).
+	CreateRelayKeyBy(ctx context.Context, accountID, name string, by *accounts.KeyCreator) (secret string, key *accounts.APIKey, err error)
 }
 
 // keyBody is the body of POST /v1/accounts/{id}/keys.
@@ -75,6 +77,7 @@ func (s *server) createKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in.Name = strings.TrimSpace(in.Name)
+	by := accounts.CreatorOf(p.key)
 	switch {
 	case in.Scope != "" && in.Scope != accounts.ScopeSMTPRelay:
 		return invalid("scope: %q must be smtp_relay, or absent for an API key", in.Scope)
@@ -86,15 +89,17 @@ func (s *server) createKey(w http.ResponseWriter, r *http.Request) error {
 	case in.Scope == accounts.ScopeSMTPRelay && len(in.Name) > 100:
 		return invalid("name: is longer than 100 characters")
 	case in.Scope == accounts.ScopeSMTPRelay:
-		secret, key, err := s.keys.CreateRelayKey(r.Context(), acct.ID, in.Name)
+		secret, key, err := s.keys.CreateRelayKeyBy(r.Context(), acct.ID, in.Name, &by)
 		if err != nil {
 			return s.toProblem(r.Context(), err, "account", acct.ID)
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, http.StatusCreated, newKey{Secret: secret, Key: key})
 		return nil
+	case in.Role == accounts.RoleBasic:
+		return invalid("role: basic is a user's role (a basic user sees only their own messages, replies and statistics): give an account key role advanced or sub_admin, or invite the user")
 	case !in.Role.Valid():
-		return invalid("role: %q must be one of parent_admin, sub_admin, advanced, basic", in.Role)
+		return invalid("role: %q must be one of parent_admin, sub_admin, advanced", in.Role)
 	case rank(in.Role) > rank(p.key.Role):
 		return forbidden("role: a %s key cannot create a %s key", p.key.Role, in.Role)
 	case in.Role == accounts.RoleParentAdmin && acct.ParentID != "":
@@ -102,7 +107,7 @@ func (s *server) createKey(w http.ResponseWriter, r *http.Request) error {
 	case len(in.Name) > 100:
 		return invalid("name: is longer than 100 characters")
 	}
-	secret, key, err := s.keys.CreateKey(r.Context(), acct.ID, in.Role, in.Name)
+	secret, key, err := s.keys.CreateKeyBy(r.Context(), acct.ID, in.Role, in.Name, &by)
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", acct.ID)
 	}

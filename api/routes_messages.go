@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -227,14 +228,42 @@ func noBasicExport(p principal, what string) error {
 }
 
 // csvStart sends the headers of a CSV download and returns its writer.
-func csvStart(w http.ResponseWriter, filename string, header []string) *csv.Writer {
+// Under hide_pricing (a *pricingWriter) the money columns are left out.
+func csvStart(w http.ResponseWriter, filename string, header []string) *csvOut {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	cw := csv.NewWriter(w)
+	cw := &csvOut{Writer: csv.NewWriter(w)}
+	if _, hide := w.(*pricingWriter); hide {
+		for i, h := range header {
+			if moneyKeys[h] {
+				cw.drop = append(cw.drop, i)
+			}
+		}
+	}
 	_ = cw.Write(header)
 	return cw
+}
+
+// csvOut is a CSV download: a csv.Writer that leaves out the columns drop.
+type csvOut struct {
+	*csv.Writer
+	drop []int // ascending column indexes
+}
+
+// Write writes one record without the dropped columns.
+func (c *csvOut) Write(record []string) error {
+	if len(c.drop) == 0 {
+		return c.Writer.Write(record)
+	}
+	kept := make([]string, 0, len(record))
+	for i, v := range record {
+		if !slices.Contains(c.drop, i) {
+			kept = append(kept, v)
+		}
+	}
+	return c.Writer.Write(kept)
 }
 
 // csvAbort ends a download that failed after its headers were sent: the

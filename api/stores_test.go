@@ -85,11 +85,11 @@ func (fakeKeys) ListKeys(_ context.Context, accountID string) ([]accounts.APIKey
 	return []accounts.APIKey{{ID: "k1", AccountID: accountID, Role: accounts.RoleParentAdmin}}, nil
 }
 
-func (fakeKeys) CreateKey(context.Context, string, accounts.Role, string) (string, *accounts.APIKey, error) {
+func (fakeKeys) CreateKeyBy(context.Context, string, accounts.Role, string, *accounts.KeyCreator) (string, *accounts.APIKey, error) {
 	return "", nil, errors.New("fake: no changes")
 }
 
-func (fakeKeys) CreateRelayKey(context.Context, string, string) (string, *accounts.APIKey, error) {
+func (fakeKeys) CreateRelayKeyBy(context.Context, string, string, *accounts.KeyCreator) (string, *accounts.APIKey, error) {
 	return "", nil, errors.New("fake: no changes")
 }
 

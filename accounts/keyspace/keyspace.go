@@ -281,6 +281,13 @@ func (k Space) UserAPIKeys(shard int, acct, user string) string {
 	return k.skey(shard, "ukeys", acct, user)
 }
 
+// CreatedKeys is the set of the ids of the account API keys that a member
+// of account acct created (through that membership): <p>:{sN}:ckeys:<acct>:<user>.
+// Removing the member revokes them.
+func (k Space) CreatedKeys(shard int, acct, user string) string {
+	return k.skey(shard, "ckeys", acct, user)
+}
+
 // Contacts and groups.
 
 // Contact is the hash of contact id: <p>:{sN}:contact:<id>.

@@ -29,17 +29,30 @@ const keyPrefix = "sgk_"
 // Only the SHA-256 of the secret is kept. A fast hash is right here, unlike
 // for passwords: the secret is 160 bits of randomness, so there is nothing a
 // slow hash would protect against guessing, and Authenticate runs per API
-// call. A parent_admin key can only belong to a root account.
+// call. A parent_admin key can only belong to a root account. Role basic
+// is for users only (its own-data rule needs a user): ErrInvalid. The key
+// is the operator's (no creator); CreateKeyBy records who made it.
 func (s *Store) CreateKey(ctx context.Context, accountID string, role accounts.Role, name string) (secret string, key *accounts.APIKey, err error) {
-	if !role.Valid() {
+	return s.CreateKeyBy(ctx, accountID, role, name, nil)
+}
+
+// CreateKeyBy is CreateKey for a key created by someone (by): the creator
+// is recorded and shown by ListKeys, and removing the creating user from
+// the account of their membership (by.AccountID) revokes the key.
+func (s *Store) CreateKeyBy(ctx context.Context, accountID string, role accounts.Role, name string, by *accounts.KeyCreator) (secret string, key *accounts.APIKey, err error) {
+	switch {
+	case !role.Valid():
 		return "", nil, accounts.Invalidf("role: unknown role %q", role)
+	case role == accounts.RoleBasic:
+		return "", nil, accounts.Invalidf("role: basic is a user's role (a basic user sees only their own messages, replies and statistics, which needs a user): give an account key role advanced or higher, or invite the user")
 	}
-	return s.createKey(ctx, accountID, role, name, "")
+	return s.createKey(ctx, accountID, role, name, "", by)
 }
 
 // createKey stores a new account key with role and scope ("" or
-// ScopeSMTPRelay) and returns its secret.
-func (s *Store) createKey(ctx context.Context, accountID string, role accounts.Role, name, scope string) (secret string, key *accounts.APIKey, err error) {
+// ScopeSMTPRelay), created by by (nil: the operator), and returns its
+// secret.
+func (s *Store) createKey(ctx context.Context, accountID string, role accounts.Role, name, scope string, by *accounts.KeyCreator) (secret string, key *accounts.APIKey, err error) {
 	name = strings.TrimSpace(name)
 	if utf8.RuneCountInString(name) > accounts.MaxNameLen || !utf8.ValidString(name) {
 		return "", nil, accounts.Invalidf("name: longer than %d characters", accounts.MaxNameLen)
@@ -61,12 +74,25 @@ func (s *Store) createKey(ctx context.Context, accountID string, role accounts.R
 		Name:      name,
 		CreatedAt: time.UnixMilli(s.Now().UnixMilli()),
 		Scope:     scope,
+		CreatedBy: by,
 	}
 	secret = keyPrefix + k.ID + "_" + store.RandomSecret(20)
 	shard, _ := s.ShardFromID(a.ID)
-	// Listed first, then made usable: a crash in between leaves a listed id
-	// that authenticates nothing, never a working key nobody can see or revoke.
-	if err := s.RDB.SAdd(ctx, s.Keys.APIKeys(shard, a.ID), k.ID).Err(); err != nil {
+	// Listed first (with the account, and with its creator's membership),
+	// then made usable: a crash in between leaves a listed id that
+	// authenticates nothing, never a working key nobody can see or revoke,
+	// nor one that outlives its creator.
+	var creatorTag string // the creator's membership: the key lives as long as it
+	pipe := s.RDB.TxPipeline()
+	pipe.SAdd(ctx, s.Keys.APIKeys(shard, a.ID), k.ID)
+	if by != nil && by.UserID != "" {
+		if _, creatorTag, err = s.userMembership(ctx, by.AccountID, by.UserID); err != nil {
+			return "", nil, fmt.Errorf("create key: creator %s: %w", by.UserID, err)
+		}
+		cs, _ := s.ShardFromID(by.AccountID)
+		pipe.SAdd(ctx, s.Keys.CreatedKeys(cs, by.AccountID, by.UserID), k.ID)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return "", nil, fmt.Errorf("create key: %w", err)
 	}
 	fields := []any{
@@ -78,6 +104,10 @@ func (s *Store) createKey(ctx context.Context, accountID string, role accounts.R
 	}
 	if scope != "" {
 		fields = append(fields, "scope", scope)
+	}
+	if by != nil {
+		fields = append(fields, "creator_user", by.UserID, "creator_email", by.UserEmail,
+			"creator_acct", by.AccountID, "creator_key", by.KeyID, "creator_membership", creatorTag)
 	}
 	err = s.RDB.HSet(ctx, s.Keys.APIKey(k.ID), fields...).Err()
 	if err != nil {
@@ -110,8 +140,16 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*accounts.APIK
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
-	if !k.ExpiresAt.IsZero() && !s.Now().Before(k.ExpiresAt) {
+	now := s.Now()
+	if !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt) {
 		return nil, accounts.ErrBadKey
+	}
+	if now.Sub(k.LastUsedAt) >= keyTouchEvery {
+		// At most one write a minute per key; never resurrects a key revoked
+		// meanwhile. Best effort: a failure only leaves last_used_at older,
+		// and must not refuse a valid key.
+		_ = s.Run(ctx, keyTouchScript, []string{s.Keys.APIKey(id)}, now.UnixMilli()).Err()
+		k.LastUsedAt = time.UnixMilli(now.UnixMilli())
 	}
 	_, err = s.AcctActive(ctx, k.AccountID)
 	switch {
@@ -121,7 +159,20 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*accounts.APIK
 		return nil, fmt.Errorf("authenticate key %s: %w", id, err)
 	}
 	if k.UserID == "" {
-		return k, nil // an account key: its role is fixed
+		// An account key: its role is fixed; one a user created lives as
+		// long as the membership they created it through.
+		if c := k.CreatedBy; c != nil && c.UserID != "" {
+			_, tag, err := s.userMembership(ctx, c.AccountID, c.UserID)
+			switch {
+			case errors.Is(err, accounts.ErrNotMember):
+				return nil, accounts.ErrBadKey
+			case err != nil:
+				return nil, fmt.Errorf("authenticate key %s: %w", id, err)
+			case subtle.ConstantTimeCompare([]byte(tag), []byte(h["creator_membership"])) != 1:
+				return nil, accounts.ErrBadKey
+			}
+		}
+		return k, nil
 	}
 	// A user's key: the user's current role in the account, from the
 	// membership the key was issued under (a removed and re-invited member
@@ -316,7 +367,14 @@ func (s *Store) RotateKey(ctx context.Context, accountID, keyID string) (string,
 	return secret, k, nil
 }
 
+// keyTouchEvery is how often Authenticate records a key's last use.
+const keyTouchEvery = time.Minute
+
 var (
+	//go:embed lua/key_touch.lua
+	keyTouchLua    string
+	keyTouchScript = store.NewScript("members/key_touch.lua", keyTouchLua)
+
 	//go:embed lua/key_rotate.lua
 	keyRotateLua    string
 	keyRotateScript = store.NewScript("members/key_rotate.lua", keyRotateLua)
@@ -356,6 +414,15 @@ func keyFromHash(id string, h map[string]string) (*accounts.APIKey, error) {
 		UserEmail: h["user_email"],
 		Scope:     h["scope"],
 	}
+	if _, ok := h["creator_key"]; ok {
+		k.CreatedBy = &accounts.KeyCreator{UserID: h["creator_user"], UserEmail: h["creator_email"],
+			AccountID: h["creator_acct"], KeyID: h["creator_key"]}
+	}
+	if v := h["last_used"]; v != "" {
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+			k.LastUsedAt = time.UnixMilli(ms)
+		}
+	}
 	if v := h["expires_at"]; v != "" {
 		exp, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -364,4 +431,30 @@ func keyFromHash(id string, h map[string]string) (*accounts.APIKey, error) {
 		k.ExpiresAt = time.UnixMilli(exp)
 	}
 	return k, nil
+}
+
+// revokeCreated revokes the account keys that userID created as a member of
+// accountID, wherever they are (the account or its sub-accounts).
+func (s *Store) revokeCreated(ctx context.Context, shard int, accountID, userID string) error {
+	idx := s.Keys.CreatedKeys(shard, accountID, userID)
+	ids, err := s.RDB.SMembers(ctx, idx).Result()
+	if err != nil {
+		return fmt.Errorf("keys created by %s: %w", userID, err)
+	}
+	for _, id := range ids {
+		owner, err := s.RDB.HGet(ctx, s.Keys.APIKey(id), "account_id").Result()
+		if errors.Is(err, redis.Nil) {
+			continue // revoked already
+		}
+		if err != nil {
+			return fmt.Errorf("key %s created by %s: %w", id, userID, err)
+		}
+		if err := s.RevokeKey(ctx, owner, id); err != nil && !errors.Is(err, accounts.ErrNotFound) {
+			return fmt.Errorf("key %s created by %s: %w", id, userID, err)
+		}
+	}
+	if err := s.RDB.Del(ctx, idx).Err(); err != nil {
+		return fmt.Errorf("keys created by %s: %w", userID, err)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/members"
@@ -26,7 +27,7 @@ func TestKeys(t *testing.T) {
 		if !strings.HasPrefix(secret, "sgk_"+k.ID+"_") || k.AccountID != root.ID || k.Role != accounts.RoleParentAdmin {
 			t.Fatalf("secret %q, key %+v", secret, k)
 		}
-		subSecret, subKey, err := s.CreateKey(ctx, sub.ID, accounts.RoleBasic, "")
+		subSecret, subKey, err := s.CreateKey(ctx, sub.ID, accounts.RoleAdvanced, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,8 +37,15 @@ func TestKeys(t *testing.T) {
 		}
 
 		got, err := s.Authenticate(ctx, secret)
-		if err != nil || *got != *k {
-			t.Fatalf("Authenticate = %+v, %v; want %+v", got, err, k)
+		if err != nil || time.Since(got.LastUsedAt) > time.Minute {
+			t.Fatalf("Authenticate = %+v, %v; want its use recorded", got, err)
+		}
+		got.LastUsedAt = time.Time{}
+		if *got != *k {
+			t.Fatalf("Authenticate = %+v; want %+v", got, k)
+		}
+		if l, _ := s.ListKeys(ctx, root.ID); len(l) != 1 || l[0].LastUsedAt.IsZero() {
+			t.Fatalf("listed %+v: want the last use", l)
 		}
 
 		tampered := []byte(secret)
@@ -65,7 +73,8 @@ func TestKeys(t *testing.T) {
 		}{
 			{"unknown role", root.ID, "god", accounts.ErrInvalid},
 			{"parent_admin on sub", sub.ID, accounts.RoleParentAdmin, accounts.ErrInvalid},
-			{"unknown account", "a0-0000000000000000", accounts.RoleBasic, accounts.ErrNotFound},
+			{"unknown account", "a0-0000000000000000", accounts.RoleAdvanced, accounts.ErrNotFound},
+			{"basic is a user's role", root.ID, accounts.RoleBasic, accounts.ErrInvalid},
 		}
 		for _, tt := range invalid {
 			t.Run(tt.name, func(t *testing.T) {

@@ -56,6 +56,11 @@ func (s *Store) AuthenticateSMTP(ctx context.Context, username, password string)
 // returns its secret, shown once: an SMTP AUTH password for one mail relay
 // that sends for the account and its sub-accounts. The HTTP API refuses it.
 func (s *Store) CreateRelayKey(ctx context.Context, accountID, name string) (secret string, key *accounts.APIKey, err error) {
+	return s.CreateRelayKeyBy(ctx, accountID, name, nil)
+}
+
+// CreateRelayKeyBy is CreateRelayKey recording its creator, as CreateKeyBy.
+func (s *Store) CreateRelayKeyBy(ctx context.Context, accountID, name string, by *accounts.KeyCreator) (secret string, key *accounts.APIKey, err error) {
 	// The role is unused: the API refuses relay keys.
-	return s.createKey(ctx, accountID, accounts.RoleBasic, name, accounts.ScopeSMTPRelay)
+	return s.createKey(ctx, accountID, accounts.RoleBasic, name, accounts.ScopeSMTPRelay, by)
 }

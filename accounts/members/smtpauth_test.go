@@ -38,7 +38,7 @@ func TestAuthenticateSMTP(t *testing.T) {
 	if id, err := s.AuthenticateSMTP(ctx, "", ukSecret); err != nil || id.Kind != accounts.IdentityUserKey || id.UserEmail != "alice@example.com" || !id.MaySendAs(sub) {
 		t.Fatalf("user key: %+v, %v", id, err)
 	}
-	acctSecret, _, err := s.CreateKey(ctx, sub.ID, accounts.RoleBasic, "outlook")
+	acctSecret, _, err := s.CreateKey(ctx, sub.ID, accounts.RoleAdvanced, "outlook")
 	if err != nil {
 		t.Fatal(err)
 	}

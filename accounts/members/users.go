@@ -311,6 +311,12 @@ func (s *Store) RemoveMember(ctx context.Context, accountID, userID string, maxR
 	if err := s.RDB.Del(ctx, ukeys).Err(); err != nil {
 		return fmt.Errorf("remove member %s of %s: keys: %w", userID, accountID, err)
 	}
+	// The account keys they created through this membership (on the account
+	// or, for a root, its sub-accounts) already fail to authenticate (their
+	// creator's membership is gone); revoke them.
+	if err := s.revokeCreated(ctx, shard, accountID, userID); err != nil {
+		return fmt.Errorf("remove member %s of %s: %w", userID, accountID, err)
+	}
 	if err := s.RDB.SRem(ctx, s.Keys.UserAccounts(userID), accountID).Err(); err != nil {
 		return fmt.Errorf("remove member %s of %s: %w", userID, accountID, err)
 	}

@@ -63,6 +63,11 @@ func call[T any](ctx context.Context, c *client, method, path string, body any, 
 	}
 	var v T
 	if len(data) > 0 {
+		// Tables print what tenants stored: escape what a terminal would
+		// obey (ESC sequences, CR/LF, bidi overrides) before decoding.
+		if safe, err := termSafeJSON(data); err == nil {
+			data = safe
+		}
 		if err := json.Unmarshal(data, &v); err != nil {
 			return fmt.Errorf("decode response of %s %s: %w", method, path, err)
 		}
@@ -155,10 +160,10 @@ func runCLI(ctx context.Context, args []string, env func(string) string, stdout,
 		fmt.Fprintf(stderr, "%s: %s\nusage: smsgate %s %s\n", name, ue.msg, name, cmd.usage)
 		return 2
 	case errors.As(err, &p):
-		fmt.Fprintf(stderr, "smsgate: %s (HTTP %d)\n", p.Detail, p.Status)
+		fmt.Fprintf(stderr, "smsgate: %s (HTTP %d)\n", termSafe(p.Detail), p.Status)
 		return 1
 	}
-	fmt.Fprintf(stderr, "smsgate: %v\n", err)
+	fmt.Fprintf(stderr, "smsgate: %s\n", termSafe(err.Error()))
 	return 1
 }
 
@@ -303,6 +308,21 @@ func ts(t time.Time) string {
 	return t.Local().Format("2006-01-02 15:04:05")
 }
 
+// keyCreator says who created a key: a user (and the key they used when
+// it was not their own), a key, or the operator.
+func keyCreator(k accounts.APIKey) string {
+	switch c := k.CreatedBy; {
+	case k.UserID != "":
+		return k.UserEmail + " (personal)"
+	case c == nil:
+		return "operator"
+	case c.UserEmail != "":
+		return c.UserEmail + " via key " + c.KeyID
+	default:
+		return "key " + c.KeyID
+	}
+}
+
 func dash(s string) string {
 	if s == "" {
 		return "-"
@@ -382,16 +402,16 @@ func cliCommands() map[string]command {
 			}
 		})},
 		"key list": {"--account ID", ofAccount("/keys", false, func(w io.Writer, r keysResp) {
-			fmt.Fprintln(w, "ID\tROLE\tNAME\tCREATED")
+			fmt.Fprintln(w, "ID\tROLE\tNAME\tCREATED\tCREATED BY\tLAST USED")
 			for _, k := range r.Keys {
 				role := string(k.Role)
 				if k.Scope == accounts.ScopeSMTPRelay {
 					role = "smtp relay"
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", k.ID, role, dash(k.Name), ts(k.CreatedAt))
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, role, dash(k.Name), ts(k.CreatedAt), keyCreator(k), ts(k.LastUsedAt))
 			}
 		})},
-		"key create": {"--account ID (--role parent_admin|sub_admin|advanced|basic | --relay) [--name N]", keyCreate},
+		"key create": {"--account ID (--role parent_admin|sub_admin|advanced | --relay) [--name N]", keyCreate},
 		"key revoke": {"--account ID KEYID", remove("keys", "KEYID", "key %s revoked\n")},
 		"key rotate": {"--account ID KEYID", keyRotate},
 
@@ -541,7 +561,7 @@ func accountCreate(fs *flag.FlagSet) runFunc {
 
 func keyCreate(fs *flag.FlagSet) runFunc {
 	acct := accountFlag(fs)
-	role := fs.String("role", "", "the key's `role`: parent_admin, sub_admin, advanced or basic")
+	role := fs.String("role", "", "the key's `role`: parent_admin, sub_admin or advanced (basic is a user's role: invite the user)")
 	name := fs.String("name", "", "a `name` for the key")
 	relay := fs.Bool("relay", false, "an SMTP relay credential (AUTH password of one mail relay, for the account and its sub-accounts; not an API key)")
 	return func(ctx context.Context, c *client, args []string) error {

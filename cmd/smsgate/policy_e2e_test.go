@@ -93,7 +93,7 @@ func TestSenderPolicyE2E(t *testing.T) {
 		}
 	})
 	t.Run("auth with the account's key", func(t *testing.T) {
-		code, body := g.do("POST", "/v1/accounts/"+sub+"/keys", `{"role":"basic","name":"outlook"}`)
+		code, body := g.do("POST", "/v1/accounts/"+sub+"/keys", `{"role":"advanced","name":"outlook"}`)
 		if code != http.StatusCreated {
 			t.Fatalf("create key: %d %s", code, body)
 		}
