@@ -1,7 +1,9 @@
 package accounts
 
 import (
+	"context"
 	"errors"
+	"net/netip"
 	"time"
 )
 
@@ -85,12 +87,44 @@ func RoleRank(r Role) int {
 // IsAdmin reports whether r administers an account (and so may own it).
 func (r Role) IsAdmin() bool { return r == RoleParentAdmin || r == RoleSubAdmin }
 
-// Login throttling: at most LoginMaxFailures wrong passwords per email
-// within LoginFailureWindow.
+// Login throttling, within LoginFailureWindow: at most
+// LoginMaxSourceFailures wrong passwords from one source address (an IPv4
+// address, an IPv6 /64), whatever the email; and at most LoginMaxFailures
+// per email from sources that have not logged in as that user within
+// LoginKnownSourceTTL. A source the user logged in from recently neither
+// counts towards nor is stopped by the per-email lock, so that an attacker
+// elsewhere cannot lock the user out.
 const (
-	LoginMaxFailures   = 10
-	LoginFailureWindow = 15 * time.Minute
+	LoginMaxFailures       = 10
+	LoginMaxSourceFailures = 30
+	LoginFailureWindow     = 15 * time.Minute
+	LoginKnownSourceTTL    = 30 * 24 * time.Hour
 )
+
+type loginSourceKey struct{}
+
+// WithLoginSource returns ctx carrying the network address a login comes
+// from (the HTTP client's or the SMTP client's IP), for the throttle.
+func WithLoginSource(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, loginSourceKey{}, ip)
+}
+
+// LoginSource is the throttled source of the login in ctx: the IPv4
+// address, or the /64 of an IPv6 one (a host has a whole /64); "" when
+// unknown.
+func LoginSource(ctx context.Context) string {
+	s, _ := ctx.Value(loginSourceKey{}).(string)
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return ""
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.WithZone("").Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
 
 // Invitation states.
 const (

@@ -120,7 +120,7 @@ func TestInboxState(t *testing.T) {
 	}
 	for _, tc := range []struct{ path, detail string }{
 		{"/v1/inbox?state=starred", `state: "starred" must be one of unread, read, archived, all`},
-		{"/v1/messages?state=read", "state: messages have no inbox state"},
+		{"/v1/messages?state=read", "state: unknown query parameter of GET /v1/messages"},
 	} {
 		if p := f.problem(f.subAKey, "GET", tc.path, nil, http.StatusBadRequest); !strings.Contains(p.Detail, tc.detail) {
 			t.Errorf("%s: detail %q lacks %q", tc.path, p.Detail, tc.detail)

@@ -138,7 +138,11 @@ func (s *server) listContacts(w http.ResponseWriter, r *http.Request) error {
 			return nil, err
 		}
 		q := r.URL.Query()
-		cq := accounts.ContactQuery{Limit: limit, After: q.Get("after")}
+		after, err := afterParam(r)
+		if err != nil {
+			return nil, err
+		}
+		cq := accounts.ContactQuery{Limit: limit, After: after}
 		exact := ""
 		switch {
 		case q.Get("number") != "":
@@ -348,7 +352,10 @@ func (s *server) listGroupMembers(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return s.contactProblem(r.Context(), err, "group", g.ID)
 	}
-	after := r.URL.Query().Get("after")
+	after, err := afterParam(r)
+	if err != nil {
+		return err
+	}
 	page := []*accounts.Contact{}
 	next := ""
 	for _, c := range cs {
@@ -437,4 +444,17 @@ func (s *server) contactProblem(ctx context.Context, err error, what, id string)
 		return problemf(http.StatusRequestEntityTooLarge, "too-large", "body: %s", detailAfter(err, accounts.ErrTooLarge))
 	}
 	return s.toProblem(ctx, err, what, id)
+}
+
+// afterParam reads ?after=, the cursor of the contact lists: the number
+// (digits) that ended the previous page, as its "next" gave it.
+func afterParam(r *http.Request) (string, error) {
+	after := r.URL.Query().Get("after")
+	if after == "" {
+		return "", nil
+	}
+	if len(after) > 20 || strings.IndexFunc(after, func(c rune) bool { return c < '0' || c > '9' }) >= 0 {
+		return "", badRequest("after: %q is not a cursor of this list (pass next of the previous page: a number's digits)", after)
+	}
+	return after, nil
 }

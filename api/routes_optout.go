@@ -250,7 +250,7 @@ func (s *server) listBlocked(export bool) func(http.ResponseWriter, *http.Reques
 		}
 		msgs, next, err := s.optouts.ListBlocked(r.Context(), acct.ID, limit, r.URL.Query().Get("cursor"))
 		if err != nil {
-			return s.toProblem(r.Context(), err, "account", acct.ID)
+			return s.queryProblem(r.Context(), err, acct.ID) // a bad cursor: 400
 		}
 		writeJSON(w, http.StatusOK, blockedList{Messages: msgs, Next: next})
 		return nil

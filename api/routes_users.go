@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -222,7 +223,11 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	secret, key, err := s.users.Login(r.Context(), in.Email, in.Password, in.AccountID)
+	// The throttle counts per client address too (the direct peer: a proxy
+	// in front of smsgate makes every login one source).
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	ctx := accounts.WithLoginSource(r.Context(), host)
+	secret, key, err := s.users.Login(ctx, in.Email, in.Password, in.AccountID)
 	if errors.Is(err, accounts.ErrBadCredentials) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="smsgate"`)
 	}

@@ -302,8 +302,12 @@ func New(opts Options) http.Handler {
 		s.metrics = newMetrics(opts.Registerer)
 	}
 	mux := http.NewServeMux()
+	params, err := queryParams(doc)
+	if err != nil {
+		panic(err) // the embedded document is broken: a test catches it first
+	}
 	for _, rt := range s.routes(opts.Registry) {
-		var h http.Handler = rt.h
+		var h http.Handler = knownQuery(rt.pattern, params[rt.pattern], rt.h)
 		if rt.auth {
 			h = s.authenticate(h)
 		}

@@ -329,6 +329,9 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 		start := time.Now()
 		ctx, cancel := s.commandCtx()
 		defer cancel()
+		if ip := s.remoteIP(); ip.IsValid() { // the login throttle counts per source address too
+			ctx = accounts.WithLoginSource(ctx, ip.String())
+		}
 		id, err := s.b.opts.Keys.AuthenticateSMTP(ctx, username, password)
 		if err != nil {
 			kind := accounts.IdentityUserPassword

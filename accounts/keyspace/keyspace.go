@@ -247,6 +247,14 @@ func (k Space) UserAccounts(id string) string { return k.gkey("user", "accts", i
 // LoginFailures is the counter of recent failed logins of a (folded) email: <p>:login:fail:<email>.
 func (k Space) LoginFailures(email string) string { return k.gkey("login", "fail", email) }
 
+// LoginSourceFailures is the counter of recent failed logins from one
+// source address: <p>:login:srcfail:<source>.
+func (k Space) LoginSourceFailures(src string) string { return k.gkey("login", "srcfail", src) }
+
+// LoginKnownSources is the hash of the sources a (folded) email logged in
+// from, to the time (unix ms): <p>:login:known:<email>.
+func (k Space) LoginKnownSources(email string) string { return k.gkey("login", "known", email) }
+
 // Members is the hash of account acct's members (user id -> role): <p>:{sN}:members:<acct>.
 func (k Space) Members(shard int, acct string) string { return k.skey(shard, "members", acct) }
 

@@ -134,16 +134,55 @@ func (s *Store) Login(ctx context.Context, email, password, accountID string) (s
 // (so that the limit says nothing about which emails exist), before any
 // bcrypt work: ErrTooManyAttempts.
 func (s *Store) checkPassword(ctx context.Context, email, password string) (*accounts.User, error) {
-	failKey := s.Keys.LoginFailures(strings.ToLower(strings.TrimSpace(email)))
-	if n, err := s.RDB.Get(ctx, failKey).Int(); err == nil && n >= accounts.LoginMaxFailures {
+	folded := strings.ToLower(strings.TrimSpace(email))
+	failKey, knownKey := s.Keys.LoginFailures(folded), s.Keys.LoginKnownSources(folded)
+	src := accounts.LoginSource(ctx)
+	now := s.Now()
+	// What the throttle knows, in one round trip: failures per email, per
+	// source, and whether the user logged in from this source lately.
+	pipe := s.RDB.Pipeline()
+	emailFails := pipe.Get(ctx, failKey)
+	var srcFails *redis.StringCmd
+	var seen *redis.StringCmd
+	if src != "" {
+		srcFails = pipe.Get(ctx, s.Keys.LoginSourceFailures(src))
+		seen = pipe.HGet(ctx, knownKey, src)
+	}
+	_, _ = pipe.Exec(ctx) // missing keys are redis.Nil; a failure reads as no failures
+	known := false
+	if seen != nil {
+		if ms, err := seen.Int64(); err == nil && now.Sub(time.UnixMilli(ms)) < accounts.LoginKnownSourceTTL {
+			known = true
+		}
+	}
+	if srcFails != nil {
+		if n, err := srcFails.Int(); err == nil && n >= accounts.LoginMaxSourceFailures {
+			return nil, accounts.ErrTooManyAttempts
+		}
+	}
+	if n, err := emailFails.Int(); err == nil && n >= accounts.LoginMaxFailures && !known {
 		return nil, accounts.ErrTooManyAttempts
 	}
 	failed := func() error {
 		pipe := s.RDB.TxPipeline()
-		pipe.Incr(ctx, failKey)
-		pipe.ExpireNX(ctx, failKey, accounts.LoginFailureWindow)
+		if !known {
+			pipe.Incr(ctx, failKey)
+			pipe.ExpireNX(ctx, failKey, accounts.LoginFailureWindow)
+		}
+		if src != "" {
+			pipe.Incr(ctx, s.Keys.LoginSourceFailures(src))
+			pipe.ExpireNX(ctx, s.Keys.LoginSourceFailures(src), accounts.LoginFailureWindow)
+		}
 		_, _ = pipe.Exec(ctx) // the limit is best effort; the answer stays "wrong password"
 		return accounts.ErrBadCredentials
+	}
+	// bcrypt is CPU work: bound how much of it runs at once, so that a
+	// flood of logins cannot starve every other request of the process.
+	select {
+	case s.PasswordWork <- struct{}{}:
+		defer func() { <-s.PasswordWork }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("login: %w", ctx.Err())
 	}
 	u, hash, err := s.userByEmail(ctx, email)
 	switch {
@@ -155,6 +194,12 @@ func (s *Store) checkPassword(ctx context.Context, email, password string) (*acc
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
 		return nil, failed()
+	}
+	if src != "" {
+		pipe := s.RDB.TxPipeline()
+		pipe.HSet(ctx, knownKey, src, now.UnixMilli())
+		pipe.Expire(ctx, knownKey, accounts.LoginKnownSourceTTL)
+		_, _ = pipe.Exec(ctx) // best effort: at worst the source stays unknown
 	}
 	return u, nil
 }

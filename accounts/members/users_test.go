@@ -332,3 +332,60 @@ func TestLoginThrottle(t *testing.T) {
 		t.Errorf("after the window: %v", err)
 	}
 }
+
+// TestLoginThrottleBySource: an attacker guessing from elsewhere locks the
+// email for unknown sources only; the user's own recent source still logs
+// in, and is itself bounded per source (whatever the email).
+func TestLoginThrottleBySource(t *testing.T) {
+	rdb := redistest.Start(t)
+	s := redisstore.New(rdb, storetest.Guard(redisstore.Options{PasswordCost: 4}))
+	ctx := t.Context()
+	a, err := s.CreateAccount(ctx, accounts.Account{Name: "T"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.CreateUser(ctx, "eve@example.com", "Eve", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddMember(ctx, a.ID, u.ID, accounts.RoleSubAdmin); err != nil {
+		t.Fatal(err)
+	}
+	home := accounts.WithLoginSource(ctx, "192.0.2.10")
+	attacker := accounts.WithLoginSource(ctx, "2001:db8:1:2::99")
+	attackerNeighbour := accounts.WithLoginSource(ctx, "2001:db8:1:2::1234") // same /64
+	elsewhere := accounts.WithLoginSource(ctx, "198.51.100.7")
+	if _, _, err := s.Login(home, "eve@example.com", "correct horse battery", a.ID); err != nil {
+		t.Fatal(err)
+	}
+	for i := range accounts.LoginMaxFailures {
+		if _, _, err := s.Login(attacker, "eve@example.com", "guess", a.ID); !errors.Is(err, accounts.ErrBadCredentials) {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	if _, _, err := s.Login(elsewhere, "eve@example.com", "correct horse battery", a.ID); !errors.Is(err, accounts.ErrTooManyAttempts) {
+		t.Fatalf("an unknown source after the guesses: %v, want locked", err)
+	}
+	if _, _, err := s.Login(home, "eve@example.com", "correct horse battery", a.ID); err != nil {
+		t.Fatalf("the user's own source is locked out by an attacker: %v", err)
+	}
+	// The attacker's source is bounded whatever emails it tries, and its
+	// whole /64 with it.
+	for i := accounts.LoginMaxFailures; i < accounts.LoginMaxSourceFailures; i++ {
+		_, _, _ = s.Login(attacker, fmt.Sprintf("x%d@example.com", i), "guess", "")
+	}
+	if _, _, err := s.Login(attackerNeighbour, "new@example.com", "guess", ""); !errors.Is(err, accounts.ErrTooManyAttempts) {
+		t.Fatalf("a source past its limit: %v, want ErrTooManyAttempts", err)
+	}
+	// Failures from a known source do not count towards the email's lock.
+	rdb.Del(ctx, "smsgate:login:fail:eve@example.com")
+	for range accounts.LoginMaxFailures + 2 {
+		_, _, _ = s.Login(home, "eve@example.com", "typo", a.ID)
+	}
+	if n, _ := rdb.Get(ctx, "smsgate:login:fail:eve@example.com").Int(); n != 0 {
+		t.Fatalf("the user's own typos counted %d towards the email lock", n)
+	}
+	if _, _, err := s.Login(elsewhere, "eve@example.com", "correct horse battery", a.ID); err != nil {
+		t.Fatalf("a new source after the user's own typos: %v", err)
+	}
+}

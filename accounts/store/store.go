@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"fmt"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -56,6 +57,9 @@ type DB struct {
 	Keys         keyspace.Space
 	Now          func() time.Time
 	PasswordCost int
+	// PasswordWork bounds the bcrypt comparisons running at once (a slot
+	// per two CPUs, at least one).
+	PasswordWork chan struct{}
 
 	keyGuard bool
 	onScript func(name string)
@@ -76,7 +80,8 @@ func NewDB(rdb redis.UniversalClient, opts Options) *DB {
 		opts.PasswordCost = accounts.DefaultPasswordCost
 	}
 	return &DB{RDB: rdb, Keys: keyspace.Space{Prefix: opts.Prefix, Shards: opts.Shards}, Now: opts.Now,
-		PasswordCost: opts.PasswordCost, keyGuard: opts.KeyGuard, onScript: opts.OnScript}
+		PasswordCost: opts.PasswordCost, PasswordWork: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+		keyGuard: opts.KeyGuard, onScript: opts.OnScript}
 }
 
 // Shards returns the number of keyspace shards.

@@ -144,7 +144,9 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("messages %v %v", msgs, err)
 	}
 	id := msgs[0].ID
-	g.waitFor("delivered", func() bool { return g.message(id).Status == accounts.MsgDelivered })
+	// The receipt can overtake the record of the submit (its SMSC-id index
+	// is written first): wait for both.
+	g.waitFor("delivered", func() bool { m := g.message(id); return m.Status == accounts.MsgDelivered && m.Link != "" })
 	m := g.message(id)
 	if m.SMSCID == "" || m.Link != "sim" || m.Sender != "alice@example.com" {
 		t.Errorf("message %+v", m)
