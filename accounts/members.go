@@ -101,6 +101,21 @@ const (
 	LoginKnownSourceTTL    = 30 * 24 * time.Hour
 )
 
+type actingUserKey struct{}
+
+// WithActingUser returns ctx saying that the request is signed in as user
+// id (a user's own session or personal key): an invitation to that user's
+// email is accepted by them without their password.
+func WithActingUser(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, actingUserKey{}, id)
+}
+
+// ActingUser is the user a request is signed in as, "" if none.
+func ActingUser(ctx context.Context) string {
+	s, _ := ctx.Value(actingUserKey{}).(string)
+	return s
+}
+
 type loginSourceKey struct{}
 
 // WithLoginSource returns ctx carrying the network address a login comes

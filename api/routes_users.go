@@ -60,7 +60,10 @@ type (
 	// newInvitation is the answer to an invitation; the token is shown
 	// only here.
 	newInvitation struct {
-		Token      string               `json:"token"`
+		// Token is returned only by a gateway without a mail relay: with
+		// one, it is mailed to the invitee and never shown to the inviter.
+		Token      string               `json:"token,omitempty"`
+		Mailed     bool                 `json:"mailed,omitempty"`
 		Invitation *accounts.Invitation `json:"invitation"`
 	}
 	invitationList struct {
@@ -178,7 +181,24 @@ func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 		return s.userProblem(r.Context(), err, "account", acct.ID)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, newInvitation{Token: token, Invitation: inv})
+	if s.mailer == nil {
+		// No relay: the inviter hands the token over. An existing user
+		// still accepts only signed in as themselves (AcceptInvitation).
+		writeJSON(w, http.StatusCreated, newInvitation{Token: token, Invitation: inv})
+		return nil
+	}
+	// The token goes to the invitee's mailbox only: whoever invites cannot
+	// accept in their name.
+	body := "You are invited to join account " + acct.Name + " (" + acct.ID + ") on the SMS gateway as " + string(inv.Role) + ".\n\n" +
+		"To accept, use this one-time token (valid until " + inv.ExpiresAt.UTC().Format(time.RFC1123) + "):\n\n    " + token + "\n\n" +
+		"with the command\n\n    smsgate user accept " + token + "\n\nor POST /v1/invitations/accept {\"token\": \"...\"} on the gateway's API. " +
+		"If you already have a user on this gateway, accept signed in as yourself (your session key) or with your password.\n\n" +
+		"If you did not expect this, ignore this mail: nothing happens without your acceptance.\n"
+	if err := s.mailer(r.Context(), inv.Email, "Invitation to "+acct.Name, body); err != nil {
+		s.log.Error("invitation not mailed", "account", acct.ID, "invitation", inv.ID, "err", err)
+		return problemf(http.StatusServiceUnavailable, "unavailable", "email: the invitation mail to %s could not be queued; revoke invitation %s and try again", inv.Email, inv.ID)
+	}
+	writeJSON(w, http.StatusCreated, newInvitation{Mailed: true, Invitation: inv})
 	return nil
 }
 
@@ -206,7 +226,25 @@ func (s *server) acceptInvitation(w http.ResponseWriter, r *http.Request) error 
 	if in.Token == "" {
 		return invalid("token: required")
 	}
-	res, err := s.users.AcceptInvitation(r.Context(), in.Token, in.Name, in.Password)
+	// Signed in (a user's session or personal key): an invitation to that
+	// user's email is accepted by them as they are.
+	ctx := r.Context()
+	if secret, ok := bearer(r.Header.Get("Authorization")); ok && s.auth != nil {
+		key, _ := s.auth.Authenticate(ctx, secret)
+		if key == nil || key.UserID == "" {
+			s.unauthorized(w, "authorization: accept signed in with your own session or personal key, or without a key")
+			return nil
+		}
+		ctx = accounts.WithActingUser(ctx, key.UserID)
+	}
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	ctx = accounts.WithLoginSource(ctx, host) // a password given here is a login
+	res, err := s.users.AcceptInvitation(ctx, in.Token, in.Name, in.Password)
+	if errors.Is(err, accounts.ErrBadCredentials) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="smsgate"`)
+		return problemf(http.StatusUnauthorized, "bad-credentials",
+			"password: the invited email has a user, who accepts with their own password or signed in with their own session key")
+	}
 	if errors.Is(err, accounts.ErrNotFound) {
 		return problemf(http.StatusNotFound, "not-found", "token: matches no invitation (check it was copied whole)")
 	}
@@ -315,7 +353,7 @@ func (s *server) userProblem(ctx context.Context, err error, what, id string) *P
 	}
 	if errors.Is(err, accounts.ErrTooManyAttempts) {
 		return problemf(http.StatusTooManyRequests, "too-many-attempts",
-			"email: %d failed logins within %s: try again later", accounts.LoginMaxFailures, accounts.LoginFailureWindow)
+			"email: too many failed logins for this email or from this address within %s: try again later", accounts.LoginFailureWindow)
 	}
 	return s.toProblem(ctx, err, what, id)
 }

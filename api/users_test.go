@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,13 +25,20 @@ func newUserFixture(t *testing.T) *fixture {
 	rdb := redistest.Start(t)
 	st := redisstore.New(rdb, redisstore.Options{PasswordCost: bcrypt.MinCost})
 	reg := prometheus.NewRegistry()
+	f := &fixture{t: t, rdb: rdb, store: st, sent: &mailLog{}}
 	srv := httptest.NewServer(New(Options{
 		Stores:   storesOf(st),
 		Logger:   slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Registry: reg, Registerer: reg,
+		Mailer: func(_ context.Context, to, subject, body string) error {
+			f.sent.mu.Lock()
+			defer f.sent.mu.Unlock()
+			f.sent.mails = append(f.sent.mails, sentMail{to, subject, body})
+			return nil
+		},
 	}))
 	t.Cleanup(srv.Close)
-	f := &fixture{t: t, rdb: rdb, store: st, srv: srv}
+	f.srv = srv
 	root, secret, err := st.Bootstrap(ctx, accounts.Account{Name: "Root Pty Ltd", DefaultCountry: "AU"})
 	if err != nil {
 		t.Fatalf("bootstrap: %v", err)
@@ -45,7 +54,27 @@ func (f *fixture) invite(key, acct, email string, role accounts.Role) (string, *
 	f.t.Helper()
 	var out newInvitation
 	f.expect(key, "POST", "/v1/accounts/"+acct+"/invitations", map[string]any{"email": email, "role": role}, http.StatusCreated, &out)
-	return out.Token, out.Invitation
+	if out.Token != "" || !out.Mailed {
+		f.t.Fatalf("invitation %+v: with a mail relay the token goes to the invitee only", out)
+	}
+	return f.mailedToken(email), out.Invitation
+}
+
+// mailedToken is the token of the last invitation mailed to email.
+func (f *fixture) mailedToken(email string) string {
+	f.t.Helper()
+	f.sent.mu.Lock()
+	defer f.sent.mu.Unlock()
+	for i := len(f.sent.mails) - 1; i >= 0; i-- {
+		m := f.sent.mails[i]
+		if strings.EqualFold(m.to, email) {
+			if i := strings.Index(m.body, "sgi_"); i >= 0 {
+				return strings.Fields(m.body[i:])[0]
+			}
+		}
+	}
+	f.t.Fatalf("no invitation mailed to %s", email)
+	return ""
 }
 
 // login logs in through the API and returns the session secret.
@@ -241,4 +270,52 @@ func TestInvitationRoutes(t *testing.T) {
 	if len(invs.Invitations) != 0 {
 		t.Fatalf("pending after revoke: %+v", invs)
 	}
+}
+
+// TestInvitationConsent is the attack of issue 10: accepting an invitation
+// added an existing user to another account without their consent and
+// showed the acceptor their id and name. Now the token goes to the
+// invitee's mailbox only, and an existing user joins only signed in as
+// themselves or with their own password.
+func TestInvitationConsent(t *testing.T) {
+	f := newUserFixture(t)
+	bobKey := f.logTestUserKey(f.subB, "bob@example.com", accounts.RoleAdvanced)
+	carolKey := f.logTestUserKey(f.subB, "carol@example.com", accounts.RoleAdvanced)
+	bob, err := f.store.UserByEmail(t.Context(), "bob@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out newInvitation
+	f.expect(f.rootKey, "POST", "/v1/accounts/"+f.subA.ID+"/invitations", map[string]any{"email": "bob@example.com", "role": "advanced"}, http.StatusCreated, &out)
+	if out.Token != "" || !out.Mailed {
+		t.Fatalf("the inviter got %+v: the token must go to bob only", out)
+	}
+	token := f.mailedToken("bob@example.com")
+	for _, tc := range []struct {
+		name, key string
+		body      map[string]any
+		status    int
+	}{
+		{"holding the token is not consent", "", map[string]any{"token": token, "name": "Mallory", "password": "mallory's own password"}, http.StatusUnauthorized},
+		{"no password", "", map[string]any{"token": token}, http.StatusUnauthorized},
+		{"signed in as someone else", carolKey, map[string]any{"token": token}, http.StatusForbidden},
+		{"an account key is not a user", f.subAKey, map[string]any{"token": token}, http.StatusUnauthorized},
+	} {
+		_, data, _ := f.do(tc.key, "POST", "/v1/invitations/accept", tc.body)
+		p := f.problem(tc.key, "POST", "/v1/invitations/accept", tc.body, tc.status)
+		if strings.Contains(string(data), bob.ID) || strings.Contains(p.Detail, bob.Name) {
+			t.Errorf("%s: the answer reveals bob: %s", tc.name, data)
+		}
+	}
+	if ms, _ := f.store.ListMembers(t.Context(), f.subA.ID); slices.ContainsFunc(ms, func(m accounts.Member) bool { return m.UserID == bob.ID }) {
+		t.Fatal("bob was added without his consent")
+	}
+	var res accounts.Acceptance
+	f.expect(bobKey, "POST", "/v1/invitations/accept", map[string]any{"token": token}, http.StatusCreated, &res)
+	if res.User == nil || res.User.ID != bob.ID || res.NewUser || res.Member.AccountID != f.subA.ID {
+		t.Fatalf("bob signed in accepts: %+v", res)
+	}
+	// Or with his own password.
+	f.expect(f.rootKey, "POST", "/v1/accounts/"+f.root.ID+"/invitations", map[string]any{"email": "bob@example.com", "role": "advanced"}, http.StatusCreated, nil)
+	f.expect("", "POST", "/v1/invitations/accept", map[string]any{"token": f.mailedToken("bob@example.com"), "password": "correct horse battery"}, http.StatusCreated, nil)
 }

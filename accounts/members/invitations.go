@@ -168,8 +168,10 @@ func (s *Store) RevokeInvitation(ctx context.Context, accountID, invID string) e
 
 // AcceptInvitation accepts an invitation by its token. If the invited email
 // Has no user yet, one is created with name and password (at least 10
-// characters); an existing user joins as they are (name and password are
-// ignored: holding the token mailed to the address is the proof). Of
+// characters); an existing user joins only by their own act: ctx signed in
+// as them (WithActingUser), or password being theirs (a throttled login:
+// ErrBadCredentials otherwise; ErrNotMember when signed in as someone
+// else). Of
 // concurrent accepts of one token exactly one succeeds. ErrNotFound for a
 // token that matches no invitation; ErrInvitationGone for an expired,
 // revoked or used one; ErrAlreadyMember if the user is a member already.
@@ -183,6 +185,18 @@ func (s *Store) AcceptInvitation(ctx context.Context, token, name, password stri
 	}
 	res := &accounts.Acceptance{}
 	u, err := s.UserByEmail(ctx, inv.Email)
+	if err == nil && accounts.ActingUser(ctx) != u.ID {
+		// An existing user joins another account only by their own act:
+		// signed in as themselves, or with their password (throttled like a
+		// login). Whoever else holds the token (the inviter) cannot add
+		// them, nor learn their id or name.
+		if accounts.ActingUser(ctx) != "" {
+			return nil, fmt.Errorf("%w: invitation %s is for another user's email", accounts.ErrNotMember, inv.ID)
+		}
+		if _, err := s.checkPassword(ctx, inv.Email, password); err != nil {
+			return nil, fmt.Errorf("accept invitation: %s already has a user, who accepts with their own password or signed in: %w", inv.Email, err)
+		}
+	}
 	if errors.Is(err, accounts.ErrNotFound) {
 		u, err = s.CreateUser(ctx, inv.Email, name, password)
 		res.NewUser = err == nil

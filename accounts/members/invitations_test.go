@@ -80,12 +80,20 @@ func TestInvitationLifecycle(t *testing.T) {
 			t.Fatalf("pending after accept: %+v", list)
 		}
 
-		// An existing user joins a second account without a password.
+		// An existing user joins a second account only by their own act:
+		// not by whoever holds the token, but signed in as themselves (or
+		// with their password).
 		tok2, _, err := s.CreateInvitation(ctx, accounts.InvitationRequest{AccountID: root.ID, Email: "new@example.com", Role: accounts.RoleParentAdmin})
 		if err != nil {
 			t.Fatal(err)
 		}
-		acc2, err := s.AcceptInvitation(ctx, tok2, "", "")
+		if _, err := s.AcceptInvitation(ctx, tok2, "Mallory", "mallory's password"); !errors.Is(err, accounts.ErrBadCredentials) {
+			t.Fatalf("accepted for an existing user without their consent: %v", err)
+		}
+		if _, err := s.AcceptInvitation(accounts.WithActingUser(ctx, "u-someone-else"), tok2, "", ""); !errors.Is(err, accounts.ErrNotMember) {
+			t.Fatalf("accepted signed in as another user: %v", err)
+		}
+		acc2, err := s.AcceptInvitation(accounts.WithActingUser(ctx, acc.User.ID), tok2, "", "")
 		if err != nil || acc2.NewUser || acc2.User.ID != acc.User.ID || acc2.Member.Role != accounts.RoleParentAdmin || !acc2.Member.Owner {
 			t.Fatalf("second acceptance %+v, %v", acc2, err)
 		}

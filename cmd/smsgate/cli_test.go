@@ -73,11 +73,13 @@ func (e *cliEnv) token(addr string) string {
 	e.mails.mu.Lock()
 	defer e.mails.mu.Unlock()
 	body := e.mails.last[addr]
-	i := strings.Index(body, "smsgate address confirm ")
-	if i < 0 {
-		e.t.Fatalf("no confirmation mailed to %s", addr)
+	for _, cmd := range []string{"smsgate address confirm ", "smsgate user accept "} {
+		if i := strings.Index(body, cmd); i >= 0 {
+			return strings.Fields(body[i+len(cmd):])[0]
+		}
 	}
-	return strings.Fields(body[i+len("smsgate address confirm "):])[0]
+	e.t.Fatalf("no token mailed to %s", addr)
+	return ""
 }
 
 // run runs the CLI with the environment's URL and key.

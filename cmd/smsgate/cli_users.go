@@ -22,6 +22,7 @@ type (
 	}
 	newInvitationResp struct {
 		Token      string              `json:"token"`
+		Mailed     bool                `json:"mailed"`
 		Invitation accounts.Invitation `json:"invitation"`
 	}
 )
@@ -91,6 +92,10 @@ func userInvite(fs *flag.FlagSet) runFunc {
 		return call(ctx, c, "POST", "/v1/accounts/"+esc(id)+"/invitations", body, func(w io.Writer, r newInvitationResp) {
 			i := r.Invitation
 			fmt.Fprintf(w, "invitation %s for %s (%s) to account %s, expires %s\n", i.ID, i.Email, i.Role, i.AccountID, ts(i.ExpiresAt))
+			if r.Mailed {
+				fmt.Fprintf(w, "the token was mailed to %s, who accepts with \"smsgate user accept TOKEN\"\n", i.Email)
+				return
+			}
 			fmt.Fprintf(w, "token (shown once; the invitee runs \"smsgate user accept TOKEN\"):\n%s\n", r.Token)
 		})
 	}

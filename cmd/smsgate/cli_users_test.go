@@ -25,13 +25,24 @@ import (
 func newUserCLIEnv(t *testing.T) *cliEnv {
 	t.Helper()
 	st := redisstore.New(redistest.Start(t), redisstore.Options{PasswordCost: bcrypt.MinCost})
-	srv := httptest.NewServer(api.New(api.Options{Stores: apiStores(st), Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
+	e := &cliEnv{t: t, store: st, mails: &mailbox{}}
+	srv := httptest.NewServer(api.New(api.Options{Stores: apiStores(st), Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Mailer: func(_ context.Context, to, _, body string) error {
+			e.mails.mu.Lock()
+			defer e.mails.mu.Unlock()
+			if e.mails.last == nil {
+				e.mails.last = map[string]string{}
+			}
+			e.mails.last[to] = body
+			return nil
+		}}))
 	t.Cleanup(srv.Close)
 	root, secret, err := st.Bootstrap(t.Context(), accounts.Account{Name: "Root", DefaultCountry: "AU"})
 	if err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	return &cliEnv{t: t, url: srv.URL, key: secret, root: root, store: st}
+	e.url, e.key, e.root = srv.URL, secret, root
+	return e
 }
 
 // runEnv runs the CLI with exactly the environment env.
@@ -60,7 +71,10 @@ func TestCLIUsers(t *testing.T) {
 	if out := e.must("user", "invitations", "--account", sub.ID); !strings.Contains(out, inv.Invitation.ID) || !strings.Contains(out, "alice@example.com") {
 		t.Fatalf("user invitations:\n%s", out)
 	}
-	code, out, errOut := runEnv(t, map[string]string{"SMSGATE_URL": e.url}, "user", "accept", inv.Token, "--name", "Alice", "--password-file", pwFile)
+	if inv.Token != "" || !inv.Mailed {
+		t.Fatalf("invite %+v: the token goes to the invitee's mailbox only", inv)
+	}
+	code, out, errOut := runEnv(t, map[string]string{"SMSGATE_URL": e.url}, "user", "accept", e.token("alice@example.com"), "--name", "Alice", "--password-file", pwFile)
 	if code != 0 || !strings.Contains(out, "alice@example.com is now sub_admin of account "+sub.ID) {
 		t.Fatalf("user accept: exit %d\n%s%s", code, out, errOut)
 	}
@@ -80,8 +94,10 @@ func TestCLIUsers(t *testing.T) {
 	}
 
 	// A second member, managed by alice's session.
-	bobOut := e.must("user", "invite", "--account", sub.ID, "--email", "bob@example.com", "--role", "basic")
-	bobToken := strings.TrimSpace(bobOut[strings.LastIndex(strings.TrimSpace(bobOut), "\n"):])
+	if out := e.must("user", "invite", "--account", sub.ID, "--email", "bob@example.com", "--role", "basic"); !strings.Contains(out, "the token was mailed to bob@example.com") {
+		t.Fatalf("user invite:\n%s", out)
+	}
+	bobToken := e.token("bob@example.com")
 	code, _, errOut = runEnv(t, map[string]string{"SMSGATE_URL": e.url, "SMSGATE_PASSWORD": "correct horse battery"}, "user", "accept", bobToken, "--name", "Bob")
 	if code != 0 {
 		t.Fatalf("bob accepts: %s", errOut)
@@ -111,7 +127,7 @@ func TestCLIUsers(t *testing.T) {
 		{"set-role needs two arguments", e.key, []string{"user", "set-role", "--account", sub.ID, alice.ID}, 2, "USER and ROLE"},
 		{"invite needs --email", e.key, []string{"user", "invite", "--account", sub.ID, "--role", "basic"}, 2, "--email is required"},
 		{"revoke carol's invitation", session, []string{"user", "revoke-invite", "--account", sub.ID, carol.Invitation.ID}, 0, "revoked"},
-		{"her token is dead", "", []string{"user", "accept", carol.Token, "--name", "Carol", "--password-file", pwFile}, 1, "(HTTP 410)"},
+		{"her token is dead", "", []string{"user", "accept", e.token("carol@example.com"), "--name", "Carol", "--password-file", pwFile}, 1, "(HTTP 410)"},
 		{"remove bob", session, []string{"user", "remove", "--account", sub.ID, bob.ID}, 0, "member " + bob.ID + " removed"},
 		{"bob is gone", session, []string{"user", "remove", "--account", sub.ID, bob.ID}, 1, "(HTTP 404)"},
 	}
