@@ -99,11 +99,16 @@ func newFixture(t *testing.T) *fixture {
 // newSub creates a sub-account through the API and a sub_admin key for it.
 func (f *fixture) newSub(name string) (*accounts.Account, string) {
 	f.t.Helper()
-	var a accounts.Account
+	var a struct {
+		accounts.Account
+		Key newKey `json:"key"`
+	}
 	f.expect(f.rootKey, "POST", "/v1/accounts", map[string]any{"name": name}, http.StatusCreated, &a)
-	var k newKey
-	f.expect(f.rootKey, "POST", "/v1/accounts/"+a.ID+"/keys", map[string]any{"role": "sub_admin", "name": "admin"}, http.StatusCreated, &k)
-	return &a, k.Secret
+	// Every sub-account comes with its own sub_admin key.
+	if a.Key.Secret == "" || a.Key.Key == nil || a.Key.Key.AccountID != a.ID || a.Key.Key.Role != accounts.RoleSubAdmin {
+		f.t.Fatalf("the new sub-account's key %+v", a.Key)
+	}
+	return &a.Account, a.Key.Secret
 }
 
 // do sends a request and returns the status and body.

@@ -301,9 +301,24 @@ func (s *server) createAccount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.toProblem(r.Context(), err, "account", a.Name)
 	}
+	// Every sub-account has its own API key (seed 003): a sub_admin key,
+	// created by the caller, returned once.
+	by := accounts.CreatorOf(p.key)
+	secret, key, err := s.keys.CreateKeyBy(r.Context(), created.ID, accounts.RoleSubAdmin, "sub-account key", &by)
+	if err != nil {
+		return s.toProblem(r.Context(), err, "account", created.ID)
+	}
 	w.Header().Set("Location", "/v1/accounts/"+created.ID)
-	writeJSON(w, http.StatusCreated, created)
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, createdAccount{Account: created, Key: newKey{Secret: secret, Key: key}})
 	return nil
+}
+
+// createdAccount is the answer to POST /v1/accounts: the account and its
+// own API key, whose secret is shown only here.
+type createdAccount struct {
+	*accounts.Account
+	Key newKey `json:"key"`
 }
 
 func (s *server) getAccount(w http.ResponseWriter, r *http.Request) error {

@@ -116,7 +116,10 @@ func (s *server) patchMember(w http.ResponseWriter, r *http.Request) error {
 		}
 		up.Role = *in.Role
 	}
-	user := r.PathValue("user")
+	user, err := s.memberID(r, acct.ID)
+	if err != nil {
+		return err
+	}
 	m, err := s.users.UpdateMember(r.Context(), acct.ID, user, up)
 	if err != nil {
 		return s.memberProblem(r.Context(), err, acct.ID, user)
@@ -130,12 +133,34 @@ func (s *server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	user := r.PathValue("user")
+	user, err := s.memberID(r, acct.ID)
+	if err != nil {
+		return err
+	}
 	if err := s.users.RemoveMember(r.Context(), acct.ID, user, p.key.Role); err != nil {
 		return s.memberProblem(r.Context(), err, acct.ID, user)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// memberID is the {user} of a member route: a user id, or the email of a
+// member of account acct (case-insensitive).
+func (s *server) memberID(r *http.Request, acct string) (string, error) {
+	user := r.PathValue("user")
+	if !strings.Contains(user, "@") {
+		return user, nil
+	}
+	ms, err := s.users.ListMembers(r.Context(), acct)
+	if err != nil {
+		return "", s.userProblem(r.Context(), err, "account", acct)
+	}
+	for _, m := range ms {
+		if strings.EqualFold(m.Email, user) {
+			return m.UserID, nil
+		}
+	}
+	return "", problemf(http.StatusNotFound, "not-found", "user: %s is not a member of account %s", user, acct)
 }
 
 func (s *server) listInvitations(w http.ResponseWriter, r *http.Request) error {

@@ -346,7 +346,10 @@ func printAccount(w io.Writer, a accounts.Account) {
 // Response shapes of the API, as the CLI reads them.
 type (
 	accountsResp struct {
-		Accounts []accounts.Account `json:"accounts"`
+		Accounts []struct {
+			accounts.Account
+			KeyPrefixes []string `json:"key_prefixes"`
+		} `json:"accounts"`
 	}
 	ledgerResp struct {
 		Entries []accounts.LedgerEntry `json:"entries"`
@@ -377,10 +380,11 @@ func cliCommands() map[string]command {
 					return err
 				}
 				return call(ctx, c, "GET", "/v1/accounts", nil, func(w io.Writer, r accountsResp) {
-					fmt.Fprintln(w, "ID\tNAME\tSTATUS\tBALANCE\tPARENT")
+					// The team page: name, contact, key prefixes, balance, status.
+					fmt.Fprintln(w, "ID\tNAME\tCONTACT\tAPI KEYS\tBALANCE\tSTATUS\tPARENT")
 					for _, a := range r.Accounts {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", a.ID, a.Name, a.Status,
-							accounts.FormatMoney(a.Balance, a.Currency), dash(a.ParentID))
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Name, dash(a.ContactEmail),
+							dash(strings.Join(a.KeyPrefixes, " ")), accounts.FormatMoney(a.Balance, a.Currency), a.Status, dash(a.ParentID))
 					}
 				})
 			}
@@ -555,8 +559,23 @@ func accountCreate(fs *flag.FlagSet) runFunc {
 				body["max_parts"] = *maxParts
 			}
 		})
-		return call(ctx, c, "POST", "/v1/accounts", body, printAccount)
+		return call(ctx, c, "POST", "/v1/accounts", body, func(w io.Writer, r createdAccountResp) {
+			printAccount(w, r.Account)
+			if r.Key.Secret != "" {
+				fmt.Fprintf(w, "its API key %s (sub_admin; shown once, store it now):\n%s\n", r.Key.Key.ID, r.Key.Secret)
+			}
+		})
 	}
+}
+
+// createdAccountResp is the answer to an account creation: the account and
+// its own key.
+type createdAccountResp struct {
+	accounts.Account
+	Key struct {
+		Secret string          `json:"secret"`
+		Key    accounts.APIKey `json:"key"`
+	} `json:"key"`
 }
 
 func keyCreate(fs *flag.FlagSet) runFunc {

@@ -36,9 +36,9 @@ func cliUserCommands() map[string]command {
 		"user invitations":   {"--account ID", ofAccount("/invitations", false, printInvitations)},
 		"user revoke-invite": {"--account ID INVITATION", remove("invitations", "INVITATION", "invitation %s revoked\n")},
 		"user accept":        {"TOKEN [--name N] [--password-file F]   (no API key needed; a new user needs both)", userAccept},
-		"user set-role":      {"--account ID USER parent_admin|sub_admin|advanced|basic", userPatch("ROLE")},
-		"user owner":         {"--account ID USER on|off", userPatch("on|off")},
-		"user remove":        {"--account ID USER", remove("members", "USER", "member %s removed\n")},
+		"user set-role":      {"--account ID USER|EMAIL parent_admin|sub_admin|advanced|basic", userPatch("ROLE")},
+		"user owner":         {"--account ID USER|EMAIL on|off", userPatch("on|off")},
+		"user remove":        {"--account ID USER|EMAIL", remove("members", "USER", "member %s removed\n")},
 		"login":              {"--email E [--account ID] [--password-file F]   (password from SMSGATE_PASSWORD or the file; prints the session key)", login},
 	}
 }

@@ -119,7 +119,8 @@ func TestCLIUsers(t *testing.T) {
 		code   int
 		output string // in stdout (exit 0) or stderr
 	}{
-		{"promote bob", session, []string{"user", "set-role", "--account", sub.ID, bob.ID, "advanced"}, 0, "advanced"},
+		{"promote bob, named by email", session, []string{"user", "set-role", "--account", sub.ID, "Bob@Example.com", "advanced"}, 0, "advanced"},
+		{"no such member", session, []string{"user", "set-role", "--account", sub.ID, "nobody@example.com", "advanced"}, 1, "nobody@example.com is not a member"},
 		{"alice un-owns herself", session, []string{"user", "owner", "--account", sub.ID, alice.ID, "off"}, 0, alice.ID},
 		{"and takes it back", session, []string{"user", "owner", "--account", sub.ID, alice.ID, "on"}, 0, "owner"},
 		{"the last admin stays", e.key, []string{"user", "set-role", "--account", sub.ID, alice.ID, "basic"}, 1, "(HTTP 409)"},
@@ -128,7 +129,7 @@ func TestCLIUsers(t *testing.T) {
 		{"invite needs --email", e.key, []string{"user", "invite", "--account", sub.ID, "--role", "basic"}, 2, "--email is required"},
 		{"revoke carol's invitation", session, []string{"user", "revoke-invite", "--account", sub.ID, carol.Invitation.ID}, 0, "revoked"},
 		{"her token is dead", "", []string{"user", "accept", e.token("carol@example.com"), "--name", "Carol", "--password-file", pwFile}, 1, "(HTTP 410)"},
-		{"remove bob", session, []string{"user", "remove", "--account", sub.ID, bob.ID}, 0, "member " + bob.ID + " removed"},
+		{"remove bob", session, []string{"user", "remove", "--account", sub.ID, "bob@example.com"}, 0, "member bob@example.com removed"},
 		{"bob is gone", session, []string{"user", "remove", "--account", sub.ID, bob.ID}, 1, "(HTTP 404)"},
 	}
 	for _, st := range steps {

@@ -48,3 +48,26 @@ func TestCLIEscapesServerText(t *testing.T) {
 		t.Fatalf("basic key: %d %s", code, errOut)
 	}
 }
+
+// TestCLITeamPage: creating a sub-account returns its own API key, and
+// `account list` is the team page: name, contact email, key prefixes,
+// balance and status.
+func TestCLITeamPage(t *testing.T) {
+	e := newCLIEnv(t)
+	out := e.must("account", "create", "--name", "Dispatch", "--contact-email", "ops@dispatch.example")
+	i := strings.Index(out, "sgk_")
+	if i < 0 || !strings.Contains(out, "its API key") {
+		t.Fatalf("account create:\n%s", out)
+	}
+	secret := strings.Fields(out[i:])[0]
+	if code, _, errOut := e.runKey(secret, "account", "list"); code != 0 {
+		t.Fatalf("the new key does not work: %s", errOut)
+	}
+	out = e.must("account", "list")
+	prefix := secret[:len("sgk_")+11]
+	for _, want := range []string{"CONTACT", "API KEYS", "BALANCE", "STATUS", "Dispatch", "ops@dispatch.example", prefix, "active"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("account list lacks %q:\n%s", want, out)
+		}
+	}
+}
