@@ -649,3 +649,20 @@ func CheckName(field, s string) error {
 	}
 	return nil
 }
+
+// CheckText checks a free-text field (a message or template text, an
+// auto-reply): line feeds and tabs are text, but no other control
+// character (ESC drives terminals, CR and NUL split protocols) nor a
+// bidirectional override, which would show the text as other than it is.
+// The error names the field and where.
+func CheckText(field, s string) error {
+	for i, r := range s {
+		if r == '\n' || r == '\t' {
+			continue
+		}
+		if unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) {
+			return Invalidf("%s: control character %U at byte %d is not allowed", field, r, i)
+		}
+	}
+	return nil
+}

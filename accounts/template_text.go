@@ -123,6 +123,9 @@ func FoldName(name string) string {
 // ErrInvalid and names the character position, e.g. `body: at character
 // 4, "{{" is never closed with "}}"`.
 func ValidateTemplateBody(body string) error {
+	if err := CheckText("body", body); err != nil {
+		return err
+	}
 	if _, err := parseTemplate(body, true); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

@@ -73,12 +73,14 @@ func newFixture(t *testing.T) *fixture {
 			f.sent.mails = append(f.sent.mails, sentMail{to, subject, body})
 			return nil
 		},
-		LookupTXT:  f.dns.Resolver().LookupTXT,
-		Stores:     storesOf(st),
-		Logger:     slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Registry:   reg,
-		Registerer: reg,
-		Ready:      st.Ping,
+		LookupTXT: f.dns.Resolver().LookupTXT,
+		// Sender ids any parent may hand out (dispatch.allowed_sender_ids).
+		AllowedSenderIDs: []string{"INFO"},
+		Stores:           storesOf(st),
+		Logger:           slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Registry:         reg,
+		Registerer:       reg,
+		Ready:            st.Ping,
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -40,3 +40,30 @@ func TestQueryParamsChecked(t *testing.T) {
 	f.expect(f.rootKey, "GET", "/v1/messages?account="+f.subA.ID+"&limit=5", nil, http.StatusOK, nil)
 	f.problem("", "GET", "/v1/messages?bogus=1", nil, http.StatusUnauthorized)
 }
+
+// TestFreeTextHygiene: names, labels and free-text fields refuse control
+// characters (line feeds and tabs are text), naming the field.
+func TestFreeTextHygiene(t *testing.T) {
+	f := newFixture(t)
+	f.logTestGrant(f.subA)
+	a := "/v1/accounts/" + f.subA.ID
+	for _, tc := range []struct {
+		method, path string
+		body         map[string]any
+		detail       string
+	}{
+		{"PATCH", a, map[string]any{"name": "Sales\x1b[2J"}, "name: control character U+001B"},
+		{"PATCH", a, map[string]any{"contact_email": "ops@x.example\r\nBcc: all@x.example"}, "contact_email:"},
+		{"POST", a + "/templates", map[string]any{"name": "Hi", "body": "Hello\x1b]0;x\x07"}, "body: control character U+001B"},
+		{"POST", a + "/automations", map[string]any{"name": "Auto\u202e", "kind": "auto_reply", "keyword": "HI", "text": "ok"}, "name: control character U+202E"},
+		{"POST", a + "/automations", map[string]any{"name": "Auto", "kind": "auto_reply", "keyword": "HI", "text": "ok\x00"}, "text: control character U+0000"},
+		{"POST", a + "/credit", map[string]any{"amount": 1, "ref": "po\r\n7"}, "ref: control character U+000D"},
+	} {
+		p := f.problem(f.rootKey, tc.method, tc.path, tc.body, http.StatusUnprocessableEntity)
+		if !strings.Contains(p.Detail, tc.detail) {
+			t.Errorf("%s %s %v: detail %q, want %q", tc.method, tc.path, tc.body, p.Detail, tc.detail)
+		}
+	}
+	// Line feeds and tabs are text.
+	f.expect(f.rootKey, "POST", a+"/templates", map[string]any{"name": "Multi", "body": "Line one\nLine\ttwo"}, http.StatusCreated, nil)
+}

@@ -226,7 +226,8 @@ func validateAccount(a *accounts.Account) error {
 		return invalid("name: is required")
 	case len(a.Name) > 200:
 		return invalid("name: is longer than 200 characters")
-	case a.ContactEmail != "" && !strings.Contains(a.ContactEmail, "@"):
+	case a.ContactEmail != "" && (!strings.Contains(a.ContactEmail, "@") || accounts.CheckName("contact_email", a.ContactEmail) != nil ||
+		strings.ContainsAny(a.ContactEmail, " <>\"")):
 		return invalid("contact_email: %q is not an email address", a.ContactEmail)
 	case !isUpperAlpha(a.DefaultCountry, 2):
 		return invalid("default_country: %q is not an ISO 3166-1 alpha-2 code such as AU", a.DefaultCountry)

@@ -96,7 +96,7 @@ func checkAmount(in *transferBody) error {
 	case len(in.Ref) > 200:
 		return invalid("ref: is longer than 200 characters")
 	}
-	return nil
+	return accounts.CheckName("ref", in.Ref)
 }
 
 // topUp moves credit from the parent to the sub-account {id} (seed 003

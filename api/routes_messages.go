@@ -369,6 +369,12 @@ func (s *server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
+	// Line ends as clients write them are one line feed in an SMS; any
+	// other control character is refused (it would reach phones and logs).
+	in.Text = strings.ReplaceAll(in.Text, "\r\n", "\n")
+	if err := accounts.CheckText("text", in.Text); err != nil {
+		return s.toProblem(r.Context(), err, "message", "")
+	}
 	idem := r.Header.Get("Idempotency-Key")
 	if len(idem) > maxIdempotencyKey {
 		return badRequest("Idempotency-Key: longer than %d characters", maxIdempotencyKey)

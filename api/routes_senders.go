@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/smsgate/smsgate/accounts"
 )
@@ -32,6 +34,8 @@ type SenderStore interface {
 	AssignNumber(ctx context.Context, accountID, number string) (*accounts.Senders, error)
 	UnassignNumber(ctx context.Context, accountID, number string) error
 	AddSenderID(ctx context.Context, accountID, id string) (*accounts.Senders, error)
+	// SenderIDGranted: the operator approved id for acct's tree.
+	SenderIDGranted(ctx context.Context, acct *accounts.Account, id string) (bool, error)
 	RemoveSenderID(ctx context.Context, accountID, id string) error
 	SetDefaultSender(ctx context.Context, accountID, id string) (*accounts.Senders, error)
 }
@@ -110,6 +114,21 @@ func (s *server) addSenderID(w http.ResponseWriter, r *http.Request) error {
 	var in senderIDBody
 	if err := decode(r, &in); err != nil {
 		return err
+	}
+	// A brand name ("PayPal") is the operator's to approve, never the
+	// customer's own: a parent hands out only what the operator approved
+	// for it, or what the configuration allows everyone.
+	id := strings.TrimSpace(in.SenderID)
+	wellFormed := len(id) <= 11 && !strings.ContainsFunc(id, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if wellFormed && !slices.ContainsFunc(s.allowedSenderIDs, func(a string) bool { return strings.EqualFold(a, id) }) { // a malformed one: 422 below
+		ok, err := s.senders.SenderIDGranted(r.Context(), acct, id)
+		if err != nil {
+			return s.senderProblem(r.Context(), err, acct)
+		}
+		if !ok && id != "" && strings.ContainsFunc(id, unicode.IsLetter) {
+			return problemf(http.StatusForbidden, "sender-id-not-approved",
+				"sender_id: %q is not approved for this parent account: the operator approves alphanumeric sender ids (smsgate admin sender-id add) or allows them in dispatch.allowed_sender_ids", id)
+		}
 	}
 	got, err := s.senders.AddSenderID(r.Context(), acct.ID, in.SenderID)
 	if err != nil {

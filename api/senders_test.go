@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -66,7 +67,16 @@ func matrixSenderRows() []mRow {
 			}),
 		unassign,
 		row("POST /v1/accounts/{id}/senders/ids", true, true, "", "", created,
-			mWith("/v1/accounts/%s/senders/ids", map[string]any{"sender_id": "ACME"})),
+			func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
+				root := a.ID // the operator approved ACME for the tree
+				if a.ParentID != "" {
+					root = a.ParentID
+				}
+				if err := w.st.GrantSenderID(t.Context(), root, "ACME"); err != nil {
+					t.Fatal(err)
+				}
+				return "/v1/accounts/" + a.ID + "/senders/ids", map[string]any{"sender_id": "ACME"}
+			}),
 		row("DELETE /v1/accounts/{id}/senders/ids/{sender_id}", true, true, "", "", noContent,
 			func(t *testing.T, w *mWorld, a *accounts.Account) (string, any) {
 				return "/v1/accounts/" + a.ID + "/senders/ids/" + senderID(t, w, a), nil
@@ -95,13 +105,27 @@ func TestSenderRoutes(t *testing.T) {
 	if !slices.Equal(got.Numbers, []string{n}) {
 		t.Fatalf("after assign: %+v", got)
 	}
+	// A parent cannot approve a brand for itself: the operator does, or
+	// the configuration allows it for everyone (INFO in the fixture).
+	for _, id := range []string{"ACME", "PayPal"} {
+		if p := f.problem(f.rootKey, "POST", base+"/ids", map[string]any{"sender_id": id}, http.StatusForbidden); !strings.Contains(p.Detail, "smsgate admin sender-id add") {
+			t.Fatalf("self-approved %s: %q", id, p.Detail)
+		}
+	}
+	f.expect(f.rootKey, "POST", base+"/ids", map[string]any{"sender_id": "info"}, http.StatusCreated, nil)
+	if err := f.store.GrantSenderID(t.Context(), f.root.ID, "ACME"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.GrantSenderID(t.Context(), f.subA.ID, "ACME"); !errors.Is(err, accounts.ErrInvalid) {
+		t.Fatalf("grant to a sub-account: %v", err)
+	}
 	f.expect(f.rootKey, "POST", base+"/ids", map[string]any{"sender_id": "ACME"}, http.StatusCreated, &got)
 	f.expect(f.subAKey, "PUT", base+"/default", map[string]any{"default": "acme"}, http.StatusOK, &got)
 	if got.Default != "ACME" || f.account(f.subA.ID).SenderID != "ACME" {
 		t.Fatalf("default %+v, account sender_id %q", got, f.account(f.subA.ID).SenderID)
 	}
 	f.expect(f.subAKey, "GET", base, nil, http.StatusOK, &got)
-	if got.AccountID != f.subA.ID || !slices.Equal(got.Numbers, []string{n}) || !slices.Equal(got.SenderIDs, []string{"ACME"}) {
+	if got.AccountID != f.subA.ID || !slices.Equal(got.Numbers, []string{n}) || !slices.Equal(got.SenderIDs, []string{"ACME", "info"}) {
 		t.Fatalf("GET senders = %+v", got)
 	}
 

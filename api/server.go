@@ -106,6 +106,9 @@ type Options struct {
 	// Sender accepts messages sent with POST /v1/messages (the router's
 	// pipeline); nil: that route answers 503.
 	Sender MessageSender
+	// AllowedSenderIDs are alphanumeric sender ids any parent may hand out
+	// (dispatch.allowed_sender_ids); others need the operator's approval.
+	AllowedSenderIDs []string
 	// Mailer sends a plain-text mail through the relay (address
 	// confirmations); nil: registering an address that needs one answers 503.
 	Mailer func(ctx context.Context, to, subject, body string) error
@@ -130,10 +133,11 @@ type server struct {
 	onPanic    func(v any)
 	links      func() []smpp.LinkStatus
 	// operator routes (routes_operator.go)
-	operatorKeys  [][]byte
-	operatorStore OperatorStore
-	mailer        func(ctx context.Context, to, subject, body string) error
-	lookupTXT     func(ctx context.Context, name string) ([]string, error)
+	operatorKeys     [][]byte
+	operatorStore    OperatorStore
+	mailer           func(ctx context.Context, to, subject, body string) error
+	allowedSenderIDs []string
+	lookupTXT        func(ctx context.Context, name string) ([]string, error)
 
 	// One store per area, from Options.Stores; nil: the area is unserved.
 	auth          AuthStore
@@ -280,7 +284,7 @@ func New(opts Options) http.Handler {
 	st := opts.Stores
 	s := &server{log: opts.Logger, ready: opts.Ready, openapiDoc: doc,
 		webhooks: opts.Webhooks, sender: opts.Sender, onPanic: opts.OnPanic,
-		mailer: opts.Mailer, lookupTXT: opts.LookupTXT, links: opts.Links,
+		mailer: opts.Mailer, allowedSenderIDs: opts.AllowedSenderIDs, lookupTXT: opts.LookupTXT, links: opts.Links,
 		operatorKeys: opts.OperatorKeys, operatorStore: st.Operator,
 		auth: st.Auth, accounts: st.Accounts, registrations: st.Registrations, policies: st.Policies, keys: st.Keys, money: st.Money,
 		messages: st.Messages, inbox: st.Inbox, users: st.Users, permissions: st.Permissions, billing: st.Billing,

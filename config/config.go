@@ -175,6 +175,10 @@ type Dispatch struct {
 	// its last send; 0: 720h (as long as replies are routed to it).
 	SourcePoolTTL   Duration `yaml:"source_pool_ttl"`
 	RefundOnFailure bool     `yaml:"refund_on_failure"`
+	// AllowedSenderIDs are alphanumeric sender ids any parent account may
+	// hand out (its own brand names are approved per parent by the
+	// operator: smsgate admin sender-id add).
+	AllowedSenderIDs []string `yaml:"allowed_sender_ids"`
 }
 
 // Retry is the backoff for temporary submit failures: Initial doubling up to

@@ -301,6 +301,11 @@ func (c *Config) validateDispatch(v *checker) {
 		}
 		seen[n] = i
 	}
+	for i, id := range d.AllowedSenderIDs {
+		if !alnumIDRE.MatchString(id) || len(id) > 11 {
+			v.add(fmt.Sprintf("dispatch.allowed_sender_ids[%d]", i), "%q must be 1 to 11 letters and digits with at least one letter (SMPP 3.4 alphanumeric source_addr)", id)
+		}
+	}
 	if d.SourcePoolTTL < 0 {
 		v.add("dispatch.source_pool_ttl", "must not be negative (0: the default, 720h)")
 	}
@@ -309,6 +314,7 @@ func (c *Config) validateDispatch(v *checker) {
 var (
 	linkNameRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
 	digitsRE   = regexp.MustCompile(`^[0-9]+$`)
+	alnumIDRE  = regexp.MustCompile(`^(?i)[a-z0-9]{0,10}[a-z][a-z0-9]{0,10}$`)
 	countryRE  = regexp.MustCompile(`^[A-Z]{2}$`)
 	alnumRE    = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 )

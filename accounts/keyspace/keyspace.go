@@ -180,6 +180,13 @@ func (k Space) Numbers(shard int, acct string) string { return k.skey(shard, "nu
 // SenderIDs is the hash of account acct's alphanumeric sender ids (folded -> as typed): <p>:{sN}:senderids:<acct>.
 func (k Space) SenderIDs(shard int, acct string) string { return k.skey(shard, "senderids", acct) }
 
+// SenderGrants is the hash of the alphanumeric sender ids the operator
+// approved for a root account and its sub-accounts (folded id -> id as
+// given): <p>:{sN}:sendergrants:<root>.
+func (k Space) SenderGrants(shard int, root string) string {
+	return k.skey(shard, "sendergrants", root)
+}
+
 // PoolOwner is the string naming who ("<acct> <sender>") holds the
 // conversation between the shared pool number and phone:
 // <p>:pool:{<phone>}:n:<number>. The phone's hash tag keeps every pool key

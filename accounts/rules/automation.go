@@ -35,6 +35,12 @@ func normalizeAutomation(a *accounts.Automation, country string) error {
 	case n > accounts.MaxAutoName:
 		return autoInvalid("name: %d characters, at most %d", n, accounts.MaxAutoName)
 	}
+	if err := accounts.CheckName("name", a.Name); err != nil {
+		return err
+	}
+	if err := accounts.CheckText("text", a.Text); err != nil {
+		return err
+	}
 	a.Keyword = strings.ToUpper(strings.TrimSpace(a.Keyword))
 	a.Text = strings.TrimSpace(a.Text)
 	a.Notify = strings.TrimSpace(a.Notify)

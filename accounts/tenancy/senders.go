@@ -383,3 +383,61 @@ func senderAlpha(id string) (string, error) {
 	}
 	return v, nil
 }
+
+// GrantSenderID records the operator's approval of alphanumeric sender id
+// for root account rootID (a brand the customer has shown is theirs): its
+// parent administrators may then hand it to the root and its sub-accounts.
+// ErrInvalid for a malformed id or a sub-account.
+func (s *Store) GrantSenderID(ctx context.Context, rootID, id string) error {
+	v, err := senderAlpha(id)
+	if err != nil {
+		return err
+	}
+	a, err := s.GetAccount(ctx, rootID)
+	if err != nil {
+		return fmt.Errorf("grant sender id: %w", err)
+	}
+	if a.ParentID != "" {
+		return accounts.Invalidf("account: %s is a sub-account; the operator approves sender ids for parent accounts", rootID)
+	}
+	shard, _ := s.ShardFromID(rootID)
+	if err := s.RDB.HSet(ctx, s.Keys.SenderGrants(shard, rootID), strings.ToLower(v), v).Err(); err != nil {
+		return fmt.Errorf("grant sender id %s: %w", v, err)
+	}
+	return nil
+}
+
+// RevokeSenderGrant withdraws the operator's approval of id for rootID
+// (ids already handed out stay until removed). ErrNotFound if it had none.
+func (s *Store) RevokeSenderGrant(ctx context.Context, rootID, id string) error {
+	if _, err := s.AcctKey(rootID); err != nil {
+		return err
+	}
+	shard, _ := s.ShardFromID(rootID)
+	n, err := s.RDB.HDel(ctx, s.Keys.SenderGrants(shard, rootID), strings.ToLower(strings.TrimSpace(id))).Result()
+	if err != nil {
+		return fmt.Errorf("revoke sender id %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sender id %q of account %s: %w", id, rootID, accounts.ErrNotFound)
+	}
+	return nil
+}
+
+// SenderIDGranted reports whether the operator approved id for the tree of
+// account acct (its root).
+func (s *Store) SenderIDGranted(ctx context.Context, acct *accounts.Account, id string) (bool, error) {
+	root := acct.ID
+	if acct.ParentID != "" {
+		root = acct.ParentID
+	}
+	shard, err := s.ShardFromID(root)
+	if err != nil {
+		return false, err
+	}
+	ok, err := s.RDB.HExists(ctx, s.Keys.SenderGrants(shard, root), strings.ToLower(strings.TrimSpace(id))).Result()
+	if err != nil {
+		return false, fmt.Errorf("sender id %s: %w", id, err)
+	}
+	return ok, nil
+}

@@ -67,7 +67,7 @@ func openStore(path string) (*redisstore.Store, func(), error) {
 // what exists before any API key does.
 func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: smsgate admin bootstrap|parent|credit|billing|number|domain|unrouted|operator-key --config FILE ...")
+		fmt.Fprintln(stderr, "usage: smsgate admin bootstrap|parent|credit|billing|sender-id|number|domain|unrouted|operator-key --config FILE ...")
 		return 2
 	}
 	if args[0] == "number" { // "admin number add|remove": cli_senders.go
@@ -75,6 +75,9 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if args[0] == "domain" { // "admin domain approve": cli_registrations.go
 		return adminDomain(ctx, args[1:], stdout, stderr)
+	}
+	if args[0] == "sender-id" { // operator approval of brand names: admin_billing.go
+		return adminSenderID(ctx, args[1:], stdout, stderr)
 	}
 	if args[0] == "billing" { // what the operator sells a customer: admin_billing.go
 		return adminBilling(ctx, args[1:], stdout, stderr)

@@ -116,3 +116,48 @@ func adminBillingRun(ctx context.Context, store *redisstore.Store, id string, c 
 	fmt.Fprintln(stdout)
 	return 0
 }
+
+// adminSenderID is "admin sender-id add|remove --config FILE --account
+// ROOTID ID": the operator approves an alphanumeric sender id (a brand the
+// customer has shown is theirs) for a parent account, whose administrators
+// may then hand it to the account and its sub-accounts.
+func adminSenderID(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const usage = "usage: smsgate admin sender-id add|remove --config FILE --account ROOTID SENDERID"
+	if len(args) == 0 || (args[0] != "add" && args[0] != "remove") {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet("admin sender-id "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file (for redis)")
+	acct := fs.String("account", "", "the parent account `ID`")
+	pos, err := parseInterleaved(fs, args[1:])
+	if err != nil {
+		return 2
+	}
+	if *cfgPath == "" || *acct == "" || len(pos) != 1 {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	store, closeStore, err := openStore(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer closeStore()
+	if args[0] == "add" {
+		err = store.GrantSenderID(ctx, *acct, pos[0])
+	} else {
+		err = store.RevokeSenderGrant(ctx, *acct, pos[0])
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "smsgate:", err)
+		return 1
+	}
+	if args[0] == "add" {
+		fmt.Fprintf(stdout, "sender id %s approved for account %s and its sub-accounts (its administrators assign it: smsgate senderid add)\n", pos[0], *acct)
+	} else {
+		fmt.Fprintf(stdout, "sender id %s no longer approved for account %s (ids assigned already stay until removed)\n", pos[0], *acct)
+	}
+	return 0
+}

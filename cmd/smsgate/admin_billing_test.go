@@ -49,4 +49,17 @@ func TestAdminBilling(t *testing.T) {
 	if code, _, errOut := run("billing", "--config", cfg, "--account", "a0-nosuch"); code != 1 || !strings.Contains(errOut, "not found") {
 		t.Errorf("unknown account: %d %s", code, errOut)
 	}
+	// The operator approves brand names for a parent.
+	if code, out, errOut := run("sender-id", "add", "--config", cfg, "--account", id, "PayPal"); code != 0 || !strings.Contains(out, "sender id PayPal approved for account "+id) {
+		t.Errorf("sender-id add: %d %s %s", code, out, errOut)
+	}
+	if code, _, errOut := run("sender-id", "add", "--config", cfg, "--account", id, "Pay Pal!"); code != 1 || !strings.Contains(errOut, "letters and digits") {
+		t.Errorf("sender-id add malformed: %d %s", code, errOut)
+	}
+	if code, out, errOut := run("sender-id", "remove", "--config", cfg, "--account", id, "paypal"); code != 0 || !strings.Contains(out, "no longer approved") {
+		t.Errorf("sender-id remove: %d %s %s", code, out, errOut)
+	}
+	if code, _, errOut := run("sender-id", "remove", "--config", cfg, "--account", id, "paypal"); code != 1 || !strings.Contains(errOut, "not found") {
+		t.Errorf("sender-id remove again: %d %s", code, errOut)
+	}
 }

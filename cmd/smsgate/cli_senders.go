@@ -21,7 +21,7 @@ func cliSenderCommands() map[string]command {
 		"sender default":  {"--account ID (NUMBER|SENDERID|--clear)", senderDefault},
 		"number assign":   {"--account ID NUMBER", senderAdd("numbers", "number", "NUMBER", "number %s assigned to account %s\n")},
 		"number release":  {"--account ID NUMBER", remove("senders/numbers", "NUMBER", "number %s given back to the parent account\n")},
-		"senderid add":    {"--account ID SENDERID", senderAdd("ids", "sender_id", "SENDERID", "sender id %s approved for account %s\n")},
+		"senderid add":    {"--account ID SENDERID", senderAdd("ids", "sender_id", "SENDERID", "sender id %s assigned to account %s\n")},
 		"senderid remove": {"--account ID SENDERID", remove("senders/ids", "SENDERID", "sender id %s withdrawn\n")},
 	}
 }

@@ -23,6 +23,9 @@ func TestCLISenders(t *testing.T) {
 	if !strings.Contains(out.String(), "number 61480000123 allocated to account "+e.root.ID) {
 		t.Fatalf("admin number add printed %q", out.String())
 	}
+	if err := e.store.GrantSenderID(t.Context(), e.root.ID, "ACME"); err != nil { // admin sender-id add
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name   string
 		key    string
@@ -32,7 +35,8 @@ func TestCLISenders(t *testing.T) {
 		stderr string
 	}{
 		{"assign", e.key, []string{"number", "assign", "--account", sub.ID, "+61480000123"}, 0, "number +61480000123 assigned to account " + sub.ID, ""},
-		{"approve", e.key, []string{"senderid", "add", "--account", sub.ID, "ACME"}, 0, "sender id ACME approved", ""},
+		{"assign", e.key, []string{"senderid", "add", "--account", sub.ID, "ACME"}, 0, "sender id ACME assigned", ""},
+		{"a brand the operator did not approve", e.key, []string{"senderid", "add", "--account", sub.ID, "PayPal"}, 1, "", "smsgate admin sender-id add"},
 		{"default", key, []string{"sender", "default", "--account", sub.ID, "ACME"}, 0, "ACME", ""},
 		{"list", key, []string{"sender", "list", "--account", sub.ID}, 0, "+61480000123", ""},
 		{"sub approves its own", key, []string{"senderid", "add", "--account", sub.ID, "MINE"}, 1, "", "needs role parent_admin"},

@@ -65,4 +65,10 @@ func TestNumberFormsEndToEnd(t *testing.T) {
 		!strings.Contains(body, "write it in international form") || !strings.Contains(body, `to[0]:`) {
 		t.Fatalf("API: %d %s", code, body)
 	}
+	// A control character in the text is refused, naming the field; CRLF
+	// is a line end.
+	code, body = g.do("POST", "/v1/messages", `{"account": "`+g.parent.ID+`", "to": ["+61412000666"], "text": "hi\u001b[31m"}`)
+	if code != 422 || !strings.Contains(body, "text: control character U+001B") {
+		t.Fatalf("API, ESC in the text: %d %s", code, body)
+	}
 }

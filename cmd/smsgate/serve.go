@@ -246,6 +246,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	if lns.http != nil {
 		h := api.New(api.Options{
 			Mailer: noticeMailer(mailer, cfg.SMTP.Hostname), LookupTXT: verifyLookup(cfg),
+			AllowedSenderIDs: cfg.Dispatch.AllowedSenderIDs,
 			// The account store serves every area of the API.
 			Stores: api.Stores{Auth: store, Accounts: store, Registrations: store, Policies: store, Keys: store, Money: store,
 				Messages: store, Inbox: store, Users: store, Permissions: store, Billing: store, Stats: store,
