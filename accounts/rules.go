@@ -235,7 +235,8 @@ const (
 
 // Limits of automation rules.
 const (
-	// MaxAutomations is the number of rules an account may have.
+	// MaxAutomations is the default quota of rules an account may have
+	// (Quotas.Automations).
 	MaxAutomations = 20
 	// AutoAnyKeyword matches every reply.
 	AutoAnyKeyword = "*"
@@ -247,8 +248,9 @@ const (
 	MaxAutoForward = 10
 )
 
-// ErrAutomationLimit: the account already has MaxAutomations rules.
-var ErrAutomationLimit = errors.New("automation rule limit reached")
+// ErrAutomationLimit: the account already has its quota of rules (a
+// *QuotaError).
+var ErrAutomationLimit = ErrQuota
 
 // Automation is one automation rule of an account.
 type Automation struct {

@@ -98,7 +98,8 @@ func TestAutomationRoutes(t *testing.T) {
 			http.StatusCreated, nil)
 	}
 	p := f.problem(f.subAKey, "POST", base, map[string]any{"name": "n", "kind": "auto_reply", "keyword": "one", "text": "t"}, http.StatusConflict)
-	if !strings.Contains(p.Detail, "already has 20 automation rules") {
+	if !strings.Contains(p.Detail, "automation_rules: account "+f.subA.ID+" has 20 of its quota of 20") || p.Type != "urn:smsgate:problem:quota-exceeded" ||
+		p.Limit != "automation_rules" || p.Max == nil || *p.Max != 20 {
 		t.Fatalf("limit detail %q", p.Detail)
 	}
 	f.expect(f.subAKey, "DELETE", rule, nil, http.StatusNoContent, nil)

@@ -32,6 +32,9 @@ type Problem struct {
 	Limit      string `json:"limit,omitempty"`
 	Max        *int64 `json:"max,omitempty"`
 	RetryAfter int64  `json:"retry_after,omitempty"`
+	// Used is an extension member of the quota-exceeded problem (409, with
+	// Limit the quota's name and Max its value): how much is in use.
+	Used *int64 `json:"used,omitempty"`
 }
 
 // Error makes a *Problem usable as an error inside handlers: returning one
@@ -113,6 +116,7 @@ func (s *server) toProblem(ctx context.Context, err error, what, id string) *Pro
 	var be *accounts.BalanceError
 	var le *accounts.LimitError
 	var ce *accounts.CreditError
+	var qe *accounts.QuotaError
 	switch {
 	case errors.As(err, &p):
 		return p
@@ -127,6 +131,11 @@ func (s *server) toProblem(ctx context.Context, err error, what, id string) *Pro
 			"amount: %s has %s", describe(what, id), be.Error())
 		need, have := be.Need, be.Have
 		p.Need, p.Have = &need, &have
+		return p
+	case errors.As(err, &qe):
+		p := problemf(http.StatusConflict, "quota-exceeded", "%s", qe.Error())
+		limit, used := qe.Limit, qe.Used
+		p.Limit, p.Max, p.Used = qe.Quota, &limit, &used
 		return p
 	case errors.As(err, &ce):
 		return problemf(http.StatusUnprocessableEntity, "insufficient-credit", "%s", ce.Error())

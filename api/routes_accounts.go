@@ -327,8 +327,35 @@ func (s *server) getAccount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, acct)
+	out := accountView{Account: acct}
+	if qs, ok := s.accounts.(quotaUser); ok {
+		if out.Quotas, err = qs.QuotaUsage(r.Context(), acct.ID); err != nil {
+			return s.toProblem(r.Context(), err, "account", acct.ID)
+		}
+		if s.webhooks != nil {
+			hooks, err := s.webhooks.List(r.Context(), acct.ID)
+			if err != nil {
+				return s.toProblem(r.Context(), err, "account", acct.ID)
+			}
+			u := out.Quotas[accounts.QuotaWebhooks]
+			u.Used = int64(len(hooks))
+			out.Quotas[accounts.QuotaWebhooks] = u
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// accountView is GET /v1/accounts/{id}: the account, and per quota what it
+// uses of it.
+type accountView struct {
+	*accounts.Account
+	Quotas map[string]accounts.QuotaUse `json:"quotas,omitempty"`
+}
+
+// quotaUser is the part of an account store that reports quota usage.
+type quotaUser interface {
+	QuotaUsage(ctx context.Context, id string) (map[string]accounts.QuotaUse, error)
 }
 
 // patchAccount changes the given settings. Each group of fields needs its

@@ -64,9 +64,6 @@ func (s *server) automationProblem(ctx context.Context, err error, accountID, id
 	switch {
 	case errors.Is(err, accounts.ErrNotFound) && id != "":
 		return notFound("automation rule", id)
-	case errors.Is(err, accounts.ErrAutomationLimit):
-		return problemf(http.StatusConflict, "automation-limit",
-			"account %s already has %d automation rules, the most allowed; delete one first", accountID, accounts.MaxAutomations)
 	}
 	return s.toProblem(ctx, err, "account", accountID)
 }

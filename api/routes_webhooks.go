@@ -94,8 +94,8 @@ func (s *server) webhookProblem(ctx context.Context, err error, accountID, id st
 		// The message names the field: "invalid webhook: url: ...".
 		return invalid("%s", strings.TrimPrefix(err.Error(), webhook.ErrInvalid.Error()+": "))
 	case errors.Is(err, webhook.ErrLimit):
-		return problemf(http.StatusConflict, "webhook-limit", "account %s: %s", accountID,
-			strings.TrimPrefix(err.Error(), webhook.ErrLimit.Error()+": "))
+		return problemf(http.StatusConflict, "quota-exceeded", "%s",
+			strings.Replace(strings.TrimPrefix(err.Error(), webhook.ErrLimit.Error()+": "), "account has", "account "+accountID+" has", 1))
 	}
 	return s.toProblem(ctx, err, "account", accountID)
 }

@@ -191,7 +191,7 @@ func TestWebhookLimit(t *testing.T) {
 		f.expect(f.subAKey, "POST", a, map[string]any{"url": "https://hooks.example.com/"}, http.StatusCreated, nil)
 	}
 	p := f.problem(f.subAKey, "POST", a, map[string]any{"url": "https://hooks.example.com/"}, http.StatusConflict)
-	if !strings.Contains(p.Detail, "at most 10") {
+	if !strings.Contains(p.Detail, "has its quota of 10 webhooks") || p.Type != "urn:smsgate:problem:quota-exceeded" {
 		t.Fatalf("detail %q", p.Detail)
 	}
 }

@@ -141,6 +141,13 @@ func TestLoadBad(t *testing.T) {
 			`dispatch.source_pool[3]: "ACME" must be a number in international form without '+', 8 to 15 digits (replies come back to it)`,
 			"dispatch.source_pool_ttl: must not be negative (0: the default, 720h)",
 		},
+		"quotas": {
+			`dispatch.allowed_sender_ids[1]: "Pay Pal" must be 1 to 11 letters and digits with at least one letter (SMPP 3.4 alphanumeric source_addr)`,
+			`dispatch.allowed_sender_ids[2]: "ABCDEFGHIJKL" must be 1 to 11 letters and digits with at least one letter (SMPP 3.4 alphanumeric source_addr)`,
+			`dispatch.allowed_sender_ids[3]: "1234" must be 1 to 11 letters and digits with at least one letter (SMPP 3.4 alphanumeric source_addr)`,
+			"quotas.contacts: -1 must be between 1 and 100000000 (0 or absent: the default)",
+			"quotas.inbox: 200000000 must be between 1 and 100000000 (0 or absent: the default)",
+		},
 		"dns": {
 			`dns.servers[1]: "9.9.9.9" is not a host:port address`,
 			`dns.servers[2]: "[::1]:0" needs a port other than 0`,

@@ -306,6 +306,16 @@ func (c *Config) validateDispatch(v *checker) {
 			v.add(fmt.Sprintf("dispatch.allowed_sender_ids[%d]", i), "%q must be 1 to 11 letters and digits with at least one letter (SMPP 3.4 alphanumeric source_addr)", id)
 		}
 	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"contacts", c.Quotas.Contacts}, {"groups", c.Quotas.Groups}, {"templates", c.Quotas.Templates}, {"keys", c.Quotas.Keys},
+		{"webhooks", c.Quotas.Webhooks}, {"invitations", c.Quotas.Invitations}, {"automation_rules", c.Quotas.AutomationRules},
+		{"inbox", c.Quotas.Inbox}, {"blocked", c.Quotas.Blocked}} {
+		if f.v < 0 || f.v > 100_000_000 {
+			v.add("quotas."+f.name, "%d must be between 1 and 100000000 (0 or absent: the default)", f.v)
+		}
+	}
 	if d.SourcePoolTTL < 0 {
 		v.add("dispatch.source_pool_ttl", "must not be negative (0: the default, 720h)")
 	}

@@ -174,7 +174,8 @@ func (s *Service) manage(ctx context.Context, k keys, op, id string, args ...any
 	case "NOTFOUND":
 		return "", fmt.Errorf("%s webhook %s: %w", op, id, ErrNotFound)
 	case "LIMIT":
-		return "", fmt.Errorf("%w: an account may have at most %d webhooks", ErrLimit, s.o.MaxPerAccount)
+		max := args[len(args)-1]
+		return "", fmt.Errorf("%w: webhooks: account has its quota of %v webhooks; delete one, or ask the operator to raise it", ErrLimit, max)
 	}
 	return str, nil
 }
@@ -206,7 +207,13 @@ func (s *Service) Create(ctx context.Context, accountID, rawURL string, events [
 		return nil, "", fmt.Errorf("encode webhook: %w", err)
 	}
 	secret := newSecret()
-	if _, err := s.manage(ctx, k, "create", r.ID, b, secret, s.o.MaxPerAccount); err != nil {
+	max := s.o.MaxPerAccount
+	if s.o.Quota != nil {
+		if max, err = s.o.Quota(ctx, accountID); err != nil {
+			return nil, "", fmt.Errorf("create webhook: %w", err)
+		}
+	}
+	if _, err := s.manage(ctx, k, "create", r.ID, b, secret, max); err != nil {
 		return nil, "", err
 	}
 	s.log.InfoContext(ctx, "webhook created", "account", accountID, "webhook", r.ID)

@@ -170,8 +170,10 @@ type Options struct {
 	// and never less than twice Timeout, so that a slow delivery is not
 	// sent twice.
 	ClaimIdle time.Duration
-	// MaxPerAccount bounds an account's webhooks; default 10.
+	// MaxPerAccount bounds an account's webhooks; default 10. Quota, if
+	// set, gives each account's bound instead (the account quotas).
 	MaxPerAccount int
+	Quota         func(ctx context.Context, accountID string) (int, error)
 	// HTTPClient sends deliveries; default a client that follows no
 	// redirects, uses no proxy and dials through Guard. Its own timeout, if
 	// any, applies besides Timeout.

@@ -241,7 +241,7 @@ func TestCreateValidationAndLimit(t *testing.T) {
 		{"bad event", "https://example.com/b", []string{"message.status", "sms.sent"}, ErrInvalid, `events[1]: "sms.sent"`},
 		{"ping not subscribable", "https://example.com/b", []string{"ping"}, ErrInvalid, "events[0]"},
 		{"second ok", "https://example.com/b", []string{"balance.low"}, nil, ""},
-		{"over limit", "https://example.com/c", nil, ErrLimit, "at most 2"},
+		{"over limit", "https://example.com/c", nil, ErrLimit, "quota of 2 webhooks"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -72,6 +72,10 @@ func (s *Store) upsertContacts(ctx context.Context, accountID string, ins []acco
 	if err != nil {
 		return nil, err
 	}
+	q, err := s.QuotasOf(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]upserted, 0, len(ins))
 	for chunk := range slices.Chunk(ins, accounts.ContactBatch) {
 		fields := make([]string, len(chunk))
@@ -102,7 +106,7 @@ func (s *Store) upsertContacts(ctx context.Context, accountID string, ins []acco
 				return fmt.Errorf("upsert contacts of %s: %w", accountID, err)
 			}
 			keys := []string{zset, index}
-			args := []any{s.Now().UnixMilli(), accountID, len(chunk)}
+			args := []any{s.Now().UnixMilli(), accountID, len(chunk), q.Contacts}
 			seen := make(map[string]string, len(chunk))
 			for i, in := range chunk {
 				found, ok := seen[in.Number]
@@ -120,6 +124,11 @@ func (s *Store) upsertContacts(ctx context.Context, accountID string, ins []acco
 			res, err = s.RunChecked(ctx, contactUpsertScript, keys, args...)
 			if err != nil {
 				return fmt.Errorf("upsert contacts of %s: %w", accountID, err)
+			}
+			if len(res) == 3 && res[0] == "quota" {
+				used, _ := strconv.ParseInt(res[1], 10, 64)
+				want, _ := strconv.ParseInt(res[2], 10, 64)
+				return &accounts.QuotaError{Account: accountID, Quota: accounts.QuotaContacts, Limit: q.Contacts, Used: used, Want: want}
 			}
 			return nil
 		})

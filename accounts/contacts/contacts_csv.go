@@ -149,6 +149,11 @@ func (s *Store) ImportContacts(ctx context.Context, accountID string, r io.Reade
 	if lr.N <= 0 {
 		return nil, fmt.Errorf("%w: the file is over %d MiB; split it", accounts.ErrTooLarge, ImportMaxBytes>>20)
 	}
+	// The quota is checked for the whole file first, so that an import
+	// that does not fit writes nothing (each batch's script checks again).
+	if err := s.importFits(ctx, accountID, ins); err != nil {
+		return nil, err
+	}
 	done, err := s.upsertContacts(ctx, accountID, ins)
 	if err != nil {
 		return nil, err
@@ -280,4 +285,48 @@ func csvCell(v string) string {
 		return "'" + v
 	}
 	return v
+}
+
+// importFits checks that the new numbers among ins fit the account's
+// contacts quota.
+func (s *Store) importFits(ctx context.Context, accountID string, ins []accounts.ContactInput) error {
+	if len(ins) == 0 {
+		return nil
+	}
+	q, err := s.QuotasOf(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	_, zset, index, err := s.contactKeys(accountID)
+	if err != nil {
+		return err
+	}
+	numbers := make([]string, 0, len(ins))
+	seen := make(map[string]bool, len(ins))
+	for _, in := range ins {
+		if !seen[in.Number] {
+			seen[in.Number] = true
+			numbers = append(numbers, in.Number)
+		}
+	}
+	var fresh int64
+	for chunk := range slices.Chunk(numbers, 1000) {
+		have, err := s.RDB.HMGet(ctx, index, chunk...).Result()
+		if err != nil {
+			return fmt.Errorf("import contacts of %s: %w", accountID, err)
+		}
+		for _, h := range have {
+			if h == nil {
+				fresh++
+			}
+		}
+	}
+	used, err := s.RDB.ZCard(ctx, zset).Result()
+	if err != nil {
+		return fmt.Errorf("import contacts of %s: %w", accountID, err)
+	}
+	if used+fresh > q.Contacts {
+		return &accounts.QuotaError{Account: accountID, Quota: accounts.QuotaContacts, Limit: q.Contacts, Used: used, Want: fresh}
+	}
+	return nil
 }

@@ -84,14 +84,22 @@ func (s *Store) CreateGroup(ctx context.Context, accountID, name string) (*accou
 	if _, err := s.GetAccount(ctx, accountID); err != nil {
 		return nil, err
 	}
+	q, err := s.QuotasOf(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
 	shard, _ := s.ShardFromID(accountID) // valid: GetAccount succeeded
 	g := &accounts.Group{ID: store.NewShardedID("g", shard), AccountID: accountID, Name: name, SharedWith: []string{},
 		CreatedAt: time.UnixMilli(s.Now().UnixMilli())}
 	norm := accounts.NormGroupName(name)
 	keys := []string{s.Keys.Groups(shard, accountID), s.Keys.Group(shard, g.ID)}
-	res, err := s.Run(ctx, groupCreateScript, keys, norm, g.ID, name, accountID, g.CreatedAt.UnixMilli()).StringSlice()
+	res, err := s.Run(ctx, groupCreateScript, keys, norm, g.ID, name, accountID, g.CreatedAt.UnixMilli(), q.Groups).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("create group %q: %w", name, err)
+	}
+	if res[0] == "quota" {
+		used, _ := strconv.ParseInt(res[1], 10, 64)
+		return nil, &accounts.QuotaError{Account: accountID, Quota: accounts.QuotaGroups, Limit: q.Groups, Used: used, Want: 1}
 	}
 	if res[0] == "taken" {
 		return nil, fmt.Errorf("%w: name: account %s already has a group named %q (%s)", accounts.ErrGroupExists, accountID, name, res[1])

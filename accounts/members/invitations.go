@@ -69,6 +69,18 @@ func (s *Store) CreateInvitation(ctx context.Context, req accounts.InvitationReq
 	}
 	shard, _ := s.ShardFromID(a.ID)
 	now := time.UnixMilli(s.Now().UnixMilli())
+	// The quota counts pending invitations that have not expired.
+	q, err := s.QuotasOf(ctx, a.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	pending, err := s.RDB.ZCount(ctx, s.Keys.Invitations(shard, a.ID), strconv.FormatInt(now.UnixMilli(), 10), "+inf").Result()
+	if err != nil {
+		return "", nil, fmt.Errorf("create invitation: %w", err)
+	}
+	if pending >= q.Invitations {
+		return "", nil, &accounts.QuotaError{Account: a.ID, Quota: accounts.QuotaInvitations, Limit: q.Invitations, Used: pending, Want: 1}
+	}
 	inv := &accounts.Invitation{
 		ID: store.NewShardedID("i", shard), AccountID: a.ID, Email: email, Role: req.Role,
 		CreatedBy: req.CreatedBy, CreatedAt: now, ExpiresAt: now.Add(ttl), Status: accounts.InvitePending,

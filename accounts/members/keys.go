@@ -82,6 +82,19 @@ func (s *Store) createKey(ctx context.Context, accountID string, role accounts.R
 	// then made usable: a crash in between leaves a listed id that
 	// authenticates nothing, never a working key nobody can see or revoke,
 	// nor one that outlives its creator.
+	if scope == "" { // relay keys are the operator's or a root admin's, few by nature
+		q, err := s.QuotasOf(ctx, a.ID)
+		if err != nil {
+			return "", nil, err
+		}
+		n, err := s.RDB.SCard(ctx, s.Keys.APIKeys(shard, a.ID)).Result()
+		if err != nil {
+			return "", nil, fmt.Errorf("create key: %w", err)
+		}
+		if n >= q.Keys {
+			return "", nil, &accounts.QuotaError{Account: a.ID, Quota: accounts.QuotaKeys, Limit: q.Keys, Used: n, Want: 1}
+		}
+	}
 	var creatorTag string // the creator's membership: the key lives as long as it
 	pipe := s.RDB.TxPipeline()
 	pipe.SAdd(ctx, s.Keys.APIKeys(shard, a.ID), k.ID)

@@ -163,6 +163,9 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 				out.IDs = append(out.IDs, ids[i])
 			}
 		}
+		if len(blocked) > 0 {
+			s.capBlocked(ctx, req.AccountID, shard)
+		}
 		return out, nil
 	case "optout":
 		oe := &accounts.OptedOutError{}
@@ -170,6 +173,7 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 			m.ID, m.AccountID, m.Status, m.Price, m.CreatedAt = ids[i], req.AccountID, accounts.MsgBlocked, 0, now
 			oe.Numbers = append(oe.Numbers, m.To)
 		}
+		s.capBlocked(ctx, req.AccountID, shard)
 		return nil, fmt.Errorf("accept for %s: %w", req.AccountID, oe)
 	case "dup":
 		prev, _ := res[1].(string)
@@ -229,4 +233,35 @@ func acceptBlocked(res []any, n int) map[int]bool {
 func isNoScript(err error) bool {
 	var re redis.Error
 	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "NOSCRIPT")
+}
+
+// capBlocked keeps the account's blocked log within its quota, dropping the
+// oldest records (best effort: a failure leaves the log longer for a while).
+func (s *Store) capBlocked(ctx context.Context, accountID string, shard int) {
+	q, err := s.QuotasOf(ctx, accountID)
+	if err != nil {
+		return
+	}
+	_ = s.capLog(ctx, s.Keys.Blocked(shard, accountID), q.Blocked, func(id string) string { return s.Keys.Message(shard, id) })
+}
+
+// capLog trims the zset zkey (scored by time) to its newest max members,
+// deleting the records (hashKey of each id) of those dropped.
+func (s *Store) capLog(ctx context.Context, zkey string, max int64, hashKey func(id string) string) error {
+	n, err := s.RDB.ZCard(ctx, zkey).Result()
+	if err != nil || n <= max {
+		return err
+	}
+	gone, err := s.RDB.ZPopMin(ctx, zkey, n-max).Result()
+	if err != nil {
+		return err
+	}
+	pipe := s.RDB.Pipeline()
+	for _, z := range gone {
+		if id, ok := z.Member.(string); ok {
+			pipe.Del(ctx, hashKey(id))
+		}
+	}
+	_, err = pipe.Exec(ctx)
+	return err
 }

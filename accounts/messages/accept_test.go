@@ -414,3 +414,32 @@ func TestAcceptParentFromCaller(t *testing.T) {
 		t.Errorf("balance %d, want 97", b)
 	}
 }
+
+// TestBlockedLogQuota: the blocked log keeps at most the account's quota of
+// records, dropping the oldest (and their records) beyond it.
+func TestBlockedLogQuota(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.New(t, redisstore.Options{Quotas: accounts.Quotas{Blocked: 2}})
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	var first string
+	for i := range 4 {
+		to := fmt.Sprintf("6141100000%d", i)
+		if _, err := s.AddOptOut(ctx, a.ID, accounts.OptOut{Number: to, Reason: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		m := storetest.AcceptTestMsg(to, 1, 5)
+		if _, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, Messages: []*accounts.Message{m}}); !errors.Is(err, accounts.ErrOptedOut) {
+			t.Fatalf("accept to an opted-out number: %v", err)
+		}
+		if i == 0 {
+			first = m.ID
+		}
+	}
+	got, _, err := s.ListBlocked(ctx, a.ID, 10, "")
+	if err != nil || len(got) != 2 || got[0].To != "61411000003" || got[1].To != "61411000002" {
+		t.Fatalf("blocked log %v, %v: want the two newest", got, err)
+	}
+	if _, err := s.GetMessage(ctx, first); !errors.Is(err, accounts.ErrNotFound) {
+		t.Fatalf("the dropped record: %v", err)
+	}
+}

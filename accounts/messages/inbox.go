@@ -70,6 +70,15 @@ func (s *Store) RouteReply(ctx context.Context, r accounts.Reply) (*accounts.Rep
 	if err != nil {
 		return nil, nil, fmt.Errorf("store reply: %w", err)
 	}
+	// The inbox quota: the oldest replies go (best effort). The unrouted
+	// inbox is the operator's, bounded by the default.
+	max := s.Quotas.Inbox
+	if inbox != inboxUnrouted {
+		if q, err := s.QuotasOf(ctx, inbox); err == nil {
+			max = q.Inbox
+		}
+	}
+	_ = s.capLog(ctx, s.Keys.Inbox(shard, inbox), max, func(id string) string { return s.Keys.Reply(shard, id) })
 	return &r, msg, nil
 }
 

@@ -149,9 +149,13 @@ func (s *Store) CreateAutomation(ctx context.Context, accountID string, a accoun
 	if err != nil {
 		return nil, err
 	}
+	q, err := s.QuotasOf(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
 	err = s.autoWrite(ctx, key, func(rules []accounts.Automation) error {
-		if len(rules) >= accounts.MaxAutomations {
-			return fmt.Errorf("account %s has %d rules, at most %d: %w", accountID, len(rules), accounts.MaxAutomations, accounts.ErrAutomationLimit)
+		if int64(len(rules)) >= q.Automations {
+			return &accounts.QuotaError{Account: accountID, Quota: accounts.QuotaAutomations, Limit: q.Automations, Used: int64(len(rules)), Want: 1}
 		}
 		return autoConflict(rules, &a)
 	}, &a)

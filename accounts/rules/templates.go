@@ -31,10 +31,9 @@ var (
 
 // Template limits.
 const (
-	TemplateMaxName  = 64   // characters
-	TemplateMaxBody  = 2000 // characters, before placeholders are filled
-	TemplateMaxCount = 500  // templates per account
-	tplRetries       = 5    // compare-and-set attempts against concurrent changes
+	TemplateMaxName = 64   // characters
+	TemplateMaxBody = 2000 // characters, before placeholders are filled
+	tplRetries      = 5    // compare-and-set attempts against concurrent changes
 )
 
 func tplInvalid(format string, args ...any) error {
@@ -116,15 +115,22 @@ func (s *Store) CreateTemplate(ctx context.Context, accountID, name, body string
 	if err != nil {
 		return nil, fmt.Errorf("create template: %w", err)
 	}
+	q, err := s.QuotasOf(ctx, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("create template: %w", err)
+	}
 	shard, _ := s.ShardFromID(accountID)
 	now := time.UnixMilli(s.Now().UnixMilli()).UTC()
 	for range tplRetries {
 		t := &accounts.Template{ID: store.NewShardedID("t", shard), AccountID: accountID, Name: name, Body: body, CreatedAt: now, UpdatedAt: now}
 		js, _ := json.Marshal(t)
 		res, err := s.Run(ctx, tplSaveScript, []string{tpls, names, acct},
-			t.ID, accounts.FoldName(name), js, "", "", TemplateMaxCount).Text()
+			t.ID, accounts.FoldName(name), js, "", "", q.Templates).Text()
 		if err != nil {
 			return nil, fmt.Errorf("create template in %s: %w", accountID, err)
+		}
+		if res == "full" {
+			return nil, &accounts.QuotaError{Account: accountID, Quota: accounts.QuotaTemplates, Limit: q.Templates, Used: q.Templates, Want: 1}
 		}
 		if err := tplResult(res, accountID, name); err != nil {
 			return nil, err
@@ -148,7 +154,7 @@ func tplResult(res, accountID, name string) error {
 	case "taken":
 		return fmt.Errorf("name: %q: %w in account %s", name, accounts.ErrTemplateNameTaken, accountID)
 	case "full":
-		return tplInvalid("account %s has %d templates, the most allowed", accountID, TemplateMaxCount)
+		return fmt.Errorf("%w: templates of account %s", accounts.ErrQuota, accountID)
 	}
 	return fmt.Errorf("template script: unexpected answer %q", res)
 }
@@ -188,7 +194,7 @@ func (s *Store) UpdateTemplate(ctx context.Context, accountID, id string, u acco
 		t.UpdatedAt = time.UnixMilli(s.Now().UnixMilli()).UTC()
 		js, _ := json.Marshal(&t)
 		res, err := s.Run(ctx, tplSaveScript, []string{tpls, names, acct},
-			id, accounts.FoldName(t.Name), js, raw, accounts.FoldName(cur.Name), TemplateMaxCount).Text()
+			id, accounts.FoldName(t.Name), js, raw, accounts.FoldName(cur.Name), accounts.MaxQuota).Text() // an update adds none
 		if err != nil {
 			return nil, fmt.Errorf("update template %s of %s: %w", id, accountID, err)
 		}

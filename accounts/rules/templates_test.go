@@ -252,14 +252,22 @@ func TestTemplateConcurrency(t *testing.T) {
 	}
 }
 
+// TestTemplateCountLimit: templates are bounded by the account's quota
+// (configured default, raised per parent by the operator).
 func TestTemplateCountLimit(t *testing.T) {
-	s := storetest.New(t, redisstore.Options{})
+	s := storetest.New(t, redisstore.Options{Quotas: accounts.Quotas{Templates: 5}})
+	ctx := storetest.AcctTestCtx(t)
 	root, _, _ := tplTestTree(t, s)
-	for i := range rules.TemplateMaxCount {
+	for i := range 5 {
 		tplMustCreate(t, s, root.ID, fmt.Sprintf("t%d", i), "b")
 	}
-	_, err := s.CreateTemplate(storetest.AcctTestCtx(t), root.ID, "one more", "b")
-	if !errors.Is(err, accounts.ErrInvalid) || !strings.Contains(err.Error(), "has 500 templates, the most allowed") {
-		t.Fatalf("create over the limit: %v", err)
+	_, err := s.CreateTemplate(ctx, root.ID, "one more", "b")
+	var qe *accounts.QuotaError
+	if !errors.As(err, &qe) || qe.Quota != accounts.QuotaTemplates || qe.Limit != 5 || !errors.Is(err, accounts.ErrQuota) {
+		t.Fatalf("create over the quota: %v", err)
 	}
+	if _, err := s.SetQuotas(ctx, root.ID, accounts.Quotas{Templates: 6}); err != nil {
+		t.Fatal(err)
+	}
+	tplMustCreate(t, s, root.ID, "one more", "b")
 }

@@ -46,6 +46,9 @@ type Options struct {
 	// OnScript, if set, is called with the name of every script run; tests
 	// use it to check that every script ran.
 	OnScript func(name string)
+	// Quotas are the default quotas of every account (configuration
+	// quotas); zero ones are accounts.DefaultQuotas'.
+	Quotas accounts.Quotas
 }
 
 // DB is the Redis client, keyspace and script runner that every area store
@@ -60,6 +63,8 @@ type DB struct {
 	// PasswordWork bounds the bcrypt comparisons running at once (a slot
 	// per two CPUs, at least one).
 	PasswordWork chan struct{}
+	// Quotas are the default quotas (QuotasOf adds a parent's overrides).
+	Quotas accounts.Quotas
 
 	keyGuard bool
 	onScript func(name string)
@@ -81,6 +86,7 @@ func NewDB(rdb redis.UniversalClient, opts Options) *DB {
 	}
 	return &DB{RDB: rdb, Keys: keyspace.Space{Prefix: opts.Prefix, Shards: opts.Shards}, Now: opts.Now,
 		PasswordCost: opts.PasswordCost, PasswordWork: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+		Quotas:   opts.Quotas.Or(accounts.DefaultQuotas()),
 		keyGuard: opts.KeyGuard, onScript: opts.OnScript}
 }
 

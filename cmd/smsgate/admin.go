@@ -60,14 +60,14 @@ func openStore(path string) (*redisstore.Store, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.Shards}), func() { rdb.Close() }, nil
+	return redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.Shards, Quotas: quotasOf(cfg.Quotas)}), func() { rdb.Close() }, nil
 }
 
 // adminCmd holds the operator commands that talk to Redis directly: they are
 // what exists before any API key does.
 func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: smsgate admin bootstrap|parent|credit|billing|sender-id|number|domain|unrouted|operator-key --config FILE ...")
+		fmt.Fprintln(stderr, "usage: smsgate admin bootstrap|parent|credit|billing|quotas|sender-id|number|domain|unrouted|operator-key --config FILE ...")
 		return 2
 	}
 	if args[0] == "number" { // "admin number add|remove": cli_senders.go
@@ -75,6 +75,9 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if args[0] == "domain" { // "admin domain approve": cli_registrations.go
 		return adminDomain(ctx, args[1:], stdout, stderr)
+	}
+	if args[0] == "quotas" { // what each account of a parent may store: admin_billing.go
+		return adminQuotas(ctx, args[1:], stdout, stderr)
 	}
 	if args[0] == "sender-id" { // operator approval of brand names: admin_billing.go
 		return adminSenderID(ctx, args[1:], stdout, stderr)

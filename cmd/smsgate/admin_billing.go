@@ -5,11 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
+	"github.com/smsgate/smsgate/config"
 )
 
 // adminBilling is "admin billing --config FILE --account ID [--price N]
@@ -159,5 +161,86 @@ func adminSenderID(ctx context.Context, args []string, stdout, stderr io.Writer)
 	} else {
 		fmt.Fprintf(stdout, "sender id %s no longer approved for account %s (ids assigned already stay until removed)\n", pos[0], *acct)
 	}
+	return 0
+}
+
+// quotasOf converts the configuration's default quotas.
+func quotasOf(q config.Quotas) accounts.Quotas {
+	return accounts.Quotas{Contacts: q.Contacts, Groups: q.Groups, Templates: q.Templates, Keys: q.Keys, Webhooks: q.Webhooks,
+		Invitations: q.Invitations, Automations: q.AutomationRules, Inbox: q.Inbox, Blocked: q.Blocked}
+}
+
+// webhookQuota gives the webhook service each account's webhooks quota.
+func webhookQuota(store *redisstore.Store) func(context.Context, string) (int, error) {
+	return func(ctx context.Context, id string) (int, error) {
+		q, err := store.QuotasOf(ctx, id)
+		return int(q.Webhooks), err
+	}
+}
+
+// adminQuotas is "admin quotas --config FILE --account ROOTID [--contacts
+// N ...]": the operator's quotas for a parent account and each of its
+// sub-accounts (0: back to the configured default). Without a quota flag
+// it prints the quotas in force.
+func adminQuotas(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("admin quotas", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file (for redis)")
+	acct := fs.String("account", "", "the parent account `ID`")
+	vals := map[string]*int64{}
+	accounts.DefaultQuotas().Each(func(name string, _ int64) {
+		vals[name] = fs.Int64(strings.ReplaceAll(name, "_", "-"), -1, "the quota of "+strings.ReplaceAll(name, "_", " ")+" per account (0: the default)")
+	})
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *cfgPath == "" || *acct == "" || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "usage: smsgate admin quotas --config FILE --account ROOTID [--contacts N] [--groups N] [--templates N] [--keys N] [--webhooks N] [--invitations N] [--automation-rules N] [--inbox N] [--blocked N]")
+		return 2
+	}
+	store, closeStore, err := openStore(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer closeStore()
+	return adminQuotasRun(ctx, store, *acct, vals, stdout, stderr)
+}
+
+// adminQuotasRun applies the flags given (>= 0) over the stored overrides.
+func adminQuotasRun(ctx context.Context, store *redisstore.Store, id string, vals map[string]*int64, stdout, stderr io.Writer) int {
+	a, err := store.GetAccount(ctx, id)
+	if err != nil {
+		fmt.Fprintln(stderr, "smsgate:", err)
+		return 1
+	}
+	if a.ParentID != "" {
+		fmt.Fprintf(stderr, "smsgate: account %s is a sub-account; quotas are set on its parent %s for the whole tree\n", id, a.ParentID)
+		return 1
+	}
+	over, err := store.QuotaOverrides(ctx, id)
+	if err != nil {
+		fmt.Fprintln(stderr, "smsgate:", err)
+		return 1
+	}
+	set := false
+	ov := reflect.ValueOf(&over).Elem()
+	for i := range ov.NumField() {
+		name, _, _ := strings.Cut(ov.Type().Field(i).Tag.Get("json"), ",")
+		if v := vals[name]; v != nil && *v >= 0 {
+			ov.Field(i).SetInt(*v)
+			set = true
+		}
+	}
+	q, err := store.QuotasOf(ctx, id)
+	if set {
+		q, err = store.SetQuotas(ctx, id, over)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "smsgate:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "quotas of account %s and each of its sub-accounts:\n", id)
+	q.Each(func(name string, v int64) { fmt.Fprintf(stdout, "  %-17s %d\n", name, v) })
 	return 0
 }

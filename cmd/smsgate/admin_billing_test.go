@@ -49,6 +49,18 @@ func TestAdminBilling(t *testing.T) {
 	if code, _, errOut := run("billing", "--config", cfg, "--account", "a0-nosuch"); code != 1 || !strings.Contains(errOut, "not found") {
 		t.Errorf("unknown account: %d %s", code, errOut)
 	}
+	// The operator's quotas for the parent's tree.
+	if code, out, errOut := run("quotas", "--config", cfg, "--account", id, "--contacts", "5000", "--automation-rules", "50"); code != 0 ||
+		!strings.Contains(out, "contacts          5000") || !strings.Contains(out, "automation_rules  50") || !strings.Contains(out, "groups            1000") {
+		t.Errorf("quotas: %d %s %s", code, out, errOut)
+	}
+	if code, out, _ := run("quotas", "--config", cfg, "--account", id, "--contacts", "0"); code != 0 ||
+		!strings.Contains(out, "contacts          100000") || !strings.Contains(out, "automation_rules  50") {
+		t.Errorf("quotas back to the default: %d %s", code, out)
+	}
+	if code, _, errOut := run("quotas", "--config", cfg, "--account", id, "--keys", "1000000000"); code != 1 || !strings.Contains(errOut, "keys: 1000000000 must be between") {
+		t.Errorf("quota out of range: %d %s", code, errOut)
+	}
 	// The operator approves brand names for a parent.
 	if code, out, errOut := run("sender-id", "add", "--config", cfg, "--account", id, "PayPal"); code != 0 || !strings.Contains(out, "sender id PayPal approved for account "+id) {
 		t.Errorf("sender-id add: %d %s %s", code, out, errOut)

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -389,7 +390,13 @@ func cliCommands() map[string]command {
 				})
 			}
 		}},
-		"account get":        {"ID", byID("GET", "/v1/accounts/", "", printAccount)},
+		"account get": {"ID", byID("GET", "/v1/accounts/", "", func(w io.Writer, v accountViewResp) {
+			printAccount(w, v.Account)
+			names := slices.Sorted(maps.Keys(v.Quotas))
+			for _, n := range names {
+				fmt.Fprintf(w, "quota %s\t%d of %d\n", n, v.Quotas[n].Used, v.Quotas[n].Limit)
+			}
+		})},
 		"account activate":   {"ID", byID("POST", "/v1/accounts/", "/activate", printAccount)},
 		"account deactivate": {"ID", byID("POST", "/v1/accounts/", "/deactivate", printAccount)},
 		"message get":        {"ID", byID("GET", "/v1/messages/", "", printMessage)},
@@ -566,6 +573,13 @@ func accountCreate(fs *flag.FlagSet) runFunc {
 			}
 		})
 	}
+}
+
+// accountViewResp is the answer to account get: the account and its quota
+// usage.
+type accountViewResp struct {
+	accounts.Account
+	Quotas map[string]accounts.QuotaUse `json:"quotas"`
 }
 
 // createdAccountResp is the answer to an account creation: the account and

@@ -31,6 +31,9 @@ func TestSenderIdentitiesEndToEnd(t *testing.T) {
 	if _, err := g.store.AllocateNumber(ctx, g.parent.ID, "+"+dedicated); err != nil { // smsgate admin number add
 		t.Fatal(err)
 	}
+	if err := g.store.GrantSenderID(ctx, g.parent.ID, "ACME"); err != nil { // smsgate admin sender-id add
+		t.Fatal(err)
+	}
 	base := "/v1/accounts/" + g.sub.ID + "/senders"
 	if code, body := g.do("POST", base+"/numbers", `{"number": "+61480000123"}`); code != 201 {
 		t.Fatalf("assign number: %d %s", code, body)

@@ -108,7 +108,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		return err
 	}
 	lc.onStop("redis", func(context.Context) error { return rdb.Close() })
-	store := redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.Shards})
+	store := redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.Shards, Quotas: quotasOf(cfg.Quotas)})
 	{
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := store.Ping(pctx)
@@ -124,7 +124,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	if err != nil {
 		return fmt.Errorf("webhooks.allow_internal: %w", err)
 	}
-	hooks := webhook.New(webhook.Options{Redis: rdb, Shards: cfg.Redis.Shards, Guard: guard,
+	hooks := webhook.New(webhook.Options{Redis: rdb, Shards: cfg.Redis.Shards, Guard: guard, Quota: webhookQuota(store),
 		Logger: logger.With("component", "webhook"), Metrics: webhook.NewMetrics(reg), OnPanic: pc.record})
 
 	// Carrier links and the routing table. Links run (bind) only where the

@@ -4,28 +4,38 @@
 --         hash (number -> contact id), then KEYS[2 + i] the hash of the i-th
 --         contact: the one the number had when the caller read the index, or
 --         the new one.
--- ARGV[1] now (unix ms), ARGV[2] account id, ARGV[3] count, then 7 values per
+-- ARGV[1] now (unix ms), ARGV[2] account id, ARGV[3] count, ARGV[4] the
+--         account's contacts quota, then 7 values per
 --         contact: new id, the id the caller found for the number ('' for
 --         none; an earlier contact of the same call counts), number, first
 --         name, last name, email, custom fields (JSON object). A contact whose
 --         number exists is merged: non-empty values replace the stored ones,
 --         empty ones leave them.
 -- Returns {kind, id, kind, id, ...}, kind 'c' (created) or 'u' (updated),
---         or {'retry'} when the index changed since the caller read it:
---         nothing is written then.
+--         or {'retry'} when the index changed since the caller read it, or
+--         {'quota', contacts, new ones} when the new contacts would exceed
+--         the quota: nothing is written then.
 local n = tonumber(ARGV[3])
 local seen = {}
+local fresh = 0
 for i = 0, n - 1 do
-  local b = 4 + i * 7
+  local b = 5 + i * 7
   local number = ARGV[b + 2]
   local id = seen[number] or redis.call('HGET', KEYS[2], number) or ''
   if id ~= ARGV[b + 1] then return {'retry'} end
-  if id == '' then id = ARGV[b] end
+  if id == '' then
+    id = ARGV[b]
+    fresh = fresh + 1
+  end
   seen[number] = id
+end
+if fresh > 0 then
+  local have = redis.call('ZCARD', KEYS[1])
+  if have + fresh > tonumber(ARGV[4]) then return {'quota', tostring(have), tostring(fresh)} end
 end
 local out = {}
 for i = 0, n - 1 do
-  local b = 4 + i * 7
+  local b = 5 + i * 7
   local newid, number = ARGV[b], ARGV[b + 2]
   local key = KEYS[3 + i]
   local fields = cjson.decode(ARGV[b + 6])
