@@ -2,11 +2,13 @@ package messages_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
 )
 
@@ -92,5 +94,29 @@ func TestReplyState(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInboxQuota: an inbox keeps at most its quota of replies, the oldest
+// going first (the unrouted inbox: the configured default).
+func TestInboxQuota(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.New(t, redisstore.Options{Quotas: accounts.Quotas{Inbox: 2}})
+	now := time.UnixMilli(1_700_000_000_000)
+	var ids []string
+	for i := range 3 {
+		r, _, err := s.RouteReply(ctx, accounts.Reply{From: fmt.Sprintf("6141111111%d", i), To: "61400000000",
+			Text: "hi", ReceivedAt: now.Add(time.Duration(i) * time.Second)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	got, err := s.ListInbox(ctx, "", 10)
+	if err != nil || len(got) != 2 || got[0].ID != ids[2] || got[1].ID != ids[1] {
+		t.Fatalf("inbox %v, %v: want the two newest", got, err)
+	}
+	if _, err := s.GetReply(ctx, ids[0]); !errors.Is(err, accounts.ErrNotFound) {
+		t.Fatalf("the dropped reply: %v", err)
 	}
 }
