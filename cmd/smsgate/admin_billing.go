@@ -37,13 +37,9 @@ func adminBilling(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
-	store, closeStore, err := openStore(*cfgPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	defer closeStore()
-	return adminBillingRun(ctx, store, *acct, billingChange{Price: *price, Billing: *billing, CreditLimit: *limit, Prices: *prices}, stdout, stderr)
+	return withStore(*cfgPath, stderr, func(store *redisstore.Store) int {
+		return adminBillingRun(ctx, store, *acct, billingChange{Price: *price, Billing: *billing, CreditLimit: *limit, Prices: *prices}, stdout, stderr)
+	})
 }
 
 // billingChange holds the flags of admin billing; "" means unchanged.
@@ -141,27 +137,35 @@ func adminSenderID(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
-	store, closeStore, err := openStore(*cfgPath)
+	return withStore(*cfgPath, stderr, func(store *redisstore.Store) int {
+		if args[0] == "add" {
+			err = store.GrantSenderID(ctx, *acct, pos[0])
+		} else {
+			err = store.RevokeSenderGrant(ctx, *acct, pos[0])
+		}
+		switch {
+		case err != nil:
+			fmt.Fprintln(stderr, "smsgate:", err)
+			return 1
+		case args[0] == "add":
+			fmt.Fprintf(stdout, "sender id %s approved for account %s and its sub-accounts (its administrators assign it: smsgate senderid add)\n", pos[0], *acct)
+		default:
+			fmt.Fprintf(stdout, "sender id %s no longer approved for account %s (ids assigned already stay until removed)\n", pos[0], *acct)
+		}
+		return 0
+	})
+}
+
+// withStore runs f on the account store of the configuration at cfgPath
+// (the operator commands that talk to Redis directly) and closes it.
+func withStore(cfgPath string, stderr io.Writer, f func(*redisstore.Store) int) int {
+	store, closeStore, err := openStore(cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	defer closeStore()
-	if args[0] == "add" {
-		err = store.GrantSenderID(ctx, *acct, pos[0])
-	} else {
-		err = store.RevokeSenderGrant(ctx, *acct, pos[0])
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "smsgate:", err)
-		return 1
-	}
-	if args[0] == "add" {
-		fmt.Fprintf(stdout, "sender id %s approved for account %s and its sub-accounts (its administrators assign it: smsgate senderid add)\n", pos[0], *acct)
-	} else {
-		fmt.Fprintf(stdout, "sender id %s no longer approved for account %s (ids assigned already stay until removed)\n", pos[0], *acct)
-	}
-	return 0
+	return f(store)
 }
 
 // quotasOf converts the configuration's default quotas.
@@ -198,13 +202,9 @@ func adminQuotas(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "usage: smsgate admin quotas --config FILE --account ROOTID [--contacts N] [--groups N] [--templates N] [--keys N] [--webhooks N] [--invitations N] [--automation-rules N] [--inbox N] [--blocked N]")
 		return 2
 	}
-	store, closeStore, err := openStore(*cfgPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	defer closeStore()
-	return adminQuotasRun(ctx, store, *acct, vals, stdout, stderr)
+	return withStore(*cfgPath, stderr, func(store *redisstore.Store) int {
+		return adminQuotasRun(ctx, store, *acct, vals, stdout, stderr)
+	})
 }
 
 // adminQuotasRun applies the flags given (>= 0) over the stored overrides.

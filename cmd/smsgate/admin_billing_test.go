@@ -1,29 +1,15 @@
 package main
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/smsgate/smsgate/internal/redistest"
 )
 
 // TestAdminBilling: what a root pays and the credit it gets are set by the
 // operator with `admin billing` (its own administrators cannot through the
 // API, api.TestOnlyTheOperatorCreatesMoney).
 func TestAdminBilling(t *testing.T) {
-	rs := redistest.StartServer(t, redistest.Options{})
-	cfg := filepath.Join(t.TempDir(), "smsgate.yml")
-	if err := os.WriteFile(cfg, []byte("roles: {smtp: false, dispatch: false, http: true}\nredis: {addr: \""+rs.Addr+"\"}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	run := func(args ...string) (int, string, string) {
-		var out, errOut bytes.Buffer
-		code := adminCmd(t.Context(), args, &out, &errOut)
-		return code, out.String(), errOut.String()
-	}
+	cfg, run := adminTestEnv(t)
 	code, out, errOut := run("parent", "--config", cfg, "--name", "Customer", "--currency", "AUD", "--price", "7")
 	if code != 0 {
 		t.Fatalf("parent: %d %s %s", code, out, errOut)

@@ -14,16 +14,7 @@ import (
 // `admin bootstrap` and every further customer's with `admin parent`, each
 // a root account of its own with its own parent_admin key.
 func TestAdminParent(t *testing.T) {
-	rs := redistest.StartServer(t, redistest.Options{})
-	cfg := filepath.Join(t.TempDir(), "smsgate.yml")
-	if err := os.WriteFile(cfg, []byte("roles: {smtp: false, dispatch: false, http: true}\nredis: {addr: \""+rs.Addr+"\"}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	run := func(args ...string) (int, string, string) {
-		var out, errOut bytes.Buffer
-		code := adminCmd(t.Context(), args, &out, &errOut)
-		return code, out.String(), errOut.String()
-	}
+	cfg, run := adminTestEnv(t)
 	if code, out, errOut := run("bootstrap", "--config", cfg, "--name", "First Customer"); code != 0 || !strings.Contains(out, "First Customer") {
 		t.Fatalf("bootstrap: %d %s %s", code, out, errOut)
 	}
@@ -44,5 +35,21 @@ func TestAdminParent(t *testing.T) {
 	}
 	if code, _, errOut := run("parent", "--config", cfg); code != 2 || !strings.Contains(errOut, "--name is required") {
 		t.Fatalf("parent without a name: %d %s", code, errOut)
+	}
+}
+
+// adminTestEnv starts a redis-server, writes a configuration naming it and
+// returns its path and a runner of "smsgate admin ..." commands.
+func adminTestEnv(t *testing.T) (cfg string, run func(args ...string) (int, string, string)) {
+	t.Helper()
+	rs := redistest.StartServer(t, redistest.Options{})
+	cfg = filepath.Join(t.TempDir(), "smsgate.yml")
+	if err := os.WriteFile(cfg, []byte("roles: {smtp: false, dispatch: false, http: true}\nredis: {addr: \""+rs.Addr+"\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := adminCmd(t.Context(), args, &out, &errOut)
+		return code, out.String(), errOut.String()
 	}
 }
