@@ -50,6 +50,9 @@ type replyContext struct {
 	// maxBytes is the configured message size limit (Options.MaxMessageBytes),
 	// quoted in the 552 refusal; 0 means none.
 	maxBytes int64
+	// hidePricing: the sending account is a sub-account with hide_pricing
+	// in force, so a refusal does not quote its balance.
+	hidePricing bool
 }
 
 // maxLineBytes is the longest line go-smtp's reader accepts
@@ -155,6 +158,8 @@ func toSMTPError(err error, rc replyContext) reply {
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "all recipients have opted out"), "opted_out", false}
 	case errors.As(err, &limit):
 		return limitReply(limit)
+	case errors.As(err, &balance) && rc.hidePricing:
+		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 7, 0}, "insufficient balance: the account cannot pay for this message (ask its administrators)"), "insufficient_balance", false}
 	case errors.As(err, &balance):
 		return reply{smtpErr(554, gosmtp.EnhancedCode{5, 7, 0}, balance.Error()), "insufficient_balance", false}
 	case errors.Is(err, accounts.ErrInsufficientBalance):

@@ -88,6 +88,13 @@ func TestToSMTPError(t *testing.T) {
 		{"internal", fmt.Errorf("accept: %w", errors.New("READONLY You can't write against a read only replica")),
 			451, gosmtp.EnhancedCode{4, 3, 0}, "internal error (ref s1d)", "internal", true},
 	}
+	// hide_pricing: a sub-account's own senders are not told its balance.
+	hidden := rc
+	hidden.hidePricing = true
+	be := fmt.Errorf("accept: %w", &accounts.BalanceError{Need: 30, Have: 12, Currency: "AUD"})
+	if r := toSMTPError(be, hidden); r.err.Code != 554 || strings.Contains(r.err.Message, "0.12") || !strings.HasPrefix(r.err.Message, "insufficient balance") {
+		t.Errorf("under hide_pricing: %d %q", r.err.Code, r.err.Message)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := toSMTPError(tt.err, rc)

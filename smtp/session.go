@@ -83,7 +83,12 @@ func (s *session) commandCtx() (context.Context, context.CancelFunc) {
 // refuse maps err to its reply, logs internal errors (their text is never
 // sent) and records the command's outcome.
 func (s *session) refuse(cmd string, start time.Time, err error) *gosmtp.SMTPError {
-	r := toSMTPError(err, replyContext{session: s.id, sender: s.from, maxRcpt: s.b.opts.MaxRecipients, maxBytes: s.b.opts.MaxMessageBytes})
+	rc := replyContext{session: s.id, sender: s.from, maxRcpt: s.b.opts.MaxRecipients, maxBytes: s.b.opts.MaxMessageBytes}
+	if s.sender != nil && s.sender.Account != nil {
+		a := s.sender.Account
+		rc.hidePricing = a.ParentID != "" && a.Can(accounts.FlagHidePricing)
+	}
+	r := toSMTPError(err, rc)
 	switch {
 	case r.internal:
 		s.log.Error("command failed", "command", cmd, "err", err)
