@@ -14,7 +14,11 @@ func TestCLIPermissions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.must("permissions", "set", "--account", sub.ID, "--grant", "access_sms,send_bulk,modify_users", "--enable", "modify_users")
+	// Granting and enabling in one step (issue 10).
+	out := e.must("permissions", "set", "--account", sub.ID, "--grant", "access_sms,send_bulk,modify_users", "--enable", "modify_users")
+	if flat := strings.Join(strings.Fields(out), " "); !strings.Contains(flat, "modify_users yes yes") || !strings.Contains(flat, "analytics - -") {
+		t.Fatalf("grant and enable in one step:\n%s", out)
+	}
 	for _, tc := range []struct {
 		name   string
 		key    string
