@@ -333,3 +333,28 @@ func TestEmitRemembersQuietAccounts(t *testing.T) {
 		t.Errorf("after creating a webhook the event was not queued: %v", q)
 	}
 }
+
+// TestCreatePerAccountQuota: with Quota set, each account's own quota
+// bounds its webhooks instead of MaxPerAccount.
+func TestCreatePerAccountQuota(t *testing.T) {
+	rdb := redistest.Start(t)
+	o := testOptions(t, rdb)
+	o.Quota = func(_ context.Context, id string) (int, error) {
+		if id == "a0-big" {
+			return 3, nil
+		}
+		return 1, nil
+	}
+	s := newService(o)
+	ctx := t.Context()
+	for i, acct := range []string{"a0-small", "a0-big", "a0-big", "a0-big"} {
+		if _, _, err := s.Create(ctx, acct, fmt.Sprintf("https://example.com/%d", i), nil); err != nil {
+			t.Fatalf("create %d for %s: %v", i, acct, err)
+		}
+	}
+	for _, acct := range []string{"a0-small", "a0-big"} {
+		if _, _, err := s.Create(ctx, acct, "https://example.com/x", nil); !errors.Is(err, ErrLimit) {
+			t.Fatalf("%s over its quota: %v", acct, err)
+		}
+	}
+}
