@@ -3,52 +3,186 @@
 # smsgate, simulator). Drives N mails through SMTP with C reused sessions and
 # prints throughput, latency, CPU per 1,000 messages and peak memory.
 #   N=20000 C=50 ./scripts/bench.sh
+# Side by side with Kannel (installed from Debian's packages when missing):
+# ROUNDS alternated rounds of Kannel (bearerbox + smsbox, HTTP sendsms ->
+# SMPP into the same simulator, dlr-mask 1, dlr-url callbacks counted) and
+# smsgate (SMTP with reused sessions -> SMPP, every receipt tracked), same
+# N and C, then the rates, their ratio with its spread, CPU per message per
+# process, latency percentiles and peak memory.
+#   N=20000 C=50 ROUNDS=3 ./scripts/bench.sh compare
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+MODE=${1:-single}
+case "$MODE" in single | compare) ;; *) echo "usage: $0 [compare]" >&2; exit 2 ;; esac
 need_go
 need_pkgs redis-server:redis-server curl:curl
-N=${N:-20000} C=${C:-50} FSYNC=${FSYNC:-everysec}
-D=.bench
+export PATH="$PATH:/usr/sbin"
+[ "$MODE" = compare ] && need_pkgs bearerbox:kannel
+N=${N:-20000} C=${C:-50} FSYNC=${FSYNC:-everysec} ROUNDS=${ROUNDS:-3}
+D=$PWD/.bench
 mkdir -p bin "$D"
-rm -rf "$D"/*
+rm -rf "${D:?}"/*
 go build -o bin/ ./cmd/smsgate ./cmd/smsc-sim ./cmd/smsgate-bench
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
+stop() { for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done; for p in "$@"; do wait "$p" 2>/dev/null || true; done; }
 
-redis-server --port 0 --unixsocket "$PWD/$D/redis.sock" --dir "$PWD/$D" --appendonly yes \
-	--appendfsync "$FSYNC" --save "" --maxmemory-policy noeviction >"$D/redis.log" 2>&1 &
-redis_pid=$!; pids+=($redis_pid)
-bin/smsc-sim -listen 127.0.0.1:12775 -http 127.0.0.1:12776 -log-level warn >"$D/sim.log" 2>&1 &
+# One simulator for every round. Decimal message ids: Kannel's msg-id-type
+# 0x00 (smsgate matches every id form).
+idfmt=hex
+[ "$MODE" = compare ] && idfmt=decimal
+bin/smsc-sim -listen 127.0.0.1:12775 -http 127.0.0.1:12776 -id-format "$idfmt" -log-level warn >"$D/sim.log" 2>&1 &
 sim_pid=$!; pids+=($sim_pid)
-cat >"$D/smsgate.yml" <<YAML
+
+# smsgate_round OUT: a fresh Redis and smsgate, N mails, the report in OUT.
+smsgate_round() {
+	local G="$D/gw"
+	rm -rf "$G"; mkdir -p "$G"
+	redis-server --port 0 --unixsocket "$G/redis.sock" --dir "$G" --appendonly yes \
+		--appendfsync "$FSYNC" --save "" --maxmemory-policy noeviction >"$G/redis.log" 2>&1 &
+	local redis_pid=$!; pids+=($redis_pid)
+	cat >"$G/smsgate.yml" <<YAML
 log: {level: warn, format: json}
-redis: {addr: "unix:$PWD/$D/redis.sock", pool_size: 200}
+redis: {addr: "unix:$G/redis.sock", pool_size: 200}
 smtp: {listen: "127.0.0.1:12525", domains: [sms.example.com], max_message_bytes: 65536}
 http: {listen: "127.0.0.1:18080"}
 dispatch: {default_source: "61480000000", workers: ${WORKERS:-256}, batch: 500}
 links:
   - {name: bench, addr: "127.0.0.1:12775", system_id: smsgate, password: x, window: ${WINDOW:-200}}
 YAML
-for i in $(seq 100); do [ -S "$D/redis.sock" ] && break; sleep 0.05; done
-bin/smsgate serve --config "$D/smsgate.yml" ${PROFILE:+--cpuprofile "$D/cpu.pprof"} >"$D/smsgate.log" 2>&1 &
-gw_pid=$!; pids+=($gw_pid)
-for i in $(seq 100); do curl -fs http://127.0.0.1:18080/readyz >/dev/null 2>&1 && break; sleep 0.1; done
-out=$(bin/smsgate admin bootstrap --config "$D/smsgate.yml" --name Bench --country AU --credit 100000000)
-acct=$(echo "$out" | sed -n 's/^account \([^ ]*\) .*/\1/p')
-export SMSGATE_URL=http://127.0.0.1:18080 SMSGATE_API_KEY=$(echo "$out" | tail -n 1)
-bin/smsgate admin domain approve --config "$D/smsgate.yml" --account "$acct" example.com >/dev/null
-bin/smsgate policy set --account "$acct" --networks 127.0.0.1/32 >/dev/null
-echo "N=$N C=$C appendfsync=$FSYNC on $(nproc) cores"
-bin/smsgate-bench -smtp 127.0.0.1:12525 -sim http://127.0.0.1:12776 -metrics http://127.0.0.1:18080/metrics \
-	-from bench@example.com -domain sms.example.com -n "$N" -c "$C" \
-	-pids "smsgate=$gw_pid,redis=$redis_pid,smsc-sim=$sim_pid"
-if [ -n "${PROFILE:-}" ]; then
-	echo "redis: top commands by total time (calls, usec)"
-	redis-cli -s "$PWD/$D/redis.sock" info commandstats | tr -d '\r' | grep '^cmdstat' |
-		sed 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),.*/\3 \2 \1/' | sort -rn | head -12
+	for i in $(seq 100); do [ -S "$G/redis.sock" ] && break; sleep 0.05; done
+	bin/smsgate serve --config "$G/smsgate.yml" ${PROFILE:+--cpuprofile "$G/cpu.pprof"} >"$G/smsgate.log" 2>&1 &
+	local gw_pid=$!; pids+=($gw_pid)
+	for i in $(seq 100); do curl -fs http://127.0.0.1:18080/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+	local out acct
+	out=$(bin/smsgate admin bootstrap --config "$G/smsgate.yml" --name Bench --country AU --credit 100000000)
+	acct=$(echo "$out" | sed -n 's/^account \([^ ]*\) .*/\1/p')
+	SMSGATE_URL=http://127.0.0.1:18080 SMSGATE_API_KEY=$(echo "$out" | tail -n 1) \
+		bin/smsgate policy set --account "$acct" --networks 127.0.0.1/32 >/dev/null
+	bin/smsgate admin domain approve --config "$G/smsgate.yml" --account "$acct" example.com >/dev/null
+	bin/smsgate-bench -smtp 127.0.0.1:12525 -sim http://127.0.0.1:12776 -metrics http://127.0.0.1:18080/metrics \
+		-from bench@example.com -domain sms.example.com -n "$N" -c "$C" \
+		-pids "smsgate=$gw_pid,redis=$redis_pid,smsc-sim=$sim_pid" >"$1" || true
+	if [ -n "${PROFILE:-}" ]; then
+		echo "redis: top commands by total time (calls, usec)" >>"$1"
+		redis-cli -s "$G/redis.sock" info commandstats | tr -d '\r' | grep '^cmdstat' |
+			sed 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),.*/\3 \2 \1/' | sort -rn | head -12 >>"$1"
+	fi
+	stop "$gw_pid" "$redis_pid"
+	if [ -n "${PROFILE:-}" ]; then
+		go tool pprof -top -nodecount=40 bin/smsgate "$G/cpu.pprof" 2>/dev/null | head -50 >>"$1"
+	fi
+}
 
-	kill -TERM "$gw_pid"; wait "$gw_pid" 2>/dev/null || true
-	go tool pprof -top -nodecount=40 bin/smsgate "$D/cpu.pprof" 2>/dev/null | head -50
+# kannel_round OUT: a fresh bearerbox and smsbox, N sendsms requests with
+# dlr-mask 1 and a dlr-url, the report in OUT. KANNEL_STORE=file adds
+# Kannel's message store (its durable mode).
+kannel_round() {
+	local K="$D/kannel"
+	rm -rf "$K"; mkdir -p "$K"
+	local store=""
+	[ "${KANNEL_STORE:-}" = file ] && store="store-type = file
+store-location = \"$K/store\""
+	cat >"$K/kannel.conf" <<CONF
+group = core
+admin-port = 13100
+admin-password = bench
+smsbox-port = 13101
+box-allow-ip = 127.0.0.1
+log-level = 4
+log-file = "$K/bearerbox.log"
+$store
+
+group = smsc
+smsc = smpp
+smsc-id = sim
+host = 127.0.0.1
+port = 12775
+transceiver-mode = true
+smsc-username = kannel
+smsc-password = x
+system-type = ""
+msg-id-type = 0x00
+max-pending-submits = ${WINDOW:-200}
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+bearerbox-port = 13101
+sendsms-port = 13113
+log-level = 4
+log-file = "$K/smsbox.log"
+
+group = sendsms-user
+username = bench
+password = bench
+concatenation = false
+max-messages = 1
+
+group = sms-service
+keyword = default
+text = "ok"
+catch-all = true
+CONF
+	bearerbox "$K/kannel.conf" >"$K/bearerbox.out" 2>&1 &
+	local bb_pid=$!; pids+=($bb_pid)
+	for i in $(seq 100); do
+		curl -fs "http://127.0.0.1:13100/status.txt?password=bench" 2>/dev/null | grep -q "online" && break; sleep 0.1
+	done
+	smsbox "$K/kannel.conf" >"$K/smsbox.out" 2>&1 &
+	local sb_pid=$!; pids+=($sb_pid)
+	for i in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:13113/" 2>/dev/null && break; sleep 0.1; done
+	bin/smsgate-bench -kannel "http://127.0.0.1:13113/cgi-bin/sendsms?username=bench&password=bench&from=61480000000" \
+		-dlr-listen 127.0.0.1:13199 -sim http://127.0.0.1:12776 -n "$N" -c "$C" \
+		-pids "bearerbox=$bb_pid,smsbox=$sb_pid,smsc-sim=$sim_pid" >"$1" || true
+	stop "$sb_pid" "$bb_pid"
+}
+
+if [ "$MODE" = single ]; then
+	echo "N=$N C=$C appendfsync=$FSYNC on $(nproc) cores"
+	smsgate_round "$D/smsgate.txt"
+	grep -v '^RESULT' "$D/smsgate.txt"
+	exit 0
 fi
+
+echo "N=$N C=$C rounds=$ROUNDS appendfsync=$FSYNC kannel store=${KANNEL_STORE:-none} on $(nproc) cores (Kannel $(dpkg-query -W -f='${Version}' kannel 2>/dev/null || echo '?'))"
+for r in $(seq "$ROUNDS"); do
+	kannel_round "$D/kannel-$r.txt"
+	echo "round $r kannel : $(grep '^RESULT' "$D/kannel-$r.txt" | cut -d' ' -f2-)"
+	smsgate_round "$D/smsgate-$r.txt"
+	echo "round $r smsgate: $(grep '^RESULT' "$D/smsgate-$r.txt" | cut -d' ' -f2-)"
+done
+# The summary: medians over the rounds, and the ratio of delivered rates
+# (paired by round) with its spread.
+awk -v rounds="$ROUNDS" '
+function med(a, n,   i, j, t) {
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+FNR == 1 { sys = (FILENAME ~ /kannel/) ? "kannel" : "smsgate"; split(FILENAME, p, "-"); r = p[length(p)] + 0 }
+/^RESULT/ {
+	for (i = 2; i <= NF; i++) { split($i, kv, "="); v[sys, r, kv[1]] = kv[2]; keys[sys, kv[1]] = 1 }
+}
+END {
+	for (r = 1; r <= rounds; r++) {
+		k = v["kannel", r, "delivered"] + 0; s = v["smsgate", r, "delivered"] + 0
+		kd[r] = k; sd[r] = s; ratio[r] = (k > 0) ? s / k : 0
+		ka[r] = v["kannel", r, "accepted"] + 0; sa[r] = v["smsgate", r, "accepted"] + 0
+	}
+	printf "delivered msgs/s   kannel median %.0f, smsgate median %.0f\n", med(kd, rounds), med(sd, rounds)
+	printf "accepted msgs/s    kannel median %.0f, smsgate median %.0f\n", med(ka, rounds), med(sa, rounds)
+	lo = ratio[1]; hi = ratio[1]
+	for (r = 1; r <= rounds; r++) { if (ratio[r] < lo) lo = ratio[r]; if (ratio[r] > hi) hi = ratio[r] }
+	printf "ratio (delivered)  smsgate / kannel = %.2fx median (rounds %.2f..%.2f)\n", med(ratio, rounds), lo, hi
+	for (key in keys) {
+		split(key, kk, SUBSEP); sys = kk[1]; name = kk[2]
+		if (name !~ /^(cpu_us|rss)\./ && name !~ /^p(50|99)_us$/) continue
+		n = 0; delete vals
+		for (r = 1; r <= rounds; r++) if ((sys, r, name) in v) { x = v[sys, r, name]; gsub(/[^0-9.]/, "", x); vals[++n] = x + 0; unit = v[sys, r, name]; gsub(/[0-9.]/, "", unit) }
+		if (n) line[sys " " name] = sprintf("%-8s %-22s median %s%s", sys, name, med(vals, n), unit)
+	}
+	m = 0; for (l in line) order[++m] = l
+	for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (order[j] < order[i]) { t = order[i]; order[i] = order[j]; order[j] = t }
+	for (i = 1; i <= m; i++) print line[order[i]]
+}' "$D"/kannel-*.txt "$D"/smsgate-*.txt

@@ -5,6 +5,13 @@
 //
 //	smsgate-bench -smtp 127.0.0.1:2525 -sim http://127.0.0.1:2776 -metrics http://127.0.0.1:8080/metrics \
 //	    -from bench@example.com -domain sms.example.com -n 20000 -c 50 -pids smsgate=123,redis=456,sim=789
+//
+// With -kannel it drives Kannel instead, for the side-by-side comparison
+// (scripts/bench.sh compare): HTTP sendsms requests with C keep-alive
+// connections, dlr-mask 1 and a dlr-url to its own listener (-dlr-listen),
+// whose callbacks are the receipts tracked.
+//
+// The last line is machine-readable: "RESULT key=value ...".
 package main
 
 import (
@@ -14,7 +21,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -38,7 +47,17 @@ func run() int {
 	c := flag.Int("c", 50, "concurrent SMTP sessions (each reused for many messages)")
 	pids := flag.String("pids", "", "name=pid,... processes to report CPU and peak memory for")
 	wait := flag.Duration("wait", 2*time.Minute, "how long to wait for delivery and receipts")
+	kannel := flag.String("kannel", "", "Kannel sendsms URL with its credentials and from (drive Kannel over HTTP instead of smsgate over SMTP)")
+	dlrListen := flag.String("dlr-listen", "127.0.0.1:13199", "with -kannel: where Kannel's dlr-url callbacks come")
 	flag.Parse()
+	var kdlr *dlrCounter
+	if *kannel != "" {
+		var err error
+		if kdlr, err = listenDLR(*dlrListen); err != nil {
+			fmt.Fprintln(os.Stderr, "dlr listener:", err)
+			return 1
+		}
+	}
 
 	procs := parsePids(*pids)
 	cpu0 := map[string]float64{"smsgate-bench": cpuSeconds(os.Getpid())}
@@ -50,7 +69,10 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "smsc-sim:", err)
 		return 1
 	}
-	baseReceipts := receiptsMatched(*metricsURL)
+	baseReceipts := 0.0
+	if kdlr == nil {
+		baseReceipts = receiptsMatched(*metricsURL)
+	}
 
 	sent := make([]time.Time, *n)
 	acceptLat := make([]time.Duration, *n)
@@ -58,8 +80,42 @@ func run() int {
 	var firstErr atomic.Value
 	start := time.Now()
 	var wg sync.WaitGroup
+	sendHTTP := func(i int) error { return nil }
+	if kdlr != nil {
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *c, MaxConnsPerHost: *c}, Timeout: time.Minute}
+		sendHTTP = func(i int) error {
+			u := fmt.Sprintf("%s&to=0412%06d&text=bench+%d&dlr-mask=1&dlr-url=%s", *kannel, i, i,
+				url.QueryEscape(fmt.Sprintf("http://%s/dlr?i=%d&t=%%d", *dlrListen, i)))
+			resp, err := hc.Get(u)
+			if err != nil {
+				return err
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("sendsms: %s %s", resp.Status, b)
+			}
+			return nil
+		}
+	}
 	for range *c {
 		wg.Go(func() {
+			if kdlr != nil {
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= *n {
+						return
+					}
+					t0 := time.Now()
+					sent[i] = t0
+					if err := sendHTTP(i); err != nil {
+						failed.Add(1)
+						firstErr.CompareAndSwap(nil, err)
+						continue
+					}
+					acceptLat[i] = time.Since(t0)
+				}
+			}
 			cl, err := gosmtp.Dial(*smtpAddr)
 			if err != nil {
 				firstErr.CompareAndSwap(nil, err)
@@ -116,7 +172,11 @@ func run() int {
 	// Receipts tracked: smsgate matched a receipt to every message.
 	var receipts float64
 	for {
-		receipts = receiptsMatched(*metricsURL) - baseReceipts
+		if kdlr != nil {
+			receipts = float64(kdlr.delivered.Load())
+		} else {
+			receipts = receiptsMatched(*metricsURL) - baseReceipts
+		}
 		if receipts >= float64(accepted) || time.Now().After(deadline) {
 			break
 		}
@@ -136,11 +196,19 @@ func run() int {
 		fmt.Printf("end-to-end latency  p50 %s  p99 %s  (mail sent -> SMS at the SMSC, %d matched)\n", pct(e2e, 50), pct(e2e, 99), len(e2e))
 	}
 	procs["smsgate-bench"] = os.Getpid()
+	result := []string{fmt.Sprintf("accepted=%.0f", float64(accepted)/acceptDur.Seconds()),
+		fmt.Sprintf("receipts=%.0f", receipts), fmt.Sprintf("p50_us=%d", pct(lat, 50).Microseconds()), fmt.Sprintf("p99_us=%d", pct(lat, 99).Microseconds())}
+	if deliveredAt > 0 {
+		result = append(result, fmt.Sprintf("delivered=%.0f", float64(accepted)/deliveredAt.Seconds()))
+	}
 	for _, name := range slices.Sorted(maps.Keys(procs)) {
 		pid := procs[name]
 		cpu := cpuSeconds(pid) - cpu0[name]
+		perMsg := cpu * 1e6 / float64(max(accepted, 1))
 		fmt.Printf("%-19s %.3f CPU s per 1,000 msgs, peak RSS %s\n", name, cpu*1000/float64(max(accepted, 1)), peakRSS(pid))
+		result = append(result, fmt.Sprintf("cpu_us.%s=%.0f", name, perMsg), fmt.Sprintf("rss.%s=%s", name, strings.ReplaceAll(peakRSS(pid), " ", "")))
 	}
+	fmt.Println("RESULT " + strings.Join(result, " "))
 	if accepted < *n {
 		return 1
 	}
@@ -262,4 +330,35 @@ func peakRSS(pid int) string {
 		}
 	}
 	return "?"
+}
+
+// dlrCounter counts Kannel's delivery-report callbacks: delivered are
+// those of type 1 (delivered to the phone), each message once.
+type dlrCounter struct {
+	delivered atomic.Int64
+	mu        sync.Mutex
+	seen      map[string]bool
+}
+
+// listenDLR serves addr and counts the callbacks GET /dlr?i=<n>&t=<type>.
+func listenDLR(addr string) (*dlrCounter, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	d := &dlrCounter{seen: map[string]bool{}}
+	go func() {
+		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			if q.Get("t") == "1" {
+				d.mu.Lock()
+				if !d.seen[q.Get("i")] {
+					d.seen[q.Get("i")] = true
+					d.delivered.Add(1)
+				}
+				d.mu.Unlock()
+			}
+		}))
+	}()
+	return d, nil
 }
