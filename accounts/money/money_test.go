@@ -531,4 +531,13 @@ func TestCreditLimitBackedByParent(t *testing.T) {
 	if err := setLimit(sub.ID, accounts.BillingPrepaid, 0); err != nil || held() != 0 {
 		t.Fatalf("back to prepaid: %v, held %d", err, held())
 	}
+	// A limit from before parents held their subs' credit (an upgrade):
+	// lowering it releases nothing the parent did not hold.
+	key, _ := s.AcctKey(sub.ID)
+	if err := s.RDB.HSet(ctx, key, "billing", accounts.BillingPostpaid, "credit_limit", 700).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := setLimit(sub.ID, accounts.BillingPostpaid, 100); err != nil || held() != 0 {
+		t.Fatalf("lowering a legacy limit: %v, held %d (must not go below zero)", err, held())
+	}
 }

@@ -35,7 +35,13 @@ if new ~= old then
     local avail = (tonumber(p[2]) or 0) + credit(p[3], p[4]) - (tonumber(p[5]) or 0)
     if avail < new - old then return {'!parent', string.format('%d', avail), string.format('%d', new - old)} end
   end
-  if sub then redis.call('HINCRBY', KEYS[2], 'credit_reserved', new - old) end
+  if sub then
+    -- Never below zero: a limit set before parents held their subs' credit
+    -- (an upgraded deployment) releases nothing it did not hold.
+    if redis.call('HINCRBY', KEYS[2], 'credit_reserved', new - old) < 0 then
+      redis.call('HSET', KEYS[2], 'credit_reserved', 0)
+    end
+  end
 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return redis.call('HGETALL', KEYS[1])
