@@ -36,12 +36,15 @@ idfmt=hex
 bin/smsc-sim -listen 127.0.0.1:12775 -http 127.0.0.1:12776 -id-format "$idfmt" -log-level warn >"$D/sim.log" 2>&1 &
 sim_pid=$!; pids+=($sim_pid)
 
-# smsgate_round OUT: a fresh Redis and smsgate, N mails, the report in OUT.
+# smsgate_round OUT [FSYNC [BENCH-ARGS...]]: a fresh Redis (appendfsync FSYNC)
+# and smsgate, N mails, the report in OUT.
 smsgate_round() {
+	local report=$1 fsync=${2:-$FSYNC}
+	shift; [ $# -gt 0 ] && shift
 	local G="$D/gw"
 	rm -rf "$G"; mkdir -p "$G"
 	redis-server --port 0 --unixsocket "$G/redis.sock" --dir "$G" --appendonly yes \
-		--appendfsync "$FSYNC" --save "" --maxmemory-policy noeviction >"$G/redis.log" 2>&1 &
+		--appendfsync "$fsync" --save "" --maxmemory-policy noeviction >"$G/redis.log" 2>&1 &
 	local redis_pid=$!; pids+=($redis_pid)
 	cat >"$G/smsgate.yml" <<YAML
 log: {level: warn, format: json}
@@ -63,16 +66,16 @@ YAML
 		bin/smsgate policy set --account "$acct" --networks 127.0.0.1/32 >/dev/null
 	bin/smsgate admin domain approve --config "$G/smsgate.yml" --account "$acct" example.com >/dev/null
 	bin/smsgate-bench -smtp 127.0.0.1:12525 -sim http://127.0.0.1:12776 -metrics http://127.0.0.1:18080/metrics \
-		-from bench@example.com -domain sms.example.com -n "$N" -c "$C" \
-		-pids "smsgate=$gw_pid,redis=$redis_pid,smsc-sim=$sim_pid" >"$1" || true
+		-from bench@example.com -domain sms.example.com -n "$N" -c "$C" "$@" \
+		-pids "smsgate=$gw_pid,redis=$redis_pid,smsc-sim=$sim_pid" >"$report" || true
 	if [ -n "${PROFILE:-}" ]; then
-		echo "redis: top commands by total time (calls, usec)" >>"$1"
+		echo "redis: top commands by total time (calls, usec)" >>"$report"
 		redis-cli -s "$G/redis.sock" info commandstats | tr -d '\r' | grep '^cmdstat' |
-			sed 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),.*/\3 \2 \1/' | sort -rn | head -12 >>"$1"
+			sed 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),.*/\3 \2 \1/' | sort -rn | head -12 >>"$report"
 	fi
 	stop "$gw_pid" "$redis_pid"
 	if [ -n "${PROFILE:-}" ]; then
-		go tool pprof -top -nodecount=40 bin/smsgate "$G/cpu.pprof" 2>/dev/null | head -50 >>"$1"
+		go tool pprof -top -nodecount=40 bin/smsgate "$G/cpu.pprof" 2>/dev/null | head -50 >>"$report"
 	fi
 }
 
@@ -186,3 +189,15 @@ END {
 	for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (order[j] < order[i]) { t = order[i]; order[i] = order[j]; order[j] = t }
 	for (i = 1; i <= m; i++) print line[order[i]]
 }' "$D"/kannel-*.txt "$D"/smsgate-*.txt
+
+# Beside the rounds: smsgate with appendfsync always (every write on disk
+# before 250), and paced at half its median delivered rate, for the accept
+# latency of a gateway that is not saturated.
+smsgate_round "$D/extra-always.txt" always
+echo "smsgate, appendfsync always: $(grep '^RESULT' "$D/extra-always.txt" | cut -d' ' -f2-)"
+half=$(grep -h '^RESULT' "$D"/smsgate-*.txt | grep -o 'delivered=[0-9]*' | cut -d= -f2 | sort -n |
+	awk '{a[NR] = $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%d", m / 2}')
+if [ "${half:-0}" -gt 0 ]; then
+	smsgate_round "$D/extra-paced.txt" "$FSYNC" -rate "$half"
+	echo "smsgate, paced at $half msgs/s (half the median): $(grep '^RESULT' "$D/extra-paced.txt" | cut -d' ' -f2- | grep -o 'accepted=[0-9]* receipts=[0-9]* p50_us=[0-9]* p99_us=[0-9]*')"
+fi

@@ -49,6 +49,7 @@ func run() int {
 	wait := flag.Duration("wait", 2*time.Minute, "how long to wait for delivery and receipts")
 	kannel := flag.String("kannel", "", "Kannel sendsms URL with its credentials and from (drive Kannel over HTTP instead of smsgate over SMTP)")
 	dlrListen := flag.String("dlr-listen", "127.0.0.1:13199", "with -kannel: where Kannel's dlr-url callbacks come")
+	rate := flag.Float64("rate", 0, "paced mode: send at this many msgs/s in all (0: as fast as the gateway takes them)")
 	flag.Parse()
 	var kdlr *dlrCounter
 	if *kannel != "" {
@@ -75,10 +76,17 @@ func run() int {
 	}
 
 	sent := make([]time.Time, *n)
+	// pace waits, in paced mode, until message i's turn: start + i/rate.
+	pace := func(int) {}
 	acceptLat := make([]time.Duration, *n)
 	var next, failed atomic.Int64
 	var firstErr atomic.Value
 	start := time.Now()
+	if *rate > 0 {
+		pace = func(i int) {
+			time.Sleep(time.Until(start.Add(time.Duration(float64(i) / *rate * float64(time.Second)))))
+		}
+	}
 	var wg sync.WaitGroup
 	sendHTTP := func(i int) error { return nil }
 	if kdlr != nil {
@@ -106,6 +114,7 @@ func run() int {
 					if i >= *n {
 						return
 					}
+					pace(i)
 					t0 := time.Now()
 					sent[i] = t0
 					if err := sendHTTP(i); err != nil {
@@ -132,6 +141,7 @@ func run() int {
 					_ = cl.Quit()
 					return
 				}
+				pace(i)
 				to := fmt.Sprintf("0412%06d@%s", i, *domain)
 				body := fmt.Sprintf("From: %s\r\nTo: %s\r\nSubject: bench\r\nMessage-ID: <b%d.%d@bench>\r\n\r\nbench %d\r\n",
 					*from, to, start.UnixNano(), i, i)
