@@ -84,14 +84,23 @@ func (r *Routes) Candidates(dest string) []Link {
 	return out
 }
 
-// Pick returns the first candidate link that is up, or nil.
+// Pick returns the first candidate link that is up (in Candidates' order),
+// or nil. It runs per message, so it scans the table once without
+// allocating or sorting: the best up link by longest prefix, then priority,
+// then table order.
 func (r *Routes) Pick(dest string) Link {
-	for _, l := range r.Candidates(dest) {
-		if l.Up() {
-			return l
+	var best Link
+	bestMatch, bestPr := -1, 0
+	for _, rt := range r.routes {
+		m := matchLen(rt.Prefixes, dest)
+		if m < 0 || (best != nil && (m < bestMatch || m == bestMatch && rt.Priority >= bestPr)) {
+			continue
+		}
+		if rt.Link.Up() {
+			best, bestMatch, bestPr = rt.Link, m, rt.Priority
 		}
 	}
-	return nil
+	return best
 }
 
 // matchLen is the length of the longest prefix of dest in prefixes, 0 for a
