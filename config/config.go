@@ -226,6 +226,11 @@ type Link struct {
 	// it before the conversation is looked up. Empty: such numbers are
 	// taken as they come.
 	Country string `yaml:"country"`
+	// ReconnectMin and ReconnectMax bound the backoff between binds after
+	// a session ends or a bind fails: it starts at ReconnectMin and doubles
+	// (with jitter) up to ReconnectMax. 0: 500ms and 30s.
+	ReconnectMin Duration `yaml:"reconnect_min"`
+	ReconnectMax Duration `yaml:"reconnect_max"`
 }
 
 // EffectiveOutcomeWait is OutcomeWait, or its default of 6 x

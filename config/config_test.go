@@ -125,6 +125,7 @@ func TestLoadBad(t *testing.T) {
 			"links[0].enquire_link: must be greater than 0 (got 0s)",
 			`links[0].bind: "duplex" is not one of transceiver, pair`,
 			`links[0].country: "au" must be an ISO 3166-1 alpha-2 code in capitals, such as AU`,
+			"links[0].reconnect_max: must be 0 (the default, 30s) or at least reconnect_min (10s) (got 5s)",
 			"dispatch.claim_idle: must be greater than links[0].outcome_wait (4m30s), or in-flight submits are claimed twice",
 		},
 		"relay": {

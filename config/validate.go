@@ -397,6 +397,12 @@ func (c *Config) validateLinks(v *checker) {
 		if l.Country != "" && !countryRE.MatchString(l.Country) {
 			v.add(p("country"), "%q must be an ISO 3166-1 alpha-2 code in capitals, such as AU", l.Country)
 		}
+		if l.ReconnectMin < 0 {
+			v.add(p("reconnect_min"), "must be 0 (the default, 500ms) or more (got %s)", l.ReconnectMin)
+		}
+		if l.ReconnectMax < 0 || (l.ReconnectMax > 0 && l.ReconnectMax < l.ReconnectMin) {
+			v.add(p("reconnect_max"), "must be 0 (the default, 30s) or at least reconnect_min (%s) (got %s)", l.ReconnectMin, l.ReconnectMax)
+		}
 		if l.TimeoutsBeforeRebind < 0 {
 			v.add(p("timeouts_before_rebind"), "must be 0 (the default, 3) or more (got %d)", l.TimeoutsBeforeRebind)
 		}

@@ -31,6 +31,16 @@ type QueueStore interface {
 	QueueStats(ctx context.Context) (pending, retrying int64, oldest time.Duration, err error)
 }
 
+// consumerReaper is the part of a store that removes the consumers of
+// instances gone (messages.Store).
+type consumerReaper interface {
+	RemoveDeadConsumers(ctx context.Context, self string, idle time.Duration) (int, error)
+}
+
+// deadConsumerIdle is how long a consumer with nothing pending must have
+// been idle to count as dead: far above any read's block.
+const deadConsumerIdle = time.Hour
+
 // RetryPolicy is exponential backoff with jitter, bounded in attempts.
 type RetryPolicy struct {
 	Initial, Max time.Duration
@@ -131,6 +141,15 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if err := d.o.Store.EnsureGroups(ctx); err != nil {
 		return fmt.Errorf("dispatch: %w", err)
+	}
+	// Consumers of instances that restarted under another name, with
+	// nothing pending, idle for an hour: gone from the group.
+	if r, ok := d.o.Store.(consumerReaper); ok {
+		if n, err := r.RemoveDeadConsumers(ctx, d.o.Consumer, deadConsumerIdle); err != nil {
+			d.log.WarnContext(ctx, "remove dead consumers", "err", err)
+		} else if n > 0 {
+			d.log.InfoContext(ctx, "removed dead consumers from the queue group", "count", n)
+		}
 	}
 	// In-flight work outlives ctx by at most DrainTimeout.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))

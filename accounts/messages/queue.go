@@ -37,6 +37,32 @@ func (s *Store) EnsureGroups(ctx context.Context) error {
 	return nil
 }
 
+// RemoveDeadConsumers deletes from every shard's consumer group the
+// consumers other than self that hold no pending entries and have been idle
+// for at least idle: those of instances that restarted under a new name (a
+// consumer with pending entries stays until ClaimStale has moved them, then
+// goes at a later start). It returns how many it removed.
+func (s *Store) RemoveDeadConsumers(ctx context.Context, self string, idle time.Duration) (int, error) {
+	removed := 0
+	for shard := range s.Keys.Shards {
+		q := s.Keys.Queue(shard)
+		cs, err := s.RDB.XInfoConsumers(ctx, q, QueueGroup).Result()
+		if err != nil {
+			return removed, fmt.Errorf("consumers of shard %d: %w", shard, err)
+		}
+		for _, c := range cs {
+			if c.Name == self || c.Pending > 0 || c.Idle < idle {
+				continue
+			}
+			if err := s.RDB.XGroupDelConsumer(ctx, q, QueueGroup, c.Name).Err(); err != nil {
+				return removed, fmt.Errorf("remove consumer %s of shard %d: %w", c.Name, shard, err)
+			}
+			removed++
+		}
+	}
+	return removed, nil
+}
+
 // Read delivers up to count new entries to consumer, waiting up to block
 // when there are none (block <= 0: do not wait). With several shards it
 // polls every shard once without blocking, then blocks on the shards in turn

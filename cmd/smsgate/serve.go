@@ -142,6 +142,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 				EnquireLink: lk.EnquireLink.Std(), ResponseTimeout: lk.ResponseTimeout.Std(),
 				TimeoutsBeforeRebind: lk.TimeoutsBeforeRebind, OutcomeWait: lk.EffectiveOutcomeWait().Std(),
 				Country: lk.Country, Pair: lk.Bind == "pair",
+				ReconnectMin: lk.ReconnectMin.Std(), ReconnectMax: lk.ReconnectMax.Std(),
 				OnDeliver: func(ctx context.Context, d *smpp.Deliver) (err error) {
 					defer pc.recoverTo(&err, "inbound")
 					if inbound == nil {
