@@ -49,6 +49,30 @@ func (s *Service) EnsureGroups(ctx context.Context) error {
 	return nil
 }
 
+// removeDeadConsumers deletes from every shard's delivery group the
+// consumers other than this instance with nothing pending and idle for at
+// least idle: those restarts left behind.
+func (s *Service) removeDeadConsumers(ctx context.Context, idle time.Duration) (int, error) {
+	removed := 0
+	for shard := range s.o.Shards {
+		q := s.shardKeys(shard).queue
+		cs, err := s.o.Redis.XInfoConsumers(ctx, q, group).Result()
+		if err != nil {
+			return removed, fmt.Errorf("webhook consumers of shard %d: %w", shard, err)
+		}
+		for _, c := range cs {
+			if c.Name == s.o.Consumer || c.Pending > 0 || c.Idle < idle {
+				continue
+			}
+			if err := s.o.Redis.XGroupDelConsumer(ctx, q, group, c.Name).Err(); err != nil {
+				return removed, fmt.Errorf("remove webhook consumer %s: %w", c.Name, err)
+			}
+			removed++
+		}
+	}
+	return removed, nil
+}
+
 // Run delivers events until ctx ends: Options.Workers workers read the
 // streams, and one loop promotes due retries and claims the entries of dead
 // workers every Options.Poll. A delivery in flight when ctx ends is
@@ -56,6 +80,11 @@ func (s *Service) EnsureGroups(ctx context.Context) error {
 func (s *Service) Run(ctx context.Context) error {
 	if err := s.EnsureGroups(ctx); err != nil {
 		return err
+	}
+	if n, err := s.removeDeadConsumers(ctx, time.Hour); err != nil {
+		s.log.WarnContext(ctx, "remove dead webhook consumers", "err", err)
+	} else if n > 0 {
+		s.log.InfoContext(ctx, "removed dead consumers from the webhook group", "count", n)
 	}
 	claimed := make(chan entry)
 	busy := &inFlight{m: map[string]bool{}}

@@ -358,3 +358,29 @@ func TestCreatePerAccountQuota(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveDeadWebhookConsumers: consumers restarts left in a delivery
+// group go when nothing is pending; this instance's own name stays.
+func TestRemoveDeadWebhookConsumers(t *testing.T) {
+	rdb := redistest.Start(t)
+	o := testOptions(t, rdb)
+	o.Consumer = "webhook-self"
+	s := newService(o)
+	ctx := t.Context()
+	if err := s.EnsureGroups(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q := s.shardKeys(0).queue
+	for _, c := range []string{"webhook-old", "webhook-self"} {
+		if err := rdb.XGroupCreateConsumer(ctx, q, group, c).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.removeDeadConsumers(ctx, 0); err != nil || n != 1 {
+		t.Fatalf("removed %d, %v", n, err)
+	}
+	cs, err := rdb.XInfoConsumers(ctx, q, group).Result()
+	if err != nil || len(cs) != 1 || cs[0].Name != "webhook-self" {
+		t.Fatalf("consumers left %+v, %v", cs, err)
+	}
+}
