@@ -139,8 +139,19 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 // submits finish within DrainTimeout, records their results and returns.
 // Whatever was not acknowledged stays in the stream for another consumer.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	if err := d.o.Store.EnsureGroups(ctx); err != nil {
-		return fmt.Errorf("dispatch: %w", err)
+	// A Redis that refuses the group (OOM, LOADING, a lost connection)
+	// delays the dispatcher, never stops it for good.
+	for wait := d.o.ErrorBackoff; ; wait = min(wait*2, 10*d.o.ErrorBackoff) {
+		err := d.o.Store.EnsureGroups(ctx)
+		if err == nil {
+			break
+		}
+		d.log.WarnContext(ctx, "dispatch: cannot create the queue group yet; retrying", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
 	}
 	// Consumers of instances that restarted under another name, with
 	// nothing pending, idle for an hour: gone from the group.

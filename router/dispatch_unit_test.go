@@ -821,3 +821,24 @@ func TestDispatchQueueErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDispatchGroupRetried (issue 12): a Redis refusing the consumer group
+// at start (OOM, LOADING) delays the dispatcher; it never stops for good.
+func TestDispatchGroupRetried(t *testing.T) {
+	q := newFakeQueue()
+	q.EnsureErr = knob{err: errors.New("OOM command not allowed when used memory > 'maxmemory'"), times: 3}
+	link := newStageLink("l1")
+	d := unitDispatcher(q, link, NewMetrics(prometheus.NewRegistry()), func(o *DispatcherOptions) {
+		o.ErrorBackoff = time.Millisecond
+	})
+	q.enqueue(accounts.Message{ID: "m1", To: "61412345678", Text: "hi"})
+	stop := runDispatcher(t, d)
+	defer stop()
+	q.waitFor(t, "the message sent once the group exists", func() bool { return len(q.submitted) == 1 })
+	q.mu.Lock()
+	calls := q.EnsureErr.calls
+	q.mu.Unlock()
+	if calls < 4 {
+		t.Fatalf("EnsureGroups called %d times, want the 3 refusals and a success", calls)
+	}
+}

@@ -78,8 +78,19 @@ func (s *Service) removeDeadConsumers(ctx context.Context, idle time.Duration) (
 // workers every Options.Poll. A delivery in flight when ctx ends is
 // abandoned unrecorded and stays pending for another instance to claim.
 func (s *Service) Run(ctx context.Context) error {
-	if err := s.EnsureGroups(ctx); err != nil {
-		return err
+	// A Redis that refuses the groups (OOM, LOADING, a lost connection)
+	// delays deliveries, never stops them for good.
+	for wait := 100 * time.Millisecond; ; wait = min(wait*2, 5*time.Second) {
+		err := s.EnsureGroups(ctx)
+		if err == nil {
+			break
+		}
+		s.log.WarnContext(ctx, "webhook: cannot create the delivery groups yet; retrying", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
 	}
 	if n, err := s.removeDeadConsumers(ctx, time.Hour); err != nil {
 		s.log.WarnContext(ctx, "remove dead webhook consumers", "err", err)

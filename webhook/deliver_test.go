@@ -353,3 +353,35 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// TestRunSurvivesRefusedGroups (issue 12): a Redis refusing the delivery
+// groups at start (here out of memory) delays deliveries; once it accepts
+// writes again the service delivers, it never stops for good.
+func TestRunSurvivesRefusedGroups(t *testing.T) {
+	rdb := redistest.Start(t)
+	s := newService(testOptions(t, rdb))
+	ctx := t.Context()
+	rc := newReceiver(t, func(int) int { return http.StatusNoContent })
+	const acct = "a0-oom"
+	if _, _, err := s.Create(ctx, acct, rc.srv.URL+"/hook", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureGroups(ctx); err == nil {
+		t.Fatal("EnsureGroups succeeded with maxmemory 1: the test does not exercise the refusal")
+	}
+	run(t, s)
+	if err := rdb.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	m := &accounts.Message{ID: "m0-oom", AccountID: acct, To: "61412345678", Status: accounts.MsgDelivered, CreatedAt: time.Now()}
+	if err := s.MessageStatus(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the delivery after Redis recovered", func() bool { return len(rc.requests()) >= 1 })
+}
