@@ -216,6 +216,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	// the mailer run on their own context, cancelled last, after intake has
 	// stopped and the dispatcher has drained.
 	linkCtx, cancelLinks := context.WithCancel(context.WithoutCancel(ctx))
+	running := newLoops() // /readyz fails once one of these stops for good
 	var bg sync.WaitGroup
 	lc.onStop("background", func(ctx context.Context) error {
 		cancelLinks()
@@ -228,8 +229,10 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		for _, l := range links {
 			bg.Go(func() { _ = l.Run(linkCtx) })
 		}
-		bg.Go(func() { inbound.Run(linkCtx) })
-		bg.Go(func() { _ = hooks.Run(linkCtx) })
+		bg.Go(func() {
+			_ = running.run(linkCtx, "inbound", func(ctx context.Context) error { inbound.Run(ctx); return nil })
+		})
+		bg.Go(func() { _ = running.run(linkCtx, "webhooks", hooks.Run) })
 	}
 
 	// HTTP: API, metrics, health. It serves until intake has drained, so
@@ -269,6 +272,9 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 				case <-draining:
 					return errors.New("shutting down")
 				default:
+				}
+				if err := running.check(); err != nil {
+					return err
 				}
 				return store.Ping(ctx)
 			}})
@@ -311,7 +317,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		dispatchDone := make(chan struct{})
 		go func() {
 			defer close(dispatchDone)
-			if err := d.Run(dctx); err != nil {
+			if err := running.run(dctx, "dispatch", d.Run); err != nil {
 				logger.Error("dispatcher stopped", "err", err)
 			}
 		}()
