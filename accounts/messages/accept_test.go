@@ -419,10 +419,13 @@ func TestAcceptParentFromCaller(t *testing.T) {
 // records, dropping the oldest (and their records) beyond it.
 func TestBlockedLogQuota(t *testing.T) {
 	ctx := t.Context()
-	s := storetest.New(t, redisstore.Options{Quotas: accounts.Quotas{Blocked: 2}})
+	// One millisecond apart, so that "oldest" is well defined.
+	clock := time.UnixMilli(1_700_000_000_000)
+	s := storetest.New(t, redisstore.Options{Quotas: accounts.Quotas{Blocked: 2}, Now: func() time.Time { return clock }})
 	a := storetest.AcceptTestAccount(t, s, 1000)
 	var first string
 	for i := range 4 {
+		clock = clock.Add(time.Millisecond)
 		to := fmt.Sprintf("6141100000%d", i)
 		if _, err := s.AddOptOut(ctx, a.ID, accounts.OptOut{Number: to, Reason: "test"}); err != nil {
 			t.Fatal(err)
