@@ -15,6 +15,8 @@
 // The package imports none of smsgate's own packages.
 package config
 
+import "github.com/smsgate/smsgate/accounts"
+
 // Config is the whole daemon configuration, one YAML document.
 type Config struct {
 	Log      Log      `yaml:"log"`
@@ -29,7 +31,11 @@ type Config struct {
 	Inbound  Inbound  `yaml:"inbound"`
 	Webhooks Webhooks `yaml:"webhooks"`
 	Shutdown Shutdown `yaml:"shutdown"`
-	Quotas   Quotas   `yaml:"quotas"`
+	// Quotas are the default quotas of every account (what one account may
+	// store: counts, and the sizes of its inbox and blocked log); 0 means
+	// the built-in default. The operator overrides them per parent account
+	// (smsgate admin quotas).
+	Quotas accounts.Quotas `yaml:"quotas"`
 }
 
 // Webhooks configures outbound webhook deliveries.
@@ -313,20 +319,4 @@ func DefaultLink() Link {
 		RegisteredDelivery:   true,
 		TimeoutsBeforeRebind: 3,
 	}
-}
-
-// Quotas are the default quotas of every account (what one account may
-// store: counts, and the sizes of its inbox and blocked log); 0 means the
-// built-in default (accounts.DefaultQuotas). The operator overrides them
-// per parent account (smsgate admin quotas).
-type Quotas struct {
-	Contacts        int64 `yaml:"contacts"`
-	Groups          int64 `yaml:"groups"`
-	Templates       int64 `yaml:"templates"`
-	Keys            int64 `yaml:"keys"`
-	Webhooks        int64 `yaml:"webhooks"`
-	Invitations     int64 `yaml:"invitations"`
-	AutomationRules int64 `yaml:"automation_rules"`
-	Inbox           int64 `yaml:"inbox"`
-	Blocked         int64 `yaml:"blocked"`
 }

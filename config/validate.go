@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/smsgate/smsgate/accounts"
+
 	"github.com/smsgate/smsgate/netguard"
 )
 
@@ -306,16 +308,11 @@ func (c *Config) validateDispatch(v *checker) {
 			v.add(fmt.Sprintf("dispatch.allowed_sender_ids[%d]", i), "%q must be 1 to 11 letters and digits with at least one letter (SMPP 3.4 alphanumeric source_addr)", id)
 		}
 	}
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{{"contacts", c.Quotas.Contacts}, {"groups", c.Quotas.Groups}, {"templates", c.Quotas.Templates}, {"keys", c.Quotas.Keys},
-		{"webhooks", c.Quotas.Webhooks}, {"invitations", c.Quotas.Invitations}, {"automation_rules", c.Quotas.AutomationRules},
-		{"inbox", c.Quotas.Inbox}, {"blocked", c.Quotas.Blocked}} {
-		if f.v < 0 || f.v > 100_000_000 {
-			v.add("quotas."+f.name, "%d must be between 1 and 100000000 (0 or absent: the default)", f.v)
+	c.Quotas.Each(func(name string, q int64) {
+		if q < 0 || q > accounts.MaxQuota {
+			v.add("quotas."+name, "%d must be between 1 and %d (0 or absent: the default)", q, accounts.MaxQuota)
 		}
-	}
+	})
 	if d.SourcePoolTTL < 0 {
 		v.add("dispatch.source_pool_ttl", "must not be negative (0: the default, 720h)")
 	}

@@ -60,7 +60,7 @@ func openStore(path string) (*redisstore.Store, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.Shards, Quotas: quotasOf(cfg.Quotas)}), func() { rdb.Close() }, nil
+	return redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.Shards, Quotas: cfg.Quotas}), func() { rdb.Close() }, nil
 }
 
 // adminCmd holds the operator commands that talk to Redis directly: they are

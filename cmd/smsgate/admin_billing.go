@@ -11,7 +11,6 @@ import (
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
-	"github.com/smsgate/smsgate/config"
 )
 
 // adminBilling is "admin billing --config FILE --account ID [--price N]
@@ -166,12 +165,6 @@ func withStore(cfgPath string, stderr io.Writer, f func(*redisstore.Store) int) 
 	}
 	defer closeStore()
 	return f(store)
-}
-
-// quotasOf converts the configuration's default quotas.
-func quotasOf(q config.Quotas) accounts.Quotas {
-	return accounts.Quotas{Contacts: q.Contacts, Groups: q.Groups, Templates: q.Templates, Keys: q.Keys, Webhooks: q.Webhooks,
-		Invitations: q.Invitations, Automations: q.AutomationRules, Inbox: q.Inbox, Blocked: q.Blocked}
 }
 
 // webhookQuota gives the webhook service each account's webhooks quota.
