@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/smsgate/smsgate/accounts/store"
 	"github.com/smsgate/smsgate/netguard"
 )
 
@@ -55,19 +57,10 @@ func (s *Service) EnsureGroups(ctx context.Context) error {
 func (s *Service) removeDeadConsumers(ctx context.Context, idle time.Duration) (int, error) {
 	removed := 0
 	for shard := range s.o.Shards {
-		q := s.shardKeys(shard).queue
-		cs, err := s.o.Redis.XInfoConsumers(ctx, q, group).Result()
+		n, err := store.RemoveIdleConsumers(ctx, s.o.Redis, s.shardKeys(shard).queue, group, s.o.Consumer, idle)
+		removed += n
 		if err != nil {
-			return removed, fmt.Errorf("webhook consumers of shard %d: %w", shard, err)
-		}
-		for _, c := range cs {
-			if c.Name == s.o.Consumer || c.Pending > 0 || c.Idle < idle {
-				continue
-			}
-			if err := s.o.Redis.XGroupDelConsumer(ctx, q, group, c.Name).Err(); err != nil {
-				return removed, fmt.Errorf("remove webhook consumer %s: %w", c.Name, err)
-			}
-			removed++
+			return removed, err
 		}
 	}
 	return removed, nil

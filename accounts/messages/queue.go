@@ -12,6 +12,8 @@ import (
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/phone"
+
+	"github.com/smsgate/smsgate/accounts/store"
 )
 
 // QueueGroup is the consumer group of every shard's queue stream.
@@ -45,19 +47,10 @@ func (s *Store) EnsureGroups(ctx context.Context) error {
 func (s *Store) RemoveDeadConsumers(ctx context.Context, self string, idle time.Duration) (int, error) {
 	removed := 0
 	for shard := range s.Keys.Shards {
-		q := s.Keys.Queue(shard)
-		cs, err := s.RDB.XInfoConsumers(ctx, q, QueueGroup).Result()
+		n, err := store.RemoveIdleConsumers(ctx, s.RDB, s.Keys.Queue(shard), QueueGroup, self, idle)
+		removed += n
 		if err != nil {
-			return removed, fmt.Errorf("consumers of shard %d: %w", shard, err)
-		}
-		for _, c := range cs {
-			if c.Name == self || c.Pending > 0 || c.Idle < idle {
-				continue
-			}
-			if err := s.RDB.XGroupDelConsumer(ctx, q, QueueGroup, c.Name).Err(); err != nil {
-				return removed, fmt.Errorf("remove consumer %s of shard %d: %w", c.Name, shard, err)
-			}
-			removed++
+			return removed, err
 		}
 	}
 	return removed, nil
