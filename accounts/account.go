@@ -643,11 +643,20 @@ func SplitPlus(addr string) (base, tag string) {
 // would rewrite what is shown. The error names the field.
 func CheckName(field, s string) error {
 	for i, r := range s {
-		if unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) {
+		if UnsafeRune(r) {
 			return Invalidf("%s: control character %U at byte %d is not allowed", field, r, i)
 		}
 	}
 	return nil
+}
+
+// UnsafeRune reports runes that must not be stored in names or shown raw:
+// control characters (ESC starts terminal escape sequences; CR, LF and TAB
+// break lines and tables) and the bidirectional overrides, isolates and
+// marks that make text show as other than it is.
+func UnsafeRune(r rune) bool {
+	return unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) ||
+		r == 0x200E || r == 0x200F || r == 0x061C
 }
 
 // CheckText checks a free-text field (a message or template text, an
@@ -657,12 +666,16 @@ func CheckName(field, s string) error {
 // The error names the field and where.
 func CheckText(field, s string) error {
 	for i, r := range s {
-		if r == '\n' || r == '\t' {
-			continue
-		}
-		if unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) {
+		if r != '\n' && r != '\t' && UnsafeRune(r) {
 			return Invalidf("%s: control character %U at byte %d is not allowed", field, r, i)
 		}
 	}
 	return nil
+}
+
+// HidesPricing reports whether money is hidden from the account's own
+// members: a sub-account with hide_pricing in force (seed 002 "Hides pricing
+// and account balances"). The parent's administrators always see it.
+func (a *Account) HidesPricing() bool {
+	return a != nil && a.ParentID != "" && a.Can(FlagHidePricing)
 }

@@ -4,16 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-
-	"github.com/smsgate/smsgate/accounts"
 )
 
 // hidesPricing reports whether p's answers hide money: p is a member of a
 // sub-account with hide_pricing in force (seed 002 "Hides pricing and
 // account balances"). The parent's administrators always see it.
-func hidesPricing(p principal) bool {
-	return p.acct != nil && p.acct.ParentID != "" && p.acct.Can(accounts.FlagHidePricing)
-}
+func hidesPricing(p principal) bool { return p.acct.HidesPricing() }
 
 // moneyKeys are the JSON members that carry money: balances, prices,
 // credit, costs, amounts and spend caps. Under hide_pricing every answer of

@@ -84,9 +84,8 @@ func (s *session) commandCtx() (context.Context, context.CancelFunc) {
 // sent) and records the command's outcome.
 func (s *session) refuse(cmd string, start time.Time, err error) *gosmtp.SMTPError {
 	rc := replyContext{session: s.id, sender: s.from, maxRcpt: s.b.opts.MaxRecipients, maxBytes: s.b.opts.MaxMessageBytes}
-	if s.sender != nil && s.sender.Account != nil {
-		a := s.sender.Account
-		rc.hidePricing = a.ParentID != "" && a.Can(accounts.FlagHidePricing)
+	if s.sender != nil {
+		rc.hidePricing = s.sender.Account.HidesPricing()
 	}
 	r := toSMTPError(err, rc)
 	switch {

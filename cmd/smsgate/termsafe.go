@@ -5,18 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf8"
-)
 
-// unsafeRune reports runes that must not reach a terminal raw: control
-// characters (ESC starts terminal escape sequences; CR, LF and TAB break
-// tables) and the bidirectional overrides and isolates that reorder what
-// is shown.
-func unsafeRune(r rune) bool {
-	return unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) ||
-		r == 0x200E || r == 0x200F || r == 0x061C
-}
+	"github.com/smsgate/smsgate/accounts"
+)
 
 // termSafe returns s with every unsafe rune, and every byte that is not
 // UTF-8, written as a Go escape (\x1b, \u202e), so that text from the
@@ -24,7 +16,7 @@ func unsafeRune(r rune) bool {
 func termSafe(s string) string {
 	clean := true
 	for _, r := range s {
-		if r == utf8.RuneError || unsafeRune(r) {
+		if r == utf8.RuneError || accounts.UnsafeRune(r) {
 			clean = false
 			break
 		}
@@ -38,9 +30,9 @@ func termSafe(s string) string {
 		switch {
 		case r == utf8.RuneError && n <= 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r < 0x80 && unsafeRune(r):
+		case r < 0x80 && accounts.UnsafeRune(r):
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case unsafeRune(r):
+		case accounts.UnsafeRune(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteString(s[i : i+n])
