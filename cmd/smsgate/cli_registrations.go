@@ -104,13 +104,9 @@ func adminDomain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
-	store, closeStore, err := openStore(*cfgPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	defer closeStore()
-	return adminDomainApprove(ctx, store, *acct, pos[0], stdout, stderr)
+	return withStore(*cfgPath, stderr, func(store *redisstore.Store) int {
+		return adminDomainApprove(ctx, store, *acct, pos[0], stdout, stderr)
+	})
 }
 
 func adminDomainApprove(ctx context.Context, store *redisstore.Store, acct, domain string, stdout, stderr io.Writer) int {

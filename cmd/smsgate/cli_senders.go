@@ -104,13 +104,9 @@ func adminNumber(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
-	store, closeStore, err := openStore(*cfgPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	defer closeStore()
-	return adminNumberRun(ctx, store, args[0], *acct, pos[0], stdout, stderr)
+	return withStore(*cfgPath, stderr, func(store *redisstore.Store) int {
+		return adminNumberRun(ctx, store, args[0], *acct, pos[0], stdout, stderr)
+	})
 }
 
 // adminNumberRun does the work of adminNumber on a store.

@@ -41,17 +41,13 @@ func adminUnrouted(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
-	store, closeStore, err := openStore(*cfgPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	defer closeStore()
 	id := ""
 	if len(pos) == 1 {
 		id = pos[0]
 	}
-	return adminUnroutedRun(ctx, store, args[0], *acct, id, *limit, stdout, stderr)
+	return withStore(*cfgPath, stderr, func(store *redisstore.Store) int {
+		return adminUnroutedRun(ctx, store, args[0], *acct, id, *limit, stdout, stderr)
+	})
 }
 
 // adminUnroutedRun does the work of adminUnrouted on a store.
