@@ -262,8 +262,7 @@ func (s *server) acceptInvitation(w http.ResponseWriter, r *http.Request) error 
 		}
 		ctx = accounts.WithActingUser(ctx, key.UserID)
 	}
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	ctx = accounts.WithLoginSource(ctx, host) // a password given here is a login
+	ctx = withClientSource(ctx, r) // a password given here is a login
 	res, err := s.users.AcceptInvitation(ctx, in.Token, in.Name, in.Password)
 	if errors.Is(err, accounts.ErrBadCredentials) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="smsgate"`)
@@ -286,10 +285,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	// The throttle counts per client address too (the direct peer: a proxy
-	// in front of smsgate makes every login one source).
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	ctx := accounts.WithLoginSource(r.Context(), host)
+	ctx := withClientSource(r.Context(), r)
 	secret, key, err := s.users.Login(ctx, in.Email, in.Password, in.AccountID)
 	if errors.Is(err, accounts.ErrBadCredentials) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="smsgate"`)
@@ -391,4 +387,12 @@ func detailAfter(err, sentinel error) string {
 		return msg[i+len(sentinel.Error())+2:]
 	}
 	return msg
+}
+
+// withClientSource returns ctx carrying the client's address for the login
+// throttle (the direct peer: a proxy in front of smsgate makes every login
+// one source).
+func withClientSource(ctx context.Context, r *http.Request) context.Context {
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	return accounts.WithLoginSource(ctx, host)
 }

@@ -34,13 +34,20 @@ func (s *DB) QuotasOf(ctx context.Context, id string) (accounts.Quotas, error) {
 			return accounts.Quotas{}, fmt.Errorf("quotas of %s: %w", id, err)
 		}
 	}
+	q, err := decodeQuotas(id, raw)
+	return q.Or(s.Quotas), err
+}
+
+// decodeQuotas reads the stored overrides of account id ("": none).
+func decodeQuotas(id, raw string) (accounts.Quotas, error) {
 	var q accounts.Quotas
-	if raw != "" {
-		if err := json.Unmarshal([]byte(raw), &q); err != nil {
-			return accounts.Quotas{}, fmt.Errorf("quotas of %s: %w", id, err)
-		}
+	if raw == "" {
+		return q, nil
 	}
-	return q.Or(s.Quotas), nil
+	if err := json.Unmarshal([]byte(raw), &q); err != nil {
+		return accounts.Quotas{}, fmt.Errorf("quotas of %s: %w", id, err)
+	}
+	return q, nil
 }
 
 // SetQuotas stores the operator's quota overrides for root account id and
@@ -77,17 +84,10 @@ func (s *DB) QuotaOverrides(ctx context.Context, id string) (accounts.Quotas, er
 		return accounts.Quotas{}, err
 	}
 	raw, err := s.RDB.HGet(ctx, key, "quotas").Result()
-	if errors.Is(err, redis.Nil) {
-		return accounts.Quotas{}, nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return accounts.Quotas{}, fmt.Errorf("quotas of %s: %w", id, err)
 	}
-	var q accounts.Quotas
-	if err := json.Unmarshal([]byte(raw), &q); err != nil {
-		return accounts.Quotas{}, fmt.Errorf("quotas of %s: %w", id, err)
-	}
-	return q, nil
+	return decodeQuotas(id, raw)
 }
 
 // QuotaUsage returns, per quota, how much of it account id uses and its

@@ -114,7 +114,7 @@ func (s *Store) CreateAccount(ctx context.Context, a accounts.Account) (*account
 	}
 	res, _ := reply.(string)
 	if l, ok := reply.([]any); ok { // {"credit", parent available}
-		return nil, creditRefused(parent, a.CreditLimit, store.ReplyInt(l, 1))
+		return nil, &accounts.CreditError{Parent: parent.ID, Available: store.ReplyInt(l, 1), Want: a.CreditLimit, Currency: parent.Currency}
 	}
 	switch res {
 	case "ok":
@@ -282,13 +282,7 @@ func creditReply(cur *accounts.Account, limit int64, h []string) error {
 		return accounts.Invalidf("credit_limit: account %s owes %s, more than a credit limit of %s; credit it first",
 			cur.ID, accounts.FormatMoney(-bal, cur.Currency), accounts.FormatMoney(num(3), cur.Currency))
 	case "!parent":
-		return creditRefused(&accounts.Account{ID: cur.ParentID, Currency: cur.Currency}, num(2), num(1))
+		return &accounts.CreditError{Parent: cur.ParentID, Available: num(1), Want: num(2), Currency: cur.Currency}
 	}
 	return nil
-}
-
-// creditRefused says that parent cannot back want more credit for a
-// sub-account.
-func creditRefused(parent *accounts.Account, want, avail int64) error {
-	return &accounts.CreditError{Parent: parent.ID, Available: avail, Want: want, Currency: parent.Currency}
 }

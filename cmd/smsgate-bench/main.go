@@ -88,7 +88,7 @@ func run() int {
 		}
 	}
 	var wg sync.WaitGroup
-	sendHTTP := func(i int) error { return nil }
+	var sendHTTP func(i int) error // Kannel's sendsms, with -kannel
 	if kdlr != nil {
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *c, MaxConnsPerHost: *c}, Timeout: time.Minute}
 		sendHTTP = func(i int) error {
