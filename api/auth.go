@@ -66,7 +66,7 @@ const (
 	actAutomation       // automation rules: sub_admin
 	actTemplates        // create, change, delete its templates: sub_admin (reading them is actRead)
 	actSenderView       // its numbers and sender ids (flag sender_view)
-	actSenders          // assign numbers, approve sender ids: as actPrice (the parent's admins)
+	actSenders          // assign numbers and operator-approved sender ids: a root's parent_admin, on the root or a sub
 	actShareGroups      // share a root's groups with its sub-accounts: the root's parent_admin
 	actLimits           // sending limits, auto-recharge, low-balance threshold: a root's parent_admin, a sub's parent's
 
