@@ -336,6 +336,8 @@ func printAccount(w io.Writer, a accounts.Account) {
 	printRows(w, [][2]string{
 		{"id", a.ID}, {"parent", dash(a.ParentID)}, {"name", a.Name}, {"status", string(a.Status)},
 		{"balance", accounts.FormatMoney(a.Balance, a.Currency)},
+		{"billing", a.Billing}, {"credit_limit", accounts.FormatMoney(a.CreditLimit, a.Currency)},
+		{"credit_reserved", accounts.FormatMoney(a.CreditReserved, a.Currency) + " (held for sub-accounts' credit limits)"},
 		{"price_per_part", strconv.FormatInt(a.PricePerPart, 10)},
 		{"default_country", a.DefaultCountry}, {"max_parts", strconv.Itoa(a.MaxParts)},
 		{"long_message", a.LongMessage}, {"subject_mode", a.SubjectMode},
