@@ -92,7 +92,7 @@ type Submitted struct {
 	Entry   Entry
 	Link    string   // carrier link name
 	Source  string   // the source address used (for the conversation index)
-	SMSCIDs []string // every part's id in each index form (e.g. smpp.IDVariants); the first is stored on the message
+	SMSCIDs []string // every part's id in its canonical form (smpp.CanonicalID); the first is stored on the message
 	To      string   // the recipient, for the conversation index; read from the message when empty
 	// AccountID and CreatedAt are the message's, as the dispatcher loaded
 	// it: the SMSC-id index carries them so that a receipt finds its
@@ -104,8 +104,12 @@ type Submitted struct {
 
 // ReceiptUpdate is one delivery receipt to apply: the part's SMSC id in its
 // canonical form, on the link it was submitted on, and its final status.
+// Forms are the other forms the id may have been indexed under (e.g. the
+// decimal of a hex id, smpp.IDVariants): looked up only when the canonical
+// one is not found.
 type ReceiptUpdate struct {
 	Link, CanonicalID string
+	Forms             []string
 	Status, ErrCode   string
 	At                time.Time
 }

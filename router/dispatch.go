@@ -166,11 +166,17 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 
+	// Recording submits outlives ctx by DrainTimeout too: collect retries a
+	// refused record until recordCtx ends.
+	recordCtx, cancelRecord := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRecord()
+	stopRecordTimer := context.AfterFunc(ctx, func() { time.AfterFunc(d.o.DrainTimeout, cancelRecord) })
+	defer stopRecordTimer()
 	results := make(chan accounts.Submitted, d.o.Workers*2)
 	collected := make(chan struct{})
 	go func() {
 		defer close(collected)
-		d.collect(workCtx, results)
+		d.collect(recordCtx, results)
 	}()
 	var bg sync.WaitGroup
 	bg.Go(func() { d.housekeep(ctx) })
@@ -302,11 +308,11 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Mes
 	if len(m.PartIDs) == len(parts) {
 		copy(ids, m.PartIDs)
 	}
-	var variants []string
+	var canon []string
 	for i, p := range parts {
 		if ids[i] != "" {
 			if ids[i] != partLost {
-				variants = append(variants, smpp.IDVariants(ids[i])...)
+				canon = append(canon, smpp.CanonicalID(ids[i]))
 			}
 			continue
 		}
@@ -320,7 +326,7 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Mes
 		switch {
 		case err == nil:
 			ids[i] = id
-			variants = append(variants, smpp.IDVariants(id)...)
+			canon = append(canon, smpp.CanonicalID(id))
 		case errors.Is(err, smpp.ErrNoResponse):
 			// Lost on a live session: the SMSC may well have it. Sending it
 			// again there would risk a duplicate; it counts as sent.
@@ -355,7 +361,7 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Mes
 		d.o.Metrics.dispatchLatency.Observe(time.Since(m.CreatedAt).Seconds())
 		d.o.Metrics.sendDuration.Observe(time.Since(start).Seconds())
 	}
-	results <- accounts.Submitted{Entry: e, Link: link.Name(), Source: m.Source, To: m.To, SMSCIDs: variants,
+	results <- accounts.Submitted{Entry: e, Link: link.Name(), Source: m.Source, To: m.To, SMSCIDs: canon,
 		AccountID: m.AccountID, CreatedAt: m.CreatedAt}
 }
 
@@ -482,13 +488,29 @@ func (d *Dispatcher) collect(ctx context.Context, results <-chan accounts.Submit
 		if len(batch) == 0 {
 			return
 		}
-		sctx, cancel := storeCtx(ctx)
-		err := d.o.Store.MarkSubmitted(sctx, batch)
-		cancel()
-		if err != nil {
-			// The entries stay pending; a consumer that claims them finds
-			// the messages still queued and sends them again (at least once).
-			d.log.ErrorContext(ctx, "record submitted", "err", err, "count", len(batch))
+		// Recording is idempotent (an entry recorded once is skipped), so a
+		// refused write (OOM, a failover, a lost connection) is tried again
+		// with backoff rather than left to a consumer that would claim the
+		// entries and send them a second time. Only a dispatcher draining
+		// past its deadline gives up: the entries stay pending and are sent
+		// again (at least once).
+		var err error
+		for wait := d.o.ErrorBackoff; ; wait = min(wait*2, 10*d.o.ErrorBackoff) {
+			sctx, cancel := storeCtx(ctx)
+			err = d.o.Store.MarkSubmitted(sctx, batch)
+			cancel()
+			if err == nil {
+				break
+			}
+			d.log.ErrorContext(ctx, "record submitted; retrying", "err", err, "count", len(batch), "in", wait)
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+				continue
+			case <-ctx.Done():
+			}
+			t.Stop()
+			break
 		}
 		if err == nil && d.o.Submitted != nil {
 			d.o.Submitted(batch)

@@ -842,3 +842,28 @@ func TestDispatchGroupRetried(t *testing.T) {
 		t.Fatalf("EnsureGroups called %d times, want the 3 refusals and a success", calls)
 	}
 }
+
+// TestDispatchRecordRetried (issue 12): a refused record of a submit (OOM,
+// a failover) is tried again until it lands; the entry is never left for
+// another consumer to claim and send a second time (unless the refusal
+// outlasts ClaimIdle).
+func TestDispatchRecordRetried(t *testing.T) {
+	q := newFakeQueue()
+	q.MarkErr = knob{err: errors.New("OOM command not allowed when used memory > 'maxmemory'"), times: 3}
+	link := newStageLink("l1")
+	d := unitDispatcher(q, link, nil, func(o *DispatcherOptions) {
+		o.ErrorBackoff = 5 * time.Millisecond
+	})
+	q.enqueue(accounts.Message{ID: "m1", To: "61412345678", Text: "hi"})
+	stop := runDispatcher(t, d)
+	q.waitFor(t, "m1 recorded as submitted", func() bool { return len(q.submitted) == 1 })
+	stop()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.MarkErr.calls < 4 {
+		t.Fatalf("MarkSubmitted called %d times, want the 3 refusals and a success", q.MarkErr.calls)
+	}
+	if got := link.submits(); len(got) != 1 || q.claimed != 0 || len(q.doubles) != 0 {
+		t.Fatalf("link saw %d submits, %d claimed, doubles %v: want one submit, nothing claimed", len(got), q.claimed, q.doubles)
+	}
+}

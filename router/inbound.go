@@ -120,7 +120,8 @@ func (in *Inbound) receipt(ctx context.Context, link string, r smpp.Receipt) err
 	// The receipt's done date has minute resolution and the carrier's clock;
 	// the time we learned of it is what the message log needs.
 	q := &queuedReceipt{done: make(chan error, 1), up: accounts.ReceiptUpdate{
-		Link: link, CanonicalID: smpp.CanonicalID(r.ID), Status: status, ErrCode: r.Err, At: time.Now()}}
+		Link: link, CanonicalID: smpp.CanonicalID(r.ID), Forms: otherForms(r.ID),
+		Status: status, ErrCode: r.Err, At: time.Now()}}
 	select {
 	case in.queue <- q:
 	case <-ctx.Done():
@@ -132,6 +133,14 @@ func (in *Inbound) receipt(ctx context.Context, link string, r smpp.Receipt) err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// otherForms returns the forms of an SMSC id besides its canonical one.
+func otherForms(id string) []string {
+	if v := smpp.IDVariants(id); len(v) > 1 {
+		return v[1:]
+	}
+	return nil
 }
 
 func (in *Inbound) count(status, result string) {
@@ -151,12 +160,16 @@ func (in *Inbound) Submitted(batch []accounts.Submitted) {
 	}
 	found := false
 	for _, b := range batch {
+		// A receipt may name the id in another form than the submit
+		// response did (decimal for hex): every form is tried.
 		for _, id := range b.SMSCIDs {
-			k := orphanKey(b.Link, id)
-			if o, ok := in.orphans[k]; ok {
-				delete(in.orphans, k)
-				in.ready = append(in.ready, o)
-				found = true
+			for _, form := range smpp.IDVariants(id) {
+				k := orphanKey(b.Link, form)
+				if o, ok := in.orphans[k]; ok {
+					delete(in.orphans, k)
+					in.ready = append(in.ready, o)
+					found = true
+				}
 			}
 		}
 	}

@@ -56,6 +56,9 @@ links:
   - {name: bench, addr: "127.0.0.1:12775", system_id: smsgate, password: x, window: ${WINDOW:-200}}
 YAML
 	for i in $(seq 100); do [ -S "$G/redis.sock" ] && break; sleep 0.05; done
+	# PROFILE=slowlog: every command's duration, to weigh each script.
+	[ "${PROFILE:-}" = slowlog ] && redis-cli -s "$G/redis.sock" config set slowlog-max-len 1000000 >/dev/null &&
+		redis-cli -s "$G/redis.sock" config set slowlog-log-slower-than 0 >/dev/null
 	bin/smsgate serve --config "$G/smsgate.yml" ${PROFILE:+--cpuprofile "$G/cpu.pprof"} >"$G/smsgate.log" 2>&1 &
 	local gw_pid=$!; pids+=($gw_pid)
 	for i in $(seq 100); do curl -fs http://127.0.0.1:18080/readyz >/dev/null 2>&1 && break; sleep 0.1; done
@@ -72,6 +75,20 @@ YAML
 		echo "redis: top commands by total time (calls, usec)" >>"$report"
 		redis-cli -s "$G/redis.sock" info commandstats | tr -d '\r' | grep '^cmdstat' |
 			sed 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),.*/\3 \2 \1/' | sort -rn | head -12 >>"$report"
+		if [ "$PROFILE" = slowlog ]; then
+			echo "redis: script calls by script (usec total, calls, usec/call, script)" >>"$report"
+			redis-cli -s "$G/redis.sock" --json slowlog get 1000000 | python3 -c '
+import glob, hashlib, json, sys, collections
+name = {hashlib.sha1(open(f, "rb").read()).hexdigest(): f.split("/", 1)[1] for f in glob.glob("accounts/*/lua/*.lua")}
+t = collections.defaultdict(lambda: [0, 0])
+for e in json.load(sys.stdin):
+    args = e[3]
+    if args and args[0].lower() == "evalsha":
+        k = name.get(args[1], args[1][:8])
+        t[k][0] += e[2]; t[k][1] += 1
+for k, (us, n) in sorted(t.items(), key=lambda kv: -kv[1][0]):
+    print(us, n, round(us / n, 1), k)' >>"$report"
+		fi
 	fi
 	stop "$gw_pid" "$redis_pid"
 	if [ -n "${PROFILE:-}" ]; then

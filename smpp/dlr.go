@@ -192,9 +192,10 @@ func StatFinal(stat string) (status string, final bool) {
 	return "", false
 }
 
-// IDVariants returns the canonical forms under which an SMSC message id must
-// be indexed so that a receipt can find it whether the SMSC reports ids as
-// decimal or hex, in any case: the id itself canonicalised (see CanonicalID),
+// IDVariants returns the canonical forms an SMSC message id may take, so
+// that a receipt finds its message whether the SMSC reports ids as decimal
+// or hex, in any case (the index holds the submit response's canonical form;
+// a receipt that misses tries the others): the id itself canonicalised (see CanonicalID),
 // plus, if it parses as hex (<=16 digits), its decimal form, plus, if it
 // parses as decimal (fits uint64), its hex form; de-duplicated, canonical
 // form first. An empty id has no variants.

@@ -93,8 +93,9 @@ func (s *Store) ListMessages(ctx context.Context, accountID string, limit int) (
 // submission indexed, status one of delivered, undeliverable, expired,
 // rejected or failed (anything else, such as enroute, changes nothing).
 // A message is delivered once all its parts are; the first failure of any
-// part is final. It returns the updated message, or ErrNotFound when no
-// submission of link has that id.
+// part is final. It returns the message when this receipt gave it its final
+// status, nil when it changed no status (see ApplyReceipts), or ErrNotFound
+// when no submission of link has that id.
 func (s *Store) ApplyReceipt(ctx context.Context, link, canonicalID, status, errCode string, at time.Time) (*accounts.Message, error) {
 	msgs, errs, err := s.ApplyReceipts(ctx, []accounts.ReceiptUpdate{{Link: link, CanonicalID: canonicalID, Status: status, ErrCode: errCode, At: at}})
 	if err != nil {

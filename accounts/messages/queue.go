@@ -157,29 +157,34 @@ func (s *Store) ClaimStale(ctx context.Context, consumer string, minIdle time.Du
 	return out, nil
 }
 
-// MarkSubmitted records a batch of successful submissions in one pipeline:
-// per entry the message becomes submitted (a final status set by a receipt
-// that raced ahead is kept) with its link, first SMSC id, submission time
-// and one more attempt; every SMSC id form is indexed for receipts (7 days);
-// the conversation (source, recipient) is indexed for replies (30 days) when
-// the source is a number; the entry is acknowledged and deleted. (Reading
-// the recipients for that index costs one more round trip first.)
+// MarkSubmitted records a batch of successful submissions: each part's
+// SMSC id (canonical form) is indexed for receipts (7 days), the
+// conversation (source, recipient) for replies (30 days) when the source is
+// a number, and then one script per shard (submit.lua) records every
+// message as submitted (a final status set by a receipt that raced ahead is
+// kept) with its link, first SMSC id, submission time and one more attempt,
+// and acknowledges and deletes its entry, atomically per entry. The indexes
+// are written first, in the same pipeline: an entry is never acknowledged
+// without them unless their write failed, and then MarkSubmitted returns an
+// error and running it again completes the batch (every step is
+// idempotent: the script skips entries no longer pending). Entries whose
+// recipient is not known (To empty) cost one more round trip to read it.
 func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) error {
 	if len(batch) == 0 {
 		return nil
 	}
 	ms := s.Now().UnixMilli()
 	// The conversation index needs each recipient; one round trip reads
-	// them for the entries whose source can receive replies.
+	// those the dispatcher did not pass.
 	tos := make([]*redis.StringCmd, len(batch))
 	pipe := s.RDB.Pipeline()
 	for i, b := range batch {
-		if b.To != "" {
-			continue
-		}
 		// Only a numeric source can receive replies (an alphanumeric
 		// sender id cannot), so only then is there a conversation to index.
-		if key, _, err := s.MsgKey(b.Entry.MessageID); err == nil && phone.IsDigits(b.Source) {
+		if b.To != "" || !phone.IsDigits(b.Source) {
+			continue
+		}
+		if key, _, err := s.MsgKey(b.Entry.MessageID); err == nil {
 			tos[i] = pipe.HGet(ctx, key, "to")
 		}
 	}
@@ -188,34 +193,58 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 			return fmt.Errorf("mark submitted: recipients: %w", err)
 		}
 	}
+	// One script call per shard: its queue, then the messages' keys.
+	type shardBatch struct {
+		keys []string
+		args []any
+	}
+	shards := map[int]*shardBatch{}
+	var order []int
+	for _, b := range batch {
+		sb := shards[b.Entry.Shard]
+		if sb == nil {
+			sb = &shardBatch{keys: []string{s.Keys.Queue(b.Entry.Shard)}, args: []any{QueueGroup, ms}}
+			shards[b.Entry.Shard] = sb
+			order = append(order, b.Entry.Shard)
+		}
+		// A message id that names no shard (or another shard than its
+		// entry's) has no hash here: the queue key stands in, so the script
+		// finds no message and only acknowledges the entry.
+		key, shard, err := s.MsgKey(b.Entry.MessageID)
+		if err != nil || shard != b.Entry.Shard {
+			key = sb.keys[0]
+		}
+		first := ""
+		if len(b.SMSCIDs) > 0 {
+			first = b.SMSCIDs[0]
+		}
+		sb.keys = append(sb.keys, key)
+		sb.args = append(sb.args, b.Entry.StreamID, b.Link, first)
+	}
 	build := func(pipe redis.Pipeliner) {
 		for i, b := range batch {
-			q := s.Keys.Queue(b.Entry.Shard)
-			if key, _, err := s.MsgKey(b.Entry.MessageID); err == nil {
-				first := ""
-				if len(b.SMSCIDs) > 0 {
-					first = b.SMSCIDs[0]
-				}
-				s.EvalSha(ctx, pipe, submitScript, []string{key}, b.Link, first, ms)
-				ref := smscRef(b.Entry.MessageID, b.AccountID, b.CreatedAt)
-				for _, id := range b.SMSCIDs {
-					pipe.Set(ctx, s.Keys.SMSCMessage(b.Link, id), ref, queueSMSCTTL)
-				}
-				to := b.To
-				if c := tos[i]; c != nil {
-					to = c.Val()
-				}
-				if to != "" && phone.IsDigits(b.Source) {
-					pipe.Set(ctx, s.Keys.Conversation(b.Source, to), b.Entry.MessageID, queueConvTTL)
-				}
+			if _, _, err := s.MsgKey(b.Entry.MessageID); err != nil {
+				continue
 			}
-			pipe.XAck(ctx, q, QueueGroup, b.Entry.StreamID)
-			pipe.XDel(ctx, q, b.Entry.StreamID)
+			ref := smscRef(b.Entry.MessageID, b.AccountID, b.CreatedAt)
+			for _, id := range b.SMSCIDs {
+				pipe.Set(ctx, s.Keys.SMSCMessage(b.Link, id), ref, queueSMSCTTL)
+			}
+			to := b.To
+			if c := tos[i]; c != nil {
+				to = c.Val()
+			}
+			if to != "" && phone.IsDigits(b.Source) {
+				pipe.Set(ctx, s.Keys.Conversation(b.Source, to), b.Entry.MessageID, queueConvTTL)
+			}
+		}
+		for _, shard := range order {
+			sb := shards[shard]
+			s.EvalSha(ctx, pipe, submitScript, sb.keys, sb.args...)
 		}
 	}
-	// Every command but the EVALSHAs is idempotent, so after NOSCRIPT (the
-	// script cache was flushed) the whole pipeline can run again once the
-	// script is loaded.
+	// Every step is idempotent, so after NOSCRIPT (the script cache was
+	// flushed) the whole pipeline can run again once the script is loaded.
 	for try := 0; ; try++ {
 		cmds, err := s.RDB.Pipelined(ctx, func(pipe redis.Pipeliner) error { build(pipe); return nil })
 		if err == nil {

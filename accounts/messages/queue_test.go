@@ -12,6 +12,7 @@ import (
 	"github.com/smsgate/smsgate/accounts/messages"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
+	"github.com/smsgate/smsgate/smpp"
 )
 
 // queueTestAccept accepts one message per parts count and returns the ids.
@@ -54,12 +55,12 @@ func TestQueueSubmitAndReceipts(t *testing.T) {
 			t.Fatalf("entry %d = %+v, want message %s", i, e, ids[i])
 		}
 	}
-	// Message 0: one part, SMSC id 12345 indexed in decimal and hex forms.
+	// Message 0: one part, SMSC id 12345, its receipt naming it in hex.
 	// Message 1: two parts. Message 2: fails on the network. Message 3:
 	// alphanumeric source, so no conversation.
 	batch := []accounts.Submitted{
-		{Entry: es[0], Link: "carrier", Source: "61400000000", SMSCIDs: []string{"12345", "3039"}},
-		{Entry: es[1], Link: "carrier", Source: "61400000000", SMSCIDs: []string{"100", "64", "101", "65"}},
+		{Entry: es[0], Link: "carrier", Source: "61400000000", SMSCIDs: []string{"12345"}},
+		{Entry: es[1], Link: "carrier", Source: "61400000000", SMSCIDs: []string{"64", "65"}},
 		{Entry: es[2], Link: "carrier", Source: "61400000000", SMSCIDs: []string{"200"}},
 		{Entry: es[3], Link: "carrier", Source: "ACME", SMSCIDs: []string{"300"}},
 	}
@@ -68,6 +69,9 @@ func TestQueueSubmitAndReceipts(t *testing.T) {
 	}
 	if p, _, _, err := s.QueueStats(ctx); err != nil || p != 0 {
 		t.Fatalf("pending after submit = %d, %v; want 0", p, err)
+	}
+	if n := s.RDB.XLen(ctx, s.Keys.Queue(0)).Val(); n != 0 {
+		t.Errorf("queue holds %d entries after submit, want 0 (deleted)", n)
 	}
 	m := queueTestGet(t, s, ids[0])
 	if m.Status != accounts.MsgSubmitted || m.Link != "carrier" || m.SMSCID != "12345" || m.Attempts != 1 || m.SubmittedAt.IsZero() {
@@ -79,41 +83,66 @@ func TestQueueSubmitAndReceipts(t *testing.T) {
 	if n := s.RDB.Exists(ctx, s.Keys.Conversation("ACME", queueTestGet(t, s, ids[3]).To)).Val(); n != 0 {
 		t.Errorf("alphanumeric source indexed a conversation")
 	}
+	// One index key per part: the canonical form only.
+	if keys := s.RDB.Keys(ctx, s.Keys.SMSCMessage("carrier", "*")).Val(); len(keys) != 5 {
+		t.Errorf("SMSC-id index keys = %v, want one per part (5)", keys)
+	}
+	// Recording the batch again (its reply was lost) changes nothing.
+	if err := s.MarkSubmitted(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if m := queueTestGet(t, s, ids[0]); m.Attempts != 1 {
+		t.Errorf("attempts after recording twice = %d, want 1", m.Attempts)
+	}
 
 	at := time.UnixMilli(1_700_000_000_000)
 	steps := []struct {
 		name, smscID, status, code string
 		mid                        string
 		want                       accounts.MessageStatus
+		final                      bool // the receipt gives the message its final status
 		wantErr                    error
 	}{
-		{name: "delivered found by hex form", smscID: "3039", status: "delivered", mid: ids[0], want: accounts.MsgDelivered},
+		{name: "delivered found by hex form", smscID: "3039", status: "delivered", mid: ids[0], want: accounts.MsgDelivered, final: true},
 		{name: "first part delivered", smscID: "64", status: "delivered", mid: ids[1], want: accounts.MsgSubmitted},
 		{name: "duplicate part receipt counts once", smscID: "64", status: "delivered", mid: ids[1], want: accounts.MsgSubmitted},
 		{name: "intermediate status changes nothing", smscID: "65", status: "enroute", mid: ids[1], want: accounts.MsgSubmitted},
-		{name: "last part delivered", smscID: "101", status: "delivered", mid: ids[1], want: accounts.MsgDelivered},
-		{name: "undeliverable", smscID: "200", status: "undeliverable", code: "011", mid: ids[2], want: accounts.MsgUndeliverable},
+		{name: "last part delivered", smscID: "65", status: "delivered", mid: ids[1], want: accounts.MsgDelivered, final: true},
+		{name: "undeliverable", smscID: "200", status: "undeliverable", code: "011", mid: ids[2], want: accounts.MsgUndeliverable, final: true},
 		{name: "failure is final", smscID: "200", status: "delivered", mid: ids[2], want: accounts.MsgUndeliverable},
 		{name: "delivered is final", smscID: "12345", status: "expired", mid: ids[0], want: accounts.MsgDelivered},
+		{name: "duplicate final receipt announces nothing", smscID: "3039", status: "delivered", mid: ids[0], want: accounts.MsgDelivered},
 		{name: "unknown id", smscID: "999", status: "delivered", wantErr: accounts.ErrNotFound},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			m, err := s.ApplyReceipt(ctx, "carrier", st.smscID, st.status, st.code, at)
-			if !errors.Is(err, st.wantErr) {
-				t.Fatalf("ApplyReceipt error = %v, want %v", err, st.wantErr)
-			}
+			msgs, errs, err := s.ApplyReceipts(ctx, []accounts.ReceiptUpdate{{Link: "carrier",
+				CanonicalID: smpp.CanonicalID(st.smscID), Forms: smpp.IDVariants(st.smscID)[1:],
+				Status: st.status, ErrCode: st.code, At: at}})
 			if err != nil {
+				t.Fatal(err)
+			}
+			if !errors.Is(errs[0], st.wantErr) {
+				t.Fatalf("ApplyReceipts error = %v, want %v", errs[0], st.wantErr)
+			}
+			if st.wantErr != nil {
 				return
 			}
-			if m.ID != st.mid || m.Status != st.want {
-				t.Fatalf("message %s status %s, want %s %s", m.ID, m.Status, st.mid, st.want)
+			if (msgs[0] != nil) != st.final {
+				t.Fatalf("returned message %+v, want one only on a final transition (%v)", msgs[0], st.final)
+			}
+			if msgs[0] != nil && (msgs[0].ID != st.mid || msgs[0].Status != st.want || msgs[0].Text == "") {
+				t.Fatalf("returned message %+v, want %s %s with its text", msgs[0], st.mid, st.want)
+			}
+			m := queueTestGet(t, s, st.mid)
+			if m.Status != st.want {
+				t.Fatalf("message %s status %s, want %s", m.ID, m.Status, st.want)
 			}
 			if m.Status.Final() && !m.DoneAt.Equal(at) {
 				t.Errorf("done_at = %v, want %v", m.DoneAt, at)
 			}
-			if m.Status == accounts.MsgUndeliverable && m.Error != "011" {
-				t.Errorf("error = %q, want 011", m.Error)
+			if st.code != "" && m.Error != st.code {
+				t.Errorf("error = %q, want %q", m.Error, st.code)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package messages
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,34 +14,35 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 )
 
-// ApplyReceipts applies a batch of receipts in two pipelined round trips:
-// find the messages by SMSC id (the index also carries each message's
-// account and creation time, which name its statistics key), then update
-// each with the receipt script. Index entries written without them cost one
-// more round trip to read them from the messages. msgs[i] is the updated message of
-// ups[i]; errs[i] is ErrNotFound when no message has that SMSC id (yet).
-// The returned error is for the batch as a whole (Redis unreachable).
+// ApplyReceipts applies a batch of receipts: find the messages by SMSC id
+// (the index also carries each message's account and creation time, which
+// name its statistics key; a receipt whose canonical id is not indexed tries
+// its other Forms in one more round trip), then one receipt script call per
+// shard applies them all. Index entries written without account and time
+// cost one more round trip to read them from the messages.
+//
+// msgs[i] is the message when ups[i] gave it its final status (to be
+// announced), nil otherwise (a part of a longer message, a duplicate, a
+// receipt after a final status); errs[i] is ErrNotFound when no message has
+// that SMSC id (yet). The returned error is for the batch as a whole (Redis
+// unreachable, or a script call failed): then nothing of the failed shard's
+// receipts is known to be applied, and applying them again is harmless.
 func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate) (msgs []*accounts.Message, errs []error, err error) {
 	msgs, errs = make([]*accounts.Message, len(ups)), make([]error, len(ups))
-	gets := make([]*redis.StringCmd, len(ups))
-	pipe := s.RDB.Pipeline()
-	for i, u := range ups {
-		gets[i] = pipe.Get(ctx, s.Keys.SMSCMessage(u.Link, u.CanonicalID))
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, nil, fmt.Errorf("receipts: find messages: %w", err)
+	refs, err := s.findSMSCRefs(ctx, ups)
+	if err != nil {
+		return nil, nil, err
 	}
 	mids := make([]string, len(ups))
 	owners := make([][]any, len(ups))          // account_id, created_at of each message
 	reads := make([]*redis.SliceCmd, len(ups)) // for index entries that lack them
-	pipe = s.RDB.Pipeline()
+	pipe := s.RDB.Pipeline()
 	for i, u := range ups {
-		ref, err := gets[i].Result()
-		if err != nil {
+		if refs[i] == "" {
 			errs[i] = fmt.Errorf("receipt %s on %s: %w", u.CanonicalID, u.Link, accounts.ErrNotFound)
 			continue
 		}
-		mid, acct, created, known := parseSMSCRef(ref)
+		mid, acct, created, known := parseSMSCRef(refs[i])
 		key, _, err := s.MsgKey(mid)
 		if err != nil {
 			errs[i] = fmt.Errorf("receipt %s on %s: message %w", u.CanonicalID, u.Link, err)
@@ -63,21 +65,42 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 			}
 		}
 	}
-	evals := make([]*redis.Cmd, len(ups))
+	// One script call per shard.
+	type shardBatch struct {
+		keys []string
+		args []any
+		idx  []int // the receipts of the call, in order
+		cmd  *redis.Cmd
+	}
+	shards := map[int]*shardBatch{}
+	var order []int
+	for i, u := range ups {
+		if owners[i] == nil {
+			continue
+		}
+		key, shard, _ := s.MsgKey(mids[i])
+		acct, created, stats := s.msgStatsKey(shard, key, owners[i])
+		at := u.At
+		if at.IsZero() {
+			at = s.Now()
+		}
+		sb := shards[shard]
+		if sb == nil {
+			sb = &shardBatch{}
+			shards[shard] = sb
+			order = append(order, shard)
+		}
+		sb.keys = append(sb.keys, key, s.Keys.DeliveredParts(shard, mids[i]), stats)
+		sb.args = append(sb.args, u.Status, u.ErrCode, at.UnixMilli(), u.CanonicalID, acct, created)
+		sb.idx = append(sb.idx, i)
+	}
+	if len(order) == 0 {
+		return msgs, errs, nil
+	}
 	run := func(pipe redis.Pipeliner) error {
-		for i, u := range ups {
-			if owners[i] == nil {
-				continue
-			}
-			key, shard, _ := s.MsgKey(mids[i])
-			acct, created, stats := s.msgStatsKey(shard, key, owners[i])
-			at := u.At
-			if at.IsZero() {
-				at = s.Now()
-			}
-			keys := []string{key, s.Keys.DeliveredParts(shard, mids[i]), stats}
-			evals[i] = s.EvalSha(ctx, pipe, receiptScript, keys,
-				u.Status, u.ErrCode, at.UnixMilli(), u.CanonicalID, acct, created)
+		for _, shard := range order {
+			sb := shards[shard]
+			sb.cmd = s.EvalSha(ctx, pipe, receiptScript, sb.keys, sb.args...)
 		}
 		return nil
 	}
@@ -90,32 +113,78 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 		}
 		_, err = s.RDB.Pipelined(ctx, run)
 	}
-	for i, c := range evals {
-		if c == nil {
+	failed := 0
+	for _, shard := range order {
+		sb := shards[shard]
+		res, cerr := sb.cmd.Slice()
+		if cerr != nil || len(res) != len(sb.idx) {
+			failed++
+			for _, i := range sb.idx {
+				errs[i] = fmt.Errorf("receipt %s for %s: %w", ups[i].CanonicalID, mids[i], cmp.Or(cerr, errReceiptReply))
+			}
 			continue
 		}
-		res, err := c.Slice()
-		switch {
-		case err != nil:
-			errs[i] = fmt.Errorf("receipt %s for %s: %w", ups[i].CanonicalID, mids[i], err)
-		case len(res) == 0:
-			errs[i] = fmt.Errorf("receipt %s: message %s: %w", ups[i].CanonicalID, mids[i], accounts.ErrNotFound)
-		default:
-			msgs[i] = MsgFromHash(msgPairs(res))
+		for j, i := range sb.idx {
+			switch r := res[j].(type) {
+			case int64:
+				if r == 0 {
+					errs[i] = fmt.Errorf("receipt %s: message %s: %w", ups[i].CanonicalID, mids[i], accounts.ErrNotFound)
+				}
+			case string:
+				errs[i] = fmt.Errorf("receipt %s: message %s: account or creation time differ from its index entry", ups[i].CanonicalID, mids[i])
+			case []any:
+				msgs[i] = MsgFromHash(msgPairs(r))
+			}
 		}
 	}
-	if err != nil && !errors.Is(err, redis.Nil) {
-		// Per-command errors are in errs; report the batch failed only if
-		// nothing went through.
-		ok := false
-		for _, m := range msgs {
-			ok = ok || m != nil
-		}
-		if !ok {
-			return nil, nil, fmt.Errorf("receipts: %w", err)
-		}
+	if err != nil && !errors.Is(err, redis.Nil) && failed == len(order) {
+		return nil, nil, fmt.Errorf("receipts: %w", err)
 	}
 	return msgs, errs, nil
+}
+
+// errReceiptReply is a receipt script reply of the wrong shape.
+var errReceiptReply = errors.New("unexpected receipt script reply")
+
+// findSMSCRefs returns the SMSC-id index entry of every receipt ("" when
+// there is none): its canonical id first, then, for the receipts that
+// missed, their other forms.
+func (s *Store) findSMSCRefs(ctx context.Context, ups []accounts.ReceiptUpdate) ([]string, error) {
+	refs := make([]string, len(ups))
+	gets := make([][]*redis.StringCmd, len(ups))
+	lookup := func(forms func(u accounts.ReceiptUpdate) []string) error {
+		pipe := s.RDB.Pipeline()
+		for i, u := range ups {
+			gets[i] = gets[i][:0]
+			if refs[i] != "" {
+				continue
+			}
+			for _, id := range forms(u) {
+				gets[i] = append(gets[i], pipe.Get(ctx, s.Keys.SMSCMessage(u.Link, id)))
+			}
+		}
+		if pipe.Len() == 0 {
+			return nil
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("receipts: find messages: %w", err)
+		}
+		for i, gs := range gets {
+			for _, g := range gs {
+				if v := g.Val(); v != "" && refs[i] == "" {
+					refs[i] = v
+				}
+			}
+		}
+		return nil
+	}
+	if err := lookup(func(u accounts.ReceiptUpdate) []string { return []string{u.CanonicalID} }); err != nil {
+		return nil, err
+	}
+	if err := lookup(func(u accounts.ReceiptUpdate) []string { return u.Forms }); err != nil {
+		return nil, err
+	}
+	return refs, nil
 }
 
 // msgStatsKey returns a message's account id and created_at as read from

@@ -31,22 +31,27 @@ func TestApplyReceiptsBatch(t *testing.T) {
 		{Link: "l1", CanonicalID: "a2", Status: "undeliverable", ErrCode: "001"},
 		{Link: "l1", CanonicalID: "zz", Status: "delivered"}, // unknown id
 		{Link: "l2", CanonicalID: "a3", Status: "delivered"}, // wrong link
-		{Link: "l1", CanonicalID: "a1", Status: "delivered"}, // duplicate
+		{Link: "l1", CanonicalID: "a1", Status: "delivered"}, // duplicate: applied, nothing to announce
 	}
 	msgs, errs, err := s.ApplyReceipts(ctx, ups)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []accounts.MessageStatus{accounts.MsgDelivered, accounts.MsgUndeliverable, "", "", accounts.MsgDelivered}
+	want := []accounts.MessageStatus{accounts.MsgDelivered, accounts.MsgUndeliverable, "", "", "-"}
 	for i := range ups {
-		if want[i] == "" {
+		switch want[i] {
+		case "":
 			if !errors.Is(errs[i], accounts.ErrNotFound) {
 				t.Errorf("update %d: err %v, want ErrNotFound", i, errs[i])
 			}
-			continue
-		}
-		if errs[i] != nil || msgs[i] == nil || msgs[i].Status != want[i] {
-			t.Errorf("update %d: %v %v, want %s", i, msgs[i], errs[i], want[i])
+		case "-":
+			if errs[i] != nil || msgs[i] != nil {
+				t.Errorf("update %d: %v %v, want applied without a message", i, msgs[i], errs[i])
+			}
+		default:
+			if errs[i] != nil || msgs[i] == nil || msgs[i].Status != want[i] {
+				t.Errorf("update %d: %v %v, want %s", i, msgs[i], errs[i], want[i])
+			}
 		}
 	}
 	m, _ := s.GetMessage(ctx, ids[2])
@@ -60,6 +65,79 @@ func TestApplyReceiptsBatch(t *testing.T) {
 	msgs, errs, err = s.ApplyReceipts(ctx, []accounts.ReceiptUpdate{{Link: "l1", CanonicalID: "a3", Status: "expired", At: time.Now()}})
 	if err != nil || errs[0] != nil || msgs[0].Status != accounts.MsgExpired {
 		t.Fatalf("after flush: %v %v %v", msgs, errs, err)
+	}
+}
+
+// TestApplyReceiptsAcrossShards: one batch of receipts for messages of
+// several shards is applied shard by shard (one script call each), and a
+// receipt whose id is indexed in another form finds its message by Forms.
+func TestApplyReceiptsAcrossShards(t *testing.T) {
+	s := storetest.New(t, redisstore.Options{Shards: 4})
+	ctx := t.Context()
+	if err := s.EnsureGroups(ctx); err != nil {
+		t.Fatal(err)
+	}
+	shards := map[int]bool{}
+	var subs []accounts.Submitted
+	for i := 0; len(shards) < 3 && i < 200; i++ {
+		a, err := s.CreateAccount(ctx, accounts.Account{Name: "S", DefaultCountry: "AU"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh, _ := s.Keys.Shard(a.ID)
+		if shards[sh] {
+			continue
+		}
+		shards[sh] = true
+		if _, err := s.Credit(ctx, a.ID, 100, "t", "t"); err != nil {
+			t.Fatal(err)
+		}
+		m := &accounts.Message{To: "61412345670", Text: "x", Parts: 1, Price: 1, Sender: "a@example.com"}
+		if _, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, Messages: []*accounts.Message{m}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(shards) < 3 {
+		t.Fatalf("accounts landed on %d shards only", len(shards))
+	}
+	entries, err := s.Read(ctx, "c1", 10, 0)
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("read %v %v", entries, err)
+	}
+	// Submit responses in hex; receipts in decimal.
+	hex := []string{"1f", "2f", "3f"}
+	for i, e := range entries {
+		subs = append(subs, accounts.Submitted{Entry: e, Link: "l1", Source: "61480000000", SMSCIDs: []string{hex[i]}})
+	}
+	if err := s.MarkSubmitted(ctx, subs); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if m, err := s.GetMessage(ctx, e.MessageID); err != nil || m.Status != accounts.MsgSubmitted {
+			t.Fatalf("message %s after submit: %+v %v", e.MessageID, m, err)
+		}
+	}
+	ups := []accounts.ReceiptUpdate{
+		{Link: "l1", CanonicalID: "31", Forms: []string{"49", "1f"}, Status: "delivered"},
+		{Link: "l1", CanonicalID: "31", Forms: []string{"49"}, Status: "delivered"}, // no form indexed
+		{Link: "l1", CanonicalID: "47", Forms: []string{"71", "2f"}, Status: "delivered"},
+		{Link: "l1", CanonicalID: "63", Forms: []string{"99", "3f"}, Status: "expired"},
+	}
+	msgs, errs, err := s.ApplyReceipts(ctx, ups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(errs[1], accounts.ErrNotFound) {
+		t.Errorf("receipt without its indexed form: %v, want ErrNotFound", errs[1])
+	}
+	for i, want := range []accounts.MessageStatus{accounts.MsgDelivered, "", accounts.MsgDelivered, accounts.MsgExpired} {
+		if want == "" {
+			continue
+		}
+		e := entries[max(i-1, 0)]
+		if errs[i] != nil || msgs[i] == nil || msgs[i].Status != want || msgs[i].ID != e.MessageID {
+			t.Errorf("receipt %d: %+v %v, want %s of %s", i, msgs[i], errs[i], want, e.MessageID)
+		}
 	}
 }
 

@@ -1,50 +1,68 @@
--- receipt.lua: apply one part's delivery receipt to a message.
--- KEYS: 1 message hash, 2 set of parts already reported delivered,
---       3 statistics hash of the message's creation day (KEYS[1] when the
---         message has no account).
--- ARGV: 1 status, 2 error code, 3 at (unix ms), 4 part (canonical smsc id),
---       5 the message's account id and 6 its created_at, as the caller read
---       them to build KEYS[3] ('' when absent).
+-- receipt.lua: apply a batch of delivery receipts (one part each) to
+-- messages of one shard.
+-- KEYS: 3 per receipt: 1 message hash, 2 set of parts already reported
+--       delivered, 3 statistics hash of the message's creation day (the
+--       message key when the message has no account).
+-- ARGV: 6 per receipt: 1 status, 2 error code, 3 at (unix ms), 4 part
+--       (canonical smsc id), 5 the message's account id and 6 its
+--       created_at, as the caller read them to build the statistics key (''
+--       when absent).
 -- A message is delivered once every part is; a failure of any part is final
 -- and is never overwritten. Duplicate receipts of a part count once.
 -- When the message reaches its final status, that status is counted in the
--- statistics of the message's creation day (see stats.go): fields
--- s:<status> and s:<status>:<sender> of P:{sN}:stats:<account>:<day>, day =
+-- statistics of the message's creation day (see stats.go): field
+-- s:<status>:<sender> of P:{sN}:stats:<account>:<day>, day =
 -- floor(created_at / 86400000). Both never change once the message exists;
--- a message whose fields differ from ARGV 5 and 6 is an error (nothing is
--- written).
--- Returns the message hash (HGETALL), empty when it does not exist.
--- One HMGET reads all the script needs; a single-part message (the common
--- case) needs no set of delivered parts.
-local f = redis.call('HMGET', KEYS[1], 'status', 'parts', 'account_id', 'sender', 'created_at')
-local st = f[1]
-if not st then return {} end
-if (f[3] or '') ~= ARGV[5] or (f[5] or '') ~= ARGV[6] then
-  return redis.error_reply('ERR receipt: message account or creation time differ from the keys given')
-end
-local function count(status)
-  if not f[3] then return end
-  redis.call('HINCRBY', KEYS[3], 's:' .. status .. ':' .. (f[4] or ''), 1)
-end
-local open = st == 'queued' or st == 'submitted'
-local parts = tonumber(f[2]) or 1
-if ARGV[1] == 'delivered' then
-  if parts <= 1 then
-    if open then
-      redis.call('HSET', KEYS[1], 'status', 'delivered', 'done_at', ARGV[3], 'delivered_parts', 1)
-      count('delivered')
+-- a message whose fields differ from ARGV 5 and 6 is refused (nothing is
+-- written for that receipt).
+-- Returns one element per receipt: 0 when the message does not exist,
+-- 'differ' when its account or creation time differ from the keys given,
+-- 1 when applied without a final transition (a part of a longer message,
+-- a duplicate, a receipt after a final status), or the message hash
+-- (HGETALL) when this receipt gave the message its final status.
+local out = {}
+for r = 1, #KEYS / 3 do
+  local k, a = (r - 1) * 3, (r - 1) * 6
+  local key, status, at = KEYS[k + 1], ARGV[a + 1], ARGV[a + 3]
+  -- One HMGET reads all a receipt needs; a single-part message (the
+  -- common case) needs no set of delivered parts.
+  local f = redis.call('HMGET', key, 'status', 'parts', 'account_id', 'sender', 'created_at')
+  local st = f[1]
+  if not st then
+    out[r] = 0
+  elseif (f[3] or '') ~= ARGV[a + 5] or (f[5] or '') ~= ARGV[a + 6] then
+    out[r] = 'differ'
+  else
+    local open = st == 'queued' or st == 'submitted'
+    local parts = tonumber(f[2]) or 1
+    local final = nil
+    if status == 'delivered' then
+      if parts <= 1 then
+        if open then
+          redis.call('HSET', key, 'status', 'delivered', 'done_at', at, 'delivered_parts', 1)
+          final = status
+        end
+      elseif redis.call('SADD', KEYS[k + 2], ARGV[a + 4]) == 1 then
+        redis.call('PEXPIRE', KEYS[k + 2], 604800000)
+        local d = redis.call('HINCRBY', key, 'delivered_parts', 1)
+        if open and d >= parts then
+          redis.call('HSET', key, 'status', 'delivered', 'done_at', at)
+          final = status
+        end
+      end
+    elseif open and (status == 'undeliverable' or status == 'expired'
+        or status == 'rejected' or status == 'failed') then
+      redis.call('HSET', key, 'status', status, 'error', ARGV[a + 2], 'done_at', at)
+      final = status
     end
-  elseif redis.call('SADD', KEYS[2], ARGV[4]) == 1 then
-    redis.call('PEXPIRE', KEYS[2], 604800000)
-    local d = redis.call('HINCRBY', KEYS[1], 'delivered_parts', 1)
-    if open and d >= parts then
-      redis.call('HSET', KEYS[1], 'status', 'delivered', 'done_at', ARGV[3])
-      count('delivered')
+    if final then
+      if f[3] then
+        redis.call('HINCRBY', KEYS[k + 3], 's:' .. final .. ':' .. (f[4] or ''), 1)
+      end
+      out[r] = redis.call('HGETALL', key)
+    else
+      out[r] = 1
     end
   end
-elseif open and (ARGV[1] == 'undeliverable' or ARGV[1] == 'expired'
-    or ARGV[1] == 'rejected' or ARGV[1] == 'failed') then
-  redis.call('HSET', KEYS[1], 'status', ARGV[1], 'error', ARGV[2], 'done_at', ARGV[3])
-  count(ARGV[1])
 end
-return redis.call('HGETALL', KEYS[1])
+return out

@@ -1,16 +1,42 @@
--- submit.lua: record a successful submission on a message hash. A delivery
--- receipt can race ahead of this call; a final status is then kept.
--- KEYS: 1 message hash. ARGV: 1 link, 2 smsc id, 3 submitted_at (unix ms).
--- Returns 1, or 0 when the message does not exist.
-local st = redis.call('HGET', KEYS[1], 'status')
-if not st then return 0 end
-if st == 'queued' or st == 'submitted' then
-  redis.call('HSET', KEYS[1], 'status', 'submitted')
-  -- An error of an earlier attempt is stale once the message is submitted
-  -- (a receipt that raced ahead keeps its own); the resume state is done:
-  -- the parts' ids are in the SMSC-id index.
-  redis.call('HDEL', KEYS[1], 'error', 'part_ids')
+-- submit.lua: record a batch of successful submissions of one shard and take
+-- their entries off the queue, atomically per entry and idempotently (the
+-- caller runs the batch again after an error).
+-- KEYS: 1 the shard's queue stream, 2.. one message hash per entry.
+-- ARGV: 1 consumer group, 2 submitted_at (unix ms), then 3 fields per entry:
+--       stream id, link, first SMSC id.
+-- An entry is recorded only if XACK takes it off the group's pending list:
+-- one that is no longer pending was recorded already (a batch run again) or
+-- by the consumer that claimed it, and is left alone. Recording: the message
+-- becomes submitted unless a receipt that raced ahead set a final status
+-- (kept); link, SMSC id, submitted_at and one more attempt are set; an error
+-- of an earlier attempt and the parts' resume state are dropped (the parts'
+-- ids are in the SMSC-id index). A missing message is only acknowledged.
+-- Acknowledged entries are deleted from the stream.
+-- Returns the number of entries recorded.
+local n = (#ARGV - 2) / 3
+local group, now = ARGV[1], ARGV[2]
+local done, recorded = {}, 0
+for i = 1, n do
+  local b = 2 + (i - 1) * 3
+  local sid = ARGV[b + 1]
+  if redis.call('XACK', KEYS[1], group, sid) == 1 then
+    done[#done + 1] = sid
+    local key = KEYS[1 + i]
+    local f = redis.call('HMGET', key, 'status', 'attempts', 'error', 'part_ids')
+    if f[1] then
+      local st = f[1]
+      if st == 'queued' or st == 'submitted' then
+        st = 'submitted'
+        if f[3] or f[4] then redis.call('HDEL', key, 'error', 'part_ids') end
+      end
+      redis.call('HSET', key, 'status', st, 'link', ARGV[b + 2], 'smsc_id', ARGV[b + 3],
+        'submitted_at', now, 'attempts', (tonumber(f[2]) or 0) + 1)
+      recorded = recorded + 1
+    end
+  end
 end
-redis.call('HSET', KEYS[1], 'link', ARGV[1], 'smsc_id', ARGV[2], 'submitted_at', ARGV[3])
-redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-return 1
+-- unpack() is bounded by Lua's C stack (LUAI_MAXCSTACK 8000): chunks.
+for c = 1, #done, 1000 do
+  redis.call('XDEL', KEYS[1], unpack(done, c, math.min(c + 999, #done)))
+end
+return recorded
