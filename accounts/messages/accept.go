@@ -37,7 +37,9 @@ var (
 )
 
 // Accept prices, debits and stores and enqueues every message of req in
-// one Lua script: either everything is written or nothing is.
+// one Lua script: either everything is written or nothing is. Concurrent
+// accepts of one shard share a script call (commit.go): each is still
+// decided and written as if it ran alone, in turn.
 //
 // Pricing: a message's Price, set by the caller, is the account's default
 // (parts x PricePerPart); if the account has a price table (accounts/money) with
@@ -129,7 +131,7 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 			keys[8] = s.Keys.Ledger(shard, parentID)
 			keys[10] = s.Keys.OptOut(shard, parentID)
 		}
-		res, err = s.Run(ctx, acceptScript, keys, args...).Slice()
+		res, err = s.acceptRun(ctx, shard, keys, args)
 		if err != nil {
 			return nil, fmt.Errorf("accept for %s: %w", req.AccountID, err)
 		}

@@ -9,7 +9,10 @@ package messages
 import "github.com/smsgate/smsgate/accounts/store"
 
 // Store is the messages part of the Redis store.
-type Store struct{ *store.DB }
+type Store struct {
+	*store.DB
+	commit *committers // group commit of accepts, per shard
+}
 
 // New returns the messages store over db.
-func New(db *store.DB) *Store { return &Store{DB: db} }
+func New(db *store.DB) *Store { return &Store{DB: db, commit: &committers{}} }

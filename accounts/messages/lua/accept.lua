@@ -1,4 +1,12 @@
--- accept.lua: price, debit an account and enqueue its messages, atomically.
+-- accept.lua: price, debit an account and enqueue its messages, atomically;
+-- several such requests of one shard in one call (group commit: the
+-- accepts of concurrent SMTP sessions share a round trip, and their
+-- counters are written once, at the end of the call).
+-- ARGV[1] is the number of requests; then come each request's arguments,
+-- and KEYS holds each request's keys, in order. A request's result is as if
+-- it ran alone after the ones before it; one refused changes nothing of the
+-- others. Each request, its KEYS and ARGV numbered from 1 as if it ran
+-- alone:
 -- KEYS: 1 account hash, 2 ledger stream, 3 message log zset, 4 queue stream,
 --       5 idempotency key (or any key of the shard when ARGV[3] == '0'),
 --       6 statistics hash of the day (P:{sN}:stats:<acct>:<day>),
@@ -29,7 +37,8 @@
 -- (its own, or its parent's when share_contacts is in force) is neither
 -- queued nor charged: its message hash gets status 'blocked' and price 0 and
 -- goes to the blocked log.
--- Returns {'ok', balance, low balance 0/1, recharged amount, priced 0/1, price...,
+-- Returns one reply per request:
+--         {'ok', balance, low balance 0/1, recharged amount, priced 0/1, price...,
 --          blocked} where blocked (always the last element) is the 1-based
 --          indexes of the blocked messages, comma-separated, '' for none
 --       | {'optout', number...} (every recipient blocked: only the blocked
@@ -40,241 +49,285 @@
 --       | {'limit', limit name, limit, used, wanted, retry ms, sender, currency}
 --          (limits.go: nothing was written)
 --       | {'parent', parent id} | {'nf'} | {'deact'}.
-local acct = redis.call('HMGET', KEYS[1], 'status', 'balance', 'currency', 'parent_id',
-  'billing', 'credit_limit', 'recharge_threshold', 'recharge_amount', 'low_balance', 'prices',
-  'perm_granted', 'perm_enabled', 'lim_minute', 'lim_parts', 'lim_spend', 'credit_reserved')
-if not acct[1] or acct[1] == 'deleted' then return {'nf'} end
-if (acct[4] or '') ~= ARGV[5] then return {'parent', acct[4] or ''} end
-local bal = tonumber(acct[2]) or 0
--- A replay of an accepted request stays accepted, whatever happened since.
-if ARGV[3] == '1' then
-  local ids = redis.call('GET', KEYS[5])
-  if ids then return {'dup', ids, bal} end
-end
-if acct[1] ~= 'active' then return {'deact'} end
--- An account's floor: 0 (prepaid) or -credit_limit (postpaid), raised by
--- the credit it extends to its sub-accounts (credit_reserved).
-local function floor(billing, limit, reserved)
-  local f = tonumber(reserved) or 0
-  if billing == 'postpaid' then f = f - (tonumber(limit) or 0) end
-  return f
-end
--- A deactivated parent stops its sub-accounts.
-local pkey, par
-if acct[4] and acct[4] ~= '' then
-  pkey = KEYS[8]
-  par = redis.call('HMGET', pkey, 'status', 'balance', 'billing', 'credit_limit', 'credit_reserved')
-  if par[1] ~= 'active' then return {'deact'} end
-end
-local n = tonumber(ARGV[2])
-local now = ARGV[1]
--- Opt-outs: one HMGET of every recipient on the governing list.
-local blocked, nblocked = {}, 0
-if ARGV[6 + 9 * n] ~= '1' then
-  local list = KEYS[10]
-  local function shares(l) return string.find(',' .. (l or '') .. ',', ',share_contacts,', 1, true) end
-  if pkey and shares(acct[11]) and shares(acct[12]) then list = KEYS[11] end
-  local tos = {}
-  for i = 1, n do tos[i] = ARGV[5 + (i - 1) * 9 + 5] end
-  -- unpack() fails past Lua's C stack limit (8000 values, LUAI_MAXCSTACK),
-  -- and a mail to a group may carry 10000 recipients: ask in chunks.
-  for c = 1, n, 1000 do
-    local last = math.min(c + 999, n)
-    local v = redis.call('HMGET', list, unpack(tos, c, last))
-    for i = c, last do
-      if v[i - c + 1] then
-        blocked[i] = true
-        nblocked = nblocked + 1
-      end
-    end
+
+-- Counters (limits and statistics) are added up here and written once at
+-- the end of the call; a limit check adds what the call counted so far.
+-- A counter's first count (HINCRBY answering its own delta: the field was
+-- new) sets its key's expiry, as a direct HINCRBY would.
+local counts, countKeys = {}, {}
+local function count(key, field, delta, ttl)
+  local c = counts[key]
+  if not c then
+    c = {fields = {}, order = {}, ttl = {}}
+    counts[key] = c
+    countKeys[#countKeys + 1] = key
   end
-end
--- recordBlocked writes the blocked messages: a record, never a queue entry,
--- a ledger entry or a charge.
-local function recordBlocked()
-  local bkey = KEYS[12]
-  for i = 1, n do
-    if blocked[i] then
-      local b = 5 + (i - 1) * 9
-      redis.call('HSET', KEYS[12 + i], 'id', ARGV[b + 1], 'account_id', ARGV[4], 'sender', ARGV[b + 2],
-        'mail_id', ARGV[b + 3], 'source', ARGV[b + 4], 'to', ARGV[b + 5], 'text', ARGV[b + 6],
-        'coding', ARGV[b + 7], 'parts', ARGV[b + 8], 'price', 0, 'status', 'blocked',
-        'error', 'recipient has opted out', 'attempts', 0, 'delivered_parts', 0,
-        'created_at', now, 'done_at', now)
-      redis.call('ZADD', bkey, now, ARGV[b + 1])
-    end
+  if c.fields[field] == nil then
+    c.fields[field] = 0
+    c.order[#c.order + 1] = field
+    c.ttl[field] = ttl
   end
+  c.fields[field] = c.fields[field] + delta
 end
-if nblocked == n then
-  recordBlocked()
-  local out = {'optout'}
-  for i = 1, n do out[i + 1] = ARGV[5 + (i - 1) * 9 + 5] end
-  return out
+local function counted(key, field)
+  local c = counts[key]
+  return c and c.fields[field] or 0
 end
-local priced = acct[10] == '1' -- set with the table (money_prices.lua)
-local prices = {}
-local total = 0
-for i = 0, n - 1 do
-  local b = 5 + i * 9
-  local price = tonumber(ARGV[b + 9])
-  if blocked[i + 1] then
-    price = 0
-  elseif priced then
-    local to = ARGV[b + 5]
-    local fields = {}
-    for l = 1, math.min(#to, 15) do fields[l] = string.sub(to, 1, l) end
-    if #fields > 0 then
-      local v = redis.call('HMGET', KEYS[7], unpack(fields))
-      for l = #fields, 1, -1 do
-        if v[l] then
-          price = tonumber(v[l]) * tonumber(ARGV[b + 8])
-          break
+
+local function acceptOne(K, A)
+  local acct = redis.call('HMGET', K[1], 'status', 'balance', 'currency', 'parent_id',
+    'billing', 'credit_limit', 'recharge_threshold', 'recharge_amount', 'low_balance', 'prices',
+    'perm_granted', 'perm_enabled', 'lim_minute', 'lim_parts', 'lim_spend', 'credit_reserved')
+  if not acct[1] or acct[1] == 'deleted' then return {'nf'} end
+  if (acct[4] or '') ~= A[5] then return {'parent', acct[4] or ''} end
+  local bal = tonumber(acct[2]) or 0
+  -- A replay of an accepted request stays accepted, whatever happened since.
+  if A[3] == '1' then
+    local ids = redis.call('GET', K[5])
+    if ids then return {'dup', ids, bal} end
+  end
+  if acct[1] ~= 'active' then return {'deact'} end
+  -- An account's floor: 0 (prepaid) or -credit_limit (postpaid), raised by
+  -- the credit it extends to its sub-accounts (credit_reserved).
+  local function floor(billing, limit, reserved)
+    local f = tonumber(reserved) or 0
+    if billing == 'postpaid' then f = f - (tonumber(limit) or 0) end
+    return f
+  end
+  -- A deactivated parent stops its sub-accounts.
+  local pkey, par
+  if acct[4] and acct[4] ~= '' then
+    pkey = K[8]
+    par = redis.call('HMGET', pkey, 'status', 'balance', 'billing', 'credit_limit', 'credit_reserved')
+    if par[1] ~= 'active' then return {'deact'} end
+  end
+  local n = tonumber(A[2])
+  local now = A[1]
+  -- Opt-outs: one HMGET of every recipient on the governing list.
+  local blocked, nblocked = {}, 0
+  if A[6 + 9 * n] ~= '1' then
+    local list = K[10]
+    local function shares(l) return string.find(',' .. (l or '') .. ',', ',share_contacts,', 1, true) end
+    if pkey and shares(acct[11]) and shares(acct[12]) then list = K[11] end
+    local tos = {}
+    for i = 1, n do tos[i] = A[5 + (i - 1) * 9 + 5] end
+    -- unpack() fails past Lua's C stack limit (8000 values, LUAI_MAXCSTACK),
+    -- and a mail to a group may carry 10000 recipients: ask in chunks.
+    for c = 1, n, 1000 do
+      local last = math.min(c + 999, n)
+      local v = redis.call('HMGET', list, unpack(tos, c, last))
+      for i = c, last do
+        if v[i - c + 1] then
+          blocked[i] = true
+          nblocked = nblocked + 1
         end
       end
     end
   end
-  prices[i + 1] = price
-  total = total + price
-end
--- >>> limits (accounts/limits.go, messages/limits.go): per sender per
--- UTC minute (fixed window), parts and spend per UTC day. Checked before
--- any write, so a refused mail is neither charged nor counted; counted
--- below with the charge, so a charged mail always counts.
-local limMinute, limDay = KEYS[13 + n], KEYS[14 + n]
-local limRate, limParts, limSpend = tonumber(acct[13]) or 0, tonumber(acct[14]) or 0, tonumber(acct[15]) or 0
-local limBySender, limSenders, limNParts = {}, {}, 0
-for i = 0, n - 1 do
-  if not blocked[i + 1] then
-    local b = 5 + i * 9
-    local sender = ARGV[b + 2]
-    if not limBySender[sender] then
-      limBySender[sender] = 0
-      limSenders[#limSenders + 1] = sender
-    end
-    limBySender[sender] = limBySender[sender] + 1
-    limNParts = limNParts + tonumber(ARGV[b + 8])
-  end
-end
-do
-  local t = tonumber(now)
-  if limRate > 0 then
-    local used = redis.call('HMGET', limMinute, unpack(limSenders))
-    for i, sender in ipairs(limSenders) do
-      local u = tonumber(used[i]) or 0
-      if u + limBySender[sender] > limRate then
-        return {'limit', 'per_minute', limRate, u, limBySender[sender], 60000 - t % 60000, sender, acct[3] or ''}
+  -- recordBlocked writes the blocked messages: a record, never a queue entry,
+  -- a ledger entry or a charge.
+  local function recordBlocked()
+    local bkey = K[12]
+    for i = 1, n do
+      if blocked[i] then
+        local b = 5 + (i - 1) * 9
+        redis.call('HSET', K[12 + i], 'id', A[b + 1], 'account_id', A[4], 'sender', A[b + 2],
+          'mail_id', A[b + 3], 'source', A[b + 4], 'to', A[b + 5], 'text', A[b + 6],
+          'coding', A[b + 7], 'parts', A[b + 8], 'price', 0, 'status', 'blocked',
+          'error', 'recipient has opted out', 'attempts', 0, 'delivered_parts', 0,
+          'created_at', now, 'done_at', now)
+        redis.call('ZADD', bkey, now, A[b + 1])
       end
     end
   end
-  if limParts > 0 or limSpend > 0 then
-    local used = redis.call('HMGET', limDay, 'p', 's')
-    local left = 86400000 - t % 86400000
-    local up, us = tonumber(used[1]) or 0, tonumber(used[2]) or 0
-    if limParts > 0 and up + limNParts > limParts then
-      return {'limit', 'parts_per_day', limParts, up, limNParts, left, '', acct[3] or ''}
+  if nblocked == n then
+    recordBlocked()
+    local out = {'optout'}
+    for i = 1, n do out[i + 1] = A[5 + (i - 1) * 9 + 5] end
+    return out
+  end
+  local priced = acct[10] == '1' -- set with the table (money_prices.lua)
+  local prices = {}
+  local total = 0
+  for i = 0, n - 1 do
+    local b = 5 + i * 9
+    local price = tonumber(A[b + 9])
+    if blocked[i + 1] then
+      price = 0
+    elseif priced then
+      local to = A[b + 5]
+      local fields = {}
+      for l = 1, math.min(#to, 15) do fields[l] = string.sub(to, 1, l) end
+      if #fields > 0 then
+        local v = redis.call('HMGET', K[7], unpack(fields))
+        for l = #fields, 1, -1 do
+          if v[l] then
+            price = tonumber(v[l]) * tonumber(A[b + 8])
+            break
+          end
+        end
+      end
     end
-    if limSpend > 0 and us + total > limSpend then
-      return {'limit', 'spend_per_day', limSpend, us, total, left, '', acct[3] or ''}
+    prices[i + 1] = price
+    total = total + price
+  end
+  -- >>> limits (accounts/limits.go, messages/limits.go): per sender per
+  -- UTC minute (fixed window), parts and spend per UTC day. Checked before
+  -- any write, so a refused mail is neither charged nor counted; counted
+  -- below with the charge, so a charged mail always counts.
+  local limMinute, limDay = K[13 + n], K[14 + n]
+  local limRate, limParts, limSpend = tonumber(acct[13]) or 0, tonumber(acct[14]) or 0, tonumber(acct[15]) or 0
+  local limBySender, limSenders, limNParts = {}, {}, 0
+  for i = 0, n - 1 do
+    if not blocked[i + 1] then
+      local b = 5 + i * 9
+      local sender = A[b + 2]
+      if not limBySender[sender] then
+        limBySender[sender] = 0
+        limSenders[#limSenders + 1] = sender
+      end
+      limBySender[sender] = limBySender[sender] + 1
+      limNParts = limNParts + tonumber(A[b + 8])
+    end
+  end
+  do
+    local t = tonumber(now)
+    if limRate > 0 then
+      local used = redis.call('HMGET', limMinute, unpack(limSenders))
+      for i, sender in ipairs(limSenders) do
+        local u = (tonumber(used[i]) or 0) + counted(limMinute, sender)
+        if u + limBySender[sender] > limRate then
+          return {'limit', 'per_minute', limRate, u, limBySender[sender], 60000 - t % 60000, sender, acct[3] or ''}
+        end
+      end
+    end
+    if limParts > 0 or limSpend > 0 then
+      local used = redis.call('HMGET', limDay, 'p', 's')
+      local left = 86400000 - t % 86400000
+      local up = (tonumber(used[1]) or 0) + counted(limDay, 'p')
+      local us = (tonumber(used[2]) or 0) + counted(limDay, 's')
+      if limParts > 0 and up + limNParts > limParts then
+        return {'limit', 'parts_per_day', limParts, up, limNParts, left, '', acct[3] or ''}
+      end
+      if limSpend > 0 and us + total > limSpend then
+        return {'limit', 'spend_per_day', limSpend, us, total, left, '', acct[3] or ''}
+      end
+    end
+  end
+  -- <<< limits
+  local fl = floor(acct[5], acct[6], acct[16])
+  local after = bal - total
+  -- Auto-recharge from the parent when the debit leaves the balance below the
+  -- threshold: one recharge amount, or the smallest multiple of it that covers
+  -- the send, if the parent can pay it above its own floor.
+  local recharge = 0
+  local ramt = tonumber(acct[8]) or 0
+  if ramt > 0 and par and after < (tonumber(acct[7]) or 0) then
+    local k = 1
+    if after < fl then k = math.ceil((fl - after) / ramt) end
+    local want = k * ramt
+    local pbal = tonumber(par[2]) or 0
+    if pbal - want >= floor(par[3], par[4], par[5]) then
+      recharge = want
+    elseif after < fl then
+      return {'bal', bal, acct[3] or '', total, floor(acct[5], acct[6], 0) * -1, 1, pbal, want, tonumber(acct[16]) or 0}
+    end
+  end
+  if after + recharge < fl then
+    return {'bal', bal, acct[3] or '', total, floor(acct[5], acct[6], 0) * -1, 0, 0, 0, tonumber(acct[16]) or 0}
+  end
+  if recharge > 0 then
+    local pb = redis.call('HINCRBY', pkey, 'balance', 0 - recharge)
+    redis.call('XADD', K[9], '*', 'amount', 0 - recharge, 'balance', pb,
+      'kind', 'recharge_out', 'ref', A[4], 'actor', 'auto-recharge', 'at', now, 'peer', A[4])
+    bal = redis.call('HINCRBY', K[1], 'balance', recharge)
+    redis.call('XADD', K[2], '*', 'amount', recharge, 'balance', bal,
+      'kind', 'recharge_in', 'ref', acct[4], 'actor', 'auto-recharge', 'at', now, 'peer', acct[4])
+  end
+  local before = tonumber(acct[2]) or 0
+  if nblocked > 0 then recordBlocked() end
+  local ids = {}
+  local parts, bySender = 0, {}
+  for i = 0, n - 1 do
+    local b = 5 + i * 9
+    local id, sender, price = A[b + 1], A[b + 2], prices[i + 1]
+    if not blocked[i + 1] then
+      bal = bal - price
+      redis.call('XADD', K[2], '*', 'amount', 0 - price, 'balance', bal, 'kind', 'send',
+        'ref', id, 'actor', sender, 'at', now)
+      redis.call('HSET', K[12 + i + 1], 'id', id, 'account_id', A[4], 'sender', sender,
+        'mail_id', A[b + 3], 'source', A[b + 4], 'to', A[b + 5], 'text', A[b + 6],
+        'coding', A[b + 7], 'parts', A[b + 8], 'price', price, 'status', 'queued',
+        'attempts', 0, 'delivered_parts', 0, 'created_at', now)
+      redis.call('ZADD', K[3], now, id)
+      redis.call('XADD', K[4], '*', 'm', id)
+      ids[#ids + 1] = id
+      local p = tonumber(A[b + 8])
+      parts = parts + p
+      local s = bySender[sender]
+      if not s then
+        s = {0, 0, 0}
+        bySender[sender] = s
+      end
+      s[1], s[2], s[3] = s[1] + 1, s[2] + p, s[3] + price
+    end
+  end
+  local sent = n - nblocked
+  -- >>> limits: count what was charged (always, so that a limit set later
+  -- sees today's sends).
+  for _, sender in ipairs(limSenders) do
+    count(limMinute, sender, limBySender[sender], 120000)
+  end
+  count(limDay, 'p', limNParts, 172800000)
+  count(limDay, 's', total, nil)
+  -- <<< limits
+  bal = redis.call('HINCRBY', K[1], 'balance', 0 - total)
+  -- Statistics of the day (stats.go reads them): messages, parts and cost
+  -- per sender; the account's totals are their sums (counting them apart too
+  -- would cost three more calls per mail on the hot path). Kept 400 days;
+  -- a sender's first count of the day sets the expiry.
+  for sender, s in pairs(bySender) do
+    count(K[6], 'm:' .. sender, s[1], 34560000000)
+    count(K[6], 'p:' .. sender, s[2], nil)
+    count(K[6], 'c:' .. sender, s[3], nil)
+  end
+  if A[3] == '1' then
+    redis.call('SET', K[5], table.concat(ids, ','), 'EX', 86400)
+  end
+  local lb = tonumber(acct[9]) or 0
+  local low = 0
+  if lb > 0 and before >= lb and bal < lb then low = 1 end
+  local out = {'ok', bal, low, recharge, 0}
+  if priced then
+    out[5] = 1
+    for i = 1, n do out[5 + i] = prices[i] end
+  end
+  local bl = {}
+  for i = 1, n do
+    if blocked[i] then bl[#bl + 1] = i end
+  end
+  out[#out + 1] = table.concat(bl, ',')
+  return out
+end
+
+local out = {}
+local ka, kk = 1, 0
+for r = 1, tonumber(ARGV[1]) do
+  local n = tonumber(ARGV[ka + 2])
+  local na, nk = 6 + 9 * n, 14 + n
+  local A, K = {}, {}
+  for i = 1, na do A[i] = ARGV[ka + i] end
+  for i = 1, nk do K[i] = KEYS[kk + i] end
+  out[r] = acceptOne(K, A)
+  ka, kk = ka + na, kk + nk
+end
+for _, key in ipairs(countKeys) do
+  local c = counts[key]
+  for _, field in ipairs(c.order) do
+    local d = c.fields[field]
+    if redis.call('HINCRBY', key, field, d) == d and c.ttl[field] then
+      redis.call('PEXPIRE', key, c.ttl[field])
     end
   end
 end
--- <<< limits
-local fl = floor(acct[5], acct[6], acct[16])
-local after = bal - total
--- Auto-recharge from the parent when the debit leaves the balance below the
--- threshold: one recharge amount, or the smallest multiple of it that covers
--- the send, if the parent can pay it above its own floor.
-local recharge = 0
-local ramt = tonumber(acct[8]) or 0
-if ramt > 0 and par and after < (tonumber(acct[7]) or 0) then
-  local k = 1
-  if after < fl then k = math.ceil((fl - after) / ramt) end
-  local want = k * ramt
-  local pbal = tonumber(par[2]) or 0
-  if pbal - want >= floor(par[3], par[4], par[5]) then
-    recharge = want
-  elseif after < fl then
-    return {'bal', bal, acct[3] or '', total, floor(acct[5], acct[6], 0) * -1, 1, pbal, want, tonumber(acct[16]) or 0}
-  end
-end
-if after + recharge < fl then
-  return {'bal', bal, acct[3] or '', total, floor(acct[5], acct[6], 0) * -1, 0, 0, 0, tonumber(acct[16]) or 0}
-end
-if recharge > 0 then
-  local pb = redis.call('HINCRBY', pkey, 'balance', 0 - recharge)
-  redis.call('XADD', KEYS[9], '*', 'amount', 0 - recharge, 'balance', pb,
-    'kind', 'recharge_out', 'ref', ARGV[4], 'actor', 'auto-recharge', 'at', now, 'peer', ARGV[4])
-  bal = redis.call('HINCRBY', KEYS[1], 'balance', recharge)
-  redis.call('XADD', KEYS[2], '*', 'amount', recharge, 'balance', bal,
-    'kind', 'recharge_in', 'ref', acct[4], 'actor', 'auto-recharge', 'at', now, 'peer', acct[4])
-end
-local before = tonumber(acct[2]) or 0
-if nblocked > 0 then recordBlocked() end
-local ids = {}
-local parts, bySender = 0, {}
-for i = 0, n - 1 do
-  local b = 5 + i * 9
-  local id, sender, price = ARGV[b + 1], ARGV[b + 2], prices[i + 1]
-  if not blocked[i + 1] then
-    bal = bal - price
-    redis.call('XADD', KEYS[2], '*', 'amount', 0 - price, 'balance', bal, 'kind', 'send',
-      'ref', id, 'actor', sender, 'at', now)
-    redis.call('HSET', KEYS[12 + i + 1], 'id', id, 'account_id', ARGV[4], 'sender', sender,
-      'mail_id', ARGV[b + 3], 'source', ARGV[b + 4], 'to', ARGV[b + 5], 'text', ARGV[b + 6],
-      'coding', ARGV[b + 7], 'parts', ARGV[b + 8], 'price', price, 'status', 'queued',
-      'attempts', 0, 'delivered_parts', 0, 'created_at', now)
-    redis.call('ZADD', KEYS[3], now, id)
-    redis.call('XADD', KEYS[4], '*', 'm', id)
-    ids[#ids + 1] = id
-    local p = tonumber(ARGV[b + 8])
-    parts = parts + p
-    local s = bySender[sender]
-    if not s then
-      s = {0, 0, 0}
-      bySender[sender] = s
-    end
-    s[1], s[2], s[3] = s[1] + 1, s[2] + p, s[3] + price
-  end
-end
-local sent = n - nblocked
--- >>> limits: count what was charged (always, so that a limit set later
--- sees today's sends).
-for _, sender in ipairs(limSenders) do
-  if redis.call('HINCRBY', limMinute, sender, limBySender[sender]) == limBySender[sender] then
-    redis.call('PEXPIRE', limMinute, 120000)
-  end
-end
-if redis.call('HINCRBY', limDay, 'p', limNParts) == limNParts then
-  redis.call('PEXPIRE', limDay, 172800000)
-end
-redis.call('HINCRBY', limDay, 's', total)
--- <<< limits
-bal = redis.call('HINCRBY', KEYS[1], 'balance', 0 - total)
--- Statistics of the day (stats.go reads them): messages, parts and cost
--- per sender; the account's totals are their sums (counting them apart too
--- would cost three more calls per mail on the hot path). Kept 400 days;
--- a sender's first count of the day sets the expiry.
-for sender, s in pairs(bySender) do
-  if redis.call('HINCRBY', KEYS[6], 'm:' .. sender, s[1]) == s[1] then
-    redis.call('PEXPIRE', KEYS[6], 34560000000)
-  end
-  redis.call('HINCRBY', KEYS[6], 'p:' .. sender, s[2])
-  redis.call('HINCRBY', KEYS[6], 'c:' .. sender, s[3])
-end
-if ARGV[3] == '1' then
-  redis.call('SET', KEYS[5], table.concat(ids, ','), 'EX', 86400)
-end
-local lb = tonumber(acct[9]) or 0
-local low = 0
-if lb > 0 and before >= lb and bal < lb then low = 1 end
-local out = {'ok', bal, low, recharge, 0}
-if priced then
-  out[5] = 1
-  for i = 1, n do out[5 + i] = prices[i] end
-end
-local bl = {}
-for i = 1, n do
-  if blocked[i] then bl[#bl + 1] = i end
-end
-out[#out + 1] = table.concat(bl, ',')
 return out
