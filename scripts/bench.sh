@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: everything on this machine (load generator, Redis with AOF on,
-# smsgate, simulator). Drives N mails through SMTP with C reused sessions and
-# prints throughput, latency, CPU per 1,000 messages and peak memory.
+# smsgate, simulator). Drives N mails through SMTP with C reused sessions,
+# pipelining MAIL, RCPT and DATA as Postfix and Exchange do (PIPELINING=0:
+# one command at a time), and prints throughput, latency, CPU per 1,000
+# messages and peak memory. PROFILE=1 adds smsgate's CPU profile and
+# Redis's command statistics; PROFILE=slowlog the time of each script.
 #   N=20000 C=50 ./scripts/bench.sh
 # Side by side with Kannel (installed from Debian's packages when missing):
 # ROUNDS alternated rounds of Kannel (bearerbox + smsbox, HTTP sendsms ->
@@ -69,7 +72,7 @@ YAML
 		bin/smsgate policy set --account "$acct" --networks 127.0.0.1/32 >/dev/null
 	bin/smsgate admin domain approve --config "$G/smsgate.yml" --account "$acct" example.com >/dev/null
 	bin/smsgate-bench -smtp 127.0.0.1:12525 -sim http://127.0.0.1:12776 -metrics http://127.0.0.1:18080/metrics \
-		-from bench@example.com -domain sms.example.com -n "$N" -c "$C" "$@" \
+		-from bench@example.com -domain sms.example.com -n "$N" -c "$C" -pipelining="$([ "${PIPELINING:-1}" = 0 ] && echo false || echo true)" "$@" \
 		-pids "smsgate=$gw_pid,redis=$redis_pid,smsc-sim=$sim_pid" >"$report" || true
 	if [ -n "${PROFILE:-}" ]; then
 		echo "redis: top commands by total time (calls, usec)" >>"$report"

@@ -184,8 +184,16 @@ type harness struct {
 	cancel   context.CancelFunc // ends the backend's root context
 }
 
-// start runs a real server on 127.0.0.1:0; edit adjusts the options first.
+// start runs a real server on 127.0.0.1:0, over CoalescingListener as the
+// daemon does; edit adjusts the options first.
 func start(t *testing.T, edit func(*Options)) *harness {
+	t.Helper()
+	return startOn(t, edit, nil)
+}
+
+// startOn is start with the raw listener wrapped by wrap (nil: as is)
+// beneath the CoalescingListener.
+func startOn(t *testing.T, edit func(*Options), wrap func(net.Listener) net.Listener) *harness {
 	t.Helper()
 	h := &harness{
 		resolver: &fakeResolver{byAddr: map[string]*accounts.Account{
@@ -228,6 +236,10 @@ func start(t *testing.T, edit func(*Options)) *harness {
 		t.Fatal(err)
 	}
 	h.addr = ln.Addr().String()
+	if wrap != nil {
+		ln = wrap(ln)
+	}
+	ln = CoalescingListener(ln)
 	srv := h.backend.NewServer(h.addr)
 	done := make(chan struct{})
 	go func() {

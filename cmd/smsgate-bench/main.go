@@ -49,6 +49,7 @@ func run() int {
 	wait := flag.Duration("wait", 2*time.Minute, "how long to wait for delivery and receipts")
 	kannel := flag.String("kannel", "", "Kannel sendsms URL with its credentials and from (drive Kannel over HTTP instead of smsgate over SMTP)")
 	dlrListen := flag.String("dlr-listen", "127.0.0.1:13199", "with -kannel: where Kannel's dlr-url callbacks come")
+	pipelining := flag.Bool("pipelining", true, "pipeline MAIL, RCPT and DATA (RFC 2920) as Postfix and Exchange do; false: wait for each reply (go-smtp's client)")
 	rate := flag.Float64("rate", 0, "paced mode: send at this many msgs/s in all (0: as fast as the gateway takes them)")
 	flag.Parse()
 	var kdlr *dlrCounter
@@ -125,6 +126,30 @@ func run() int {
 					acceptLat[i] = time.Since(t0)
 				}
 			}
+			if *pipelining {
+				cl, err := dialPipe(*smtpAddr, "bench.example.com")
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				defer cl.quit()
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= *n {
+						return
+					}
+					pace(i)
+					to, body := benchMail(*from, *domain, start, i)
+					t0 := time.Now()
+					sent[i] = t0
+					if err := cl.send(*from, to, body); err != nil {
+						failed.Add(1)
+						firstErr.CompareAndSwap(nil, err)
+						continue
+					}
+					acceptLat[i] = time.Since(t0)
+				}
+			}
 			cl, err := gosmtp.Dial(*smtpAddr)
 			if err != nil {
 				firstErr.CompareAndSwap(nil, err)
@@ -142,9 +167,7 @@ func run() int {
 					return
 				}
 				pace(i)
-				to := fmt.Sprintf("0412%06d@%s", i, *domain)
-				body := fmt.Sprintf("From: %s\r\nTo: %s\r\nSubject: bench\r\nMessage-ID: <b%d.%d@bench>\r\n\r\nbench %d\r\n",
-					*from, to, start.UnixNano(), i, i)
+				to, body := benchMail(*from, *domain, start, i)
 				t0 := time.Now()
 				sent[i] = t0
 				if err := cl.SendMail(*from, []string{to}, strings.NewReader(body)); err != nil {
@@ -223,6 +246,14 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// benchMail returns message i's recipient and mail.
+func benchMail(from, domain string, start time.Time, i int) (to, body string) {
+	to = fmt.Sprintf("0412%06d@%s", i, domain)
+	body = fmt.Sprintf("From: %s\r\nTo: %s\r\nSubject: bench\r\nMessage-ID: <b%d.%d@bench>\r\n\r\nbench %d\r\n",
+		from, to, start.UnixNano(), i, i)
+	return to, body
 }
 
 func pct(ds []time.Duration, p int) time.Duration {

@@ -416,16 +416,18 @@ type listeners struct {
 // return, and closing one that a server already closed is harmless.
 func listen(cfg *config.Config, lc *lifecycle) (*listeners, error) {
 	var lns listeners
-	bind := func(name, addr string, tlsCfg *tls.Config) (net.Listener, error) {
-		var ln net.Listener
-		var err error
-		if tlsCfg != nil {
-			ln, err = tls.Listen("tcp", addr, tlsCfg)
-		} else {
-			ln, err = net.Listen("tcp", addr)
-		}
+	// SMTP listeners hold replies until the server reads again, beneath
+	// TLS: a pipelining client's replies go out in one write.
+	bind := func(name, addr string, tlsCfg *tls.Config, coalesce bool) (net.Listener, error) {
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if coalesce {
+			ln = smtp.CoalescingListener(ln)
+		}
+		if tlsCfg != nil {
+			ln = tls.NewListener(ln, tlsCfg)
 		}
 		lc.onStop(name, func(context.Context) error {
 			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
@@ -444,17 +446,17 @@ func listen(cfg *config.Config, lc *lifecycle) (*listeners, error) {
 			}
 			lns.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		}
-		if lns.smtp, err = bind("smtp.listen", cfg.SMTP.Listen, nil); err != nil {
+		if lns.smtp, err = bind("smtp.listen", cfg.SMTP.Listen, nil, true); err != nil {
 			return nil, err
 		}
 		if cfg.SMTP.TLSListen != "" && lns.tlsConfig != nil {
-			if lns.smtpTLS, err = bind("smtp.tls_listen", cfg.SMTP.TLSListen, lns.tlsConfig); err != nil {
+			if lns.smtpTLS, err = bind("smtp.tls_listen", cfg.SMTP.TLSListen, lns.tlsConfig, true); err != nil {
 				return nil, err
 			}
 		}
 	}
 	if cfg.Roles.HTTP {
-		if lns.http, err = bind("http.listen", cfg.HTTP.Listen, nil); err != nil {
+		if lns.http, err = bind("http.listen", cfg.HTTP.Listen, nil, false); err != nil {
 			return nil, err
 		}
 	}
