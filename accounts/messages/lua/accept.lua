@@ -6,7 +6,7 @@
 -- and KEYS holds each request's keys, in order. A request's result is as if
 -- it ran alone after the ones before it; one refused changes nothing of the
 -- others. Each request, its KEYS and ARGV numbered from 1 as if it ran
--- alone:
+-- alone (the code reads them as KEYS[kk + i] and ARGV[ka + i]):
 -- KEYS: 1 account hash, 2 ledger stream, 3 message log zset, 4 queue stream,
 --       5 idempotency key (or any key of the shard when ARGV[3] == '0'),
 --       6 statistics hash of the day (P:{sN}:stats:<acct>:<day>),
@@ -74,16 +74,18 @@ local function counted(key, field)
   return c and c.fields[field] or 0
 end
 
-local function acceptOne(K, A)
-  local acct = redis.call('HMGET', K[1], 'status', 'balance', 'currency', 'parent_id',
+-- acceptOne runs the request whose keys follow KEYS[kk] and whose
+-- arguments follow ARGV[ka].
+local function acceptOne(kk, ka)
+  local acct = redis.call('HMGET', KEYS[kk + 1], 'status', 'balance', 'currency', 'parent_id',
     'billing', 'credit_limit', 'recharge_threshold', 'recharge_amount', 'low_balance', 'prices',
     'perm_granted', 'perm_enabled', 'lim_minute', 'lim_parts', 'lim_spend', 'credit_reserved')
   if not acct[1] or acct[1] == 'deleted' then return {'nf'} end
-  if (acct[4] or '') ~= A[5] then return {'parent', acct[4] or ''} end
+  if (acct[4] or '') ~= ARGV[ka + 5] then return {'parent', acct[4] or ''} end
   local bal = tonumber(acct[2]) or 0
   -- A replay of an accepted request stays accepted, whatever happened since.
-  if A[3] == '1' then
-    local ids = redis.call('GET', K[5])
+  if ARGV[ka + 3] == '1' then
+    local ids = redis.call('GET', KEYS[kk + 5])
     if ids then return {'dup', ids, bal} end
   end
   if acct[1] ~= 'active' then return {'deact'} end
@@ -97,20 +99,20 @@ local function acceptOne(K, A)
   -- A deactivated parent stops its sub-accounts.
   local pkey, par
   if acct[4] and acct[4] ~= '' then
-    pkey = K[8]
+    pkey = KEYS[kk + 8]
     par = redis.call('HMGET', pkey, 'status', 'balance', 'billing', 'credit_limit', 'credit_reserved')
     if par[1] ~= 'active' then return {'deact'} end
   end
-  local n = tonumber(A[2])
-  local now = A[1]
+  local n = tonumber(ARGV[ka + 2])
+  local now = ARGV[ka + 1]
   -- Opt-outs: one HMGET of every recipient on the governing list.
   local blocked, nblocked = {}, 0
-  if A[6 + 9 * n] ~= '1' then
-    local list = K[10]
+  if ARGV[ka + 6 + 9 * n] ~= '1' then
+    local list = KEYS[kk + 10]
     local function shares(l) return string.find(',' .. (l or '') .. ',', ',share_contacts,', 1, true) end
-    if pkey and shares(acct[11]) and shares(acct[12]) then list = K[11] end
+    if pkey and shares(acct[11]) and shares(acct[12]) then list = KEYS[kk + 11] end
     local tos = {}
-    for i = 1, n do tos[i] = A[5 + (i - 1) * 9 + 5] end
+    for i = 1, n do tos[i] = ARGV[ka + 5 + (i - 1) * 9 + 5] end
     -- unpack() fails past Lua's C stack limit (8000 values, LUAI_MAXCSTACK),
     -- and a mail to a group may carry 10000 recipients: ask in chunks.
     for c = 1, n, 1000 do
@@ -127,23 +129,23 @@ local function acceptOne(K, A)
   -- recordBlocked writes the blocked messages: a record, never a queue entry,
   -- a ledger entry or a charge.
   local function recordBlocked()
-    local bkey = K[12]
+    local bkey = KEYS[kk + 12]
     for i = 1, n do
       if blocked[i] then
         local b = 5 + (i - 1) * 9
-        redis.call('HSET', K[12 + i], 'id', A[b + 1], 'account_id', A[4], 'sender', A[b + 2],
-          'mail_id', A[b + 3], 'source', A[b + 4], 'to', A[b + 5], 'text', A[b + 6],
-          'coding', A[b + 7], 'parts', A[b + 8], 'price', 0, 'status', 'blocked',
+        redis.call('HSET', KEYS[kk + 12 + i], 'id', ARGV[ka + b + 1], 'account_id', ARGV[ka + 4], 'sender', ARGV[ka + b + 2],
+          'mail_id', ARGV[ka + b + 3], 'source', ARGV[ka + b + 4], 'to', ARGV[ka + b + 5], 'text', ARGV[ka + b + 6],
+          'coding', ARGV[ka + b + 7], 'parts', ARGV[ka + b + 8], 'price', 0, 'status', 'blocked',
           'error', 'recipient has opted out', 'attempts', 0, 'delivered_parts', 0,
           'created_at', now, 'done_at', now)
-        redis.call('ZADD', bkey, now, A[b + 1])
+        redis.call('ZADD', bkey, now, ARGV[ka + b + 1])
       end
     end
   end
   if nblocked == n then
     recordBlocked()
     local out = {'optout'}
-    for i = 1, n do out[i + 1] = A[5 + (i - 1) * 9 + 5] end
+    for i = 1, n do out[i + 1] = ARGV[ka + 5 + (i - 1) * 9 + 5] end
     return out
   end
   local priced = acct[10] == '1' -- set with the table (money_prices.lua)
@@ -151,18 +153,18 @@ local function acceptOne(K, A)
   local total = 0
   for i = 0, n - 1 do
     local b = 5 + i * 9
-    local price = tonumber(A[b + 9])
+    local price = tonumber(ARGV[ka + b + 9])
     if blocked[i + 1] then
       price = 0
     elseif priced then
-      local to = A[b + 5]
+      local to = ARGV[ka + b + 5]
       local fields = {}
       for l = 1, math.min(#to, 15) do fields[l] = string.sub(to, 1, l) end
       if #fields > 0 then
-        local v = redis.call('HMGET', K[7], unpack(fields))
+        local v = redis.call('HMGET', KEYS[kk + 7], unpack(fields))
         for l = #fields, 1, -1 do
           if v[l] then
-            price = tonumber(v[l]) * tonumber(A[b + 8])
+            price = tonumber(v[l]) * tonumber(ARGV[ka + b + 8])
             break
           end
         end
@@ -175,19 +177,19 @@ local function acceptOne(K, A)
   -- UTC minute (fixed window), parts and spend per UTC day. Checked before
   -- any write, so a refused mail is neither charged nor counted; counted
   -- below with the charge, so a charged mail always counts.
-  local limMinute, limDay = K[13 + n], K[14 + n]
+  local limMinute, limDay = KEYS[kk + 13 + n], KEYS[kk + 14 + n]
   local limRate, limParts, limSpend = tonumber(acct[13]) or 0, tonumber(acct[14]) or 0, tonumber(acct[15]) or 0
   local limBySender, limSenders, limNParts = {}, {}, 0
   for i = 0, n - 1 do
     if not blocked[i + 1] then
       local b = 5 + i * 9
-      local sender = A[b + 2]
+      local sender = ARGV[ka + b + 2]
       if not limBySender[sender] then
         limBySender[sender] = 0
         limSenders[#limSenders + 1] = sender
       end
       limBySender[sender] = limBySender[sender] + 1
-      limNParts = limNParts + tonumber(A[b + 8])
+      limNParts = limNParts + tonumber(ARGV[ka + b + 8])
     end
   end
   do
@@ -238,10 +240,10 @@ local function acceptOne(K, A)
   end
   if recharge > 0 then
     local pb = redis.call('HINCRBY', pkey, 'balance', 0 - recharge)
-    redis.call('XADD', K[9], '*', 'amount', 0 - recharge, 'balance', pb,
-      'kind', 'recharge_out', 'ref', A[4], 'actor', 'auto-recharge', 'at', now, 'peer', A[4])
-    bal = redis.call('HINCRBY', K[1], 'balance', recharge)
-    redis.call('XADD', K[2], '*', 'amount', recharge, 'balance', bal,
+    redis.call('XADD', KEYS[kk + 9], '*', 'amount', 0 - recharge, 'balance', pb,
+      'kind', 'recharge_out', 'ref', ARGV[ka + 4], 'actor', 'auto-recharge', 'at', now, 'peer', ARGV[ka + 4])
+    bal = redis.call('HINCRBY', KEYS[kk + 1], 'balance', recharge)
+    redis.call('XADD', KEYS[kk + 2], '*', 'amount', recharge, 'balance', bal,
       'kind', 'recharge_in', 'ref', acct[4], 'actor', 'auto-recharge', 'at', now, 'peer', acct[4])
   end
   local before = tonumber(acct[2]) or 0
@@ -250,19 +252,19 @@ local function acceptOne(K, A)
   local parts, bySender = 0, {}
   for i = 0, n - 1 do
     local b = 5 + i * 9
-    local id, sender, price = A[b + 1], A[b + 2], prices[i + 1]
+    local id, sender, price = ARGV[ka + b + 1], ARGV[ka + b + 2], prices[i + 1]
     if not blocked[i + 1] then
       bal = bal - price
-      redis.call('XADD', K[2], '*', 'amount', 0 - price, 'balance', bal, 'kind', 'send',
+      redis.call('XADD', KEYS[kk + 2], '*', 'amount', 0 - price, 'balance', bal, 'kind', 'send',
         'ref', id, 'actor', sender, 'at', now)
-      redis.call('HSET', K[12 + i + 1], 'id', id, 'account_id', A[4], 'sender', sender,
-        'mail_id', A[b + 3], 'source', A[b + 4], 'to', A[b + 5], 'text', A[b + 6],
-        'coding', A[b + 7], 'parts', A[b + 8], 'price', price, 'status', 'queued',
+      redis.call('HSET', KEYS[kk + 12 + i + 1], 'id', id, 'account_id', ARGV[ka + 4], 'sender', sender,
+        'mail_id', ARGV[ka + b + 3], 'source', ARGV[ka + b + 4], 'to', ARGV[ka + b + 5], 'text', ARGV[ka + b + 6],
+        'coding', ARGV[ka + b + 7], 'parts', ARGV[ka + b + 8], 'price', price, 'status', 'queued',
         'attempts', 0, 'delivered_parts', 0, 'created_at', now)
-      redis.call('ZADD', K[3], now, id)
-      redis.call('XADD', K[4], '*', 'm', id)
+      redis.call('ZADD', KEYS[kk + 3], now, id)
+      redis.call('XADD', KEYS[kk + 4], '*', 'm', id)
       ids[#ids + 1] = id
-      local p = tonumber(A[b + 8])
+      local p = tonumber(ARGV[ka + b + 8])
       parts = parts + p
       local s = bySender[sender]
       if not s then
@@ -281,18 +283,18 @@ local function acceptOne(K, A)
   count(limDay, 'p', limNParts, 172800000)
   count(limDay, 's', total, nil)
   -- <<< limits
-  bal = redis.call('HINCRBY', K[1], 'balance', 0 - total)
+  bal = redis.call('HINCRBY', KEYS[kk + 1], 'balance', 0 - total)
   -- Statistics of the day (stats.go reads them): messages, parts and cost
   -- per sender; the account's totals are their sums (counting them apart too
   -- would cost three more calls per mail on the hot path). Kept 400 days;
   -- a sender's first count of the day sets the expiry.
   for sender, s in pairs(bySender) do
-    count(K[6], 'm:' .. sender, s[1], 34560000000)
-    count(K[6], 'p:' .. sender, s[2], nil)
-    count(K[6], 'c:' .. sender, s[3], nil)
+    count(KEYS[kk + 6], 'm:' .. sender, s[1], 34560000000)
+    count(KEYS[kk + 6], 'p:' .. sender, s[2], nil)
+    count(KEYS[kk + 6], 'c:' .. sender, s[3], nil)
   end
-  if A[3] == '1' then
-    redis.call('SET', K[5], table.concat(ids, ','), 'EX', 86400)
+  if ARGV[ka + 3] == '1' then
+    redis.call('SET', KEYS[kk + 5], table.concat(ids, ','), 'EX', 86400)
   end
   local lb = tonumber(acct[9]) or 0
   local low = 0
@@ -314,12 +316,8 @@ local out = {}
 local ka, kk = 1, 0
 for r = 1, tonumber(ARGV[1]) do
   local n = tonumber(ARGV[ka + 2])
-  local na, nk = 6 + 9 * n, 14 + n
-  local A, K = {}, {}
-  for i = 1, na do A[i] = ARGV[ka + i] end
-  for i = 1, nk do K[i] = KEYS[kk + i] end
-  out[r] = acceptOne(K, A)
-  ka, kk = ka + na, kk + nk
+  out[r] = acceptOne(kk, ka)
+  ka, kk = ka + 6 + 9 * n, kk + 14 + n
 end
 for _, key in ipairs(countKeys) do
   local c = counts[key]
