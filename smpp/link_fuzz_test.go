@@ -13,7 +13,7 @@ import (
 
 // deliverFrame builds a deliver_sm frame from a submit request (same layout).
 func deliverFrame(t testing.TB, r *SubmitRequest, esm uint8, tlv pdutlv.Fields) []byte {
-	p, err := encodeSubmit(r)
+	p, err := fiorixSubmit(r)
 	if err != nil {
 		t.Fatal(err)
 	}

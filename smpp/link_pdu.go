@@ -35,44 +35,30 @@ func addrTON(addr string) (ton, npi uint8) {
 	}
 }
 
-// encodeSubmit builds the submit_sm for r (SMPP 3.4 §4.4.1), without a
-// sequence number.
-func encodeSubmit(r *SubmitRequest) (pdu.Body, error) {
+// encodeSubmit returns the submit_sm fields for r (SMPP 3.4 §4.4.1),
+// encoded by frame.AppendSubmitSM without a map, a registered-delivery
+// request when r asks for one: over 254 octets the text goes in
+// message_payload (§5.3.2.32).
+func encodeSubmit(r *SubmitRequest) (*frame.SubmitSM, error) {
 	src := strings.TrimPrefix(r.Source, "+")
 	dst := strings.TrimPrefix(r.Dest, "+")
 	if dst == "" {
 		return nil, errors.New("submit_sm: empty destination")
 	}
-	sm := make([]byte, 0, len(r.UDH)+len(r.Payload))
-	sm = append(append(sm, r.UDH...), r.Payload...)
-	p := pdu.NewSubmitSM(nil)
-	f := p.Fields()
-	ston, snpi := addrTON(src)
-	var esm, reg uint8
+	sm := r.Payload
+	if len(r.UDH) > 0 {
+		sm = make([]byte, 0, len(r.UDH)+len(r.Payload))
+		sm = append(append(sm, r.UDH...), r.Payload...)
+	}
+	s := &frame.SubmitSM{Source: src, DestTON: 1, DestNPI: 1, Dest: dst, DataCoding: r.Coding, Message: sm}
+	s.SourceTON, s.SourceNPI = addrTON(src)
 	if r.UDH != nil {
-		esm = 0x40 // UDHI, §5.2.12
+		s.ESMClass = 0x40 // UDHI, §5.2.12
 	}
 	if r.RegisteredDelivery {
-		reg = 0x01
+		s.RegisteredDelivery = 0x01
 	}
-	set := []struct {
-		k pdufield.Name
-		v any
-	}{
-		{pdufield.SourceAddrTON, ston}, {pdufield.SourceAddrNPI, snpi}, {pdufield.SourceAddr, src},
-		{pdufield.DestAddrTON, uint8(1)}, {pdufield.DestAddrNPI, uint8(1)}, {pdufield.DestinationAddr, dst},
-		{pdufield.ESMClass, esm}, {pdufield.RegisteredDelivery, reg}, {pdufield.DataCoding, r.Coding},
-	}
-	for _, s := range set {
-		if err := f.Set(s.k, s.v); err != nil {
-			return nil, fmt.Errorf("submit_sm field %s: %w", s.k, err)
-		}
-	}
-	// Over 254 octets: short_message empty, all in message_payload (§5.3.2.32).
-	if err := frame.SetShortMessage(p, sm); err != nil {
-		return nil, fmt.Errorf("submit_sm %w", err)
-	}
-	return p, nil
+	return s, nil
 }
 
 // encodeBind builds a bind_transceiver (SMPP 3.4 §4.1.5).

@@ -315,13 +315,9 @@ func (s *session) send(ctx context.Context, b []byte) error {
 
 // submit sends p as a submit_sm and returns the message id from its
 // response. It calls release when the submit_sm is no longer outstanding.
-func (s *session) submit(ctx context.Context, p pdu.Body, timeout time.Duration, release func()) (string, error) {
+func (s *session) submit(ctx context.Context, p *frame.SubmitSM, timeout time.Duration, release func()) (string, error) {
 	seq := s.nextSeq()
-	b, err := frame.Serialize(p, seq)
-	if err != nil {
-		release()
-		return "", err
-	}
+	b := frame.AppendSubmitSM(nil, p, seq)
 	f, err := s.await(ctx, seq, b, pdu.SubmitSMRespID, timeout, release)
 	if err != nil {
 		return "", err

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/fiorix/go-smpp/smpp/pdu"
 	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
@@ -161,4 +162,62 @@ func SetShortMessage(p pdu.Body, sm []byte) error {
 		return fmt.Errorf("short_message: %w", err)
 	}
 	return nil
+}
+
+// SubmitSM holds the submit_sm fields (SMPP 3.4 §4.4.1) a gateway sets;
+// the others go out empty or zero: service_type, protocol_id,
+// priority_flag, schedule_delivery_time, validity_period,
+// replace_if_present_flag and sm_default_msg_id.
+type SubmitSM struct {
+	SourceTON, SourceNPI uint8
+	Source               string
+	DestTON, DestNPI     uint8
+	Dest                 string
+	ESMClass             uint8
+	RegisteredDelivery   uint8
+	DataCoding           uint8
+	// Message is the short_message, or, when longer than MaxShortMessage,
+	// the message_payload TLV with an empty short_message (§5.3.2.32).
+	Message []byte
+}
+
+// tagMessagePayload is the message_payload TLV's tag (SMPP 3.4 §5.3.2.32).
+const tagMessagePayload = 0x0424
+
+// AppendSubmitSM appends the frame of s with sequence number seq to dst
+// and returns it: written octet by octet in the order of §4.4.1, with no
+// map and one allocation at most (when dst is too small).
+func AppendSubmitSM(dst []byte, s *SubmitSM, seq uint32) []byte {
+	sm, payload := s.Message, []byte(nil)
+	if len(sm) > MaxShortMessage {
+		sm, payload = nil, s.Message
+	}
+	n := HeaderLen + 1 + 2 + len(s.Source) + 1 + 2 + len(s.Dest) + 1 + 3 + 1 + 1 + 4 + 1 + len(sm)
+	if payload != nil {
+		n += 4 + len(payload)
+	}
+	dst = slices.Grow(dst, n)
+	start := len(dst)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(n))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(pdu.SubmitSMID))
+	dst = binary.BigEndian.AppendUint32(dst, 0)
+	dst = binary.BigEndian.AppendUint32(dst, seq)
+	dst = append(dst, 0) // service_type ""
+	dst = append(dst, s.SourceTON, s.SourceNPI)
+	dst = append(append(dst, s.Source...), 0)
+	dst = append(dst, s.DestTON, s.DestNPI)
+	dst = append(append(dst, s.Dest...), 0)
+	dst = append(dst, s.ESMClass, 0, 0) // esm_class, protocol_id, priority_flag
+	dst = append(dst, 0, 0)             // schedule_delivery_time "", validity_period ""
+	dst = append(dst, s.RegisteredDelivery, 0, s.DataCoding, 0, uint8(len(sm)))
+	dst = append(dst, sm...)
+	if payload != nil {
+		dst = binary.BigEndian.AppendUint16(dst, tagMessagePayload)
+		dst = binary.BigEndian.AppendUint16(dst, uint16(len(payload)))
+		dst = append(dst, payload...)
+	}
+	if len(dst)-start != n {
+		panic(fmt.Sprintf("frame: submit_sm length %d, counted %d", len(dst)-start, n))
+	}
+	return dst
 }
