@@ -1,7 +1,6 @@
 package messages_test
 
 import (
-	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -11,17 +10,16 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
 )
 
-// scriptCalls returns how many script calls (EVALSHA and EVAL) the server
-// has run.
-func scriptCalls(t *testing.T, s interface {
-	Info(context.Context, ...string) string
-}) int64 {
+// scriptCalls returns how many script calls (EVALSHA and EVAL) the
+// store's server has run.
+func scriptCalls(t *testing.T, s *redisstore.Store) int64 {
 	t.Helper()
 	var n int64
-	for _, l := range strings.Split(s.Info(t.Context(), "commandstats"), "\n") {
+	for _, l := range strings.Split(s.RDB.Info(t.Context(), "commandstats").Val(), "\n") {
 		l = strings.TrimSpace(l)
 		if !strings.HasPrefix(l, "cmdstat_evalsha:") && !strings.HasPrefix(l, "cmdstat_eval:") {
 			continue
@@ -34,11 +32,6 @@ func scriptCalls(t *testing.T, s interface {
 	return n
 }
 
-// infoFunc adapts a Redis client's INFO to scriptCalls.
-type infoFunc func(context.Context, ...string) string
-
-func (f infoFunc) Info(ctx context.Context, s ...string) string { return f(ctx, s...) }
-
 // TestAcceptGroupCommit: concurrent accepts of one shard share script
 // calls, and sharing changes nothing of what each one gets: a balance that
 // covers 300 of 400 single-part mails accepts exactly 300 and refuses the
@@ -49,8 +42,7 @@ func TestAcceptGroupCommit(t *testing.T) {
 	s := storetest.AcceptTestStore(t, 1)
 	ctx := t.Context()
 	a := storetest.AcceptTestAccount(t, s, 300*5)
-	info := infoFunc(func(ctx context.Context, sections ...string) string { return s.RDB.Info(ctx, sections...).Val() })
-	before := scriptCalls(t, info)
+	before := scriptCalls(t, s)
 	const workers, each = 40, 10
 	var ok, refused atomic.Int64
 	start := make(chan struct{})
@@ -75,7 +67,7 @@ func TestAcceptGroupCommit(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	calls := scriptCalls(t, info) - before
+	calls := scriptCalls(t, s) - before
 	if ok.Load() != 300 || refused.Load() != 100 {
 		t.Fatalf("%d accepted, %d refused; want 300 and 100", ok.Load(), refused.Load())
 	}
