@@ -185,7 +185,28 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	var inflight sync.WaitGroup
 	lastClaim := time.Time{}
 	var errLog onceLogger
+	idle := false // no link up: the queue is left alone
 	for ctx.Err() == nil {
+		// With no carrier link up at all, the queue waits in Redis, read by
+		// no one: a backlog costs no work per message until a link binds
+		// (rather than each message being read and parked), and nothing is
+		// claimed either. A link up for some destinations only: messages
+		// for the others are parked (send).
+		if d.o.Routes.UpCount() == 0 {
+			if !idle {
+				idle = true
+				d.log.InfoContext(ctx, "no carrier link is up: the queue waits until one binds")
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(linkWait):
+			}
+			continue
+		}
+		if idle {
+			idle = false
+			d.log.InfoContext(ctx, "a carrier link is up: reading the queue")
+		}
 		var entries []accounts.Entry
 		var err error
 		if time.Since(lastClaim) > d.o.ClaimIdle/2 {
@@ -402,6 +423,9 @@ func concatRef(m *accounts.Message) uint8 {
 func storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 }
+
+// linkWait is how often a dispatcher with no link up looks again.
+const linkWait = 50 * time.Millisecond
 
 // noLink is the link name retry and fail are given when no link serving
 // the destination was up: nothing was submitted, so the outcome is counted

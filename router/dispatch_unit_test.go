@@ -647,15 +647,52 @@ func TestDispatchPartialMultipart(t *testing.T) {
 	}
 }
 
-// TestDispatchNoLink: with no link up the message waits for one without
-// using an attempt, counted under no_route_total (not under a made-up link
-// name); when a link binds it is sent at once.
+// TestDispatchNoLink: with no link up at all the queue is not read (a
+// backlog waits in Redis untouched, no attempt used); once a link binds,
+// the message is sent.
 func TestDispatchNoLink(t *testing.T) {
 	q := newFakeQueue()
 	link := newStageLink("l1")
 	link.down = true
 	m := NewMetrics(prometheus.NewRegistry())
-	d := unitDispatcher(q, link, m, func(o *DispatcherOptions) {
+	d := unitDispatcher(q, link, m, nil)
+	q.enqueue(accounts.Message{ID: "m1", To: "61412345678", Text: "hi"})
+	stop := runDispatcher(t, d)
+	defer stop()
+	// Several of the dispatcher's looks at the links go by.
+	deadline := time.Now().Add(5 * linkWait)
+	for time.Now().Before(deadline) {
+		q.mu.Lock()
+		calls := q.stages()
+		q.mu.Unlock()
+		for _, c := range calls {
+			if c == "read" || c == "claim" || c == "load" {
+				t.Fatalf("the queue was used with no link up: %v", calls)
+			}
+		}
+		time.Sleep(linkWait / 2)
+	}
+	link.setDown(false)
+	q.waitFor(t, "the message sent once the link is up", func() bool { return len(q.submitted) == 1 })
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.parked) != 0 || len(q.retries) != 0 || q.msgs["m1"].Attempts != 1 {
+		t.Fatalf("parked %+v retries %+v attempts %d: want sent on its first attempt", q.parked, q.retries, q.msgs["m1"].Attempts)
+	}
+}
+
+// TestDispatchNoLinkForDestination: a link is up but none serves the
+// destination: the message waits for one (parked) without using an
+// attempt, counted under no_route_total (not under a made-up link name);
+// when its link binds it is sent at once.
+func TestDispatchNoLinkForDestination(t *testing.T) {
+	q := newFakeQueue()
+	uk := newStageLink("uk")
+	au := newStageLink("au")
+	au.down = true
+	m := NewMetrics(prometheus.NewRegistry())
+	d := unitDispatcher(q, uk, m, func(o *DispatcherOptions) {
+		o.Routes = NewRoutes([]Route{{Link: uk, Prefixes: []string{"44"}}, {Link: au, Prefixes: []string{"61"}}})
 		o.Retry.Initial, o.Retry.Max = time.Hour, time.Hour
 		o.ParkRecheck = time.Hour // only the bind brings it back
 	})
@@ -667,12 +704,12 @@ func TestDispatchNoLink(t *testing.T) {
 		t.Fatalf("no_route_total{result=temporary} = %v, want 1", v)
 	}
 	q.mu.Lock()
-	if len(link.submits()) != 0 || len(q.retries) != 0 || q.msgs["m1"].Attempts != 0 {
-		t.Fatalf("submits %+v retries %+v attempts %d: waiting for a link must use no attempt", link.submits(), q.retries, q.msgs["m1"].Attempts)
+	if len(uk.submits())+len(au.submits()) != 0 || len(q.retries) != 0 || q.msgs["m1"].Attempts != 0 {
+		t.Fatalf("submits %+v retries %+v attempts %d: waiting for a link must use no attempt", au.submits(), q.retries, q.msgs["m1"].Attempts)
 	}
 	q.mu.Unlock()
-	link.setDown(false)
-	q.waitFor(t, "the message sent once the link is up", func() bool { return len(q.submitted) == 1 })
+	au.setDown(false)
+	q.waitFor(t, "the message sent once its link is up", func() bool { return len(q.submitted) == 1 })
 }
 
 // TestDispatchExpiry: a message older than ExpireAfter fails as expired,
