@@ -13,15 +13,23 @@
 # N and C, then the rates, their ratio with its spread, CPU per message per
 # process, latency percentiles and peak memory.
 #   N=20000 C=50 ROUNDS=3 ./scripts/bench.sh compare
+# Backlog: N mails (default 1,000,000) accepted while the carrier link is
+# down, smsgate's resident memory at each tenth and Redis's memory per
+# queued message printed; then the link comes up and the backlog drains,
+# every message and receipt counted; beside it Postfix's smtp-sink fed by
+# smtp-source over reused sessions (Debian's postfix package, installed when
+# missing), the accept rate an SMTP listener can reach here.
+#   C=50 ./scripts/bench.sh backlog
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 MODE=${1:-single}
-case "$MODE" in single | compare) ;; *) echo "usage: $0 [compare]" >&2; exit 2 ;; esac
+case "$MODE" in single | compare | backlog) ;; *) echo "usage: $0 [compare|backlog]" >&2; exit 2 ;; esac
 need_go
 need_pkgs redis-server:redis-server curl:curl
 export PATH="$PATH:/usr/sbin"
 [ "$MODE" = compare ] && need_pkgs bearerbox:kannel
+[ "$MODE" = backlog ] && need_pkgs smtp-sink:postfix && N=${N:-1000000}
 N=${N:-20000} C=${C:-50} FSYNC=${FSYNC:-everysec} ROUNDS=${ROUNDS:-3}
 D=$PWD/.bench
 mkdir -p bin "$D"
@@ -36,19 +44,23 @@ stop() { for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done; for p in "
 # 0x00 (smsgate matches every id form).
 idfmt=hex
 [ "$MODE" = compare ] && idfmt=decimal
-bin/smsc-sim -listen 127.0.0.1:12775 -http 127.0.0.1:12776 -id-format "$idfmt" -log-level warn >"$D/sim.log" 2>&1 &
-sim_pid=$!; pids+=($sim_pid)
+start_sim() {
+	bin/smsc-sim -listen 127.0.0.1:12775 -http 127.0.0.1:12776 -id-format "$idfmt" -log-level warn >"$D/sim.log" 2>&1 &
+	sim_pid=$!; pids+=($sim_pid)
+	for i in $(seq 100); do curl -fs -o /dev/null http://127.0.0.1:12776/stats 2>/dev/null && break; sleep 0.05; done
+}
+sim_pid=0
+[ "$MODE" = backlog ] || start_sim
 
-# smsgate_round OUT [FSYNC [BENCH-ARGS...]]: a fresh Redis (appendfsync FSYNC)
-# and smsgate, N mails, the report in OUT.
-smsgate_round() {
-	local report=$1 fsync=${2:-$FSYNC}
-	shift; [ $# -gt 0 ] && shift
-	local G="$D/gw"
+# start_gateway FSYNC: a fresh Redis (appendfsync FSYNC) and smsgate with
+# one funded account whose domain sends; sets G, redis_pid and gw_pid.
+start_gateway() {
+	local fsync=$1
+	G="$D/gw"
 	rm -rf "$G"; mkdir -p "$G"
 	redis-server --port 0 --unixsocket "$G/redis.sock" --dir "$G" --appendonly yes \
 		--appendfsync "$fsync" --save "" --maxmemory-policy noeviction >"$G/redis.log" 2>&1 &
-	local redis_pid=$!; pids+=($redis_pid)
+	redis_pid=$!; pids+=($redis_pid)
 	cat >"$G/smsgate.yml" <<YAML
 log: {level: warn, format: json}
 redis: {addr: "unix:$G/redis.sock", pool_size: 200}
@@ -56,21 +68,31 @@ smtp: {listen: "127.0.0.1:12525", domains: [sms.example.com], max_message_bytes:
 http: {listen: "127.0.0.1:18080"}
 dispatch: {default_source: "61480000000", workers: ${WORKERS:-256}, batch: 500}
 links:
-  - {name: bench, addr: "127.0.0.1:12775", system_id: smsgate, password: x, window: ${WINDOW:-200}}
+  - {name: bench, addr: "127.0.0.1:12775", system_id: smsgate, password: x, window: ${WINDOW:-200}, reconnect_max: 1s}
 YAML
 	for i in $(seq 100); do [ -S "$G/redis.sock" ] && break; sleep 0.05; done
 	# PROFILE=slowlog: every command's duration, to weigh each script.
 	[ "${PROFILE:-}" = slowlog ] && redis-cli -s "$G/redis.sock" config set slowlog-max-len 1000000 >/dev/null &&
 		redis-cli -s "$G/redis.sock" config set slowlog-log-slower-than 0 >/dev/null
 	bin/smsgate serve --config "$G/smsgate.yml" ${PROFILE:+--cpuprofile "$G/cpu.pprof"} >"$G/smsgate.log" 2>&1 &
-	local gw_pid=$!; pids+=($gw_pid)
-	for i in $(seq 100); do curl -fs http://127.0.0.1:18080/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+	gw_pid=$!; pids+=($gw_pid)
+	# Ready: the HTTP API answers (/readyz also waits for a bound link,
+	# which a backlog run starts without).
+	for i in $(seq 100); do curl -fs -o /dev/null http://127.0.0.1:18080/healthz 2>/dev/null && break; sleep 0.1; done
 	local out acct
-	out=$(bin/smsgate admin bootstrap --config "$G/smsgate.yml" --name Bench --country AU --credit 100000000)
+	out=$(bin/smsgate admin bootstrap --config "$G/smsgate.yml" --name Bench --country AU --credit 100000000000)
 	acct=$(echo "$out" | sed -n 's/^account \([^ ]*\) .*/\1/p')
 	SMSGATE_URL=http://127.0.0.1:18080 SMSGATE_API_KEY=$(echo "$out" | tail -n 1) \
 		bin/smsgate policy set --account "$acct" --networks 127.0.0.1/32 >/dev/null
 	bin/smsgate admin domain approve --config "$G/smsgate.yml" --account "$acct" example.com >/dev/null
+}
+
+# smsgate_round OUT [FSYNC [BENCH-ARGS...]]: a fresh Redis (appendfsync FSYNC)
+# and smsgate, N mails, the report in OUT.
+smsgate_round() {
+	local report=$1 fsync=${2:-$FSYNC}
+	shift; [ $# -gt 0 ] && shift
+	start_gateway "$fsync"
 	bin/smsgate-bench -smtp 127.0.0.1:12525 -sim http://127.0.0.1:12776 -metrics http://127.0.0.1:18080/metrics \
 		-from bench@example.com -domain sms.example.com -n "$N" -c "$C" -pipelining="$([ "${PIPELINING:-1}" = 0 ] && echo false || echo true)" "$@" \
 		-pids "smsgate=$gw_pid,redis=$redis_pid,smsc-sim=$sim_pid" >"$report" || true
@@ -161,6 +183,38 @@ CONF
 		-pids "bearerbox=$bb_pid,smsbox=$sb_pid,smsc-sim=$sim_pid" >"$1" || true
 	stop "$sb_pid" "$bb_pid"
 }
+
+if [ "$MODE" = backlog ]; then
+	echo "backlog: N=$N C=$C appendfsync=$FSYNC on $(nproc) cores, the carrier link down while the mails come"
+	start_gateway "$FSYNC"
+	mem() { redis-cli -s "$G/redis.sock" info memory | tr -d '\r' | sed -n 's/^used_memory:\([0-9]*\)/\1/p'; }
+	mem0=$(mem)
+	bin/smsgate-bench -phase accept -smtp 127.0.0.1:12525 -from bench@example.com -domain sms.example.com \
+		-n "$N" -c "$C" -pids "smsgate=$gw_pid,redis=$redis_pid" >"$D/backlog-accept.txt" || true
+	grep -v '^RESULT' "$D/backlog-accept.txt"
+	mem1=$(mem)
+	queued=$(redis-cli -s "$G/redis.sock" xlen "smsgate:{s0}:queue" 2>/dev/null || echo "?")
+	echo "redis memory        +$(( (mem1 - mem0) / 1048576 )) MB for $N mails: $(( (mem1 - mem0) / N )) bytes per queued message (record, log, ledger, queue entry, Message-ID key; $queued in the queue)"
+	start_sim
+	bin/smsgate-bench -phase drain -sim http://127.0.0.1:12776 -metrics http://127.0.0.1:18080/metrics -n "$N" -wait 30m \
+		-pids "smsgate=$gw_pid,redis=$redis_pid,smsc-sim=$sim_pid" || true
+	stop "$gw_pid" "$redis_pid" "$sim_pid"
+	# Postfix's smtp-sink fed by smtp-source: C sessions, each reused (-d),
+	# mails of the size smsgate-bench sends.
+	smtp-sink -u nobody 127.0.0.1:12600 1024 >"$D/sink.log" 2>&1 &
+	sink_pid=$!; pids+=($sink_pid)
+	for i in $(seq 50); do (echo >/dev/tcp/127.0.0.1/12600) 2>/dev/null && break; sleep 0.1; done
+	t0=$(date +%s.%N)
+	smtp-source -d -s "$C" -m "$N" -l 150 -f bench@example.com -t 0412000000@sms.example.com 127.0.0.1:12600
+	t1=$(date +%s.%N)
+	stop "$sink_pid"
+	sm=$(grep -o '^accepted  *[0-9]*' "$D/backlog-accept.txt" | grep -o '[0-9]*$')
+	awk -v n="$N" -v t0="$t0" -v t1="$t1" -v sm="$sm" 'BEGIN {
+		pf = n / (t1 - t0)
+		printf "postfix smtp-sink   %.0f msgs/s accepted (smtp-source, %d reused sessions)\n", pf, '"$C"'
+		printf "smsgate / smtp-sink %.0f%% of the listener limit\n", 100 * sm / pf }'
+	exit 0
+fi
 
 if [ "$MODE" = single ]; then
 	echo "N=$N C=$C appendfsync=$FSYNC on $(nproc) cores"

@@ -49,6 +49,7 @@ func run() int {
 	wait := flag.Duration("wait", 2*time.Minute, "how long to wait for delivery and receipts")
 	kannel := flag.String("kannel", "", "Kannel sendsms URL with its credentials and from (drive Kannel over HTTP instead of smsgate over SMTP)")
 	dlrListen := flag.String("dlr-listen", "127.0.0.1:13199", "with -kannel: where Kannel's dlr-url callbacks come")
+	phase := flag.String("phase", "all", "all: send and wait for delivery; accept: only send (a backlog, links down), sampling memory; drain: send nothing, wait until the simulator has -n submits")
 	pipelining := flag.Bool("pipelining", true, "pipeline MAIL, RCPT and DATA (RFC 2920) as Postfix and Exchange do; false: wait for each reply (go-smtp's client)")
 	rate := flag.Float64("rate", 0, "paced mode: send at this many msgs/s in all (0: as fast as the gateway takes them)")
 	flag.Parse()
@@ -62,17 +63,28 @@ func run() int {
 	}
 
 	procs := parsePids(*pids)
+	switch *phase {
+	case "all", "accept":
+	case "drain":
+		return drain(*simURL, *metricsURL, *n, *wait, procs)
+	default:
+		fmt.Fprintln(os.Stderr, "-phase: all, accept or drain")
+		return 2
+	}
 	cpu0 := map[string]float64{"smsgate-bench": cpuSeconds(os.Getpid())}
 	for name, pid := range procs {
 		cpu0[name] = cpuSeconds(pid)
 	}
-	base, err := simSubmits(*simURL)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "smsc-sim:", err)
-		return 1
+	var base int64
+	if *phase != "accept" { // a backlog is sent with no simulator running
+		var err error
+		if base, err = simSubmits(*simURL); err != nil {
+			fmt.Fprintln(os.Stderr, "smsc-sim:", err)
+			return 1
+		}
 	}
 	baseReceipts := 0.0
-	if kdlr == nil {
+	if kdlr == nil && *phase != "accept" {
 		baseReceipts = receiptsMatched(*metricsURL)
 	}
 
@@ -87,6 +99,34 @@ func run() int {
 		pace = func(i int) {
 			time.Sleep(time.Until(start.Add(time.Duration(float64(i) / *rate * float64(time.Second)))))
 		}
+	}
+	// In the accept phase, every process's resident memory at each tenth
+	// of the messages sent: a backlog must not grow the gateway.
+	var samples map[string][]string
+	sampled, sendDone := make(chan struct{}), make(chan struct{})
+	if *phase == "accept" {
+		samples = map[string][]string{}
+		go func() {
+			defer close(sampled)
+			for tenth := 1; tenth <= 10; {
+				done := false
+				select {
+				case <-sendDone:
+					done = true // the last sample, whatever the count
+				default:
+				}
+				if done || int(next.Load()) >= *n*tenth/10 {
+					for name, pid := range procs {
+						samples[name] = append(samples[name], fmt.Sprintf("%d%%:%s", tenth*10, currentRSS(pid)))
+					}
+					tenth++
+					continue
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	} else {
+		close(sampled)
 	}
 	var wg sync.WaitGroup
 	var sendHTTP func(i int) error // Kannel's sendsms, with -kannel
@@ -181,10 +221,28 @@ func run() int {
 		})
 	}
 	wg.Wait()
+	close(sendDone)
 	acceptDur := time.Since(start)
 	accepted := *n - int(failed.Load())
 	if e := firstErr.Load(); e != nil {
 		fmt.Fprintf(os.Stderr, "first error: %v\n", e)
+	}
+	if *phase == "accept" {
+		<-sampled
+		lat := slices.DeleteFunc(acceptLat, func(d time.Duration) bool { return d == 0 })
+		fmt.Printf("messages            %d sent, %d accepted, %d refused, %d sessions\n", *n, accepted, failed.Load(), *c)
+		fmt.Printf("accepted            %.0f msgs/s (%.2fs)\n", float64(accepted)/acceptDur.Seconds(), acceptDur.Seconds())
+		fmt.Printf("accept latency      p50 %s  p99 %s\n", pct(lat, 50), pct(lat, 99))
+		for _, name := range slices.Sorted(maps.Keys(procs)) {
+			cpu := cpuSeconds(procs[name]) - cpu0[name]
+			fmt.Printf("%-19s %.3f CPU s per 1,000 msgs; resident memory at each tenth sent: %s\n", name,
+				cpu*1000/float64(max(accepted, 1)), strings.Join(samples[name], " "))
+		}
+		fmt.Printf("RESULT accepted=%.0f p50_us=%d p99_us=%d\n", float64(accepted)/acceptDur.Seconds(), pct(lat, 50).Microseconds(), pct(lat, 99).Microseconds())
+		if accepted < *n {
+			return 1
+		}
+		return 0
 	}
 
 	// Delivered: the simulator has answered submit_sm for every message.
@@ -254,6 +312,61 @@ func benchMail(from, domain string, start time.Time, i int) (to, body string) {
 	body = fmt.Sprintf("From: %s\r\nTo: %s\r\nSubject: bench\r\nMessage-ID: <b%d.%d@bench>\r\n\r\nbench %d\r\n",
 		from, to, start.UnixNano(), i, i)
 	return to, body
+}
+
+// drain waits, sending nothing, until the simulator has n submits and the
+// gateway has matched n receipts, and prints the rate from the first
+// submit to the last.
+func drain(simURL, metricsURL string, n int, wait time.Duration, procs map[string]int) int {
+	start := time.Now()
+	cpu0 := map[string]float64{}
+	for name, pid := range procs {
+		cpu0[name] = cpuSeconds(pid)
+	}
+	base, err := simSubmits(simURL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "smsc-sim:", err)
+		return 1
+	}
+	baseReceipts := receiptsMatched(metricsURL)
+	deadline := start.Add(wait)
+	var first, last time.Time
+	var got int64
+	for time.Now().Before(deadline) {
+		s, err := simSubmits(simURL)
+		if err == nil {
+			got = s - base
+			if got > 0 && first.IsZero() {
+				first = time.Now()
+			}
+			if got >= int64(n) {
+				last = time.Now()
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var receipts float64
+	for {
+		receipts = receiptsMatched(metricsURL) - baseReceipts
+		if receipts >= float64(n) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fmt.Printf("drained             %d of %d submitted", got, n)
+	if !last.IsZero() {
+		fmt.Printf(", %.0f msgs/s from the first submit (%.2fs), %.2fs from the link's start", float64(n)/last.Sub(first).Seconds(),
+			last.Sub(first).Seconds(), last.Sub(start).Seconds())
+	}
+	fmt.Printf("\nreceipts tracked    %.0f of %d\n", receipts, n)
+	for _, name := range slices.Sorted(maps.Keys(procs)) {
+		fmt.Printf("%-19s %.3f CPU s per 1,000 msgs, peak RSS %s\n", name, (cpuSeconds(procs[name])-cpu0[name])*1000/float64(max(n, 1)), peakRSS(procs[name]))
+	}
+	if last.IsZero() || receipts < float64(n) {
+		return 1
+	}
+	return 0
 }
 
 func pct(ds []time.Duration, p int) time.Duration {
@@ -360,13 +473,21 @@ func cpuSeconds(pid int) float64 {
 	return (u + st) / 100 // USER_HZ is 100 on Linux
 }
 
-func peakRSS(pid int) string {
+func peakRSS(pid int) string { return procStatus(pid, "VmHWM:") }
+
+// currentRSS is a process's resident memory now.
+func currentRSS(pid int) string {
+	return strings.ReplaceAll(procStatus(pid, "VmRSS:"), " ", "")
+}
+
+// procStatus returns a field of /proc/<pid>/status ("?" when unknown).
+func procStatus(pid int, field string) string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return "?"
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			return strings.TrimSpace(v)
 		}
 	}
