@@ -1,6 +1,9 @@
 package smtp
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -141,5 +144,29 @@ func BenchmarkHTMLToText(b *testing.B) {
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
 		HTMLToText(in)
+	}
+}
+
+// BenchmarkTextFromMIME: the SMS text of a mail as each client writes it
+// (a plain one-liner, Outlook's multipart/alternative with HTML, Gmail's
+// reply with quoted history).
+func BenchmarkTextFromMIME(b *testing.B) {
+	for _, name := range []string{"plain", "outlook_desktop.eml", "gmail.eml"} {
+		raw := []byte("From: jo@a.example\r\nTo: 0412345678@sms.test\r\nSubject: x\r\nMessage-ID: <1@a.example>\r\n\r\nYour appointment is at 10:30 tomorrow.\r\n")
+		if name != "plain" {
+			var err error
+			if raw, err = os.ReadFile(filepath.Join("testdata", "mime", name)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run(strings.TrimSuffix(name, ".eml"), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				if _, err := TextFromMIME(bytes.NewReader(raw)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -67,14 +67,42 @@ func (k Space) Shard(id string) (shard int, ok bool) {
 	return n, true
 }
 
-// Skey builds a shard-local key: <prefix>:{sN}:<parts...>.
+// Skey builds a shard-local key: <prefix>:{sN}:<parts...>, in one
+// allocation (keys are built for every message several times over).
 func (k Space) skey(shard int, parts ...string) string {
-	return k.Prefix + ":" + Tag(shard) + ":" + strings.Join(parts, ":")
+	var num [20]byte
+	tag := strconv.AppendInt(num[:0], int64(shard), 10)
+	n := len(k.Prefix) + 4 + len(tag) + 1
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(k.Prefix)
+	b.WriteString(":{s")
+	b.Write(tag)
+	b.WriteByte('}')
+	for _, p := range parts {
+		b.WriteByte(':')
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
-// Gkey builds a global key: <prefix>:<parts...>.
+// Gkey builds a global key: <prefix>:<parts...>, in one allocation.
 func (k Space) gkey(parts ...string) string {
-	return k.Prefix + ":" + strings.Join(parts, ":")
+	n := len(k.Prefix)
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(k.Prefix)
+	for _, p := range parts {
+		b.WriteByte(':')
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // Accounts.
