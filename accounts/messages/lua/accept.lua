@@ -74,37 +74,47 @@ local function counted(key, field)
   return c and c.fields[field] or 0
 end
 
+-- Accounts are read once per call and their balances kept here: a request
+-- sees the balance the ones before it left, and each account's balance is
+-- written once, at the end of the call (one HINCRBY of its change). Nothing
+-- else runs meanwhile, so the stored balance is then what this table says.
+local ACCT_FIELDS = {'status', 'balance', 'currency', 'parent_id', 'billing', 'credit_limit',
+  'recharge_threshold', 'recharge_amount', 'low_balance', 'prices', 'perm_granted', 'perm_enabled',
+  'lim_minute', 'lim_parts', 'lim_spend', 'credit_reserved'}
+local accts, acctKeys = {}, {}
+-- idemSet is the idempotency key the running request set (nil: none).
+local idemSet
+local function account(key)
+  local a = accts[key]
+  if not a then
+    local f = redis.call('HMGET', key, unpack(ACCT_FIELDS))
+    a = {f = f, bal = tonumber(f[2]) or 0, delta = 0}
+    accts[key] = a
+    acctKeys[#acctKeys + 1] = key
+  end
+  return a
+end
+-- debit takes amount (negative: adds) from a cached account's balance and
+-- returns the balance after.
+local function debit(a, amount)
+  a.bal, a.delta = a.bal - amount, a.delta - amount
+  return a.bal
+end
+
 -- acceptOne runs the request whose keys follow KEYS[kk] and whose
 -- arguments follow ARGV[ka].
 local function acceptOne(kk, ka)
-  local acct = redis.call('HMGET', KEYS[kk + 1], 'status', 'balance', 'currency', 'parent_id',
-    'billing', 'credit_limit', 'recharge_threshold', 'recharge_amount', 'low_balance', 'prices',
-    'perm_granted', 'perm_enabled', 'lim_minute', 'lim_parts', 'lim_spend', 'credit_reserved')
+  local acctKey = KEYS[kk + 1]
+  local a = account(acctKey)
+  local acct = a.f
   if not acct[1] or acct[1] == 'deleted' then return {'nf'} end
   if (acct[4] or '') ~= ARGV[ka + 5] then return {'parent', acct[4] or ''} end
-  local bal = tonumber(acct[2]) or 0
-  -- A replay of an accepted request stays accepted, whatever happened since.
-  if ARGV[ka + 3] == '1' then
-    local ids = redis.call('GET', KEYS[kk + 5])
-    if ids then return {'dup', ids, bal} end
-  end
-  if acct[1] ~= 'active' then return {'deact'} end
-  -- An account's floor: 0 (prepaid) or -credit_limit (postpaid), raised by
-  -- the credit it extends to its sub-accounts (credit_reserved).
-  local function floor(billing, limit, reserved)
-    local f = tonumber(reserved) or 0
-    if billing == 'postpaid' then f = f - (tonumber(limit) or 0) end
-    return f
-  end
-  -- A deactivated parent stops its sub-accounts.
-  local pkey, par
-  if acct[4] and acct[4] ~= '' then
-    pkey = KEYS[kk + 8]
-    par = redis.call('HMGET', pkey, 'status', 'balance', 'billing', 'credit_limit', 'credit_reserved')
-    if par[1] ~= 'active' then return {'deact'} end
-  end
+  local bal = a.bal
+  local before = bal
   local n = tonumber(ARGV[ka + 2])
   local now = ARGV[ka + 1]
+  local pkey
+  if acct[4] and acct[4] ~= '' then pkey = KEYS[kk + 8] end
   -- Opt-outs: one HMGET of every recipient on the governing list.
   local blocked, nblocked = {}, 0
   if ARGV[ka + 6 + 9 * n] ~= '1' then
@@ -125,6 +135,34 @@ local function acceptOne(kk, ka)
         end
       end
     end
+  end
+  -- A replay of an accepted request stays accepted, whatever happened
+  -- since. The key is set here, with the ids this request will queue, in
+  -- the same call that finds a replay (SET NX GET); a request refused below
+  -- has it removed again (the loop at the end of the script).
+  if ARGV[ka + 3] == '1' then
+    local sent = {}
+    for i = 1, n do
+      if not blocked[i] then sent[#sent + 1] = ARGV[ka + 5 + (i - 1) * 9 + 1] end
+    end
+    local ids = redis.call('SET', KEYS[kk + 5], table.concat(sent, ','), 'NX', 'GET', 'EX', 86400)
+    if ids then return {'dup', ids, bal} end
+    idemSet = KEYS[kk + 5]
+  end
+  if acct[1] ~= 'active' then return {'deact'} end
+  -- An account's floor: 0 (prepaid) or -credit_limit (postpaid), raised by
+  -- the credit it extends to its sub-accounts (credit_reserved).
+  local function floor(billing, limit, reserved)
+    local f = tonumber(reserved) or 0
+    if billing == 'postpaid' then f = f - (tonumber(limit) or 0) end
+    return f
+  end
+  -- A deactivated parent stops its sub-accounts.
+  local pa, par
+  if pkey then
+    pa = account(pkey)
+    par = pa.f
+    if par[1] ~= 'active' then return {'deact'} end
   end
   -- recordBlocked writes the blocked messages: a record, never a queue entry,
   -- a ledger entry or a charge.
@@ -228,8 +266,8 @@ local function acceptOne(kk, ka)
     local k = 1
     if after < fl then k = math.ceil((fl - after) / ramt) end
     local want = k * ramt
-    local pbal = tonumber(par[2]) or 0
-    if pbal - want >= floor(par[3], par[4], par[5]) then
+    local pbal = pa.bal
+    if pbal - want >= floor(par[5], par[6], par[16]) then
       recharge = want
     elseif after < fl then
       return {'bal', bal, acct[3] or '', total, floor(acct[5], acct[6], 0) * -1, 1, pbal, want, tonumber(acct[16]) or 0}
@@ -239,14 +277,13 @@ local function acceptOne(kk, ka)
     return {'bal', bal, acct[3] or '', total, floor(acct[5], acct[6], 0) * -1, 0, 0, 0, tonumber(acct[16]) or 0}
   end
   if recharge > 0 then
-    local pb = redis.call('HINCRBY', pkey, 'balance', 0 - recharge)
+    local pb = debit(pa, recharge)
     redis.call('XADD', KEYS[kk + 9], '*', 'amount', 0 - recharge, 'balance', pb,
       'kind', 'recharge_out', 'ref', ARGV[ka + 4], 'actor', 'auto-recharge', 'at', now, 'peer', ARGV[ka + 4])
-    bal = redis.call('HINCRBY', KEYS[kk + 1], 'balance', recharge)
+    bal = debit(a, 0 - recharge)
     redis.call('XADD', KEYS[kk + 2], '*', 'amount', recharge, 'balance', bal,
       'kind', 'recharge_in', 'ref', acct[4], 'actor', 'auto-recharge', 'at', now, 'peer', acct[4])
   end
-  local before = tonumber(acct[2]) or 0
   if nblocked > 0 then recordBlocked() end
   local ids = {}
   local parts, bySender = 0, {}
@@ -283,7 +320,7 @@ local function acceptOne(kk, ka)
   count(limDay, 'p', limNParts, 172800000)
   count(limDay, 's', total, nil)
   -- <<< limits
-  bal = redis.call('HINCRBY', KEYS[kk + 1], 'balance', 0 - total)
+  bal = debit(a, total)
   -- Statistics of the day (stats.go reads them): messages, parts and cost
   -- per sender; the account's totals are their sums (counting them apart too
   -- would cost three more calls per mail on the hot path). Kept 400 days;
@@ -292,9 +329,6 @@ local function acceptOne(kk, ka)
     count(KEYS[kk + 6], 'm:' .. sender, s[1], 34560000000)
     count(KEYS[kk + 6], 'p:' .. sender, s[2], nil)
     count(KEYS[kk + 6], 'c:' .. sender, s[3], nil)
-  end
-  if ARGV[ka + 3] == '1' then
-    redis.call('SET', KEYS[kk + 5], table.concat(ids, ','), 'EX', 86400)
   end
   local lb = tonumber(acct[9]) or 0
   local low = 0
@@ -316,8 +350,14 @@ local out = {}
 local ka, kk = 1, 0
 for r = 1, tonumber(ARGV[1]) do
   local n = tonumber(ARGV[ka + 2])
+  idemSet = nil
   out[r] = acceptOne(kk, ka)
+  if idemSet and out[r][1] ~= 'ok' then redis.call('DEL', idemSet) end
   ka, kk = ka + 6 + 9 * n, kk + 14 + n
+end
+for _, key in ipairs(acctKeys) do
+  local d = accts[key].delta
+  if d ~= 0 then redis.call('HINCRBY', key, 'balance', d) end
 end
 for _, key in ipairs(countKeys) do
   local c = counts[key]
