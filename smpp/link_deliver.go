@@ -1,11 +1,8 @@
 package smpp
 
 import (
+	"bytes"
 	"strings"
-
-	"github.com/fiorix/go-smpp/smpp/pdu"
-	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
-	"github.com/fiorix/go-smpp/smpp/pdu/pdutlv"
 
 	"github.com/smsgate/smsgate/smpp/frame"
 )
@@ -23,18 +20,18 @@ func messageState(v byte) string {
 // parseDeliver turns a decoded deliver_sm into a Deliver. A receipt keeps its
 // raw text; its id and state come from the text first and from the
 // receipted_message_id and message_state TLVs where the text lacks them.
-func (l *Link) parseDeliver(p pdu.Body) *Deliver {
+func (l *Link) parseDeliver(p *frame.DeliverSM) *Deliver {
 	d := &Deliver{
 		Link:      l.opts.Name,
-		Source:    frame.String(p, pdufield.SourceAddr),
-		Dest:      frame.String(p, pdufield.DestinationAddr),
-		SourceTON: frame.Byte(p, pdufield.SourceAddrTON),
-		DestTON:   frame.Byte(p, pdufield.DestAddrTON),
+		Source:    p.Source,
+		Dest:      p.Dest,
+		SourceTON: p.SourceTON,
+		DestTON:   p.DestTON,
 		Country:   l.opts.Country,
-		Coding:    frame.Byte(p, pdufield.DataCoding),
-		ESMClass:  frame.Byte(p, pdufield.ESMClass),
+		Coding:    p.DataCoding,
+		ESMClass:  p.ESMClass,
 	}
-	body := frame.ShortMessage(p)
+	body := p.Message()
 	if d.ESMClass&0x40 != 0 {
 		if udh, rest, ref, total, seq, ok := ParseUDH(body); ok || len(udh) > 0 {
 			d.UDH, body = udh, rest
@@ -62,22 +59,19 @@ func (l *Link) parseDeliver(p pdu.Body) *Deliver {
 }
 
 // receiptOf parses a receipt: the text first, TLVs as the fallback.
-func receiptOf(p pdu.Body, text string) *Receipt {
+func receiptOf(p *frame.DeliverSM, text string) *Receipt {
 	r, err := ParseReceipt(text)
 	if err != nil {
 		r = Receipt{Text: text}
 	}
-	tlv := p.TLVFields()
 	if r.ID == "" {
-		if t, ok := tlv[pdutlv.TagReceiptedMessageID]; ok && t != nil {
-			r.ID = t.String()
+		if v, ok := p.TLV(tagReceiptedMessageID); ok {
+			r.ID = string(bytes.TrimSuffix(v, []byte{0}))
 		}
 	}
 	if r.Stat == "" {
-		if t, ok := tlv[tagMessageState]; ok && t != nil {
-			if b := t.Bytes(); len(b) == 1 {
-				r.Stat = messageState(b[0])
-			}
+		if v, ok := p.TLV(tagMessageState); ok && len(v) == 1 {
+			r.Stat = messageState(v[0])
 		}
 	}
 	return &r
@@ -86,22 +80,15 @@ func receiptOf(p pdu.Body, text string) *Receipt {
 // SAR TLVs (SMPP 3.4 §5.3.2.22-24): the concatenation of a message sent as
 // several deliver_sm without a UDH.
 const (
-	tagSARMsgRefNum     = pdutlv.Tag(0x020C)
-	tagSARTotalSegments = pdutlv.Tag(0x020E)
-	tagSARSegmentSeqnum = pdutlv.Tag(0x020F)
+	tagSARMsgRefNum     = 0x020C
+	tagSARTotalSegments = 0x020E
+	tagSARSegmentSeqnum = 0x020F
 )
 
 // sarOf returns the concatenation the SAR TLVs describe, nil without them
 // or for a message of one part.
-func sarOf(p pdu.Body) *Concat {
-	tlv := p.TLVFields()
-	get := func(t pdutlv.Tag) ([]byte, bool) {
-		f, ok := tlv[t]
-		if !ok || f == nil {
-			return nil, false
-		}
-		return f.Bytes(), true
-	}
+func sarOf(p *frame.DeliverSM) *Concat {
+	get := p.TLV
 	ref, ok1 := get(tagSARMsgRefNum)
 	tot, ok2 := get(tagSARTotalSegments)
 	seq, ok3 := get(tagSARSegmentSeqnum)

@@ -3,9 +3,11 @@ package smpp
 import (
 	"bytes"
 	"log/slog"
+	"reflect"
 	"testing"
 
 	"github.com/fiorix/go-smpp/smpp/pdu"
+	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
 	"github.com/fiorix/go-smpp/smpp/pdu/pdutlv"
 
 	"github.com/smsgate/smsgate/smpp/frame"
@@ -34,7 +36,9 @@ func deliverFrame(t testing.TB, r *SubmitRequest, esm uint8, tlv pdutlv.Fields) 
 }
 
 // FuzzDeliver feeds arbitrary frames through the reader's decode path: it
-// must never panic, and a deliver_sm must always produce a Deliver.
+// must never panic, a deliver_sm must always produce a Deliver, and the
+// direct decoder must read what fiorix's map-based codec reads (the
+// reference it replaced) whenever both accept the frame.
 func FuzzDeliver(f *testing.F) {
 	f.Add(deliverFrame(f, &SubmitRequest{Source: "61412345678", Dest: "61400000000", Payload: []byte("hello")}, 0, nil))
 	f.Add(deliverFrame(f, &SubmitRequest{Source: "61412345678", Dest: "Acme", Payload: []byte(
@@ -51,12 +55,19 @@ func FuzzDeliver(f *testing.F) {
 			return
 		}
 		if id, _, _ := frame.Header(fr); id == pdu.DeliverSMID {
-			p, err := frame.Decode(fr)
+			p, err := frame.ParseDeliverSM(fr)
 			if err != nil {
 				return
 			}
 			if d := l.parseDeliver(p); d == nil || d.Link != "fuzz" {
 				t.Fatalf("parseDeliver = %+v", d)
+			}
+			ref, err := frame.Decode(fr)
+			if err != nil {
+				return
+			}
+			if got, want := deliverView(p), fiorixDeliverView(ref); !reflect.DeepEqual(got, want) {
+				t.Fatalf("direct %+v\nfiorix %+v", got, want)
 			}
 		}
 	})
@@ -78,7 +89,7 @@ func TestParseDeliverReceiptFallback(t *testing.T) {
 		{"garbage text, tlv", "not a receipt", pdutlv.Fields{pdutlv.TagReceiptedMessageID: pdutlv.CString("7")}, "7", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := frame.Decode(deliverFrame(t, &SubmitRequest{Source: "1", Dest: "2", Payload: []byte(tc.text)}, 0x04, tc.tlv))
+			p, err := frame.ParseDeliverSM(deliverFrame(t, &SubmitRequest{Source: "1", Dest: "2", Payload: []byte(tc.text)}, 0x04, tc.tlv))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,4 +99,36 @@ func TestParseDeliverReceiptFallback(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deliveryView is what the link reads of a deliver_sm.
+type deliveryView struct {
+	Source, Dest            string
+	SourceTON, DestTON      uint8
+	ESMClass, DataCoding    uint8
+	Message                 string
+	ReceiptedID, State, SAR string
+}
+
+func deliverView(p *frame.DeliverSM) deliveryView {
+	tlv := func(tag uint16) string { v, _ := p.TLV(tag); return string(v) }
+	return deliveryView{Source: p.Source, Dest: p.Dest, SourceTON: p.SourceTON, DestTON: p.DestTON,
+		ESMClass: p.ESMClass, DataCoding: p.DataCoding, Message: string(p.Message()),
+		ReceiptedID: tlv(tagReceiptedMessageID), State: tlv(tagMessageState),
+		SAR: tlv(tagSARMsgRefNum) + "|" + tlv(tagSARTotalSegments) + "|" + tlv(tagSARSegmentSeqnum)}
+}
+
+func fiorixDeliverView(p pdu.Body) deliveryView {
+	tlv := func(tag uint16) string {
+		if f, ok := p.TLVFields()[pdutlv.Tag(tag)]; ok && f != nil {
+			return string(f.Bytes())
+		}
+		return ""
+	}
+	return deliveryView{Source: frame.String(p, pdufield.SourceAddr), Dest: frame.String(p, pdufield.DestinationAddr),
+		SourceTON: frame.Byte(p, pdufield.SourceAddrTON), DestTON: frame.Byte(p, pdufield.DestAddrTON),
+		ESMClass: frame.Byte(p, pdufield.ESMClass), DataCoding: frame.Byte(p, pdufield.DataCoding),
+		Message:     string(frame.ShortMessage(p)),
+		ReceiptedID: tlv(tagReceiptedMessageID), State: tlv(tagMessageState),
+		SAR: tlv(tagSARMsgRefNum) + "|" + tlv(tagSARTotalSegments) + "|" + tlv(tagSARSegmentSeqnum)}
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/fiorix/go-smpp/smpp/pdu"
 	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
-	"github.com/fiorix/go-smpp/smpp/pdu/pdutlv"
 
 	"github.com/smsgate/smsgate/phone"
 	"github.com/smsgate/smsgate/smpp/frame"
@@ -15,11 +14,13 @@ import (
 
 // SMPP 3.4 command_status values the link sends or acts on (§5.1.3).
 const (
-	statusOK        = 0x00000000
-	statusInvCmdID  = 0x00000003 // ESME_RINVCMDID
-	statusSysErr    = 0x00000008 // ESME_RSYSERR
-	statusRxTAppn   = 0x00000064 // ESME_RX_T_APPN: temporary, redeliver
-	tagMessageState = pdutlv.Tag(0x0427)
+	statusOK       = 0x00000000
+	statusInvCmdID = 0x00000003 // ESME_RINVCMDID
+	statusSysErr   = 0x00000008 // ESME_RSYSERR
+	statusRxTAppn  = 0x00000064 // ESME_RX_T_APPN: temporary, redeliver
+	// TLV tags the link reads (§5.3.2.35, §5.3.2.12).
+	tagMessageState       = 0x0427
+	tagReceiptedMessageID = 0x001E
 )
 
 // addrTON returns TON and NPI for an address: alphanumeric sender ids are

@@ -148,3 +148,31 @@ func BenchmarkEncodeSubmit(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDecodeDeliver: a delivery receipt's deliver_sm decoded and read
+// by the link, directly and through fiorix's map-based codec.
+func BenchmarkDecodeDeliver(b *testing.B) {
+	f := deliverFrame(b, &SubmitRequest{Source: "61412345678", Dest: "61480000000", Payload: []byte(
+		"id:1A2B3C sub:001 dlvrd:001 submit date:2501011200 done date:2501011201 stat:DELIVRD err:000 text:Your appointment")}, 0x04, nil)
+	l := NewLink(LinkOptions{Name: "bench"})
+	b.Run("direct", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p, err := frame.ParseDeliverSM(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = l.parseDeliver(p)
+		}
+	})
+	b.Run("fiorix", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p, err := frame.Decode(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = fiorixDeliverView(p)
+		}
+	})
+}

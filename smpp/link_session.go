@@ -370,7 +370,7 @@ func (s *session) reader() {
 		}
 		switch id {
 		case pdu.DeliverSMID:
-			p, err := frame.Decode(f)
+			p, err := frame.ParseDeliverSM(f)
 			if err != nil {
 				s.l.log.Warn("undecodable deliver_sm", "seq", seq, "err", err)
 				s.reply(frame.Empty(pdu.GenericNACKID, statusSysErr, seq))
@@ -403,7 +403,7 @@ func (s *session) reply(b []byte) {
 }
 
 // deliver runs OnDeliver for one deliver_sm and then sends its resp.
-func (s *session) deliver(p pdu.Body, seq uint32) {
+func (s *session) deliver(p *frame.DeliverSM, seq uint32) {
 	defer s.wg.Done()
 	defer func() { <-s.dsem }()
 	d := s.l.parseDeliver(p)

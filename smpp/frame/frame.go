@@ -221,3 +221,102 @@ func AppendSubmitSM(dst []byte, s *SubmitSM, seq uint32) []byte {
 	}
 	return dst
 }
+
+// DeliverSM is a decoded deliver_sm (SMPP 3.4 §4.6.1): its mandatory fields
+// in order and its TLVs as they came. Byte slices alias the frame.
+type DeliverSM struct {
+	ServiceType          string
+	SourceTON, SourceNPI uint8
+	Source               string
+	DestTON, DestNPI     uint8
+	Dest                 string
+	ESMClass             uint8
+	ProtocolID           uint8
+	PriorityFlag         uint8
+	ScheduleDeliveryTime string
+	ValidityPeriod       string
+	RegisteredDelivery   uint8
+	ReplaceIfPresent     uint8
+	DataCoding           uint8
+	SMDefaultMsgID       uint8
+	ShortMessage         []byte
+	TLVs                 []TLV
+}
+
+// TLV is one optional parameter (SMPP 3.4 §3.2.4.1).
+type TLV struct {
+	Tag   uint16
+	Value []byte
+}
+
+// TLV returns the value of the TLV with tag (the last one, should a peer
+// send it twice).
+func (d *DeliverSM) TLV(tag uint16) ([]byte, bool) {
+	for i := len(d.TLVs) - 1; i >= 0; i-- {
+		if d.TLVs[i].Tag == tag {
+			return d.TLVs[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+// Message returns the message_payload TLV when it is set, else the
+// short_message (§5.3.2.32: a PDU carries one or the other).
+func (d *DeliverSM) Message() []byte {
+	if v, ok := d.TLV(tagMessagePayload); ok {
+		return v
+	}
+	return d.ShortMessage
+}
+
+// ErrTruncated is a PDU whose body ends inside a field or TLV.
+var ErrTruncated = errors.New("truncated PDU body")
+
+// ParseDeliverSM decodes the body of a deliver_sm frame (or of any PDU laid
+// out the same way, submit_sm, §4.4.1), with no map: mandatory fields in
+// order, then TLVs to the end. A body that ends before its short_message
+// leaves the fields after the end at zero, as peers that omit trailing empty
+// fields expect; a short_message or a TLV cut short is ErrTruncated.
+func ParseDeliverSM(f []byte) (*DeliverSM, error) {
+	b := f[HeaderLen:]
+	d := &DeliverSM{}
+	cstr := func(dst *string) bool {
+		i := bytes.IndexByte(b, 0)
+		if i < 0 {
+			b = nil
+			return false
+		}
+		*dst, b = string(b[:i]), b[i+1:]
+		return true
+	}
+	octet := func(dst *uint8) bool {
+		if len(b) == 0 {
+			return false
+		}
+		*dst, b = b[0], b[1:]
+		return true
+	}
+	var smLen uint8
+	ok := cstr(&d.ServiceType) && octet(&d.SourceTON) && octet(&d.SourceNPI) && cstr(&d.Source) &&
+		octet(&d.DestTON) && octet(&d.DestNPI) && cstr(&d.Dest) &&
+		octet(&d.ESMClass) && octet(&d.ProtocolID) && octet(&d.PriorityFlag) &&
+		cstr(&d.ScheduleDeliveryTime) && cstr(&d.ValidityPeriod) &&
+		octet(&d.RegisteredDelivery) && octet(&d.ReplaceIfPresent) && octet(&d.DataCoding) &&
+		octet(&d.SMDefaultMsgID) && octet(&smLen)
+	if !ok {
+		return d, nil
+	}
+	if len(b) < int(smLen) {
+		return nil, fmt.Errorf("short_message of %d octets, %d left: %w", smLen, len(b), ErrTruncated)
+	}
+	d.ShortMessage, b = b[:smLen], b[smLen:]
+	for len(b) >= 4 {
+		tag, n := binary.BigEndian.Uint16(b), int(binary.BigEndian.Uint16(b[2:]))
+		if len(b)-4 < n {
+			return nil, fmt.Errorf("TLV 0x%04x of %d octets, %d left: %w", tag, n, len(b)-4, ErrTruncated)
+		}
+		d.TLVs = append(d.TLVs, TLV{Tag: tag, Value: b[4 : 4+n]})
+		b = b[4+n:]
+	}
+	return d, nil
+}
