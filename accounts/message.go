@@ -114,6 +114,12 @@ type ReceiptUpdate struct {
 	At                time.Time
 }
 
+// HeldReceipt is a receipt kept until its message is found or Until passes.
+type HeldReceipt struct {
+	Update ReceiptUpdate
+	Until  time.Time
+}
+
 // InboxQuery selects replies from one account's inbox, newest first.
 type InboxQuery struct {
 	// AccountID is the inbox; "" is the unrouted inbox.

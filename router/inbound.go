@@ -46,6 +46,16 @@ type InboundOptions struct {
 	ReassemblyWait time.Duration
 }
 
+// ReceiptHolder keeps receipts whose message is not found yet in Redis
+// (*redisstore.Store): such a receipt is acknowledged to the carrier only
+// once held, and any instance applies it when its submit is recorded. Without
+// one (a store that is not a ReceiptHolder) they are held in memory only.
+type ReceiptHolder interface {
+	HoldReceipts(ctx context.Context, ups []accounts.ReceiptUpdate, until time.Time) error
+	HeldReceipts(ctx context.Context, cursor uint64, count int) ([]accounts.HeldReceipt, uint64, error)
+	ReleaseReceipts(ctx context.Context, ups []accounts.ReceiptUpdate) error
+}
+
 // MOStore keeps the parts of concatenated replies (*redisstore.Store).
 type MOStore interface {
 	AddMOPart(ctx context.Context, p accounts.MOPart, ttl time.Duration) (*accounts.MOAssembly, error)
@@ -58,14 +68,17 @@ type MOStore interface {
 // their receipt and wait, and Run applies whatever is queued in two Redis
 // round trips. A receipt whose message is not indexed yet (the carrier
 // answered faster than the dispatcher recorded the submit) is kept as an
-// orphan and applied when that submit is recorded (Submitted), or given up
-// after OrphanWait.
+// orphan, held in Redis before the carrier is answered (ReceiptHolder), and
+// applied when that submit is recorded (Submitted, or by any instance within
+// a second), or given up after OrphanWait.
 type Inbound struct {
-	o     InboundOptions
-	log   *slog.Logger
-	mo    MOStore // nil: no reassembly
-	queue chan *queuedReceipt
-	wake  chan struct{}
+	o          InboundOptions
+	log        *slog.Logger
+	mo         MOStore       // nil: no reassembly
+	held       ReceiptHolder // nil: orphans in memory only
+	heldCursor uint64        // where the sweep of held receipts goes on
+	queue      chan *queuedReceipt
+	wake       chan struct{}
 
 	mu      sync.Mutex
 	orphans map[string]orphan // by link + "\x00" + canonical id
@@ -98,6 +111,7 @@ func NewInbound(o InboundOptions) *Inbound {
 	in := &Inbound{o: o, log: o.Logger, queue: make(chan *queuedReceipt, 1024),
 		wake: make(chan struct{}, 1), orphans: map[string]orphan{}}
 	in.mo, _ = o.Store.(MOStore)
+	in.held, _ = o.Store.(ReceiptHolder)
 	return in
 }
 
@@ -220,6 +234,10 @@ func (in *Inbound) Run(ctx context.Context) {
 			in.mu.Unlock()
 			in.retry(ctx, ready)
 		case now := <-tick.C:
+			if in.held != nil {
+				in.sweepHeld(ctx, now)
+				continue
+			}
 			// Orphans whose submit another instance recorded are not
 			// announced here: try them all once a second, until they expire.
 			in.mu.Lock()
@@ -255,10 +273,12 @@ func (in *Inbound) retry(ctx context.Context, pending []orphan) {
 
 func (in *Inbound) applyOrphans(ctx context.Context, ups []accounts.ReceiptUpdate, pending []orphan) {
 	msgs, errs, err := in.o.Store.ApplyReceipts(ctx, ups)
+	var matched []accounts.ReceiptUpdate
 	in.mu.Lock()
 	for i, o := range pending {
 		if err == nil && errs[i] == nil {
 			in.count(o.up.Status, "matched")
+			matched = append(matched, o.up)
 			continue
 		}
 		in.orphans[orphanKey(o.up.Link, o.up.CanonicalID)] = o
@@ -267,8 +287,66 @@ func (in *Inbound) applyOrphans(ctx context.Context, ups []accounts.ReceiptUpdat
 		}
 	}
 	in.mu.Unlock()
+	in.release(ctx, matched)
 	if err == nil {
 		in.statusEvents(ctx, msgs)
+	}
+}
+
+// release forgets held receipts that were applied or given up (a failure
+// leaves them held: applying one again is harmless, and the sweep gives
+// them up at their deadline).
+func (in *Inbound) release(ctx context.Context, ups []accounts.ReceiptUpdate) {
+	if in.held == nil || len(ups) == 0 {
+		return
+	}
+	if err := in.held.ReleaseReceipts(ctx, ups); err != nil {
+		in.log.WarnContext(ctx, "release held receipts", "err", err, "count", len(ups))
+	}
+}
+
+// sweepHeld tries the receipts held in Redis, those of this instance and
+// of any other (one that ended, or whose submits another records), a few
+// pages a tick; those past their deadline are given up.
+func (in *Inbound) sweepHeld(ctx context.Context, now time.Time) {
+	// Orphans of this instance past their deadline leave the memory too
+	// (the sweep below counts them).
+	in.mu.Lock()
+	for k, o := range in.orphans {
+		if now.After(o.until) {
+			delete(in.orphans, k)
+		}
+	}
+	in.mu.Unlock()
+	for page := 0; page < 8; page++ {
+		held, next, err := in.held.HeldReceipts(ctx, in.heldCursor, 512)
+		if err != nil {
+			in.log.WarnContext(ctx, "read held receipts", "err", err)
+			return
+		}
+		in.heldCursor = next
+		var expired []accounts.ReceiptUpdate
+		var pending []orphan
+		for _, h := range held {
+			if now.After(h.Until) {
+				expired = append(expired, h.Update)
+				in.count(h.Update.Status, "unmatched")
+				in.log.WarnContext(ctx, "receipt for unknown message", "link", h.Update.Link, "smsc_id", h.Update.CanonicalID, "waited", now.Sub(h.Update.At))
+				continue
+			}
+			pending = append(pending, orphan{up: h.Update, until: h.Until})
+		}
+		in.release(ctx, expired)
+		if len(pending) > 0 {
+			ups := make([]accounts.ReceiptUpdate, len(pending))
+			for i, o := range pending {
+				ups[i] = o.up
+			}
+			in.applyOrphans(ctx, ups, pending)
+		}
+		if next == 0 {
+			return
+		}
 	}
 }
 
@@ -326,18 +404,39 @@ func (in *Inbound) apply(ctx context.Context, ups []accounts.ReceiptUpdate, unti
 		}
 		return out
 	}
-	in.mu.Lock()
+	var hold []int
 	for i, u := range ups {
 		switch {
 		case errs[i] == nil:
 			in.count(u.Status, "matched")
 		case errors.Is(errs[i], accounts.ErrNotFound):
-			in.orphans[orphanKey(u.Link, u.CanonicalID)] = orphan{up: u, until: until}
+			hold = append(hold, i)
 		default:
 			out[i] = errs[i]
 		}
 	}
-	in.mu.Unlock()
+	if len(hold) > 0 {
+		held := make([]accounts.ReceiptUpdate, len(hold))
+		for j, i := range hold {
+			held[j] = ups[i]
+		}
+		// Held in Redis before the carrier hears back: a refused write
+		// makes the carrier deliver the receipt again.
+		if in.held != nil {
+			if err := in.held.HoldReceipts(ctx, held, until); err != nil {
+				in.log.ErrorContext(ctx, "hold receipts", "err", err, "count", len(held))
+				for _, i := range hold {
+					out[i] = err
+				}
+				hold = nil
+			}
+		}
+		in.mu.Lock()
+		for _, i := range hold {
+			in.orphans[orphanKey(ups[i].Link, ups[i].CanonicalID)] = orphan{up: ups[i], until: until}
+		}
+		in.mu.Unlock()
+	}
 	in.statusEvents(ctx, msgs)
 	return out
 }

@@ -248,6 +248,12 @@ func (k Space) MODone(from, to string, ref uint16, total int) string {
 // MOIndex: see MOParts.
 func (k Space) MOIndex() string { return k.gkey("mo", "index") }
 
+// HeldReceipts is the hash of delivery receipts whose message was not
+// found yet (they can overtake the recording of their submit): field
+// <link>\x00<canonical smsc id>, value the receipt and its deadline (JSON).
+// Held in Redis, acknowledged to the carrier only once written here.
+func (k Space) HeldReceipts() string { return k.gkey("receipts", "held") }
+
 // Registration is the string holding the account that registered a sender
 // domain (kind "domain") or address (kind "addr"): <p>:<kind>:<value>.
 func (k Space) Registration(kind, value string) string { return k.gkey(kind, value) }
