@@ -17,13 +17,15 @@ type Script struct {
 	name    string
 	plain   *redis.Script
 	guarded *redis.Script
+	// The sources of plain and guarded, for EVAL after NOSCRIPT.
+	plainSrc, guardedSrc string
 }
 
 // NewScript returns the script src, named for its file (e.g.
 // "messages/accept.lua") in errors of the key guard.
 func NewScript(name, src string) *Script {
-	return &Script{name: name, plain: redis.NewScript(src),
-		guarded: redis.NewScript(guardPrelude(name) + src)}
+	g := guardPrelude(name) + src
+	return &Script{name: name, plain: redis.NewScript(src), guarded: redis.NewScript(g), plainSrc: src, guardedSrc: g}
 }
 
 // Name returns the script's name.
@@ -80,11 +82,53 @@ func (s *DB) script(sc *Script) *redis.Script {
 	return sc.plain
 }
 
+// source returns the text of the version of sc this DB runs.
+func (s *DB) source(sc *Script) string {
+	if s.keyGuard {
+		return sc.guardedSrc
+	}
+	return sc.plainSrc
+}
+
 // Run runs sc with keys and args (EVALSHA, and EVAL when Redis does not
 // have it cached). Every script of the store runs through Run or EvalSha,
 // so that the key guard applies to all of them.
+//
+// A script call is never re-sent by the Redis client: one that timed out
+// may have run, and running it again would accept a mail twice or move
+// money twice (the client's retries stay on for everything else). The
+// caller gets the error; EVAL after NOSCRIPT is safe, the EVALSHA having
+// run nothing.
 func (s *DB) Run(ctx context.Context, sc *Script, keys []string, args ...any) *redis.Cmd {
-	return s.script(sc).Run(ctx, s.RDB, keys, args...)
+	scr := s.script(sc)
+	c := s.runOnce(ctx, "evalsha", scr.Hash(), keys, args)
+	if isNoScriptErr(c.Err()) {
+		c = s.runOnce(ctx, "eval", s.source(sc), keys, args)
+	}
+	return c
+}
+
+// runOnce sends one EVAL or EVALSHA that the client does not retry.
+func (s *DB) runOnce(ctx context.Context, cmd, script string, keys []string, args []any) *redis.Cmd {
+	a := make([]any, 0, 3+len(keys)+len(args))
+	a = append(a, cmd, script, len(keys))
+	for _, k := range keys {
+		a = append(a, k)
+	}
+	a = append(a, args...)
+	c := redis.NewCmd(ctx, a...)
+	_ = s.RDB.Process(ctx, noRetry{c})
+	return c
+}
+
+// noRetry marks a command the client must not send a second time.
+type noRetry struct{ *redis.Cmd }
+
+func (noRetry) NoRetry() bool { return true }
+
+// isNoScriptErr reports a NOSCRIPT reply.
+func isNoScriptErr(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
 }
 
 // EvalSha queues sc in a pipeline by its SHA only; on NOSCRIPT the caller

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -84,3 +85,40 @@ func TestPromote(t *testing.T) {
 // TestMain fails the package when one of its scripts never ran under the
 // key guard.
 func TestMain(m *testing.M) { os.Exit(storetest.Main(m, "store")) }
+
+// TestRunNotResent (issue 12): a script call that times out is not sent
+// again by the Redis client (it may have run: running it twice would accept
+// a mail or move money twice), while the client's retries stay on for the
+// rest. The script counts its runs and keeps Redis busy for 300 ms: past
+// the client's read timeout (200 ms), yet short enough that a retry's
+// connection set-up gets its answer and the call goes again (with the
+// client's retries it runs 4 times).
+func TestRunNotResent(t *testing.T) {
+	srv := redistest.StartServer(t, redistest.Options{})
+	rdb := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.Socket, ReadTimeout: 200 * time.Millisecond, MaxRetries: 3})
+	t.Cleanup(func() { _ = rdb.Close() })
+	db := store.NewDB(rdb, store.Options{})
+	sc := store.NewScript("test/slow.lua", `redis.call('INCR', KEYS[1])
+local t0 = redis.call('TIME')
+repeat local t = redis.call('TIME') until (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 300000
+return 1`)
+	if err := db.Run(t.Context(), sc, []string{"runs"}).Err(); err == nil {
+		t.Fatal("a script longer than the read timeout answered in time")
+	}
+	// Run has returned, so any re-sent call is already written to Redis and
+	// runs once the first is done; after the first, the probe below waits
+	// while Redis is busy. A quiet period of two script lengths then shows
+	// whether another run came (an absence cannot be awaited otherwise).
+	probe := srv.Client(t)
+	if err := probe.Get(t.Context(), "runs").Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond)
+	n, err := probe.Get(t.Context(), "runs").Int64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("the script ran %d times, want once", n)
+	}
+}
