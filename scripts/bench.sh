@@ -2,7 +2,8 @@
 # Benchmark: everything on this machine (load generator, Redis with AOF on,
 # smsgate, simulator). Drives N mails through SMTP with C reused sessions,
 # pipelining MAIL, RCPT and DATA as Postfix and Exchange do (PIPELINING=0:
-# one command at a time), and prints throughput, latency, CPU per 1,000
+# one command at a time; RATE=n paces the mails at n/s), and prints
+# throughput, latency, CPU per 1,000
 # messages and peak memory. PROFILE=1 adds smsgate's CPU profile and
 # Redis's command statistics; PROFILE=slowlog the time of each script.
 #   N=20000 C=50 ./scripts/bench.sh
@@ -217,8 +218,8 @@ if [ "$MODE" = backlog ]; then
 fi
 
 if [ "$MODE" = single ]; then
-	echo "N=$N C=$C appendfsync=$FSYNC on $(nproc) cores"
-	smsgate_round "$D/smsgate.txt"
+	echo "N=$N C=$C appendfsync=$FSYNC${RATE:+ paced at $RATE msgs/s} on $(nproc) cores"
+	smsgate_round "$D/smsgate.txt" "$FSYNC" ${RATE:+-rate "$RATE"}
 	grep -v '^RESULT' "$D/smsgate.txt"
 	exit 0
 fi
