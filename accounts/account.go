@@ -292,6 +292,11 @@ var (
 	// ErrNotPermitted: the caller or account lacks a permission flag or
 	// right; the error text names it.
 	ErrNotPermitted = errors.New("not permitted")
+	// ErrNotReplicated: a write reached the Redis master but not the
+	// configured number of replicas in time (redis.min_replicas_ack); a
+	// failover could still lose it, so it is not confirmed to the sender
+	// (SMTP 451), whose retry is recognised by its idempotency key.
+	ErrNotReplicated = errors.New("not confirmed by enough Redis replicas")
 )
 
 // Account defaults applied by CreateAccount and UpdateAccount.

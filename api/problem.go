@@ -155,6 +155,9 @@ func (s *server) toProblem(ctx context.Context, err error, what, id string) *Pro
 		return invalid("domain: %s is a public suffix or a free mail domain and cannot be registered (register single addresses at it instead)", id)
 	case errors.Is(err, accounts.ErrDeactivated):
 		return forbidden("%s is deactivated", describe(what, id))
+	case errors.Is(err, accounts.ErrNotReplicated):
+		return problemf(http.StatusServiceUnavailable, "not-replicated",
+			"not yet stored safely: too few Redis replicas confirmed it in time; send the same request again (with its Idempotency-Key) later")
 	case errors.Is(err, accounts.ErrInvalid):
 		// The store's validation errors are written for the client: they
 		// name the field and the value.

@@ -95,6 +95,12 @@ type Redis struct {
 	// the life of a deployment: changing it re-homes account trees.
 	Shards   int `yaml:"shards"`
 	PoolSize int `yaml:"pool_size"` // 0 means the go-redis default
+	// MinReplicasAck is how many replicas must have an accepted mail before
+	// it is answered 250 (Redis WAIT), waiting at most ReplicaAckTimeout;
+	// fewer in time is a 451 (the retry is recognised by its Message-ID).
+	// 0 (the default): 250 once the master has it.
+	MinReplicasAck    int      `yaml:"min_replicas_ack"`
+	ReplicaAckTimeout Duration `yaml:"replica_ack_timeout"`
 }
 
 // Sentinel names the master and the sentinels that watch it.
@@ -275,7 +281,7 @@ func Default() *Config {
 	return &Config{
 		Log:   Log{Level: "info", Format: "json"},
 		Roles: Roles{SMTP: true, Dispatch: true, HTTP: true},
-		Redis: Redis{Addr: "127.0.0.1:6379", Shards: 1},
+		Redis: Redis{Addr: "127.0.0.1:6379", Shards: 1, ReplicaAckTimeout: Seconds(1)},
 		SMTP: SMTP{
 			Listen:          "127.0.0.1:2525",
 			Hostname:        "localhost",

@@ -138,6 +138,12 @@ func (c *Config) validateGeneral(v *checker) {
 	if r.PoolSize < 0 {
 		v.add("redis.pool_size", "must be 0 (the default) or more (got %d)", r.PoolSize)
 	}
+	if r.MinReplicasAck < 0 {
+		v.add("redis.min_replicas_ack", "must be 0 (no waiting) or more (got %d)", r.MinReplicasAck)
+	}
+	if r.MinReplicasAck > 0 {
+		v.positive("redis.replica_ack_timeout", r.ReplicaAckTimeout)
+	}
 
 	switch {
 	case c.HTTP.Listen != "":

@@ -279,6 +279,9 @@ func (in *Inbound) applyOrphans(ctx context.Context, ups []accounts.ReceiptUpdat
 		if err == nil && errs[i] == nil {
 			in.count(o.up.Status, "matched")
 			matched = append(matched, o.up)
+			// Matched by the sweep of held receipts: its submit's
+			// announcement (Submitted) must not apply and count it again.
+			delete(in.orphans, orphanKey(o.up.Link, o.up.CanonicalID))
 			continue
 		}
 		in.orphans[orphanKey(o.up.Link, o.up.CanonicalID)] = o

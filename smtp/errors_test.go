@@ -31,6 +31,8 @@ func TestToSMTPError(t *testing.T) {
 		{"unknown sender", fmt.Errorf("resolve: %w", accounts.ErrUnknownSender), 550, gosmtp.EnhancedCode{5, 7, 1},
 			"sender <bob@a.example> is not registered for email to SMS", "unknown_sender", false},
 		{"deactivated", accounts.ErrDeactivated, 550, gosmtp.EnhancedCode{5, 7, 1}, "account is deactivated", "deactivated", false},
+		{"not replicated", fmt.Errorf("accept: %w", accounts.ErrNotReplicated), 451, gosmtp.EnhancedCode{4, 3, 0},
+			"not yet stored safely (too few Redis replicas answered); try again later (session s1d)", "not_replicated", false},
 		{"insufficient balance", fmt.Errorf("accept: %w", &accounts.BalanceError{Need: 30, Have: 12, Currency: "AUD"}),
 			554, gosmtp.EnhancedCode{5, 7, 0}, (&accounts.BalanceError{Need: 30, Have: 12, Currency: "AUD"}).Error(), "insufficient_balance", false},
 		{"per-minute limit", fmt.Errorf("accept: %w", &accounts.LimitError{Limit: accounts.LimitPerMinute, Max: 10, Used: 10, Want: 1, Sender: "bob@a.example", RetryAfter: 22500 * time.Millisecond}),

@@ -120,7 +120,12 @@ func (s *Store) runGroup(ctx context.Context, group []*acceptCall) {
 		keys = append(keys, c.keys...)
 		args = append(args, c.args...)
 	}
-	res, err := s.Run(ctx, acceptScript, keys, args...).Slice()
+	// With redis.min_replicas_ack the call also waits for the replicas: an
+	// accept (or the replay of one) they did not confirm in time is not
+	// confirmed to its sender (replErr), though the master has it; a
+	// refusal stays a refusal.
+	cmd, replErr := s.RunReplicated(ctx, acceptScript, keys, args...)
+	res, err := cmd.Slice()
 	if err == nil && len(res) != len(group) {
 		err = fmt.Errorf("accept: %d replies for %d requests", len(res), len(group))
 	}
@@ -129,6 +134,9 @@ func (s *Store) runGroup(ctx context.Context, group []*acceptCall) {
 			c.err = err
 		} else if r, ok := res[i].([]any); ok {
 			c.res = r
+			if k, _ := r[0].(string); replErr != nil && (k == "ok" || k == "dup") {
+				c.res, c.err = nil, fmt.Errorf("accept: %w", replErr)
+			}
 		} else {
 			c.err = fmt.Errorf("accept: unexpected reply %v", res[i])
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/smsgate/smsgate/accounts"
 )
 
 // Script is a Lua script of the store. Every script declares every key it
@@ -108,15 +110,57 @@ func (s *DB) Run(ctx context.Context, sc *Script, keys []string, args ...any) *r
 	return c
 }
 
-// runOnce sends one EVAL or EVALSHA that the client does not retry.
-func (s *DB) runOnce(ctx context.Context, cmd, script string, keys []string, args []any) *redis.Cmd {
+// RunReplicated runs sc like Run and then, when MinReplicasAck is set,
+// waits (WAIT, on the same connection, in one round trip with the script)
+// until that many replicas have the script's writes. Fewer in
+// ReplicaAckTimeout is an error matching accounts.ErrNotReplicated; the
+// script's result is in the returned command either way (it ran on the
+// master).
+func (s *DB) RunReplicated(ctx context.Context, sc *Script, keys []string, args ...any) (*redis.Cmd, error) {
+	if s.minReplicas <= 0 {
+		return s.Run(ctx, sc, keys, args...), nil
+	}
+	scr := s.script(sc)
+	var c *redis.Cmd
+	var wait *redis.IntCmd
+	run := func(cmd, script string) {
+		_, _ = s.RDB.Pipelined(ctx, func(p redis.Pipeliner) error {
+			c = scriptCmd(ctx, cmd, script, keys, args)
+			_ = p.Process(ctx, noRetry{c})
+			wait = redis.NewIntCmd(ctx, "wait", s.minReplicas, s.replicaWait.Milliseconds())
+			_ = p.Process(ctx, wait)
+			return nil
+		})
+	}
+	run("evalsha", scr.Hash())
+	if isNoScriptErr(c.Err()) {
+		run("eval", s.source(sc))
+	}
+	if c.Err() != nil {
+		return c, nil // the script's own error: nothing to wait for
+	}
+	if n, err := wait.Result(); err != nil {
+		return c, fmt.Errorf("%w: waiting for %d replicas: %w", accounts.ErrNotReplicated, s.minReplicas, err)
+	} else if n < int64(s.minReplicas) {
+		return c, fmt.Errorf("%w: %d of %d replicas within %s", accounts.ErrNotReplicated, n, s.minReplicas, s.replicaWait)
+	}
+	return c, nil
+}
+
+// scriptCmd builds an EVAL or EVALSHA command.
+func scriptCmd(ctx context.Context, cmd, script string, keys []string, args []any) *redis.Cmd {
 	a := make([]any, 0, 3+len(keys)+len(args))
 	a = append(a, cmd, script, len(keys))
 	for _, k := range keys {
 		a = append(a, k)
 	}
 	a = append(a, args...)
-	c := redis.NewCmd(ctx, a...)
+	return redis.NewCmd(ctx, a...)
+}
+
+// runOnce sends one EVAL or EVALSHA that the client does not retry.
+func (s *DB) runOnce(ctx context.Context, cmd, script string, keys []string, args []any) *redis.Cmd {
+	c := scriptCmd(ctx, cmd, script, keys, args)
 	_ = s.RDB.Process(ctx, noRetry{c})
 	return c
 }

@@ -11,6 +11,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
@@ -49,6 +50,11 @@ type Options struct {
 	// Quotas are the default quotas of every account (configuration
 	// quotas); zero ones are accounts.DefaultQuotas'.
 	Quotas accounts.Quotas
+	// MinReplicasAck is how many replicas must have a mail's accept before
+	// it is confirmed (WAIT; redis.min_replicas_ack), waiting at most
+	// ReplicaAckTimeout (default 1s). 0: confirmed once the master has it.
+	MinReplicasAck    int
+	ReplicaAckTimeout time.Duration
 }
 
 // DB is the Redis client, keyspace and script runner that every area store
@@ -68,6 +74,9 @@ type DB struct {
 
 	keyGuard bool
 	onScript func(name string)
+
+	minReplicas int
+	replicaWait time.Duration
 }
 
 // NewDB returns a DB over rdb.
@@ -87,7 +96,8 @@ func NewDB(rdb redis.UniversalClient, opts Options) *DB {
 	return &DB{RDB: rdb, Keys: keyspace.Space{Prefix: opts.Prefix, Shards: opts.Shards}, Now: opts.Now,
 		PasswordCost: opts.PasswordCost, PasswordWork: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 		Quotas:   opts.Quotas.Or(accounts.DefaultQuotas()),
-		keyGuard: opts.KeyGuard, onScript: opts.OnScript}
+		keyGuard: opts.KeyGuard, onScript: opts.OnScript,
+		minReplicas: opts.MinReplicasAck, replicaWait: cmp.Or(opts.ReplicaAckTimeout, time.Second)}
 }
 
 // Shards returns the number of keyspace shards.

@@ -60,7 +60,8 @@ func openStore(path string) (*redisstore.Store, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.Shards, Quotas: cfg.Quotas}), func() { rdb.Close() }, nil
+	return redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.Shards, Quotas: cfg.Quotas,
+		MinReplicasAck: cfg.Redis.MinReplicasAck, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout.Std()}), func() { rdb.Close() }, nil
 }
 
 // adminCmd holds the operator commands that talk to Redis directly: they are

@@ -108,7 +108,8 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		return err
 	}
 	lc.onStop("redis", func(context.Context) error { return rdb.Close() })
-	store := redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.Shards, Quotas: cfg.Quotas})
+	store := redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.Shards, Quotas: cfg.Quotas,
+		MinReplicasAck: cfg.Redis.MinReplicasAck, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout.Std()})
 	{
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := store.Ping(pctx)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,11 @@ type Server struct {
 type Options struct {
 	AOF bool   // appendonly yes, appendfsync always
 	Dir string // data directory; a temporary one if empty
+	// Port is a TCP port on 127.0.0.1 to listen on too (0: the unix
+	// socket only); a replica needs its master on TCP.
+	Port int
+	// Args are more redis-server arguments ("--replicaof", "127.0.0.1", "6379").
+	Args []string
 }
 
 // Start starts redis-server and returns a client connected to it. The test
@@ -60,13 +66,14 @@ func StartServer(t testing.TB, opts Options) *Server {
 	}
 	t.Cleanup(func() { os.RemoveAll(sockDir) })
 	sock := filepath.Join(sockDir, "r.sock")
-	args := []string{"--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
+	args := []string{"--port", strconv.Itoa(opts.Port), "--bind", "127.0.0.1", "--unixsocket", sock, "--unixsocketperm", "700",
 		"--dir", dir, "--save", "", "--daemonize", "no", "--loglevel", "warning"}
 	if opts.AOF {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
 	} else {
 		args = append(args, "--appendonly", "no")
 	}
+	args = append(args, opts.Args...)
 	cmd := exec.Command(bin, args...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out

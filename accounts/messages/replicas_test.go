@@ -1,0 +1,78 @@
+package messages_test
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/redisstore"
+	"github.com/smsgate/smsgate/accounts/storetest"
+	"github.com/smsgate/smsgate/internal/redistest"
+)
+
+// TestAcceptWaitsForReplicas (issue 12): with MinReplicasAck an accept is
+// confirmed only once a replica has it; with the replica gone the accept
+// is not confirmed (ErrNotReplicated: the SMTP client gets 451 and its
+// retry is recognised by the Message-ID's idempotency key), while a
+// refusal stays a refusal.
+func TestAcceptWaitsForReplicas(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	master := redistest.StartServer(t, redistest.Options{Port: port})
+	replica := redistest.StartServer(t, redistest.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(port)}})
+	rdb := master.Client(t)
+	ctx := t.Context()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(replica.Client(t).Info(ctx, "replication").Val(), "master_link_status:up") {
+		if time.Now().After(deadline) {
+			t.Fatal("the replica never synced")
+		}
+		time.Sleep(20 * time.Millisecond) // polling a replication link nothing announces
+	}
+	s := redisstore.New(rdb, storetest.Guard(redisstore.Options{MinReplicasAck: 1, ReplicaAckTimeout: 300 * time.Millisecond}))
+	a := storetest.AcceptTestAccount(t, s, 100)
+	send := func(key string) (*accounts.AcceptResult, error) {
+		return s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, IdempotencyKey: key,
+			Messages: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}})
+	}
+	if _, err := send("<1@a.example>"); err != nil {
+		t.Fatalf("with the replica up: %v", err)
+	}
+	replicaClient := redis.NewClient(&redis.Options{Network: "unix", Addr: replica.Socket})
+	defer replicaClient.Close()
+	if n := replicaClient.XLen(ctx, s.Keys.Queue(0)).Val(); n != 1 {
+		t.Fatalf("the replica holds %d queue entries once the accept is confirmed, want 1", n)
+	}
+	replica.Stop()
+	start := time.Now()
+	_, err = send("<2@a.example>")
+	if !errors.Is(err, accounts.ErrNotReplicated) {
+		t.Fatalf("with the replica gone: %v, want ErrNotReplicated", err)
+	}
+	if waited := time.Since(start); waited < 300*time.Millisecond {
+		t.Errorf("refused after %v, before the %v the replicas were given", waited, 300*time.Millisecond)
+	}
+	// The master has it: the retry (same Message-ID) is its replay, still
+	// unconfirmed while no replica has it.
+	if _, err := send("<2@a.example>"); !errors.Is(err, accounts.ErrNotReplicated) {
+		t.Fatalf("the retry with the replica gone: %v, want ErrNotReplicated", err)
+	}
+	if n := rdb.XLen(ctx, s.Keys.Queue(0)).Val(); n != 2 {
+		t.Fatalf("the master holds %d queue entries, want 2 (the retry queued nothing)", n)
+	}
+	// A refusal writes nothing: it is answered as such.
+	big := storetest.AcceptTestMsg("61411111111", 100, 500)
+	if _, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, Messages: []*accounts.Message{big}}); !errors.Is(err, accounts.ErrInsufficientBalance) {
+		t.Fatalf("over the balance with the replica gone: %v, want the balance refusal", err)
+	}
+}
