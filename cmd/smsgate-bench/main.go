@@ -49,6 +49,7 @@ func run() int {
 	wait := flag.Duration("wait", 2*time.Minute, "how long to wait for delivery and receipts")
 	kannel := flag.String("kannel", "", "Kannel sendsms URL with its credentials and from (drive Kannel over HTTP instead of smsgate over SMTP)")
 	dlrListen := flag.String("dlr-listen", "127.0.0.1:13199", "with -kannel: where Kannel's dlr-url callbacks come")
+	acceptedLog := flag.String("accepted-log", "", "write the Message-ID of every mail answered 250 to this file (to check none is lost)")
 	phase := flag.String("phase", "all", "all: send and wait for delivery; accept: only send (a backlog, links down), sampling memory; drain: send nothing, wait until the simulator has -n submits")
 	pipelining := flag.Bool("pipelining", true, "pipeline MAIL, RCPT and DATA (RFC 2920) as Postfix and Exchange do; false: wait for each reply (go-smtp's client)")
 	rate := flag.Float64("rate", 0, "paced mode: send at this many msgs/s in all (0: as fast as the gateway takes them)")
@@ -226,6 +227,17 @@ func run() int {
 	accepted := *n - int(failed.Load())
 	if e := firstErr.Load(); e != nil {
 		fmt.Fprintf(os.Stderr, "first error: %v\n", e)
+	}
+	if *acceptedLog != "" {
+		var b strings.Builder
+		for i, d := range acceptLat {
+			if d != 0 {
+				fmt.Fprintf(&b, "b%d.%d@bench\n", start.UnixNano(), i)
+			}
+		}
+		if err := os.WriteFile(*acceptedLog, []byte(b.String()), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "accepted log:", err)
+		}
 	}
 	if *phase == "accept" {
 		<-sampled
