@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -280,8 +281,11 @@ func (in *Inbound) applyOrphans(ctx context.Context, ups []accounts.ReceiptUpdat
 			in.count(o.up.Status, "matched")
 			matched = append(matched, o.up)
 			// Matched by the sweep of held receipts: its submit's
-			// announcement (Submitted) must not apply and count it again.
-			delete(in.orphans, orphanKey(o.up.Link, o.up.CanonicalID))
+			// announcement (Submitted) must not apply and count it again,
+			// whether it is still to come or already queued in ready.
+			k := orphanKey(o.up.Link, o.up.CanonicalID)
+			delete(in.orphans, k)
+			in.ready = slices.DeleteFunc(in.ready, func(r orphan) bool { return orphanKey(r.up.Link, r.up.CanonicalID) == k })
 			continue
 		}
 		in.orphans[orphanKey(o.up.Link, o.up.CanonicalID)] = o
