@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark: everything on this machine (load generator, Redis with AOF on,
-# smsgate, simulator). Drives N mails through SMTP with C reused sessions,
+# smsgate, simulator; WORKERS and BATCH set the dispatcher's). Drives N mails through SMTP with C reused sessions,
 # pipelining MAIL, RCPT and DATA as Postfix and Exchange do (PIPELINING=0:
 # one command at a time; RATE=n paces the mails at n/s), and prints
 # throughput, latency, CPU per 1,000
@@ -67,7 +67,7 @@ log: {level: warn, format: json}
 redis: {addr: "unix:$G/redis.sock", pool_size: 200}
 smtp: {listen: "127.0.0.1:12525", domains: [sms.example.com], max_message_bytes: 65536}
 http: {listen: "127.0.0.1:18080"}
-dispatch: {default_source: "61480000000", workers: ${WORKERS:-256}, batch: 500}
+dispatch: {default_source: "61480000000", workers: ${WORKERS:-256}, batch: ${BATCH:-500}}
 links:
   - {name: bench, addr: "127.0.0.1:12775", system_id: smsgate, password: x, window: ${WINDOW:-200}, reconnect_max: 1s}
 YAML
