@@ -166,7 +166,9 @@ func (k Space) Parked(shard int) string { return k.skey(shard, "parked") }
 // MessageLog is the zset of account acct's message ids by creation time: <p>:{sN}:msgs:<acct>.
 func (k Space) MessageLog(shard int, acct string) string { return k.skey(shard, "msgs", acct) }
 
-// Message is the hash of message id: <p>:{sN}:msg:<id>.
+// Message is the hash of message id: <p>:{sN}:msg:<id>. Counters that
+// start at zero (attempts, delivered_parts) are absent until counted: an
+// absent field reads as 0 (memory: a queued message holds none of them).
 func (k Space) Message(shard int, id string) string { return k.skey(shard, "msg", id) }
 
 // Idempotency is the string of the message ids one submission created (hex

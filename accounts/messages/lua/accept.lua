@@ -174,8 +174,7 @@ local function acceptOne(kk, ka)
         redis.call('HSET', KEYS[kk + 12 + i], 'id', ARGV[ka + b + 1], 'account_id', ARGV[ka + 4], 'sender', ARGV[ka + b + 2],
           'mail_id', ARGV[ka + b + 3], 'source', ARGV[ka + b + 4], 'to', ARGV[ka + b + 5], 'text', ARGV[ka + b + 6],
           'coding', ARGV[ka + b + 7], 'parts', ARGV[ka + b + 8], 'price', 0, 'status', 'blocked',
-          'error', 'recipient has opted out', 'attempts', 0, 'delivered_parts', 0,
-          'created_at', now, 'done_at', now)
+          'error', 'recipient has opted out', 'created_at', now, 'done_at', now)
         redis.call('ZADD', bkey, now, ARGV[ka + b + 1])
       end
     end
@@ -297,7 +296,7 @@ local function acceptOne(kk, ka)
       redis.call('HSET', KEYS[kk + 12 + i + 1], 'id', id, 'account_id', ARGV[ka + 4], 'sender', sender,
         'mail_id', ARGV[ka + b + 3], 'source', ARGV[ka + b + 4], 'to', ARGV[ka + b + 5], 'text', ARGV[ka + b + 6],
         'coding', ARGV[ka + b + 7], 'parts', ARGV[ka + b + 8], 'price', price, 'status', 'queued',
-        'attempts', 0, 'delivered_parts', 0, 'created_at', now)
+        'created_at', now)
       redis.call('ZADD', KEYS[kk + 3], now, id)
       redis.call('XADD', KEYS[kk + 4], '*', 'm', id)
       ids[#ids + 1] = id
