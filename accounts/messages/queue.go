@@ -208,11 +208,12 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 			order = append(order, b.Entry.Shard)
 		}
 		// A message id that names no shard (or another shard than its
-		// entry's) has no hash here: the queue key stands in, so the script
-		// finds no message and only acknowledges the entry.
+		// entry's) has no hash here: a key of the shard that no message
+		// has ("-" is no id) stands in, so the script finds no message and
+		// only acknowledges the entry.
 		key, shard, err := s.MsgKey(b.Entry.MessageID)
 		if err != nil || shard != b.Entry.Shard {
-			key = sb.keys[0]
+			key = s.Keys.Message(b.Entry.Shard, "-")
 		}
 		first := ""
 		if len(b.SMSCIDs) > 0 {

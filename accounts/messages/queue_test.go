@@ -3,6 +3,7 @@ package messages_test
 import (
 	"errors"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -357,5 +358,35 @@ func TestQueueScriptCacheFlushed(t *testing.T) {
 	}
 	if m := queueTestGet(t, s, ids[0]); m.Status != accounts.MsgSubmitted || m.Attempts != 1 {
 		t.Fatalf("after flush: status %s attempts %d, want submitted 1", m.Status, m.Attempts)
+	}
+}
+
+// TestQueueSubmitMalformedEntry: an entry whose message id names no
+// message (written by hand, or by a bug) is only acknowledged; it neither
+// fails the batch nor stops the others being recorded.
+func TestQueueSubmitMalformedEntry(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 1)
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	if err := s.EnsureGroups(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ids := queueTestAccept(t, s, a.ID, 1)
+	if err := s.RDB.XAdd(ctx, &redis.XAddArgs{Stream: s.Keys.Queue(0), Values: []any{"m", "not-an-id"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	es := storetest.QueueTestRead(t, s, "w1", 2)
+	var batch []accounts.Submitted
+	for i, e := range es {
+		batch = append(batch, accounts.Submitted{Entry: e, Link: "carrier", Source: "ACME", SMSCIDs: []string{"a" + strconv.Itoa(i)}})
+	}
+	if err := s.MarkSubmitted(ctx, batch); err != nil {
+		t.Fatalf("a batch with a malformed entry: %v", err)
+	}
+	if m := queueTestGet(t, s, ids[0]); m.Status != accounts.MsgSubmitted {
+		t.Fatalf("the good entry's message is %s, want submitted", m.Status)
+	}
+	if p, _, _, err := s.QueueStats(ctx); err != nil || p != 0 {
+		t.Fatalf("pending after submit = %d, %v; want 0 (both acknowledged)", p, err)
 	}
 }
