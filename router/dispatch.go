@@ -527,6 +527,9 @@ func (d *Dispatcher) collect(ctx context.Context, results <-chan accounts.Submit
 				break
 			}
 			d.log.ErrorContext(ctx, "record submitted; retrying", "err", err, "count", len(batch), "in", wait)
+			if d.o.Metrics != nil {
+				d.o.Metrics.recordRetries.Inc()
+			}
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:

@@ -19,6 +19,7 @@ type Metrics struct {
 	replies         *prometheus.CounterVec
 	poolExhausted   prometheus.Counter
 	lostResponse    *prometheus.CounterVec
+	recordRetries   prometheus.Counter
 	duplicateRisk   *prometheus.CounterVec
 	parked          prometheus.Counter
 }
@@ -35,6 +36,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "smsgate_router_submits_total",
 			Help: "Messages submitted to carrier links, by link and result (ok, temporary, permanent).",
 		}, []string{"link", "result"}),
+		recordRetries: f.NewCounter(prometheus.CounterOpts{
+			Name: "smsgate_router_record_retries_total",
+			Help: "Batches of submits whose record Redis refused (OOM, a failover, a lost connection) and that are tried again; the SMS are not sent again.",
+		}),
 		lostResponse: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsgate_router_submit_lost_response_total",
 			Help: "Parts whose submit_sm_resp was lost on a live session: counted as sent, not sent again (their id is unknown).",

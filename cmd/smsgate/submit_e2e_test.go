@@ -137,3 +137,71 @@ func TestPairBindE2E(t *testing.T) {
 		t.Fatalf("sim stats %+v: want a transmitter and a receiver bound", st)
 	}
 }
+
+// TestRecordRefused (issue 12): Redis refuses every write between the
+// submits and their record (min-replicas-to-write with no replica: the
+// NOREPLICAS a master gives when its replicas are gone, as READONLY after a
+// failover); the dispatcher keeps the results and records them once Redis
+// takes writes again: every mail is sent once, recorded once, never
+// claimed and sent a second time.
+func TestRecordRefused(t *testing.T) {
+	g := startGateway(t, func(c *config.Config, o *smsctest.Options) {
+		o.RespDelay = 2 * time.Second // time to make Redis refuse writes before the answers
+		l := config.DefaultLink()
+		l.Name = "sim"
+		l.ResponseTimeout = config.Duration(10 * time.Second)
+		c.Links = []config.Link{l}
+	})
+	ctx := context.Background()
+	const n = 3
+	for i := range n {
+		to := fmt.Sprintf("04123458%02d@%s", i, smsDomain)
+		if err := g.sendMail("alice@example.com", []string{to}, plainMail("alice@example.com", to, fmt.Sprintf("refused%d@x", i), fmt.Sprintf("refused %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.waitFor("the submits at the SMSC", func() bool { return g.sim.Stats().Submits == n })
+	if err := g.rdb.ConfigSet(ctx, "min-replicas-to-write", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, e2eWait)
+	defer cancel()
+	if _, err := g.sim.WaitMessages(wctx, n); err != nil {
+		t.Fatalf("the SMSC's answers: %v", err)
+	}
+	// The SMSC answers after RespDelay; the dispatcher's record is then
+	// refused, and tried again.
+	g.waitFor("the record refused", func() bool {
+		_, body := g.get("/metrics")
+		return strings.Contains(body, "\nsmsgate_router_record_retries_total ") &&
+			!strings.Contains(body, "\nsmsgate_router_record_retries_total 0\n")
+	})
+	msgs, _ := g.store.ListMessages(ctx, g.sub.ID, 10)
+	for _, m := range msgs {
+		if m.Status != accounts.MsgQueued {
+			t.Fatalf("message %s %s while Redis refuses writes; want still queued", m.ID, m.Status)
+		}
+	}
+	if err := g.rdb.ConfigSet(ctx, "min-replicas-to-write", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	g.waitFor("every message recorded as sent", func() bool {
+		msgs, _ := g.store.ListMessages(ctx, g.sub.ID, 10)
+		done := 0
+		for _, m := range msgs {
+			if m.Status == accounts.MsgSubmitted || m.Status == accounts.MsgDelivered {
+				done++
+			}
+		}
+		return done == n
+	})
+	msgs, _ = g.store.ListMessages(ctx, g.sub.ID, 10)
+	for _, m := range msgs {
+		if m.Attempts != 1 {
+			t.Fatalf("message %s: %d attempts, want 1", m.ID, m.Attempts)
+		}
+	}
+	if st := g.sim.Stats(); st.Submits != n {
+		t.Fatalf("%d submits at the SMSC, want %d (none sent twice)", st.Submits, n)
+	}
+}
