@@ -174,6 +174,15 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 		return nil
 	}
 	ms := s.Now().UnixMilli()
+	// Each entry's message key, once: "" for a message id that names no
+	// shard (or another shard than its entry's), which has no hash here;
+	// such an entry is only acknowledged.
+	msgKeys := make([]string, len(batch))
+	for i, b := range batch {
+		if key, shard, err := s.MsgKey(b.Entry.MessageID); err == nil && shard == b.Entry.Shard {
+			msgKeys[i] = key
+		}
+	}
 	// The conversation index needs each recipient; one round trip reads
 	// those the dispatcher did not pass.
 	tos := make([]*redis.StringCmd, len(batch))
@@ -181,12 +190,10 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 	for i, b := range batch {
 		// Only a numeric source can receive replies (an alphanumeric
 		// sender id cannot), so only then is there a conversation to index.
-		if b.To != "" || !phone.IsDigits(b.Source) {
+		if b.To != "" || !phone.IsDigits(b.Source) || msgKeys[i] == "" {
 			continue
 		}
-		if key, _, err := s.MsgKey(b.Entry.MessageID); err == nil {
-			tos[i] = pipe.HGet(ctx, key, "to")
-		}
+		tos[i] = pipe.HGet(ctx, msgKeys[i], "to")
 	}
 	if pipe.Len() > 0 {
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -200,19 +207,18 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 	}
 	shards := map[int]*shardBatch{}
 	var order []int
-	for _, b := range batch {
+	for i, b := range batch {
 		sb := shards[b.Entry.Shard]
 		if sb == nil {
 			sb = &shardBatch{keys: []string{s.Keys.Queue(b.Entry.Shard)}, args: []any{QueueGroup, ms}}
 			shards[b.Entry.Shard] = sb
 			order = append(order, b.Entry.Shard)
 		}
-		// A message id that names no shard (or another shard than its
-		// entry's) has no hash here: a key of the shard that no message
-		// has ("-" is no id) stands in, so the script finds no message and
-		// only acknowledges the entry.
-		key, shard, err := s.MsgKey(b.Entry.MessageID)
-		if err != nil || shard != b.Entry.Shard {
+		// Without a message key, a key of the shard that no message has
+		// ("-" is no id) stands in: the script finds no message and only
+		// acknowledges the entry.
+		key := msgKeys[i]
+		if key == "" {
 			key = s.Keys.Message(b.Entry.Shard, "-")
 		}
 		first := ""
@@ -224,7 +230,7 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 	}
 	build := func(pipe redis.Pipeliner) {
 		for i, b := range batch {
-			if _, _, err := s.MsgKey(b.Entry.MessageID); err != nil {
+			if msgKeys[i] == "" {
 				continue
 			}
 			ref := smscRef(b.Entry.MessageID, b.AccountID, b.CreatedAt)

@@ -33,7 +33,8 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 	if err != nil {
 		return nil, nil, err
 	}
-	mids := make([]string, len(ups))
+	mids, keys := make([]string, len(ups)), make([]string, len(ups)) // each message's id and key
+	shardOf := make([]int, len(ups))
 	owners := make([][]any, len(ups))          // account_id, created_at of each message
 	reads := make([]*redis.SliceCmd, len(ups)) // for index entries that lack them
 	pipe := s.RDB.Pipeline()
@@ -43,12 +44,12 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 			continue
 		}
 		mid, acct, created, known := parseSMSCRef(refs[i])
-		key, _, err := s.MsgKey(mid)
+		key, shard, err := s.MsgKey(mid)
 		if err != nil {
 			errs[i] = fmt.Errorf("receipt %s on %s: message %w", u.CanonicalID, u.Link, err)
 			continue
 		}
-		mids[i] = mid
+		mids[i], keys[i], shardOf[i] = mid, key, shard
 		if known {
 			owners[i] = []any{acct, created}
 		} else {
@@ -78,7 +79,7 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 		if owners[i] == nil {
 			continue
 		}
-		key, shard, _ := s.MsgKey(mids[i])
+		key, shard := keys[i], shardOf[i]
 		acct, created, stats := s.msgStatsKey(shard, key, owners[i])
 		at := u.At
 		if at.IsZero() {
