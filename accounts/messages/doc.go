@@ -11,8 +11,9 @@ import "github.com/smsgate/smsgate/accounts/store"
 // Store is the messages part of the Redis store.
 type Store struct {
 	*store.DB
-	commit *committers // group commit of accepts, per shard
+	commit  *committers // group commit of accepts, per shard
+	readers *readers    // the concurrent shard reads of each consumer
 }
 
 // New returns the messages store over db.
-func New(db *store.DB) *Store { return &Store{DB: db, commit: &committers{}} }
+func New(db *store.DB) *Store { return &Store{DB: db, commit: &committers{}, readers: &readers{}} }

@@ -56,44 +56,6 @@ func (s *Store) RemoveDeadConsumers(ctx context.Context, self string, idle time.
 	return removed, nil
 }
 
-// Read delivers up to count new entries to consumer, waiting up to block
-// when there are none (block <= 0: do not wait). With several shards it
-// polls every shard once without blocking, then blocks on the shards in turn
-// for a slice of block each. No entries is an empty result, not an error.
-func (s *Store) Read(ctx context.Context, consumer string, count int, block time.Duration) ([]accounts.Entry, error) {
-	if count <= 0 {
-		count = 1
-	}
-	if s.Keys.Shards == 1 {
-		return s.queueRead(ctx, consumer, count, block, 0)
-	}
-	var out []accounts.Entry
-	for shard := range s.Keys.Shards {
-		es, err := s.queueRead(ctx, consumer, count-len(out), -1, shard)
-		if err != nil {
-			return out, err
-		}
-		if out = append(out, es...); len(out) >= count {
-			return out, nil
-		}
-	}
-	if len(out) > 0 || block <= 0 {
-		return out, nil
-	}
-	slice := max(block/time.Duration(s.Keys.Shards), time.Millisecond)
-	deadline := time.Now().Add(block)
-	for shard := 0; time.Now().Before(deadline); shard = (shard + 1) % s.Keys.Shards {
-		es, err := s.queueRead(ctx, consumer, count, slice, shard)
-		if err != nil || len(es) > 0 {
-			return es, err
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("read queue: %w", err)
-		}
-	}
-	return nil, nil
-}
-
 // queueRead runs one XREADGROUP on a shard; block < 0 does not block. A
 // missing group (EnsureGroups never ran, or the stream was deleted) is
 // created and the read retried once.

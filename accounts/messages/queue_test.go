@@ -390,3 +390,77 @@ func TestQueueSubmitMalformedEntry(t *testing.T) {
 		t.Fatalf("pending after submit = %d, %v; want 0 (both acknowledged)", p, err)
 	}
 }
+
+// TestQueueReadShardsConcurrently: with several shards, a blocked Read
+// returns as soon as any shard gets an entry (every shard is read at once,
+// not in turn), and the entries that a read left in flight fetches after Read
+// returned are handed out by later Reads: none lost, none twice.
+func TestQueueReadShardsConcurrently(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 4)
+	if err := s.EnsureGroups(ctx); err != nil {
+		t.Fatal(err)
+	}
+	byShard := map[int]string{} // shard -> an account on it
+	for i := 0; i < 60 && len(byShard) < 4; i++ {
+		a := storetest.AcceptTestAccount(t, s, 100)
+		sh, _ := s.ShardFromID(a.ID)
+		byShard[sh] = a.ID
+	}
+	if len(byShard) < 4 {
+		t.Fatalf("accounts landed on %d shards only", len(byShard))
+	}
+
+	// Nothing queued: Read blocks. An entry on the last shard ends it long
+	// before its block (read in turn, shards 0-2 would hold it 7.5 of 10 s).
+	type result struct {
+		es  []accounts.Entry
+		err error
+		d   time.Duration
+	}
+	done := make(chan result, 1)
+	began := time.Now()
+	go func() {
+		es, err := s.Read(ctx, "w1", 10, 10*time.Second)
+		done <- result{es, err, time.Since(began)}
+	}()
+	// Accept while Read is blocked (its reads are in flight once its
+	// goroutine runs; an entry accepted before them is read at once too).
+	want := queueTestAccept(t, s, byShard[3], 1)
+	r := <-done
+	if r.err != nil || len(r.es) != 1 || r.es[0].MessageID != want[0] || r.es[0].Shard != 3 {
+		t.Fatalf("Read = %+v, %v; want %s on shard 3", r.es, r.err, want[0])
+	}
+	if r.d > 5*time.Second {
+		t.Errorf("Read returned after %v: the shards were not read concurrently", r.d)
+	}
+
+	// Shards 0-2 still have reads in flight; what they fetch now comes out
+	// of later Reads, one at a time here.
+	for sh := range 3 {
+		want = append(want, queueTestAccept(t, s, byShard[sh], 1)...)
+	}
+	seen := map[string]bool{want[0]: true}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(seen) < len(want) && time.Now().Before(deadline) {
+		es, err := s.Read(ctx, "w1", 1, 200*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) > 1 {
+			t.Fatalf("Read(count 1) gave %d entries", len(es))
+		}
+		for _, e := range es {
+			if seen[e.MessageID] {
+				t.Fatalf("entry %s handed out twice", e.MessageID)
+			}
+			seen[e.MessageID] = true
+		}
+	}
+	if len(seen) != len(want) {
+		t.Fatalf("read %d of %d entries", len(seen), len(want))
+	}
+	if p, _, _, err := s.QueueStats(ctx); err != nil || p != int64(len(want)) {
+		t.Fatalf("pending %d, want %d: %v", p, len(want), err)
+	}
+}

@@ -49,7 +49,10 @@ const (
 // line so that the script's own line numbers move by one only. Its local
 // "redis" shadows the global for the rest of the chunk: call and pcall check
 // every key argument against KEYS before calling the real redis, and raise
-// an error naming the script, the command and the key otherwise.
+// an error naming the script, the command and the key otherwise. Before the
+// script runs, the guard also checks that all of KEYS hash to one slot (the
+// same hash tag, or one untagged key), as a Redis Cluster requires; a single
+// Redis would run a script that breaks that rule and a cluster refuse it.
 func guardPrelude(name string) string {
 	var table strings.Builder
 	for _, c := range strings.Fields(keysAll) {
@@ -61,6 +64,10 @@ func guardPrelude(name string) string {
 	return "local redis = (function(real, keys) " +
 		"local declared, pos = {}, {" + table.String() + "} " +
 		"for _, k in ipairs(keys) do declared[k] = true end " +
+		"local function slot(k) local s = string.find(k, '{', 1, true) " +
+		"if s then local e = string.find(k, '}', s + 1, true) if e and e > s + 1 then return string.sub(k, s + 1, e - 1) end end return k end " +
+		"for i = 2, #keys do if slot(keys[i]) ~= slot(keys[1]) then " +
+		"error(real.error_reply('ERR key guard: " + name + ": KEYS ' .. keys[1] .. ' and ' .. keys[i] .. ' are in different hash slots (CROSSSLOT on a Redis Cluster)'), 0) end end " +
 		"local function check(cmd, ...) " +
 		"local c = string.upper(tostring(cmd)) local p = pos[c] " +
 		"if not p then error(real.error_reply('ERR key guard: " + name + ": command ' .. c .. ' has no key positions'), 0) end " +

@@ -15,7 +15,8 @@ import (
 
 // TestKeyGuard runs small scripts under the key guard: declared keys pass,
 // an undeclared one fails with an error naming the script, the command and
-// the key, and the same scripts run unguarded are left alone.
+// the key, KEYS of two hash slots fail as on a Redis Cluster, and the same
+// scripts run unguarded are left alone.
 func TestKeyGuard(t *testing.T) {
 	rdb := redistest.Start(t)
 	guarded := store.NewDB(rdb, store.Options{KeyGuard: true})
@@ -26,16 +27,21 @@ func TestKeyGuard(t *testing.T) {
 		bad       string // "" when the guard lets the script run
 	}{
 		{"declared", "redis.call('SET', KEYS[1], 1) return redis.call('HSET', KEYS[2], 'f', 'v')",
-			[]string{"k1", "k2"}, ""},
+			[]string{"{t}k1", "{t}k2"}, ""},
 		{"undeclared", "redis.call('SET', KEYS[1], 1) return redis.call('SET', 'other', 1)",
-			[]string{"k1"}, "SET touches other, which is not in KEYS"},
+			[]string{"{t}k1"}, "SET touches other, which is not in KEYS"},
 		{"built from a declared key", "return redis.call('HGET', KEYS[1] .. ':x', 'f')",
-			[]string{"k1"}, "HGET touches k1:x"},
+			[]string{"{t}k1"}, "HGET touches {t}k1:x"},
 		{"pcall", "return redis.pcall('GET', 'other')", nil, "GET touches other"},
 		{"lower case", "return redis.call('get', 'other')", nil, "GET touches other"},
-		{"every key of DEL", "return redis.call('DEL', KEYS[1], 'other')", []string{"k1"}, "DEL touches other"},
-		{"every key of EXISTS", "return redis.call('EXISTS', KEYS[1], KEYS[2])", []string{"k1", "k2"}, ""},
-		{"only the first of HSET", "return redis.call('HSET', KEYS[1], 'not-a-key', 'v')", []string{"k1"}, ""},
+		{"every key of DEL", "return redis.call('DEL', KEYS[1], 'other')", []string{"{t}k1"}, "DEL touches other"},
+		{"every key of EXISTS", "return redis.call('EXISTS', KEYS[1], KEYS[2])", []string{"{t}k1", "{t}k2"}, ""},
+		{"only the first of HSET", "return redis.call('HSET', KEYS[1], 'not-a-key', 'v')", []string{"{t}k1"}, ""},
+		{"keys of two hash slots", "return redis.call('EXISTS', KEYS[1])", []string{"{s0}:a", "{s1}:b"},
+			"KEYS {s0}:a and {s1}:b are in different hash slots"},
+		{"a tagged and an untagged key", "return 1", []string{"{s0}:a", "smsgate:domains"},
+			"KEYS {s0}:a and smsgate:domains are in different hash slots"},
+		{"one untagged key", "return redis.call('GET', KEYS[1])", []string{"smsgate:domains"}, ""},
 		{"command without key positions", "return redis.call('KEYS', '*')", nil, "command KEYS has no key positions"},
 	}
 	for _, c := range cases {

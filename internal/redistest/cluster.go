@@ -1,0 +1,94 @@
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Cluster is a running Redis Cluster of masters on loopback TCP ports, each
+// owning an equal range of the 16384 hash slots, without replicas.
+type Cluster struct {
+	Addrs   []string // host:port of every master, usable as smsgate's redis.cluster.addrs
+	Servers []*Server
+}
+
+// StartCluster starts masters redis-server processes in cluster mode, gives
+// each an equal share of the slots, introduces them to each other and waits
+// until every node reports cluster_state:ok and knows all the others. The
+// servers are stopped in t.Cleanup. Like StartServer it fails the test (it
+// never skips) when redis-server is missing.
+func StartCluster(t testing.TB, masters int) *Cluster {
+	t.Helper()
+	if masters < 1 {
+		t.Fatalf("redistest: a cluster needs at least one master (got %d)", masters)
+	}
+	c := &Cluster{}
+	var buses []int
+	for range masters {
+		port, bus := freePort(t), freePort(t)
+		s := StartServer(t, Options{Port: port, Args: []string{
+			"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(bus),
+			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
+		}})
+		c.Servers = append(c.Servers, s)
+		buses = append(buses, bus)
+		c.Addrs = append(c.Addrs, "127.0.0.1:"+strconv.Itoa(port))
+	}
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	nodes := make([]*redis.Client, masters)
+	for i, s := range c.Servers {
+		nodes[i] = s.Client(t)
+		lo, hi := i*16384/masters, (i+1)*16384/masters-1
+		if err := nodes[i].ClusterAddSlotsRange(ctx, lo, hi).Err(); err != nil {
+			t.Fatalf("redistest: cluster node %d: ADDSLOTSRANGE %d %d: %v", i, lo, hi, err)
+		}
+	}
+	for i := 1; i < masters; i++ {
+		// The bus port is named: it is not port+10000 here.
+		host, port, _ := net.SplitHostPort(c.Addrs[i])
+		if err := nodes[0].Do(ctx, "cluster", "meet", host, port, buses[i]).Err(); err != nil {
+			t.Fatalf("redistest: CLUSTER MEET %s: %v", c.Addrs[i], err)
+		}
+	}
+	want := fmt.Sprintf("cluster_known_nodes:%d", masters)
+	for i, n := range nodes {
+		for {
+			info, err := n.ClusterInfo(ctx).Result()
+			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, want) &&
+				strings.Contains(info, "cluster_slots_ok:16384") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("redistest: cluster node %d not ready within 30s (%v): %s", i, err, info)
+			}
+			time.Sleep(20 * time.Millisecond) // gossip has no event to wait on
+		}
+	}
+	return c
+}
+
+// Client returns a cluster client for c, closed in t.Cleanup.
+func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs})
+	t.Cleanup(func() { cc.Close() })
+	return cc
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("redistest: no free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
