@@ -15,7 +15,11 @@
 // The package imports none of smsgate's own packages.
 package config
 
-import "github.com/smsgate/smsgate/accounts"
+import (
+	"strings"
+
+	"github.com/smsgate/smsgate/accounts"
+)
 
 // Config is the whole daemon configuration, one YAML document.
 type Config struct {
@@ -83,16 +87,21 @@ type Roles struct {
 	HTTP     bool `yaml:"http"`
 }
 
-// Redis locates the shared Redis: a single server, or a Sentinel-managed
-// master when Sentinel.Master is set.
+// Redis locates the shared Redis: a single server, a Sentinel-managed
+// master when Sentinel.Master is set, or a Redis Cluster when Cluster.Addrs
+// is set.
 type Redis struct {
 	Addr     string   `yaml:"addr"` // host:port, or unix:/path/to/redis.sock
 	Username string   `yaml:"username"`
 	Password Secret   `yaml:"password"`
 	DB       int      `yaml:"db"`
 	Sentinel Sentinel `yaml:"sentinel"`
+	Cluster  Cluster  `yaml:"cluster"`
 	// Shards is the number of keyspace shards (hash tags). It is fixed for
-	// the life of a deployment: changing it re-homes account trees.
+	// the life of a deployment (the daemon records it in Redis and refuses
+	// another): changing it re-homes account trees. 0, the default, means
+	// 1 on a single Redis or under Sentinel and DefaultClusterShards on a
+	// cluster; see EffectiveShards.
 	Shards   int `yaml:"shards"`
 	PoolSize int `yaml:"pool_size"` // 0 means the go-redis default
 	// MinReplicasAck is how many replicas must have an accepted mail before
@@ -101,6 +110,40 @@ type Redis struct {
 	// 0 (the default): 250 once the master has it.
 	MinReplicasAck    int      `yaml:"min_replicas_ack"`
 	ReplicaAckTimeout Duration `yaml:"replica_ack_timeout"`
+}
+
+// Cluster lists nodes of a Redis Cluster (any of its masters or replicas;
+// the client learns the rest from them).
+type Cluster struct {
+	Addrs []string `yaml:"addrs"` // host:port of each seed node
+}
+
+// DefaultClusterShards is the shard count on a Redis Cluster when
+// redis.shards is not set: enough hash tags that tenants spread over the
+// masters of a small cluster (16 tags fall 6/4/6 on three equal masters).
+const DefaultClusterShards = 16
+
+// EffectiveShards is the shard count the daemon uses: Shards when set,
+// otherwise 1, or DefaultClusterShards on a cluster.
+func (r Redis) EffectiveShards() int {
+	switch {
+	case r.Shards > 0:
+		return r.Shards
+	case len(r.Cluster.Addrs) > 0:
+		return DefaultClusterShards
+	}
+	return 1
+}
+
+// Target describes where the daemon's Redis is, for errors and logs.
+func (r Redis) Target() string {
+	switch {
+	case len(r.Cluster.Addrs) > 0:
+		return "cluster " + strings.Join(r.Cluster.Addrs, ",")
+	case r.Sentinel.Master != "":
+		return "sentinel master " + r.Sentinel.Master
+	}
+	return r.Addr
 }
 
 // Sentinel names the master and the sentinels that watch it.
@@ -281,7 +324,7 @@ func Default() *Config {
 	return &Config{
 		Log:   Log{Level: "info", Format: "json"},
 		Roles: Roles{SMTP: true, Dispatch: true, HTTP: true},
-		Redis: Redis{Addr: "127.0.0.1:6379", Shards: 1, ReplicaAckTimeout: Seconds(1)},
+		Redis: Redis{Addr: "127.0.0.1:6379", ReplicaAckTimeout: Seconds(1)},
 		SMTP: SMTP{
 			Listen:          "127.0.0.1:2525",
 			Hostname:        "localhost",

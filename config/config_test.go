@@ -87,7 +87,12 @@ func TestLoadBad(t *testing.T) {
 		},
 		"duplicate_link": {"links[2].name: duplicate of links[0].name"},
 		"sentinel":       {"redis.sentinel.addrs: required when redis.sentinel.master is set"},
-		"no_roles":       {"roles: at least one role must be on"},
+		"cluster": {
+			"redis.cluster.addrs: cannot be combined with redis.sentinel.master: a cluster fails over by itself",
+			"redis.db: must be 0 on a Redis Cluster (got 3)",
+			`redis.cluster.addrs[1]: "nohost" is not a host:port address`,
+		},
+		"no_roles": {"roles: at least one role must be on"},
 		"empty": {
 			"smtp.domains: at least one SMS domain is required when roles.smtp is on",
 			"links: at least one link is required when roles.dispatch is on",

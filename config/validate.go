@@ -114,7 +114,17 @@ func (c *Config) validateGeneral(v *checker) {
 	}
 
 	r := c.Redis
-	if r.Sentinel.Master == "" {
+	if len(r.Cluster.Addrs) > 0 {
+		if r.Sentinel.Master != "" {
+			v.add("redis.cluster.addrs", "cannot be combined with redis.sentinel.master: a cluster fails over by itself")
+		}
+		if r.DB != 0 {
+			v.add("redis.db", "must be 0 on a Redis Cluster (got %d)", r.DB)
+		}
+		for i, a := range r.Cluster.Addrs {
+			v.hostPort(fmt.Sprintf("redis.cluster.addrs[%d]", i), a, false)
+		}
+	} else if r.Sentinel.Master == "" {
 		switch {
 		case r.Addr == "":
 			v.add("redis.addr", "required")
@@ -134,7 +144,9 @@ func (c *Config) validateGeneral(v *checker) {
 	if r.DB < 0 {
 		v.add("redis.db", "must be 0 or more (got %d)", r.DB)
 	}
-	v.intRange("redis.shards", r.Shards, 1, 1024)
+	if r.Shards != 0 { // 0: the default (EffectiveShards)
+		v.intRange("redis.shards", r.Shards, 1, 1024)
+	}
 	if r.PoolSize < 0 {
 		v.add("redis.pool_size", "must be 0 (the default) or more (got %d)", r.PoolSize)
 	}

@@ -121,6 +121,10 @@ func (k Space) DeletedSubs(shard int, parent string) string {
 // AllAccounts is the set of every top-level account id: <p>:accounts.
 func (k Space) AllAccounts() string { return k.gkey("accounts") }
 
+// ShardCount is the string holding the deployment's shard count, written at
+// its first start: <p>:shards.
+func (k Space) ShardCount() string { return k.gkey("shards") }
+
 // Bootstrap is the string holding the id of the first account: <p>:bootstrap.
 func (k Space) Bootstrap() string { return k.gkey("bootstrap") }
 

@@ -85,7 +85,11 @@ func TestQueueSubmitAndReceipts(t *testing.T) {
 		t.Errorf("alphanumeric source indexed a conversation")
 	}
 	// One index key per part: the canonical form only.
-	if keys := s.RDB.Keys(ctx, s.Keys.SMSCMessage("carrier", "*")).Val(); len(keys) != 5 {
+	var keys []string
+	if err := s.ScanKeys(ctx, s.Keys.SMSCMessage("carrier", "*"), func(k string) error {
+		keys = append(keys, k)
+		return nil
+	}); err != nil || len(keys) != 5 {
 		t.Errorf("SMSC-id index keys = %v, want one per part (5)", keys)
 	}
 	// Recording the batch again (its reply was lost) changes nothing.

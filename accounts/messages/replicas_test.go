@@ -76,3 +76,46 @@ func TestAcceptWaitsForReplicas(t *testing.T) {
 		t.Fatalf("over the balance with the replica gone: %v, want the balance refusal", err)
 	}
 }
+
+// TestAcceptWaitsForReplicasCluster: on a Redis Cluster the wait is for the
+// replicas of the master that holds the account's shard. Master 0 has a
+// replica and the others none: an account whose shard lives on master 0 is
+// confirmed, one on another master is not (ErrNotReplicated), every time.
+func TestAcceptWaitsForReplicasCluster(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
+	c.AddReplica(t, 0)
+	cc := c.Client(t)
+	ctx := t.Context()
+	s := redisstore.New(cc, storetest.Guard(redisstore.Options{Shards: 16, MinReplicasAck: 1,
+		ReplicaAckTimeout: 300 * time.Millisecond}))
+	var onReplicated, onBare *accounts.Account
+	for i := 0; i < 200 && (onReplicated == nil || onBare == nil); i++ {
+		a := storetest.AcceptTestAccount(t, s, 100)
+		shard, _ := s.ShardFromID(a.ID)
+		m, err := cc.MasterForKey(ctx, s.Keys.Queue(shard))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Options().Addr == c.Addrs[0] {
+			onReplicated = a
+		} else {
+			onBare = a
+		}
+	}
+	if onReplicated == nil || onBare == nil {
+		t.Fatal("no accounts on both kinds of master")
+	}
+	for i := range 5 {
+		send := func(a *accounts.Account) error {
+			_, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, IdempotencyKey: "<" + strconv.Itoa(i) + "@" + a.ID + ">",
+				Messages: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}})
+			return err
+		}
+		if err := send(onReplicated); err != nil {
+			t.Fatalf("accept %d on the master with a replica: %v", i, err)
+		}
+		if err := send(onBare); !errors.Is(err, accounts.ErrNotReplicated) {
+			t.Fatalf("accept %d on a master without replicas: %v, want ErrNotReplicated", i, err)
+		}
+	}
+}

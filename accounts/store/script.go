@@ -128,10 +128,23 @@ func (s *DB) RunReplicated(ctx context.Context, sc *Script, keys []string, args 
 		return s.Run(ctx, sc, keys, args...), nil
 	}
 	scr := s.script(sc)
+	// WAIT counts the replicas of the server it is sent to, on the
+	// connection it is sent on: on a cluster, the master of the script's
+	// slot (a cluster pipeline would send a keyless WAIT to any node).
+	var conn redis.Cmdable = s.RDB
+	if cc, ok := s.RDB.(*redis.ClusterClient); ok && len(keys) > 0 {
+		master, err := cc.MasterForKey(ctx, keys[0])
+		if err != nil { // nothing ran: the script's error
+			c := redis.NewCmd(ctx)
+			c.SetErr(fmt.Errorf("run %s: find the master of %s: %w", sc.name, keys[0], err))
+			return c, nil
+		}
+		conn = master
+	}
 	var c *redis.Cmd
 	var wait *redis.IntCmd
 	run := func(cmd, script string) {
-		_, _ = s.RDB.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, _ = conn.Pipelined(ctx, func(p redis.Pipeliner) error {
 			c = scriptCmd(ctx, cmd, script, keys, args)
 			_ = p.Process(ctx, noRetry{c})
 			wait = redis.NewIntCmd(ctx, "wait", s.minReplicas, s.replicaWait.Milliseconds())

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -126,5 +127,30 @@ return 1`)
 	}
 	if n != 1 {
 		t.Fatalf("the script ran %d times, want once", n)
+	}
+}
+
+// TestPinShards: the first store records its shard count; a store with the
+// same count starts, one with another count is refused with an error that
+// names the recorded count.
+func TestPinShards(t *testing.T) {
+	rdb := redistest.Start(t)
+	ctx := t.Context()
+	first := store.NewDB(rdb, store.Options{Shards: 4})
+	for range 2 {
+		if err := first.PinShards(ctx); err != nil {
+			t.Fatalf("PinShards(4): %v", err)
+		}
+	}
+	if v := rdb.Get(ctx, first.Keys.ShardCount()).Val(); v != "4" {
+		t.Fatalf("%s = %q, want 4", first.Keys.ShardCount(), v)
+	}
+	err := store.NewDB(rdb, store.Options{Shards: 16}).PinShards(ctx)
+	if !errors.Is(err, store.ErrShardsChanged) || !strings.Contains(err.Error(), "set redis.shards: 4") {
+		t.Fatalf("PinShards(16) after 4: %v", err)
+	}
+	// Another prefix is another deployment.
+	if err := store.NewDB(rdb, store.Options{Shards: 16, Prefix: "other"}).PinShards(ctx); err != nil {
+		t.Fatalf("another prefix: %v", err)
 	}
 }

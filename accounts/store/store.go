@@ -15,9 +15,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -109,6 +111,57 @@ func (s *DB) Ping(ctx context.Context) error {
 		return fmt.Errorf("redis ping: %w", err)
 	}
 	return nil
+}
+
+// ErrShardsChanged is what PinShards returns when Redis holds data written
+// with another shard count.
+var ErrShardsChanged = errors.New("the shard count differs from the one this Redis was set up with")
+
+// PinShards records the shard count in Redis (<prefix>:shards) the first
+// time a store of this deployment starts, and afterwards refuses to run
+// with another count: keys are named by shard, so a changed count would
+// strand every account tree whose shard moved.
+func (s *DB) PinShards(ctx context.Context) error {
+	key := s.Keys.ShardCount()
+	want := strconv.Itoa(s.Keys.Shards)
+	old, err := s.RDB.SetArgs(ctx, key, want, redis.SetArgs{Mode: "NX", Get: true}).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil // first start: recorded
+	case err != nil:
+		return fmt.Errorf("record the shard count in %s: %w", key, err)
+	case old != want:
+		return fmt.Errorf("%w: %s holds %s and this instance is configured for %s; set redis.shards: %s",
+			ErrShardsChanged, key, old, want, old)
+	}
+	return nil
+}
+
+// ScanKeys calls fn with every key matching pattern (SCAN MATCH), on every
+// master of a Redis Cluster (a cluster client's SCAN sees one node only),
+// one key at a time. A key may be seen twice if it is written or moved
+// during the scan.
+func (s *DB) ScanKeys(ctx context.Context, pattern string, fn func(key string) error) error {
+	var mu sync.Mutex
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, pattern, 500).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			err := fn(iter.Val())
+			mu.Unlock()
+			if err != nil {
+				return err
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return fmt.Errorf("scan %s: %w", pattern, err)
+		}
+		return nil
+	}
+	if cc, ok := s.RDB.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	}
+	return scan(ctx, s.RDB)
 }
 
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)

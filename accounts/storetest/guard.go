@@ -28,9 +28,15 @@ func Guard(opts redisstore.Options) redisstore.Options {
 	return opts
 }
 
-// New returns a store over a fresh redis-server with opts under Guard.
+// New returns a store over a fresh redis-server with opts under Guard. With
+// SMSGATE_TEST_CLUSTER=1 in the environment it is a fresh three-master Redis
+// Cluster instead (slower: run by hand, to try the store packages on a
+// cluster; CI runs the end-to-end tests on one).
 func New(t testing.TB, opts redisstore.Options) *redisstore.Store {
 	t.Helper()
+	if os.Getenv("SMSGATE_TEST_CLUSTER") == "1" {
+		return redisstore.New(redistest.StartCluster(t, 3).Client(t), Guard(opts))
+	}
 	return redisstore.New(redistest.Start(t), Guard(opts))
 }
 

@@ -199,27 +199,27 @@ func (s *Store) dropPendingDomain(ctx context.Context, accountID, d string) erro
 func (s *Store) foreignAddresses(ctx context.Context, acct *accounts.Account, d string) (int, error) {
 	pattern := s.Keys.Registration("addr", "*@"+escGlob(d))
 	var n int
-	iter := s.RDB.Scan(ctx, 0, pattern, 500).Iterator()
-	for iter.Next(ctx) {
-		owner, err := s.RDB.Get(ctx, iter.Val()).Result()
+	err := s.ScanKeys(ctx, pattern, func(key string) error {
+		owner, err := s.RDB.Get(ctx, key).Result()
 		if errors.Is(err, redis.Nil) {
-			continue
+			return nil
 		}
 		if err != nil {
-			return 0, fmt.Errorf("addresses at %s: %w", d, err)
+			return err
 		}
 		if owner == acct.ID {
-			continue
+			return nil
 		}
 		same, err := s.sameTree(ctx, acct, owner)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if !same {
 			n++
 		}
-	}
-	if err := iter.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return 0, fmt.Errorf("addresses at %s: %w", d, err)
 	}
 	return n, nil

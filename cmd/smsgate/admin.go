@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
@@ -50,7 +51,9 @@ func configCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 // openStore opens the account store of the configuration at path, for the
-// operator commands that talk to Redis directly.
+// operator commands that talk to Redis directly. Like the daemon it records
+// the shard count in Redis, or refuses a count other than the recorded one
+// (an operator's first command may come before the daemon's first start).
 func openStore(path string) (*redisstore.Store, func(), error) {
 	cfg, err := config.LoadFile(path)
 	if err != nil {
@@ -60,8 +63,15 @@ func openStore(path string) (*redisstore.Store, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.Shards, Quotas: cfg.Quotas,
-		MinReplicasAck: cfg.Redis.MinReplicasAck, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout.Std()}), func() { rdb.Close() }, nil
+	s := redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.EffectiveShards(), Quotas: cfg.Quotas,
+		MinReplicasAck: cfg.Redis.MinReplicasAck, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout.Std()})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.PinShards(ctx); err != nil {
+		rdb.Close()
+		return nil, nil, fmt.Errorf("redis %s: %w", cfg.Redis.Target(), err)
+	}
+	return s, func() { rdb.Close() }, nil
 }
 
 // adminCmd holds the operator commands that talk to Redis directly: they are

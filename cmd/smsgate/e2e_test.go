@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	gosmtp "github.com/emersion/go-smtp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/smpp"
@@ -100,8 +102,32 @@ func smtpCode(t *testing.T, err error) (int, [3]int, string) {
 
 // TestEndToEnd: an email in, an SMS out over SMPP, its receipt, and a reply
 // back in the owning sub-account's inbox and the sender's mailbox.
-func TestEndToEnd(t *testing.T) {
-	g := startGateway(t)
+func TestEndToEnd(t *testing.T) { endToEnd(t, startGateway(t)) }
+
+// TestEndToEndCluster runs the same journey on a real Redis Cluster of three
+// masters, with the default shard count of a cluster.
+func TestEndToEndCluster(t *testing.T) {
+	g := startGateway(t, onCluster(t))
+	endToEnd(t, g)
+	// The data is on the cluster, over more than one master (the tree's
+	// shard on one, global keys such as the domain registry anywhere).
+	var mu sync.Mutex
+	holding := 0
+	err := g.rdb.(*redis.ClusterClient).ForEachMaster(t.Context(), func(ctx context.Context, c *redis.Client) error {
+		n, err := c.DBSize(ctx).Result()
+		mu.Lock()
+		defer mu.Unlock()
+		if n > 0 {
+			holding++
+		}
+		return err
+	})
+	if err != nil || holding < 2 {
+		t.Errorf("%d of 3 masters hold keys (%v)", holding, err)
+	}
+}
+
+func endToEnd(t *testing.T, g *gateway) {
 	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
 

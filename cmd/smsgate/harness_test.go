@@ -25,7 +25,8 @@ import (
 // redis-server, the SMSC simulator over TCP and a mail sink.
 type gateway struct {
 	t        *testing.T
-	rdb      *redis.Client
+	cfg      *config.Config // as the daemon was started
+	rdb      redis.UniversalClient
 	store    *redisstore.Store
 	sim      *smsctest.Server
 	sink     *mailsink.Sink
@@ -55,18 +56,22 @@ var loopbackPolicy = accounts.SenderPolicy{Networks: []netip.Prefix{netip.MustPa
 
 type gwOption func(*config.Config, *smsctest.Options)
 
+// onCluster runs the gateway on a real Redis Cluster of three masters (and
+// the default shard count of a cluster) instead of a single Redis.
+func onCluster(t *testing.T) gwOption {
+	c := redistest.StartCluster(t, 3)
+	return func(cfg *config.Config, _ *smsctest.Options) { cfg.Redis.Cluster.Addrs = c.Addrs }
+}
+
 func startGateway(t *testing.T, opts ...gwOption) *gateway {
 	t.Helper()
-	rs := redistest.StartServer(t, redistest.Options{AOF: false})
-	g := &gateway{t: t, rdb: rs.Client(t), done: make(chan struct{})}
-	g.store = redisstore.New(g.rdb, redisstore.Options{})
+	g := &gateway{t: t, done: make(chan struct{})}
 
 	simOpts := smsctest.Options{Rules: []smsctest.Rule{
 		{Suffix: "999", Receipt: "UNDELIV"},
 		{Suffix: "998", Status: 0x0B}, // invalid destination: permanent
 	}}
 	cfg := config.Default()
-	cfg.Redis.Addr = rs.Addr
 	cfg.SMTP.Listen = "127.0.0.1:0"
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.SMTP.Domains = []string{smsDomain}
@@ -83,6 +88,16 @@ func startGateway(t *testing.T, opts ...gwOption) *gateway {
 	for _, o := range opts {
 		o(cfg, &simOpts)
 	}
+	if len(cfg.Redis.Cluster.Addrs) > 0 { // onCluster started one
+		g.rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.Redis.Cluster.Addrs})
+		t.Cleanup(func() { g.rdb.Close() })
+	} else {
+		rs := redistest.StartServer(t, redistest.Options{AOF: false})
+		cfg.Redis.Addr = rs.Addr
+		g.rdb = rs.Client(t)
+	}
+	g.cfg = cfg
+	g.store = redisstore.New(g.rdb, redisstore.Options{Shards: cfg.Redis.EffectiveShards()})
 	sim, err := smsctest.Start(simOpts)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/config"
-	"github.com/smsgate/smsgate/smpp/smsctest"
 )
 
 // startPeer runs a second daemon over g's Redis at redisAddr (another
@@ -90,9 +89,8 @@ func (g *gateway) metric(parts ...string) string {
 // (550 5.7.1) past the daily parts, each naming its limit, and a refused
 // mail is neither charged nor sent.
 func TestLimitsSharedAcrossInstances(t *testing.T) {
-	var redisAddr string
-	g := startGateway(t, func(c *config.Config, _ *smsctest.Options) { redisAddr = c.Redis.Addr })
-	peer := g.startPeer(redisAddr)
+	g := startGateway(t)
+	peer := g.startPeer(g.cfg.Redis.Addr)
 	if code, body := g.do("PUT", "/v1/accounts/"+g.sub.ID+"/limits", `{"per_minute": 2, "parts_per_day": 3}`); code != http.StatusOK {
 		t.Fatalf("set limits: %d %s", code, body)
 	}

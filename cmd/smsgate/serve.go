@@ -108,14 +108,18 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		return err
 	}
 	lc.onStop("redis", func(context.Context) error { return rdb.Close() })
-	store := redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.Shards, Quotas: cfg.Quotas,
+	shards := cfg.Redis.EffectiveShards()
+	store := redisstore.New(rdb, redisstore.Options{Shards: shards, Quotas: cfg.Quotas,
 		MinReplicasAck: cfg.Redis.MinReplicasAck, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout.Std()})
 	{
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := store.Ping(pctx)
+		if err == nil {
+			err = store.PinShards(pctx)
+		}
 		cancel()
 		if err != nil {
-			return fmt.Errorf("redis %s: %w", cfg.Redis.Addr, err)
+			return fmt.Errorf("redis %s: %w", cfg.Redis.Target(), err)
 		}
 	}
 	rm := router.NewMetrics(reg)
@@ -125,7 +129,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	if err != nil {
 		return fmt.Errorf("webhooks.allow_internal: %w", err)
 	}
-	hooks := webhook.New(webhook.Options{Redis: rdb, Shards: cfg.Redis.Shards, Guard: guard, Quota: webhookQuota(store),
+	hooks := webhook.New(webhook.Options{Redis: rdb, Shards: shards, Guard: guard, Quota: webhookQuota(store),
 		Logger: logger.With("component", "webhook"), Metrics: webhook.NewMetrics(reg), OnPanic: pc.record})
 
 	// Carrier links and the routing table. Links run (bind) only where the
@@ -488,9 +492,14 @@ func (l rdLink) Submit(ctx context.Context, r *smpp.SubmitRequest) (string, erro
 	return l.Link.Submit(ctx, r)
 }
 
-// newRedis connects to a single Redis (TCP or unix socket) or, when a
-// Sentinel master is named, to whichever server the sentinels say is master.
+// newRedis connects to a single Redis (TCP or unix socket), to whichever
+// server the sentinels say is master when a Sentinel master is named, or to
+// a Redis Cluster when its nodes are listed.
 func newRedis(c config.Redis) (redis.UniversalClient, error) {
+	if len(c.Cluster.Addrs) > 0 {
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Cluster.Addrs,
+			Username: c.Username, Password: c.Password.Value(), PoolSize: c.PoolSize}), nil
+	}
 	if c.Sentinel.Master != "" {
 		return redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName: c.Sentinel.Master, SentinelAddrs: c.Sentinel.Addrs,

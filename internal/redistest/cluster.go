@@ -30,15 +30,14 @@ func StartCluster(t testing.TB, masters int) *Cluster {
 		t.Fatalf("redistest: a cluster needs at least one master (got %d)", masters)
 	}
 	c := &Cluster{}
-	var buses []int
 	for range masters {
 		port, bus := freePort(t), freePort(t)
 		s := StartServer(t, Options{Port: port, Args: []string{
 			"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(bus),
 			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
 		}})
+		s.bus = bus
 		c.Servers = append(c.Servers, s)
-		buses = append(buses, bus)
 		c.Addrs = append(c.Addrs, "127.0.0.1:"+strconv.Itoa(port))
 	}
 	ctx := context.Background()
@@ -54,7 +53,7 @@ func StartCluster(t testing.TB, masters int) *Cluster {
 	for i := 1; i < masters; i++ {
 		// The bus port is named: it is not port+10000 here.
 		host, port, _ := net.SplitHostPort(c.Addrs[i])
-		if err := nodes[0].Do(ctx, "cluster", "meet", host, port, buses[i]).Err(); err != nil {
+		if err := nodes[0].Do(ctx, "cluster", "meet", host, port, c.Servers[i].bus).Err(); err != nil {
 			t.Fatalf("redistest: CLUSTER MEET %s: %v", c.Addrs[i], err)
 		}
 	}
@@ -91,4 +90,49 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// AddReplica starts one more cluster node, makes it a replica of master i
+// (CLUSTER REPLICATE) and waits until its replication link is up and the
+// master counts it. Stopped in t.Cleanup.
+func (c *Cluster) AddReplica(t testing.TB, i int) *Server {
+	t.Helper()
+	ctx := context.Background()
+	port, bus := freePort(t), freePort(t)
+	s := StartServer(t, Options{Port: port, Args: []string{
+		"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(bus),
+		"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
+	}})
+	rc, mc := s.Client(t), c.Servers[i].Client(t)
+	masterID, err := mc.ClusterMyID(ctx).Result()
+	if err != nil {
+		t.Fatalf("redistest: CLUSTER MYID of master %d: %v", i, err)
+	}
+	host, mport, _ := net.SplitHostPort(c.Addrs[i])
+	if err := rc.Do(ctx, "cluster", "meet", host, mport, c.Servers[i].bus).Err(); err != nil {
+		t.Fatalf("redistest: CLUSTER MEET from the replica: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		// REPLICATE needs the master known to the new node first.
+		err := rc.ClusterReplicate(ctx, masterID).Err()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redistest: CLUSTER REPLICATE %s: %v", masterID, err)
+		}
+		time.Sleep(20 * time.Millisecond) // gossip has no event to wait on
+	}
+	for {
+		info := rc.Info(ctx, "replication").Val()
+		if strings.Contains(info, "master_link_status:up") &&
+			strings.Contains(mc.Info(ctx, "replication").Val(), "connected_slaves:1") {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redistest: the replica of master %d never synced: %s", i, info)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

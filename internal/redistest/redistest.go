@@ -23,6 +23,7 @@ type Server struct {
 	Addr   string // "unix:" + Socket, usable as smsgate's redis.addr
 	Dir    string // data directory
 	cmd    *exec.Cmd
+	bus    int // cluster bus port, in a cluster
 }
 
 // Options adjusts the server; the zero value is an ephemeral server without
