@@ -104,6 +104,10 @@ type Redis struct {
 	// cluster; see EffectiveShards.
 	Shards   int `yaml:"shards"`
 	PoolSize int `yaml:"pool_size"` // 0 means the go-redis default
+	// Timeout bounds each Redis command's read and write (3s): a command
+	// that outlasts it fails (a read is retried by the client, a script
+	// never is: its caller answers 451).
+	Timeout Duration `yaml:"timeout"`
 	// MinReplicasAck is how many replicas must have an accepted mail before
 	// it is answered 250 (Redis WAIT), waiting at most ReplicaAckTimeout;
 	// fewer in time is a 451 (the retry is recognised by its Message-ID).
@@ -324,7 +328,7 @@ func Default() *Config {
 	return &Config{
 		Log:   Log{Level: "info", Format: "json"},
 		Roles: Roles{SMTP: true, Dispatch: true, HTTP: true},
-		Redis: Redis{Addr: "127.0.0.1:6379", ReplicaAckTimeout: Seconds(1)},
+		Redis: Redis{Addr: "127.0.0.1:6379", ReplicaAckTimeout: Seconds(1), Timeout: Seconds(3)},
 		SMTP: SMTP{
 			Listen:          "127.0.0.1:2525",
 			Hostname:        "localhost",

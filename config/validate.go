@@ -150,6 +150,7 @@ func (c *Config) validateGeneral(v *checker) {
 	if r.PoolSize < 0 {
 		v.add("redis.pool_size", "must be 0 (the default) or more (got %d)", r.PoolSize)
 	}
+	v.positive("redis.timeout", r.Timeout)
 	if r.MinReplicasAck < 0 {
 		v.add("redis.min_replicas_ack", "must be 0 (no waiting) or more (got %d)", r.MinReplicasAck)
 	}

@@ -3,9 +3,11 @@ package smtp
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"strings"
@@ -254,7 +256,7 @@ func (s *session) Data(r io.Reader) error {
 		return s.dataPending(r) // policy.go
 	}
 	start := time.Now()
-	rr := &recordingReader{r: r}
+	rr := &recordingReader{r: r, sum: sha256.New()}
 	parsed, err := TextFromMIME(rr)
 	if err == nil {
 		// Read the rest (an epilogue, or what a lenient parse skipped) so
@@ -279,6 +281,13 @@ func (s *session) Data(r io.Reader) error {
 		// (router/template.go); the body then fills {{body}}.
 		Template: router.SubjectTemplate(parsed.Subject),
 	}
+	if mail.MailID == "" {
+		// No Message-ID to recognise a retry by: a client that lost our
+		// reply sends the same bytes again (its Date header included), so
+		// the digest of the whole message names it instead. A mail written
+		// again by a person has another Date and is another mail.
+		mail.IdempotencyKey = "data:" + hex.EncodeToString(rr.sum.Sum(nil)[:16])
+	}
 	ctx, cancel := s.commandCtx()
 	defer cancel()
 	ids, err := s.txn.Commit(ctx, mail)
@@ -298,14 +307,17 @@ func (s *session) Data(r io.Reader) error {
 }
 
 // recordingReader remembers the first error of the underlying reader other
-// than io.EOF, so that transport errors are told apart from MIME errors.
+// than io.EOF, so that transport errors are told apart from MIME errors,
+// and hashes what it reads (the message's digest).
 type recordingReader struct {
 	r   io.Reader
 	err error
+	sum hash.Hash
 }
 
 func (rr *recordingReader) Read(p []byte) (int, error) {
 	n, err := rr.r.Read(p)
+	rr.sum.Write(p[:n])
 	if err != nil && err != io.EOF && rr.err == nil { //nolint:errorlint // io.EOF is returned unwrapped by contract
 		rr.err = err
 	}

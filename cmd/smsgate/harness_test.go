@@ -27,6 +27,7 @@ type gateway struct {
 	t        *testing.T
 	cfg      *config.Config // as the daemon was started
 	rdb      redis.UniversalClient
+	redis    *redistest.Server // the single Redis (nil on a cluster)
 	store    *redisstore.Store
 	sim      *smsctest.Server
 	sink     *mailsink.Sink
@@ -94,7 +95,7 @@ func startGateway(t *testing.T, opts ...gwOption) *gateway {
 	} else {
 		rs := redistest.StartServer(t, redistest.Options{AOF: false})
 		cfg.Redis.Addr = rs.Addr
-		g.rdb = rs.Client(t)
+		g.rdb, g.redis = rs.Client(t), rs
 	}
 	g.cfg = cfg
 	g.store = redisstore.New(g.rdb, redisstore.Options{Shards: cfg.Redis.EffectiveShards()})

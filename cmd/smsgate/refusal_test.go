@@ -193,3 +193,42 @@ func TestRetriedMailChargedOnce(t *testing.T) {
 		t.Errorf("balance %d, want 85", b)
 	}
 }
+
+// TestRetriedMailWithoutMessageID (issue 12): a mail without a Message-ID
+// that its client sends again byte for byte (its reply was lost) is
+// recognised by the digest of the whole message: sent and charged once. The
+// same words written again (another Date header) are another mail.
+func TestRetriedMailWithoutMessageID(t *testing.T) {
+	g := startGateway(t)
+	rcpt := "0412345678@" + smsDomain
+	mail := func(date string) string {
+		return "From: alice@example.com\r\nTo: " + rcpt + "\r\nDate: " + date + "\r\nSubject: hello\r\n" +
+			"Content-Type: text/plain; charset=utf-8\r\n\r\nno message-id here\r\n"
+	}
+	first := mail("Sat, 05 Dec 2026 09:00:00 +1000")
+	for range 3 {
+		if err := g.sendMail("alice@example.com", []string{rcpt}, first); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if msgs, _ := g.store.ListMessages(t.Context(), g.sub.ID, 10); len(msgs) != 1 {
+		t.Fatalf("%d messages stored after three sends of one mail, want 1", len(msgs))
+	}
+	if b := g.balance(g.sub.ID); b != 95 {
+		t.Errorf("balance %d, want 95 (charged once)", b)
+	}
+	if err := g.sendMail("alice@example.com", []string{rcpt}, mail("Sat, 05 Dec 2026 09:05:00 +1000")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
+	defer cancel()
+	if _, err := g.sim.WaitMessages(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if msgs, _ := g.store.ListMessages(t.Context(), g.sub.ID, 10); len(msgs) != 2 {
+		t.Errorf("%d messages stored, want 2 (a new Date is a new mail)", len(msgs))
+	}
+	if b := g.balance(g.sub.ID); b != 90 {
+		t.Errorf("balance %d, want 90", b)
+	}
+}

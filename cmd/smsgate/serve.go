@@ -496,18 +496,21 @@ func (l rdLink) Submit(ctx context.Context, r *smpp.SubmitRequest) (string, erro
 // server the sentinels say is master when a Sentinel master is named, or to
 // a Redis Cluster when its nodes are listed.
 func newRedis(c config.Redis) (redis.UniversalClient, error) {
+	to := c.Timeout.Std()
 	if len(c.Cluster.Addrs) > 0 {
 		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Cluster.Addrs,
-			Username: c.Username, Password: c.Password.Value(), PoolSize: c.PoolSize}), nil
+			Username: c.Username, Password: c.Password.Value(), PoolSize: c.PoolSize,
+			ReadTimeout: to, WriteTimeout: to}), nil
 	}
 	if c.Sentinel.Master != "" {
 		return redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName: c.Sentinel.Master, SentinelAddrs: c.Sentinel.Addrs,
 			Username: c.Username, Password: c.Password.Value(), DB: c.DB, PoolSize: c.PoolSize,
+			ReadTimeout: to, WriteTimeout: to,
 		}), nil
 	}
 	opts := &redis.Options{Network: "tcp", Addr: c.Addr, Username: c.Username,
-		Password: c.Password.Value(), DB: c.DB, PoolSize: c.PoolSize}
+		Password: c.Password.Value(), DB: c.DB, PoolSize: c.PoolSize, ReadTimeout: to, WriteTimeout: to}
 	if p, ok := strings.CutPrefix(c.Addr, "unix:"); ok {
 		opts.Network, opts.Addr = "unix", p
 	}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"github.com/smsgate/smsgate/config"
+	"github.com/smsgate/smsgate/smpp/smsctest"
+)
+
+// TestRedisFrozenMidLoad (issue 12, item 5): Redis stops answering (SIGSTOP)
+// for four seconds while mail streams in. The accepts in flight time out
+// (redis.timeout, 500 ms here; 451 to their clients) though their scripts
+// wait in Redis's socket buffers and run when it resumes; the clients send
+// those mails again, as MTAs do.
+// Every mail, with a Message-ID or without one, is sent once and charged
+// once: a script is never re-sent by the Redis client, and a retried mail is
+// recognised by its Message-ID or by the digest of its bytes.
+func TestRedisFrozenMidLoad(t *testing.T) {
+	g := startGateway(t, func(c *config.Config, _ *smsctest.Options) {
+		c.Redis.Timeout = config.Duration(500 * time.Millisecond)
+	})
+	ctx := t.Context()
+	if _, _, err := g.store.Transfer(ctx, g.parent.ID, g.sub.ID, 900, "test", "operator"); err != nil {
+		t.Fatal(err)
+	}
+	const clients, perClient = 4, 25
+	rcpt := "0412345678@" + smsDomain
+	var accepted, refusals atomic.Int64
+	frozen := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for c := range clients {
+		wg.Go(func() {
+			for i := range perClient {
+				text := fmt.Sprintf("mail %d of client %d", i, c)
+				body := "From: alice@example.com\r\nTo: " + rcpt + "\r\nDate: Sat, 05 Dec 2026 09:00:00 +1000\r\n"
+				if i%2 == 0 { // half of them without a Message-ID
+					body += fmt.Sprintf("Message-ID: <%d.%d@example.com>\r\n", c, i)
+				}
+				body += "Subject: hello\r\n\r\n" + text + "\r\n"
+				for try := 0; ; try++ {
+					err := sendOnce(g.smtpAddr, rcpt, body)
+					if err == nil {
+						break
+					}
+					refusals.Add(1)
+					if try == 60 {
+						errs <- fmt.Errorf("%s: still refused after %d tries: %w", text, try, err)
+						return
+					}
+					time.Sleep(100 * time.Millisecond) // an MTA's retry, much shortened
+				}
+				if accepted.Add(1) == clients*perClient/4 {
+					close(frozen) // a quarter through: freeze Redis
+				}
+			}
+		})
+	}
+	select {
+	case <-frozen:
+	case <-time.After(e2eWait):
+		t.Fatal("no mail accepted")
+	}
+	if err := g.redis.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("frozen at %d accepted", accepted.Load())
+	time.Sleep(4 * time.Second) // the stall itself, past the client's retries of reads: nothing to await
+	t.Logf("thawed at %d accepted, %d refusals", accepted.Load(), refusals.Load())
+	if err := g.redis.Thaw(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if refusals.Load() == 0 {
+		t.Fatal("no mail was refused while Redis was frozen: the stall was not exercised")
+	}
+
+	const n = clients * perClient
+	wctx, cancel := context.WithTimeout(ctx, e2eWait)
+	defer cancel()
+	if _, err := g.sim.WaitMessages(wctx, n); err != nil {
+		t.Fatalf("simulator: %v", err)
+	}
+	seen := map[string]int{}
+	for _, m := range g.sim.Messages() {
+		seen[m.Text]++
+	}
+	for text, k := range seen {
+		if k != 1 {
+			t.Errorf("%q sent %d times", text, k)
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("%d different SMS, want %d", len(seen), n)
+	}
+	if b := g.balance(g.sub.ID); b != 1000-5*n {
+		t.Errorf("balance %d, want %d (each mail charged once)", b, 1000-5*n)
+	}
+	t.Logf("%d mails, %d refusals (451 or a timeout) retried", n, refusals.Load())
+}
+
+// sendOnce sends one mail on a new connection and reports any failure,
+// with a bound on the whole transaction.
+func sendOnce(addr, rcpt, body string) error {
+	c, err := gosmtp.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.CommandTimeout, c.SubmissionTimeout = 10*time.Second, 10*time.Second
+	if err := c.Hello("client.example.com"); err != nil {
+		return err
+	}
+	if err := c.Mail("alice@example.com", nil); err != nil {
+		return err
+	}
+	if err := c.Rcpt(rcpt, nil); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write([]byte(strings.ReplaceAll(body, "\r\n", "\r\n"))); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
