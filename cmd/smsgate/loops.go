@@ -20,6 +20,13 @@ type loops struct {
 
 func newLoops() *loops { return &loops{stopped: map[string]error{}} }
 
+// count is how many loops have stopped for good.
+func (l *loops) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.stopped)
+}
+
 // run runs f, recording name as stopped if f returns before ctx ends.
 func (l *loops) run(ctx context.Context, name string, f func(context.Context) error) error {
 	err := f(ctx)

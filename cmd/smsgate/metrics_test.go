@@ -52,6 +52,9 @@ func TestMetricsNames(t *testing.T) {
 		"smsgate_panics_total",
 		"smsgate_api_requests_total",
 		"smsgate_webhook_deliveries_total",
+		"smsgate_redis_pool_connections",
+		"smsgate_redis_pool_timeouts_total",
+		"smsgate_daemon_loops_stopped",
 	}
 	for _, name := range want {
 		if !strings.Contains(text, "\n# TYPE "+name+" ") {
@@ -69,6 +72,7 @@ func TestMetricsNames(t *testing.T) {
 		}
 		if parts := strings.Split(name, "_"); len(parts) < 3 || !map[string]bool{
 			"smtp": true, "router": true, "smpp": true, "api": true, "panics": true, "accounts": true, "webhook": true,
+			"redis": true, "daemon": true, // the Redis client's pool; the daemon's own loops
 		}[parts[1]] {
 			t.Errorf("metric %s is not smsgate_<package>_<name>", name)
 		}

@@ -108,6 +108,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		return err
 	}
 	lc.onStop("redis", func(context.Context) error { return rdb.Close() })
+	reg.MustRegister(newPoolCollector(rdb))
 	shards := cfg.Redis.EffectiveShards()
 	store := redisstore.New(rdb, redisstore.Options{Shards: shards, Quotas: cfg.Quotas,
 		MinReplicasAck: cfg.Redis.MinReplicasAck, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout.Std()})
@@ -222,6 +223,9 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	// stopped and the dispatcher has drained.
 	linkCtx, cancelLinks := context.WithCancel(context.WithoutCancel(ctx))
 	running := newLoops() // /readyz fails once one of these stops for good
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smsgate_daemon_loops_stopped",
+		Help: "Long-running loops (dispatcher, inbound, webhook deliveries, housekeeping) that stopped for good; /readyz fails while it is above 0."},
+		func() float64 { return float64(running.count()) }))
 	var bg sync.WaitGroup
 	lc.onStop("background", func(ctx context.Context) error {
 		cancelLinks()
