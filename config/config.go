@@ -16,6 +16,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/smsgate/smsgate/accounts"
@@ -85,6 +86,26 @@ type Roles struct {
 	SMTP     bool `yaml:"smtp"`
 	Dispatch bool `yaml:"dispatch"`
 	HTTP     bool `yaml:"http"`
+}
+
+// ParseRoles turns a comma-separated list of role names ("smtp,http") into
+// Roles: how `smsgate serve --roles` lets one configuration file serve
+// instances of different roles (a Kubernetes Deployment per role).
+func ParseRoles(list string) (Roles, error) {
+	var r Roles
+	for _, name := range strings.Split(list, ",") {
+		switch strings.TrimSpace(name) {
+		case "smtp":
+			r.SMTP = true
+		case "dispatch":
+			r.Dispatch = true
+		case "http":
+			r.HTTP = true
+		default:
+			return Roles{}, fmt.Errorf("unknown role %q: the roles are smtp, dispatch and http", strings.TrimSpace(name))
+		}
+	}
+	return r, nil
 }
 
 // Redis locates the shared Redis: a single server, a Sentinel-managed

@@ -394,3 +394,67 @@ func TestRedactedLoads(t *testing.T) {
 		})
 	}
 }
+
+// TestSecretReferences: a secret written env:NAME or file:/path is read
+// from there at load; one that cannot be read is an error naming its path
+// and what was wrong; the resolved secret still never prints.
+func TestSecretReferences(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "smpp-password")
+	if err := os.WriteFile(pwFile, []byte("smppfile\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SMSGATE_TEST_REDIS_PW", "redis-from-env")
+	doc := `
+redis:
+  password: env:SMSGATE_TEST_REDIS_PW
+smtp:
+  domains: [sms.example.com]
+links:
+  - name: c1
+    addr: 127.0.0.1:2775
+    system_id: x
+    password: file:` + pwFile + `
+  - name: c2
+    addr: 127.0.0.1:2776
+    system_id: y
+    password: plainval
+`
+	c, err := Load([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Redis.Password.Value() != "redis-from-env" || c.Links[0].Password.Value() != "smppfile" ||
+		c.Links[1].Password.Value() != "plainval" {
+		t.Errorf("resolved %q %q %q", c.Redis.Password.Value(), c.Links[0].Password.Value(), c.Links[1].Password.Value())
+	}
+	if out, _ := c.Redacted(); strings.Contains(string(out), "from-env") || strings.Contains(string(out), "smppfile") {
+		t.Errorf("a resolved secret printed:\n%s", out)
+	}
+
+	bad := strings.NewReplacer("env:SMSGATE_TEST_REDIS_PW", "env:SMSGATE_TEST_UNSET_VAR",
+		"file:"+pwFile, "file:"+filepath.Join(dir, "missing"), "plainval", "file:relative").Replace(doc)
+	_, err = Load([]byte(bad))
+	for _, want := range []string{
+		"redis.password: environment variable SMSGATE_TEST_UNSET_VAR is not set",
+		"links[0].password: read the secret: open " + filepath.Join(dir, "missing"),
+		`links[1].password: file: needs an absolute path, like file:/run/secrets/redis-password (got "relative")`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v\nwant it to contain %q", err, want)
+		}
+	}
+}
+
+func TestParseRoles(t *testing.T) {
+	r, err := ParseRoles("smtp, http")
+	if err != nil || !r.SMTP || !r.HTTP || r.Dispatch {
+		t.Errorf("smtp, http = %+v, %v", r, err)
+	}
+	if r, err := ParseRoles("dispatch"); err != nil || r.SMTP || r.HTTP || !r.Dispatch {
+		t.Errorf("dispatch = %+v, %v", r, err)
+	}
+	if _, err := ParseRoles("smtp,sms"); err == nil || err.Error() != `unknown role "sms": the roles are smtp, dispatch and http` {
+		t.Errorf("smtp,sms: %v", err)
+	}
+}

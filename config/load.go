@@ -65,6 +65,7 @@ func Load(data []byte) (*Config, error) {
 		}
 	}
 	c.normalize()
+	all = append(all, c.resolveSecrets(os.LookupEnv, os.ReadFile)...)
 	if err := c.Validate(); err != nil {
 		var es *Errors
 		if !errors.As(err, &es) {

@@ -1,9 +1,12 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -95,3 +98,67 @@ func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.shown()) }
 
 // MarshalYAML hides the secret from YAML output, such as Redacted.
 func (s Secret) MarshalYAML() (any, error) { return s.shown(), nil }
+
+// A secret may be written as a reference instead of the value itself, so
+// that the configuration can live in a ConfigMap or a repository while the
+// secrets come from the environment or a mounted file (a Kubernetes Secret,
+// systemd's LoadCredential):
+//
+//	password: env:REDIS_PASSWORD              # the environment variable
+//	password: file:/run/secrets/redis-password  # the file, one trailing newline removed
+//
+// Any other value is the secret itself.
+const (
+	secretEnv  = "env:"
+	secretFile = "file:"
+)
+
+// resolve returns the secret a reference names, or s itself.
+func (s Secret) resolve(lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (Secret, error) {
+	v := string(s)
+	switch {
+	case strings.HasPrefix(v, secretEnv):
+		name := v[len(secretEnv):]
+		if name == "" {
+			return "", errors.New("env: needs the name of an environment variable, like env:REDIS_PASSWORD")
+		}
+		val, ok := lookupEnv(name)
+		if !ok {
+			return "", fmt.Errorf("environment variable %s is not set", name)
+		}
+		return Secret(val), nil
+	case strings.HasPrefix(v, secretFile):
+		path := v[len(secretFile):]
+		if !strings.HasPrefix(path, "/") {
+			return "", fmt.Errorf("file: needs an absolute path, like file:/run/secrets/redis-password (got %q)", path)
+		}
+		b, err := readFile(path)
+		if err != nil {
+			return "", fmt.Errorf("read the secret: %w", err)
+		}
+		b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
+		return Secret(b), nil
+	}
+	return s, nil
+}
+
+// resolveSecrets replaces every secret written as a reference (env: or
+// file:) by what it names, and reports each one that cannot be read, with
+// its path.
+func (c *Config) resolveSecrets(lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) Errors {
+	var errs Errors
+	res := func(path string, s *Secret) {
+		v, err := s.resolve(lookupEnv, readFile)
+		if err != nil {
+			errs = append(errs, FieldError{Path: path, Msg: err.Error()})
+			return
+		}
+		*s = v
+	}
+	res("redis.password", &c.Redis.Password)
+	res("relay.password", &c.Relay.Password)
+	for i := range c.Links {
+		res(fmt.Sprintf("links[%d].password", i), &c.Links[i].Password)
+	}
+	return errs
+}

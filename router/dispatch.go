@@ -185,7 +185,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	var inflight sync.WaitGroup
 	lastClaim := time.Time{}
 	var errLog onceLogger
-	idle := false // no link up: the queue is left alone
+	idle := false                 // no link up: the queue is left alone
+	var unloaded []accounts.Entry // read, their load failed: tried again first
 	for ctx.Err() == nil {
 		// With no carrier link up at all, the queue waits in Redis, read by
 		// no one: a backlog costs no work per message until a link binds
@@ -209,7 +210,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		var entries []accounts.Entry
 		var err error
-		if time.Since(lastClaim) > d.o.ClaimIdle/2 {
+		if len(unloaded) > 0 {
+			// Entries this consumer read whose messages could not be
+			// loaded: still pending for it, so it tries them again itself
+			// rather than leave them to a claim after ClaimIdle.
+			entries, unloaded = unloaded, nil
+		} else if time.Since(lastClaim) > d.o.ClaimIdle/2 {
 			lastClaim = time.Now()
 			entries, err = d.o.Store.ClaimStale(ctx, d.o.Consumer, d.o.ClaimIdle, d.o.Batch)
 			if len(entries) > 0 {
@@ -220,14 +226,17 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			entries, err = d.o.Store.Read(ctx, d.o.Consumer, d.o.Batch, d.o.Block)
 		}
 		if err == nil && len(entries) > 0 {
-			err = d.process(workCtx, entries, sem, &inflight, results)
+			if err = d.process(workCtx, entries, sem, &inflight, results); err != nil {
+				unloaded = entries // nothing of them was sent: all are tried again
+			}
 		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			// The entries of a failed load stay pending, neither acknowledged
-			// nor retried: ClaimStale takes them again after ClaimIdle.
+			// The entries of a failed load stay pending and are tried again
+			// after the backoff (or, should this instance end first,
+			// claimed by another after ClaimIdle).
 			errLog.log(ctx, d.log, "queue read", err, "retry_in", d.o.ErrorBackoff)
 			select {
 			case <-ctx.Done():

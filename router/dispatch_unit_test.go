@@ -794,7 +794,8 @@ func TestDispatchDrain(t *testing.T) {
 // TestDispatchQueueErrors: when reading the queue or loading the messages
 // fails, the dispatcher waits ErrorBackoff before it calls the queue again,
 // and drops, acknowledges or retries nothing: an entry whose load failed
-// stays pending until ClaimStale hands it out again, and is then sent once.
+// stays pending and the dispatcher loads it again itself after the backoff
+// (not after ClaimIdle, when another would claim it), and sends it once.
 func TestDispatchQueueErrors(t *testing.T) {
 	errRedis := errors.New("redis: connection refused")
 	for _, tc := range []struct {
@@ -814,6 +815,9 @@ func TestDispatchQueueErrors(t *testing.T) {
 			d := unitDispatcher(q, link, nil, func(o *DispatcherOptions) {
 				o.ErrorBackoff = backoff
 				o.ClaimIdle = 100 * time.Millisecond // pending entries come back quickly
+				if tc.stage == "load" {
+					o.ClaimIdle = time.Hour // no claim: the dispatcher tries its own entry again
+				}
 			})
 			q.enqueue(accounts.Message{ID: "m1", To: "61412345678", Text: "hi"})
 			stop := runDispatcher(t, d)
@@ -852,8 +856,8 @@ func TestDispatchQueueErrors(t *testing.T) {
 			if got := link.submits(); len(got) != 1 {
 				t.Fatalf("link saw %+v, want one submit", got)
 			}
-			if tc.stage == "load" && q.claimed == 0 {
-				t.Fatal("the entry whose load failed was sent without being claimed again")
+			if tc.stage == "load" && q.claimed != 0 {
+				t.Fatalf("the entry whose load failed was claimed (%d): it should have been loaded again", q.claimed)
 			}
 		})
 	}

@@ -10,4 +10,7 @@ need_pkgs redis-server:redis-server perl:perl promtool:prometheus
 need_perl_module Net::SMPP libnet-smpp-perl
 # Lint first (gofmt, go vet, staticcheck): CI runs this script.
 bash scripts/lint.sh
+# The Kubernetes manifests, decoded strictly into the API types and checked
+# against what smsgate needs (deploy/k8s/check, a module of its own).
+(cd deploy/k8s/check && go run . ..)
 go test -race -shuffle=on -timeout 9m -count=1 ./... "$@"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"debug/elf"
 	"encoding/json"
 	"io/fs"
 	"os"
@@ -132,4 +133,67 @@ func TestDeployPromtool(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(dir, "check", "rules", "dashboard.yml")
+}
+
+// TestDeployContainerRecipe reads the Dockerfile and runs its build step as
+// written (the machine has no Docker engine to build the image itself): the
+// image is multi-stage, its final stage runs as a non-root user, and the
+// binary the build step makes is static (no dynamic loader, no shared
+// libraries), so that it runs on the distroless static base.
+func TestDeployContainerRecipe(t *testing.T) {
+	t.Parallel() // a whole build: let the package's other tests run meanwhile
+	b, err := os.ReadFile("../../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var froms []string
+	user, build := "", ""
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		switch f[0] {
+		case "FROM":
+			froms = append(froms, line)
+			user = "" // USER is per stage
+		case "USER":
+			user = f[1]
+		case "RUN":
+			if strings.Contains(line, "go build") {
+				build = strings.TrimSpace(strings.TrimPrefix(line, "RUN"))
+			}
+		}
+	}
+	if len(froms) < 2 {
+		t.Errorf("want a multi-stage build, got %d FROM lines", len(froms))
+	}
+	if uid, _, _ := strings.Cut(user, ":"); uid == "" || uid == "0" || uid == "root" {
+		t.Errorf("the final stage runs as %q, want a non-root numeric user", user)
+	}
+	if !strings.HasPrefix(build, "CGO_ENABLED=0 go build ") || !strings.Contains(build, "-o /out/smsgate ") {
+		t.Fatalf("want the build step as CGO_ENABLED=0 go build ... -o /out/smsgate ..., got %q", build)
+	}
+	out := filepath.Join(t.TempDir(), "smsgate")
+	cmd := exec.Command("sh", "-c", strings.Replace(build, "/out/smsgate", out, 1))
+	cmd.Dir = "../.." // the build stage's WORKDIR holds the repository
+	if o, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", cmd, err, o)
+	}
+	f, err := elf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("the binary names a dynamic loader (PT_INTERP): not static")
+		}
+	}
+	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
+		t.Errorf("the binary needs shared libraries %v", libs)
+	}
+	if o, err := exec.Command(out, "config", "check", "../../deploy/smsgate.example.yml").CombinedOutput(); err != nil {
+		t.Errorf("the built binary: config check: %v\n%s", err, o)
+	}
 }

@@ -26,6 +26,14 @@ import (
 func TestRedisFrozenMidLoad(t *testing.T) {
 	g := startGateway(t, func(c *config.Config, _ *smsctest.Options) {
 		c.Redis.Timeout = config.Duration(500 * time.Millisecond)
+		// A queue read that timed out may still have run when Redis
+		// resumed: its entries are pending for this consumer, and it
+		// claims them back after claim_idle (120s by default, which a
+		// test would not wait for; the link's outcome wait must stay below).
+		c.Dispatch.ClaimIdle = config.Duration(8 * time.Second)
+		l := config.DefaultLink()
+		l.Name, l.ResponseTimeout, l.OutcomeWait = "sim", config.Seconds(2), config.Seconds(5)
+		c.Links = []config.Link{l}
 	})
 	ctx := t.Context()
 	if _, _, err := g.store.Transfer(ctx, g.parent.ID, g.sub.ID, 900, "test", "operator"); err != nil {

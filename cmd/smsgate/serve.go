@@ -40,6 +40,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (for benchmarks)")
+	roles := fs.String("roles", "", "the roles to run, e.g. smtp,http (default: the configuration's roles)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -64,6 +65,18 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	if *roles != "" {
+		r, err := config.ParseRoles(*roles)
+		if err != nil {
+			fmt.Fprintln(stderr, "serve: --roles:", err)
+			return 2
+		}
+		cfg.Roles = r
+		if err := cfg.Validate(); err != nil { // a role may need settings the file's did not
+			fmt.Fprintf(stderr, "config %s with --roles %s: %v\n", *cfgPath, *roles, err)
+			return 1
+		}
 	}
 	logger := newLogger(cfg.Log, stderr)
 	if err := Serve(ctx, cfg, logger, nil); err != nil {

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -116,4 +119,24 @@ func daemonGoroutines() []string {
 		}
 	}
 	return out
+}
+
+// TestServeRoles: --roles replaces the file's roles, and the configuration
+// is checked again for them (the dispatch role needs links the file has
+// none of); an unknown role is a usage error.
+func TestServeRoles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "smsgate.yml")
+	if err := os.WriteFile(path, []byte("roles: {smtp: false, dispatch: false, http: true}\nhttp:\n  listen: 127.0.0.1:0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	if code := run([]string{"serve", "--config", path, "--roles", "http,sms"}, os.Getenv, io.Discard, &stderr); code != 2 ||
+		!strings.Contains(stderr.String(), `serve: --roles: unknown role "sms"`) {
+		t.Errorf("unknown role: exit %d, %s", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := run([]string{"serve", "--config", path, "--roles", "dispatch"}, os.Getenv, io.Discard, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "links: at least one link is required when roles.dispatch is on") {
+		t.Errorf("dispatch without links: exit %d, %s", code, stderr.String())
+	}
 }
