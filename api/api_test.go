@@ -21,6 +21,7 @@ import (
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/internal/dnstest"
 	"github.com/smsgate/smsgate/internal/redistest"
+	"github.com/smsgate/smsgate/smpp"
 )
 
 // fixture is a running API over a real store on a real redis-server: a
@@ -580,5 +581,33 @@ func (f *fixture) confirmMailed(addr string) {
 	f.expect("", "POST", "/v1/address-confirmations", map[string]any{"token": token}, http.StatusOK, &as)
 	if as.Address != addr || as.Status != regVerified {
 		f.t.Fatalf("confirm %s: %+v", addr, as)
+	}
+}
+
+// TestReadyzLinks: /readyz lists each carrier link's state whether or not
+// the instance is ready; a link down does not make it unready.
+func TestReadyzLinks(t *testing.T) {
+	links := func() []smpp.LinkStatus {
+		return []smpp.LinkStatus{{Name: "carrier1", Up: true}, {Name: "carrier2"}}
+	}
+	var notReady error
+	srv := httptest.NewServer(New(Options{Links: links, Ready: func(context.Context) error { return notReady }}))
+	t.Cleanup(srv.Close)
+	get := func() (int, string) {
+		resp, err := srv.Client().Get(srv.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(); code != http.StatusOK || body != "ready\nlink carrier1: up\nlink carrier2: down\n" {
+		t.Errorf("ready: %d %q", code, body)
+	}
+	notReady = errors.New("stopped: dispatcher (redis: OOM)")
+	if code, body := get(); code != http.StatusServiceUnavailable ||
+		!strings.Contains(body, "; link carrier1: up, link carrier2: down") || strings.Contains(body, "OOM") {
+		t.Errorf("not ready: %d %s", code, body)
 	}
 }

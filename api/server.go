@@ -13,6 +13,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -387,19 +388,38 @@ func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
+// readyz answers 200 "ready" while the instance can take work (Redis
+// answers, every loop runs, it is not draining), else 503. Either way it
+// lists the carrier links' state, which does not decide readiness (mail is
+// still accepted and queued while a link is down; /healthz/links fails
+// then): "link <name>: up" or "down".
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
+	var links strings.Builder
+	if s.links != nil {
+		for _, l := range s.links() {
+			state := "down"
+			if l.Up {
+				state = "up"
+			}
+			fmt.Fprintf(&links, "link %s: %s\n", l.Name, state)
+		}
+	}
 	if s.ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.ready(ctx); err != nil {
 			ref := newRef()
 			s.log.WarnContext(r.Context(), "not ready", "ref", ref, "err", err)
-			writeProblem(w, problemf(http.StatusServiceUnavailable, "not-ready", "not ready (ref %s)", ref))
+			detail := "not ready (ref " + ref + ")"
+			if links.Len() > 0 {
+				detail += "; " + strings.ReplaceAll(strings.TrimSuffix(links.String(), "\n"), "\n", ", ")
+			}
+			writeProblem(w, problemf(http.StatusServiceUnavailable, "not-ready", "%s", detail))
 			return
 		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("ready\n"))
+	_, _ = w.Write([]byte("ready\n" + links.String()))
 }
 
 // linksHealth answers each carrier link's state: 200 when every link is

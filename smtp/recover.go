@@ -31,7 +31,11 @@ func (rs recoveringSession) recovered(cmd string, err *error) {
 	}
 	rs.s.b.panicked(rs.s, cmd, v)
 	func() {
-		defer func() { _ = recover() }() // a session too broken to reset is closed by its client
+		defer func() { // a session too broken to reset is closed by its client
+			if v := recover(); v != nil {
+				rs.s.b.panicked(rs.s, "rset", v) // counted too: every recovered panic is
+			}
+		}()
 		rs.s.Reset()
 	}()
 	if err != nil {

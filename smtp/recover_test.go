@@ -31,16 +31,30 @@ func (p panickyPipeline) Start(ctx context.Context, s *accounts.Sender) (Transac
 	if err != nil {
 		return nil, err
 	}
-	return panickyTxn{t}, nil
+	return panickyTxn{t, new(bool)}, nil
 }
 
-type panickyTxn struct{ Transaction }
+type panickyTxn struct {
+	Transaction
+	abortPanics *bool // set by a number ending 667: Abort panics too
+}
 
 func (t panickyTxn) AddRcpt(ctx context.Context, n string) error {
+	if strings.HasSuffix(n, "667") {
+		*t.abortPanics = true
+		panic("pipeline bug")
+	}
 	if strings.HasSuffix(n, "666") {
 		panic("pipeline bug")
 	}
 	return t.Transaction.AddRcpt(ctx, n)
+}
+
+func (t panickyTxn) Abort() {
+	if *t.abortPanics {
+		panic("abort bug")
+	}
+	t.Transaction.Abort()
 }
 
 // TestSessionPanicRecovered: a panic in MAIL FROM or RCPT TO costs the
@@ -78,9 +92,12 @@ func TestSessionPanicRecovered(t *testing.T) {
 	if err := c.Rcpt("0412345678@sms.test", nil); err != nil {
 		t.Fatalf("RCPT after the RCPT panic: %v", err)
 	}
+	// A panic whose clean-up (the transaction's Abort) panics as well:
+	// both are reported.
+	wantReply(t, c.Rcpt("0412345667@sms.test", nil), 451, gosmtp.EnhancedCode{4, 3, 0}, "internal error")
 	mu.Lock()
 	defer mu.Unlock()
-	if strings.Join(got, ",") != "smtp,smtp" {
-		t.Errorf("OnPanic calls %q, want two for smtp", got)
+	if strings.Join(got, ",") != "smtp,smtp,smtp,smtp" {
+		t.Errorf("OnPanic calls %q, want four for smtp", got)
 	}
 }
