@@ -20,11 +20,12 @@ import (
 func TestSlowSMSCOneSMS(t *testing.T) {
 	g := startGateway(t, func(c *config.Config, o *smsctest.Options) {
 		// Answers after twice the response timeout: late, not silent
-		// (3 response timeouts).
-		o.RespDelay = 600 * time.Millisecond
+		// (3 response timeouts). The margin (1s) is wide: under a loaded CI
+		// machine the simulator's answers can themselves be late.
+		o.RespDelay = 2 * time.Second
 		l := config.DefaultLink()
 		l.Name = "sim"
-		l.ResponseTimeout = config.Duration(300 * time.Millisecond)
+		l.ResponseTimeout = config.Duration(time.Second)
 		l.OutcomeWait = config.Duration(10 * time.Second)
 		c.Links = []config.Link{l}
 	})
