@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -447,4 +448,31 @@ func BenchmarkLinkSubmit(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// TestReceiptRedelivered: a receipt the ESME refuses (its handler failed:
+// not yet durable) is sent again by the simulator, as an SMSC does, until
+// it is acknowledged; it is not lost.
+func TestReceiptRedelivered(t *testing.T) {
+	sim := startSim(t, smsctest.Options{})
+	got := make(delivers, 4)
+	var refused atomic.Int32
+	lo := linkOpts(sim)
+	lo.OnDeliver = func(ctx context.Context, d *smpp.Deliver) error {
+		if refused.Add(1) <= 2 {
+			return errors.New("not durable yet")
+		}
+		return got.on(ctx, d)
+	}
+	l := smpp.NewLink(lo)
+	runLink(t, l, true)
+	if _, err := submitText(testCtx(t), l, "Acme", "61412345678", "receipt please", 1, true); err != nil {
+		t.Fatal(err)
+	}
+	if d := got.next(t); d.Receipt == nil || d.Receipt.Stat != "DELIVRD" {
+		t.Fatalf("deliver %+v, want the receipt", d)
+	}
+	if st := sim.Stats(); st.Receipts != 1 || st.Redelivered != 2 {
+		t.Fatalf("sim stats %+v: want 1 receipt sent 3 times (2 redeliveries)", st)
+	}
 }

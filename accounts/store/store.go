@@ -124,7 +124,13 @@ var ErrShardsChanged = errors.New("the shard count differs from the one this Red
 func (s *DB) PinShards(ctx context.Context) error {
 	key := s.Keys.ShardCount()
 	want := strconv.Itoa(s.Keys.Shards)
-	old, err := s.RDB.SetArgs(ctx, key, want, redis.SetArgs{Mode: "NX", Get: true}).Result()
+	// Read first: an instance starting while Redis refuses writes (OOM, a
+	// replica, a failed save) finds the count and starts; only the first
+	// start of a deployment writes.
+	old, err := s.RDB.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		old, err = s.RDB.SetArgs(ctx, key, want, redis.SetArgs{Mode: "NX", Get: true}).Result()
+	}
 	switch {
 	case errors.Is(err, redis.Nil):
 		return nil // first start: recorded

@@ -125,12 +125,12 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	shards := cfg.Redis.EffectiveShards()
 	store := redisstore.New(rdb, redisstore.Options{Shards: shards, Quotas: cfg.Quotas,
 		MinReplicasAck: cfg.Redis.MinReplicasAck, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout.Std()})
+	if err := waitLoaded(ctx, store, logger); err != nil {
+		return fmt.Errorf("redis %s: %w", cfg.Redis.Target(), err)
+	}
 	{
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := store.Ping(pctx)
-		if err == nil {
-			err = store.PinShards(pctx)
-		}
+		err := store.PinShards(pctx)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("redis %s: %w", cfg.Redis.Target(), err)
@@ -507,6 +507,31 @@ type rdLink struct {
 func (l rdLink) Submit(ctx context.Context, r *smpp.SubmitRequest) (string, error) {
 	r.RegisteredDelivery = l.rd
 	return l.Link.Submit(ctx, r)
+}
+
+// waitLoaded pings Redis at start-up: an unreachable Redis fails the start
+// at once (within 10 s), but one that answers LOADING (restarted, reading
+// its dataset, which can take minutes) is waited for until it has loaded or
+// ctx ends.
+func waitLoaded(ctx context.Context, store *redisstore.Store, logger *slog.Logger) error {
+	logged := false
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := store.Ping(pctx)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "LOADING") {
+			return err
+		}
+		if !logged {
+			logger.WarnContext(ctx, "redis is loading its dataset; waiting for it", "err", err)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for redis to load: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // newRedis connects to a single Redis (TCP or unix socket), to whichever

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,7 +25,8 @@ type Server struct {
 	Addr   string // "unix:" + Socket, usable as smsgate's redis.addr
 	Dir    string // data directory
 	cmd    *exec.Cmd
-	bus    int // cluster bus port, in a cluster
+	args   []string // redis-server's, for Restart
+	bus    int      // cluster bus port, in a cluster
 }
 
 // Options adjusts the server; the zero value is an ephemeral server without
@@ -82,7 +84,7 @@ func StartServer(t testing.TB, opts Options) *Server {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start redis-server: %v", err)
 	}
-	s := &Server{Socket: sock, Addr: "unix:" + sock, Dir: dir, cmd: cmd}
+	s := &Server{Socket: sock, Addr: "unix:" + sock, Dir: dir, cmd: cmd, args: args}
 	t.Cleanup(s.Stop)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -112,6 +114,25 @@ func (s *Server) Freeze() error { return s.cmd.Process.Signal(syscall.SIGSTOP) }
 
 // Thaw resumes a frozen server (SIGCONT); it then runs what waited.
 func (s *Server) Thaw() error { return s.cmd.Process.Signal(syscall.SIGCONT) }
+
+// Restart kills the server (SIGKILL: nothing is saved on the way out) and
+// starts it again on the same socket and data directory, with more
+// arguments appended. It does not wait for the server to answer: one that
+// loads a dataset answers LOADING for a while, which is what a caller may
+// want to see.
+func (s *Server) Restart(args ...string) error {
+	s.Stop()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, append(slices.Clone(s.args), args...)...)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("restart redis-server: %w", err)
+	}
+	s.cmd = cmd
+	return nil
+}
 
 // Stop kills the server and waits for it.
 func (s *Server) Stop() {

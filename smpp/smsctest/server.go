@@ -40,6 +40,11 @@ type Options struct {
 	IDFormat        string // "hex" (default, upper-case) or "decimal": ids in submit_sm_resp
 	ReceiptIDFormat string // "" (same as IDFormat), "hex" or "decimal": ids in receipts
 	ReceiptTLVOnly  bool   // receipts carry the id and state only in TLVs (0x001E, 0x0427), not in the text
+	// ReceiptAttempts bounds how often a receipt is sent: one the ESME
+	// refuses (any error status), leaves unanswered for 10 s, or that finds
+	// no receiver bound is sent again after a pause growing from 200 ms to
+	// 5 s, as an SMSC redelivers. Default 30 (about two minutes).
+	ReceiptAttempts int
 
 	Rules        []Rule
 	KeepMessages int // completed messages kept for Messages(); default 100000
@@ -109,9 +114,11 @@ type Stats struct {
 	Binds         int64 `json:"binds"`
 	BindsRejected int64 `json:"binds_rejected"`
 	Submits       int64 `json:"submits"`
-	Throttled     int64 `json:"throttled"` // answered 0x58 or 0x14 by a rule
-	Failed        int64 `json:"failed"`    // answered any other error status
-	Receipts      int64 `json:"receipts"`
+	Throttled     int64 `json:"throttled"`   // answered 0x58 or 0x14 by a rule
+	Failed        int64 `json:"failed"`      // answered any other error status
+	Receipts      int64 `json:"receipts"`    // receipts made (one per part), however often each was sent
+	Redelivered   int64 `json:"redelivered"` // receipts sent again after a refusal, silence or no receiver
+	Undelivered   int64 `json:"undelivered"` // receipts given up after ReceiptAttempts
 	MOs           int64 `json:"mos"`
 	Unbinds       int64 `json:"unbinds"`
 	MaxInFlight   int64 `json:"max_in_flight"` // most submit_sm of one session awaiting their resp at once
@@ -135,6 +142,8 @@ type Server struct {
 	rr         atomic.Uint64
 
 	binds, bindsRejected, unbinds, submits, throttled, failed, receipts, mos, maxInFlight, lostResps atomic.Int64
+	redelivered, undelivered                                                                         atomic.Int64
+	stop                                                                                             chan struct{} // closed by Close: pending redeliveries end
 
 	store store
 }
@@ -146,6 +155,9 @@ func Start(opts Options) (*Server, error) {
 	}
 	if opts.KeepMessages <= 0 {
 		opts.KeepMessages = 100000
+	}
+	if opts.ReceiptAttempts <= 0 {
+		opts.ReceiptAttempts = 30
 	}
 	for _, f := range []string{opts.IDFormat, opts.ReceiptIDFormat} {
 		if f != "" && f != "hex" && f != "decimal" {
@@ -168,7 +180,7 @@ func Start(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: opts, log: logger.With("component", "smsc-sim"), ln: ln,
-		sessions: make(map[*session]struct{}), ruleHits: make([]int, len(opts.Rules)),
+		sessions: make(map[*session]struct{}), ruleHits: make([]int, len(opts.Rules)), stop: make(chan struct{}),
 	}
 	s.store.init(opts.KeepMessages)
 	// Ids start at a time-derived base so a restarted simulator does not
@@ -190,6 +202,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.stop)
 	err := s.ln.Close()
 	for c := range s.sessions {
 		c.close()
@@ -236,6 +249,7 @@ func (s *Server) Stats() Stats {
 	return Stats{
 		Binds: s.binds.Load(), BindsRejected: s.bindsRejected.Load(), Submits: s.submits.Load(),
 		Throttled: s.throttled.Load(), Failed: s.failed.Load(), Receipts: s.receipts.Load(),
+		Redelivered: s.redelivered.Load(), Undelivered: s.undelivered.Load(),
 		MOs: s.mos.Load(), Unbinds: s.unbinds.Load(), MaxInFlight: s.maxInFlight.Load(),
 		LostResps: s.lostResps.Load(),
 	}

@@ -280,12 +280,9 @@ func (c *session) handleSubmit(f []byte, seq uint32) {
 }
 
 // sendReceipt sends the delivery receipt of one part (SMPP 3.4 Appendix B)
-// to a receiver of the part's system_id, the submitting session first.
+// to a receiver of the part's system_id, the submitting session first, and
+// sends it again until it is acknowledged (Options.ReceiptAttempts).
 func (s *Server) sendReceipt(from *session, pt part, idn uint64) {
-	c := s.receiver(pt.systemID, from)
-	if c == nil {
-		return
-	}
 	rid := formatID(idn, s.opts.ReceiptIDFormat)
 	dlvrd, errc := 0, "001"
 	if pt.stat == "DELIVRD" {
@@ -308,13 +305,56 @@ func (s *Server) sendReceipt(from *session, pt part, idn uint64) {
 		pdutlv.TagReceiptedMessageID: pdutlv.CString(rid),
 		pdutlv.Tag(0x0427):           []byte{stateOf(pt.stat)},
 	}
-	b, err := deliverPDU(c.nextSeq(), pt.dst, pt.src, 0x04, smpp.CodingGSM7, []byte(text), tlv)
-	if err != nil {
+	if _, err := deliverPDU(0, pt.dst, pt.src, 0x04, smpp.CodingGSM7, []byte(text), tlv); err != nil {
 		s.log.Error("encode receipt", "err", err)
 		return
 	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.wg.Add(1) // under mu: Close's Wait never races an Add
+	s.mu.Unlock()
 	s.receipts.Add(1)
-	c.send(b)
+	go func() {
+		defer s.wg.Done()
+		s.deliverReceipt(from, pt, text, tlv)
+	}()
+}
+
+// deliverReceipt sends one receipt until a receiver acknowledges it with
+// status 0, at most ReceiptAttempts times, pausing between attempts.
+func (s *Server) deliverReceipt(from *session, pt part, text string, tlv pdutlv.Fields) {
+	pause := 200 * time.Millisecond
+	for attempt := 1; attempt <= s.opts.ReceiptAttempts; attempt++ {
+		if attempt > 1 {
+			select {
+			case <-time.After(pause):
+			case <-s.stop:
+				return
+			}
+			pause = min(2*pause, 5*time.Second)
+			s.redelivered.Add(1)
+		}
+		c := s.receiver(pt.systemID, from)
+		if c == nil {
+			continue
+		}
+		seq := c.nextSeq()
+		b, err := deliverPDU(seq, pt.dst, pt.src, 0x04, smpp.CodingGSM7, []byte(text), tlv)
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		st, err := c.await(ctx, seq, b)
+		cancel()
+		if err == nil && st == statusOK {
+			return
+		}
+		s.log.Debug("receipt not acknowledged; sending it again", "status", st, "err", err, "attempt", attempt)
+	}
+	s.undelivered.Add(1)
 }
 
 // stateOf maps a receipt stat to message_state (SMPP 3.4 §5.2.28).

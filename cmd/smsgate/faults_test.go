@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/smsgate/smsgate/accounts"
+)
+
+// redisFault is a way a real Redis refuses work for a while.
+type redisFault struct {
+	name string
+	// inject makes Redis refuse; clear ends it (nil: it ends by itself).
+	inject func(t *testing.T, g *gateway)
+	clear  func(t *testing.T, g *gateway)
+}
+
+var redisFaults = []redisFault{
+	{name: "OOM", // maxmemory reached under noeviction: every write refused
+		inject: func(t *testing.T, g *gateway) { configSet(t, g, "maxmemory", "1") },
+		clear:  func(t *testing.T, g *gateway) { configSet(t, g, "maxmemory", "0") }},
+	{name: "MISCONF", // a failed background save stops writes
+		inject: func(t *testing.T, g *gateway) {
+			if err := os.RemoveAll(g.redis.Dir); err != nil { // where the RDB would go
+				t.Fatal(err)
+			}
+			configSet(t, g, "stop-writes-on-bgsave-error", "yes")
+			_ = g.rdb.BgSave(context.Background()).Err()
+			g.waitFor("the background save to fail", func() bool {
+				return strings.Contains(g.rdb.Info(context.Background(), "persistence").Val(), "rdb_last_bgsave_status:err")
+			})
+		},
+		clear: func(t *testing.T, g *gateway) { configSet(t, g, "stop-writes-on-bgsave-error", "no") }},
+	{name: "READONLY", // demoted to a replica of a master that is not there
+		inject: func(t *testing.T, g *gateway) {
+			if err := g.rdb.Do(context.Background(), "replicaof", "127.0.0.1", strconv.Itoa(freePort(t))).Err(); err != nil {
+				t.Fatal(err)
+			}
+		},
+		clear: func(t *testing.T, g *gateway) {
+			if err := g.rdb.Do(context.Background(), "replicaof", "no", "one").Err(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	{name: "LOADING", // restarted, and loading its dataset for seconds
+		inject: func(t *testing.T, g *gateway) {
+			ctx := context.Background()
+			// Enough keys that loading them at 100 us each takes ~2 s.
+			pipe := g.rdb.Pipeline()
+			for i := range 20000 {
+				pipe.Set(ctx, fmt.Sprintf("filler:%d", i), "x", 0)
+			}
+			if _, err := pipe.Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := g.rdb.Save(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			// Events are served every 1 KiB of the file, so clients get
+			// LOADING rather than silence.
+			if err := g.redis.Restart("--key-load-delay", "100", "--loading-process-events-interval-bytes", "1024"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	{name: "connection loss", // every client connection killed, repeatedly
+		inject: func(t *testing.T, g *gateway) {
+			for range 5 {
+				_ = g.rdb.Do(context.Background(), "client", "kill", "type", "normal").Err()
+				time.Sleep(200 * time.Millisecond) // kills spread over a second
+			}
+		}},
+}
+
+func configSet(t *testing.T, g *gateway, k, v string) {
+	t.Helper()
+	if err := g.rdb.ConfigSet(context.Background(), k, v).Err(); err != nil {
+		t.Fatalf("CONFIG SET %s %s: %v", k, v, err)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestRedisFaults (issue 12, item 3): Redis refuses work (OOM, MISCONF,
+// READONLY, LOADING, lost connections) while an instance starts and while
+// it runs. Nothing stops for good: when Redis is back, /readyz is ready, no
+// loop has stopped, and every mail accepted (before, during or after) is
+// sent once with its receipt recorded.
+func TestRedisFaults(t *testing.T) {
+	for _, f := range redisFaults {
+		for _, phase := range []string{"start-up", "run"} {
+			t.Run(f.name+"/"+phase, func(t *testing.T) {
+				t.Parallel() // each has its own Redis, simulator and gateway
+				faultRun(t, f, phase)
+			})
+		}
+	}
+}
+
+func faultRun(t *testing.T, f redisFault, phase string) {
+	g := startGateway(t)
+	ctx := t.Context()
+	var n atomic.Int64 // mails answered 250
+	send := func(g *gateway) error {
+		i := n.Load()
+		to := fmt.Sprintf("04123450%02d@%s", i, smsDomain)
+		err := g.sendMail("alice@example.com", []string{to}, plainMail("alice@example.com", to, fmt.Sprintf("fault-%d@x", i), fmt.Sprintf("mail %d", i)))
+		if err == nil {
+			n.Add(1)
+		}
+		return err
+	}
+	if err := send(g); err != nil {
+		t.Fatal(err)
+	}
+	live := g
+	if phase == "start-up" {
+		// The instance that set up the accounts ends; the fault comes; a
+		// new instance starts into it.
+		g.shutdown()
+		f.inject(t, g)
+		live = g.startPeer(g.redis.Addr)
+	} else {
+		f.inject(t, g)
+	}
+	// While Redis refuses, mail may be deferred (4xx), never lost.
+	if err := send(live); err != nil {
+		if code, _, _ := smtpCode(t, err); code/100 != 4 {
+			t.Fatalf("mail during %s: %v, want a 4xx or a 250", f.name, err)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // let every loop run into the fault: nothing to await
+	if f.clear != nil {
+		f.clear(t, g)
+	}
+	// Redis is back (a restarted one once loaded): mail flows again.
+	deadline := time.Now().Add(e2eWait)
+	for {
+		err := send(live)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mail after %s cleared: %v", f.name, err)
+		}
+		time.Sleep(100 * time.Millisecond) // Redis finishing its load: nothing to await
+	}
+	want := int(n.Load())
+	wctx, cancel := context.WithTimeout(ctx, e2eWait)
+	defer cancel()
+	if _, err := g.sim.WaitMessages(wctx, want); err != nil {
+		t.Fatalf("%d mails answered 250, the SMSC got %d: %v", want, len(g.sim.Messages()), err)
+	}
+	live.waitFor("every receipt recorded", func() bool {
+		msgs, err := live.store.ListMessages(ctx, live.sub.ID, 100)
+		if err != nil || len(msgs) != want {
+			return false
+		}
+		for _, m := range msgs {
+			if m.Status != accounts.MsgDelivered {
+				return false
+			}
+		}
+		return true
+	})
+	seen := map[string]int{}
+	for _, m := range g.sim.Messages() {
+		seen[m.Text]++
+	}
+	for text, k := range seen {
+		if k != 1 {
+			t.Errorf("%q sent %d times", text, k)
+		}
+	}
+	live.waitFor("/readyz ready", func() bool {
+		resp, err := http.Get("http://" + live.httpAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if m := live.metric("smsgate_daemon_loops_stopped"); m != "smsgate_daemon_loops_stopped 0" {
+		t.Errorf("loops stopped: %q", m)
+	}
+}
