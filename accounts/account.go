@@ -297,6 +297,10 @@ var (
 	// failover could still lose it, so it is not confirmed to the sender
 	// (SMTP 451), whose retry is recognised by its idempotency key.
 	ErrNotReplicated = errors.New("not confirmed by enough Redis replicas")
+	// ErrStorageFull: Redis is close to its maxmemory (redis.memory_high),
+	// so new work is refused (SMTP 452 4.3.1) while queued work drains,
+	// rather than accepted and then failing halfway when Redis says OOM.
+	ErrStorageFull = errors.New("insufficient storage")
 )
 
 // Account defaults applied by CreateAccount and UpdateAccount.

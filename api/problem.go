@@ -155,6 +155,9 @@ func (s *server) toProblem(ctx context.Context, err error, what, id string) *Pro
 		return invalid("domain: %s is a public suffix or a free mail domain and cannot be registered (register single addresses at it instead)", id)
 	case errors.Is(err, accounts.ErrDeactivated):
 		return forbidden("%s is deactivated", describe(what, id))
+	case errors.Is(err, accounts.ErrStorageFull):
+		return problemf(http.StatusInsufficientStorage, "storage-full",
+			"the gateway's storage is nearly full; nothing was sent or charged; send the same request again later")
 	case errors.Is(err, accounts.ErrNotReplicated):
 		return problemf(http.StatusServiceUnavailable, "not-replicated",
 			"not yet stored safely: too few Redis replicas confirmed it in time; send the same request again (with its Idempotency-Key) later")

@@ -129,6 +129,12 @@ type Redis struct {
 	// that outlasts it fails (a read is retried by the client, a script
 	// never is: its caller answers 451).
 	Timeout Duration `yaml:"timeout"`
+	// MemoryHigh is the share of Redis's maxmemory (on the fullest master)
+	// past which new mail is deferred (452 4.3.1) while queued work drains,
+	// rather than accepted and then refused halfway by an OOM; checked every
+	// second. 0.9 by default; 0 turns it off (Redis without maxmemory is
+	// never full).
+	MemoryHigh float64 `yaml:"memory_high"`
 	// MinReplicasAck is how many replicas must have an accepted mail before
 	// it is answered 250 (Redis WAIT), waiting at most ReplicaAckTimeout;
 	// fewer in time is a 451 (the retry is recognised by its Message-ID).
@@ -349,7 +355,7 @@ func Default() *Config {
 	return &Config{
 		Log:   Log{Level: "info", Format: "json"},
 		Roles: Roles{SMTP: true, Dispatch: true, HTTP: true},
-		Redis: Redis{Addr: "127.0.0.1:6379", ReplicaAckTimeout: Seconds(1), Timeout: Seconds(3)},
+		Redis: Redis{Addr: "127.0.0.1:6379", ReplicaAckTimeout: Seconds(1), Timeout: Seconds(3), MemoryHigh: 0.9},
 		SMTP: SMTP{
 			Listen:          "127.0.0.1:2525",
 			Hostname:        "localhost",

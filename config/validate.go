@@ -151,6 +151,9 @@ func (c *Config) validateGeneral(v *checker) {
 		v.add("redis.pool_size", "must be 0 (the default) or more (got %d)", r.PoolSize)
 	}
 	v.positive("redis.timeout", r.Timeout)
+	if r.MemoryHigh < 0 || r.MemoryHigh >= 1 {
+		v.add("redis.memory_high", "must be a share of maxmemory below 1, like 0.9, or 0 to turn the check off (got %g)", r.MemoryHigh)
+	}
 	if r.MinReplicasAck < 0 {
 		v.add("redis.min_replicas_ack", "must be 0 (no waiting) or more (got %d)", r.MinReplicasAck)
 	}

@@ -81,7 +81,7 @@ var (
 		"domain_pending", "policy_network", "policy_spf_fail", "policy_spf_none", "policy_spf_permerror", "policy_dkim",
 	}
 	temporaryReasons = []string{
-		"timeout", "not_replicated", "shutting_down", "too_many_recipients", "internal", "protocol", "limit_per_minute",
+		"timeout", "not_replicated", "storage_full", "shutting_down", "too_many_recipients", "internal", "protocol", "limit_per_minute",
 		"policy_spf_temperror", "policy_dkim_temperror", "auth_throttled",
 	}
 )
@@ -173,6 +173,9 @@ func toSMTPError(err error, rc replyContext) reply {
 	case errors.Is(err, phone.ErrInvalid):
 		return reply{smtpErr(550, gosmtp.EnhancedCode{5, 1, 3}, detail(err, phone.ErrInvalid)), "invalid_number", false}
 
+	case errors.Is(err, accounts.ErrStorageFull):
+		// RFC 3463 4.3.1: mail system full. The sender's MTA retries.
+		return reply{smtpErr(452, gosmtp.EnhancedCode{4, 3, 1}, "insufficient system storage; try again later (session "+rc.session+")"), "storage_full", false}
 	case errors.Is(err, accounts.ErrNotReplicated):
 		return reply{smtpErr(451, gosmtp.EnhancedCode{4, 3, 0}, "not yet stored safely (too few Redis replicas answered); try again later (session "+rc.session+")"), "not_replicated", false}
 	case errors.Is(err, context.DeadlineExceeded):

@@ -80,6 +80,9 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	if err != nil {
 		return nil, fmt.Errorf("accept: account %w", err)
 	}
+	if err := s.CheckStorage(); err != nil {
+		return nil, fmt.Errorf("accept for %s: %w", req.AccountID, err)
+	}
 	n := len(req.Messages)
 	now := time.UnixMilli(s.Now().UnixMilli())
 	keys := make([]string, 12, 12+n)

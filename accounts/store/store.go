@@ -79,6 +79,8 @@ type DB struct {
 
 	minReplicas int
 	replicaWait time.Duration
+
+	memory *memoryGate // WatchMemory's last measure, for CheckStorage
 }
 
 // NewDB returns a DB over rdb.
@@ -97,6 +99,7 @@ func NewDB(rdb redis.UniversalClient, opts Options) *DB {
 	}
 	return &DB{RDB: rdb, Keys: keyspace.Space{Prefix: opts.Prefix, Shards: opts.Shards}, Now: opts.Now,
 		PasswordCost: opts.PasswordCost, PasswordWork: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+		memory:   &memoryGate{},
 		Quotas:   opts.Quotas.Or(accounts.DefaultQuotas()),
 		keyGuard: opts.KeyGuard, onScript: opts.OnScript,
 		minReplicas: opts.MinReplicasAck, replicaWait: cmp.Or(opts.ReplicaAckTimeout, time.Second)}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/config"
+	"github.com/smsgate/smsgate/smpp/smsctest"
 )
 
 // redisFault is a way a real Redis refuses work for a while.
@@ -198,4 +200,56 @@ func faultRun(t *testing.T, f redisFault, phase string) {
 	if m := live.metric("smsgate_daemon_loops_stopped"); m != "smsgate_daemon_loops_stopped 0" {
 		t.Errorf("loops stopped: %q", m)
 	}
+}
+
+// TestStorageFullDefers (issue 12, item 6): once Redis uses more of its
+// maxmemory than redis.memory_high, new mail is deferred with 452 4.3.1
+// (nothing written, nothing charged) instead of accepted and then refused
+// halfway by an OOM; with room again, mail is accepted.
+func TestStorageFullDefers(t *testing.T) {
+	g := startGateway(t, func(c *config.Config, _ *smsctest.Options) { c.Redis.MemoryHigh = 0.5 })
+	ctx := t.Context()
+	used := infoInt(t, g, "used_memory")
+	configSet(t, g, "maxmemory", strconv.FormatInt(used*10/8, 10)) // ~80% used
+	g.waitFor("the memory check to see 80%", func() bool {
+		return strings.Contains(g.metric("smsgate_redis_memory_used_ratio"), "smsgate_redis_memory_used_ratio 0.")
+	})
+	rcpt := "0412345678@" + smsDomain
+	err := g.sendMail("alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "full-1@x", "while full"))
+	if code, enh, msg := smtpCode(t, err); code != 452 || enh != [3]int{4, 3, 1} || !strings.Contains(msg, "insufficient system storage") {
+		t.Fatalf("mail while Redis is 80%% full: %d %v %q, want 452 4.3.1", code, enh, msg)
+	}
+	if b := g.balance(g.sub.ID); b != 100 {
+		t.Errorf("balance %d after a deferred mail, want 100", b)
+	}
+	if m := g.metric(`smsgate_smtp_messages_total{reason="storage_full"`); !strings.HasSuffix(m, " 1") {
+		t.Errorf("storage_full deferrals: %q", m)
+	}
+	configSet(t, g, "maxmemory", "0")
+	g.waitFor("the memory check to see room", func() bool {
+		return g.metric("smsgate_redis_memory_used_ratio") == "smsgate_redis_memory_used_ratio 0"
+	})
+	if err := g.sendMail("alice@example.com", []string{rcpt}, plainMail("alice@example.com", rcpt, "full-1@x", "while full")); err != nil {
+		t.Fatalf("the retry with room again: %v", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, e2eWait)
+	defer cancel()
+	if _, err := g.sim.WaitMessages(wctx, 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func infoInt(t *testing.T, g *gateway, field string) int64 {
+	t.Helper()
+	for line := range strings.SplitSeq(g.rdb.Info(context.Background(), "memory").Val(), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("INFO memory has no %s", field)
+	return 0
 }

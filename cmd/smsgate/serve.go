@@ -247,6 +247,16 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	if mailer != nil {
 		bg.Go(func() { mailer.Run(linkCtx) })
 	}
+	// Redis memory against redis.memory_high: past it new mail is deferred
+	// (452 4.3.1) while the queue drains.
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smsgate_redis_memory_used_ratio",
+		Help: "Share of maxmemory Redis uses (the fullest master; 0 with no maxmemory), checked every second."},
+		store.MemoryRatio))
+	bg.Go(func() {
+		_ = running.run(linkCtx, "redis-memory", func(ctx context.Context) error {
+			return store.WatchMemory(ctx, cfg.Redis.MemoryHigh, time.Second)
+		})
+	})
 	if cfg.Roles.Dispatch {
 		for _, l := range links {
 			bg.Go(func() { _ = l.Run(linkCtx) })
