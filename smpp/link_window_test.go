@@ -128,15 +128,17 @@ func TestUnresponsiveRebind(t *testing.T) {
 			t.Fatalf("Submit: %v, want ErrOutcomeUnknown after the rebind", err)
 		}
 	}
-	if err := l.WaitUp(testCtx(t), true); err != nil {
-		t.Fatal(err)
-	}
+	// The second bind first, then the link up on it: waiting for "up"
+	// first could see the old session before its close was noticed.
 	deadline := time.Now().Add(5 * time.Second)
 	for sim.Stats().Binds < 2 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	if st := sim.Stats(); st.Binds != 2 || st.LostResps != 3 {
 		t.Fatalf("sim stats %+v: want a second bind after 3 lost responses", st)
+	}
+	if err := l.WaitUp(testCtx(t), true); err != nil {
+		t.Fatal(err)
 	}
 	// The new session answers.
 	if _, err := l.Submit(testCtx(t), &smpp.SubmitRequest{Dest: "61400000009", Payload: []byte("ok")}); err != nil {
