@@ -18,6 +18,7 @@ package config
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/smsgate/smsgate/accounts"
 )
@@ -36,6 +37,8 @@ type Config struct {
 	Inbound  Inbound  `yaml:"inbound"`
 	Webhooks Webhooks `yaml:"webhooks"`
 	Shutdown Shutdown `yaml:"shutdown"`
+	// Retention is how long records are kept, by age.
+	Retention Retention `yaml:"retention"`
 	// Quotas are the default quotas of every account (what one account may
 	// store: counts, and the sizes of its inbox and blocked log); 0 means
 	// the built-in default. The operator overrides them per parent account
@@ -141,6 +144,18 @@ type Redis struct {
 	// 0 (the default): 250 once the master has it.
 	MinReplicasAck    int      `yaml:"min_replicas_ack"`
 	ReplicaAckTimeout Duration `yaml:"replica_ack_timeout"`
+}
+
+// Retention is how long each kind of record is kept, by age ("90d",
+// "720h"); 0 keeps it for ever (the inbox and the blocked log stay bounded
+// by their count quotas). One instance of the deployment sweeps (a Redis
+// lease), every Every. Statistics expire by themselves after 400 days; the
+// ledger is never expired.
+type Retention struct {
+	Messages Duration `yaml:"messages"` // the message log with each message's record (90d)
+	Inbox    Duration `yaml:"inbox"`    // replies, routed and unrouted (90d)
+	Blocked  Duration `yaml:"blocked"`  // recipients blocked by an opt-out (90d)
+	Every    Duration `yaml:"every"`    // how often the sweep runs (10m)
 }
 
 // Cluster lists nodes of a Redis Cluster (any of its masters or replicas;
@@ -386,6 +401,8 @@ func Default() *Config {
 		Inbound:  Inbound{ReassemblyWait: Seconds(120)},
 		DNS:      DNS{Timeout: Seconds(5), CacheTTL: Seconds(300), NegativeCacheTTL: Seconds(60)},
 		Shutdown: Shutdown{Timeout: Seconds(30)},
+		Retention: Retention{Messages: Duration(90 * 24 * time.Hour), Inbox: Duration(90 * 24 * time.Hour),
+			Blocked: Duration(90 * 24 * time.Hour), Every: Duration(10 * time.Minute)},
 	}
 }
 

@@ -99,7 +99,7 @@ func TestLoadBad(t *testing.T) {
 		},
 		"duration_int": {
 			`smtp.read_timeout: duration must be a string with a unit, like "30s"; got !!int "60" (line 3)`,
-			`smtp.write_timeout: invalid duration "soon": use a number with a unit, like "30s" or "1m30s" (line 4)`,
+			`smtp.write_timeout: invalid duration "soon": use a number with a unit, like "30s", "1m30s" or "90d" (line 4)`,
 		},
 		"type": {
 			"dispatch.workers: cannot unmarshal !!str `many` into int (line 3)",
@@ -456,5 +456,26 @@ func TestParseRoles(t *testing.T) {
 	}
 	if _, err := ParseRoles("smtp,sms"); err == nil || err.Error() != `unknown role "sms": the roles are smtp, dispatch and http` {
 		t.Errorf("smtp,sms: %v", err)
+	}
+}
+
+// TestRetention: periods in days or any duration unit; 0 keeps for ever;
+// a negative period is refused with its path.
+func TestRetention(t *testing.T) {
+	c, err := Load([]byte("roles: {smtp: false, dispatch: false, http: true}\nretention:\n  messages: 30d\n  inbox: 720h\n  blocked: \"0s\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Retention.Messages.Std() != 30*24*time.Hour || c.Retention.Inbox.Std() != 720*time.Hour ||
+		c.Retention.Blocked != 0 || c.Retention.Every.Std() != 10*time.Minute {
+		t.Errorf("retention %+v", c.Retention)
+	}
+	_, err = Load([]byte("roles: {smtp: false, dispatch: false, http: true}\nretention:\n  messages: -1h\n"))
+	if err == nil || !strings.Contains(err.Error(), "retention.messages: must be 0 (keep for ever) or more (got -1h0m0s)") {
+		t.Errorf("negative retention: %v", err)
+	}
+	_, err = Load([]byte("roles: {smtp: false, dispatch: false, http: true}\nretention:\n  inbox: 9x\n"))
+	if err == nil || !strings.Contains(err.Error(), `retention.inbox: invalid duration "9x": use a number with a unit, like "30s", "1m30s" or "90d"`) {
+		t.Errorf("bad retention: %v", err)
 	}
 }

@@ -151,6 +151,15 @@ func (c *Config) validateGeneral(v *checker) {
 		v.add("redis.pool_size", "must be 0 (the default) or more (got %d)", r.PoolSize)
 	}
 	v.positive("redis.timeout", r.Timeout)
+	for _, k := range []struct {
+		path string
+		d    Duration
+	}{{"retention.messages", c.Retention.Messages}, {"retention.inbox", c.Retention.Inbox}, {"retention.blocked", c.Retention.Blocked}} {
+		if k.d < 0 {
+			v.add(k.path, "must be 0 (keep for ever) or more (got %s)", k.d)
+		}
+	}
+	v.positive("retention.every", c.Retention.Every)
 	if r.MemoryHigh < 0 || r.MemoryHigh >= 1 {
 		v.add("redis.memory_high", "must be a share of maxmemory below 1, like 0.9, or 0 to turn the check off (got %g)", r.MemoryHigh)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,11 +30,18 @@ func (d Duration) String() string { return time.Duration(d).String() }
 // MarshalText writes d as a duration string, for YAML and JSON alike.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
-// UnmarshalText parses a duration string such as "1m30s".
+// UnmarshalText parses a duration string such as "1m30s", or a whole
+// number of days such as "90d" (retention periods).
 func (d *Duration) UnmarshalText(b []byte) error {
+	if days, ok := strings.CutSuffix(string(b), "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n >= 0 && n <= 100*365 {
+			*d = Duration(time.Duration(n) * 24 * time.Hour)
+			return nil
+		}
+	}
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("invalid duration %q: use a number with a unit, like \"30s\" or \"1m30s\"", b)
+		return fmt.Errorf("invalid duration %q: use a number with a unit, like \"30s\", \"1m30s\" or \"90d\"", b)
 	}
 	*d = Duration(v)
 	return nil

@@ -125,6 +125,10 @@ func (k Space) AllAccounts() string { return k.gkey("accounts") }
 // its first start: <p>:shards.
 func (k Space) ShardCount() string { return k.gkey("shards") }
 
+// Lease is the string naming the holder of a deployment-wide lease (a job
+// that runs on one instance at a time): <p>:lease:<name>.
+func (k Space) Lease(name string) string { return k.gkey("lease", name) }
+
 // Bootstrap is the string holding the id of the first account: <p>:bootstrap.
 func (k Space) Bootstrap() string { return k.gkey("bootstrap") }
 

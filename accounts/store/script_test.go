@@ -154,3 +154,41 @@ func TestPinShards(t *testing.T) {
 		t.Fatalf("another prefix: %v", err)
 	}
 }
+
+// TestLease: one holder at a time; the holder renews it; another takes it
+// once it has expired.
+func TestLease(t *testing.T) {
+	rdb := redistest.Start(t)
+	db := store.NewDB(rdb, storetest.Guard(store.Options{}))
+	ctx := t.Context()
+	take := func(holder string, ttl time.Duration) bool {
+		t.Helper()
+		ok, err := db.Lease(ctx, "housekeeping", holder, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !take("a", time.Minute) {
+		t.Fatal("a could not take a free lease")
+	}
+	if !take("a", time.Minute) {
+		t.Fatal("a could not renew its lease")
+	}
+	if take("b", time.Minute) {
+		t.Fatal("b took a lease a holds")
+	}
+	if !take("a", 50*time.Millisecond) { // a renews it, briefly, and then ends
+		t.Fatal("a could not renew")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !take("b", time.Minute) {
+		if time.Now().After(deadline) {
+			t.Fatal("b never took the expired lease")
+		}
+		time.Sleep(10 * time.Millisecond) // waiting out a Redis TTL
+	}
+	if take("a", time.Minute) {
+		t.Fatal("a took the lease back from b")
+	}
+}

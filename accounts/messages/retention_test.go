@@ -1,0 +1,87 @@
+package messages_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/accounts/messages"
+	"github.com/smsgate/smsgate/accounts/storetest"
+)
+
+// TestExpireOld: records older than the retention go, with their own keys
+// and log entries (messages of a parent and of a sub-account, replies routed
+// and unrouted, blocked recipients); newer ones stay; a kind kept for ever
+// (0) is not touched; a second run finds nothing more.
+func TestExpireOld(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 2)
+	var clock storetest.StatsTestClock
+	s.Now = clock.Now
+	now := time.UnixMilli(1_800_000_000_000)
+	old, recent := now.Add(-100*24*time.Hour), now.Add(-24*time.Hour)
+
+	clock.Set(old)
+	root, sub := storetest.AcceptTestTree(t, s, 1000, 1000, accounts.Account{Name: "Sub", PricePerPart: 5})
+	accept := func(acct, to string) string {
+		t.Helper()
+		res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: acct,
+			Messages: []*accounts.Message{storetest.AcceptTestMsg(to, 1, 5)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.IDs[0]
+	}
+	oldRoot, oldSub := accept(root.ID, "61411111111"), accept(sub.ID, "61411111112")
+	oldBlocked, err := s.RecordRefusedOptOut(ctx, sub.ID, "alice@example.com", "61411111113")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldReply, _, err := s.RouteReply(ctx, accounts.Reply{From: "61499999999", To: "61400000009", Text: "old", ReceivedAt: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(recent)
+	newSub := accept(sub.ID, "61411111114")
+	newReply, _, err := s.RouteReply(ctx, accounts.Reply{From: "61499999999", To: "61400000009", Text: "new", ReceivedAt: recent})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	keep := 90 * 24 * time.Hour
+	got, err := s.ExpireOld(ctx, messages.Retention{Messages: keep, Inbox: keep, Blocked: keep}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != (messages.Expired{Messages: 2, Replies: 1, Blocked: 1}) {
+		t.Errorf("expired %+v, want 2 messages, 1 reply, 1 blocked", got)
+	}
+	for _, id := range []string{oldRoot, oldSub, oldBlocked} {
+		if _, err := s.GetMessage(ctx, id); !errors.Is(err, accounts.ErrNotFound) {
+			t.Errorf("old message %s: %v, want it gone", id, err)
+		}
+	}
+	if _, err := s.GetReply(ctx, oldReply.ID); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("old reply: %v, want it gone", err)
+	}
+	if m, err := s.GetMessage(ctx, newSub); err != nil || m.ID != newSub {
+		t.Errorf("recent message: %v", err)
+	}
+	if r, err := s.GetReply(ctx, newReply.ID); err != nil || r.Text != "new" {
+		t.Errorf("recent reply: %v", err)
+	}
+	if msgs, _ := s.ListMessages(ctx, sub.ID, 10); len(msgs) != 1 || msgs[0].ID != newSub {
+		t.Errorf("the sub-account's log lists %d messages, want the recent one", len(msgs))
+	}
+	if msgs, _ := s.ListMessages(ctx, root.ID, 10); len(msgs) != 0 {
+		t.Errorf("the parent's log lists %d messages, want none", len(msgs))
+	}
+	if again, err := s.ExpireOld(ctx, messages.Retention{Messages: keep, Inbox: keep, Blocked: keep}, now); err != nil || again != (messages.Expired{}) {
+		t.Errorf("second run: %+v, %v; want nothing", again, err)
+	}
+	// Kept for ever: nothing goes, however old.
+	if none, err := s.ExpireOld(ctx, messages.Retention{}, now.Add(1000*24*time.Hour)); err != nil || none != (messages.Expired{}) {
+		t.Errorf("retention 0: %+v, %v", none, err)
+	}
+}
