@@ -22,6 +22,10 @@ var (
 	//go:embed lua/money_transfer.lua
 	moneyTransferLua    string
 	moneyTransferScript = store.NewScript("money/money_transfer.lua", moneyTransferLua)
+
+	//go:embed lua/ledger_compact.lua
+	ledgerCompactLua    string
+	ledgerCompactScript = store.NewScript("money/ledger_compact.lua", ledgerCompactLua)
 )
 
 // Credit adds amount (> 0, minor units) to an account's balance: an
@@ -203,6 +207,32 @@ func (s *Store) LedgerPage(ctx context.Context, accountID, before string, limit 
 		entries = append(entries, e)
 	}
 	return entries, next, nil
+}
+
+// CompactLedger replaces the ledger entries of accountID dated before
+// `before` with one opening-balance entry (kind "opening") carrying their
+// sum and the running balance they end with, the actor who signed it off,
+// and the SHA-1 of the compacted entries; the entries after stay as they
+// are, so the ledger still sums to the balance. It returns how many entries
+// were compacted and their sum (0, 0 when fewer than two are that old). The
+// whole stream is rewritten in one script: meant for an operator's
+// occasional run, not a busy hour.
+func (s *Store) CompactLedger(ctx context.Context, accountID string, before time.Time, actor string) (int, int64, error) {
+	if actor == "" {
+		return 0, 0, accounts.Invalidf("actor: required: who signs the opening balance off")
+	}
+	if _, err := s.GetAccount(ctx, accountID); err != nil {
+		return 0, 0, fmt.Errorf("compact ledger: %w", err)
+	}
+	shard, _ := s.ShardFromID(accountID)
+	key := s.Keys.Ledger(shard, accountID)
+	cut := strconv.FormatInt(before.UnixMilli(), 10) + "-0"
+	res, err := s.Run(ctx, ledgerCompactScript, []string{key, s.Keys.LedgerScratch(shard, accountID)}, cut, actor,
+		s.Now().UnixMilli(), "opening balance").Int64Slice()
+	if err != nil {
+		return 0, 0, fmt.Errorf("compact ledger of %s: %w", accountID, err)
+	}
+	return int(res[0]), res[1], nil
 }
 
 // MoneyEntry decodes one ledger stream entry.

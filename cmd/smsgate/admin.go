@@ -93,6 +93,9 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if args[0] == "sender-id" { // operator approval of brand names: admin_billing.go
 		return adminSenderID(ctx, args[1:], stdout, stderr)
 	}
+	if args[0] == "ledger" { // "admin ledger compact": admin_billing.go
+		return adminLedger(ctx, args[1:], stdout, stderr)
+	}
 	if args[0] == "billing" { // what the operator sells a customer: admin_billing.go
 		return adminBilling(ctx, args[1:], stdout, stderr)
 	}

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
@@ -236,4 +237,48 @@ func adminQuotasRun(ctx context.Context, store *redisstore.Store, id string, val
 	fmt.Fprintf(stdout, "quotas of account %s and each of its sub-accounts:\n", id)
 	q.Each(func(name string, v int64) { fmt.Fprintf(stdout, "  %-17s %d\n", name, v) })
 	return 0
+}
+
+// adminLedger is "admin ledger compact --config FILE --account ID --before
+// DATE --actor NAME": the entries of an account's ledger before DATE (UTC,
+// 2006-01-02) become one opening-balance entry signed off by NAME, with the
+// SHA-1 of what it replaced; the ledger still sums to the balance.
+func adminLedger(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const usage = "usage: smsgate admin ledger compact --config FILE --account ID --before YYYY-MM-DD --actor NAME"
+	if len(args) == 0 || args[0] != "compact" {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet("admin ledger compact", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file (for redis)")
+	acct := fs.String("account", "", "the account `ID`")
+	before := fs.String("before", "", "compact the entries before this `DATE` (UTC, YYYY-MM-DD)")
+	actor := fs.String("actor", "", "who signs the opening balance off (recorded in the entry)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *cfgPath == "" || *acct == "" || *before == "" || *actor == "" || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	cut, err := time.Parse("2006-01-02", *before)
+	if err != nil {
+		fmt.Fprintf(stderr, "admin ledger compact: --before %q is not a date like 2026-01-31\n", *before)
+		return 2
+	}
+	return withStore(*cfgPath, stderr, func(store *redisstore.Store) int {
+		n, sum, err := store.CompactLedger(ctx, *acct, cut, *actor)
+		if err != nil {
+			fmt.Fprintln(stderr, "smsgate:", err)
+			return 1
+		}
+		if n == 0 {
+			fmt.Fprintf(stdout, "nothing to compact: account %s has fewer than two ledger entries before %s\n", *acct, *before)
+			return 0
+		}
+		fmt.Fprintf(stdout, "compacted %d ledger entries of account %s before %s into an opening balance of %d (minor units), signed off by %s\n",
+			n, *acct, *before, sum, *actor)
+		return 0
+	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestAdminBilling: what a root pays and the credit it gets are set by the
@@ -59,5 +60,38 @@ func TestAdminBilling(t *testing.T) {
 	}
 	if code, _, errOut := run("sender-id", "remove", "--config", cfg, "--account", id, "paypal"); code != 1 || !strings.Contains(errOut, "not found") {
 		t.Errorf("sender-id remove again: %d %s", code, errOut)
+	}
+}
+
+// TestAdminLedgerCompact: the operator folds a parent's old ledger entries
+// into one signed-off opening balance; bad flags are usage errors.
+func TestAdminLedgerCompact(t *testing.T) {
+	cfg, run := adminTestEnv(t)
+	code, out, errOut := run("parent", "--config", cfg, "--name", "Customer", "--currency", "AUD")
+	if code != 0 {
+		t.Fatalf("parent: %d %s %s", code, out, errOut)
+	}
+	id := strings.Fields(out)[1]
+	for _, amt := range []string{"100", "250"} {
+		if code, out, errOut := run("credit", "--config", cfg, "--account", id, amt); code != 0 {
+			t.Fatalf("credit: %d %s %s", code, out, errOut)
+		}
+	}
+	tomorrow := time.Now().UTC().Add(24 * time.Hour).Format("2006-01-02")
+	code, out, errOut = run("ledger", "compact", "--config", cfg, "--account", id, "--before", tomorrow, "--actor", "ops@example.net")
+	if code != 0 || !strings.Contains(out, "compacted 2 ledger entries") || !strings.Contains(out, "opening balance of 350") {
+		t.Errorf("compact: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := run("ledger", "compact", "--config", cfg, "--account", id, "--before", tomorrow, "--actor", "ops@example.net"); code != 0 ||
+		!strings.Contains(out, "nothing to compact") {
+		t.Errorf("again: %d %q", code, out)
+	}
+	if code, _, errOut := run("ledger", "compact", "--config", cfg, "--account", id, "--before", "31/01/2026", "--actor", "x"); code != 2 ||
+		!strings.Contains(errOut, `--before "31/01/2026" is not a date like 2026-01-31`) {
+		t.Errorf("bad date: %d %q", code, errOut)
+	}
+	if code, _, errOut := run("ledger", "compact", "--config", cfg, "--account", id, "--before", tomorrow); code != 2 ||
+		!strings.Contains(errOut, "usage: smsgate admin ledger compact") {
+		t.Errorf("no actor: %d %q", code, errOut)
 	}
 }

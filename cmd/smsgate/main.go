@@ -32,6 +32,8 @@ daemon and operator commands (straight to Redis, with the daemon's configuration
                                            operator top-up of a parent account, in minor units
   admin number add|remove --config FILE --account ROOT NUMBER
                                            give a dedicated number to a parent account, or take it back
+  admin ledger compact --config FILE --account ID --before YYYY-MM-DD --actor NAME
+                                           fold the older ledger entries into a signed-off opening balance
 
 admin commands over the API (SMSGATE_URL, SMSGATE_API_KEY, else "url =" and "key =" lines
 in SMSGATE_CONFIG or ~/.config/smsgate/cli.conf; user accept and login need no key):
