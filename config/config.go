@@ -155,7 +155,11 @@ type Retention struct {
 	Messages Duration `yaml:"messages"` // the message log with each message's record (90d)
 	Inbox    Duration `yaml:"inbox"`    // replies, routed and unrouted (90d)
 	Blocked  Duration `yaml:"blocked"`  // recipients blocked by an opt-out (90d)
-	Every    Duration `yaml:"every"`    // how often the sweep runs (10m)
+	// Ledger folds ledger entries older than this into each account's
+	// opening balance (signed off by "retention"); 0, the default, keeps
+	// every entry (compact by hand: smsgate admin ledger compact).
+	Ledger Duration `yaml:"ledger"`
+	Every  Duration `yaml:"every"` // how often the sweep runs (10m)
 }
 
 // Cluster lists nodes of a Redis Cluster (any of its masters or replicas;

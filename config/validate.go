@@ -154,7 +154,7 @@ func (c *Config) validateGeneral(v *checker) {
 	for _, k := range []struct {
 		path string
 		d    Duration
-	}{{"retention.messages", c.Retention.Messages}, {"retention.inbox", c.Retention.Inbox}, {"retention.blocked", c.Retention.Blocked}} {
+	}{{"retention.messages", c.Retention.Messages}, {"retention.inbox", c.Retention.Inbox}, {"retention.blocked", c.Retention.Blocked}, {"retention.ledger", c.Retention.Ledger}} {
 		if k.d < 0 {
 			v.add(k.path, "must be 0 (keep for ever) or more (got %s)", k.d)
 		}

@@ -137,9 +137,10 @@ func (k Space) Bootstrap() string { return k.gkey("bootstrap") }
 // Ledger is the stream of account id's balance movements: <p>:{sN}:ledger:<id>.
 func (k Space) Ledger(shard int, id string) string { return k.skey(shard, "ledger", id) }
 
-// LedgerScratch is where a ledger is rebuilt while it is compacted (then
-// renamed over it): <p>:{sN}:ledger_compact:<id>.
-func (k Space) LedgerScratch(shard int, id string) string { return k.skey(shard, "ledger_compact", id) }
+// LedgerOpening is the hash of account id's opening balance: what its
+// compacted ledger entries summed to (amount, balance, upto: the last
+// entry folded, count, digest, actor, at): <p>:{sN}:ledger_open:<id>.
+func (k Space) LedgerOpening(shard int, id string) string { return k.skey(shard, "ledger_open", id) }
 
 // Prices is the hash of account id's price table (prefix -> price): <p>:{sN}:prices:<id>.
 func (k Space) Prices(shard int, id string) string { return k.skey(shard, "prices", id) }

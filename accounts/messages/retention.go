@@ -39,7 +39,7 @@ const expireBatch = 200
 // and the ledger is never expired (see ledger compaction).
 func (s *Store) ExpireOld(ctx context.Context, r Retention, now time.Time) (Expired, error) {
 	var out Expired
-	ids, err := s.allAccountIDs(ctx)
+	ids, err := s.AllAccountIDs(ctx)
 	if err != nil {
 		return out, err
 	}
@@ -121,9 +121,9 @@ func (s *Store) expireLog(ctx context.Context, log string, cutoff int64, owned f
 	}
 }
 
-// allAccountIDs lists every account: the parents, and each parent's live
+// AllAccountIDs lists every account: the parents, and each parent's live
 // and deleted sub-accounts.
-func (s *Store) allAccountIDs(ctx context.Context) ([]string, error) {
+func (s *Store) AllAccountIDs(ctx context.Context) ([]string, error) {
 	tops, err := s.RDB.SMembers(ctx, s.Keys.AllAccounts()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)

@@ -12,10 +12,11 @@ import (
 	"github.com/smsgate/smsgate/accounts/storetest"
 )
 
-// TestCompactLedger: the entries before the cut-off become one signed-off
-// opening entry; the later entries stay as they were; the ledger still
-// sums to the balance, and money keeps moving afterwards. A ledger that
-// does not balance is refused, not compacted.
+// TestCompactLedger: the entries before the cut-off are folded into a
+// signed-off opening balance and trimmed from the stream; the later entries
+// stay as they were; the ledger (read whole or by pages) still sums to the
+// balance, money keeps moving, and a second compaction folds into the
+// first. A ledger that does not balance is refused, not compacted.
 func TestCompactLedger(t *testing.T) {
 	storetest.AcctEachShards(t, func(t *testing.T, s *redisstore.Store) {
 		ctx := storetest.AcctTestCtx(t)
@@ -57,15 +58,35 @@ func TestCompactLedger(t *testing.T) {
 		if b := storetest.CheckLedger(t, s, a.ID, true); b != 107 {
 			t.Errorf("balance %d, want 107", b)
 		}
+		shard, _ := s.ShardFromID(a.ID)
+		if n := s.RDB.XLen(ctx, s.Keys.Ledger(shard, a.ID)).Val(); n != 1 {
+			t.Errorf("the stream holds %d entries after compaction, want 1 (the rest trimmed)", n)
+		}
+		p1, next, err := s.LedgerPage(ctx, a.ID, "", 1)
+		if err != nil || len(p1) != 1 || p1[0] != before[0] || next == "" {
+			t.Fatalf("page 1: %+v next %q %v", p1, next, err)
+		}
+		p2, next, err := s.LedgerPage(ctx, a.ID, next, 1)
+		if err != nil || len(p2) != 1 || p2[0].Kind != "opening" || next != "" {
+			t.Fatalf("page 2: %+v next %q %v, want the opening entry, last", p2, next, err)
+		}
 		if _, err := s.Debit(ctx, a.ID, 7, "later", "op"); err != nil {
 			t.Fatal(err)
 		}
 		storetest.CheckLedger(t, s, a.ID, true)
-		// Compacting again at the same cut-off: only the opening entry is
-		// that old, nothing to do.
+		// Compacting again at the same cut-off: nothing left that old.
 		if n, _, err := s.CompactLedger(ctx, a.ID, cut, "auditor@example.com"); err != nil || n != 0 {
 			t.Errorf("again: %d, %v; want nothing", n, err)
 		}
+		// Later, everything so far: folded into the same opening balance.
+		time.Sleep(2 * time.Millisecond)
+		if n, sum, err := s.CompactLedger(ctx, a.ID, time.Now(), "auditor@example.com"); err != nil || n != 2 || sum != 0 {
+			t.Errorf("second compaction: %d, %d, %v; want 2 entries summing to 0", n, sum, err)
+		}
+		if l, _ := s.Ledger(ctx, a.ID, 0); len(l) != 1 || l[0].Amount != 100 || l[0].Balance != 100 || !strings.Contains(l[0].Ref, "6 entries") {
+			t.Errorf("after the second compaction: %+v", l)
+		}
+		storetest.CheckLedger(t, s, a.ID, true)
 
 		// A ledger whose entries do not add up is refused as it is.
 		b := storetest.AcctMustCreate(t, s, accounts.Account{Name: "B", Currency: "AUD"})
@@ -74,8 +95,8 @@ func TestCompactLedger(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		shard, _ := s.ShardFromID(b.ID)
-		if err := s.RDB.XAdd(ctx, &redis.XAddArgs{Stream: s.Keys.Ledger(shard, b.ID),
+		shardB, _ := s.ShardFromID(b.ID)
+		if err := s.RDB.XAdd(ctx, &redis.XAddArgs{Stream: s.Keys.Ledger(shardB, b.ID),
 			Values: []any{"amount", 5, "balance", 99, "kind", "bogus", "at", time.Now().UnixMilli()}}).Err(); err != nil {
 			t.Fatal(err)
 		}

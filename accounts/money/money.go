@@ -198,7 +198,7 @@ func (s *Store) LedgerPage(ctx context.Context, accountID, before string, limit 
 		msgs = msgs[:limit]
 		next = msgs[limit-1].ID
 	}
-	entries = make([]accounts.LedgerEntry, 0, len(msgs))
+	entries = make([]accounts.LedgerEntry, 0, len(msgs)+1)
 	for _, m := range msgs {
 		e, err := MoneyEntry(accountID, m)
 		if err != nil {
@@ -206,17 +206,33 @@ func (s *Store) LedgerPage(ctx context.Context, accountID, before string, limit 
 		}
 		entries = append(entries, e)
 	}
+	// A compacted ledger starts with its opening entry, older than every
+	// entry left in the stream: it ends the last page (a full page hands
+	// it to the next one).
+	if next == "" {
+		op, ok, err := s.ledgerOpening(ctx, shard, accountID)
+		if err != nil {
+			return nil, "", fmt.Errorf("ledger of %s: %w", accountID, err)
+		}
+		if ok && (before == "" || entryIDLess(op.ID, before)) {
+			if limit > 0 && len(entries) == limit {
+				next = entries[len(entries)-1].ID
+			} else {
+				entries = append(entries, op)
+			}
+		}
+	}
 	return entries, next, nil
 }
 
-// CompactLedger replaces the ledger entries of accountID dated before
-// `before` with one opening-balance entry (kind "opening") carrying their
-// sum and the running balance they end with, the actor who signed it off,
-// and the SHA-1 of the compacted entries; the entries after stay as they
-// are, so the ledger still sums to the balance. It returns how many entries
-// were compacted and their sum (0, 0 when fewer than two are that old). The
-// whole stream is rewritten in one script: meant for an operator's
-// occasional run, not a busy hour.
+// CompactLedger folds the ledger entries of accountID dated before
+// `before` into its opening balance, signed off by actor, and trims them
+// from the stream: the ledger then reads as one "opening" entry (the sum
+// so far, the running balance it ends at, the actor, and a SHA-1 chained
+// over every compaction's entries) followed by the later entries, and still
+// sums to the balance. It returns how many entries were folded and their
+// sum. One script, O(entries folded): it may run as often as wanted (the
+// housekeeping's retention.ledger does).
 func (s *Store) CompactLedger(ctx context.Context, accountID string, before time.Time, actor string) (int, int64, error) {
 	if actor == "" {
 		return 0, 0, accounts.Invalidf("actor: required: who signs the opening balance off")
@@ -225,14 +241,40 @@ func (s *Store) CompactLedger(ctx context.Context, accountID string, before time
 		return 0, 0, fmt.Errorf("compact ledger: %w", err)
 	}
 	shard, _ := s.ShardFromID(accountID)
-	key := s.Keys.Ledger(shard, accountID)
 	cut := strconv.FormatInt(before.UnixMilli(), 10) + "-0"
-	res, err := s.Run(ctx, ledgerCompactScript, []string{key, s.Keys.LedgerScratch(shard, accountID)}, cut, actor,
-		s.Now().UnixMilli(), "opening balance").Int64Slice()
+	res, err := s.Run(ctx, ledgerCompactScript, []string{s.Keys.Ledger(shard, accountID), s.Keys.LedgerOpening(shard, accountID)},
+		cut, actor, s.Now().UnixMilli()).Int64Slice()
 	if err != nil {
 		return 0, 0, fmt.Errorf("compact ledger of %s: %w", accountID, err)
 	}
 	return int(res[0]), res[1], nil
+}
+
+// ledgerOpening reads the opening entry of a compacted ledger (ok false
+// when it was never compacted).
+func (s *Store) ledgerOpening(ctx context.Context, shard int, accountID string) (e accounts.LedgerEntry, ok bool, err error) {
+	h, err := s.RDB.HGetAll(ctx, s.Keys.LedgerOpening(shard, accountID)).Result()
+	if err != nil || len(h) == 0 {
+		return e, false, err
+	}
+	num := func(k string) int64 { n, _ := strconv.ParseInt(h[k], 10, 64); return n }
+	return accounts.LedgerEntry{ID: h["upto"], AccountID: accountID, Amount: num("amount"), Balance: num("balance"),
+		Kind: "opening", Actor: h["actor"], At: time.UnixMilli(num("at")),
+		Ref: "opening balance: " + h["count"] + " entries up to " + h["upto"] + ", sha1 " + h["digest"]}, true, nil
+}
+
+// entryIDLess compares two stream entry ids ("<ms>-<seq>").
+func entryIDLess(a, b string) bool {
+	am, as, _ := strings.Cut(a, "-")
+	bm, bs, _ := strings.Cut(b, "-")
+	ams, _ := strconv.ParseUint(am, 10, 64)
+	bms, _ := strconv.ParseUint(bm, 10, 64)
+	if ams != bms {
+		return ams < bms
+	}
+	asq, _ := strconv.ParseUint(as, 10, 64)
+	bsq, _ := strconv.ParseUint(bs, 10, 64)
+	return asq < bsq
 }
 
 // MoneyEntry decodes one ledger stream entry.

@@ -37,12 +37,12 @@ func (sc *Script) Name() string { return sc.name }
 // only, keysFirst one key as their first argument. A command in neither list
 // fails the guard, so that a new command gets a deliberate entry.
 const (
-	keysAll   = "DEL EXISTS UNLINK MGET RENAME"
+	keysAll   = "DEL EXISTS UNLINK MGET"
 	keysFirst = "GET SET SETNX INCR INCRBY EXPIRE PEXPIRE PTTL TTL " +
 		"HGET HSET HSETNX HMGET HGETALL HDEL HEXISTS HINCRBY HLEN HVALS HKEYS " +
 		"SADD SREM SMEMBERS SISMEMBER SCARD " +
 		"ZADD ZREM ZRANGEBYSCORE ZREMRANGEBYSCORE ZCARD ZSCORE " +
-		"XADD XACK XDEL XLEN XRANGE LPUSH LTRIM LRANGE LLEN"
+		"XADD XACK XDEL XLEN XRANGE XTRIM LPUSH LTRIM LRANGE LLEN"
 )
 
 // guardPrelude is the Lua put before a script under the key guard, on one

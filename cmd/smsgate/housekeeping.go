@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/messages"
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/config"
@@ -30,8 +32,8 @@ type housekeeper struct {
 func newHousekeeper(store *redisstore.Store, ret config.Retention, holder string, log *slog.Logger, reg prometheus.Registerer) *housekeeper {
 	h := &housekeeper{store: store, ret: ret, holder: holder, log: log,
 		expired: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_daemon_expired_total",
-			Help: "Records removed past their retention (retention.*), by kind: message, reply, blocked."}, []string{"kind"})}
-	for _, k := range []string{"message", "reply", "blocked"} {
+			Help: "Records removed past their retention (retention.*), by kind: message, reply, blocked, ledger (entries folded into an opening balance)."}, []string{"kind"})}
+	for _, k := range []string{"message", "reply", "blocked", "ledger"} {
 		h.expired.WithLabelValues(k)
 	}
 	reg.MustRegister(h.expired)
@@ -78,4 +80,26 @@ func (h *housekeeper) round(ctx context.Context, now time.Time) {
 	if err != nil && ctx.Err() == nil {
 		h.log.WarnContext(ctx, "housekeeping", "err", err)
 	}
+	if keep := h.ret.Ledger.Std(); keep > 0 {
+		h.compactLedgers(ctx, now.Add(-keep))
+	}
+}
+
+// compactLedgers folds every account's ledger entries before cut into its
+// opening balance, signed off by "retention".
+func (h *housekeeper) compactLedgers(ctx context.Context, cut time.Time) {
+	ids, err := h.store.AllAccountIDs(ctx)
+	if err != nil {
+		h.log.WarnContext(ctx, "housekeeping: list accounts", "err", err)
+		return
+	}
+	folded := 0
+	for _, id := range ids {
+		n, _, err := h.store.CompactLedger(ctx, id, cut, "retention")
+		folded += n
+		if err != nil && !errors.Is(err, accounts.ErrNotFound) && ctx.Err() == nil {
+			h.log.WarnContext(ctx, "housekeeping: compact ledger", "account", id, "err", err)
+		}
+	}
+	h.expired.WithLabelValues("ledger").Add(float64(folded))
 }

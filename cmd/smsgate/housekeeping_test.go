@@ -19,6 +19,7 @@ import (
 func TestHousekeepingOnce(t *testing.T) {
 	g := startGateway(t, func(c *config.Config, _ *smsctest.Options) {
 		c.Retention.Messages = config.Duration(2 * time.Second)
+		c.Retention.Ledger = config.Duration(2 * time.Second)
 		c.Retention.Every = config.Duration(100 * time.Millisecond)
 	})
 	peer := g.startPeer(g.cfg.Redis.Addr) // default retention: 90 days, every 10 minutes
@@ -49,6 +50,15 @@ func TestHousekeepingOnce(t *testing.T) {
 	}
 	if m := peer.metric(`smsgate_daemon_expired_total{kind="message"}`); m != `smsgate_daemon_expired_total{kind="message"} 0` {
 		t.Errorf("the other instance's count: %q", m)
+	}
+	// The ledger: the top-up and the send folded into the opening balance,
+	// which still equals the balance.
+	g.waitFor("the ledger compacted", func() bool {
+		l, err := g.store.Ledger(ctx, g.sub.ID, 0)
+		return err == nil && len(l) == 1 && l[0].Kind == "opening"
+	})
+	if l, _ := g.store.Ledger(ctx, g.sub.ID, 0); l[0].Balance != 95 || l[0].Amount != 95 || l[0].Actor != "retention" || g.balance(g.sub.ID) != 95 {
+		t.Errorf("opening entry %+v, balance %d; want 95 both", l[0], g.balance(g.sub.ID))
 	}
 	if holder := g.rdb.Get(ctx, g.store.Keys.Lease("housekeeping")).Val(); holder == "" {
 		t.Error("no instance holds the housekeeping lease")
