@@ -159,7 +159,13 @@ type Retention struct {
 	// opening balance (signed off by "retention"); 0, the default, keeps
 	// every entry (compact by hand: smsgate admin ledger compact).
 	Ledger Duration `yaml:"ledger"`
-	Every  Duration `yaml:"every"` // how often the sweep runs (10m)
+	// Idempotency is how long a mail's Message-ID (or digest, or an API
+	// request's Idempotency-Key) recognises its retry (24h); ReceiptIndex
+	// how long a submitted part's SMSC id finds its message for a late
+	// receipt (7d). Both expire by Redis TTL.
+	Idempotency  Duration `yaml:"idempotency"`
+	ReceiptIndex Duration `yaml:"receipt_index"`
+	Every        Duration `yaml:"every"` // how often the sweep runs (10m)
 }
 
 // Cluster lists nodes of a Redis Cluster (any of its masters or replicas;
@@ -406,7 +412,8 @@ func Default() *Config {
 		DNS:      DNS{Timeout: Seconds(5), CacheTTL: Seconds(300), NegativeCacheTTL: Seconds(60)},
 		Shutdown: Shutdown{Timeout: Seconds(30)},
 		Retention: Retention{Messages: Duration(90 * 24 * time.Hour), Inbox: Duration(90 * 24 * time.Hour),
-			Blocked: Duration(90 * 24 * time.Hour), Every: Duration(10 * time.Minute)},
+			Blocked: Duration(90 * 24 * time.Hour), Every: Duration(10 * time.Minute),
+			Idempotency: Duration(24 * time.Hour), ReceiptIndex: Duration(7 * 24 * time.Hour)},
 	}
 }
 

@@ -160,6 +160,8 @@ func (c *Config) validateGeneral(v *checker) {
 		}
 	}
 	v.positive("retention.every", c.Retention.Every)
+	v.positive("retention.idempotency", c.Retention.Idempotency)
+	v.positive("retention.receipt_index", c.Retention.ReceiptIndex)
 	if r.MemoryHigh < 0 || r.MemoryHigh >= 1 {
 		v.add("redis.memory_high", "must be a share of maxmemory below 1, like 0.9, or 0 to turn the check off (got %g)", r.MemoryHigh)
 	}

@@ -93,7 +93,7 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	idem := "0"
 	keys[4] = keys[0] // unused placeholder; keeps KEYS positions fixed
 	if req.IdempotencyKey != "" {
-		idem = "1"
+		idem = strconv.FormatInt(max(1, int64(s.IdempotencyTTL/time.Second)), 10) // the key's lifetime
 		sum := sha256.Sum256([]byte(req.IdempotencyKey))
 		keys[4] = s.Keys.Idempotency(shard, req.AccountID, hex.EncodeToString(sum[:]))
 	}

@@ -19,11 +19,9 @@ import (
 // QueueGroup is the consumer group of every shard's queue stream.
 const QueueGroup = "dispatch"
 
-// Conversation and SMSC-id index lifetimes.
-const (
-	queueSMSCTTL = 7 * 24 * time.Hour
-	queueConvTTL = 30 * 24 * time.Hour
-)
+// queueConvTTL is how long a conversation finds its last message for a
+// reply. (The SMSC-id index lives DB.ReceiptIndexTTL.)
+const queueConvTTL = 30 * 24 * time.Hour
 
 // EnsureGroups creates the consumer group on every shard's queue, creating
 // the streams if needed; existing groups are left alone. A new group starts
@@ -197,7 +195,7 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 			}
 			ref := smscRef(b.Entry.MessageID, b.AccountID, b.CreatedAt)
 			for _, id := range b.SMSCIDs {
-				pipe.Set(ctx, s.Keys.SMSCMessage(b.Link, id), ref, queueSMSCTTL)
+				pipe.Set(ctx, s.Keys.SMSCMessage(b.Link, id), ref, s.ReceiptIndexTTL)
 			}
 			to := b.To
 			if c := tos[i]; c != nil {

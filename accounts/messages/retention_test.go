@@ -1,12 +1,15 @@
 package messages_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/messages"
+	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/accounts/storetest"
 )
 
@@ -83,5 +86,36 @@ func TestExpireOld(t *testing.T) {
 	// Kept for ever: nothing goes, however old.
 	if none, err := s.ExpireOld(ctx, messages.Retention{}, now.Add(1000*24*time.Hour)); err != nil || none != (messages.Expired{}) {
 		t.Errorf("retention 0: %+v, %v", none, err)
+	}
+}
+
+// TestRetentionTTLs: a submission's idempotency key and a submitted part's
+// SMSC-id index live as long as the store is told (retention.idempotency,
+// retention.receipt_index).
+func TestRetentionTTLs(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.New(t, redisstore.Options{IdempotencyTTL: 90 * time.Second, ReceiptIndexTTL: 45 * time.Minute})
+	a := storetest.AcceptTestAccount(t, s, 100)
+	key := "<ttl@example.com>"
+	if _, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, IdempotencyKey: key,
+		Messages: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}}); err != nil {
+		t.Fatal(err)
+	}
+	shard, _ := s.ShardFromID(a.ID)
+	sum := sha256.Sum256([]byte(key))
+	if ttl := s.RDB.TTL(ctx, s.Keys.Idempotency(shard, a.ID, hex.EncodeToString(sum[:]))).Val(); ttl <= 80*time.Second || ttl > 90*time.Second {
+		t.Errorf("idempotency key TTL %v, want 90s", ttl)
+	}
+	e := storetest.QueueTestRead(t, s, "w1", 1)[0]
+	if err := s.MarkSubmitted(ctx, []accounts.Submitted{{Entry: e, Link: "l1", SMSCIDs: []string{"ABC1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	var idx []string
+	_ = s.ScanKeys(ctx, s.Keys.SMSCMessage("l1", "*"), func(k string) error { idx = append(idx, k); return nil })
+	if len(idx) != 1 {
+		t.Fatalf("SMSC-id index keys %v", idx)
+	}
+	if ttl := s.RDB.TTL(ctx, idx[0]).Val(); ttl <= 44*time.Minute || ttl > 45*time.Minute {
+		t.Errorf("SMSC-id index TTL %v, want 45m", ttl)
 	}
 }

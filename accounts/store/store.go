@@ -57,6 +57,11 @@ type Options struct {
 	// ReplicaAckTimeout (default 1s). 0: confirmed once the master has it.
 	MinReplicasAck    int
 	ReplicaAckTimeout time.Duration
+	// IdempotencyTTL is how long a submission's idempotency key (its
+	// Message-ID, digest or Idempotency-Key) recognises a retry: 24h by
+	// default. ReceiptIndexTTL is how long a submitted part's SMSC id finds
+	// its message for a late receipt: 7 days by default.
+	IdempotencyTTL, ReceiptIndexTTL time.Duration
 }
 
 // DB is the Redis client, keyspace and script runner that every area store
@@ -81,6 +86,9 @@ type DB struct {
 	replicaWait time.Duration
 
 	memory *memoryGate // WatchMemory's last measure, for CheckStorage
+
+	// IdempotencyTTL and ReceiptIndexTTL are Options', defaults applied.
+	IdempotencyTTL, ReceiptIndexTTL time.Duration
 }
 
 // NewDB returns a DB over rdb.
@@ -99,7 +107,8 @@ func NewDB(rdb redis.UniversalClient, opts Options) *DB {
 	}
 	return &DB{RDB: rdb, Keys: keyspace.Space{Prefix: opts.Prefix, Shards: opts.Shards}, Now: opts.Now,
 		PasswordCost: opts.PasswordCost, PasswordWork: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
-		memory:   &memoryGate{},
+		memory:         &memoryGate{},
+		IdempotencyTTL: cmp.Or(opts.IdempotencyTTL, 24*time.Hour), ReceiptIndexTTL: cmp.Or(opts.ReceiptIndexTTL, 7*24*time.Hour),
 		Quotas:   opts.Quotas.Or(accounts.DefaultQuotas()),
 		keyGuard: opts.KeyGuard, onScript: opts.OnScript,
 		minReplicas: opts.MinReplicasAck, replicaWait: cmp.Or(opts.ReplicaAckTimeout, time.Second)}

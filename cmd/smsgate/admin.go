@@ -64,7 +64,8 @@ func openStore(path string) (*redisstore.Store, func(), error) {
 		return nil, nil, err
 	}
 	s := redisstore.New(rdb, redisstore.Options{Shards: cfg.Redis.EffectiveShards(), Quotas: cfg.Quotas,
-		MinReplicasAck: cfg.Redis.MinReplicasAck, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout.Std()})
+		MinReplicasAck: cfg.Redis.MinReplicasAck, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout.Std(),
+		IdempotencyTTL: cfg.Retention.Idempotency.Std(), ReceiptIndexTTL: cfg.Retention.ReceiptIndex.Std()})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := s.PinShards(ctx); err != nil {

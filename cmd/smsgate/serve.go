@@ -124,7 +124,8 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	reg.MustRegister(newPoolCollector(rdb))
 	shards := cfg.Redis.EffectiveShards()
 	store := redisstore.New(rdb, redisstore.Options{Shards: shards, Quotas: cfg.Quotas,
-		MinReplicasAck: cfg.Redis.MinReplicasAck, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout.Std()})
+		MinReplicasAck: cfg.Redis.MinReplicasAck, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout.Std(),
+		IdempotencyTTL: cfg.Retention.Idempotency.Std(), ReceiptIndexTTL: cfg.Retention.ReceiptIndex.Std()})
 	if err := waitLoaded(ctx, store, logger); err != nil {
 		return fmt.Errorf("redis %s: %w", cfg.Redis.Target(), err)
 	}

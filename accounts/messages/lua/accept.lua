@@ -21,7 +21,8 @@
 --       then (n = message count) 13 + n the per-minute limit counter
 --       (P:{sN}:limm:<acct>:<minute>), 14 + n the daily limit counter
 --       (P:{sN}:limd:<acct>:<day>); see the limits block below.
--- ARGV: 1 now (unix ms), 2 message count, 3 idempotency flag '1'/'0',
+-- ARGV: 1 now (unix ms), 2 message count, 3 the idempotency key's lifetime
+--       in seconds ('0': the request has no idempotency key),
 --       4 account id, 5 the parent id the keys were built for ('' for none),
 --       then 9 fields per message:
 --       id, sender, mail_id, source, to, text, coding, parts, price;
@@ -140,12 +141,12 @@ local function acceptOne(kk, ka)
   -- since. The key is set here, with the ids this request will queue, in
   -- the same call that finds a replay (SET NX GET); a request refused below
   -- has it removed again (the loop at the end of the script).
-  if ARGV[ka + 3] == '1' then
+  if ARGV[ka + 3] ~= '0' then
     local sent = {}
     for i = 1, n do
       if not blocked[i] then sent[#sent + 1] = ARGV[ka + 5 + (i - 1) * 9 + 1] end
     end
-    local ids = redis.call('SET', KEYS[kk + 5], table.concat(sent, ','), 'NX', 'GET', 'EX', 86400)
+    local ids = redis.call('SET', KEYS[kk + 5], table.concat(sent, ','), 'NX', 'GET', 'EX', tonumber(ARGV[ka + 3]))
     if ids then return {'dup', ids, bal} end
     idemSet = KEYS[kk + 5]
   end
