@@ -21,11 +21,16 @@
 # smtp-source over reused sessions (Debian's postfix package, installed when
 # missing), the accept rate an SMTP listener can reach here.
 #   C=50 ./scripts/bench.sh backlog
+# Soak: RATE msgs/s (500) for DURATION seconds (600) to RECIPIENTS numbers
+# (10,000), every record kept KEEP (in seconds, 60s: messages, replies, blocked log,
+# ledger entries, idempotency and SMSC-id keys; the sweep every 10s); Redis
+# memory and key count printed every 10 s, then the growth after warm-up.
+#   ./scripts/bench.sh soak
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 MODE=${1:-single}
-case "$MODE" in single | compare | backlog) ;; *) echo "usage: $0 [compare|backlog]" >&2; exit 2 ;; esac
+case "$MODE" in single | compare | backlog | soak) ;; *) echo "usage: $0 [compare|backlog|soak]" >&2; exit 2 ;; esac
 need_go
 need_pkgs redis-server:redis-server curl:curl
 export PATH="$PATH:/usr/sbin"
@@ -70,6 +75,7 @@ http: {listen: "127.0.0.1:18080"}
 dispatch: {default_source: "61480000000", workers: ${WORKERS:-256}, batch: ${BATCH:-500}}
 links:
   - {name: bench, addr: "127.0.0.1:12775", system_id: smsgate, password: x, window: ${WINDOW:-200}, reconnect_max: 1s}
+${EXTRA_YAML:-}
 YAML
 	for i in $(seq 100); do [ -S "$G/redis.sock" ] && break; sleep 0.05; done
 	# PROFILE=slowlog: every command's duration, to weigh each script.
@@ -214,6 +220,36 @@ if [ "$MODE" = backlog ]; then
 		pf = n / (t1 - t0)
 		printf "postfix smtp-sink   %.0f msgs/s accepted (smtp-source, %d reused sessions)\n", pf, '"$C"'
 		printf "smsgate / smtp-sink %.0f%% of the listener limit\n", 100 * sm / pf }'
+	exit 0
+fi
+
+if [ "$MODE" = soak ]; then
+	RATE=${RATE:-500} DURATION=${DURATION:-600} KEEP=${KEEP:-60s} RECIPIENTS=${RECIPIENTS:-10000}
+	N=$((RATE * DURATION))
+	EXTRA_YAML="retention: {messages: $KEEP, inbox: $KEEP, blocked: $KEEP, ledger: $KEEP, idempotency: $KEEP, receipt_index: $KEEP, every: 10s}"
+	echo "soak: $RATE msgs/s for ${DURATION}s to $RECIPIENTS numbers, every record kept $KEEP, appendfsync=$FSYNC on $(nproc) cores"
+	start_gateway "$FSYNC"
+	mem() { redis-cli -s "$G/redis.sock" info memory | tr -d '\r' | sed -n 's/^used_memory:\([0-9]*\)/\1/p'; }
+	bin/smsgate-bench -smtp 127.0.0.1:12525 -sim http://127.0.0.1:12776 -metrics http://127.0.0.1:18080/metrics \
+		-from bench@example.com -domain sms.example.com -n "$N" -c "$C" -rate "$RATE" -recipients "$RECIPIENTS" -wait 5m \
+		-pids "smsgate=$gw_pid,redis=$redis_pid,smsc-sim=$sim_pid" >"$D/soak.txt" &
+	bench=$!
+	t0=$(date +%s)
+	: >"$D/soak-mem.txt"
+	while kill -0 "$bench" 2>/dev/null; do
+		sleep 10
+		t=$(( $(date +%s) - t0 ))
+		awk -v t="$t" -v m="$(mem)" -v k="$(redis-cli -s "$G/redis.sock" dbsize)" \
+			'BEGIN { printf "t=%4ds used_memory=%6.1f MB keys=%7d\n", t, m / 1048576, k }' | tee -a "$D/soak-mem.txt"
+	done
+	wait "$bench" || true
+	grep -v '^RESULT' "$D/soak.txt"
+	# Growth after warm-up (twice KEEP plus a sweep): flat means the
+	# retention removes as much as the load adds.
+	awk -v keep="${KEEP%s}" '{ split($1, a, "="); t = a[2] + 0; split($2, b, "="); m = b[2] + 0
+		if (t > 2 * keep + 20) { if (!n++) { t1 = t; m1 = m }; t2 = t; m2 = m; if (m > mx) mx = m; if (!mn || m < mn) mn = m } }
+		END { if (n > 1) printf "after warm-up (t=%ds..%ds): %.1f MB -> %.1f MB (%+.2f MB/min), range %.1f..%.1f MB\n",
+			t1, t2, m1, m2, 60 * (m2 - m1) / (t2 - t1), mn, mx }' "$D/soak-mem.txt"
 	exit 0
 fi
 

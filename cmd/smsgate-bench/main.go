@@ -53,6 +53,7 @@ func run() int {
 	phase := flag.String("phase", "all", "all: send and wait for delivery; accept: only send (a backlog, links down), sampling memory; drain: send nothing, wait until the simulator has -n submits")
 	pipelining := flag.Bool("pipelining", true, "pipeline MAIL, RCPT and DATA (RFC 2920) as Postfix and Exchange do; false: wait for each reply (go-smtp's client)")
 	rate := flag.Float64("rate", 0, "paced mode: send at this many msgs/s in all (0: as fast as the gateway takes them)")
+	recipients := flag.Int("recipients", 0, "cycle over this many recipient numbers, as staff write to the same contacts (0: a new number per mail)")
 	flag.Parse()
 	var kdlr *dlrCounter
 	if *kannel != "" {
@@ -180,7 +181,7 @@ func run() int {
 						return
 					}
 					pace(i)
-					to, body := benchMail(*from, *domain, start, i)
+					to, body := benchMail(*from, *domain, start, i, *recipients)
 					t0 := time.Now()
 					sent[i] = t0
 					if err := cl.send(*from, to, body); err != nil {
@@ -208,7 +209,7 @@ func run() int {
 					return
 				}
 				pace(i)
-				to, body := benchMail(*from, *domain, start, i)
+				to, body := benchMail(*from, *domain, start, i, *recipients)
 				t0 := time.Now()
 				sent[i] = t0
 				if err := cl.SendMail(*from, []string{to}, strings.NewReader(body)); err != nil {
@@ -318,9 +319,14 @@ func run() int {
 	return 0
 }
 
-// benchMail returns message i's recipient and mail.
-func benchMail(from, domain string, start time.Time, i int) (to, body string) {
-	to = fmt.Sprintf("0412%06d@%s", i, domain)
+// benchMail returns message i's recipient (one of the first `recipients`
+// numbers when that is positive) and mail.
+func benchMail(from, domain string, start time.Time, i, recipients int) (to, body string) {
+	num := i
+	if recipients > 0 {
+		num = i % recipients
+	}
+	to = fmt.Sprintf("0412%06d@%s", num, domain)
 	body = fmt.Sprintf("From: %s\r\nTo: %s\r\nSubject: bench\r\nMessage-ID: <b%d.%d@bench>\r\n\r\nbench %d\r\n",
 		from, to, start.UnixNano(), i, i)
 	return to, body
