@@ -180,15 +180,7 @@ func faultRun(t *testing.T, f redisFault, phase string) {
 		}
 		return true
 	})
-	seen := map[string]int{}
-	for _, m := range g.sim.Messages() {
-		seen[m.Text]++
-	}
-	for text, k := range seen {
-		if k != 1 {
-			t.Errorf("%q sent %d times", text, k)
-		}
-	}
+	g.checkSentOnce()
 	live.waitFor("/readyz ready", func() bool {
 		resp, err := http.Get("http://" + live.httpAddr + "/readyz")
 		if err != nil {

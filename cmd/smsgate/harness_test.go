@@ -254,3 +254,19 @@ func (g *gateway) do(method, path, body string) (int, string) {
 func smsMO(src, dst, text string) smsctest.MO { return smsctest.MO{Source: src, Dest: dst, Text: text} }
 
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
+
+// checkSentOnce fails the test for each text the simulator got more than
+// once, and returns how many different texts it got.
+func (g *gateway) checkSentOnce() int {
+	g.t.Helper()
+	seen := map[string]int{}
+	for _, m := range g.sim.Messages() {
+		seen[m.Text]++
+	}
+	for text, k := range seen {
+		if k != 1 {
+			g.t.Errorf("%q sent %d times", text, k)
+		}
+	}
+	return len(seen)
+}

@@ -136,3 +136,68 @@ func (c *Cluster) AddReplica(t testing.TB, i int) *Server {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// MoveSlot migrates hash slot `slot` from master `from` to master `to` the
+// way redis-cli --cluster reshard does (SETSLOT IMPORTING and MIGRATING,
+// MIGRATE of its keys in batches, SETSLOT NODE on every master), waiting
+// pause between batches so that clients meet the slot half-moved (ASK
+// redirections, TRYAGAIN for multi-key commands).
+func (c *Cluster) MoveSlot(t testing.TB, slot, from, to int, batch int, pause time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	src, dst := c.Servers[from].Client(t), c.Servers[to].Client(t)
+	srcID, err := src.ClusterMyID(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dstID, err := dst.ClusterMyID(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("redistest: move slot %d: %v", slot, err)
+		}
+	}
+	must(dst.Do(ctx, "cluster", "setslot", slot, "importing", srcID).Err())
+	must(src.Do(ctx, "cluster", "setslot", slot, "migrating", dstID).Err())
+	host, port, _ := net.SplitHostPort(c.Addrs[to])
+	for {
+		keys, err := src.ClusterGetKeysInSlot(ctx, slot, batch).Result()
+		must(err)
+		if len(keys) == 0 {
+			break
+		}
+		args := []any{"migrate", host, port, "", 0, 5000, "keys"}
+		for _, k := range keys {
+			args = append(args, k)
+		}
+		must(src.Do(ctx, args...).Err())
+		time.Sleep(pause) // the half-moved window, on purpose
+	}
+	for _, s := range c.Servers {
+		if err := s.Client(t).Do(ctx, "cluster", "setslot", slot, "node", dstID).Err(); err != nil &&
+			!strings.Contains(err.Error(), "not a master") {
+			t.Fatalf("redistest: SETSLOT %d NODE on %s: %v", slot, s, err)
+		}
+	}
+}
+
+// MasterOf returns the index in Servers of the master serving key.
+func (c *Cluster) MasterOf(t testing.TB, key string) int {
+	t.Helper()
+	ctx := context.Background()
+	slot, err := c.Servers[0].Client(t).ClusterKeySlot(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range c.Servers {
+		lo, hi := i*16384/len(c.Servers), (i+1)*16384/len(c.Servers)-1
+		if int(slot) >= lo && int(slot) <= hi {
+			return i
+		}
+	}
+	t.Fatalf("redistest: slot %d of %s has no master", slot, key)
+	return -1
+}
