@@ -246,10 +246,13 @@ if [ "$MODE" = soak ]; then
 	grep -v '^RESULT' "$D/soak.txt"
 	# Growth after warm-up (twice KEEP plus a sweep): flat means the
 	# retention removes as much as the load adds.
-	awk -v keep="${KEEP%s}" '{ split($1, a, "="); t = a[2] + 0; split($2, b, "="); m = b[2] + 0
-		if (t > 2 * keep + 20) { if (!n++) { t1 = t; m1 = m }; t2 = t; m2 = m; if (m > mx) mx = m; if (!mn || m < mn) mn = m } }
-		END { if (n > 1) printf "after warm-up (t=%ds..%ds): %.1f MB -> %.1f MB (%+.2f MB/min), range %.1f..%.1f MB\n",
-			t1, t2, m1, m2, 60 * (m2 - m1) / (t2 - t1), mn, mx }' "$D/soak-mem.txt"
+	awk -v keep="${KEEP%s}" -v dur="$DURATION" '{ line = $0; gsub(/= +/, "=", line); split(line, f, " ")
+		split(f[1], a, "="); t = a[2] + 0; split(f[2], b, "="); m = b[2] + 0; split(f[4], c, "="); k = c[2] + 0
+		if (t > 2 * keep + 20 && t <= dur) { n++; st += t; sm += m; sk += k; stt += t * t; stm += t * m; stk += t * k
+			if (!mn || m < mn) mn = m; if (m > mx) mx = m; if (!t1) t1 = t; t2 = t } }
+		END { if (n > 2) { d = n * stt - st * st
+			printf "after warm-up (t=%ds..%ds, %d samples): Redis memory %.1f..%.1f MB, trend %+.2f MB/min; keys trend %+.0f/min (least squares)\n",
+				t1, t2, n, mn, mx, 60 * (n * stm - st * sm) / d, 60 * (n * stk - st * sk) / d } }' "$D/soak-mem.txt"
 	exit 0
 fi
 
