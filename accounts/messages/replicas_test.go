@@ -2,7 +2,6 @@ package messages_test
 
 import (
 	"errors"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,12 +21,7 @@ import (
 // retry is recognised by the Message-ID's idempotency key), while a
 // refusal stays a refusal.
 func TestAcceptWaitsForReplicas(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := redistest.FreePort(t)
 	master := redistest.StartServer(t, redistest.Options{Port: port})
 	replica := redistest.StartServer(t, redistest.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(port)}})
 	rdb := master.Client(t)
@@ -55,7 +49,7 @@ func TestAcceptWaitsForReplicas(t *testing.T) {
 	}
 	replica.Stop()
 	start := time.Now()
-	_, err = send("<2@a.example>")
+	_, err := send("<2@a.example>")
 	if !errors.Is(err, accounts.ErrNotReplicated) {
 		t.Fatalf("with the replica gone: %v, want ErrNotReplicated", err)
 	}

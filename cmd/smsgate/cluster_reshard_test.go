@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,44 +37,13 @@ func TestClusterReshardUnderLoad(t *testing.T) {
 
 	const clients, perClient = 2, 40
 	rcpt := "0412345678@" + smsDomain
-	var accepted, refusals atomic.Int64
-	moving := make(chan struct{})
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for cl := range clients {
-		wg.Go(func() {
-			for i := range perClient {
-				body := fmt.Sprintf("From: alice@example.com\r\nTo: %s\r\nMessage-ID: <r%d.%d@example.com>\r\nSubject: x\r\n\r\nmail %d of client %d\r\n",
-					rcpt, cl, i, i, cl)
-				for try := 0; ; try++ {
-					err := sendOnce(g.smtpAddr, rcpt, body)
-					if err == nil {
-						break
-					}
-					refusals.Add(1)
-					if try == 100 {
-						errs <- fmt.Errorf("mail %d of client %d: still refused: %w", i, cl, err)
-						return
-					}
-					time.Sleep(50 * time.Millisecond) // an MTA's retry, much shortened
-				}
-				if accepted.Add(1) == clients*perClient/4 {
-					close(moving)
-				}
-			}
-		})
-	}
-	select {
-	case <-moving:
-	case <-time.After(e2eWait):
-		t.Fatal("no mail accepted")
-	}
+	load := startMTALoad(g, rcpt, clients, perClient, 100, 50*time.Millisecond, func(cl, i int) string {
+		return fmt.Sprintf("From: alice@example.com\r\nTo: %s\r\nMessage-ID: <r%d.%d@example.com>\r\nSubject: x\r\n\r\nmail %d of client %d\r\n",
+			rcpt, cl, i, i, cl)
+	})
+	load.waitQuarter(t)
 	c.MoveSlot(t, int(slot), from, to, 3, 30*time.Millisecond)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	load.wait(t)
 	nFrom := c.Servers[from].Client(t).ClusterCountKeysInSlot(ctx, int(slot)).Val()
 	nTo := c.Servers[to].Client(t).ClusterCountKeysInSlot(ctx, int(slot)).Val()
 	if nFrom != 0 || nTo == 0 {
@@ -107,5 +74,5 @@ func TestClusterReshardUnderLoad(t *testing.T) {
 	if b := storetest.CheckLedger(t, g.store, g.sub.ID, true); b != 1000-5*n {
 		t.Errorf("balance %d, want %d", b, 1000-5*n)
 	}
-	t.Logf("slot %d moved from master %d to %d under load: %d mails, %d refusals retried", slot, from, to, n, refusals.Load())
+	t.Logf("slot %d moved from master %d to %d under load: %d mails, %d refusals retried", slot, from, to, n, load.refusals.Load())
 }

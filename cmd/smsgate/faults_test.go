@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/config"
+	"github.com/smsgate/smsgate/internal/redistest"
 	"github.com/smsgate/smsgate/smpp/smsctest"
 )
 
@@ -43,7 +43,7 @@ var redisFaults = []redisFault{
 		clear: func(t *testing.T, g *gateway) { configSet(t, g, "stop-writes-on-bgsave-error", "no") }},
 	{name: "READONLY", // demoted to a replica of a master that is not there
 		inject: func(t *testing.T, g *gateway) {
-			if err := g.rdb.Do(context.Background(), "replicaof", "127.0.0.1", strconv.Itoa(freePort(t))).Err(); err != nil {
+			if err := g.rdb.Do(context.Background(), "replicaof", "127.0.0.1", strconv.Itoa(redistest.FreePort(t))).Err(); err != nil {
 				t.Fatal(err)
 			}
 		},
@@ -86,16 +86,6 @@ func configSet(t *testing.T, g *gateway, k, v string) {
 	if err := g.rdb.ConfigSet(context.Background(), k, v).Err(); err != nil {
 		t.Fatalf("CONFIG SET %s %s: %v", k, v, err)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // TestRedisFaults (issue 12, item 3): Redis refuses work (OOM, MISCONF,

@@ -41,57 +41,25 @@ func TestRedisFrozenMidLoad(t *testing.T) {
 	}
 	const clients, perClient = 4, 25
 	rcpt := "0412345678@" + smsDomain
-	var accepted, refusals atomic.Int64
-	frozen := make(chan struct{})
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for c := range clients {
-		wg.Go(func() {
-			for i := range perClient {
-				text := fmt.Sprintf("mail %d of client %d", i, c)
-				body := "From: alice@example.com\r\nTo: " + rcpt + "\r\nDate: Sat, 05 Dec 2026 09:00:00 +1000\r\n"
-				if i%2 == 0 { // half of them without a Message-ID
-					body += fmt.Sprintf("Message-ID: <%d.%d@example.com>\r\n", c, i)
-				}
-				body += "Subject: hello\r\n\r\n" + text + "\r\n"
-				for try := 0; ; try++ {
-					err := sendOnce(g.smtpAddr, rcpt, body)
-					if err == nil {
-						break
-					}
-					refusals.Add(1)
-					if try == 60 {
-						errs <- fmt.Errorf("%s: still refused after %d tries: %w", text, try, err)
-						return
-					}
-					time.Sleep(100 * time.Millisecond) // an MTA's retry, much shortened
-				}
-				if accepted.Add(1) == clients*perClient/4 {
-					close(frozen) // a quarter through: freeze Redis
-				}
-			}
-		})
-	}
-	select {
-	case <-frozen:
-	case <-time.After(e2eWait):
-		t.Fatal("no mail accepted")
-	}
+	load := startMTALoad(g, rcpt, clients, perClient, 60, 100*time.Millisecond, func(c, i int) string {
+		body := "From: alice@example.com\r\nTo: " + rcpt + "\r\nDate: Sat, 05 Dec 2026 09:00:00 +1000\r\n"
+		if i%2 == 0 { // half of them without a Message-ID
+			body += fmt.Sprintf("Message-ID: <%d.%d@example.com>\r\n", c, i)
+		}
+		return body + "Subject: hello\r\n\r\n" + fmt.Sprintf("mail %d of client %d", i, c) + "\r\n"
+	})
+	load.waitQuarter(t) // a quarter through: freeze Redis
 	if err := g.redis.Freeze(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("frozen at %d accepted", accepted.Load())
+	t.Logf("frozen at %d accepted", load.accepted.Load())
 	time.Sleep(4 * time.Second) // the stall itself, past the client's retries of reads: nothing to await
-	t.Logf("thawed at %d accepted, %d refusals", accepted.Load(), refusals.Load())
+	t.Logf("thawed at %d accepted, %d refusals", load.accepted.Load(), load.refusals.Load())
 	if err := g.redis.Thaw(); err != nil {
 		t.Fatal(err)
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if refusals.Load() == 0 {
+	load.wait(t)
+	if load.refusals.Load() == 0 {
 		t.Fatal("no mail was refused while Redis was frozen: the stall was not exercised")
 	}
 
@@ -107,7 +75,65 @@ func TestRedisFrozenMidLoad(t *testing.T) {
 	if b := g.balance(g.sub.ID); b != 1000-5*n {
 		t.Errorf("balance %d, want %d (each mail charged once)", b, 1000-5*n)
 	}
-	t.Logf("%d mails, %d refusals (451 or a timeout) retried", n, refusals.Load())
+	t.Logf("%d mails, %d refusals (451 or a timeout) retried", n, load.refusals.Load())
+}
+
+// mtaLoad is mail sent by several clients at once, each mail sent again
+// after a pause until it is answered 250, as an MTA retries a deferral.
+type mtaLoad struct {
+	wg                 sync.WaitGroup
+	errs               chan error
+	accepted, refusals atomic.Int64
+	quarter            chan struct{} // closed once a quarter of the mails are accepted
+}
+
+// startMTALoad sends clients x perClient mails to rcpt, mail i of client c
+// being body(c, i), each tried at most tries times, pause apart.
+func startMTALoad(g *gateway, rcpt string, clients, perClient, tries int, pause time.Duration, body func(c, i int) string) *mtaLoad {
+	l := &mtaLoad{errs: make(chan error, clients), quarter: make(chan struct{})}
+	for c := range clients {
+		l.wg.Go(func() {
+			for i := range perClient {
+				for try := 0; ; try++ {
+					err := sendOnce(g.smtpAddr, rcpt, body(c, i))
+					if err == nil {
+						break
+					}
+					l.refusals.Add(1)
+					if try == tries {
+						l.errs <- fmt.Errorf("mail %d of client %d: still refused after %d tries: %w", i, c, try, err)
+						return
+					}
+					time.Sleep(pause) // an MTA's retry, much shortened
+				}
+				if l.accepted.Add(1) == int64(clients*perClient/4) {
+					close(l.quarter)
+				}
+			}
+		})
+	}
+	return l
+}
+
+// waitQuarter waits until a quarter of the mails are accepted.
+func (l *mtaLoad) waitQuarter(t *testing.T) {
+	t.Helper()
+	select {
+	case <-l.quarter:
+	case <-time.After(e2eWait):
+		t.Fatal("no mail accepted")
+	}
+}
+
+// wait waits for every client to end and fails the test for each mail
+// never accepted.
+func (l *mtaLoad) wait(t *testing.T) {
+	t.Helper()
+	l.wg.Wait()
+	close(l.errs)
+	for err := range l.errs {
+		t.Error(err)
+	}
 }
 
 // sendOnce sends one mail on a new connection and reports any failure,

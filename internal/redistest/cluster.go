@@ -31,14 +31,9 @@ func StartCluster(t testing.TB, masters int) *Cluster {
 	}
 	c := &Cluster{}
 	for range masters {
-		port, bus := freePort(t), freePort(t)
-		s := StartServer(t, Options{Port: port, Args: []string{
-			"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(bus),
-			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
-		}})
-		s.bus = bus
+		s, addr := startNode(t)
 		c.Servers = append(c.Servers, s)
-		c.Addrs = append(c.Addrs, "127.0.0.1:"+strconv.Itoa(port))
+		c.Addrs = append(c.Addrs, addr)
 	}
 	ctx := context.Background()
 	deadline := time.Now().Add(30 * time.Second)
@@ -81,8 +76,21 @@ func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
 	return cc
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t testing.TB) int {
+// startNode starts one redis-server in cluster mode on free loopback
+// ports (its bus port named) and returns it with its host:port.
+func startNode(t testing.TB) (*Server, string) {
+	t.Helper()
+	port, bus := FreePort(t), FreePort(t)
+	s := StartServer(t, Options{Port: port, Args: []string{
+		"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(bus),
+		"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
+	}})
+	s.bus = bus
+	return s, "127.0.0.1:" + strconv.Itoa(port)
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -98,11 +106,7 @@ func freePort(t testing.TB) int {
 func (c *Cluster) AddReplica(t testing.TB, i int) *Server {
 	t.Helper()
 	ctx := context.Background()
-	port, bus := freePort(t), freePort(t)
-	s := StartServer(t, Options{Port: port, Args: []string{
-		"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(bus),
-		"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
-	}})
+	s, _ := startNode(t)
 	rc, mc := s.Client(t), c.Servers[i].Client(t)
 	masterID, err := mc.ClusterMyID(ctx).Result()
 	if err != nil {

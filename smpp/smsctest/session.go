@@ -305,10 +305,6 @@ func (s *Server) sendReceipt(from *session, pt part, idn uint64) {
 		pdutlv.TagReceiptedMessageID: pdutlv.CString(rid),
 		pdutlv.Tag(0x0427):           []byte{stateOf(pt.stat)},
 	}
-	if _, err := deliverPDU(0, pt.dst, pt.src, 0x04, smpp.CodingGSM7, []byte(text), tlv); err != nil {
-		s.log.Error("encode receipt", "err", err)
-		return
-	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -344,6 +340,7 @@ func (s *Server) deliverReceipt(from *session, pt part, text string, tlv pdutlv.
 		seq := c.nextSeq()
 		b, err := deliverPDU(seq, pt.dst, pt.src, 0x04, smpp.CodingGSM7, []byte(text), tlv)
 		if err != nil {
+			s.log.Error("encode receipt", "err", err)
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
