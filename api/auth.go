@@ -515,3 +515,108 @@ func (a action) String() string {
 	}
 	return "do this"
 }
+
+// name is the action's name in GET /v1/me's "may" lists: what the web
+// console (and any other client) reads to show only what the caller may do.
+// The names are stable: clients depend on them.
+func (a action) name() string {
+	switch a {
+	case actRead:
+		return "read"
+	case actManage:
+		return "manage"
+	case actPrice:
+		return "price"
+	case actFinance:
+		return "finance"
+	case actCreateSub:
+		return "create_sub"
+	case actProfile:
+		return "profile"
+	case actSettings:
+		return "settings"
+	case actRegistrations:
+		return "registrations"
+	case actKeys:
+		return "keys"
+	case actWebhooks:
+		return "webhooks"
+	case actUsersView:
+		return "users_view"
+	case actUsersManage:
+		return "users_manage"
+	case actPermissionsSelf:
+		return "permissions_self"
+	case actPermissionsGrant:
+		return "permissions_grant"
+	case actSubStatus:
+		return "sub_status"
+	case actDelete:
+		return "delete"
+	case actTopUp:
+		return "top_up"
+	case actLedger:
+		return "ledger"
+	case actPricesView:
+		return "prices_view"
+	case actSend:
+		return "send"
+	case actMessages:
+		return "messages"
+	case actMessagesExport:
+		return "messages_export"
+	case actInbox:
+		return "inbox"
+	case actInboxExport:
+		return "inbox_export"
+	case actBlocked:
+		return "blocked"
+	case actBlockedExport:
+		return "blocked_export"
+	case actStats:
+		return "stats"
+	case actStatsExport:
+		return "stats_export"
+	case actContacts:
+		return "contacts"
+	case actResubscribe:
+		return "resubscribe"
+	case actAutomation:
+		return "automation"
+	case actTemplates:
+		return "templates"
+	case actSenderView:
+		return "sender_view"
+	case actSenders:
+		return "senders"
+	case actShareGroups:
+		return "share_groups"
+	case actLimits:
+		return "limits"
+	}
+	return ""
+}
+
+// mayList names the actions p may perform on target, by authorize itself:
+// the one rule table decides what a client shows as well as what the API
+// allows.
+func mayList(p principal, target *accounts.Account) []string {
+	out := []string{}
+	for a := action(0); a <= actLast; a++ {
+		if authorizeP(p, target, a) == nil {
+			out = append(out, a.name())
+		}
+	}
+	return out
+}
+
+// mayOnSubs names what p may do on any sub-account of its own (root)
+// account: the parent's administrators' rights, the same for every child
+// (a sub-account's flags bind its own members, not its parent's).
+func mayOnSubs(p principal) []string {
+	if p.acct == nil || p.acct.ParentID != "" || p.key == nil || p.key.Role != accounts.RoleParentAdmin {
+		return []string{}
+	}
+	probe := &accounts.Account{ID: "\x00sub", ParentID: p.acct.ID}
+	return mayList(p, probe)
+}

@@ -87,11 +87,17 @@ type meResponse struct {
 	Account *accounts.Account `json:"account"`
 	Key     *accounts.APIKey  `json:"key"`
 	Role    accounts.Role     `json:"role"`
+	// May names the actions the key may perform on its own account, and
+	// MayOnSubs those on each of its sub-accounts (parent_admin of a root
+	// only): decided by the same rule table as every request.
+	May       []string `json:"may"`
+	MayOnSubs []string `json:"may_on_subs"`
 }
 
 func (s *server) me(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(r.Context())
-	writeJSON(w, http.StatusOK, meResponse{Account: p.acct, Key: p.key, Role: p.key.Role})
+	writeJSON(w, http.StatusOK, meResponse{Account: p.acct, Key: p.key, Role: p.key.Role,
+		May: mayList(p, p.acct), MayOnSubs: mayOnSubs(p)})
 	return nil
 }
 

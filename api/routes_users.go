@@ -25,6 +25,7 @@ func (s *server) userRoutes() []route {
 		{"DELETE /v1/accounts/{id}/invitations/{inv}", true, s.h(s.revokeInvitation)},
 		{"POST /v1/invitations/accept", false, s.h(s.acceptInvitation)},
 		{"POST /v1/auth/login", false, s.h(s.login)},
+		{"POST /v1/auth/logout", true, s.h(s.logout)},
 		{"POST /v1/me/keys", true, s.h(s.createMyKey)},
 	}
 }
@@ -214,8 +215,12 @@ func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 	}
 	// The token goes to the invitee's mailbox only: whoever invites cannot
 	// accept in their name.
-	body := "You are invited to join account " + acct.Name + " (" + acct.ID + ") on the SMS gateway as " + string(inv.Role) + ".\n\n" +
-		"To accept, use this one-time token (valid until " + inv.ExpiresAt.UTC().Format(time.RFC1123) + "):\n\n    " + token + "\n\n" +
+	body := "You are invited to join account " + acct.Name + " (" + acct.ID + ") on the SMS gateway as " + string(inv.Role) + ".\n\n"
+	if s.consoleURL != "" {
+		body += "Accept in the web console:\n\n    " + strings.TrimRight(s.consoleURL, "/") + "/invite?token=" + token + "\n\n" +
+			"or from the command line or the API. "
+	}
+	body += "To accept, use this one-time token (valid until " + inv.ExpiresAt.UTC().Format(time.RFC1123) + "):\n\n    " + token + "\n\n" +
 		"with the command\n\n    smsgate user accept " + token + "\n\nor POST /v1/invitations/accept {\"token\": \"...\"} on the gateway's API. " +
 		"If you already have a user on this gateway, accept signed in as yourself (your session key) or with your password.\n\n" +
 		"If you did not expect this, ignore this mail: nothing happens without your acceptance.\n"
@@ -298,6 +303,25 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, newKey{Secret: secret, Key: key})
+	return nil
+}
+
+// logout ends the caller's login session: its session key is revoked at
+// once (it would otherwise expire after accounts.SessionTTL). Only a
+// session key may end itself this way: an account key or a user's own
+// long-lived key is revoked by DELETE on the account's keys.
+func (s *server) logout(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r.Context())
+	if p.key.UserID == "" || p.key.ExpiresAt.IsZero() {
+		return problemf(http.StatusBadRequest, "not-a-session", "authorization: key %s is not a login session; revoke it with DELETE /v1/accounts/%s/keys/%s", p.key.ID, p.acct.ID, p.key.ID)
+	}
+	if s.keys == nil {
+		return problemf(http.StatusServiceUnavailable, "unavailable", "the keys area is not served by this instance")
+	}
+	if err := s.keys.RevokeKey(r.Context(), p.acct.ID, p.key.ID); err != nil {
+		return s.toProblem(r.Context(), err, "key", p.key.ID)
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

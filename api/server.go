@@ -116,6 +116,10 @@ type Options struct {
 	// LookupTXT resolves TXT records for domain verification; nil: the
 	// verify route answers 503.
 	LookupTXT func(ctx context.Context, name string) ([]string, error)
+	// ConsoleURL is the web console's public address
+	// ("https://sms.example.com"); set, invitation mails link to its
+	// acceptance page.
+	ConsoleURL string
 	// OnPanic is told of a handler panic before the handler answers 500
 	// with a reference (the caller counts it); nil: only logged.
 	OnPanic func(v any)
@@ -138,6 +142,7 @@ type server struct {
 	operatorStore    OperatorStore
 	mailer           func(ctx context.Context, to, subject, body string) error
 	allowedSenderIDs []string
+	consoleURL       string
 	lookupTXT        func(ctx context.Context, name string) ([]string, error)
 
 	// One store per area, from Options.Stores; nil: the area is unserved.
@@ -285,7 +290,7 @@ func New(opts Options) http.Handler {
 	st := opts.Stores
 	s := &server{log: opts.Logger, ready: opts.Ready, openapiDoc: doc,
 		webhooks: opts.Webhooks, sender: opts.Sender, onPanic: opts.OnPanic,
-		mailer: opts.Mailer, allowedSenderIDs: opts.AllowedSenderIDs, lookupTXT: opts.LookupTXT, links: opts.Links,
+		mailer: opts.Mailer, allowedSenderIDs: opts.AllowedSenderIDs, consoleURL: opts.ConsoleURL, lookupTXT: opts.LookupTXT, links: opts.Links,
 		operatorKeys: opts.OperatorKeys, operatorStore: st.Operator,
 		auth: st.Auth, accounts: st.Accounts, registrations: st.Registrations, policies: st.Policies, keys: st.Keys, money: st.Money,
 		messages: st.Messages, inbox: st.Inbox, users: st.Users, permissions: st.Permissions, billing: st.Billing,
