@@ -248,6 +248,9 @@ func matrixAreaRows() []mRow {
 			req: mFixed("/v1/address-confirmations", map[string]any{"token": "no-such-token"})},
 		{pattern: "POST /v1/auth/login", public: http.StatusUnauthorized,
 			req: mFixed("/v1/auth/login", map[string]any{"email": "nobody@example.com", "password": "not the password", "account_id": "a0-nope"})},
+		// Every key of the matrix is long-lived, none a login session: each
+		// is refused (TestLogout ends a real session).
+		{pattern: "POST /v1/auth/logout", self: true, root: true, sub: mBasic, ok: http.StatusBadRequest, req: mFixed("/v1/auth/logout", nil)},
 		// Personal keys belong to users: only the basic caller is one.
 		{pattern: "POST /v1/me/keys", self: true, sub: mBasic, ok: created, req: mFixed("/v1/me/keys", map[string]any{"name": "mine"}),
 			override: func(c mCaller, _ mTarget) int {
