@@ -259,6 +259,12 @@ type HTTP struct {
 	// SHA-256 of each key as "sha256:<hex>" (`smsgate admin operator-key`
 	// makes a key and its line); the keys themselves are never stored.
 	OperatorKeys []string `yaml:"operator_keys"`
+	// PublicURL is where users reach the web console and API
+	// ("https://sms.example.com", usually a TLS proxy in front): with
+	// https the console's cookies are Secure, and invitation mails link to
+	// its acceptance page. Empty: the console still serves; links are not
+	// mailed and cookies are Secure only on TLS requests.
+	PublicURL string `yaml:"public_url"`
 }
 
 // Dispatch configures the workers that take messages from the queue and

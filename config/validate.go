@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/mail"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -265,6 +266,12 @@ func (c *Config) validateDNS(v *checker) {
 	for i, k := range c.HTTP.OperatorKeys {
 		if h, ok := strings.CutPrefix(k, "sha256:"); !ok || len(h) != 64 || strings.Trim(strings.ToLower(h), "0123456789abcdef") != "" {
 			v.add(fmt.Sprintf("http.operator_keys[%d]", i), "must be sha256:<64 hex digits>, the hash `smsgate admin operator-key` prints (never the key itself)")
+		}
+	}
+	if u := c.HTTP.PublicURL; u != "" {
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || pu.RawQuery != "" || pu.Fragment != "" {
+			v.add("http.public_url", "%q must be an absolute http or https URL without query, like https://sms.example.com", u)
 		}
 	}
 	if _, err := netguard.New(c.Webhooks.AllowInternal); err != nil {

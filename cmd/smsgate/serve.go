@@ -23,6 +23,7 @@ import (
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/api"
 	"github.com/smsgate/smsgate/config"
+	"github.com/smsgate/smsgate/console"
 	"github.com/smsgate/smsgate/netguard"
 	"github.com/smsgate/smsgate/router"
 	"github.com/smsgate/smsgate/router/automation"
@@ -288,8 +289,8 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 			Stores: api.Stores{Auth: store, Accounts: store, Registrations: store, Policies: store, Keys: store, Money: store,
 				Messages: store, Inbox: store, Users: store, Permissions: store, Billing: store, Stats: store,
 				Contacts: store, OptOuts: store, Automations: store, Senders: store, Templates: store, Operator: store},
-			OperatorKeys: operatorKeys,
-			Logger:       logger.With("component", "http"), Registry: reg, Registerer: reg,
+			OperatorKeys: operatorKeys, ConsoleURL: cfg.HTTP.PublicURL,
+			Logger: logger.With("component", "http"), Registry: reg, Registerer: reg,
 			Webhooks: hooks, Sender: pipeline,
 			// The API logs the panic under the reference it answered with.
 			OnPanic: func(any) { pc.total.WithLabelValues("http").Inc() },
@@ -311,8 +312,12 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 				}
 				return store.Ping(ctx)
 			}})
+		web, err := console.New(console.Options{API: h, PublicURL: cfg.HTTP.PublicURL, Logger: logger.With("component", "console")})
+		if err != nil {
+			return fmt.Errorf("console: %w", err)
+		}
 		httpAddr = lns.http.Addr().String()
-		httpSrv := &http.Server{Handler: pc.recoverHTTP(h), ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.Std(),
+		httpSrv := &http.Server{Handler: pc.recoverHTTP(withConsole(h, web)), ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.Std(),
 			ReadTimeout: cfg.HTTP.ReadTimeout.Std(), WriteTimeout: cfg.HTTP.WriteTimeout.Std(), IdleTimeout: cfg.HTTP.IdleTimeout.Std(),
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}
 		served := make(chan struct{})
@@ -581,4 +586,15 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// withConsole serves the REST API and the operations endpoints from api and
+// every other path (the web console's pages) from web.
+func withConsole(api, web http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	for _, p := range []string{"/v1/", "/healthz", "/healthz/", "/readyz", "/metrics"} {
+		mux.Handle(p, api)
+	}
+	mux.Handle("/", web)
+	return mux
 }
