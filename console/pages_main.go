@@ -35,6 +35,8 @@ func (c *Console) routes() []route {
 		{"GET /users", in(c.users)},
 		{"POST /users/invite", in(c.inviteUser)},
 		{"POST /users/invitations/{inv}/revoke", in(c.revokeInvitation)},
+		{"GET /email", in(c.email)},
+		{"POST /email/{op}", in(c.emailAction)},
 		{"GET /", in(func(http.ResponseWriter, *http.Request, *session) error {
 			return &api.Problem{Status: http.StatusNotFound, Title: "Not found", Detail: "there is no such page"}
 		})},

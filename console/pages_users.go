@@ -30,11 +30,10 @@ func usersAccount(r *http.Request, s *session) string {
 // users lists an account's members and pending invitations.
 func (c *Console) users(w http.ResponseWriter, r *http.Request, s *session) error {
 	id := usersAccount(r, s)
-	own := id == s.me.Account.ID
-	if own && !s.may("users_view") || !own && !s.maySub("users_view") {
-		return forbidden("view the users of this account")
+	if err := s.scope(id, "users_view", "view the users of this account"); err != nil {
+		return err
 	}
-	d := usersData{AccountID: id, Manage: own && s.may("users_manage") || !own && s.maySub("users_manage")}
+	d := usersData{AccountID: id, Manage: s.mayOn(id, "users_manage")}
 	var ml struct {
 		Members []accounts.Member `json:"members"`
 	}

@@ -212,3 +212,14 @@ func (v *view) Me() *me {
 	}
 	return &v.S.me
 }
+
+// MinorDigits is how many decimals the account's currency has (the Send
+// page's script prices with it).
+func (v *view) MinorDigits() int {
+	if a := v.Account(); a != nil {
+		if d, ok := minorDigits[strings.ToUpper(a.Currency)]; ok {
+			return d
+		}
+	}
+	return 2
+}

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 need_go
-need_pkgs redis-server:redis-server perl:perl promtool:prometheus
+need_pkgs redis-server:redis-server perl:perl promtool:prometheus chromium:chromium
 # An SMSC on another SMPP library (cmd/smsgate/peer_netsmpp_test.go).
 need_perl_module Net::SMPP libnet-smpp-perl
 # Lint first (gofmt, go vet, staticcheck): CI runs this script.

@@ -42,7 +42,8 @@
   if (!form) return;
   var text = document.getElementById("text"), to = document.getElementById("to"),
       tpl = document.getElementById("template"), out = document.getElementById("counter");
-  var ppp = parseInt(form.getAttribute("data-price-per-part") || "", 10), cur = form.getAttribute("data-currency") || "";
+  var ppp = parseInt(form.getAttribute("data-price-per-part") || "", 10), cur = form.getAttribute("data-currency") || "",
+      digits = parseInt(form.getAttribute("data-digits") || "2", 10);
   function update() {
     var body = text.value;
     if (!body && tpl && tpl.selectedIndex > 0) body = tpl.options[tpl.selectedIndex].getAttribute("data-body") || "";
@@ -50,7 +51,7 @@
     var rcpt = to.value.split(/[,;\n\r]+/).filter(function (s) { return s.trim() !== ""; }).length;
     var s = n.chars + " characters · " + (n.gsm ? "GSM 7-bit" : "Unicode (UCS-2)") + " · " + n.parts + " part" + (n.parts === 1 ? "" : "s") +
       " × " + rcpt + " recipient" + (rcpt === 1 ? "" : "s");
-    if (!isNaN(ppp)) s += " · " + (n.parts * rcpt * ppp / 100).toFixed(2) + " " + cur;
+    if (!isNaN(ppp)) s += " · " + (n.parts * rcpt * ppp / Math.pow(10, digits)).toFixed(digits) + " " + cur;
     out.textContent = s;
   }
   [text, to, tpl].forEach(function (el) { if (el) { el.addEventListener("input", update); el.addEventListener("change", update); } });
