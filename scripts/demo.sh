@@ -50,7 +50,7 @@ smtp:
   listen: "127.0.0.1:$SMTP_PORT"
   hostname: smsgate.demo
   domains: [sms.example.com]
-http: {listen: "127.0.0.1:$HTTP_PORT"}
+http: {listen: "127.0.0.1:$HTTP_PORT", public_url: "http://127.0.0.1:$HTTP_PORT"}
 dispatch:
   default_source: "61480000000"
 links:
@@ -139,5 +139,21 @@ step "balance and ledger of Sales"
 bin/smsgate balance get --account "$sub"
 bin/smsgate balance ledger --account "$sub"
 
+step "the web console: invite the parent's administrator, who accepts with a password"
+bin/smsgate user invite --account "$parent" --email admin@example.com --role parent_admin
+for i in $(seq 50); do
+	# The invitation is mailed (quoted-printable): join its soft line breaks.
+	token=$(curl -fs "http://127.0.0.1:$SIM_HTTP_PORT/mail.txt" | sed -e ':a' -e '/=$/{N;s/=\n//;ba}' |
+		grep -o 'sgi_[A-Za-z0-9_-]*' | tail -n 1 || true)
+	[ -n "$token" ] && break
+	sleep 0.1
+done
+# The invitee is not the parent: no API key, as a new user accepts.
+SMSGATE_API_KEY= SMSGATE_PASSWORD=sms-demo-password bin/smsgate user accept "$token" --name "Demo Admin"
+
 echo
 echo "Demo done. Logs are in $D/logs; Redis data (AOF) in $D/redis."
+printf '\n\033[1mWeb console: http://127.0.0.1:%s/  sign in as admin@example.com, password sms-demo-password\033[0m\n' "$HTTP_PORT"
+if [ -t 0 ] && [ "${CI:-}" != "true" ]; then
+	read -r -p "The gateway keeps running for the console; press Enter to stop it. " _ || true
+fi
