@@ -166,6 +166,9 @@ func (s *session) maySub(action string) bool {
 	return false
 }
 
+// maxForm bounds a posted form (not a file upload).
+const maxForm = 256 << 10
+
 // handler is a page or action of a signed-in user. It returns an error to
 // show: an *api.Problem with its status, anything else a 500.
 type handler func(w http.ResponseWriter, r *http.Request, s *session) error
@@ -179,6 +182,14 @@ func (c *Console) signedIn(h handler) http.Handler {
 		if err != nil || ck.Value == "" {
 			c.toSignIn(w, r)
 			return
+		}
+		if r.Method == http.MethodPost {
+			// A form is small; a CSV import is a file, bounded too.
+			limit := int64(maxForm)
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				limit = maxUpload
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		s := &session{secret: ck.Value, csrf: csrfToken(ck.Value), loc: location(r)}
 		if err := c.api.call(r, s.secret, "GET", "/v1/me", nil, nil, &s.me); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/smsgate/smsgate/accounts/redisstore"
 	"github.com/smsgate/smsgate/api"
 	"github.com/smsgate/smsgate/internal/redistest"
+	"github.com/smsgate/smsgate/webhook"
 )
 
 // env is a console in front of the real API over a real store on a real
@@ -46,6 +47,7 @@ func newEnv(t *testing.T) *env {
 			Contacts: st, OptOuts: st, Automations: st, Senders: st, Templates: st, Operator: st},
 		Logger:   slog.New(slog.NewTextHandler(t.Output(), nil)),
 		Registry: reg, Registerer: reg,
+		Webhooks: webhook.New(webhook.Options{Redis: rdb}),
 	})
 	c, err := New(Options{API: h, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {

@@ -131,8 +131,15 @@ func group(d string) string {
 
 // funcs are the templates' helpers that need no page.
 var funcs = template.FuncMap{
-	"join":   strings.Join,
-	"add":    func(a, b int) int { return a + b },
+	"join": strings.Join,
+	"add":  func(a, b int) int { return a + b },
+	"add64": func(n ...int64) int64 {
+		var t int64
+		for _, x := range n {
+			t += x
+		}
+		return t
+	},
 	"pct":    pct,
 	"status": statusClass,
 	"list":   func(s ...string) []string { return s },
@@ -222,4 +229,12 @@ func (v *view) MinorDigits() int {
 		}
 	}
 	return 2
+}
+
+// show renders page with data: the common ending of a page handler.
+func (c *Console) show(w http.ResponseWriter, r *http.Request, s *session, status int, page, title, nav string, data any) error {
+	v := c.view(w, r, s, title, nav)
+	v.Data = data
+	c.render(w, status, page, v)
+	return nil
 }

@@ -57,3 +57,10 @@
   [text, to, tpl].forEach(function (el) { if (el) { el.addEventListener("input", update); el.addEventListener("change", update); } });
   update();
 })();
+
+// Buttons that destroy something ask first (without scripts they act at once,
+// as a plain form does).
+document.addEventListener("click", function (e) {
+  var b = e.target.closest && e.target.closest("button[data-confirm]");
+  if (b && !window.confirm(b.getAttribute("data-confirm"))) e.preventDefault();
+});
