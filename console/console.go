@@ -226,6 +226,10 @@ func (c *Console) toSignIn(w http.ResponseWriter, r *http.Request) {
 // other error as a 500 with a reference that the log has in full.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	p := problemOf(err)
+	var nf *accountNotFound
+	if errors.As(err, &nf) {
+		p = &api.Problem{Status: http.StatusNotFound, Title: "Not found", Detail: nf.Error()}
+	}
 	if p == nil {
 		ref := newRef()
 		c.log.Error("console error", "ref", ref, "method", r.Method, "path", r.URL.Path, "err", err)

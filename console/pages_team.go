@@ -164,8 +164,18 @@ func (c *Console) subAction(w http.ResponseWriter, r *http.Request, s *session) 
 			return err
 		}
 		msg = "Sub-account " + id + " deleted."
+	case "recharge", "permissions":
+		m, err := c.subSettings(w, r, s, id, op)
+		if err != nil {
+			return err
+		}
+		return c.done(w, r, "/team/"+esc(id), m)
 	default:
 		return &api.Problem{Status: http.StatusNotFound, Title: "Not found", Detail: "there is no such action"}
 	}
-	return c.done(w, r, "/team", msg)
+	back := "/team"
+	if r.PostFormValue("back") == "sub" && r.PathValue("op") != "delete" {
+		back = "/team/" + esc(id)
+	}
+	return c.done(w, r, back, msg)
 }

@@ -106,3 +106,59 @@ func (c *Console) revokeInvitation(w http.ResponseWriter, r *http.Request, s *se
 	}
 	return c.done(w, r, "/users?account="+esc(id), "Invitation revoked.")
 }
+
+// memberAction changes a member's role, makes them the owner, or removes
+// them.
+func (c *Console) memberAction(w http.ResponseWriter, r *http.Request, s *session) error {
+	id := usersAccount(r, s)
+	path := "/v1/accounts/" + esc(id) + "/members/" + esc(r.PathValue("user"))
+	var msg string
+	switch r.PathValue("op") {
+	case "role":
+		if err := c.api.call(r, s.secret, "PATCH", path, nil, map[string]string{"role": r.PostFormValue("role")}, nil); err != nil {
+			return err
+		}
+		msg = "Role changed: it applies at once, to every session of theirs."
+	case "owner":
+		if err := c.api.call(r, s.secret, "PATCH", path, nil, map[string]bool{"owner": true}, nil); err != nil {
+			return err
+		}
+		msg = "Owner changed."
+	case "remove":
+		if err := c.api.call(r, s.secret, "DELETE", path, nil, nil, nil); err != nil {
+			return err
+		}
+		msg = "Member removed; their keys and sessions no longer work."
+	default:
+		return badForm("there is no such action")
+	}
+	return c.done(w, r, "/users?account="+esc(id), msg)
+}
+
+// resendInvitation revokes a pending invitation and sends a new one to the
+// same address with the same role (a fresh token, a fresh expiry).
+func (c *Console) resendInvitation(w http.ResponseWriter, r *http.Request, s *session) error {
+	id := usersAccount(r, s)
+	base := "/v1/accounts/" + esc(id) + "/invitations"
+	var il struct {
+		Invitations []accounts.Invitation `json:"invitations"`
+	}
+	if err := c.api.call(r, s.secret, "GET", base, nil, nil, &il); err != nil {
+		return err
+	}
+	var inv *accounts.Invitation
+	for i := range il.Invitations {
+		if il.Invitations[i].ID == r.PathValue("inv") {
+			inv = &il.Invitations[i]
+		}
+	}
+	if inv == nil {
+		return badForm("invitation %s: no pending invitation of this account has this id", r.PathValue("inv"))
+	}
+	if err := c.api.call(r, s.secret, "DELETE", base+"/"+esc(inv.ID), nil, nil, nil); err != nil {
+		return err
+	}
+	r.PostForm.Set("email", inv.Email)
+	r.PostForm.Set("role", string(inv.Role))
+	return c.inviteUser(w, r, s)
+}

@@ -238,3 +238,12 @@ func (c *Console) show(w http.ResponseWriter, r *http.Request, s *session, statu
 	c.render(w, status, page, v)
 	return nil
 }
+
+// Decimal shows minor units as a plain amount for a form field ("2.50").
+func (v *view) Decimal(minor int64) string {
+	cur := ""
+	if a := v.Account(); a != nil {
+		cur = a.Currency
+	}
+	return strings.ReplaceAll(strings.TrimSpace(strings.TrimSuffix(money(minor, cur), cur)), ",", "")
+}
