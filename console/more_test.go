@@ -27,7 +27,7 @@ func TestEveryPage(t *testing.T) {
 		"/inbox": "Inbox", "/inbox?state=all": "Inbox", "/team": "Team", "/users": "Users", "/users?account=" + sub.ID: "Users",
 		"/email": "Email to SMS", "/email?account=" + sub.ID: "Email to SMS", "/keys": "API keys", "/keys?account=" + sub.ID: "API keys",
 		"/stats": "Statistics", "/stats?by=sender": "Statistics", "/stats?by=account": "Statistics", "/stats?account=" + sub.ID: "Statistics",
-		"/contacts": "Contacts", "/templates": "Templates", "/optouts": "Opt-outs", "/webhooks": "Webhooks", "/settings": "Settings",
+		"/contacts": "Contacts", "/templates": "Templates", "/optouts": "Opt-outs", "/webhooks": "Webhooks", "/settings": "Settings", "/automations": "Automation", "/team/" + sub.ID: "Sales",
 	} {
 		st, body, _ := b.get(path)
 		if st != http.StatusOK || !strings.Contains(body, "<h1>"+h1+"</h1>") {
@@ -144,5 +144,57 @@ func TestRulePages(t *testing.T) {
 	// An internal address: the API's refusal, shown.
 	if st, body, _ := b.post("/webhooks/create", url.Values{"url": {"https://127.0.0.1/x"}}); st < 400 || !strings.Contains(body, "url") {
 		t.Fatalf("an internal webhook: %d\n%s", st, body)
+	}
+}
+
+// TestAutomationPage: a keyword answer created, switched off, deleted.
+func TestAutomationPage(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.signIn("ann@example.com")
+	b.get("/automations")
+	form := url.Values{"name": {"hours"}, "kind": {"auto_reply"}, "keyword": {"hours"}, "text": {"We are open 9 to 5."}}
+	if st, body, _ := b.post("/automations/create", form); st != http.StatusSeeOther {
+		t.Fatalf("create: %d\n%s", st, body)
+	}
+	rules, err := e.st.ListAutomations(t.Context(), e.root.ID)
+	if err != nil || len(rules) != 1 || rules[0].Keyword != "HOURS" || !rules[0].Enabled {
+		t.Fatalf("rules %+v, %v", rules, err)
+	}
+	if st, _, _ := b.post("/automations/disable", url.Values{"rule": {rules[0].ID}}); st != http.StatusSeeOther {
+		t.Fatalf("disable: %d", st)
+	}
+	if rules, _ = e.st.ListAutomations(t.Context(), e.root.ID); rules[0].Enabled {
+		t.Fatal("the rule is still on")
+	}
+	if st, body, _ := b.post("/automations/create", url.Values{"name": {"x"}, "kind": {"auto_reply"}}); st < 400 || !strings.Contains(body, "keyword") {
+		t.Fatalf("a rule without its keyword: %d\n%s", st, body)
+	}
+	if st, _, _ := b.post("/automations/delete", url.Values{"rule": {rules[0].ID}}); st != http.StatusSeeOther {
+		t.Fatalf("delete: %d", st)
+	}
+}
+
+// TestSendPreviewGroups: the preview counts a group's members as
+// recipients, beside the numbers typed.
+func TestSendPreviewGroups(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	g, err := e.st.CreateGroup(ctx, e.root.ID, "Staff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.AddGroupMembers(ctx, e.root.ID, g.ID, nil, []string{"0412000001", "0412000002", "0412000003"}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.signIn("ann@example.com")
+	if _, body, _ := b.get("/send"); !strings.Contains(body, `data-members="3"`) {
+		t.Fatalf("the send page does not offer the group:\n%s", body)
+	}
+	form := url.Values{"to": {"0412345678"}, "group": {g.ID}, "text": {"Fire drill at 3"}, "action": {"preview"}}
+	st, body, _ := b.post("/send", form)
+	if st != http.StatusOK || !strings.Contains(body, "15 characters · GSM 7-bit · 1 part × 4 recipients") {
+		t.Fatalf("preview: %d\n%s", st, body)
 	}
 }

@@ -54,6 +54,8 @@ func (c *Console) routes() []route {
 		{"GET /webhooks", in(c.webhooks)},
 		{"GET /webhooks/{wh}", in(c.webhookLog)},
 		{"POST /webhooks/{op}", in(c.webhookAction)},
+		{"GET /automations", in(c.automations)},
+		{"POST /automations/{op}", in(c.automationAction)},
 		{"GET /settings", in(c.settings)},
 		{"POST /settings/{op}", in(c.settingsAction)},
 		{"GET /email", in(c.email)},

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/smsgate/smsgate/accounts"
@@ -14,7 +16,9 @@ import (
 type sendData struct {
 	To, Text, Template, Subject string
 	Templates                   []accounts.Template
-	Idem                        string // the form's idempotency key
+	Groups                      []groupRow // the account's groups (use_database)
+	Chosen                      []string   // the groups chosen
+	Idem                        string     // the form's idempotency key
 	Preview                     *preview
 	Sent                        []string // ids of what was just sent
 	PricePerPart                int64
@@ -70,6 +74,15 @@ func (c *Console) sendPage(w http.ResponseWriter, r *http.Request, s *session) e
 		return err
 	}
 	d.Templates = tl.Templates
+	if s.may("contacts") {
+		var gl struct {
+			Groups []groupRow `json:"groups"`
+		}
+		if err := c.api.call(r, s.secret, "GET", "/v1/accounts/"+esc(a.ID)+"/groups", nil, nil, &gl); err != nil {
+			return err
+		}
+		d.Groups = gl.Groups
+	}
 	v := c.view(w, r, s, "Send", "send")
 	if r.Method == http.MethodGet {
 		d.Idem = newIdem()
@@ -84,6 +97,14 @@ func (c *Console) sendPage(w http.ResponseWriter, r *http.Request, s *session) e
 		d.Idem = newIdem()
 	}
 	to := splitNumbers(d.To)
+	d.Chosen = r.PostForm["group"]
+	for _, g := range d.Chosen {
+		nums, err := c.groupNumbers(r, s, g)
+		if err != nil {
+			return err
+		}
+		to = append(to, nums...)
+	}
 	text := d.Text
 	if d.Template != "" && text == "" {
 		for _, t := range d.Templates {
@@ -127,3 +148,22 @@ func newIdem() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// groupNumbers are the numbers of a group's members.
+func (c *Console) groupNumbers(r *http.Request, s *session, group string) ([]string, error) {
+	var ml struct {
+		Contacts []*accounts.Contact `json:"contacts"`
+	}
+	path := "/v1/accounts/" + esc(s.me.Account.ID) + "/groups/" + esc(group) + "/members"
+	if err := c.api.call(r, s.secret, "GET", path, url.Values{"limit": {"1000"}}, nil, &ml); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(ml.Contacts))
+	for i, ct := range ml.Contacts {
+		out[i] = "+" + ct.Number
+	}
+	return out, nil
+}
+
+// IsChosen reports whether group g was ticked.
+func (d sendData) IsChosen(g string) bool { return slices.Contains(d.Chosen, g) }

@@ -49,12 +49,14 @@
     if (!body && tpl && tpl.selectedIndex > 0) body = tpl.options[tpl.selectedIndex].getAttribute("data-body") || "";
     var n = count(body);
     var rcpt = to.value.split(/[,;\n\r]+/).filter(function (s) { return s.trim() !== ""; }).length;
+    form.querySelectorAll("input[name=group]:checked").forEach(function (g) { rcpt += parseInt(g.getAttribute("data-members") || "0", 10); });
     var s = n.chars + " characters · " + (n.gsm ? "GSM 7-bit" : "Unicode (UCS-2)") + " · " + n.parts + " part" + (n.parts === 1 ? "" : "s") +
       " × " + rcpt + " recipient" + (rcpt === 1 ? "" : "s");
     if (!isNaN(ppp)) s += " · " + (n.parts * rcpt * ppp / Math.pow(10, digits)).toFixed(digits) + " " + cur;
     out.textContent = s;
   }
   [text, to, tpl].forEach(function (el) { if (el) { el.addEventListener("input", update); el.addEventListener("change", update); } });
+  form.querySelectorAll("input[name=group]").forEach(function (g) { g.addEventListener("change", update); });
   update();
 })();
 
