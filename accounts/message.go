@@ -52,8 +52,10 @@ type MessageQuery struct {
 	// Sender, if set, keeps the messages of that sender address (compared
 	// without regard to case).
 	Sender string
-	// Status, if set, keeps the messages in that status.
-	Status MessageStatus
+	// Status, if set, keeps the messages in that status; AnyStatus, if
+	// set, those in any of its statuses (Status then must be empty).
+	Status    MessageStatus
+	AnyStatus []MessageStatus
 	// Number, if set, filters by recipient: "+61412345678" (with '+') is an
 	// exact E.164 number; anything else is taken as digits that the number
 	// must contain ("412345", "0412 345"), so a fragment finds every number

@@ -195,6 +195,11 @@ func TestMessageLogQuery(t *testing.T) {
 	if err := f.rdb.HSet(t.Context(), "smsgate:{s0}:msg:"+ids[ann][2], "status", "delivered").Err(); err != nil {
 		t.Fatal(err)
 	}
+	for sender, st := range map[string]string{jo: "failed", ann: "undeliverable"} {
+		if err := f.rdb.HSet(t.Context(), "smsgate:{s0}:msg:"+ids[sender][4], "status", st).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	joKey := f.logTestUserKey(f.subA, jo, accounts.RoleBasic)
 	advKey := f.logTestUserKey(f.subA, "adv@example.com", accounts.RoleAdvanced)
 	base := "/v1/messages?account=" + f.subA.ID
@@ -209,6 +214,8 @@ func TestMessageLogQuery(t *testing.T) {
 		{"advanced user sees the account's", advKey, "", 12, ""},
 		{"by sender", f.subAKey, "&sender=ANN@example.com", 6, ann},
 		{"by status", f.subAKey, "&status=delivered", 1, ann},
+		{"by several statuses", f.subAKey, "&status=failed,undeliverable,expired", 2, ""},
+		{"by several statuses, one sender", f.subAKey, "&status=failed,undeliverable&sender=" + jo, 1, jo},
 		{"by exact number", f.subAKey, "&number=%2B61412000031", 1, ann},
 		{"by digits", f.subAKey, "&number=001", 3, ""},
 		{"today", f.subAKey, "&from=" + today + "&to=" + today, 12, ""},
@@ -246,6 +253,7 @@ func TestMessageLogQuery(t *testing.T) {
 		{"basic user asking for another sender", joKey, base + "&sender=" + ann, http.StatusForbidden, "sender:"},
 		{"basic user reading another's message", joKey, "/v1/messages/" + ids[ann][0], http.StatusNotFound, "not found"},
 		{"bad status", f.subAKey, base + "&status=lost", http.StatusBadRequest, "status:"},
+		{"a bad status among several", f.subAKey, base + "&status=failed,lost", http.StatusBadRequest, `"lost"`},
 		{"bad from", f.subAKey, base + "&from=2026-13-01", http.StatusBadRequest, "from:"},
 		{"to before from", f.subAKey, base + "&from=2026-02-01&to=2026-01-01", http.StatusBadRequest, "to:"},
 		{"bad number", f.subAKey, base + "&number=abc", http.StatusBadRequest, "number:"},

@@ -58,7 +58,8 @@ type logQuery struct {
 	own      string
 	sender   string
 	status   accounts.MessageStatus
-	state    accounts.InboxState // inbox only
+	statuses []accounts.MessageStatus // several: status=failed,undeliverable
+	state    accounts.InboxState      // inbox only
 	number   string
 	from, to time.Time
 	limit    int
@@ -94,12 +95,18 @@ func (s *server) parseLogQuery(r *http.Request, act action, withStatus bool) (*l
 		if !withStatus {
 			return nil, badRequest("status: the inbox has no status filter")
 		}
-		q.status = accounts.MessageStatus(st)
-		switch q.status {
-		case accounts.MsgQueued, accounts.MsgSubmitted, accounts.MsgDelivered, accounts.MsgUndeliverable,
-			accounts.MsgExpired, accounts.MsgRejected, accounts.MsgFailed:
-		default:
-			return nil, badRequest("status: %q must be one of queued, submitted, delivered, undeliverable, expired, rejected, failed", st)
+		for one := range strings.SplitSeq(st, ",") {
+			ms := accounts.MessageStatus(strings.TrimSpace(one))
+			switch ms {
+			case accounts.MsgQueued, accounts.MsgSubmitted, accounts.MsgDelivered, accounts.MsgUndeliverable,
+				accounts.MsgExpired, accounts.MsgRejected, accounts.MsgFailed:
+			default:
+				return nil, badRequest("status: %q must be one of queued, submitted, delivered, undeliverable, expired, rejected, failed, or several of them separated by commas", one)
+			}
+			q.statuses = append(q.statuses, ms)
+		}
+		if len(q.statuses) == 1 {
+			q.status, q.statuses = q.statuses[0], nil
 		}
 	}
 	if st := v.Get("state"); st != "" {
@@ -150,7 +157,7 @@ func dateParam(r *http.Request, name string, end bool) (time.Time, error) {
 
 // messageQuery turns a logQuery into the store's query.
 func (q *logQuery) messageQuery() accounts.MessageQuery {
-	return accounts.MessageQuery{AccountID: q.acct.ID, Sender: q.sender, Status: q.status, Number: q.number,
+	return accounts.MessageQuery{AccountID: q.acct.ID, Sender: q.sender, Status: q.status, AnyStatus: q.statuses, Number: q.number,
 		From: q.from, To: q.to, Limit: q.limit, Cursor: q.cursor}
 }
 

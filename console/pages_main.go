@@ -3,7 +3,6 @@ package console
 import (
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -109,20 +108,14 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 		d.DeliveredRate = pct(d.Month.Delivered, d.Month.Delivered+d.Month.Failed+d.Month.Undeliverable+d.Month.Expired+d.Month.Rejected)
 	}
 	if s.may("messages") {
-		for _, st := range []string{"failed", "undeliverable", "rejected", "expired"} {
-			var list struct {
-				Messages []*accounts.Message `json:"messages"`
-			}
-			q := url.Values{"status": {st}, "limit": {"5"}}
-			if err := c.api.call(r, s.secret, "GET", "/v1/messages", q, nil, &list); err != nil {
-				return err
-			}
-			d.Failures = append(d.Failures, list.Messages...)
+		var list struct {
+			Messages []*accounts.Message `json:"messages"`
 		}
-		slices.SortFunc(d.Failures, func(x, y *accounts.Message) int { return y.CreatedAt.Compare(x.CreatedAt) })
-		if len(d.Failures) > 5 {
-			d.Failures = d.Failures[:5]
+		q := url.Values{"status": {"failed,undeliverable,rejected,expired"}, "limit": {"5"}}
+		if err := c.api.call(r, s.secret, "GET", "/v1/messages", q, nil, &list); err != nil {
+			return err
 		}
+		d.Failures = list.Messages
 	}
 	v := c.view(w, r, s, "Overview", "overview")
 	v.Data = d

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -167,11 +168,12 @@ func (s *Store) QueryMessages(ctx context.Context, q accounts.MessageQuery) (msg
 		return nil, "", fmt.Errorf("query messages: account %w", err)
 	}
 	exact, digits := queryNumber(q.Number)
-	needFilter := q.Sender != "" || q.Status != "" || digits != ""
+	needFilter := q.Sender != "" || q.Status != "" || len(q.AnyStatus) > 0 || digits != ""
 	match := func(sender, status, to string) bool {
 		switch {
 		case q.Sender != "" && !strings.EqualFold(sender, q.Sender),
 			q.Status != "" && accounts.MessageStatus(status) != q.Status,
+			len(q.AnyStatus) > 0 && !slices.Contains(q.AnyStatus, accounts.MessageStatus(status)),
 			exact && to != digits,
 			!exact && !strings.Contains(to, digits):
 			return false
