@@ -109,7 +109,11 @@ func (c *Console) stats(w http.ResponseWriter, r *http.Request, s *session) erro
 	case "account":
 		label = func(r accounts.StatsRow) string { return r.Name }
 	}
-	d.Chart = chartOf(d.Rows, label)
+	chartRows := d.Rows
+	if d.By == "day" {
+		chartRows = everyDay(d.Rows, d.From, d.To)
+	}
+	d.Chart = chartOf(chartRows, label)
 	if s.mayOn(id, "stats_export") {
 		d.CSVURL = "/stats.csv?" + url.Values{"account": {id}, "from": {d.From}, "to": {d.To}, "by": {d.By}}.Encode()
 	}
@@ -133,4 +137,28 @@ func (c *Console) statsCSV(w http.ResponseWriter, r *http.Request, s *session) e
 		aq.Set("by", by)
 	}
 	return c.api.download(w, r, s.secret, "/v1/accounts/"+esc(id)+"/stats.csv", aq)
+}
+
+// everyDay is rows with a row (of zeros) for each day of from..to that has
+// none, so that a chart of days shows the quiet ones too.
+func everyDay(rows []accounts.StatsRow, from, to string) []accounts.StatsRow {
+	f, err1 := time.Parse(time.DateOnly, from)
+	t, err2 := time.Parse(time.DateOnly, to)
+	if err1 != nil || err2 != nil || t.Before(f) || t.Sub(f) > 400*24*time.Hour {
+		return rows
+	}
+	byDay := make(map[string]accounts.StatsRow, len(rows))
+	for _, r := range rows {
+		byDay[r.Day] = r
+	}
+	var out []accounts.StatsRow
+	for d := f; !d.After(t); d = d.AddDate(0, 0, 1) {
+		day := d.Format(time.DateOnly)
+		r, ok := byDay[day]
+		if !ok {
+			r = accounts.StatsRow{Day: day}
+		}
+		out = append(out, r)
+	}
+	return out
 }

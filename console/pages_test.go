@@ -165,3 +165,19 @@ func TestRolePages(t *testing.T) {
 		t.Errorf("the sub-account's balance moved: %d", a.Balance)
 	}
 }
+
+// TestChart: a chart of days has a bar for every day of the period, the
+// quiet ones at zero, scaled to the busiest.
+func TestChart(t *testing.T) {
+	rows := everyDay([]accounts.StatsRow{{Day: "2026-03-02", Messages: 4}, {Day: "2026-03-04", Messages: 2}}, "2026-03-01", "2026-03-05")
+	if len(rows) != 5 || rows[0].Messages != 0 || rows[1].Messages != 4 || rows[3].Messages != 2 {
+		t.Fatalf("every day: %+v", rows)
+	}
+	ch := chartOf(rows, func(r accounts.StatsRow) string { return r.Day })
+	if ch.Max != 4 || len(ch.Bars) != 5 || ch.Bars[1].H != chartH || ch.Bars[3].H != chartH/2 || ch.Bars[0].H != 0 || ch.Bars[1].Y != 0 {
+		t.Fatalf("chart %+v", ch)
+	}
+	if chartOf(nil, nil) != nil {
+		t.Fatal("a chart of nothing")
+	}
+}

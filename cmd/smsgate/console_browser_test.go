@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/smsgate/smsgate/accounts"
@@ -235,6 +237,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := newTab(t, g.cfg.HTTP.PublicURL)
+	// The browser is in Sydney: the console shows times there.
+	if _, err := chromedp.Call(b.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Australia/Sydney"}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Sign in; the overview.
 	b.signIn("ann@example.com", "correct horse battery")
@@ -306,6 +312,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run("send it", chromedp.Click(chromedp.CSS("button[value=send]")), chromedp.WaitVisible(chromedp.CSS("#status")))
 	b.waitText("#status", "delivered", true)
 	b.screenshot("message")
+	// Times are the user's: the browser's zone, told by the script.
+	if f := b.text("footer"); !strings.Contains(f, "Australia/Sydney") {
+		t.Fatalf("the footer: %q", f)
+	}
+	sent := get(b, "the sending time", chromedp.AttributeValue(chromedp.CSS(".history time"), "datetime"))
+	at, err := time.Parse(time.RFC3339, sent.Value)
+	syd, _ := time.LoadLocation("Australia/Sydney")
+	if err != nil || !strings.Contains(b.text(".history"), at.In(syd).Format("2006-01-02 15:04:05")) {
+		t.Fatalf("the history %q does not show %s in Sydney (%v)", b.text(".history"), sent.Value, err)
+	}
 
 	// The reply from the phone, in the inbox under the message it answers.
 	if err := g.sim.InjectMO(ctx, smsMO("61412345678", ourNumber, "Thanks, see you at 3")); err != nil {
@@ -319,6 +335,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.screenshot("inbox")
 	b.run("mark it read", chromedp.Click(chromedp.CSS(".conversation button[name=read]")), chromedp.WaitVisible(chromedp.CSS("h1")))
 	b.waitText(".conversation", "Mark unread", false)
+
+	b.open("/stats")
+	if s := b.text("main"); !strings.Contains(s, "Messages") || !strings.Contains(s, time.Now().UTC().Format(time.DateOnly)) {
+		t.Fatalf("statistics: %q", s)
+	}
+	b.screenshot("stats")
 
 	// The message log and its CSV export.
 	b.open("/messages")
@@ -336,6 +358,31 @@ func TestConsoleInBrowser(t *testing.T) {
 	if !strings.Contains(string(csvData), "Hello from the console") {
 		t.Fatalf("the export: %s", csvData)
 	}
+
+	// The keyboard: the first Tab reaches the skip link, the next ones the
+	// menu; the focused element shows an outline.
+	b.open("/messages")
+	b.run("tab", chromedp.KeyEvent(kb.Tab))
+	if f := get(b, "focus", chromedp.Evaluate[string](`document.activeElement.textContent`)); f != "Skip to content" {
+		t.Fatalf("the first Tab focuses %q", f)
+	}
+	b.run("tab", chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab))
+	if o := get(b, "outline", chromedp.Evaluate[string](`getComputedStyle(document.activeElement).outlineStyle + " " + document.activeElement.textContent`)); !strings.HasPrefix(o, "solid") {
+		t.Fatalf("the focused link shows no outline: %q", o)
+	}
+	// A phone-sized screen: nothing wider than the screen but the tables,
+	// which scroll in their own box.
+	b.run("phone", chromedp.EmulateViewport(390, 844))
+	for _, p := range []string{"/", "/send", "/messages", "/inbox", "/team"} {
+		b.open(p)
+		if w := get(b, "width", chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`)); w > 0 {
+			wide := get(b, "wide", chromedp.Evaluate[string](`Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !(e.parentElement && e.parentElement.closest(".scroll"))).map(e => e.tagName + "." + e.className + "#" + e.id + ":" + Math.round(e.getBoundingClientRect().right)).slice(0, 8).join(" ")`))
+			t.Errorf("%s is %d px wider than a phone's screen: %s", p, w, wide)
+		}
+	}
+	b.open("/messages")
+	b.screenshot("messages-phone")
+	b.run("desktop", chromedp.EmulateViewport(1280, 900))
 
 	// A forged form on another site, posting to the console with Ann's
 	// cookie: refused, nothing created.
