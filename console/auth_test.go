@@ -2,9 +2,12 @@ package console
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/smsgate/smsgate/accounts"
 )
 
 // TestSignInOut: a page without a session leads to the sign-in page and
@@ -129,5 +132,49 @@ func TestSecurityHeaders(t *testing.T) {
 		if !strings.HasPrefix(path, "/static/") && h.Get("Cache-Control") != "no-store" {
 			t.Errorf("%s: Cache-Control %q", path, h.Get("Cache-Control"))
 		}
+	}
+}
+
+// TestSignInThrottled: guessing passwords through the console meets the
+// API's login throttle, and the page says to wait.
+func TestSignInThrottled(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.get("/signin")
+	var st int
+	var body string
+	for range accounts.LoginMaxFailures + 1 {
+		st, body, _ = b.post("/signin", url.Values{"email": {"ann@example.com"}, "password": {"a wrong guess"}})
+	}
+	if st != http.StatusTooManyRequests || !strings.Contains(body, "too many failed logins") {
+		t.Fatalf("after %d wrong passwords: %d\n%s", accounts.LoginMaxFailures+1, st, body)
+	}
+	// Even the right password waits now (from an address it never
+	// signed in from).
+	if st, _, _ := b.post("/signin", url.Values{"email": {"ann@example.com"}, "password": {password}}); st != http.StatusTooManyRequests {
+		t.Fatalf("the right password while throttled: %d", st)
+	}
+}
+
+// TestSecureCookies: behind TLS (an https public URL) every cookie is
+// Secure, and the answers carry HSTS.
+func TestSecureCookies(t *testing.T) {
+	c, err := New(Options{API: http.NotFoundHandler(), PublicURL: "https://sms.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	c.ServeHTTP(rec, httptest.NewRequest("GET", "/signin", nil))
+	cookies := rec.Result().Cookies()
+	if len(cookies) == 0 || rec.Header().Get("Strict-Transport-Security") == "" {
+		t.Fatalf("cookies %v, headers %v", cookies, rec.Header())
+	}
+	for _, ck := range cookies {
+		if !ck.Secure || !ck.HttpOnly {
+			t.Errorf("cookie %s: Secure %v, HttpOnly %v", ck.Name, ck.Secure, ck.HttpOnly)
+		}
+	}
+	if _, err := New(Options{API: http.NotFoundHandler(), PublicURL: "ftp://x"}); err == nil {
+		t.Error("an ftp public URL was taken")
 	}
 }

@@ -370,6 +370,14 @@ func TestConsoleInBrowser(t *testing.T) {
 	if o := get(b, "outline", chromedp.Evaluate[string](`getComputedStyle(document.activeElement).outlineStyle + " " + document.activeElement.textContent`)); !strings.HasPrefix(o, "solid") {
 		t.Fatalf("the focused link shows no outline: %q", o)
 	}
+	// Every field of every page has a label.
+	for _, p := range []string{"/", "/send", "/messages", "/inbox", "/contacts", "/stats", "/team", "/team/" + mkt.ID, "/users",
+		"/email", "/keys", "/webhooks", "/templates", "/optouts", "/automations", "/settings"} {
+		b.open(p)
+		if bare := get(b, "labels", chromedp.Evaluate[string](`Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea")).filter(e => !(e.labels && e.labels.length) && !e.getAttribute("aria-label")).map(e => e.name || e.id).join(" ")`)); bare != "" {
+			t.Errorf("%s: fields without a label: %s", p, bare)
+		}
+	}
 	// A phone-sized screen: nothing wider than the screen but the tables,
 	// which scroll in their own box.
 	b.run("phone", chromedp.EmulateViewport(390, 844))
