@@ -95,6 +95,10 @@ func TestContactImport(t *testing.T) {
 	if _, body, _ := b.get("/contacts?prefix=614"); !strings.Contains(body, "+61412345678") || !strings.Contains(body, "Carol") {
 		t.Fatalf("the contacts after the import:\n%s", body)
 	}
+	// Contacts chosen on the list go to the Send page.
+	if _, body, _ := b.get("/send?to=%2B61412345678&to=%2B61412000111"); !strings.Contains(body, ">&#43;61412345678, &#43;61412000111</textarea>") {
+		t.Fatalf("the send page for chosen contacts:\n%s", body)
+	}
 	// A file past the upload bound is refused before it reaches the store.
 	buf.Reset()
 	mw = multipart.NewWriter(&buf)

@@ -86,6 +86,7 @@ func (c *Console) sendPage(w http.ResponseWriter, r *http.Request, s *session) e
 	v := c.view(w, r, s, "Send", "send")
 	if r.Method == http.MethodGet {
 		d.Idem = newIdem()
+		d.To = strings.Join(r.URL.Query()["to"], ", ") // chosen on the contacts page
 		v.Data = d
 		c.render(w, http.StatusOK, "send", v)
 		return nil

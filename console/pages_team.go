@@ -22,6 +22,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 type teamAccount struct {
 	accounts.Account
 	KeyPrefixes []string `json:"key_prefixes"`
+	Owner       string   `json:"-"` // the owner's email
 }
 
 // teamData is the team page's data.
@@ -38,24 +39,45 @@ func (c *Console) team(w http.ResponseWriter, r *http.Request, s *session) error
 	if len(s.me.MayOnSubs) == 0 && !s.may("create_sub") {
 		return forbidden("manage sub-accounts (parent administrators only)")
 	}
+	d, err := c.teamData(r, s)
+	if err != nil {
+		return err
+	}
+	return c.show(w, r, s, http.StatusOK, "team", "Team", "team", d)
+}
+
+// teamData lists the user's account and its sub-accounts, each with its
+// owner (the member marked owner, if any).
+func (c *Console) teamData(r *http.Request, s *session) (*teamData, error) {
 	var list struct {
 		Accounts []teamAccount `json:"accounts"`
 	}
 	if err := c.api.call(r, s.secret, "GET", "/v1/accounts", nil, nil, &list); err != nil {
-		return err
+		return nil, err
 	}
-	d := teamData{}
+	d := &teamData{}
 	for i := range list.Accounts {
-		if list.Accounts[i].ID == s.me.Account.ID {
-			d.Root = &list.Accounts[i]
-		} else {
-			d.Subs = append(d.Subs, list.Accounts[i])
+		a := &list.Accounts[i]
+		if a.ID == s.me.Account.ID {
+			d.Root = a
+			continue
 		}
+		if s.maySub("users_view") {
+			var ml struct {
+				Members []accounts.Member `json:"members"`
+			}
+			if err := c.api.call(r, s.secret, "GET", "/v1/accounts/"+esc(a.ID)+"/members", nil, nil, &ml); err != nil {
+				return nil, err
+			}
+			for _, m := range ml.Members {
+				if m.Owner {
+					a.Owner = m.Email
+				}
+			}
+		}
+		d.Subs = append(d.Subs, *a)
 	}
-	v := c.view(w, r, s, "Team", "team")
-	v.Data = d
-	c.render(w, http.StatusOK, "team", v)
-	return nil
+	return d, nil
 }
 
 // createSub creates a sub-account; its first key's secret is shown once.
@@ -74,20 +96,11 @@ func (c *Console) createSub(w http.ResponseWriter, r *http.Request, s *session) 
 		return err
 	}
 	// The key is shown on this answer only, never stored by the console.
-	var list struct {
-		Accounts []teamAccount `json:"accounts"`
-	}
-	if err := c.api.call(r, s.secret, "GET", "/v1/accounts", nil, nil, &list); err != nil {
+	d, err := c.teamData(r, s)
+	if err != nil {
 		return err
 	}
-	d := teamData{NewKey: out.Key.Secret, NewName: out.Name}
-	for i := range list.Accounts {
-		if list.Accounts[i].ID == s.me.Account.ID {
-			d.Root = &list.Accounts[i]
-		} else {
-			d.Subs = append(d.Subs, list.Accounts[i])
-		}
-	}
+	d.NewKey, d.NewName = out.Key.Secret, out.Name
 	v := c.view(w, r, s, "Team", "team")
 	v.Flash = "Sub-account " + out.Name + " (" + out.ID + ") created."
 	v.Data = d

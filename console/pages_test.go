@@ -79,10 +79,14 @@ func TestTeamCredit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.addUser(sub.ID, "sam@example.com", accounts.RoleSubAdmin)
+	if _, err := e.st.UpdateMember(ctx, sub.ID, memberID(t, e, sub.ID, "sam@example.com"), accounts.MemberUpdate{Owner: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
 	b := e.browser()
 	b.signIn("ann@example.com")
 	st, body, _ := b.get("/team")
-	if st != http.StatusOK || !strings.Contains(body, "Sales") || !strings.Contains(body, `id="amt-`+sub.ID+`"`) {
+	if st != http.StatusOK || !strings.Contains(body, "Sales") || !strings.Contains(body, `id="amt-`+sub.ID+`"`) || !strings.Contains(body, "<td>sam@example.com</td>") {
 		t.Fatalf("team page: %d\n%s", st, body)
 	}
 	if st, _, resp := b.post("/team/"+sub.ID+"/credit", url.Values{"amount": {"2.50"}}); st != http.StatusSeeOther || resp.Header.Get("Location") != "/team" {
@@ -180,4 +184,22 @@ func TestChart(t *testing.T) {
 	if chartOf(nil, nil) != nil {
 		t.Fatal("a chart of nothing")
 	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// memberID is the user id of email's membership of acct.
+func memberID(t *testing.T, e *env, acct, email string) string {
+	t.Helper()
+	ms, err := e.st.ListMembers(t.Context(), acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Email == email {
+			return m.UserID
+		}
+	}
+	t.Fatalf("%s is not a member of %s", email, acct)
+	return ""
 }
