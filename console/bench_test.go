@@ -12,14 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/redisstore"
-	"github.com/smsgate/smsgate/api"
 	"github.com/smsgate/smsgate/internal/redistest"
-	"github.com/smsgate/smsgate/webhook"
 )
 
 // Sizes of the account the page benchmark renders: what the issue names.
@@ -39,14 +36,7 @@ func BenchmarkConsolePages(b *testing.B) {
 	ctx := b.Context()
 	rdb := redistest.Start(b)
 	st := redisstore.New(rdb, redisstore.Options{PasswordCost: bcrypt.MinCost})
-	reg := prometheus.NewRegistry()
-	h := api.New(api.Options{
-		Stores: api.Stores{Auth: st, Accounts: st, Registrations: st, Policies: st, Keys: st, Money: st,
-			Messages: st, Inbox: st, Users: st, Permissions: st, Billing: st, Stats: st,
-			Contacts: st, OptOuts: st, Automations: st, Senders: st, Templates: st, Operator: st},
-		Registry: reg, Registerer: reg, Webhooks: webhook.New(webhook.Options{Redis: rdb}),
-	})
-	c, err := New(Options{API: h, Logger: slog.New(slog.DiscardHandler)})
+	c, err := New(Options{API: newAPI(rdb, st, slog.New(slog.DiscardHandler)), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}

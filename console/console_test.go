@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/smsgate/smsgate/accounts"
@@ -40,16 +41,7 @@ func newEnv(t *testing.T) *env {
 	rdb := redistest.Start(t)
 	st := redisstore.New(rdb, redisstore.Options{PasswordCost: bcrypt.MinCost})
 	e := &env{t: t, st: st}
-	reg := prometheus.NewRegistry()
-	h := api.New(api.Options{
-		Stores: api.Stores{Auth: st, Accounts: st, Registrations: st, Policies: st, Keys: st, Money: st,
-			Messages: st, Inbox: st, Users: st, Permissions: st, Billing: st, Stats: st,
-			Contacts: st, OptOuts: st, Automations: st, Senders: st, Templates: st, Operator: st},
-		Logger:   slog.New(slog.NewTextHandler(t.Output(), nil)),
-		Registry: reg, Registerer: reg,
-		Webhooks: webhook.New(webhook.Options{Redis: rdb}),
-	})
-	c, err := New(Options{API: h, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	c, err := New(Options{API: newAPI(rdb, st, slog.New(slog.NewTextHandler(t.Output(), nil))), Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {
 		t.Fatalf("console: %v", err)
 	}
@@ -65,6 +57,28 @@ func newEnv(t *testing.T) *env {
 	e.root = root
 	e.addUser(root.ID, "ann@example.com", accounts.RoleParentAdmin)
 	return e
+}
+
+// newAPI is the REST API over st, every area served (webhooks too).
+func newAPI(rdb *redis.Client, st *redisstore.Store, log *slog.Logger) http.Handler {
+	reg := prometheus.NewRegistry()
+	return api.New(api.Options{
+		Stores: api.Stores{Auth: st, Accounts: st, Registrations: st, Policies: st, Keys: st, Money: st,
+			Messages: st, Inbox: st, Users: st, Permissions: st, Billing: st, Stats: st,
+			Contacts: st, OptOuts: st, Automations: st, Senders: st, Templates: st, Operator: st},
+		Logger: log, Registry: reg, Registerer: reg,
+		Webhooks: webhook.New(webhook.Options{Redis: rdb}),
+	})
+}
+
+// newSub creates a sub-account of the root.
+func (e *env) newSub(name string) *accounts.Account {
+	e.t.Helper()
+	a, err := e.st.CreateAccount(e.t.Context(), accounts.Account{ParentID: e.root.ID, Name: name, DefaultCountry: "AU"})
+	if err != nil {
+		e.t.Fatalf("create sub-account %s: %v", name, err)
+	}
+	return a
 }
 
 // addUser makes email a member of acct with role.

@@ -16,10 +16,7 @@ import (
 // template error would be a 500), with its heading.
 func TestEveryPage(t *testing.T) {
 	e := newEnv(t)
-	sub, err := e.st.CreateAccount(t.Context(), accounts.Account{ParentID: e.root.ID, Name: "Sales", DefaultCountry: "AU"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub := e.newSub("Sales")
 	b := e.browser()
 	b.signIn("ann@example.com")
 	for path, h1 := range map[string]string{

@@ -75,10 +75,7 @@ func TestPreview(t *testing.T) {
 func TestTeamCredit(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	sub, err := e.st.CreateAccount(ctx, accounts.Account{ParentID: e.root.ID, Name: "Sales", DefaultCountry: "AU"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub := e.newSub("Sales")
 	e.addUser(sub.ID, "sam@example.com", accounts.RoleSubAdmin)
 	if _, err := e.st.UpdateMember(ctx, sub.ID, memberID(t, e, sub.ID, "sam@example.com"), accounts.MemberUpdate{Owner: ptr(true)}); err != nil {
 		t.Fatal(err)
@@ -122,14 +119,8 @@ func TestTeamCredit(t *testing.T) {
 func TestRolePages(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	sub, err := e.st.CreateAccount(ctx, accounts.Account{ParentID: e.root.ID, Name: "Sales", DefaultCountry: "AU"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := e.st.CreateAccount(ctx, accounts.Account{ParentID: e.root.ID, Name: "Support", DefaultCountry: "AU"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub := e.newSub("Sales")
+	other := e.newSub("Support")
 	e.addUser(sub.ID, "basil@example.com", accounts.RoleBasic)
 	e.addUser(sub.ID, "sam@example.com", accounts.RoleSubAdmin)
 

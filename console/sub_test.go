@@ -16,10 +16,7 @@ import (
 func TestSubAccountPage(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	sub, err := e.st.CreateAccount(ctx, accounts.Account{ParentID: e.root.ID, Name: "Sales", DefaultCountry: "AU"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub := e.newSub("Sales")
 	e.addUser(sub.ID, "sam@example.com", accounts.RoleSubAdmin)
 	b := e.browser()
 	b.signIn("ann@example.com")
