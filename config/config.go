@@ -165,8 +165,19 @@ type Retention struct {
 	// receipt (7d). Both expire by Redis TTL.
 	Idempotency  Duration `yaml:"idempotency"`
 	ReceiptIndex Duration `yaml:"receipt_index"`
-	Every        Duration `yaml:"every"` // how often the sweep runs (10m)
+	// Statistics is how long each day's statistics are kept (400d, the
+	// longest: a day's counters expire by Redis TTL then); at least
+	// receipt_index, so that a late receipt never counts into a day
+	// already swept. WebhookLog is how long a webhook's delivery log
+	// keeps an attempt (30d; 0 keeps its last 100 whatever their age).
+	Statistics Duration `yaml:"statistics"`
+	WebhookLog Duration `yaml:"webhook_log"`
+	Every      Duration `yaml:"every"` // how often the sweep runs (10m)
 }
+
+// MaxStatisticsRetention is the longest retention.statistics: a day's
+// statistics expire by Redis TTL 400 days after their first count.
+const MaxStatisticsRetention = 400 * 24 * time.Hour
 
 // Cluster lists nodes of a Redis Cluster (any of its masters or replicas;
 // the client learns the rest from them).
@@ -419,7 +430,8 @@ func Default() *Config {
 		Shutdown: Shutdown{Timeout: Seconds(30)},
 		Retention: Retention{Messages: Duration(90 * 24 * time.Hour), Inbox: Duration(90 * 24 * time.Hour),
 			Blocked: Duration(90 * 24 * time.Hour), Every: Duration(10 * time.Minute),
-			Idempotency: Duration(24 * time.Hour), ReceiptIndex: Duration(7 * 24 * time.Hour)},
+			Idempotency: Duration(24 * time.Hour), ReceiptIndex: Duration(7 * 24 * time.Hour),
+			Statistics: Duration(MaxStatisticsRetention), WebhookLog: Duration(30 * 24 * time.Hour)},
 	}
 }
 

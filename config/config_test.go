@@ -478,4 +478,19 @@ func TestRetention(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `retention.inbox: invalid duration "9x": use a number with a unit, like "30s", "1m30s" or "90d"`) {
 		t.Errorf("bad retention: %v", err)
 	}
+	if c.Retention.Statistics.Std() != 400*24*time.Hour || c.Retention.WebhookLog.Std() != 30*24*time.Hour {
+		t.Errorf("statistics and webhook log defaults: %s, %s", c.Retention.Statistics, c.Retention.WebhookLog)
+	}
+	for yaml, want := range map[string]string{
+		"statistics: 401d":                    "retention.statistics: 9624h0m0s is longer than 400d",
+		"statistics: 3d":                      "retention.statistics: 72h0m0s is shorter than retention.receipt_index (168h0m0s)",
+		"statistics: 0s":                      "retention.statistics: 0s is shorter than retention.receipt_index",
+		"webhook_log: -24h":                   "retention.webhook_log: must be 0 (keep for ever) or more",
+		"statistics: 2d\n  receipt_index: 1d": "",
+	} {
+		_, err := Load([]byte("roles: {smtp: false, dispatch: false, http: true}\nretention:\n  " + yaml + "\n"))
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("retention %q: %v, want %q", yaml, err, want)
+		}
+	}
 }

@@ -155,7 +155,8 @@ func (c *Config) validateGeneral(v *checker) {
 	for _, k := range []struct {
 		path string
 		d    Duration
-	}{{"retention.messages", c.Retention.Messages}, {"retention.inbox", c.Retention.Inbox}, {"retention.blocked", c.Retention.Blocked}, {"retention.ledger", c.Retention.Ledger}} {
+	}{{"retention.messages", c.Retention.Messages}, {"retention.inbox", c.Retention.Inbox}, {"retention.blocked", c.Retention.Blocked},
+		{"retention.ledger", c.Retention.Ledger}, {"retention.webhook_log", c.Retention.WebhookLog}} {
 		if k.d < 0 {
 			v.add(k.path, "must be 0 (keep for ever) or more (got %s)", k.d)
 		}
@@ -163,6 +164,12 @@ func (c *Config) validateGeneral(v *checker) {
 	v.positive("retention.every", c.Retention.Every)
 	v.positive("retention.idempotency", c.Retention.Idempotency)
 	v.positive("retention.receipt_index", c.Retention.ReceiptIndex)
+	switch st := c.Retention.Statistics; {
+	case st.Std() > MaxStatisticsRetention:
+		v.add("retention.statistics", "%s is longer than 400d: a day's statistics expire by Redis TTL after 400 days", st)
+	case st < c.Retention.ReceiptIndex:
+		v.add("retention.statistics", "%s is shorter than retention.receipt_index (%s): a late receipt would count into a day already swept", st, c.Retention.ReceiptIndex)
+	}
 	if r.MemoryHigh < 0 || r.MemoryHigh >= 1 {
 		v.add("redis.memory_high", "must be a share of maxmemory below 1, like 0.9, or 0 to turn the check off (got %g)", r.MemoryHigh)
 	}

@@ -24,10 +24,13 @@ var (
 	resultLua string
 	//go:embed lua/manage.lua
 	manageLua string
+	//go:embed lua/trim_log.lua
+	trimLogLua string
 
-	emitScript   = store.NewScript("webhook/emit.lua", emitLua)
-	resultScript = store.NewScript("webhook/result.lua", resultLua)
-	manageScript = store.NewScript("webhook/manage.lua", manageLua)
+	emitScript    = store.NewScript("webhook/emit.lua", emitLua)
+	resultScript  = store.NewScript("webhook/result.lua", resultLua)
+	manageScript  = store.NewScript("webhook/manage.lua", manageLua)
+	trimLogScript = store.NewScript("webhook/trim_log.lua", trimLogLua)
 )
 
 // logCap is how many attempts each webhook's log keeps.
@@ -351,4 +354,45 @@ func (s *Service) Deliveries(ctx context.Context, accountID, id string, limit in
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// ExpireLogs drops from the delivery logs of every webhook of the accounts
+// in ids the attempts made before before (each log also keeps at most its
+// last 100). It returns how many attempts it dropped.
+func (s *Service) ExpireLogs(ctx context.Context, ids []string, before time.Time) (int, error) {
+	dropped := 0
+	for _, acct := range ids {
+		hooks, err := s.List(ctx, acct)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return dropped, err
+		}
+		for _, w := range hooks {
+			k, _ := s.keys(acct)
+			key := s.logKey(k.shard, w.ID)
+			vals, err := s.o.Redis.LRange(ctx, key, 0, -1).Result()
+			if err != nil {
+				return dropped, fmt.Errorf("delivery log of %s: %w", w.ID, err)
+			}
+			var old []any // oldest first
+			for i := len(vals) - 1; i >= 0; i-- {
+				var a Attempt
+				if json.Unmarshal([]byte(vals[i]), &a) != nil || !a.At.Before(before) {
+					break
+				}
+				old = append(old, vals[i])
+			}
+			if len(old) == 0 {
+				continue
+			}
+			n, err := s.db.Run(ctx, trimLogScript, []string{key}, old...).Int()
+			dropped += n
+			if err != nil {
+				return dropped, fmt.Errorf("trim the delivery log of %s: %w", w.ID, err)
+			}
+		}
+	}
+	return dropped, nil
 }

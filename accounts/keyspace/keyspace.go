@@ -129,6 +129,10 @@ func (k Space) ShardCount() string { return k.gkey("shards") }
 // that runs on one instance at a time): <p>:lease:<name>.
 func (k Space) Lease(name string) string { return k.gkey("lease", name) }
 
+// StatsSwept is the string holding the first statistics day (days since
+// the epoch) that the retention sweep has not deleted yet: <p>:stats_swept.
+func (k Space) StatsSwept() string { return k.gkey("stats_swept") }
+
 // Bootstrap is the string holding the id of the first account: <p>:bootstrap.
 func (k Space) Bootstrap() string { return k.gkey("bootstrap") }
 

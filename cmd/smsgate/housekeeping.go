@@ -23,17 +23,23 @@ const housekeepingLease = "housekeeping"
 // another takes over within three rounds when it ends.
 type housekeeper struct {
 	store   *redisstore.Store
+	hooks   webhookLogs // nil: no webhook logs to trim
 	ret     config.Retention
 	holder  string
 	log     *slog.Logger
 	expired *prometheus.CounterVec
 }
 
-func newHousekeeper(store *redisstore.Store, ret config.Retention, holder string, log *slog.Logger, reg prometheus.Registerer) *housekeeper {
-	h := &housekeeper{store: store, ret: ret, holder: holder, log: log,
+// webhookLogs trims webhooks' delivery logs (*webhook.Service).
+type webhookLogs interface {
+	ExpireLogs(ctx context.Context, ids []string, before time.Time) (int, error)
+}
+
+func newHousekeeper(store *redisstore.Store, hooks webhookLogs, ret config.Retention, holder string, log *slog.Logger, reg prometheus.Registerer) *housekeeper {
+	h := &housekeeper{store: store, hooks: hooks, ret: ret, holder: holder, log: log,
 		expired: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_daemon_expired_total",
-			Help: "Records removed past their retention (retention.*), by kind: message, reply, blocked, ledger (entries folded into an opening balance)."}, []string{"kind"})}
-	for _, k := range []string{"message", "reply", "blocked", "ledger"} {
+			Help: "Records removed past their retention (retention.*), by kind: message, reply, blocked, ledger (entries folded into an opening balance), statistics (days of an account), webhook_attempt."}, []string{"kind"})}
+	for _, k := range []string{"message", "reply", "blocked", "ledger", "statistics", "webhook_attempt"} {
 		h.expired.WithLabelValues(k)
 	}
 	reg.MustRegister(h.expired)
@@ -80,19 +86,37 @@ func (h *housekeeper) round(ctx context.Context, now time.Time) {
 	if err != nil && ctx.Err() == nil {
 		h.log.WarnContext(ctx, "housekeeping", "err", err)
 	}
-	if keep := h.ret.Ledger.Std(); keep > 0 {
-		h.compactLedgers(ctx, now.Add(-keep))
+	keepStats, keepLog, keepLedger := h.ret.Statistics.Std(), h.ret.WebhookLog.Std(), h.ret.Ledger.Std()
+	if keepLedger <= 0 && keepLog <= 0 && (keepStats <= 0 || keepStats >= config.MaxStatisticsRetention) {
+		return // the TTLs do the rest
 	}
-}
-
-// compactLedgers folds every account's ledger entries before cut into its
-// opening balance, signed off by "retention".
-func (h *housekeeper) compactLedgers(ctx context.Context, cut time.Time) {
 	ids, err := h.store.AllAccountIDs(ctx)
 	if err != nil {
 		h.log.WarnContext(ctx, "housekeeping: list accounts", "err", err)
 		return
 	}
+	if keepLedger > 0 {
+		h.compactLedgers(ctx, ids, now.Add(-keepLedger))
+	}
+	if keepStats > 0 && keepStats < config.MaxStatisticsRetention {
+		n, err := h.store.ExpireStats(ctx, ids, accounts.StatsDay(now.Add(-keepStats)))
+		h.expired.WithLabelValues("statistics").Add(float64(n))
+		if err != nil && ctx.Err() == nil {
+			h.log.WarnContext(ctx, "housekeeping: statistics", "err", err)
+		}
+	}
+	if keepLog > 0 && h.hooks != nil {
+		n, err := h.hooks.ExpireLogs(ctx, ids, now.Add(-keepLog))
+		h.expired.WithLabelValues("webhook_attempt").Add(float64(n))
+		if err != nil && ctx.Err() == nil {
+			h.log.WarnContext(ctx, "housekeeping: webhook logs", "err", err)
+		}
+	}
+}
+
+// compactLedgers folds every account's ledger entries before cut into its
+// opening balance, signed off by "retention".
+func (h *housekeeper) compactLedgers(ctx context.Context, ids []string, cut time.Time) {
 	folded := 0
 	for _, id := range ids {
 		n, _, err := h.store.CompactLedger(ctx, id, cut, "retention")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/config"
 	"github.com/smsgate/smsgate/smpp/smsctest"
+	"github.com/smsgate/smsgate/webhook"
 )
 
 // TestHousekeepingOnce (issue 12, item 6): with two instances, the first
@@ -65,4 +67,57 @@ func TestHousekeepingOnce(t *testing.T) {
 	if holder := g.rdb.Get(ctx, g.store.Keys.Lease("housekeeping")).Val(); holder == "" {
 		t.Error("no instance holds the housekeeping lease")
 	}
+}
+
+// TestHousekeepingStatsAndWebhookLogs (issue 12, item 6): the sweep deletes
+// statistics days past retention.statistics and webhook attempts past
+// retention.webhook_log, counting both; today's statistics and a young
+// attempt stay.
+func TestHousekeepingStatsAndWebhookLogs(t *testing.T) {
+	g := startGateway(t, func(c *config.Config, _ *smsctest.Options) {
+		c.Retention.ReceiptIndex = config.Duration(24 * time.Hour)
+		c.Retention.Statistics = config.Duration(2 * 24 * time.Hour)
+		c.Retention.WebhookLog = config.Duration(24 * time.Hour)
+		c.Retention.Every = config.Duration(100 * time.Millisecond)
+	})
+	ctx := t.Context()
+	shard, _ := g.store.ShardFromID(g.sub.ID)
+	today := accounts.StatsDay(time.Now())
+	old, fresh := g.store.Keys.Stats(shard, g.sub.ID, today-5), g.store.Keys.Stats(shard, g.sub.ID, today)
+	for _, k := range []string{old, fresh} {
+		if err := g.rdb.HSet(ctx, k, "m:alice@example.com", 3).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The sweeps since the start have passed those days already (a day
+	// is swept once: nothing counts into a past day afterwards); start
+	// over, as a deployment that never swept.
+	if err := g.rdb.Del(ctx, g.store.Keys.StatsSwept()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	hooks := webhook.New(webhook.Options{Redis: g.rdb, Shards: g.cfg.Redis.EffectiveShards()})
+	w, _, err := hooks.Create(ctx, g.sub.ID, "https://hooks.example.com/sms", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logKey := g.store.Keys.WebhookLog(shard, w.ID)
+	for _, age := range []time.Duration{72 * time.Hour, time.Hour} {
+		b, _ := json.Marshal(webhook.Attempt{At: time.Now().Add(-age), DeliveryID: "d-" + age.String(), EventType: webhook.TypeMessageStatus, Attempt: 1, Result: "delivered"})
+		if err := g.rdb.LPush(ctx, logKey, b).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.waitFor("the old statistics day and attempt swept", func() bool {
+		return g.rdb.Exists(ctx, old).Val() == 0 && g.rdb.LLen(ctx, logKey).Val() == 1
+	})
+	if g.rdb.Exists(ctx, fresh).Val() != 1 {
+		t.Fatal("today's statistics were swept")
+	}
+	if got, err := hooks.Deliveries(ctx, g.sub.ID, w.ID, 0); err != nil || len(got) != 1 || got[0].DeliveryID != "d-1h0m0s" {
+		t.Fatalf("the log left: %+v, %v", got, err)
+	}
+	g.waitFor("both counted", func() bool {
+		return g.metric(`smsgate_daemon_expired_total{kind="statistics"}`) == `smsgate_daemon_expired_total{kind="statistics"} 1` &&
+			g.metric(`smsgate_daemon_expired_total{kind="webhook_attempt"}`) == `smsgate_daemon_expired_total{kind="webhook_attempt"} 1`
+	})
 }

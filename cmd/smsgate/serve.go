@@ -351,7 +351,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 			Logger:      logger.With("component", "dispatch"), Metrics: rm, Submitted: inbound.Submitted, Events: hooks,
 			StatusHooks: statusHooks, OnPanic: pc.record,
 		})
-		hk := newHousekeeper(store, cfg.Retention, consumer, logger.With("component", "housekeeping"), reg)
+		hk := newHousekeeper(store, hooks, cfg.Retention, consumer, logger.With("component", "housekeeping"), reg)
 		bg.Go(func() { _ = running.run(linkCtx, "housekeeping", hk.run) })
 		dctx, stopReading := context.WithCancel(ctx)
 		dispatchDone := make(chan struct{})
