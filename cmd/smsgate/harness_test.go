@@ -89,10 +89,14 @@ func startGateway(t *testing.T, opts ...gwOption) *gateway {
 	for _, o := range opts {
 		o(cfg, &simOpts)
 	}
-	if len(cfg.Redis.Cluster.Addrs) > 0 { // onCluster started one
+	switch {
+	case len(cfg.Redis.Cluster.Addrs) > 0: // onCluster started one
 		g.rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.Redis.Cluster.Addrs})
 		t.Cleanup(func() { g.rdb.Close() })
-	} else {
+	case cfg.Redis.Sentinel.Master != "": // a test started sentinels
+		g.rdb = redis.NewFailoverClient(&redis.FailoverOptions{MasterName: cfg.Redis.Sentinel.Master, SentinelAddrs: cfg.Redis.Sentinel.Addrs})
+		t.Cleanup(func() { g.rdb.Close() })
+	default:
 		rs := redistest.StartServer(t, redistest.Options{AOF: false})
 		cfg.Redis.Addr = rs.Addr
 		g.rdb, g.redis = rs.Client(t), rs

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsgate/smsgate/config"
+	"github.com/smsgate/smsgate/internal/redistest"
+	"github.com/smsgate/smsgate/smpp/smsctest"
+)
+
+// TestSentinelFailover (issue 12, item 2): smsgate on Sentinel (a master,
+// two replicas, three sentinels) with min_replicas_ack 1; 200 mails from 8
+// clients that retry a refusal as MTAs do; a quarter in, the master is
+// killed (SIGKILL: what it had not given a replica is gone), or frozen and
+// thawed, and the sentinels promote a replica. Every mail
+// answered 250 is on the new master and reaches the carrier: none lost.
+func TestSentinelFailover(t *testing.T) {
+	t.Run("kill", func(t *testing.T) { testSentinelFailover(t, 0, func(s *redistest.Sentinel) { s.Master.Stop() }) })
+	// Frozen (SIGSTOP) until the sentinels have promoted a replica, then
+	// thawed: the old master runs the commands that waited for it, still
+	// master until the sentinels demote it, and what it wrote then is
+	// dropped with its data. With the default redis.timeout (3 s) none of
+	// those answers counts. (With a 10 s timeout, 149 of 200 mails answered
+	// 250 were lost here: a replica not yet moved to the new master acked
+	// the old one's writes. Known, not fixed: see the issue's notes.)
+	t.Run("freeze", func(t *testing.T) {
+		testSentinelFailover(t, 0, func(s *redistest.Sentinel) {
+			if err := s.Master.Freeze(); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
+			defer cancel()
+			for {
+				if addr, err := s.CurrentMaster(ctx); err == nil && addr != s.MasterAddr {
+					break
+				}
+				if ctx.Err() != nil {
+					t.Fatal("the sentinels never promoted a replica")
+				}
+				time.Sleep(50 * time.Millisecond) // the sentinels have no event to wait on
+			}
+			if err := s.Master.Thaw(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+}
+
+func testSentinelFailover(t *testing.T, timeout time.Duration, fault func(*redistest.Sentinel)) {
+	// Two replicas: once one is promoted the other replicates it, so that
+	// min_replicas_ack is met again.
+	s := redistest.StartSentinel(t, "mymaster", 2)
+	g := startGateway(t, func(c *config.Config, _ *smsctest.Options) {
+		c.Redis.Addr = ""
+		c.Redis.Sentinel = config.Sentinel{Master: s.Name, Addrs: s.Addrs}
+		c.Redis.MinReplicasAck = 1
+		c.Redis.ReplicaAckTimeout = config.Duration(500 * time.Millisecond)
+		if timeout > 0 {
+			c.Redis.Timeout = config.Duration(timeout)
+		}
+	})
+	const clients, perClient = 8, 25
+	if _, err := g.store.Credit(t.Context(), g.parent.ID, 10000, "test", "operator"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.store.Transfer(t.Context(), g.parent.ID, g.sub.ID, 2000, "test", "operator"); err != nil {
+		t.Fatal(err)
+	}
+	rcpt := "0412345678@" + smsDomain
+	text := func(c, i int) string { return fmt.Sprintf("failover %d-%d", c, i) }
+	load := startMTALoad(g, rcpt, clients, perClient, 100, 50*time.Millisecond, func(c, i int) string {
+		return plainMail("alice@example.com", rcpt, fmt.Sprintf("fo-%d-%d@client.example.com", c, i), text(c, i))
+	})
+	load.waitQuarter(t)
+	fault(s)
+	killed := time.Now()
+	load.wait(t)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
+	defer cancel()
+	g.waitFor("the sentinels to name a new master", func() bool {
+		addr, err := s.CurrentMaster(ctx)
+		return err == nil && addr != s.MasterAddr
+	})
+	t.Logf("accepted %d mails, %d refusals retried; the fault ended %s before the last",
+		load.accepted.Load(), load.refusals.Load(), time.Since(killed).Round(time.Millisecond))
+	// Every mail answered 250 has its record on the new master ...
+	msgs, err := g.store.ListMessages(ctx, g.sub.ID, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, m := range msgs {
+		have[m.MailID] = true
+	}
+	lost := 0
+	for c := range clients {
+		for i := range perClient {
+			if !have[fmt.Sprintf("fo-%d-%d@client.example.com", c, i)] {
+				lost++
+			}
+		}
+	}
+	if lost > 0 || int(load.accepted.Load()) != clients*perClient {
+		t.Fatalf("%d of %d accepted mails are not on the new master (%d records)", lost, load.accepted.Load(), len(msgs))
+	}
+	// ... and reaches the carrier.
+	g.waitFor("every mail at the SMSC", func() bool {
+		got := map[string]bool{}
+		for _, m := range g.sim.Messages() {
+			got[m.Text] = true
+		}
+		for c := range clients {
+			for i := range perClient {
+				if !got[text(c, i)] {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	dup := 0
+	seen := map[string]int{}
+	for _, m := range g.sim.Messages() {
+		if strings.HasPrefix(m.Text, "failover ") {
+			seen[m.Text]++
+			if seen[m.Text] == 2 {
+				dup++
+			}
+		}
+	}
+	t.Logf("%d of %d texts reached the SMSC more than once (a submit recorded on the old master only is sent again)", dup, clients*perClient)
+}
