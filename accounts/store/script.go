@@ -143,6 +143,11 @@ func (s *DB) RunReplicated(ctx context.Context, sc *Script, keys []string, args 
 	}
 	var c *redis.Cmd
 	var wait *redis.IntCmd
+	var changes int64
+	settled := true
+	if s.masterState != nil {
+		changes, settled = s.masterState()
+	}
 	run := func(cmd, script string) {
 		_, _ = conn.Pipelined(ctx, func(p redis.Pipeliner) error {
 			c = scriptCmd(ctx, cmd, script, keys, args)
@@ -163,6 +168,12 @@ func (s *DB) RunReplicated(ctx context.Context, sc *Script, keys []string, args 
 		return c, fmt.Errorf("%w: waiting for %d replicas: %w", accounts.ErrNotReplicated, s.minReplicas, err)
 	} else if n < int64(s.minReplicas) {
 		return c, fmt.Errorf("%w: %d of %d replicas within %s", accounts.ErrNotReplicated, n, s.minReplicas, s.replicaWait)
+	}
+	if s.masterState != nil {
+		now, settledNow := s.masterState()
+		if !settled || !settledNow || now != changes {
+			return c, fmt.Errorf("%w: the Redis master changed lately (the old one may have run it)", accounts.ErrNotReplicated)
+		}
 	}
 	return c, nil
 }

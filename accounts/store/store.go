@@ -57,6 +57,13 @@ type Options struct {
 	// ReplicaAckTimeout (default 1s). 0: confirmed once the master has it.
 	MinReplicasAck    int
 	ReplicaAckTimeout time.Duration
+	// MasterState, if set, tells how many times the Redis master has
+	// changed (the sentinels' +switch-master announcements) and whether it
+	// has settled since. An accept is confirmed only when the master was
+	// settled and did not change while it was stored: a master that stalled
+	// past its failover and resumed may run it, and a replica not yet moved
+	// to the new master ack it, yet it is dropped with the old master's data.
+	MasterState func() (changes int64, settled bool)
 	// IdempotencyTTL is how long a submission's idempotency key (its
 	// Message-ID, digest or Idempotency-Key) recognises a retry: 24h by
 	// default. ReceiptIndexTTL is how long a submitted part's SMSC id finds
@@ -84,6 +91,7 @@ type DB struct {
 
 	minReplicas int
 	replicaWait time.Duration
+	masterState func() (int64, bool)
 
 	memory *memoryGate // WatchMemory's last measure, for CheckStorage
 
@@ -111,7 +119,8 @@ func NewDB(rdb redis.UniversalClient, opts Options) *DB {
 		IdempotencyTTL: cmp.Or(opts.IdempotencyTTL, 24*time.Hour), ReceiptIndexTTL: cmp.Or(opts.ReceiptIndexTTL, 7*24*time.Hour),
 		Quotas:   opts.Quotas.Or(accounts.DefaultQuotas()),
 		keyGuard: opts.KeyGuard, onScript: opts.OnScript,
-		minReplicas: opts.MinReplicasAck, replicaWait: cmp.Or(opts.ReplicaAckTimeout, time.Second)}
+		minReplicas: opts.MinReplicasAck, replicaWait: cmp.Or(opts.ReplicaAckTimeout, time.Second),
+		masterState: opts.MasterState}
 }
 
 // Shards returns the number of keyspace shards.

@@ -124,8 +124,14 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	lc.onStop("redis", func(context.Context) error { return rdb.Close() })
 	reg.MustRegister(newPoolCollector(rdb))
 	shards := cfg.Redis.EffectiveShards()
+	var masterState func() (int64, bool)
+	if w := watchMasters(ctx, cfg.Redis, logger.With("component", "redis")); w != nil {
+		lc.onStop("sentinel watch", func(context.Context) error { w.close(); return nil })
+		masterState = w.state
+	}
 	store := redisstore.New(rdb, redisstore.Options{Shards: shards, Quotas: cfg.Quotas,
 		MinReplicasAck: cfg.Redis.MinReplicasAck, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout.Std(),
+		MasterState:    masterState,
 		IdempotencyTTL: cfg.Retention.Idempotency.Std(), ReceiptIndexTTL: cfg.Retention.ReceiptIndex.Std()})
 	if err := waitLoaded(ctx, store, logger); err != nil {
 		return fmt.Errorf("redis %s: %w", cfg.Redis.Target(), err)
