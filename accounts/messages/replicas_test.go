@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,5 +112,62 @@ func TestAcceptWaitsForReplicasCluster(t *testing.T) {
 		if err := send(onBare); !errors.Is(err, accounts.ErrNotReplicated) {
 			t.Fatalf("accept %d on a master without replicas: %v, want ErrNotReplicated", i, err)
 		}
+	}
+}
+
+// TestAcceptNotConfirmedAcrossMasterChange: with MasterState set, an accept
+// that a replica has is still not confirmed while the master is unsettled
+// (a change announced lately) or when a change is announced while it is
+// stored; the retry, once the master has settled, is confirmed as the
+// first one's replay.
+func TestAcceptNotConfirmedAcrossMasterChange(t *testing.T) {
+	port := redistest.FreePort(t)
+	master := redistest.StartServer(t, redistest.Options{Port: port})
+	replica := redistest.StartServer(t, redistest.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(port)}})
+	rdb := master.Client(t)
+	ctx := t.Context()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(replica.Client(t).Info(ctx, "replication").Val(), "master_link_status:up") {
+		if time.Now().After(deadline) {
+			t.Fatal("the replica never synced")
+		}
+		time.Sleep(20 * time.Millisecond) // polling a replication link nothing announces
+	}
+	var changes atomic.Int64
+	var settled atomic.Bool
+	settled.Store(true)
+	var calls atomic.Int64
+	var bumpOnSecondLook atomic.Bool
+	s := redisstore.New(rdb, storetest.Guard(redisstore.Options{MinReplicasAck: 1, ReplicaAckTimeout: time.Second,
+		MasterState: func() (int64, bool) {
+			if calls.Add(1)%2 == 0 && bumpOnSecondLook.Load() {
+				changes.Add(1) // announced while the accept was being stored
+			}
+			return changes.Load(), settled.Load()
+		}}))
+	a := storetest.AcceptTestAccount(t, s, 100)
+	send := func(key string) (*accounts.AcceptResult, error) {
+		return s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, IdempotencyKey: key,
+			Messages: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}})
+	}
+	if _, err := send("<1@a.example>"); err != nil {
+		t.Fatalf("settled: %v", err)
+	}
+	settled.Store(false)
+	if _, err := send("<2@a.example>"); !errors.Is(err, accounts.ErrNotReplicated) {
+		t.Fatalf("unsettled: %v, want ErrNotReplicated", err)
+	}
+	settled.Store(true)
+	bumpOnSecondLook.Store(true)
+	if _, err := send("<3@a.example>"); !errors.Is(err, accounts.ErrNotReplicated) {
+		t.Fatalf("a change announced while storing: %v, want ErrNotReplicated", err)
+	}
+	bumpOnSecondLook.Store(false)
+	first, err := send("<2@a.example>")
+	if err != nil {
+		t.Fatalf("the retry once settled: %v", err)
+	}
+	if n := rdb.XLen(ctx, s.Keys.Queue(0)).Val(); n != 3 || len(first.IDs) != 1 {
+		t.Fatalf("%d queue entries after three mails and a retry, want 3", n)
 	}
 }
