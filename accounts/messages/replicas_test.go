@@ -22,18 +22,8 @@ import (
 // retry is recognised by the Message-ID's idempotency key), while a
 // refusal stays a refusal.
 func TestAcceptWaitsForReplicas(t *testing.T) {
-	port := redistest.FreePort(t)
-	master := redistest.StartServer(t, redistest.Options{Port: port})
-	replica := redistest.StartServer(t, redistest.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(port)}})
-	rdb := master.Client(t)
+	rdb, replica := startReplicated(t)
 	ctx := t.Context()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(replica.Client(t).Info(ctx, "replication").Val(), "master_link_status:up") {
-		if time.Now().After(deadline) {
-			t.Fatal("the replica never synced")
-		}
-		time.Sleep(20 * time.Millisecond) // polling a replication link nothing announces
-	}
 	s := redisstore.New(rdb, storetest.Guard(redisstore.Options{MinReplicasAck: 1, ReplicaAckTimeout: 300 * time.Millisecond}))
 	a := storetest.AcceptTestAccount(t, s, 100)
 	send := func(key string) (*accounts.AcceptResult, error) {
@@ -121,18 +111,8 @@ func TestAcceptWaitsForReplicasCluster(t *testing.T) {
 // stored; the retry, once the master has settled, is confirmed as the
 // first one's replay.
 func TestAcceptNotConfirmedAcrossMasterChange(t *testing.T) {
-	port := redistest.FreePort(t)
-	master := redistest.StartServer(t, redistest.Options{Port: port})
-	replica := redistest.StartServer(t, redistest.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(port)}})
-	rdb := master.Client(t)
+	rdb, _ := startReplicated(t)
 	ctx := t.Context()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(replica.Client(t).Info(ctx, "replication").Val(), "master_link_status:up") {
-		if time.Now().After(deadline) {
-			t.Fatal("the replica never synced")
-		}
-		time.Sleep(20 * time.Millisecond) // polling a replication link nothing announces
-	}
 	var changes atomic.Int64
 	var settled atomic.Bool
 	settled.Store(true)
@@ -170,4 +150,21 @@ func TestAcceptNotConfirmedAcrossMasterChange(t *testing.T) {
 	if n := rdb.XLen(ctx, s.Keys.Queue(0)).Val(); n != 3 || len(first.IDs) != 1 {
 		t.Fatalf("%d queue entries after three mails and a retry, want 3", n)
 	}
+}
+
+// startReplicated starts a master and a replica in sync with it, and
+// returns a client of the master and the replica.
+func startReplicated(t *testing.T) (*redis.Client, *redistest.Server) {
+	t.Helper()
+	port := redistest.FreePort(t)
+	master := redistest.StartServer(t, redistest.Options{Port: port})
+	replica := redistest.StartServer(t, redistest.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(port)}})
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(replica.Client(t).Info(t.Context(), "replication").Val(), "master_link_status:up") {
+		if time.Now().After(deadline) {
+			t.Fatal("the replica never synced")
+		}
+		time.Sleep(20 * time.Millisecond) // polling a replication link nothing announces
+	}
+	return master.Client(t), replica
 }
