@@ -122,6 +122,9 @@ func TestSecurityHeaders(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
 	b.signIn("ann@example.com")
+	if st, _, _ := e.browser().get("/favicon.ico"); st != http.StatusNoContent {
+		t.Errorf("/favicon.ico: %d, want 204", st)
+	}
 	for _, path := range []string{"/signin", "/", "/messages", "/static/console.css", "/nope"} {
 		_, _, resp := b.get(path)
 		h := resp.Header

@@ -14,6 +14,9 @@ import (
 func (c *Console) routes() []route {
 	in := c.signedIn
 	return []route{
+		// Browsers ask for it on every site; there is none (and no redirect
+		// to the sign-in page for it).
+		{"GET /favicon.ico", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })},
 		{"GET /signin", http.HandlerFunc(c.signIn)},
 		{"POST /signin", http.HandlerFunc(c.signIn)},
 		{"GET /invite", http.HandlerFunc(c.invite)},
