@@ -224,7 +224,7 @@ func TestAuthentication(t *testing.T) {
 			}
 		})
 	}
-	var me meResponse
+	var me Me
 	f.expect(f.subAKey, "GET", "/v1/me", nil, http.StatusOK, &me)
 	if me.Account.ID != f.subA.ID || me.Role != accounts.RoleSubAdmin {
 		t.Fatalf("me = %+v, want account %s role sub_admin", me, f.subA.ID)

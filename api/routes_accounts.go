@@ -82,8 +82,9 @@ func limitParam(r *http.Request) (int, error) {
 	return n, nil
 }
 
-// meResponse is the body of GET /v1/me.
-type meResponse struct {
+// Me is the body of GET /v1/me: the caller's account, key and role, and
+// what it may do (clients such as the web console show only that).
+type Me struct {
 	Account *accounts.Account `json:"account"`
 	Key     *accounts.APIKey  `json:"key"`
 	Role    accounts.Role     `json:"role"`
@@ -96,7 +97,7 @@ type meResponse struct {
 
 func (s *server) me(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(r.Context())
-	writeJSON(w, http.StatusOK, meResponse{Account: p.acct, Key: p.key, Role: p.key.Role,
+	writeJSON(w, http.StatusOK, Me{Account: p.acct, Key: p.key, Role: p.key.Role,
 		May: mayList(p, p.acct), MayOnSubs: mayOnSubs(p)})
 	return nil
 }

@@ -17,7 +17,7 @@ func TestMeMay(t *testing.T) {
 	f.expect("", "POST", "/v1/invitations/accept", map[string]any{"token": token, "name": "Bob", "password": "correct horse battery"}, http.StatusCreated, nil)
 	bob := f.login("bob@example.com", f.subA.ID)
 
-	var me meResponse
+	var me Me
 	f.expect(bob, "GET", "/v1/me", nil, http.StatusOK, &me)
 	for _, want := range []string{"read", "send", "messages", "inbox"} {
 		if !slices.Contains(me.May, want) {

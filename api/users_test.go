@@ -131,7 +131,7 @@ func TestUserLifecycle(t *testing.T) {
 	f.problem("", "POST", "/v1/auth/login", map[string]any{"email": "alice@example.com", "password": "correct horse battery", "account_id": f.subB.ID}, http.StatusForbidden)
 
 	session := f.login("alice@example.com", f.subA.ID)
-	var me meResponse
+	var me Me
 	f.expect(session, "GET", "/v1/me", nil, http.StatusOK, &me)
 	if me.Role != accounts.RoleAdvanced || me.Key.UserID != alice || me.Key.UserEmail != "alice@example.com" || me.Key.ExpiresAt.IsZero() {
 		t.Fatalf("me %+v, key %+v", me, me.Key)

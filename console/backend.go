@@ -114,7 +114,6 @@ type recorder struct {
 	header http.Header
 	code   int
 	body   bytes.Buffer
-	over   bool
 }
 
 func (w *recorder) Header() http.Header { return w.header }
@@ -130,7 +129,6 @@ func (w *recorder) Write(p []byte) (int, error) {
 		w.code = http.StatusOK
 	}
 	if w.body.Len()+len(p) > maxAnswer {
-		w.over = true
 		return 0, fmt.Errorf("console: an API answer is larger than %d bytes", maxAnswer)
 	}
 	return w.body.Write(p)

@@ -30,7 +30,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/api"
 )
 
@@ -132,18 +131,9 @@ type route struct {
 // session is the signed-in user of a request.
 type session struct {
 	secret string
-	me     me
+	me     api.Me
 	csrf   string
 	loc    *time.Location
-}
-
-// me is the answer of GET /v1/me.
-type me struct {
-	Account   *accounts.Account `json:"account"`
-	Key       *accounts.APIKey  `json:"key"`
-	Role      accounts.Role     `json:"role"`
-	May       []string          `json:"may"`
-	MayOnSubs []string          `json:"may_on_subs"`
 }
 
 // may reports whether the user may do action on their own account.
@@ -202,8 +192,7 @@ func (c *Console) signedIn(h handler) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost && !validToken(r, s.csrf) {
-			c.fail(w, r, s, &api.Problem{Status: http.StatusForbidden, Title: "Forbidden", Type: "csrf",
-				Detail: "the form's security token is missing or stale: reload the page and try again"})
+			c.fail(w, r, s, errStaleForm)
 			return
 		}
 		if err := h(w, r, s); err != nil {
@@ -211,6 +200,10 @@ func (c *Console) signedIn(h handler) http.Handler {
 		}
 	})
 }
+
+// errStaleForm refuses a form whose token is missing or not the session's.
+var errStaleForm = &api.Problem{Status: http.StatusForbidden, Title: "Forbidden", Type: "csrf",
+	Detail: "the form's security token is missing or stale: reload the page and try again"}
 
 // toSignIn sends the browser to the sign-in page, to come back to r's page
 // (a GET) afterwards.
@@ -226,10 +219,6 @@ func (c *Console) toSignIn(w http.ResponseWriter, r *http.Request) {
 // other error as a 500 with a reference that the log has in full.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	p := problemOf(err)
-	var nf *accountNotFound
-	if errors.As(err, &nf) {
-		p = &api.Problem{Status: http.StatusNotFound, Title: "Not found", Detail: nf.Error()}
-	}
 	if p == nil {
 		ref := newRef()
 		c.log.Error("console error", "ref", ref, "method", r.Method, "path", r.URL.Path, "err", err)

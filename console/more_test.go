@@ -31,6 +31,12 @@ func TestEveryPage(t *testing.T) {
 			t.Errorf("%s: %d\n%s", path, st, body)
 		}
 	}
+	// A parent administrator filters the log and the inbox by sub-account.
+	for _, path := range []string{"/messages?account=" + sub.ID, "/inbox?account=" + sub.ID} {
+		if _, body, _ := b.get(path); !strings.Contains(body, `<option value="`+sub.ID+`" selected>Sales</option>`) {
+			t.Errorf("%s: no sub-account filter with Sales chosen\n%s", path, body)
+		}
+	}
 	// A filter the API refuses is shown on the page, with the form.
 	if st, body, _ := b.get("/messages?status=bogus"); st != http.StatusOK || !strings.Contains(body, "status:") || !strings.Contains(body, `id="f-status"`) {
 		t.Errorf("a refused filter: %d\n%s", st, body)

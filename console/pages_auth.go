@@ -28,9 +28,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	f.Next = localNext(r.PostFormValue("next"))
 	f.AskAccount = f.AccountID != ""
 	if !validToken(r, f.Pre) {
-		v.Data = f
-		v.Problem = &api.Problem{Status: http.StatusForbidden, Detail: "the form's security token is missing or stale: reload the page and try again"}
-		c.render(w, http.StatusForbidden, "signin", v)
+		c.reshow(w, "signin", v, f, errStaleForm)
 		return
 	}
 	var out struct {
@@ -47,8 +45,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(p.Detail, "account_id") {
 			f.AskAccount = true
 		}
-		v.Data, v.Problem = f, p
-		c.render(w, p.Status, "signin", v)
+		c.reshow(w, "signin", v, f, p)
 		return
 	}
 	http.SetCookie(w, c.cookie(r, sessionCookie, out.Secret, sessionTTL))
@@ -85,15 +82,11 @@ func (c *Console) invite(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Name = strings.TrimSpace(r.PostFormValue("name"))
 	if !validToken(r, f.Pre) {
-		v.Data = f
-		v.Problem = &api.Problem{Status: http.StatusForbidden, Detail: "the form's security token is missing or stale: reload the page and try again"}
-		c.render(w, http.StatusForbidden, "invite", v)
+		c.reshow(w, "invite", v, f, errStaleForm)
 		return
 	}
 	if pw := r.PostFormValue("password"); pw != r.PostFormValue("password2") {
-		v.Data = f
-		v.Problem = &api.Problem{Status: http.StatusUnprocessableEntity, Detail: "password: the two passwords differ"}
-		c.render(w, http.StatusUnprocessableEntity, "invite", v)
+		c.reshow(w, "invite", v, f, &api.Problem{Status: http.StatusUnprocessableEntity, Detail: "password: the two passwords differ"})
 		return
 	}
 	var out struct {
@@ -109,10 +102,16 @@ func (c *Console) invite(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, nil, err)
 			return
 		}
-		v.Data, v.Problem = f, p
-		c.render(w, p.Status, "invite", v)
+		c.reshow(w, "invite", v, f, p)
 		return
 	}
 	c.setFlash(w, r, "Invitation accepted: sign in as "+out.User.Email+".")
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// reshow renders a form page again with what was typed and what was wrong,
+// with the problem's status.
+func (c *Console) reshow(w http.ResponseWriter, page string, v *view, data any, p *api.Problem) {
+	v.Data, v.Problem = data, p
+	c.render(w, p.Status, page, v)
 }

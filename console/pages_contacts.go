@@ -52,9 +52,7 @@ func (c *Console) contactsPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	v := c.view(w, r, s, "Contacts", "contacts")
 	err := c.api.call(r, s.secret, "GET", base+"/contacts", q, nil, &cl)
-	if p := problemOf(err); p != nil && p.Status == http.StatusBadRequest {
-		v.Problem = p
-	} else if err != nil {
+	if err := v.showRefusal(err); err != nil {
 		return err
 	}
 	d.Contacts = cl.Contacts

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/smsgate/smsgate/accounts"
-	"github.com/smsgate/smsgate/api"
 )
 
 // emailData is the email-to-SMS registrations page's data.
@@ -28,7 +27,7 @@ func (s *session) scope(id, action, what string) error {
 	case id == s.me.Account.ID && !s.may(action):
 		return forbidden(what)
 	case id != s.me.Account.ID && len(s.me.MayOnSubs) == 0:
-		return &api.Problem{Status: http.StatusNotFound, Title: "Not found", Detail: "account " + id + ": not found"}
+		return accountNotFound(id)
 	case id != s.me.Account.ID && !s.maySub(action):
 		return forbidden(what)
 	}

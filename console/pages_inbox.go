@@ -46,9 +46,7 @@ func (c *Console) inbox(w http.ResponseWriter, r *http.Request, s *session) erro
 	}
 	v := c.view(w, r, s, "Inbox", "inbox")
 	err := c.api.call(r, s.secret, "GET", "/v1/inbox", f.query(), nil, &list)
-	if p := problemOf(err); p != nil && p.Status < 500 && p.Status != http.StatusNotFound {
-		v.Problem = p
-	} else if err != nil {
+	if err := v.showRefusal(err); err != nil {
 		return err
 	}
 	d := inboxData{Filter: f}

@@ -189,9 +189,7 @@ func (c *Console) messages(w http.ResponseWriter, r *http.Request, s *session) e
 	}
 	v := c.view(w, r, s, "Messages", "messages")
 	err := c.api.call(r, s.secret, "GET", "/v1/messages", f.query(), nil, &list)
-	if p := problemOf(err); p != nil && p.Status < 500 && p.Status != http.StatusNotFound {
-		v.Problem = p // a filter the API refused: shown above the form
-	} else if err != nil {
+	if err := v.showRefusal(err); err != nil {
 		return err
 	}
 	d.Messages = list.Messages

@@ -129,8 +129,7 @@ func (c *Console) sendPage(w http.ResponseWriter, r *http.Request, s *session) e
 		if p == nil {
 			return err
 		}
-		v.Data, v.Problem = d, p
-		c.render(w, p.Status, "send", v)
+		c.reshow(w, "send", v, d, p)
 		return nil
 	}
 	msg := "Sent 1 message."

@@ -96,9 +96,7 @@ func (c *Console) stats(w http.ResponseWriter, r *http.Request, s *session) erro
 	}
 	v := c.view(w, r, s, "Statistics", "stats")
 	err := c.api.call(r, s.secret, "GET", "/v1/accounts/"+esc(id)+"/stats", aq, nil, &st)
-	if p := problemOf(err); p != nil && p.Status < 500 && p.Status != http.StatusNotFound {
-		v.Problem = p
-	} else if err != nil {
+	if err := v.showRefusal(err); err != nil {
 		return err
 	}
 	d.Rows, d.Total = st.Rows, st.Total

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/smsgate/smsgate/accounts"
+	"github.com/smsgate/smsgate/api"
 )
 
 // subData is a sub-account's page for its parent's administrators.
@@ -29,7 +30,7 @@ type flagRow struct {
 func (c *Console) subAccount(w http.ResponseWriter, r *http.Request, s *session) error {
 	id := r.PathValue("id")
 	if id == s.me.Account.ID || len(s.me.MayOnSubs) == 0 {
-		return &accountNotFound{id}
+		return accountNotFound(id)
 	}
 	var d subData
 	if err := c.api.call(r, s.secret, "GET", "/v1/accounts/"+esc(id), nil, nil, &d.Account); err != nil {
@@ -55,10 +56,10 @@ func (c *Console) subAccount(w http.ResponseWriter, r *http.Request, s *session)
 }
 
 // accountNotFound is the API's answer for an account outside the user's
-// reach.
-type accountNotFound struct{ id string }
-
-func (e *accountNotFound) Error() string { return "account " + e.id + ": not found" }
+// reach: not found, whether or not it exists.
+func accountNotFound(id string) error {
+	return &api.Problem{Status: http.StatusNotFound, Title: "Not found", Detail: "account " + id + ": not found"}
+}
 
 // subSettings saves a sub-account's limits (auto-recharge, low-balance
 // alert) or its permission flags.

@@ -213,7 +213,7 @@ func (c *Console) render(w http.ResponseWriter, status int, page string, v *view
 
 // Me is the signed-in user as GET /v1/me answered; nil on the pages
 // before sign-in.
-func (v *view) Me() *me {
+func (v *view) Me() *api.Me {
 	if v.S == nil {
 		return nil
 	}
@@ -246,4 +246,15 @@ func (v *view) Decimal(minor int64) string {
 		cur = a.Currency
 	}
 	return strings.ReplaceAll(strings.TrimSpace(strings.TrimSuffix(money(minor, cur), cur)), ",", "")
+}
+
+// showRefusal puts the API's refusal of what the user asked (a filter,
+// a period: a 4xx other than not found) above the page's form, and
+// returns any other error for an error page.
+func (v *view) showRefusal(err error) error {
+	if p := problemOf(err); p != nil && p.Status < 500 && p.Status != http.StatusNotFound {
+		v.Problem = p
+		return nil
+	}
+	return err
 }

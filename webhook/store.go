@@ -369,8 +369,8 @@ func (s *Service) ExpireLogs(ctx context.Context, ids []string, before time.Time
 		if err != nil {
 			return dropped, err
 		}
+		k, _ := s.keys(acct) // List checked the id
 		for _, w := range hooks {
-			k, _ := s.keys(acct)
 			key := s.logKey(k.shard, w.ID)
 			vals, err := s.o.Redis.LRange(ctx, key, 0, -1).Result()
 			if err != nil {
