@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -51,14 +50,7 @@ func TestClusterReshardUnderLoad(t *testing.T) {
 	}
 
 	const n = clients * perClient
-	wctx, cancel := context.WithTimeout(ctx, e2eWait)
-	defer cancel()
-	if _, err := g.sim.WaitMessages(wctx, n); err != nil {
-		t.Fatalf("simulator: %v", err)
-	}
-	if got := g.checkSentOnce(); got != n {
-		t.Errorf("%d different SMS, want %d", got, n)
-	}
+	g.waitSentOnce(n)
 	g.waitFor("every receipt recorded", func() bool {
 		msgs, err := g.store.ListMessages(ctx, g.sub.ID, 200)
 		if err != nil || len(msgs) != n {

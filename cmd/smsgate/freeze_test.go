@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -64,14 +63,7 @@ func TestRedisFrozenMidLoad(t *testing.T) {
 	}
 
 	const n = clients * perClient
-	wctx, cancel := context.WithTimeout(ctx, e2eWait)
-	defer cancel()
-	if _, err := g.sim.WaitMessages(wctx, n); err != nil {
-		t.Fatalf("simulator: %v", err)
-	}
-	if got := g.checkSentOnce(); got != n {
-		t.Errorf("%d different SMS, want %d", got, n)
-	}
+	g.waitSentOnce(n)
 	if b := g.balance(g.sub.ID); b != 1000-5*n {
 		t.Errorf("balance %d, want %d (each mail charged once)", b, 1000-5*n)
 	}

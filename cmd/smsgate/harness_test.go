@@ -259,6 +259,20 @@ func smsMO(src, dst, text string) smsctest.MO { return smsctest.MO{Source: src, 
 
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
 
+// waitSentOnce waits until the simulator has n messages and fails the test
+// unless they are n different texts (none sent twice).
+func (g *gateway) waitSentOnce(n int) {
+	g.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), e2eWait)
+	defer cancel()
+	if _, err := g.sim.WaitMessages(ctx, n); err != nil {
+		g.t.Fatalf("simulator: %v", err)
+	}
+	if got := g.checkSentOnce(); got != n {
+		g.t.Errorf("%d different SMS, want %d", got, n)
+	}
+}
+
 // checkSentOnce fails the test for each text the simulator got more than
 // once, and returns how many different texts it got.
 func (g *gateway) checkSentOnce() int {
