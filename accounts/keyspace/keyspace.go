@@ -188,8 +188,24 @@ func (k Space) MessageLog(shard int, acct string) string { return k.skey(shard, 
 // absent field reads as 0 (memory: a queued message holds none of them).
 func (k Space) Message(shard int, id string) string { return k.skey(shard, "msg", id) }
 
+// IdempotencyBucket is one hash of the idempotency index: field the first
+// 16 bytes of a submission's digest (SHA-256 of its account and idempotency
+// key), value the message ids it created. A bucket holds the submissions of
+// one period (epoch, in units of half the idempotency window) whose digest
+// starts with slot (its first 12 bits, three hex digits), so that a bucket
+// stays small enough for Redis's compact hash encoding and expires as a
+// whole: <p>:{sN}:idem:<epoch>:<slot>.
+func (k Space) IdempotencyBucket(shard int, epoch int64, slot uint16) string {
+	const hexdig = "0123456789abcdef"
+	s := [3]byte{hexdig[slot>>8&0xf], hexdig[slot>>4&0xf], hexdig[slot&0xf]}
+	return k.skey(shard, "idem", strconv.FormatInt(epoch, 10), string(s[:]))
+}
+
 // Idempotency is the string of the message ids one submission created (hex
-// SHA-256 of its idempotency key): <p>:{sN}:idem:<acct>:<sum>.
+// SHA-256 of its idempotency key): <p>:{sN}:idem:<acct>:<sum>. The index of
+// releases before the buckets (IdempotencyBucket); accept still reads it, so
+// that a retry of a mail accepted before an upgrade stays a retry until the
+// last such key has expired (retention.idempotency).
 func (k Space) Idempotency(shard int, acct, sum string) string {
 	return k.skey(shard, "idem", acct, sum)
 }

@@ -90,13 +90,7 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	keys[1] = s.Keys.Ledger(shard, req.AccountID)
 	keys[2] = s.Keys.MessageLog(shard, req.AccountID)
 	keys[3] = s.Keys.Queue(shard)
-	idem := "0"
-	keys[4] = keys[0] // unused placeholder; keeps KEYS positions fixed
-	if req.IdempotencyKey != "" {
-		idem = strconv.FormatInt(max(1, int64(s.IdempotencyTTL/time.Second)), 10) // the key's lifetime
-		sum := sha256.Sum256([]byte(req.IdempotencyKey))
-		keys[4] = s.Keys.Idempotency(shard, req.AccountID, hex.EncodeToString(sum[:]))
-	}
+	idem, idemExpire, idemOlder := s.idempotency(shard, req, now, keys)
 	keys[5] = s.Keys.Stats(shard, req.AccountID, now.UnixMilli()/86400000)
 	keys[6] = s.Keys.Prices(shard, req.AccountID)
 	keys[9] = s.Keys.OptOut(shard, req.AccountID)
@@ -115,12 +109,15 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 			int(m.Coding), m.Parts, m.Price)
 	}
 	keys = append(keys, s.Keys.LimitMinute(shard, req.AccountID, now.UnixMilli()/60000),
-		s.Keys.LimitDay(shard, req.AccountID, now.UnixMilli()/86400000))
+		s.Keys.LimitDay(shard, req.AccountID, now.UnixMilli()/86400000), keys[4], keys[4])
+	if idem != "0" {
+		copy(keys[len(keys)-2:], idemOlder)
+	}
 	skip := "0"
 	if req.SkipOptOut {
 		skip = "1"
 	}
-	args = append(args, skip)
+	args = append(args, skip, idemExpire)
 	// The parent's keys: the script checks the parent id they were built
 	// for and names the right one if it differs (a caller that did not know
 	// it), so the second try is the last.
@@ -199,6 +196,39 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 		return nil, fmt.Errorf("accept: account %s: %w", req.AccountID, accounts.ErrDeactivated)
 	}
 	return nil, fmt.Errorf("accept for %s: unexpected script reply %v", req.AccountID, res)
+}
+
+// idempotency names a request's entry in the idempotency index: it sets
+// keys[4] to the bucket of now and returns the field (the first 16 bytes
+// of SHA-256 over the account and the request's key; "0" when the request
+// has none), when that bucket expires (unix ms) and the other keys a retry
+// may be found under: the bucket before it, and the key of the releases
+// before the buckets (keys[4] again once those have expired).
+//
+// A bucket spans one window (retention.idempotency), so the bucket of now
+// and the one before it cover the window, and a bucket expires a window
+// after its end: a submission is recognised for at least the window and
+// at most twice that.
+func (s *Store) idempotency(shard int, req accounts.AcceptRequest, now time.Time, keys []string) (field, expire string, older []string) {
+	keys[4] = keys[0] // a placeholder: keeps KEYS positions fixed
+	if req.IdempotencyKey == "" {
+		return "0", "0", nil
+	}
+	h := sha256.New()
+	h.Write([]byte(req.AccountID))
+	h.Write([]byte{0})
+	h.Write([]byte(req.IdempotencyKey))
+	sum := h.Sum(nil)
+	slot := uint16(sum[0])<<4 | uint16(sum[1]>>4)
+	span := max(s.IdempotencyTTL.Milliseconds(), 1)
+	epoch := now.UnixMilli() / span
+	keys[4] = s.Keys.IdempotencyBucket(shard, epoch, slot)
+	older = []string{s.Keys.IdempotencyBucket(shard, epoch-1, slot), keys[4]}
+	if now.UnixMilli() < s.legacyIdemUntil {
+		legacy := sha256.Sum256([]byte(req.IdempotencyKey))
+		older[1] = s.Keys.Idempotency(shard, req.AccountID, hex.EncodeToString(legacy[:]))
+	}
+	return string(sum[:16]), strconv.FormatInt((epoch+2)*span, 10), older
 }
 
 // acceptInt returns element i of a script reply as an integer.

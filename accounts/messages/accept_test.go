@@ -1,6 +1,8 @@
 package messages_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -514,5 +516,57 @@ func TestBlockedLogQuota(t *testing.T) {
 	}
 	if _, err := s.GetMessage(ctx, first); !errors.Is(err, accounts.ErrNotFound) {
 		t.Fatalf("the dropped record: %v", err)
+	}
+}
+
+// TestIdempotencyWindow: a retry is recognised for the whole window
+// (retention.idempotency), across the buckets the index is kept in, and
+// not long after it; a retry of a mail accepted by a release before the
+// buckets (one key per submission) is recognised too; the same key on
+// another account is another request.
+func TestIdempotencyWindow(t *testing.T) {
+	ctx := t.Context()
+	clk := &storetest.StatsTestClock{}
+	t0 := time.Now().Truncate(time.Hour) // the buckets' expiry is real Redis time
+	clk.Set(t0)
+	s := storetest.New(t, redisstore.Options{Shards: 1, Now: clk.Now, IdempotencyTTL: 30 * time.Minute})
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	send := func(key string, acct string) *accounts.AcceptResult {
+		t.Helper()
+		res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: acct, IdempotencyKey: key,
+			Messages: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	// The key of the releases before the buckets (read for one window
+	// after the store started).
+	shard, _ := s.ShardFromID(a.ID)
+	sum := sha256.Sum256([]byte("<old@acme.example>"))
+	if err := s.RDB.Set(ctx, s.Keys.Idempotency(shard, a.ID, hex.EncodeToString(sum[:])), "m0-before1,m0-before2", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if old := send("<old@acme.example>", a.ID); !old.Duplicate || fmt.Sprint(old.IDs) != "[m0-before1 m0-before2]" {
+		t.Fatalf("a retry of a mail accepted before the upgrade: %+v", old)
+	}
+	first := send("<w1@acme.example>", a.ID)
+	for _, after := range []time.Duration{29 * time.Minute, 31 * time.Minute} {
+		clk.Set(t0.Add(after))
+		if again := send("<w1@acme.example>", a.ID); !again.Duplicate || fmt.Sprint(again.IDs) != fmt.Sprint(first.IDs) {
+			t.Fatalf("%v later: %+v, want the replay of %v", after, again, first.IDs)
+		}
+	}
+	clk.Set(t0.Add(61 * time.Minute))
+	if late := send("<w1@acme.example>", a.ID); late.Duplicate {
+		t.Fatalf("61 minutes later (window 30m): still a replay")
+	}
+	// Another account, the same key: its own request.
+	b := storetest.AcceptTestAccount(t, s, 1000)
+	if other := send("<w1@acme.example>", b.ID); other.Duplicate {
+		t.Fatalf("another account's mail with the same key taken for a replay")
+	}
+	if got := storetest.AcceptTestBalance(t, s, a.ID); got != 1000-2*5 {
+		t.Fatalf("balance %d, want %d (two sends charged, the replays not)", got, 1000-2*5)
 	}
 }

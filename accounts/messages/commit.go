@@ -66,7 +66,7 @@ func (c *committers) get(shard int) *committer {
 // written (as a script call already sent is not), so the caller waits for
 // the outcome, which the Redis client's timeouts bound.
 func (s *Store) acceptRun(ctx context.Context, shard int, keys []string, args []any) ([]any, error) {
-	call := &acceptCall{keys: keys, args: args, n: max(len(args)-6, 0) / 9, wake: make(chan struct{}, 1)}
+	call := &acceptCall{keys: keys, args: args, n: max(len(args)-7, 0) / 9, wake: make(chan struct{}, 1)}
 	cm := s.commit.get(shard)
 	cm.mu.Lock()
 	cm.waiting = append(cm.waiting, call)

@@ -13,7 +13,15 @@ type Store struct {
 	*store.DB
 	commit  *committers // group commit of accepts, per shard
 	readers *readers    // the concurrent shard reads of each consumer
+	// legacyIdemUntil (unix ms): until then, accept also looks for a
+	// retry under the idempotency key of the releases before the buckets
+	// (one idempotency window after the store started: by then the last
+	// key written before an upgrade has expired).
+	legacyIdemUntil int64
 }
 
 // New returns the messages store over db.
-func New(db *store.DB) *Store { return &Store{DB: db, commit: &committers{}, readers: &readers{}} }
+func New(db *store.DB) *Store {
+	return &Store{DB: db, commit: &committers{}, readers: &readers{},
+		legacyIdemUntil: db.Now().Add(db.IdempotencyTTL).UnixMilli()}
+}

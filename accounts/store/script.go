@@ -38,7 +38,7 @@ func (sc *Script) Name() string { return sc.name }
 // fails the guard, so that a new command gets a deliberate entry.
 const (
 	keysAll   = "DEL EXISTS UNLINK MGET"
-	keysFirst = "GET SET SETNX INCR INCRBY EXPIRE PEXPIRE PTTL TTL " +
+	keysFirst = "GET SET SETNX INCR INCRBY EXPIRE PEXPIRE PEXPIREAT PTTL TTL " +
 		"HGET HSET HSETNX HMGET HGETALL HDEL HEXISTS HINCRBY HLEN HVALS HKEYS " +
 		"SADD SREM SMEMBERS SISMEMBER SCARD " +
 		"ZADD ZREM ZRANGEBYSCORE ZREMRANGEBYSCORE ZCARD ZSCORE " +

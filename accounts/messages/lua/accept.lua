@@ -8,7 +8,8 @@
 -- others. Each request, its KEYS and ARGV numbered from 1 as if it ran
 -- alone (the code reads them as KEYS[kk + i] and ARGV[ka + i]):
 -- KEYS: 1 account hash, 2 ledger stream, 3 message log zset, 4 queue stream,
---       5 idempotency key (or any key of the shard when ARGV[3] == '0'),
+--       5 the idempotency bucket of now (a hash: digest -> ids; any key of
+--         the shard when ARGV[3] == '0'),
 --       6 statistics hash of the day (P:{sN}:stats:<acct>:<day>),
 --       7 the account's price table (P:{sN}:prices:<acct>; read only when the
 --         account hash says it has one),
@@ -20,14 +21,18 @@
 --       13.. one message hash per message,
 --       then (n = message count) 13 + n the per-minute limit counter
 --       (P:{sN}:limm:<acct>:<minute>), 14 + n the daily limit counter
---       (P:{sN}:limd:<acct>:<day>); see the limits block below.
--- ARGV: 1 now (unix ms), 2 message count, 3 the idempotency key's lifetime
---       in seconds ('0': the request has no idempotency key),
+--       (P:{sN}:limd:<acct>:<day>); see the limits block below; 15 + n the
+--       idempotency bucket before KEYS[5], 16 + n the idempotency key of
+--       releases before the buckets (a string; KEYS[5] itself when the
+--       caller no longer looks for those).
+-- ARGV: 1 now (unix ms), 2 message count, 3 the request's field in the
+--       idempotency buckets ('0': the request has no idempotency key),
 --       4 account id, 5 the parent id the keys were built for ('' for none),
 --       then 9 fields per message:
 --       id, sender, mail_id, source, to, text, coding, parts, price;
 --       after them (n = message count): ARGV[6 + 9n] '1' to skip the opt-out
---       check (the Stop rule's own confirmation).
+--       check (the Stop rule's own confirmation), ARGV[7 + 9n] when KEYS[5]
+--       expires (unix ms).
 -- A message's price is the caller's (parts x the account's price per part)
 -- unless the price table has a prefix of its number: then parts x the price
 -- of the longest such prefix.
@@ -83,8 +88,10 @@ local ACCT_FIELDS = {'status', 'balance', 'currency', 'parent_id', 'billing', 'c
   'recharge_threshold', 'recharge_amount', 'low_balance', 'prices', 'perm_granted', 'perm_enabled',
   'lim_minute', 'lim_parts', 'lim_spend', 'credit_reserved'}
 local accts, acctKeys = {}, {}
--- idemSet is the idempotency key the running request set (nil: none).
+-- idemSet is the idempotency bucket in which the running request set its
+-- field (nil: none); expiring, the buckets whose expiry this call set.
 local idemSet
+local expiring = {}
 local function account(key)
   local a = accts[key]
   if not a then
@@ -138,17 +145,29 @@ local function acceptOne(kk, ka)
     end
   end
   -- A replay of an accepted request stays accepted, whatever happened
-  -- since. The key is set here, with the ids this request will queue, in
-  -- the same call that finds a replay (SET NX GET); a request refused below
-  -- has it removed again (the loop at the end of the script).
-  if ARGV[ka + 3] ~= '0' then
-    local sent = {}
-    for i = 1, n do
-      if not blocked[i] then sent[#sent + 1] = ARGV[ka + 5 + (i - 1) * 9 + 1] end
+  -- since. The field is set here, with the ids this request will queue, in
+  -- the same call that finds a replay; a request refused below has it
+  -- removed again (the loop at the end of the script).
+  local field = ARGV[ka + 3]
+  if field ~= '0' then
+    local ids = redis.call('HGET', KEYS[kk + 15 + n], field)
+    if not ids and KEYS[kk + 16 + n] ~= KEYS[kk + 5] then ids = redis.call('GET', KEYS[kk + 16 + n]) end
+    if not ids then
+      local sent = {}
+      for i = 1, n do
+        if not blocked[i] then sent[#sent + 1] = ARGV[ka + 5 + (i - 1) * 9 + 1] end
+      end
+      if redis.call('HSETNX', KEYS[kk + 5], field, table.concat(sent, ',')) == 0 then
+        ids = redis.call('HGET', KEYS[kk + 5], field)
+      else
+        idemSet = KEYS[kk + 5]
+        if not expiring[idemSet] then
+          redis.call('PEXPIREAT', idemSet, ARGV[ka + 7 + 9 * n])
+          expiring[idemSet] = true
+        end
+      end
     end
-    local ids = redis.call('SET', KEYS[kk + 5], table.concat(sent, ','), 'NX', 'GET', 'EX', tonumber(ARGV[ka + 3]))
     if ids then return {'dup', ids, bal} end
-    idemSet = KEYS[kk + 5]
   end
   if acct[1] ~= 'active' then return {'deact'} end
   -- An account's floor: 0 (prepaid) or -credit_limit (postpaid), raised by
@@ -352,8 +371,11 @@ for r = 1, tonumber(ARGV[1]) do
   local n = tonumber(ARGV[ka + 2])
   idemSet = nil
   out[r] = acceptOne(kk, ka)
-  if idemSet and out[r][1] ~= 'ok' then redis.call('DEL', idemSet) end
-  ka, kk = ka + 6 + 9 * n, kk + 14 + n
+  if idemSet and out[r][1] ~= 'ok' then
+    redis.call('HDEL', idemSet, ARGV[ka + 3])
+    expiring[idemSet] = nil -- the bucket may be gone with it
+  end
+  ka, kk = ka + 7 + 9 * n, kk + 16 + n
 end
 for _, key in ipairs(acctKeys) do
   local d = accts[key].delta
