@@ -180,12 +180,22 @@ func (k Space) Retry(shard int) string { return k.skey(shard, "retry") }
 // no attempt; a bind releases them all.
 func (k Space) Parked(shard int) string { return k.skey(shard, "parked") }
 
-// MessageLog is the zset of account acct's message ids by creation time: <p>:{sN}:msgs:<acct>.
+// MessageStream is account acct's message log: a stream whose entries
+// (field i: the message id) are added at acceptance, the entry id's time
+// its creation (unix ms; a later one when the stream already holds a later
+// entry): <p>:{sN}:mlog:<acct>.
+func (k Space) MessageStream(shard int, acct string) string { return k.skey(shard, "mlog", acct) }
+
+// MessageLog is the message log of releases before MessageStream: a zset
+// of account acct's message ids by creation time, still read and expired
+// (never written): <p>:{sN}:msgs:<acct>.
 func (k Space) MessageLog(shard int, acct string) string { return k.skey(shard, "msgs", acct) }
 
-// Message is the hash of message id: <p>:{sN}:msg:<id>. Counters that
-// start at zero (attempts, delivered_parts) are absent until counted: an
-// absent field reads as 0 (memory: a queued message holds none of them).
+// Message is the hash of message id: <p>:{sN}:msg:<id>. The id is the
+// key's (records of earlier releases also hold it as a field). Counters
+// that start at zero (attempts, delivered_parts) are absent until counted,
+// and coding when 0: an absent field reads as 0 (memory: a queued message
+// holds none of them).
 func (k Space) Message(shard int, id string) string { return k.skey(shard, "msg", id) }
 
 // IdempotencyBucket is one hash of the idempotency index: field the first

@@ -88,7 +88,7 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	keys := make([]string, 12, 12+n)
 	keys[0] = s.Keys.Account(shard, req.AccountID)
 	keys[1] = s.Keys.Ledger(shard, req.AccountID)
-	keys[2] = s.Keys.MessageLog(shard, req.AccountID)
+	keys[2] = s.Keys.MessageStream(shard, req.AccountID)
 	keys[3] = s.Keys.Queue(shard)
 	idem, idemExpire, idemOlder := s.idempotency(shard, req, now, keys)
 	keys[5] = s.Keys.Stats(shard, req.AccountID, now.UnixMilli()/86400000)

@@ -83,7 +83,7 @@ func TestAccept(t *testing.T) {
 				}
 			}
 			queued := storetest.AcceptTestLen(t, s, s.Keys.Queue(0), true) - q0
-			logged := storetest.AcceptTestLen(t, s, s.Keys.MessageLog(0, id), false)
+			logged := storetest.AcceptTestLen(t, s, s.Keys.MessageStream(0, id), true)
 			if tc.wantErr != nil {
 				if logged != 0 || queued != 0 {
 					t.Errorf("%d messages logged, %d queued after an error", logged, queued)
@@ -568,5 +568,34 @@ func TestIdempotencyWindow(t *testing.T) {
 	}
 	if got := storetest.AcceptTestBalance(t, s, a.ID); got != 1000-2*5 {
 		t.Fatalf("balance %d, want %d (two sends charged, the replays not)", got, 1000-2*5)
+	}
+}
+
+// TestLogClockBehind: a message whose creation time is before the log's
+// last entry (another instance's clock behind) is still logged, listed
+// first, as the newest.
+func TestLogClockBehind(t *testing.T) {
+	ctx := t.Context()
+	clk := &storetest.StatsTestClock{}
+	t0 := time.UnixMilli(1_800_000_000_000)
+	clk.Set(t0)
+	s := storetest.New(t, redisstore.Options{Now: clk.Now})
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	var ids []string
+	for _, at := range []time.Time{t0, t0.Add(-time.Second)} {
+		clk.Set(at)
+		res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID,
+			Messages: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.IDs[0])
+	}
+	msgs, err := s.ListMessages(ctx, a.ID, 10)
+	if err != nil || len(msgs) != 2 || msgs[0].ID != ids[1] || msgs[1].ID != ids[0] {
+		t.Fatalf("log %v, %v; want %v newest first", msgs, err, []string{ids[1], ids[0]})
+	}
+	if !msgs[0].CreatedAt.Equal(t0.Add(-time.Second)) {
+		t.Errorf("created_at %v, want the accepting instance's %v", msgs[0].CreatedAt, t0.Add(-time.Second))
 	}
 }

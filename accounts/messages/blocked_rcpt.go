@@ -28,10 +28,9 @@ func (s *Store) RecordRefusedOptOut(ctx context.Context, accountID, sender, to s
 		return "", fmt.Errorf("record blocked recipient: %w", err)
 	}
 	pipe := s.RDB.TxPipeline()
-	pipe.HSet(ctx, key, "id", id, "account_id", accountID, "sender", sender, "to", to,
-		"text", "", "coding", 0, "parts", 0, "price", 0, "status", string(accounts.MsgBlocked),
-		"error", "recipient has opted out (refused at RCPT TO)", "attempts", 0, "delivered_parts", 0,
-		"created_at", now, "done_at", now)
+	pipe.HSet(ctx, key, "account_id", accountID, "sender", sender, "to", to,
+		"text", "", "parts", 0, "price", 0, "status", string(accounts.MsgBlocked),
+		"error", "recipient has opted out (refused at RCPT TO)", "created_at", now, "done_at", now)
 	pipe.ZAdd(ctx, s.Keys.Blocked(shard, accountID), redis.Z{Score: float64(ms), Member: id})
 	if _, err := pipe.Exec(ctx); err != nil {
 		return "", fmt.Errorf("record blocked recipient for %s: %w", accountID, err)

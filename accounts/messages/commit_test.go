@@ -78,7 +78,7 @@ func TestAcceptGroupCommit(t *testing.T) {
 	if bal := storetest.CheckLedger(t, s, a.ID, true); bal != 0 {
 		t.Errorf("balance %d, want 0", bal)
 	}
-	if n := storetest.AcceptTestLen(t, s, s.Keys.MessageLog(0, a.ID), false); n != 300 {
+	if n := storetest.AcceptTestLen(t, s, s.Keys.MessageStream(0, a.ID), true); n != 300 {
 		t.Errorf("message log holds %d, want 300", n)
 	}
 	if n := storetest.AcceptTestLen(t, s, s.Keys.Queue(0), true); n != 300 {

@@ -31,7 +31,7 @@ func (s *Store) GetMessage(ctx context.Context, id string) (*accounts.Message, e
 	if len(h) == 0 {
 		return nil, fmt.Errorf("message %s: %w", id, accounts.ErrNotFound)
 	}
-	return MsgFromHash(h), nil
+	return MsgFromHash(id, h), nil
 }
 
 // LoadMessages returns the messages ids in one pipeline, in the same order;
@@ -56,7 +56,7 @@ func (s *Store) LoadMessages(ctx context.Context, ids []string) ([]*accounts.Mes
 	}
 	for i, c := range cmds {
 		if c != nil && len(c.Val()) > 0 {
-			out[i] = MsgFromHash(c.Val())
+			out[i] = MsgFromHash(ids[i], c.Val())
 		}
 	}
 	return out, nil
@@ -65,28 +65,14 @@ func (s *Store) LoadMessages(ctx context.Context, ids []string) ([]*accounts.Mes
 // ListMessages returns up to limit (default 100) of the account's messages,
 // newest first.
 func (s *Store) ListMessages(ctx context.Context, accountID string, limit int) ([]*accounts.Message, error) {
-	shard, err := s.ShardFromID(accountID)
-	if err != nil {
-		return nil, fmt.Errorf("list messages: account %w", err)
-	}
 	if limit <= 0 {
 		limit = msgDefaultLimit
 	}
-	ids, err := s.RDB.ZRevRange(ctx, s.Keys.MessageLog(shard, accountID), 0, int64(limit-1)).Result()
+	msgs, _, err := s.QueryMessages(ctx, accounts.MessageQuery{AccountID: accountID, Limit: limit, Scan: max(limit, accounts.QueryScanLimit)})
 	if err != nil {
-		return nil, fmt.Errorf("list messages of %s: %w", accountID, err)
+		return nil, fmt.Errorf("list messages: %w", err)
 	}
-	msgs, err := s.LoadMessages(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("list messages of %s: %w", accountID, err)
-	}
-	out := msgs[:0]
-	for _, m := range msgs {
-		if m != nil {
-			out = append(out, m)
-		}
-	}
-	return out, nil
+	return msgs, nil
 }
 
 // ApplyReceipt applies a delivery receipt for one part: link is the carrier
@@ -116,11 +102,11 @@ func msgPairs(res []any) map[string]string {
 	return h
 }
 
-// MsgFromHash decodes a message hash (see the keyspace: snake_case fields,
-// times in unix ms).
-func MsgFromHash(h map[string]string) *accounts.Message {
+// MsgFromHash decodes the hash of message id (see the keyspace: snake_case
+// fields, times in unix ms; a field at its zero value may be absent).
+func MsgFromHash(id string, h map[string]string) *accounts.Message {
 	return &accounts.Message{
-		ID:          h["id"],
+		ID:          id,
 		AccountID:   h["account_id"],
 		Sender:      h["sender"],
 		MailID:      h["mail_id"],
@@ -213,9 +199,8 @@ func (s *Store) QueryMessages(ctx context.Context, q accounts.MessageQuery) (msg
 		}
 		return out, nil
 	}
-	scan := zscanQuery{key: s.Keys.MessageLog(shard, q.AccountID), from: q.From, to: q.To,
-		cursor: q.Cursor, limit: q.Limit, scan: q.Scan}
-	msgs, next, err = zscan(ctx, s, scan, load, func(m *accounts.Message) string { return m.ID })
+	scan := zscanQuery{from: q.From, to: q.To, cursor: q.Cursor, limit: q.Limit, scan: q.Scan}
+	msgs, next, err = logScan(ctx, s, shard, q.AccountID, scan, load, func(m *accounts.Message) string { return m.ID })
 	if err != nil {
 		return nil, "", fmt.Errorf("query messages of %s: %w", q.AccountID, err)
 	}

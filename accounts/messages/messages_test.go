@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/messages"
 	"github.com/smsgate/smsgate/accounts/redisstore"
@@ -78,7 +80,7 @@ func FuzzMsgFromHash(f *testing.F) {
 	f.Add("", "0", "x", "")
 	f.Add("-3", "-1", "300", "delivered")
 	f.Fuzz(func(t *testing.T, price, created, coding, status string) {
-		m := messages.MsgFromHash(map[string]string{"price": price, "created_at": created, "coding": coding, "status": status})
+		m := messages.MsgFromHash("m0-x", map[string]string{"price": price, "created_at": created, "coding": coding, "status": status})
 		if n, err := strconv.ParseInt(price, 10, 64); err == nil && m.Price != n {
 			t.Fatalf("price %q read as %d", price, m.Price)
 		}
@@ -92,7 +94,8 @@ func FuzzMsgFromHash(f *testing.F) {
 }
 
 // queryTestLog fills an account's log: one mail to 120 recipients accepted
-// in one millisecond (a run of equal scores longer than a scan batch), then
+// in one millisecond (a run of equal scores longer than a scan batch) and
+// logged as releases before the log stream did, in a zset, then
 // 40 single messages a second apart, from two senders, in several
 // statuses. It returns every message, newest first (the log's order).
 func queryTestLog(t *testing.T) (*redisstore.Store, *accounts.Account, []*accounts.Message) {
@@ -104,8 +107,20 @@ func queryTestLog(t *testing.T) (*redisstore.Store, *accounts.Account, []*accoun
 	for i := range 120 {
 		bulk = append(bulk, &accounts.Message{To: fmt.Sprintf("61422%06d", i), Text: "bulk", Parts: 1, Price: 5, Sender: "jo@acme.example"})
 	}
-	if _, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, Messages: bulk}); err != nil {
+	res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, Messages: bulk})
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The bulk as a release before the log streams logged it: in a zset
+	// scored by creation (equal scores ordered by id), read after the
+	// stream.
+	if err := s.RDB.Del(ctx, s.Keys.MessageStream(0, a.ID)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range res.IDs {
+		if err := s.RDB.ZAdd(ctx, s.Keys.MessageLog(0, a.ID), redis.Z{Score: float64(bulk[i].CreatedAt.UnixMilli()), Member: id}).Err(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	statuses := []accounts.MessageStatus{accounts.MsgQueued, accounts.MsgDelivered, accounts.MsgFailed, accounts.MsgDelivered, accounts.MsgUndeliverable}
 	for i := range 40 {

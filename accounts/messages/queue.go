@@ -381,14 +381,14 @@ func (s *Store) Fail(ctx context.Context, e accounts.Entry, reason string, refun
 	if attempt {
 		at = "1"
 	}
-	res, err := s.Run(ctx, failScript, keys, e.StreamID, reason, s.Now().UnixMilli(), rf, acct, created, parent, at).Slice()
+	res, err := s.Run(ctx, failScript, keys, e.StreamID, reason, s.Now().UnixMilli(), rf, acct, created, parent, at, e.MessageID).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
 	}
 	if len(res) == 0 {
 		return nil, fmt.Errorf("fail: message %s: %w", e.MessageID, accounts.ErrNotFound)
 	}
-	return MsgFromHash(msgPairs(res)), nil
+	return MsgFromHash(e.MessageID, msgPairs(res)), nil
 }
 
 // QueueStats sums over shards: pending, the entries owed a decision (not yet

@@ -16,6 +16,9 @@ var (
 	//go:embed lua/expire.lua
 	expireLua    string
 	expireScript = store.NewScript("messages/expire.lua", expireLua)
+	//go:embed lua/expire_stream.lua
+	expireStreamLua    string
+	expireStreamScript = store.NewScript("messages/expire_stream.lua", expireStreamLua)
 )
 
 // Retention is how long each kind of record is kept, by age; 0 keeps it
@@ -67,6 +70,13 @@ func (s *Store) ExpireOld(ctx context.Context, r Retention, now time.Time) (Expi
 			if !ok {
 				continue
 			}
+			if k.result == &out.Messages { // the log stream, then the zset of earlier releases
+				n, err := s.expireStream(ctx, s.Keys.MessageStream(shard, acct), cutoff, func(id string) []string { return k.owned(shard, id) })
+				out.Messages += n
+				if err != nil {
+					return out, err
+				}
+			}
 			n, err := s.expireLog(ctx, k.log(shard, acct), cutoff, func(id string) []string { return k.owned(shard, id) })
 			*k.result += n
 			if err != nil {
@@ -113,6 +123,44 @@ func (s *Store) expireLog(ctx context.Context, log string, cutoff int64, owned f
 			return removed, fmt.Errorf("expire %s: %w", log, err)
 		}
 		if len(ids) < expireBatch || n == 0 {
+			return removed, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return removed, fmt.Errorf("expire %s: %w", log, err)
+		}
+	}
+}
+
+// expireStream removes the entries of a message log stream created at or
+// before cutoff (unix ms), oldest first, in batches, with the keys
+// owned(id) of each.
+func (s *Store) expireStream(ctx context.Context, log string, cutoff int64, owned func(id string) []string) (int, error) {
+	removed := 0
+	for {
+		xs, err := s.RDB.XRangeN(ctx, log, "-", strconv.FormatInt(cutoff, 10), expireBatch).Result()
+		if err != nil {
+			return removed, fmt.Errorf("expire %s: %w", log, err)
+		}
+		if len(xs) == 0 {
+			return removed, nil
+		}
+		id0, _ := xs[0].Values["i"].(string)
+		per := len(owned(id0))
+		keys := make([]string, 0, 1+per*len(xs))
+		args := make([]any, 0, 1+2*len(xs))
+		keys = append(keys, log)
+		args = append(args, per)
+		for _, x := range xs {
+			id, _ := x.Values["i"].(string)
+			keys = append(keys, owned(id)...)
+			args = append(args, x.ID, id)
+		}
+		n, err := s.Run(ctx, expireStreamScript, keys, args...).Int()
+		removed += n
+		if err != nil {
+			return removed, fmt.Errorf("expire %s: %w", log, err)
+		}
+		if len(xs) < expireBatch {
 			return removed, nil
 		}
 		if err := ctx.Err(); err != nil {

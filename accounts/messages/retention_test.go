@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/accounts/messages"
 	"github.com/smsgate/smsgate/accounts/redisstore"
@@ -35,6 +37,15 @@ func TestExpireOld(t *testing.T) {
 		return res.IDs[0]
 	}
 	oldRoot, oldSub := accept(root.ID, "61411111111"), accept(sub.ID, "61411111112")
+	// The root's old message as a release before the log streams logged
+	// it: in the zset, which is expired too.
+	rootShard, _ := s.ShardFromID(root.ID)
+	if err := s.RDB.Del(ctx, s.Keys.MessageStream(rootShard, root.ID)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RDB.ZAdd(ctx, s.Keys.MessageLog(rootShard, root.ID), redis.Z{Score: float64(old.UnixMilli()), Member: oldRoot}).Err(); err != nil {
+		t.Fatal(err)
+	}
 	oldBlocked, err := s.RecordRefusedOptOut(ctx, sub.ID, "alice@example.com", "61411111113")
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +82,13 @@ func TestExpireOld(t *testing.T) {
 	}
 	if r, err := s.GetReply(ctx, newReply.ID); err != nil || r.Text != "new" {
 		t.Errorf("recent reply: %v", err)
+	}
+	subShard, _ := s.ShardFromID(sub.ID)
+	if n := s.RDB.XLen(ctx, s.Keys.MessageStream(subShard, sub.ID)).Val(); n != 1 {
+		t.Errorf("the sub-account's log stream holds %d entries, want the recent one", n)
+	}
+	if n := s.RDB.ZCard(ctx, s.Keys.MessageLog(rootShard, root.ID)).Val(); n != 0 {
+		t.Errorf("the root's log zset of an earlier release holds %d entries, want none", n)
 	}
 	if msgs, _ := s.ListMessages(ctx, sub.ID, 10); len(msgs) != 1 || msgs[0].ID != newSub {
 		t.Errorf("the sub-account's log lists %d messages, want the recent one", len(msgs))

@@ -7,7 +7,7 @@
 -- it ran alone after the ones before it; one refused changes nothing of the
 -- others. Each request, its KEYS and ARGV numbered from 1 as if it ran
 -- alone (the code reads them as KEYS[kk + i] and ARGV[ka + i]):
--- KEYS: 1 account hash, 2 ledger stream, 3 message log zset, 4 queue stream,
+-- KEYS: 1 account hash, 2 ledger stream, 3 message log stream, 4 queue stream,
 --       5 the idempotency bucket of now (a hash: digest -> ids; any key of
 --         the shard when ARGV[3] == '0'),
 --       6 statistics hash of the day (P:{sN}:stats:<acct>:<day>),
@@ -109,6 +109,17 @@ local function debit(a, amount)
   return a.bal
 end
 
+-- logAdd adds message id to the log stream at ms (its creation); when the
+-- log already holds a later entry (another instance's clock is ahead, or a
+-- request of this call came later with an earlier time), at that entry's ms.
+local function logAdd(key, ms, id)
+  local r = redis.pcall('XADD', key, ms .. '-*', 'i', id)
+  if type(r) == 'table' and r.err then
+    local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
+    redis.call('XADD', key, string.match(last[1][1], '^%d+') .. '-*', 'i', id)
+  end
+end
+
 -- acceptOne runs the request whose keys follow KEYS[kk] and whose
 -- arguments follow ARGV[ka].
 local function acceptOne(kk, ka)
@@ -191,7 +202,7 @@ local function acceptOne(kk, ka)
     for i = 1, n do
       if blocked[i] then
         local b = 5 + (i - 1) * 9
-        redis.call('HSET', KEYS[kk + 12 + i], 'id', ARGV[ka + b + 1], 'account_id', ARGV[ka + 4], 'sender', ARGV[ka + b + 2],
+        redis.call('HSET', KEYS[kk + 12 + i], 'account_id', ARGV[ka + 4], 'sender', ARGV[ka + b + 2],
           'mail_id', ARGV[ka + b + 3], 'source', ARGV[ka + b + 4], 'to', ARGV[ka + b + 5], 'text', ARGV[ka + b + 6],
           'coding', ARGV[ka + b + 7], 'parts', ARGV[ka + b + 8], 'price', 0, 'status', 'blocked',
           'error', 'recipient has opted out', 'created_at', now, 'done_at', now)
@@ -313,11 +324,13 @@ local function acceptOne(kk, ka)
       bal = bal - price
       redis.call('XADD', KEYS[kk + 2], '*', 'amount', 0 - price, 'balance', bal, 'kind', 'send',
         'ref', id, 'actor', sender, 'at', now)
-      redis.call('HSET', KEYS[kk + 12 + i + 1], 'id', id, 'account_id', ARGV[ka + 4], 'sender', sender,
+      local mkey = KEYS[kk + 12 + i + 1]
+      redis.call('HSET', mkey, 'account_id', ARGV[ka + 4], 'sender', sender,
         'mail_id', ARGV[ka + b + 3], 'source', ARGV[ka + b + 4], 'to', ARGV[ka + b + 5], 'text', ARGV[ka + b + 6],
-        'coding', ARGV[ka + b + 7], 'parts', ARGV[ka + b + 8], 'price', price, 'status', 'queued',
-        'created_at', now)
-      redis.call('ZADD', KEYS[kk + 3], now, id)
+        'parts', ARGV[ka + b + 8], 'price', price, 'status', 'queued', 'created_at', now)
+      -- coding 0 (GSM 7-bit, the common case) is the absent field's value.
+      if ARGV[ka + b + 7] ~= '0' then redis.call('HSET', mkey, 'coding', ARGV[ka + b + 7]) end
+      logAdd(KEYS[kk + 3], now, id)
       redis.call('XADD', KEYS[kk + 4], '*', 'm', id)
       ids[#ids + 1] = id
       local p = tonumber(ARGV[ka + b + 8])

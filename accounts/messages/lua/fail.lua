@@ -7,7 +7,8 @@
 -- ARGV: 1 stream id ('' for none), 2 reason, 3 now (unix ms), 4 refund '1'/'0',
 --       5 the message's account id and 6 its created_at, 7 the account's
 --       parent id ('' for none), as the caller read them to build KEYS,
---       8 '1' to count the failed submit in the message's attempts.
+--       8 '1' to count the failed submit in the message's attempts, 9 the
+--       message's id.
 -- The failure is counted in the statistics of the message's creation day
 -- (fields s:failed and s:failed:<sender> of P:{sN}:stats:<account>:<day>, see
 -- stats.go and receipt.lua); a refund takes its price back out of the day's
@@ -46,7 +47,7 @@ if st == 'queued' or st == 'submitted' then
     if price > 0 and redis.call('EXISTS', akey) == 1 then
       local bal = redis.call('HINCRBY', akey, 'balance', price)
       redis.call('XADD', lkey, '*', 'amount', price, 'balance', bal, 'kind', 'refund',
-        'ref', redis.call('HGET', KEYS[1], 'id'), 'actor', 'system', 'at', ARGV[3])
+        'ref', ARGV[9], 'actor', 'system', 'at', ARGV[3])
       redis.call('HSET', KEYS[1], 'refunded', price)
       if counted then
         redis.call('HINCRBY', KEYS[5], 'c:' .. sender, 0 - price)
