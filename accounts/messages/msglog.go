@@ -13,7 +13,9 @@ import (
 // entry ids are the messages' creation times; the logs written by releases
 // before it are zsets (MessageLog), still read after the stream and
 // expired, never written. A walk goes through the stream newest first and
-// then on into the zset, if the account has one.
+// then on into the zset, if the account has one. During a rolling upgrade
+// an instance of the earlier release still logs into the zset: those
+// messages are listed after the stream's, out of time order, none lost.
 
 // logCursorPrefix marks a cursor in the stream (a zset cursor starts with
 // the digits of a score).
