@@ -108,18 +108,18 @@ smsgate_round() {
 		redis-cli -s "$G/redis.sock" info commandstats | tr -d '\r' | grep '^cmdstat' |
 			sed 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),.*/\3 \2 \1/' | sort -rn | head -12 >>"$report"
 		if [ "$PROFILE" = slowlog ]; then
-			echo "redis: script calls by script (usec total, calls, usec/call, script)" >>"$report"
+			echo "redis: script calls by script (usec total, calls, usec/call, p99 and max usec of a call, script)" >>"$report"
 			redis-cli -s "$G/redis.sock" --json slowlog get 1000000 | python3 -c '
 import glob, hashlib, json, sys, collections
 name = {hashlib.sha1(open(f, "rb").read()).hexdigest(): f.split("/", 1)[1] for f in glob.glob("accounts/*/lua/*.lua")}
-t = collections.defaultdict(lambda: [0, 0])
+t = collections.defaultdict(list)
 for e in json.load(sys.stdin):
     args = e[3]
     if args and args[0].lower() == "evalsha":
-        k = name.get(args[1], args[1][:8])
-        t[k][0] += e[2]; t[k][1] += 1
-for k, (us, n) in sorted(t.items(), key=lambda kv: -kv[1][0]):
-    print(us, n, round(us / n, 1), k)' >>"$report"
+        t[name.get(args[1], args[1][:8])].append(e[2])
+for k, d in sorted(t.items(), key=lambda kv: -sum(kv[1])):
+    d.sort()
+    print(sum(d), len(d), round(sum(d) / len(d), 1), d[min(len(d) - 1, len(d) * 99 // 100)], d[-1], k)' >>"$report"
 		fi
 	fi
 	stop "$gw_pid" "$redis_pid"
