@@ -175,7 +175,11 @@ func (p *Pipeline) accept(ctx context.Context, m *Mail) ([]string, error) {
 	if m.MailID != "" || m.IdempotencyKey != "" {
 		req.IdempotencyKey = idempotencyKey(m)
 	}
+	began := time.Now()
 	res, err := p.store.Accept(ctx, req)
+	if p.metrics != nil {
+		p.metrics.storeAccept.Observe(time.Since(began).Seconds())
+	}
 	if errors.Is(err, accounts.ErrNotFound) {
 		// Deleted while a sender cache still held it: permanent.
 		return nil, exterr.New(550, [3]int{5, 7, 1}, "not_found", "the sending account no longer exists",

@@ -11,6 +11,7 @@ type Metrics struct {
 	submits         *prometheus.CounterVec
 	noRoute         *prometheus.CounterVec
 	dispatchLatency prometheus.Histogram
+	storeAccept     prometheus.Histogram
 	sendDuration    prometheus.Histogram
 	queuePending    prometheus.Gauge
 	queueRetrying   prometheus.Gauge
@@ -64,6 +65,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name:    "smsgate_router_accept_to_submit_seconds",
 			Help:    "Time from acceptance to the carrier's submit_sm_resp.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 14),
+		}),
+		storeAccept: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "smsgate_router_store_accept_seconds",
+			Help:    "Time of the store's accept of one mail or API send (waiting for the shard's group call, the Lua script, the replicas' acknowledgement when required).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12),
 		}),
 		sendDuration: f.NewHistogram(prometheus.HistogramOpts{
 			Name:    "smsgate_router_send_duration_seconds",

@@ -41,6 +41,7 @@ func TestMetricsNames(t *testing.T) {
 		"smsgate_router_submits_total",
 		"smsgate_router_no_route_total",
 		"smsgate_router_accept_to_submit_seconds",
+		"smsgate_router_store_accept_seconds",
 		"smsgate_router_queue_pending",
 		"smsgate_router_queue_oldest_age_seconds",
 		"smsgate_router_receipts_total",
@@ -76,6 +77,9 @@ func TestMetricsNames(t *testing.T) {
 		}[parts[1]] {
 			t.Errorf("metric %s is not smsgate_<package>_<name>", name)
 		}
+	}
+	if !strings.Contains(text, "\nsmsgate_router_store_accept_seconds_count 1\n") {
+		t.Errorf("the store's accept of the one mail not observed once")
 	}
 	if !strings.Contains(text, `smsgate_smpp_link_up{link="sim"} 1`) {
 		t.Error("link_up for sim is not 1")
