@@ -16,7 +16,7 @@ import (
 // them (+switch-master on each sentinel; one failover may count once per
 // sentinel, which only makes an accept in flight then safe to retry).
 // The store refuses to confirm an accept that waited for its replicas
-// across a change (store.Options.MasterChanges).
+// across a change (store.Options.MasterState).
 type masterWatch struct {
 	n    atomic.Int64
 	last atomic.Int64 // unix ns of the last announcement
@@ -39,7 +39,9 @@ func watchMasters(ctx context.Context, c config.Redis, log *slog.Logger) *master
 	}
 	w := &masterWatch{}
 	for _, addr := range c.Sentinel.Addrs {
-		sc := redis.NewSentinelClient(&redis.Options{Addr: addr, Username: c.Username, Password: c.Password.Value()})
+		// As the Redis client (newRedis) reaches the sentinels: without the
+		// servers' credentials.
+		sc := redis.NewSentinelClient(&redis.Options{Addr: addr})
 		ps := sc.Subscribe(ctx, "+switch-master")
 		w.subs = append(w.subs, ps)
 		w.wg.Go(func() {
