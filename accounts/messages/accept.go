@@ -109,10 +109,7 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 			int(m.Coding), m.Parts, m.Price)
 	}
 	keys = append(keys, s.Keys.LimitMinute(shard, req.AccountID, now.UnixMilli()/60000),
-		s.Keys.LimitDay(shard, req.AccountID, now.UnixMilli()/86400000), keys[4], keys[4])
-	if idem != "0" {
-		copy(keys[len(keys)-2:], idemOlder)
-	}
+		s.Keys.LimitDay(shard, req.AccountID, now.UnixMilli()/86400000), idemOlder[0], idemOlder[1])
 	skip := "0"
 	if req.SkipOptOut {
 		skip = "1"
@@ -203,16 +200,18 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 // of SHA-256 over the account and the request's key; "0" when the request
 // has none), when that bucket expires (unix ms) and the other keys a retry
 // may be found under: the bucket before it, and the key of the releases
-// before the buckets (keys[4] again once those have expired).
+// before the buckets (keys[4] again once those have expired). Without an
+// idempotency key every one of its keys is a placeholder (keys[0]), which
+// keeps KEYS positions fixed.
 //
 // A bucket spans one window (retention.idempotency), so the bucket of now
 // and the one before it cover the window, and a bucket expires a window
 // after its end: a submission is recognised for at least the window and
 // at most twice that.
-func (s *Store) idempotency(shard int, req accounts.AcceptRequest, now time.Time, keys []string) (field, expire string, older []string) {
-	keys[4] = keys[0] // a placeholder: keeps KEYS positions fixed
+func (s *Store) idempotency(shard int, req accounts.AcceptRequest, now time.Time, keys []string) (field, expire string, older [2]string) {
 	if req.IdempotencyKey == "" {
-		return "0", "0", nil
+		keys[4] = keys[0]
+		return "0", "0", [2]string{keys[0], keys[0]}
 	}
 	h := sha256.New()
 	h.Write([]byte(req.AccountID))
@@ -223,7 +222,7 @@ func (s *Store) idempotency(shard int, req accounts.AcceptRequest, now time.Time
 	span := max(s.IdempotencyTTL.Milliseconds(), 1)
 	epoch := now.UnixMilli() / span
 	keys[4] = s.Keys.IdempotencyBucket(shard, epoch, slot)
-	older = []string{s.Keys.IdempotencyBucket(shard, epoch-1, slot), keys[4]}
+	older = [2]string{s.Keys.IdempotencyBucket(shard, epoch-1, slot), keys[4]}
 	if now.UnixMilli() < s.legacyIdemUntil {
 		legacy := sha256.Sum256([]byte(req.IdempotencyKey))
 		older[1] = s.Keys.Idempotency(shard, req.AccountID, hex.EncodeToString(legacy[:]))

@@ -48,17 +48,18 @@ func (s *Store) ExpireOld(ctx context.Context, r Retention, now time.Time) (Expi
 	}
 	type logKind struct {
 		keep   time.Duration
-		log    func(shard int, acct string) string
+		stream func(shard int, acct string) string // the log stream, nil for a kind logged in a zset only
+		log    func(shard int, acct string) string // the zset (for messages: of earlier releases)
 		owned  func(shard int, id string) []string
 		result *int
 	}
 	kinds := []logKind{
-		{r.Messages, s.Keys.MessageLog, func(sh int, id string) []string {
+		{r.Messages, s.Keys.MessageStream, s.Keys.MessageLog, func(sh int, id string) []string {
 			return []string{s.Keys.Message(sh, id), s.Keys.DeliveredParts(sh, id)}
 		}, &out.Messages},
-		{r.Inbox, s.Keys.Inbox, func(sh int, id string) []string { return []string{s.Keys.Reply(sh, id)} }, &out.Replies},
+		{r.Inbox, nil, s.Keys.Inbox, func(sh int, id string) []string { return []string{s.Keys.Reply(sh, id)} }, &out.Replies},
 		// A blocked record is a message hash that was never queued.
-		{r.Blocked, s.Keys.Blocked, func(sh int, id string) []string { return []string{s.Keys.Message(sh, id)} }, &out.Blocked},
+		{r.Blocked, nil, s.Keys.Blocked, func(sh int, id string) []string { return []string{s.Keys.Message(sh, id)} }, &out.Blocked},
 	}
 	for _, k := range kinds {
 		if k.keep <= 0 {
@@ -70,14 +71,15 @@ func (s *Store) ExpireOld(ctx context.Context, r Retention, now time.Time) (Expi
 			if !ok {
 				continue
 			}
-			if k.result == &out.Messages { // the log stream, then the zset of earlier releases
-				n, err := s.expireStream(ctx, s.Keys.MessageStream(shard, acct), cutoff, func(id string) []string { return k.owned(shard, id) })
-				out.Messages += n
+			owned := func(id string) []string { return k.owned(shard, id) }
+			if k.stream != nil {
+				n, err := s.expireStream(ctx, k.stream(shard, acct), cutoff, owned)
+				*k.result += n
 				if err != nil {
 					return out, err
 				}
 			}
-			n, err := s.expireLog(ctx, k.log(shard, acct), cutoff, func(id string) []string { return k.owned(shard, id) })
+			n, err := s.expireLog(ctx, k.log(shard, acct), cutoff, owned)
 			*k.result += n
 			if err != nil {
 				return out, err
