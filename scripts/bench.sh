@@ -40,7 +40,8 @@ N=${N:-20000} C=${C:-50} FSYNC=${FSYNC:-everysec} ROUNDS=${ROUNDS:-3}
 D=$PWD/.bench
 mkdir -p bin "$D"
 rm -rf "${D:?}"/*
-go build -o bin/ ./cmd/smsgate ./cmd/smsc-sim ./cmd/smsgate-bench
+# BIN=dir: binaries built elsewhere (e.g. the previous commit, for an A/B run).
+if [ -n "${BIN:-}" ]; then cp "$BIN"/smsgate "$BIN"/smsc-sim "$BIN"/smsgate-bench bin/; else go build -o bin/ ./cmd/smsgate ./cmd/smsc-sim ./cmd/smsgate-bench; fi
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT

@@ -394,9 +394,16 @@ func (s *Store) Fail(ctx context.Context, e accounts.Entry, reason string, refun
 // QueueStats sums over shards: pending, the entries owed a decision (not yet
 // read, or read and not yet acknowledged); retrying, the messages waiting
 // for a retry time; oldest, the age of the oldest pending entry (0 if none).
+//
+// Pending is the group's unread entries (its lag) and its pending list, not
+// the stream's length: acknowledged entries newer than the oldest pending
+// one stay in the stream until that one is acknowledged too (MarkSubmitted
+// trims by id). Only when Redis cannot tell the lag (an unread entry was
+// deleted) does the length stand in.
 func (s *Store) QueueStats(ctx context.Context) (pending, retrying int64, oldest time.Duration, err error) {
 	type shardCmds struct {
 		xlen, zcard *redis.IntCmd
+		groups      *redis.XInfoGroupsCmd
 		first       *redis.XMessageSliceCmd
 	}
 	cmds := make([]shardCmds, s.Keys.Shards)
@@ -404,17 +411,22 @@ func (s *Store) QueueStats(ctx context.Context) (pending, retrying int64, oldest
 	for shard := range s.Keys.Shards {
 		q := s.Keys.Queue(shard)
 		cmds[shard] = shardCmds{
-			xlen:  pipe.XLen(ctx, q),
-			zcard: pipe.ZCard(ctx, s.Keys.Retry(shard)),
-			first: pipe.XRangeN(ctx, q, "-", "+", 1),
+			xlen:   pipe.XLen(ctx, q),
+			groups: pipe.XInfoGroups(ctx, q),
+			zcard:  pipe.ZCard(ctx, s.Keys.Retry(shard)),
+			first:  pipe.XRangeN(ctx, q, "-", "+", 1),
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	// A shard whose queue does not exist yet answers XINFO with an error.
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) && !isNoSuchKey(err) {
 		return 0, 0, 0, fmt.Errorf("queue stats: %w", err)
 	}
 	now := s.Now()
 	for _, c := range cmds {
-		pending += c.xlen.Val()
+		if err := c.xlen.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return 0, 0, 0, fmt.Errorf("queue stats: %w", err)
+		}
+		pending += queuePending(c.xlen.Val(), c.groups)
 		retrying += c.zcard.Val()
 		if first := c.first.Val(); len(first) > 0 {
 			ms, _, _ := strings.Cut(first[0].ID, "-")
@@ -424,4 +436,27 @@ func (s *Store) QueueStats(ctx context.Context) (pending, retrying int64, oldest
 		}
 	}
 	return pending, retrying, oldest, nil
+}
+
+// queuePending is the number of entries of a shard's queue owed a decision:
+// the queue group's lag and pending list; the stream's length xlen when the
+// group does not exist (nothing was read) or Redis cannot tell its lag.
+func queuePending(xlen int64, groups *redis.XInfoGroupsCmd) int64 {
+	if groups.Err() != nil {
+		return xlen
+	}
+	for _, g := range groups.Val() {
+		if g.Name == QueueGroup {
+			if g.Lag < 0 {
+				return xlen
+			}
+			return g.Lag + g.Pending
+		}
+	}
+	return xlen
+}
+
+// isNoSuchKey reports a Redis "no such key" error (XINFO of a missing stream).
+func isNoSuchKey(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no such key")
 }

@@ -296,6 +296,58 @@ func TestQueueStats(t *testing.T) {
 	}
 }
 
+// TestQueueTrim: submitted entries leave the stream by a trim at the oldest
+// entry still pending; the ones read after it and submitted already stay in
+// the stream until it is decided, but are not counted as pending.
+func TestQueueTrim(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 1)
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	queueTestAccept(t, s, a.ID, 1, 1, 1, 1, 1)
+	es := storetest.QueueTestRead(t, s, "w1", 4) // the fifth stays unread
+	q := s.Keys.Queue(0)
+	// The second and the fourth submitted: the first still pending holds
+	// them in the stream.
+	if err := s.MarkSubmitted(ctx, []accounts.Submitted{{Entry: es[1], Link: "l"}, {Entry: es[3], Link: "l"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.RDB.XLen(ctx, q).Val(); n != 5 {
+		t.Fatalf("stream length %d, want 5 (nothing before the oldest pending entry)", n)
+	}
+	if p, _, _, err := s.QueueStats(ctx); err != nil || p != 3 {
+		t.Fatalf("pending = %d, %v; want 3 (two read, one unread)", p, err)
+	}
+	// The first submitted: the trim reaches the third, still pending.
+	if err := s.MarkSubmitted(ctx, []accounts.Submitted{{Entry: es[0], Link: "l"}}); err != nil {
+		t.Fatal(err)
+	}
+	left := s.RDB.XRange(ctx, q, "-", "+").Val()
+	if len(left) != 3 || left[0].ID != es[2].StreamID {
+		t.Fatalf("stream %v, want the third entry first and three entries", left)
+	}
+	// The third submitted: no entry read is pending, the unread fifth stays.
+	if err := s.MarkSubmitted(ctx, []accounts.Submitted{{Entry: es[2], Link: "l"}}); err != nil {
+		t.Fatal(err)
+	}
+	left = s.RDB.XRange(ctx, q, "-", "+").Val()
+	if len(left) != 1 || left[0].ID <= es[3].StreamID {
+		t.Fatalf("stream %v, want only the unread fifth entry", left)
+	}
+	if p, _, _, err := s.QueueStats(ctx); err != nil || p != 1 {
+		t.Fatalf("pending = %d, %v; want 1 (the unread)", p, err)
+	}
+	last := storetest.QueueTestRead(t, s, "w1", 1)
+	if err := s.MarkSubmitted(ctx, []accounts.Submitted{{Entry: last[0], Link: "l"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.RDB.XLen(ctx, q).Val(); n != 0 {
+		t.Fatalf("stream length %d after every entry was submitted, want 0", n)
+	}
+	if p, _, _, err := s.QueueStats(ctx); err != nil || p != 0 {
+		t.Fatalf("pending = %d, %v; want 0", p, err)
+	}
+}
+
 func TestQueueShards(t *testing.T) {
 	ctx := t.Context()
 	s := storetest.AcceptTestStore(t, 3)

@@ -34,7 +34,8 @@ func NewScript(name, src string) *Script {
 func (sc *Script) Name() string { return sc.name }
 
 // The key positions of every command the scripts use: keysAll take keys
-// only, keysFirst one key as their first argument. A command in neither list
+// only, keysFirst one key as their first argument, keysSecond one key as
+// their second (after a subcommand). A command in none of the lists
 // fails the guard, so that a new command gets a deliberate entry.
 const (
 	keysAll   = "DEL EXISTS UNLINK MGET"
@@ -42,7 +43,8 @@ const (
 		"HGET HSET HSETNX HMGET HGETALL HDEL HEXISTS HINCRBY HLEN HVALS HKEYS " +
 		"SADD SREM SMEMBERS SISMEMBER SCARD " +
 		"ZADD ZREM ZRANGEBYSCORE ZREMRANGEBYSCORE ZCARD ZSCORE " +
-		"XADD XACK XDEL XLEN XRANGE XREVRANGE XTRIM LPUSH LTRIM LRANGE LLEN LINDEX RPOP"
+		"XADD XACK XDEL XLEN XRANGE XREVRANGE XTRIM XPENDING LPUSH LTRIM LRANGE LLEN LINDEX RPOP"
+	keysSecond = "XINFO"
 )
 
 // guardPrelude is the Lua put before a script under the key guard, on one
@@ -61,6 +63,9 @@ func guardPrelude(name string) string {
 	for _, c := range strings.Fields(keysFirst) {
 		fmt.Fprintf(&table, "%s='first',", c)
 	}
+	for _, c := range strings.Fields(keysSecond) {
+		fmt.Fprintf(&table, "%s='second',", c)
+	}
 	return "local redis = (function(real, keys) " +
 		"local declared, pos = {}, {" + table.String() + "} " +
 		"for _, k in ipairs(keys) do declared[k] = true end " +
@@ -71,8 +76,8 @@ func guardPrelude(name string) string {
 		"local function check(cmd, ...) " +
 		"local c = string.upper(tostring(cmd)) local p = pos[c] " +
 		"if not p then error(real.error_reply('ERR key guard: " + name + ": command ' .. c .. ' has no key positions'), 0) end " +
-		"local n = select('#', ...) if p == 'first' then n = math.min(n, 1) end " +
-		"for i = 1, n do local k = tostring((select(i, ...))) " +
+		"local from, n = 1, select('#', ...) if p == 'first' then n = math.min(n, 1) elseif p == 'second' then from, n = 2, math.min(n, 2) end " +
+		"for i = from, n do local k = tostring((select(i, ...))) " +
 		"if not declared[k] then error(real.error_reply('ERR key guard: " + name + ": ' .. c .. ' touches ' .. k .. ', which is not in KEYS'), 0) end end end " +
 		"return setmetatable({call = function(cmd, ...) check(cmd, ...) return real.call(cmd, ...) end, " +
 		"pcall = function(cmd, ...) check(cmd, ...) return real.pcall(cmd, ...) end}, {__index = real}) " +

@@ -43,6 +43,9 @@ func TestKeyGuard(t *testing.T) {
 		{"a tagged and an untagged key", "return 1", []string{"{s0}:a", "smsgate:domains"},
 			"KEYS {s0}:a and smsgate:domains are in different hash slots"},
 		{"one untagged key", "return redis.call('GET', KEYS[1])", []string{"smsgate:domains"}, ""},
+		{"the key after a subcommand", "redis.call('XADD', KEYS[1], '*', 'f', 'v') return redis.call('XINFO', 'GROUPS', KEYS[1])",
+			[]string{"{t}s"}, ""},
+		{"an undeclared key after a subcommand", "redis.pcall('XINFO', 'GROUPS', 'other') return 1", nil, "XINFO touches other"},
 		{"command without key positions", "return redis.call('KEYS', '*')", nil, "command KEYS has no key positions"},
 	}
 	for _, c := range cases {

@@ -89,7 +89,7 @@ local ACCT_FIELDS = {'status', 'balance', 'currency', 'parent_id', 'billing', 'c
   'lim_minute', 'lim_parts', 'lim_spend', 'credit_reserved'}
 local accts, acctKeys = {}, {}
 -- idemSet is the idempotency bucket in which the running request set its
--- field (nil: none); expiring, the buckets whose expiry this call set.
+-- field (nil: none); expiring, the buckets this call saw given an expiry.
 local idemSet
 local expiring = {}
 local function account(key)
@@ -172,8 +172,10 @@ local function acceptOne(kk, ka)
         ids = redis.call('HGET', KEYS[kk + 5], field)
       else
         idemSet = KEYS[kk + 5]
+        -- A bucket gets its expiry when its first field makes it: every
+        -- later writer would set the same time (one a window).
         if not expiring[idemSet] then
-          redis.call('PEXPIREAT', idemSet, ARGV[ka + 7 + 9 * n])
+          if redis.call('HLEN', idemSet) == 1 then redis.call('PEXPIREAT', idemSet, ARGV[ka + 7 + 9 * n]) end
           expiring[idemSet] = true
         end
       end

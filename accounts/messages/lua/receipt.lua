@@ -20,7 +20,9 @@
 -- 1 when applied without a final transition (a part of a longer message,
 -- a duplicate, a receipt after a final status), or the message hash
 -- (HGETALL) when this receipt gave the message its final status.
-local out = {}
+-- Status counts are added up over the batch and written at the end, one
+-- HINCRBY a statistics field (most receipts of a batch count the same one).
+local out, counts, countKeys = {}, {}, {}
 for r = 1, #KEYS / 3 do
   local k, a = (r - 1) * 3, (r - 1) * 6
   local key, status, at = KEYS[k + 1], ARGV[a + 1], ARGV[a + 3]
@@ -57,12 +59,24 @@ for r = 1, #KEYS / 3 do
     end
     if final then
       if f[3] then
-        redis.call('HINCRBY', KEYS[k + 3], 's:' .. final .. ':' .. (f[4] or ''), 1)
+        local c = counts[KEYS[k + 3]]
+        if not c then
+          c = {n = {}, fields = {}}
+          counts[KEYS[k + 3]] = c
+          countKeys[#countKeys + 1] = KEYS[k + 3]
+        end
+        local field = 's:' .. final .. ':' .. (f[4] or '')
+        if not c.n[field] then c.fields[#c.fields + 1] = field end
+        c.n[field] = (c.n[field] or 0) + 1
       end
       out[r] = redis.call('HGETALL', key)
     else
       out[r] = 1
     end
   end
+end
+for _, key in ipairs(countKeys) do
+  local c = counts[key]
+  for _, field in ipairs(c.fields) do redis.call('HINCRBY', key, field, c.n[field]) end
 end
 return out

@@ -11,7 +11,7 @@
 -- (kept); link, SMSC id, submitted_at and one more attempt are set; an error
 -- of an earlier attempt and the parts' resume state are dropped (the parts'
 -- ids are in the SMSC-id index). A missing message is only acknowledged.
--- Acknowledged entries are deleted from the stream.
+-- Acknowledged entries are trimmed from the stream (below).
 -- Returns the number of entries recorded.
 local n = (#ARGV - 2) / 3
 local group, now = ARGV[1], ARGV[2]
@@ -35,8 +35,26 @@ for i = 1, n do
     end
   end
 end
--- unpack() is bounded by Lua's C stack (LUAI_MAXCSTACK 8000): chunks.
-for c = 1, #done, 1000 do
-  redis.call('XDEL', KEYS[1], unpack(done, c, math.min(c + 999, #done)))
+-- Acknowledged entries leave the stream by one trim rather than a delete
+-- per entry: every entry before the oldest still pending one (or, with none
+-- pending, up to the last one read) has been acknowledged. Entries read
+-- later and acknowledged already stay until the older ones are (QueueStats
+-- counts pending and unread entries, not the stream's length).
+if #done > 0 then
+  local minid
+  local p = redis.call('XPENDING', KEYS[1], group)
+  if p[1] > 0 then
+    minid = p[2]
+  else
+    for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+      local info = {}
+      for j = 1, #g, 2 do info[g[j]] = g[j + 1] end
+      if info['name'] == group then
+        local ms, seq = string.match(info['last-delivered-id'], '^(%d+)-(%d+)$')
+        minid = ms .. '-' .. string.format('%.0f', tonumber(seq) + 1)
+      end
+    end
+  end
+  if minid then redis.call('XTRIM', KEYS[1], 'MINID', minid) end
 end
 return recorded
