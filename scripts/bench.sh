@@ -82,7 +82,7 @@ YAML
 	# PROFILE=slowlog: every command's duration, to weigh each script.
 	[ "${PROFILE:-}" = slowlog ] && redis-cli -s "$G/redis.sock" config set slowlog-max-len 1000000 >/dev/null &&
 		redis-cli -s "$G/redis.sock" config set slowlog-log-slower-than 0 >/dev/null
-	bin/smsgate serve --config "$G/smsgate.yml" ${PROFILE:+--cpuprofile "$G/cpu.pprof"} >"$G/smsgate.log" 2>&1 &
+	bin/smsgate serve --config "$G/smsgate.yml" ${PROFILE:+--cpuprofile "$G/cpu.pprof" --memprofile "$G/mem.pprof"} >"$G/smsgate.log" 2>&1 &
 	gw_pid=$!; pids+=($gw_pid)
 	# Ready: the HTTP API answers (/readyz also waits for a bound link,
 	# which a backlog run starts without).

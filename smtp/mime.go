@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // legacy charsets: ISO-8859-x, windows-125x, ...
 	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 )
 
 // maxPartBytes bounds how much of one text part is read. The server's
@@ -36,9 +38,19 @@ type Parsed struct {
 // become LF, trailing blank lines go and runs of blank lines collapse to
 // one. A message without text gives Text "" and no error (the router then
 // uses the subject); only an unreadable header or MIME structure is an
-// error.
+// error. A *bufio.Reader r is read through as it is (a caller reading
+// many mails can keep one); any other is given a buffer of its own. The
+// header's size is bounded by what r yields (the SMTP size limit).
 func TextFromMIME(r io.Reader) (Parsed, error) {
-	e, err := message.Read(r)
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	th, err := textproto.ReadHeader(br)
+	if err != nil {
+		return Parsed{}, fmt.Errorf("read message header: %w", err)
+	}
+	e, err := message.New(message.Header{Header: th}, br)
 	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
 		return Parsed{}, fmt.Errorf("read message header: %w", err)
 	}

@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -42,6 +43,9 @@ type session struct {
 	// a client that tried credentials and failed may not go on to send
 	// unauthenticated in the same session.
 	authFailed bool
+
+	// body buffers the reading of each mail's DATA (one per session).
+	body *bufio.Reader
 
 	// The current transaction, cleared by Reset.
 	sender     *accounts.Sender
@@ -257,7 +261,13 @@ func (s *session) Data(r io.Reader) error {
 	}
 	start := time.Now()
 	rr := &recordingReader{r: r, sum: sha256.New()}
-	parsed, err := TextFromMIME(rr)
+	if s.body == nil {
+		s.body = bufio.NewReader(rr)
+	} else {
+		s.body.Reset(rr)
+	}
+	parsed, err := TextFromMIME(s.body)
+	s.body.Reset(nil) // the buffer stays for the session's next mail, not the reader
 	if err == nil {
 		// Read the rest (an epilogue, or what a lenient parse skipped) so
 		// that an oversized message is refused rather than half-accepted.

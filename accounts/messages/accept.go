@@ -85,7 +85,7 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	}
 	n := len(req.Messages)
 	now := time.UnixMilli(s.Now().UnixMilli())
-	keys := make([]string, 12, 12+n)
+	keys := make([]string, 12, 16+n)
 	keys[0] = s.Keys.Account(shard, req.AccountID)
 	keys[1] = s.Keys.Ledger(shard, req.AccountID)
 	keys[2] = s.Keys.MessageStream(shard, req.AccountID)
@@ -96,7 +96,7 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	keys[9] = s.Keys.OptOut(shard, req.AccountID)
 	keys[11] = s.Keys.Blocked(shard, req.AccountID)
 	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
-	args := make([]any, 0, 6+9*n)
+	args := make([]any, 0, 7+9*n)
 	args = append(args, nowMS, n, idem, req.AccountID, "")
 	ids := make([]string, n)
 	for i, m := range req.Messages {

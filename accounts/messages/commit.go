@@ -114,8 +114,12 @@ func (cm *committer) take() []*acceptCall {
 // runGroup runs one call of accept.lua for group and gives each request its
 // reply.
 func (s *Store) runGroup(ctx context.Context, group []*acceptCall) {
-	var keys []string
-	args := []any{len(group)}
+	nk, na := 0, 1
+	for _, c := range group {
+		nk, na = nk+len(c.keys), na+len(c.args)
+	}
+	keys, args := make([]string, 0, nk), make([]any, 1, na)
+	args[0] = len(group)
 	for _, c := range group {
 		keys = append(keys, c.keys...)
 		args = append(args, c.args...)

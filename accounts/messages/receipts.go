@@ -134,7 +134,7 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 			case string:
 				errs[i] = fmt.Errorf("receipt %s: message %s: account or creation time differ from its index entry", ups[i].CanonicalID, mids[i])
 			case []any:
-				msgs[i] = MsgFromHash(mids[i], msgPairs(r))
+				msgs[i] = msgFromPairs(mids[i], r)
 			}
 		}
 	}

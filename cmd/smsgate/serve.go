@@ -41,6 +41,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (for benchmarks)")
+	memProfile := fs.String("memprofile", "", "write the allocations profile to this file at exit (for benchmarks)")
 	roles := fs.String("roles", "", "the roles to run, e.g. smtp,http (default: the configuration's roles)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -57,6 +58,13 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) int {
 			return 1
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		defer func() {
+			if err := writeAllocsProfile(*memProfile); err != nil {
+				fmt.Fprintln(stderr, "serve:", err)
+			}
+		}()
 	}
 	if *cfgPath == "" {
 		fmt.Fprintln(stderr, "serve: --config is required")
@@ -603,4 +611,21 @@ func withConsole(api, web http.Handler) http.Handler {
 	}
 	mux.Handle("/", web)
 	return mux
+}
+
+// writeAllocsProfile writes every allocation since start (pprof's allocs
+// profile) to path.
+func writeAllocsProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("memprofile: %w", err)
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("memprofile: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("memprofile: %w", err)
+	}
+	return nil
 }
