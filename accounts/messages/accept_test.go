@@ -267,6 +267,7 @@ func BenchmarkAccept(b *testing.B) {
 	var seq atomic.Int64
 	b.SetParallelism(max(1, 50/runtime.GOMAXPROCS(0)))
 	cpu0 := redisCPU(b, s)
+	s.RDB.ConfigResetStat(ctx)
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -282,6 +283,31 @@ func BenchmarkAccept(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "accepts/s")
 	b.ReportMetric((redisCPU(b, s)-cpu0)*1e6/float64(b.N), "redis-us/accept")
+	calls, usec := scriptStats(b, s)
+	b.ReportMetric(usec/float64(b.N), "script-us/accept")
+	b.ReportMetric(float64(b.N)/max(calls, 1), "accepts/call")
+}
+
+// scriptStats is the number of script calls (EVALSHA) the store's Redis
+// has run since its statistics were reset, and the microseconds they took.
+func scriptStats(b *testing.B, s *redisstore.Store) (calls, usec float64) {
+	for _, l := range strings.Split(s.RDB.Info(b.Context(), "commandstats").Val(), "\n") {
+		v, ok := strings.CutPrefix(strings.TrimSpace(l), "cmdstat_evalsha:")
+		if !ok {
+			continue
+		}
+		for _, kv := range strings.Split(v, ",") {
+			k, n, _ := strings.Cut(kv, "=")
+			f, _ := strconv.ParseFloat(n, 64)
+			switch k {
+			case "calls":
+				calls = f
+			case "usec":
+				usec = f
+			}
+		}
+	}
+	return calls, usec
 }
 
 // redisCPU is the CPU seconds the store's Redis has used.
