@@ -30,3 +30,19 @@ type ReplyHook interface {
 type StatusHook interface {
 	OnStatus(ctx context.Context, m *accounts.Message)
 }
+
+// StatusInterest is implemented by a StatusHook or Events that can tell,
+// from a message's id, account, sender and new status alone, that its
+// final status is of no concern to it (an account without webhooks, a
+// sender without a receipt notice rule). A receipt's message is read in
+// full only for those that may be concerned; a hook or Events without the
+// method always is.
+type StatusInterest interface {
+	WantsStatus(ctx context.Context, m *accounts.Message) bool
+}
+
+// wantsStatus reports whether v (a StatusHook or Events) may act on m.
+func wantsStatus(ctx context.Context, v any, m *accounts.Message) bool {
+	si, ok := v.(StatusInterest)
+	return !ok || si.WantsStatus(ctx, m)
+}

@@ -15,7 +15,11 @@ import (
 
 // InboundStore is what receipts and replies need from the store.
 type InboundStore interface {
+	// ApplyReceipts gives, for each receipt that made its message final,
+	// the message's id, account, sender, creation time and new status,
+	// error and completion time; LoadMessages reads whole messages.
 	ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate) ([]*accounts.Message, []error, error)
+	LoadMessages(ctx context.Context, ids []string) ([]*accounts.Message, error)
 	RouteReply(ctx context.Context, r accounts.Reply) (*accounts.Reply, *accounts.Message, error)
 	GetReply(ctx context.Context, id string) (*accounts.Reply, error)
 	GetMessage(ctx context.Context, id string) (*accounts.Message, error)
@@ -379,12 +383,34 @@ func (in *Inbound) staffMessage(ctx context.Context, m *accounts.Message) *accou
 	return m
 }
 
-// statusEvents tells Events of the messages that have reached a final
-// status with these receipts (a part's receipt of a longer message may not).
+// statusEvents tells the StatusHooks and Events of the messages that have
+// reached a final status with these receipts (a part's receipt of a longer
+// message may not). A receipt's result names the message, not all of it:
+// the messages that concern a hook or Events are read whole first, in one
+// round trip; the others are not read at all.
 func (in *Inbound) statusEvents(ctx context.Context, msgs []*accounts.Message) {
-	for _, m := range msgs {
-		if m == nil || !m.Status.Final() {
+	var ids []string
+	var idx []int
+	for i, m := range msgs {
+		if m == nil || !m.Status.Final() || !in.wantsStatus(ctx, m) {
 			continue
+		}
+		ids = append(ids, m.ID)
+		idx = append(idx, i)
+	}
+	if len(ids) == 0 {
+		return
+	}
+	full, err := in.o.Store.LoadMessages(ctx, ids)
+	if err != nil {
+		// The events go out with what the receipt told (the id, account,
+		// sender and status) rather than not at all.
+		in.log.ErrorContext(ctx, "read messages for status events", "err", err, "count", len(ids))
+	}
+	for j, i := range idx {
+		m := msgs[i]
+		if err == nil && full[j] != nil {
+			m = full[j]
 		}
 		for _, h := range in.o.StatusHooks {
 			h.OnStatus(ctx, m)
@@ -396,6 +422,17 @@ func (in *Inbound) statusEvents(ctx context.Context, msgs []*accounts.Message) {
 			in.log.ErrorContext(ctx, "message status event", "err", err, "message", m.ID)
 		}
 	}
+}
+
+// wantsStatus reports whether any StatusHook or the Events may act on the
+// final status of m.
+func (in *Inbound) wantsStatus(ctx context.Context, m *accounts.Message) bool {
+	for _, h := range in.o.StatusHooks {
+		if wantsStatus(ctx, h, m) {
+			return true
+		}
+	}
+	return in.o.Events != nil && wantsStatus(ctx, in.o.Events, m)
 }
 
 // apply applies a batch and returns the error to give each receipt's

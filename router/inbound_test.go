@@ -21,6 +21,7 @@ type fakeInboundStore struct {
 	known   map[string]*accounts.Message
 	failAll error
 	applied []accounts.ReceiptUpdate
+	loaded  []string // the ids LoadMessages was asked for
 }
 
 func (f *fakeInboundStore) ApplyReceipts(_ context.Context, ups []accounts.ReceiptUpdate) ([]*accounts.Message, []error, error) {
@@ -37,11 +38,28 @@ func (f *fakeInboundStore) ApplyReceipts(_ context.Context, ups []accounts.Recei
 			continue
 		}
 		m.Status = accounts.MessageStatus(u.Status)
-		cp := *m
-		msgs[i] = &cp
+		// What the store's receipt result carries; LoadMessages the rest.
+		msgs[i] = &accounts.Message{ID: m.ID, AccountID: m.AccountID, Sender: m.Sender, Status: m.Status}
 		f.applied = append(f.applied, u)
 	}
 	return msgs, errs, nil
+}
+
+// LoadMessages returns copies of the known messages of ids.
+func (f *fakeInboundStore) LoadMessages(_ context.Context, ids []string) ([]*accounts.Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.loaded = append(f.loaded, ids...)
+	out := make([]*accounts.Message, len(ids))
+	for i, id := range ids {
+		for _, m := range f.known {
+			if m.ID == id {
+				cp := *m
+				out[i] = &cp
+			}
+		}
+	}
+	return out, nil
 }
 
 // RouteReply routes nothing: every reply is unrouted.
@@ -139,6 +157,69 @@ func TestInboundReceipts(t *testing.T) {
 		in.Submitted(nil)
 		in.retry(ctx, []orphan{{up: accounts.ReceiptUpdate{Link: "l1", CanonicalID: "zz", Status: "delivered"}, until: time.Now().Add(time.Minute)}})
 	})
+}
+
+// interestEvents records status events and wants only account "a-hooks".
+type interestEvents struct {
+	recordingEvents
+	asked chan string
+	text  string // of the last message announced
+}
+
+func (e *interestEvents) MessageStatus(ctx context.Context, m *accounts.Message) error {
+	e.mu.Lock()
+	e.text = m.Text
+	e.mu.Unlock()
+	return e.recordingEvents.MessageStatus(ctx, m)
+}
+
+func (e *interestEvents) WantsStatus(_ context.Context, m *accounts.Message) bool {
+	e.asked <- m.ID
+	return m.AccountID == "a-hooks"
+}
+
+// TestInboundStatusInterest: a final status that no hook and no Events want
+// (StatusInterest) is not read from the store; one that is wanted is read
+// whole and announced with everything the message holds.
+func TestInboundStatusInterest(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	store := &fakeInboundStore{known: map[string]*accounts.Message{
+		"l1/a1": {ID: "m1", AccountID: "a-quiet", To: "61400000001"},
+		"l1/a2": {ID: "m2", AccountID: "a-hooks", To: "61400000002", Text: "hello"},
+	}}
+	ev := &interestEvents{recordingEvents: recordingEvents{got: make(chan struct{}, 10)}, asked: make(chan string, 10)}
+	in := NewInbound(InboundOptions{Store: store, Events: ev, OrphanWait: time.Minute})
+	go in.Run(ctx)
+	if err := in.HandleDeliver(ctx, receiptDeliver("a1", "DELIVRD")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-ev.asked:
+		if got != "m1" {
+			t.Fatalf("asked about %s, want m1", got)
+		}
+	case <-ctx.Done():
+		t.Fatal("Events never asked whether m1's status concerns it")
+	}
+	if err := in.HandleDeliver(ctx, receiptDeliver("a2", "DELIVRD")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ev.got:
+	case <-ctx.Done():
+		t.Fatal("no event for the wanted status")
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if len(store.loaded) != 1 || store.loaded[0] != "m2" {
+		t.Fatalf("messages read %v, want only m2", store.loaded)
+	}
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	if len(ev.status) != 1 || ev.text != "hello" {
+		t.Fatalf("events %v (text %q), want one, m2's whole message", ev.status, ev.text)
+	}
 }
 
 // An unrouted reply's log line names the number pair that missed, masked.

@@ -419,6 +419,13 @@ func messageData(m *accounts.Message) *MessageData {
 		Parts: m.Parts, Price: m.Price, Sender: m.Sender, CreatedAt: m.CreatedAt, SubmittedAt: m.SubmittedAt, DoneAt: m.DoneAt}
 }
 
+// WantsStatus reports whether m's account may have a webhook for its final
+// status: false only while the account is known to have none (router's
+// StatusInterest, so that the message is not read for nothing).
+func (s *Service) WantsStatus(_ context.Context, m *accounts.Message) bool {
+	return !s.isQuiet(m.AccountID)
+}
+
 // MessageStatus emits message.status for m.
 func (s *Service) MessageStatus(ctx context.Context, m *accounts.Message) error {
 	return s.Emit(ctx, m.AccountID, TypeMessageStatus, messageData(m))

@@ -21,9 +21,11 @@ import (
 // shard applies them all. Index entries written without account and time
 // cost one more round trip to read them from the messages.
 //
-// msgs[i] is the message when ups[i] gave it its final status (to be
+// msgs[i] is set when ups[i] gave its message its final status (to be
 // announced), nil otherwise (a part of a longer message, a duplicate, a
-// receipt after a final status); errs[i] is ErrNotFound when no message has
+// receipt after a final status): the message's id, account, sender,
+// creation time and the new status, error and completion time, not the
+// rest of it (LoadMessages reads that, for whoever needs it); errs[i] is ErrNotFound when no message has
 // that SMSC id (yet). The returned error is for the batch as a whole (Redis
 // unreachable, or a script call failed): then nothing of the failed shard's
 // receipts is known to be applied, and applying them again is harmless.
@@ -75,6 +77,7 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 	}
 	shards := map[int]*shardBatch{}
 	var order []int
+	ats := make([]time.Time, len(ups)) // the time each receipt is recorded at
 	for i, u := range ups {
 		if owners[i] == nil {
 			continue
@@ -85,6 +88,7 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 		if at.IsZero() {
 			at = s.Now()
 		}
+		ats[i] = at
 		sb := shards[shard]
 		if sb == nil {
 			sb = &shardBatch{}
@@ -134,7 +138,7 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 			case string:
 				errs[i] = fmt.Errorf("receipt %s: message %s: account or creation time differ from its index entry", ups[i].CanonicalID, mids[i])
 			case []any:
-				msgs[i] = msgFromPairs(mids[i], r)
+				msgs[i] = finalMessage(mids[i], owners[i], ups[i], ats[i], r)
 			}
 		}
 	}
@@ -142,6 +146,27 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 		return nil, nil, fmt.Errorf("receipts: %w", err)
 	}
 	return msgs, errs, nil
+}
+
+// finalMessage is what ApplyReceipts knows of a message its receipt u made
+// final: owner (account_id, created_at) as the index or the message gave
+// them (the script checked they are the message's), the reply
+// {'final', sender}, the receipt's status and error, and at, the time
+// recorded.
+func finalMessage(id string, owner []any, u accounts.ReceiptUpdate, at time.Time, reply []any) *accounts.Message {
+	m := &accounts.Message{ID: id, Status: accounts.MessageStatus(u.Status), DoneAt: time.UnixMilli(at.UnixMilli())}
+	if len(owner) == 2 {
+		m.AccountID, _ = owner[0].(string)
+		created, _ := owner[1].(string)
+		m.CreatedAt = msgTime(created)
+	}
+	if len(reply) == 2 {
+		m.Sender, _ = reply[1].(string)
+	}
+	if m.Status != accounts.MsgDelivered {
+		m.Error = u.ErrCode
+	}
+	return m
 }
 
 // errReceiptReply is a receipt script reply of the wrong shape.

@@ -83,8 +83,10 @@ func TestWebhooksEndToEnd(t *testing.T) {
 			t.Fatalf("events received: %v", seen)
 		}
 	}
-	if s := seen["message.status"].Data["status"]; s != "delivered" {
-		t.Errorf("message.status %v", seen["message.status"].Data)
+	// The whole message, not only what the receipt's result names.
+	if d := seen["message.status"].Data; d["status"] != "delivered" || d["to"] != "61412345678" ||
+		d["parts"] != float64(1) || d["price"] != float64(5) || d["sender"] != "alice@example.com" || d["submitted_at"] == nil {
+		t.Errorf("message.status %v", d)
 	}
 	if s := seen["reply.received"].Data["text"]; s != "got it" {
 		t.Errorf("reply.received %v", seen["reply.received"].Data)

@@ -317,22 +317,8 @@ func (a *Hook) forward(ctx context.Context, acct *accounts.Account, rule *accoun
 // OnStatus mails the email sender of m a notice of its final status when
 // the account has an enabled receipt_notice rule that asks for it.
 func (a *Hook) OnStatus(ctx context.Context, m *accounts.Message) {
-	if !strings.Contains(m.Sender, "@") || router.IsAutoSender(m.Sender) || m.AccountID == "" {
-		return // sent through the API, or by the gateway itself: no mailbox
-	}
-	rules, err := a.rules(ctx, m.AccountID)
-	if err != nil {
-		a.log.ErrorContext(ctx, "automation rules", "err", err, "account", m.AccountID)
-		return
-	}
-	var rule *accounts.Automation
-	for i := range rules {
-		if rules[i].Kind == accounts.AutoReceiptNotice {
-			rule = &rules[i]
-			break
-		}
-	}
-	if rule == nil || (rule.Notify == accounts.NotifyFailed && m.Status == accounts.MsgDelivered) {
+	rule := a.receiptRule(ctx, m)
+	if rule == nil {
 		return
 	}
 	if a.o.Mailer == nil {
@@ -342,6 +328,35 @@ func (a *Hook) OnStatus(ctx context.Context, m *accounts.Message) {
 	if err := a.o.Mailer.MailNotice(ctx, ReceiptNotice(m, a.o.Now())); err != nil {
 		a.log.ErrorContext(ctx, "queue receipt notice", "err", err, "message", m.ID)
 	}
+}
+
+// WantsStatus reports whether m's final status would get a receipt notice
+// (router's StatusInterest): its sender, account and status are enough to
+// tell, so a message that gets none is not read in full.
+func (a *Hook) WantsStatus(ctx context.Context, m *accounts.Message) bool {
+	return a.receiptRule(ctx, m) != nil
+}
+
+// receiptRule returns the account's receipt notice rule that applies to m,
+// or nil: none, or m was not sent from a mailbox.
+func (a *Hook) receiptRule(ctx context.Context, m *accounts.Message) *accounts.Automation {
+	if !strings.Contains(m.Sender, "@") || router.IsAutoSender(m.Sender) || m.AccountID == "" {
+		return nil // sent through the API, or by the gateway itself: no mailbox
+	}
+	rules, err := a.rules(ctx, m.AccountID)
+	if err != nil {
+		a.log.ErrorContext(ctx, "automation rules", "err", err, "account", m.AccountID)
+		return nil
+	}
+	for i := range rules {
+		if rules[i].Kind == accounts.AutoReceiptNotice {
+			if rules[i].Notify == accounts.NotifyFailed && m.Status == accounts.MsgDelivered {
+				return nil
+			}
+			return &rules[i]
+		}
+	}
+	return nil
 }
 
 // ReceiptNotice is the notice mail of a message's final status, threaded

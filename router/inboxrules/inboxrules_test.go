@@ -25,6 +25,10 @@ func (s *rulesStore) ApplyReceipts(context.Context, []accounts.ReceiptUpdate) ([
 	return nil, nil, errors.New("not used")
 }
 
+func (s *rulesStore) LoadMessages(context.Context, []string) ([]*accounts.Message, error) {
+	return nil, errors.New("not used")
+}
+
 func (s *rulesStore) RouteReply(_ context.Context, r accounts.Reply) (*accounts.Reply, *accounts.Message, error) {
 	s.routed++
 	r.ID = "r0-test"

@@ -18,8 +18,9 @@
 -- Returns one element per receipt: 0 when the message does not exist,
 -- 'differ' when its account or creation time differ from the keys given,
 -- 1 when applied without a final transition (a part of a longer message,
--- a duplicate, a receipt after a final status), or the message hash
--- (HGETALL) when this receipt gave the message its final status.
+-- a duplicate, a receipt after a final status), or {'final', sender} when
+-- this receipt gave the message its final status (the caller knows the
+-- rest it needs, or reads the message).
 -- Status counts are added up over the batch and written at the end, one
 -- HINCRBY a statistics field (most receipts of a batch count the same one).
 local out, counts, countKeys = {}, {}, {}
@@ -69,7 +70,7 @@ for r = 1, #KEYS / 3 do
         if not c.n[field] then c.fields[#c.fields + 1] = field end
         c.n[field] = (c.n[field] or 0) + 1
       end
-      out[r] = redis.call('HGETALL', key)
+      out[r] = {'final', f[4] or ''}
     else
       out[r] = 1
     end
