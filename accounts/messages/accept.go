@@ -223,11 +223,46 @@ func (s *Store) idempotency(shard int, req accounts.AcceptRequest, now time.Time
 	epoch := now.UnixMilli() / span
 	keys[4] = s.Keys.IdempotencyBucket(shard, epoch, slot)
 	older = [2]string{s.Keys.IdempotencyBucket(shard, epoch-1, slot), keys[4]}
-	if now.UnixMilli() < s.legacyIdemUntil {
+	if now.UnixMilli() < s.legacyIdemUntil.Load() {
 		legacy := sha256.Sum256([]byte(req.IdempotencyKey))
 		older[1] = s.Keys.Idempotency(shard, req.AccountID, hex.EncodeToString(legacy[:]))
 	}
 	return string(sum[:16]), strconv.FormatInt((epoch+2)*span, 10), older
+}
+
+// errLegacyFound stops CheckLegacyIdempotency's scan at the first key.
+var errLegacyFound = errors.New("found")
+
+// CheckLegacyIdempotency looks for a key of the idempotency index of the
+// releases before the buckets (<p>:{sN}:idem:<account>:<64 hex digits>,
+// each kept one window). When there is none, as on a new installation or
+// once an upgrade is a window old, accepts stop looking for them (one
+// lookup a mail saved); when there is one, they go on for the window after
+// the store started. It scans every key (SCAN, on every master of a
+// cluster), so a gateway runs it once, in the background, at start.
+func (s *Store) CheckLegacyIdempotency(ctx context.Context) (found bool, err error) {
+	pattern := globEscape(s.Keys.Prefix) + ":{*}:idem:*:" + strings.Repeat("[0-9a-f]", 64)
+	err = s.ScanKeys(ctx, pattern, func(string) error { return errLegacyFound })
+	if errors.Is(err, errLegacyFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look for idempotency keys of earlier releases: %w", err)
+	}
+	s.legacyIdemUntil.Store(0)
+	return false, nil
+}
+
+// globEscape quotes the characters a SCAN MATCH pattern gives a meaning.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\^-`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // acceptInt returns element i of a script reply as an integer.

@@ -546,6 +546,50 @@ func TestBlockedLogQuota(t *testing.T) {
 	}
 }
 
+// TestLegacyIdempotencyCheck: a scan that finds keys of the idempotency
+// index of the releases before the buckets leaves their lookup on; one that
+// finds none (the buckets do not count) turns it off.
+func TestLegacyIdempotencyCheck(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.New(t, redisstore.Options{Shards: 2})
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	send := func(key string) *accounts.AcceptResult {
+		t.Helper()
+		res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, IdempotencyKey: key,
+			Messages: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	shard, _ := s.ShardFromID(a.ID)
+	legacy := func(key string) string {
+		sum := sha256.Sum256([]byte(key))
+		return s.Keys.Idempotency(shard, a.ID, hex.EncodeToString(sum[:]))
+	}
+	send("<new@acme.example>") // a bucket, which is not an earlier release's key
+	if err := s.RDB.Set(ctx, legacy("<old1@acme.example>"), "m0-before1", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if found, err := s.CheckLegacyIdempotency(ctx); err != nil || !found {
+		t.Fatalf("check with an earlier release's key: found %v, %v", found, err)
+	}
+	if r := send("<old1@acme.example>"); !r.Duplicate {
+		t.Fatalf("a retry of a mail accepted before the upgrade: %+v", r)
+	}
+	s.RDB.Del(ctx, legacy("<old1@acme.example>"))
+	if found, err := s.CheckLegacyIdempotency(ctx); err != nil || found {
+		t.Fatalf("check without one: found %v, %v", found, err)
+	}
+	// Looked for no more: a key of that form written now is not read.
+	if err := s.RDB.Set(ctx, legacy("<old2@acme.example>"), "m0-before2", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if r := send("<old2@acme.example>"); r.Duplicate {
+		t.Fatalf("earlier releases' keys still read after a check found none")
+	}
+}
+
 // TestIdempotencyWindow: a retry is recognised for the whole window
 // (retention.idempotency), across the buckets the index is kept in, and
 // not long after it; a retry of a mail accepted by a release before the

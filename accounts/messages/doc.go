@@ -6,7 +6,11 @@
 // archived state and the blocked log.
 package messages
 
-import "github.com/smsgate/smsgate/accounts/store"
+import (
+	"sync/atomic"
+
+	"github.com/smsgate/smsgate/accounts/store"
+)
 
 // Store is the messages part of the Redis store.
 type Store struct {
@@ -16,12 +20,14 @@ type Store struct {
 	// legacyIdemUntil (unix ms): until then, accept also looks for a
 	// retry under the idempotency key of the releases before the buckets
 	// (one idempotency window after the store started: by then the last
-	// key written before an upgrade has expired).
-	legacyIdemUntil int64
+	// key written before an upgrade has expired), or 0 once
+	// CheckLegacyIdempotency has found no such key.
+	legacyIdemUntil atomic.Int64
 }
 
 // New returns the messages store over db.
 func New(db *store.DB) *Store {
-	return &Store{DB: db, commit: &committers{}, readers: &readers{},
-		legacyIdemUntil: db.Now().Add(db.IdempotencyTTL).UnixMilli()}
+	s := &Store{DB: db, commit: &committers{}, readers: &readers{}}
+	s.legacyIdemUntil.Store(db.Now().Add(db.IdempotencyTTL).UnixMilli())
+	return s
 }

@@ -152,6 +152,18 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 			return fmt.Errorf("redis %s: %w", cfg.Redis.Target(), err)
 		}
 	}
+	// Accepts look for retries under the idempotency keys of the releases
+	// before the buckets until a scan finds there are none (background: it
+	// reads every key).
+	go func() {
+		found, err := store.CheckLegacyIdempotency(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Warn("idempotency keys of earlier releases: still looked for", "err", err)
+		case found:
+			logger.Info("idempotency keys of an earlier release found: looked for during one window", "window", cfg.Retention.Idempotency.Std())
+		}
+	}()
 	rm := router.NewMetrics(reg)
 	// Webhooks: every role may emit events (accept, receipts, replies);
 	// deliveries run where the dispatch role is on.

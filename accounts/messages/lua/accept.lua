@@ -120,6 +120,12 @@ local function logAdd(key, ms, id)
   end
 end
 
+-- shares reports whether a comma-separated permission list has
+-- share_contacts.
+local function shares(l) return string.find(',' .. (l or '') .. ',', ',share_contacts,', 1, true) end
+-- emptyList[key] is true for an opt-out list this call found empty.
+local emptyList = {}
+
 -- acceptOne runs the request whose keys follow KEYS[kk] and whose
 -- arguments follow ARGV[ka].
 local function acceptOne(kk, ka)
@@ -134,17 +140,21 @@ local function acceptOne(kk, ka)
   local now = ARGV[ka + 1]
   local pkey
   if acct[4] and acct[4] ~= '' then pkey = KEYS[kk + 8] end
-  -- Opt-outs: one HMGET of every recipient on the governing list.
+  -- Opt-outs: one HMGET of every recipient on the governing list (none
+  -- when the call found the list empty: most accounts have no opt-outs,
+  -- and the script writes none).
   local blocked, nblocked = {}, 0
   if ARGV[ka + 6 + 9 * n] ~= '1' then
     local list = KEYS[kk + 10]
-    local function shares(l) return string.find(',' .. (l or '') .. ',', ',share_contacts,', 1, true) end
     if pkey and shares(acct[11]) and shares(acct[12]) then list = KEYS[kk + 11] end
+    if emptyList[list] == nil then emptyList[list] = redis.call('EXISTS', list) == 0 end
     local tos = {}
-    for i = 1, n do tos[i] = ARGV[ka + 5 + (i - 1) * 9 + 5] end
+    if not emptyList[list] then
+      for i = 1, n do tos[i] = ARGV[ka + 5 + (i - 1) * 9 + 5] end
+    end
     -- unpack() fails past Lua's C stack limit (8000 values, LUAI_MAXCSTACK),
     -- and a mail to a group may carry 10000 recipients: ask in chunks.
-    for c = 1, n, 1000 do
+    for c = 1, #tos, 1000 do
       local last = math.min(c + 999, n)
       local v = redis.call('HMGET', list, unpack(tos, c, last))
       for i = c, last do
