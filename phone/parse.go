@@ -249,7 +249,7 @@ func direct(cc, nsn string) (*phonenumbers.PhoneNumber, bool) {
 	// The calling code's main region first: IsValidNumber tries every
 	// region that shares the code (AU, CC, CX for 61), each with a dozen
 	// patterns.
-	if phonenumbers.IsValidNumberForRegion(n, phonenumbers.GetRegionCodeForCountryCode(int(code))) {
+	if validInRegion(phonenumbers.GetRegionCodeForCountryCode(int(code)), nsn) {
 		return n, true
 	}
 	return n, phonenumbers.IsValidNumber(n)

@@ -1,0 +1,99 @@
+package phone
+
+import (
+	"regexp"
+	"slices"
+	"sync"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// planValidators holds, per region, the numbering plan's patterns compiled
+// once (derived from the library's embedded metadata, which never changes):
+// phonenumbers builds each pattern's string and looks it up in its regexp
+// cache twice per number type on every validation, a dozen types a number.
+var planValidators sync.Map // region -> *planValidator
+
+// planValidator tells whether a national significant number is valid in
+// one region: it matches the general description and one of the types', as
+// phonenumbers.IsValidNumberForRegion decides.
+type planValidator struct {
+	general *descMatcher
+	types   []*descMatcher
+}
+
+// descMatcher is one number description: its possible lengths (none: any)
+// and its pattern, matched whole (nil: matches nothing).
+type descMatcher struct {
+	lengths []int32
+	re      *regexp.Regexp
+}
+
+func newDescMatcher(d *phonenumbers.PhoneNumberDesc) *descMatcher {
+	m := &descMatcher{}
+	if d == nil {
+		return m
+	}
+	m.lengths = d.PossibleLength
+	if p := d.GetNationalNumberPattern(); p != "" {
+		m.re = regexp.MustCompile("^(?:" + p + ")$")
+	}
+	return m
+}
+
+func (m *descMatcher) match(nsn string) bool {
+	if len(m.lengths) > 0 && !slices.Contains(m.lengths, int32(len(nsn))) {
+		return false
+	}
+	return m.re != nil && m.re.MatchString(nsn)
+}
+
+// regionMetadata indexes the library's embedded metadata by region, once.
+var regionMetadata = sync.OnceValue(func() map[string]*phonenumbers.PhoneMetadata {
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]*phonenumbers.PhoneMetadata, len(coll.GetMetadata()))
+	for _, md := range coll.GetMetadata() {
+		out[md.GetId()] = md
+	}
+	return out
+})
+
+// validatorFor returns region's validator, nil when the metadata has no
+// such region.
+func validatorFor(region string) *planValidator {
+	if v, ok := planValidators.Load(region); ok {
+		return v.(*planValidator)
+	}
+	md := regionMetadata()[region]
+	if md == nil {
+		return nil
+	}
+	v := &planValidator{general: newDescMatcher(md.GetGeneralDesc())}
+	for _, d := range []*phonenumbers.PhoneNumberDesc{md.GetPremiumRate(), md.GetTollFree(), md.GetSharedCost(),
+		md.GetVoip(), md.GetPersonalNumber(), md.GetPager(), md.GetUan(), md.GetVoicemail(),
+		md.GetFixedLine(), md.GetMobile()} {
+		v.types = append(v.types, newDescMatcher(d))
+	}
+	actual, _ := planValidators.LoadOrStore(region, v)
+	return actual.(*planValidator)
+}
+
+// validInRegion reports whether nsn, a national significant number (with
+// any leading zeros it has), is a valid number of region: the same answer
+// as phonenumbers.IsValidNumberForRegion for a number of region's calling
+// code, without its allocations. false for a region it does not know.
+func validInRegion(region, nsn string) bool {
+	v := validatorFor(region)
+	if v == nil || !v.general.match(nsn) {
+		return false
+	}
+	for _, t := range v.types {
+		if t.match(nsn) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,78 @@
+package phone
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// TestValidInRegionMatchesLibrary: the compiled plan gives the answer
+// phonenumbers.IsValidNumberForRegion gives, for numbers of every length
+// a plan allows and around it, valid and not, with and without leading
+// zeros, in regions whose plans differ (Italy's leading zero, the NANP's
+// shared fixed and mobile patterns, several regions of one calling code).
+func TestValidInRegionMatchesLibrary(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	regions := []string{"AU", "GB", "JE", "US", "CA", "DE", "FR", "IT", "IN", "NZ", "SG", "BR", "ZA", "JP", "CC"}
+	valid := 0
+	for _, region := range regions {
+		code := int32(phonenumbers.GetCountryCodeForRegion(region))
+		// Example numbers of the region's types, then random digits.
+		var samples []string
+		for _, typ := range []phonenumbers.PhoneNumberType{phonenumbers.MOBILE, phonenumbers.FIXED_LINE,
+			phonenumbers.TOLL_FREE, phonenumbers.PREMIUM_RATE, phonenumbers.VOIP} {
+			if ex := phonenumbers.GetExampleNumberForType(region, typ); ex != nil {
+				nsn := phonenumbers.GetNationalSignificantNumber(ex)
+				samples = append(samples, nsn, nsn[:len(nsn)-1], nsn+"0")
+			}
+		}
+		for range 3000 {
+			var b strings.Builder
+			if rng.IntN(10) == 0 {
+				b.WriteByte('0')
+			}
+			for range 4 + rng.IntN(10) {
+				b.WriteByte(byte('0' + rng.IntN(10)))
+			}
+			samples = append(samples, b.String())
+		}
+		for _, nsn := range samples {
+			national, err := strconv.ParseUint(nsn, 10, 64)
+			if err != nil || national == 0 {
+				continue
+			}
+			n := &phonenumbers.PhoneNumber{CountryCode: &code, NationalNumber: &national}
+			if zeros := int32(len(nsn) - len(strings.TrimLeft(nsn, "0"))); zeros > 0 {
+				italian := true
+				n.ItalianLeadingZero, n.NumberOfLeadingZeros = &italian, &zeros
+			}
+			want := phonenumbers.IsValidNumberForRegion(n, region)
+			if got := validInRegion(region, nsn); got != want {
+				t.Fatalf("%s %s: valid %v, phonenumbers says %v", region, nsn, got, want)
+			}
+			if want {
+				valid++
+			}
+		}
+	}
+	if valid < 100 {
+		t.Fatalf("only %d valid numbers among the samples: the comparison says little", valid)
+	}
+	if validInRegion("XX", "412345678") {
+		t.Fatal("a region the metadata does not have: valid")
+	}
+}
+
+// BenchmarkValidInRegion is the check of an Australian mobile number, the
+// fast path of RCPT TO.
+func BenchmarkValidInRegion(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if !validInRegion("AU", "412345678") {
+			b.Fatal("invalid")
+		}
+	}
+}
