@@ -36,7 +36,7 @@ func TestLoadGood(t *testing.T) {
 				c.Redis.Password.Value() != "redis-pass-xyzzy" || c.SMTP.WriteTimeout.Std() != 90*time.Second ||
 				c.Dispatch.Block.Std() != 500*time.Millisecond || c.Dispatch.Retry.Jitter != 0.5 ||
 				c.Dispatch.RefundOnFailure || c.Relay.Hostname != "relay-helo.example.com" ||
-				c.Shutdown.Timeout != Seconds(45) || !c.SMTP.TLS.Enabled() {
+				c.Shutdown.Timeout != Seconds(45) || !c.SMTP.TLS.Enabled() || c.Runtime.GCPercent != 200 {
 				t.Errorf("values not decoded: %+v", c)
 			}
 			l := c.Links[0]
@@ -140,6 +140,7 @@ func TestLoadBad(t *testing.T) {
 			"relay.from: required when relay.addr is set",
 			`relay.hostname: "bad_name" is not a valid host name`,
 			"shutdown.timeout: must be greater than 0 (got 0s)",
+			"runtime.gc_percent: must be between 25 and 10000 (got 5)",
 		},
 		"pool": {
 			`dispatch.source_pool[1]: "+61480000002" must be a number in international form without '+', 8 to 15 digits (replies come back to it)`,

@@ -203,6 +203,7 @@ func (c *Config) validateGeneral(v *checker) {
 		v.add("relay.hostname", "%q is not a valid host name", rl.Hostname)
 	}
 	v.positive("shutdown.timeout", c.Shutdown.Timeout)
+	v.intRange("runtime.gc_percent", c.Runtime.GCPercent, 25, 10000)
 }
 
 func (c *Config) validateSMTP(v *checker) {

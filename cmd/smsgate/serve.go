@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -88,11 +89,24 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 	}
 	logger := newLogger(cfg.Log, stderr)
+	if pct, ok := gcTarget(cfg.Runtime, os.Getenv); ok {
+		debug.SetGCPercent(pct)
+	}
 	if err := Serve(ctx, cfg, logger, nil); err != nil {
 		logger.Error("smsgate stopped", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// gcTarget is the garbage collector's target the daemon sets: the
+// configuration's runtime.gc_percent, unless GOGC is set in the environment
+// (the runtime has applied it already): then ok is false.
+func gcTarget(cfg config.Runtime, getenv func(string) string) (percent int, ok bool) {
+	if getenv("GOGC") != "" {
+		return 0, false
+	}
+	return cfg.GCPercent, true
 }
 
 // Ready is told the addresses the daemon listens on once it does; tests use

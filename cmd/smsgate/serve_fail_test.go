@@ -140,3 +140,20 @@ func TestServeRoles(t *testing.T) {
 		t.Errorf("dispatch without links: exit %d, %s", code, stderr.String())
 	}
 }
+
+// TestGCTarget: the daemon sets runtime.gc_percent, unless GOGC is in the
+// environment (which the runtime has applied already).
+func TestGCTarget(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	if pct, ok := gcTarget(config.Runtime{GCPercent: 400}, getenv); !ok || pct != 400 {
+		t.Fatalf("without GOGC: %d %v, want 400 set", pct, ok)
+	}
+	env["GOGC"] = "150"
+	if _, ok := gcTarget(config.Runtime{GCPercent: 400}, getenv); ok {
+		t.Fatal("GOGC set in the environment: the configuration overrode it")
+	}
+	if d := config.Default().Runtime.GCPercent; d != 400 {
+		t.Fatalf("default gc_percent %d, want 400", d)
+	}
+}
