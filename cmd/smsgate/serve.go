@@ -166,10 +166,13 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 			return fmt.Errorf("redis %s: %w", cfg.Redis.Target(), err)
 		}
 	}
-	// Accepts look for retries under the idempotency keys of the releases
-	// before the buckets until a scan finds there are none (background: it
-	// reads every key).
+	// Accepts (SMTP, and the API under the http role) look for retries
+	// under the idempotency keys of the releases before the buckets until a
+	// scan finds there are none (background: it reads every key).
 	go func() {
+		if !cfg.Roles.SMTP && !cfg.Roles.HTTP {
+			return // this instance accepts nothing
+		}
 		found, err := store.CheckLegacyIdempotency(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
