@@ -94,42 +94,15 @@ func (s *Store) ApplyReceipt(ctx context.Context, link, canonicalID, status, err
 	return msgs[0], errs[0]
 }
 
-// msgFields are the fields of a message hash that a Message holds, in the
-// order msgFromValues takes their values.
-var msgFields = []string{"account_id", "sender", "mail_id", "source", "to", "text", "coding", "parts",
-	"price", "status", "link", "smsc_id", "error", "attempts", "part_ids", "created_at", "submitted_at", "done_at"}
-
-// msgFromValues decodes the values of msgFields of message id's hash; nil
-// when the message does not exist (it always has a status).
-func msgFromValues(id string, vals []any) *accounts.Message {
-	if len(vals) != len(msgFields) {
-		return nil
-	}
-	v := func(i int) string { s, _ := vals[i].(string); return s }
-	if v(9) == "" {
-		return nil
-	}
-	return &accounts.Message{
-		ID: id, AccountID: v(0), Sender: v(1), MailID: v(2), Source: v(3), To: v(4), Text: v(5),
-		Coding: uint8(msgInt(v(6))), Parts: int(msgInt(v(7))), Price: msgInt(v(8)),
-		Status: accounts.MessageStatus(v(9)), Link: v(10), SMSCID: v(11), Error: v(12),
-		Attempts: int(msgInt(v(13))), PartIDs: splitParts(v(14)),
-		CreatedAt: msgTime(v(15)), SubmittedAt: msgTime(v(16)), DoneAt: msgTime(v(17)),
-	}
-}
-
-// msgFromPairs decodes a message hash as a script returns HGETALL (field,
-// value, ...), as MsgFromHash does a map.
-func msgFromPairs(id string, res []any) *accounts.Message {
-	vals := make([]any, len(msgFields))
+// msgPairs turns a flat HGETALL reply from a script into a map.
+func msgPairs(res []any) map[string]string {
+	h := make(map[string]string, len(res)/2)
 	for i := 0; i+1 < len(res); i += 2 {
-		if k, _ := res[i].(string); k != "" {
-			if j := slices.Index(msgFields, k); j >= 0 {
-				vals[j] = res[i+1]
-			}
-		}
+		k, _ := res[i].(string)
+		v, _ := res[i+1].(string)
+		h[k] = v
 	}
-	return msgFromValues(id, vals)
+	return h
 }
 
 // MsgFromHash decodes the hash of message id (see the keyspace: snake_case

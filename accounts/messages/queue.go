@@ -388,7 +388,7 @@ func (s *Store) Fail(ctx context.Context, e accounts.Entry, reason string, refun
 	if len(res) == 0 {
 		return nil, fmt.Errorf("fail: message %s: %w", e.MessageID, accounts.ErrNotFound)
 	}
-	return msgFromPairs(e.MessageID, res), nil
+	return MsgFromHash(e.MessageID, msgPairs(res)), nil
 }
 
 // QueueStats sums over shards: pending, the entries owed a decision (not yet

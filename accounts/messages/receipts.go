@@ -25,8 +25,8 @@ import (
 // announced), nil otherwise (a part of a longer message, a duplicate, a
 // receipt after a final status): the message's id, account, sender,
 // creation time and the new status, error and completion time, not the
-// rest of it (LoadMessages reads that, for whoever needs it); errs[i] is ErrNotFound when no message has
-// that SMSC id (yet). The returned error is for the batch as a whole (Redis
+// rest of it (LoadMessages reads that, for whoever needs it); errs[i] is
+// ErrNotFound when no message has that SMSC id (yet). The returned error is for the batch as a whole (Redis
 // unreachable, or a script call failed): then nothing of the failed shard's
 // receipts is known to be applied, and applying them again is harmless.
 func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate) (msgs []*accounts.Message, errs []error, err error) {

@@ -148,19 +148,20 @@ local function acceptOne(kk, ka)
     local list = KEYS[kk + 10]
     if pkey and shares(acct[11]) and shares(acct[12]) then list = KEYS[kk + 11] end
     if emptyList[list] == nil then emptyList[list] = redis.call('EXISTS', list) == 0 end
-    local tos = {}
     if not emptyList[list] then
+      local tos = {}
       for i = 1, n do tos[i] = ARGV[ka + 5 + (i - 1) * 9 + 5] end
-    end
-    -- unpack() fails past Lua's C stack limit (8000 values, LUAI_MAXCSTACK),
-    -- and a mail to a group may carry 10000 recipients: ask in chunks.
-    for c = 1, #tos, 1000 do
-      local last = math.min(c + 999, n)
-      local v = redis.call('HMGET', list, unpack(tos, c, last))
-      for i = c, last do
-        if v[i - c + 1] then
-          blocked[i] = true
-          nblocked = nblocked + 1
+      -- unpack() fails past Lua's C stack limit (8000 values,
+      -- LUAI_MAXCSTACK), and a mail to a group may carry 10000 recipients:
+      -- ask in chunks.
+      for c = 1, n, 1000 do
+        local last = math.min(c + 999, n)
+        local v = redis.call('HMGET', list, unpack(tos, c, last))
+        for i = c, last do
+          if v[i - c + 1] then
+            blocked[i] = true
+            nblocked = nblocked + 1
+          end
         end
       end
     end
