@@ -85,16 +85,21 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	}
 	n := len(req.Messages)
 	now := time.UnixMilli(s.Now().UnixMilli())
-	keys := make([]string, 12, 16+n)
-	keys[0] = s.Keys.Account(shard, req.AccountID)
-	keys[1] = s.Keys.Ledger(shard, req.AccountID)
-	keys[2] = s.Keys.MessageStream(shard, req.AccountID)
-	keys[3] = s.Keys.Queue(shard)
-	idem, idemExpire, idemOlder := s.idempotency(shard, req, now, keys)
-	keys[5] = s.Keys.Stats(shard, req.AccountID, now.UnixMilli()/86400000)
-	keys[6] = s.Keys.Prices(shard, req.AccountID)
-	keys[9] = s.Keys.OptOut(shard, req.AccountID)
-	keys[11] = s.Keys.Blocked(shard, req.AccountID)
+	// The keys this request shares with the others of its account in a
+	// group call (accept.lua: a context), then its own.
+	var cx acceptCtx
+	cx[0] = s.Keys.Account(shard, req.AccountID)
+	cx[1] = s.Keys.Ledger(shard, req.AccountID)
+	cx[2] = s.Keys.MessageStream(shard, req.AccountID)
+	cx[3] = s.Keys.Queue(shard)
+	cx[4] = s.Keys.Stats(shard, req.AccountID, now.UnixMilli()/86400000)
+	cx[5] = s.Keys.Prices(shard, req.AccountID)
+	cx[8] = s.Keys.OptOut(shard, req.AccountID)
+	cx[10] = s.Keys.Blocked(shard, req.AccountID)
+	cx[11] = s.Keys.LimitMinute(shard, req.AccountID, now.UnixMilli()/60000)
+	cx[12] = s.Keys.LimitDay(shard, req.AccountID, now.UnixMilli()/86400000)
+	keys := make([]string, 0, 3+n)
+	idem, idemExpire, keys := s.idempotency(shard, req, now, keys)
 	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
 	args := make([]any, 0, 7+9*n)
 	args = append(args, nowMS, n, idem, req.AccountID, "")
@@ -108,8 +113,6 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 		args = append(args, ids[i], m.Sender, m.MailID, m.Source, m.To, m.Text,
 			int(m.Coding), m.Parts, m.Price)
 	}
-	keys = append(keys, s.Keys.LimitMinute(shard, req.AccountID, now.UnixMilli()/60000),
-		s.Keys.LimitDay(shard, req.AccountID, now.UnixMilli()/86400000), idemOlder[0], idemOlder[1])
 	skip := "0"
 	if req.SkipOptOut {
 		skip = "1"
@@ -122,13 +125,13 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	var res []any
 	for try := 0; ; try++ {
 		args[4] = parentID
-		keys[7], keys[8], keys[10] = keys[0], keys[1], keys[9] // placeholders: no parent
+		cx[6], cx[7], cx[9] = cx[0], cx[1], cx[8] // placeholders: no parent
 		if parentID != "" {
-			keys[7] = s.Keys.Account(shard, parentID)
-			keys[8] = s.Keys.Ledger(shard, parentID)
-			keys[10] = s.Keys.OptOut(shard, parentID)
+			cx[6] = s.Keys.Account(shard, parentID)
+			cx[7] = s.Keys.Ledger(shard, parentID)
+			cx[9] = s.Keys.OptOut(shard, parentID)
 		}
-		res, err = s.acceptRun(ctx, shard, keys, args)
+		res, err = s.acceptRun(ctx, shard, cx, keys, args)
 		if err != nil {
 			return nil, fmt.Errorf("accept for %s: %w", req.AccountID, err)
 		}
@@ -195,23 +198,21 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	return nil, fmt.Errorf("accept for %s: unexpected script reply %v", req.AccountID, res)
 }
 
-// idempotency names a request's entry in the idempotency index: it sets
-// keys[4] to the bucket of now and returns the field (the first 16 bytes
-// of SHA-256 over the account and the request's key; "0" when the request
-// has none), when that bucket expires (unix ms) and the other keys a retry
-// may be found under: the bucket before it, and the key of the releases
-// before the buckets (keys[4] again once those have expired). Without an
-// idempotency key every one of its keys is a placeholder (keys[0]), which
-// keeps KEYS positions fixed.
+// idempotency names a request's entry in the idempotency index: it
+// returns the field (the first 16 bytes of SHA-256 over the account and
+// the request's key; "0" when the request has none), when the bucket of
+// now expires (unix ms), and keys with the keys accept.lua reads it under
+// appended: the bucket of now, the bucket before it, and the key of the
+// releases before the buckets (the bucket of now again once those have
+// expired). A request without an idempotency key has none of these keys.
 //
 // A bucket spans one window (retention.idempotency), so the bucket of now
 // and the one before it cover the window, and a bucket expires a window
 // after its end: a submission is recognised for at least the window and
 // at most twice that.
-func (s *Store) idempotency(shard int, req accounts.AcceptRequest, now time.Time, keys []string) (field, expire string, older [2]string) {
+func (s *Store) idempotency(shard int, req accounts.AcceptRequest, now time.Time, keys []string) (field, expire string, _ []string) {
 	if req.IdempotencyKey == "" {
-		keys[4] = keys[0]
-		return "0", "0", [2]string{keys[0], keys[0]}
+		return "0", "0", keys
 	}
 	h := sha256.New()
 	h.Write([]byte(req.AccountID))
@@ -221,13 +222,14 @@ func (s *Store) idempotency(shard int, req accounts.AcceptRequest, now time.Time
 	slot := uint16(sum[0])<<4 | uint16(sum[1]>>4)
 	span := max(s.IdempotencyTTL.Milliseconds(), 1)
 	epoch := now.UnixMilli() / span
-	keys[4] = s.Keys.IdempotencyBucket(shard, epoch, slot)
-	older = [2]string{s.Keys.IdempotencyBucket(shard, epoch-1, slot), keys[4]}
+	bucket := s.Keys.IdempotencyBucket(shard, epoch, slot)
+	legacy := bucket
 	if now.UnixMilli() < s.legacyIdemUntil.Load() {
-		legacy := sha256.Sum256([]byte(req.IdempotencyKey))
-		older[1] = s.Keys.Idempotency(shard, req.AccountID, hex.EncodeToString(legacy[:]))
+		sum := sha256.Sum256([]byte(req.IdempotencyKey))
+		legacy = s.Keys.Idempotency(shard, req.AccountID, hex.EncodeToString(sum[:]))
 	}
-	return string(sum[:16]), strconv.FormatInt((epoch+2)*span, 10), older
+	keys = append(keys, bucket, s.Keys.IdempotencyBucket(shard, epoch-1, slot), legacy)
+	return string(sum[:16]), strconv.FormatInt((epoch+2)*span, 10), keys
 }
 
 // errLegacyFound stops CheckLegacyIdempotency's scan at the first key.

@@ -3,6 +3,7 @@ package messages
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -21,11 +22,16 @@ import (
 // that goes alone).
 const maxGroupMessages = 512
 
+// acceptCtx is the keys a request shares with the other requests of its
+// account in a call (accept.lua: a context): sent once a call.
+type acceptCtx [13]string
+
 // acceptCall is one request waiting for, or in, a group call.
 type acceptCall struct {
-	keys []string
-	args []any // the request's own ARGV (accept.lua), now first
-	n    int   // its messages
+	cx   *acceptCtx
+	keys []string // the request's own KEYS
+	args []any    // the request's own ARGV (accept.lua), now first
+	n    int      // its messages
 
 	res  []any
 	err  error
@@ -65,8 +71,8 @@ func (c *committers) get(shard int) *committer {
 // not withdrawn: ctx ending while it waits does not stop it from being
 // written (as a script call already sent is not), so the caller waits for
 // the outcome, which the Redis client's timeouts bound.
-func (s *Store) acceptRun(ctx context.Context, shard int, keys []string, args []any) ([]any, error) {
-	call := &acceptCall{keys: keys, args: args, n: max(len(args)-7, 0) / 9, wake: make(chan struct{}, 1)}
+func (s *Store) acceptRun(ctx context.Context, shard int, cx acceptCtx, keys []string, args []any) ([]any, error) {
+	call := &acceptCall{cx: &cx, keys: keys, args: args, n: max(len(args)-7, 0) / 9, wake: make(chan struct{}, 1)}
 	cm := s.commit.get(shard)
 	cm.mu.Lock()
 	cm.waiting = append(cm.waiting, call)
@@ -114,14 +120,27 @@ func (cm *committer) take() []*acceptCall {
 // runGroup runs one call of accept.lua for group and gives each request its
 // reply.
 func (s *Store) runGroup(ctx context.Context, group []*acceptCall) {
-	nk, na := 0, 1
-	for _, c := range group {
-		nk, na = nk+len(c.keys), na+len(c.args)
+	// Each distinct context once, in order of first use; each request
+	// names its own by ordinal.
+	var cxs []*acceptCtx
+	ord := make([]int, len(group))
+	nk, na := 0, 2
+	for i, c := range group {
+		ord[i] = slices.IndexFunc(cxs, func(x *acceptCtx) bool { return *x == *c.cx }) + 1
+		if ord[i] == 0 {
+			cxs = append(cxs, c.cx)
+			ord[i] = len(cxs)
+		}
+		nk, na = nk+len(c.keys), na+1+len(c.args)
 	}
-	keys, args := make([]string, 0, nk), make([]any, 1, na)
-	args[0] = len(group)
-	for _, c := range group {
+	keys, args := make([]string, 0, nk+len(cxs)*len(acceptCtx{})), make([]any, 2, na)
+	args[0], args[1] = len(group), len(cxs)
+	for _, cx := range cxs {
+		keys = append(keys, cx[:]...)
+	}
+	for i, c := range group {
 		keys = append(keys, c.keys...)
+		args = append(args, ord[i])
 		args = append(args, c.args...)
 	}
 	// With redis.min_replicas_ack the call also waits for the replicas: an

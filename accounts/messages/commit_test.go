@@ -93,3 +93,101 @@ func TestAcceptGroupCommit(t *testing.T) {
 		t.Errorf("statistics %+v, want 300 messages, 300 parts, cost 1500", st.Total)
 	}
 }
+
+// TestAcceptGroupMixed: a call shares the keys of each account once
+// (accept.lua's contexts), so concurrent accepts of several accounts, a
+// sub-account among them, with and without idempotency keys and with one or
+// two messages each, must each be charged to, recorded for and deduplicated
+// within their own account: every balance falls by exactly its own sends,
+// every message belongs to the account that sent it, and a retry is a
+// replay only under its own account.
+func TestAcceptGroupMixed(t *testing.T) {
+	s := storetest.AcceptTestStore(t, 1)
+	ctx := t.Context()
+	a := storetest.AcceptTestAccount(t, s, 100000)
+	b := storetest.AcceptTestAccount(t, s, 100000)
+	root, sub := storetest.AcceptTestTree(t, s, 100000, 100000, accounts.Account{})
+	type sender struct {
+		acct  *accounts.Account
+		price int64
+		sent  atomic.Int64 // messages accepted (not replays)
+	}
+	senders := []*sender{{acct: a, price: 3}, {acct: b, price: 5}, {acct: sub, price: 7}}
+	before := scriptCalls(t, s)
+	const workers, each = 12, 20
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	owner := map[string]string{} // message id -> account that sent it
+	for w := range workers {
+		sd := senders[w%len(senders)]
+		wg.Go(func() {
+			<-start
+			for i := range each {
+				n := 1 + i%2
+				req := accounts.AcceptRequest{AccountID: sd.acct.ID}
+				if sd.acct.ID == sub.ID {
+					req.ParentID = root.ID
+				}
+				if i%3 != 0 {
+					// The same keys in every account: only the account's own
+					// earlier request is a replay.
+					req.IdempotencyKey = "k" + strconv.Itoa(w/len(senders)) + "-" + strconv.Itoa(i)
+				}
+				for j := range n {
+					req.Messages = append(req.Messages, storetest.AcceptTestMsg("614"+strconv.Itoa(10000000+w*1000+i*10+j), 1, sd.price))
+				}
+				res, err := s.Accept(ctx, req)
+				if err != nil {
+					t.Errorf("accept: %v", err)
+					return
+				}
+				if res.Duplicate || len(res.IDs) != n {
+					t.Errorf("%s request %d: %+v, want %d new ids", sd.acct.ID, i, res, n)
+					return
+				}
+				sd.sent.Add(int64(n))
+				mu.Lock()
+				for _, id := range res.IDs {
+					owner[id] = sd.acct.ID
+				}
+				mu.Unlock()
+				if req.IdempotencyKey != "" {
+					again, err := s.Accept(ctx, req)
+					if err != nil || !again.Duplicate || strings.Join(again.IDs, ",") != strings.Join(res.IDs, ",") {
+						t.Errorf("%s retry of request %d: %+v %v, want a replay of %v", sd.acct.ID, i, again, err, res.IDs)
+					}
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if calls, reqs := scriptCalls(t, s)-before, int64(workers*each); calls >= reqs {
+		t.Errorf("%d script calls for at least %d accepts: none shared a call", calls, reqs)
+	}
+	for _, sd := range senders {
+		if bal := storetest.CheckLedger(t, s, sd.acct.ID, true); bal != 100000-sd.sent.Load()*sd.price {
+			t.Errorf("%s: balance %d after %d messages at %d, want %d", sd.acct.ID, bal, sd.sent.Load(), sd.price,
+				100000-sd.sent.Load()*sd.price)
+		}
+		if n := storetest.AcceptTestLen(t, s, s.Keys.MessageStream(0, sd.acct.ID), true); n != sd.sent.Load() {
+			t.Errorf("%s: message log holds %d, want %d", sd.acct.ID, n, sd.sent.Load())
+		}
+	}
+	if bal := storetest.CheckLedger(t, s, root.ID, true); bal != 100000 {
+		t.Errorf("parent balance %d, want 100000 (untouched)", bal)
+	}
+	for id, acct := range owner {
+		m, err := s.GetMessage(ctx, id)
+		if err != nil || m.AccountID != acct {
+			t.Fatalf("message %s: %+v %v, want it of %s", id, m, err, acct)
+		}
+	}
+	if n := storetest.AcceptTestLen(t, s, s.Keys.Queue(0), true); n != int64(len(owner)) {
+		t.Errorf("queue holds %d, want %d", n, len(owner))
+	}
+}

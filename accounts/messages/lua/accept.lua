@@ -2,37 +2,42 @@
 -- several such requests of one shard in one call (group commit: the
 -- accepts of concurrent SMTP sessions share a round trip, and their
 -- counters are written once, at the end of the call).
--- ARGV[1] is the number of requests; then come each request's arguments,
--- and KEYS holds each request's keys, in order. A request's result is as if
+-- A call's KEYS and ARGV: ARGV[1] is the number of requests, ARGV[2] the
+-- number of key contexts. KEYS begins with the contexts, 13 keys each: the
+-- keys a request shares with the others of its account in the call (most
+-- calls carry one account's mails, whose keys then travel once); then come
+-- each request's own keys. Each request's ARGV follow in turn: first the
+-- ordinal of its context, then its arguments. A request's result is as if
 -- it ran alone after the ones before it; one refused changes nothing of the
--- others. Each request, its KEYS and ARGV numbered from 1 as if it ran
--- alone (the code reads them as KEYS[kk + i] and ARGV[ka + i]):
--- KEYS: 1 account hash, 2 ledger stream, 3 message log stream, 4 queue stream,
---       5 the idempotency bucket of now (a hash: digest -> ids; any key of
---         the shard when ARGV[3] == '0'),
---       6 statistics hash of the day (P:{sN}:stats:<acct>:<day>),
---       7 the account's price table (P:{sN}:prices:<acct>; read only when the
---         account hash says it has one),
---       8 the parent's account hash, 9 the parent's ledger stream (any key of
---         the shard for a top-level account),
---       10 the account's opt-out list (P:{sN}:optout:<acct>), 11 the
+-- others.
+-- A context's KEYS, numbered from 1:
+--       1 account hash, 2 ledger stream, 3 message log stream, 4 queue
+--       stream, 5 statistics hash of the day (P:{sN}:stats:<acct>:<day>),
+--       6 the account's price table (P:{sN}:prices:<acct>; read only when
+--         the account hash says it has one),
+--       7 the parent's account hash, 8 the parent's ledger stream (any key
+--         of the shard for a top-level account),
+--       9 the account's opt-out list (P:{sN}:optout:<acct>), 10 the
 --         parent's (any key of the shard for a top-level account),
---       12 the account's blocked log (P:{sN}:blocked:<acct>),
---       13.. one message hash per message,
---       then (n = message count) 13 + n the per-minute limit counter
---       (P:{sN}:limm:<acct>:<minute>), 14 + n the daily limit counter
---       (P:{sN}:limd:<acct>:<day>); see the limits block below; 15 + n the
---       idempotency bucket before KEYS[5], 16 + n the idempotency key of
---       releases before the buckets (a string; KEYS[5] itself when the
---       caller no longer looks for those).
--- ARGV: 1 now (unix ms), 2 message count, 3 the request's field in the
+--       11 the account's blocked log (P:{sN}:blocked:<acct>),
+--       12 the per-minute limit counter (P:{sN}:limm:<acct>:<minute>),
+--       13 the daily limit counter (P:{sN}:limd:<acct>:<day>); see the
+--         limits block below.
+-- A request's own KEYS: when it has an idempotency key (ARGV[3] ~= '0'),
+--       first the idempotency bucket of now (a hash: digest -> ids), the
+--       bucket before it, and the idempotency key of releases before the
+--       buckets (a string; the bucket of now itself when the caller no
+--       longer looks for those); then one message hash per message.
+-- A request's ARGV after its context ordinal, numbered from 1 (the code
+-- reads them as ARGV[ka + i]):
+--       1 now (unix ms), 2 message count, 3 the request's field in the
 --       idempotency buckets ('0': the request has no idempotency key),
 --       4 account id, 5 the parent id the keys were built for ('' for none),
 --       then 9 fields per message:
 --       id, sender, mail_id, source, to, text, coding, parts, price;
 --       after them (n = message count): ARGV[6 + 9n] '1' to skip the opt-out
---       check (the Stop rule's own confirmation), ARGV[7 + 9n] when KEYS[5]
---       expires (unix ms).
+--       check (the Stop rule's own confirmation), ARGV[7 + 9n] when the
+--       bucket of now expires (unix ms).
 -- A message's price is the caller's (parts x the account's price per part)
 -- unless the price table has a prefix of its number: then parts x the price
 -- of the longest such prefix.
@@ -126,10 +131,11 @@ local function shares(l) return string.find(',' .. (l or '') .. ',', ',share_con
 -- emptyList[key] is true for an opt-out list this call found empty.
 local emptyList = {}
 
--- acceptOne runs the request whose keys follow KEYS[kk] and whose
--- arguments follow ARGV[ka].
-local function acceptOne(kk, ka)
-  local acctKey = KEYS[kk + 1]
+-- acceptOne runs the request whose context's keys follow KEYS[ck], whose
+-- own keys follow KEYS[kk] and whose arguments follow ARGV[ka].
+local function acceptOne(ck, kk, ka)
+  local acctKey, ledgerKey, logKey, queueKey, statsKey, pricesKey, pAcctKey, pLedgerKey,
+    optKey, pOptKey, blockedKey, limMinute, limDay = unpack(KEYS, ck + 1, ck + 13)
   local a = account(acctKey)
   local acct = a.f
   if not acct[1] or acct[1] == 'deleted' then return {'nf'} end
@@ -139,14 +145,14 @@ local function acceptOne(kk, ka)
   local n = tonumber(ARGV[ka + 2])
   local now = ARGV[ka + 1]
   local pkey
-  if acct[4] and acct[4] ~= '' then pkey = KEYS[kk + 8] end
+  if acct[4] and acct[4] ~= '' then pkey = pAcctKey end
   -- Opt-outs: one HMGET of every recipient on the governing list (none
   -- when the call found the list empty: most accounts have no opt-outs,
   -- and the script writes none).
   local blocked, nblocked = {}, 0
   if ARGV[ka + 6 + 9 * n] ~= '1' then
-    local list = KEYS[kk + 10]
-    if pkey and shares(acct[11]) and shares(acct[12]) then list = KEYS[kk + 11] end
+    local list = optKey
+    if pkey and shares(acct[11]) and shares(acct[12]) then list = pOptKey end
     if emptyList[list] == nil then emptyList[list] = redis.call('EXISTS', list) == 0 end
     if not emptyList[list] then
       local tos = {}
@@ -171,18 +177,22 @@ local function acceptOne(kk, ka)
   -- the same call that finds a replay; a request refused below has it
   -- removed again (the loop at the end of the script).
   local field = ARGV[ka + 3]
+  -- The message keys follow the idempotency keys, if any.
+  local mk = kk
   if field ~= '0' then
-    local ids = redis.call('HGET', KEYS[kk + 15 + n], field)
-    if not ids and KEYS[kk + 16 + n] ~= KEYS[kk + 5] then ids = redis.call('GET', KEYS[kk + 16 + n]) end
+    local idemKey, idemPrev, idemLegacy = KEYS[kk + 1], KEYS[kk + 2], KEYS[kk + 3]
+    mk = kk + 3
+    local ids = redis.call('HGET', idemPrev, field)
+    if not ids and idemLegacy ~= idemKey then ids = redis.call('GET', idemLegacy) end
     if not ids then
       local sent = {}
       for i = 1, n do
         if not blocked[i] then sent[#sent + 1] = ARGV[ka + 5 + (i - 1) * 9 + 1] end
       end
-      if redis.call('HSETNX', KEYS[kk + 5], field, table.concat(sent, ',')) == 0 then
-        ids = redis.call('HGET', KEYS[kk + 5], field)
+      if redis.call('HSETNX', idemKey, field, table.concat(sent, ',')) == 0 then
+        ids = redis.call('HGET', idemKey, field)
       else
-        idemSet = KEYS[kk + 5]
+        idemSet = idemKey
         -- A bucket gets its expiry when its first field makes it: every
         -- later writer would set the same time (one a window).
         if not expiring[idemSet] then
@@ -211,11 +221,11 @@ local function acceptOne(kk, ka)
   -- recordBlocked writes the blocked messages: a record, never a queue entry,
   -- a ledger entry or a charge.
   local function recordBlocked()
-    local bkey = KEYS[kk + 12]
+    local bkey = blockedKey
     for i = 1, n do
       if blocked[i] then
         local b = 5 + (i - 1) * 9
-        redis.call('HSET', KEYS[kk + 12 + i], 'account_id', ARGV[ka + 4], 'sender', ARGV[ka + b + 2],
+        redis.call('HSET', KEYS[mk + i], 'account_id', ARGV[ka + 4], 'sender', ARGV[ka + b + 2],
           'mail_id', ARGV[ka + b + 3], 'source', ARGV[ka + b + 4], 'to', ARGV[ka + b + 5], 'text', ARGV[ka + b + 6],
           'coding', ARGV[ka + b + 7], 'parts', ARGV[ka + b + 8], 'price', 0, 'status', 'blocked',
           'error', 'recipient has opted out', 'created_at', now, 'done_at', now)
@@ -242,7 +252,7 @@ local function acceptOne(kk, ka)
       local fields = {}
       for l = 1, math.min(#to, 15) do fields[l] = string.sub(to, 1, l) end
       if #fields > 0 then
-        local v = redis.call('HMGET', KEYS[kk + 7], unpack(fields))
+        local v = redis.call('HMGET', pricesKey, unpack(fields))
         for l = #fields, 1, -1 do
           if v[l] then
             price = tonumber(v[l]) * tonumber(ARGV[ka + b + 8])
@@ -258,7 +268,6 @@ local function acceptOne(kk, ka)
   -- UTC minute (fixed window), parts and spend per UTC day. Checked before
   -- any write, so a refused mail is neither charged nor counted; counted
   -- below with the charge, so a charged mail always counts.
-  local limMinute, limDay = KEYS[kk + 13 + n], KEYS[kk + 14 + n]
   local limRate, limParts, limSpend = tonumber(acct[13]) or 0, tonumber(acct[14]) or 0, tonumber(acct[15]) or 0
   local limBySender, limSenders, limNParts = {}, {}, 0
   for i = 0, n - 1 do
@@ -321,10 +330,10 @@ local function acceptOne(kk, ka)
   end
   if recharge > 0 then
     local pb = debit(pa, recharge)
-    redis.call('XADD', KEYS[kk + 9], '*', 'amount', 0 - recharge, 'balance', pb,
+    redis.call('XADD', pLedgerKey, '*', 'amount', 0 - recharge, 'balance', pb,
       'kind', 'recharge_out', 'ref', ARGV[ka + 4], 'actor', 'auto-recharge', 'at', now, 'peer', ARGV[ka + 4])
     bal = debit(a, 0 - recharge)
-    redis.call('XADD', KEYS[kk + 2], '*', 'amount', recharge, 'balance', bal,
+    redis.call('XADD', ledgerKey, '*', 'amount', recharge, 'balance', bal,
       'kind', 'recharge_in', 'ref', acct[4], 'actor', 'auto-recharge', 'at', now, 'peer', acct[4])
   end
   if nblocked > 0 then recordBlocked() end
@@ -335,16 +344,16 @@ local function acceptOne(kk, ka)
     local id, sender, price = ARGV[ka + b + 1], ARGV[ka + b + 2], prices[i + 1]
     if not blocked[i + 1] then
       bal = bal - price
-      redis.call('XADD', KEYS[kk + 2], '*', 'amount', 0 - price, 'balance', bal, 'kind', 'send',
+      redis.call('XADD', ledgerKey, '*', 'amount', 0 - price, 'balance', bal, 'kind', 'send',
         'ref', id, 'actor', sender, 'at', now)
-      local mkey = KEYS[kk + 12 + i + 1]
+      local mkey = KEYS[mk + i + 1]
       redis.call('HSET', mkey, 'account_id', ARGV[ka + 4], 'sender', sender,
         'mail_id', ARGV[ka + b + 3], 'source', ARGV[ka + b + 4], 'to', ARGV[ka + b + 5], 'text', ARGV[ka + b + 6],
         'parts', ARGV[ka + b + 8], 'price', price, 'status', 'queued', 'created_at', now)
       -- coding 0 (GSM 7-bit, the common case) is the absent field's value.
       if ARGV[ka + b + 7] ~= '0' then redis.call('HSET', mkey, 'coding', ARGV[ka + b + 7]) end
-      logAdd(KEYS[kk + 3], now, id)
-      redis.call('XADD', KEYS[kk + 4], '*', 'm', id)
+      logAdd(logKey, now, id)
+      redis.call('XADD', queueKey, '*', 'm', id)
       ids[#ids + 1] = id
       local p = tonumber(ARGV[ka + b + 8])
       parts = parts + p
@@ -371,9 +380,9 @@ local function acceptOne(kk, ka)
   -- would cost three more calls per mail on the hot path). Kept 400 days;
   -- a sender's first count of the day sets the expiry.
   for sender, s in pairs(bySender) do
-    count(KEYS[kk + 6], 'm:' .. sender, s[1], 34560000000)
-    count(KEYS[kk + 6], 'p:' .. sender, s[2], nil)
-    count(KEYS[kk + 6], 'c:' .. sender, s[3], nil)
+    count(statsKey, 'm:' .. sender, s[1], 34560000000)
+    count(statsKey, 'p:' .. sender, s[2], nil)
+    count(statsKey, 'c:' .. sender, s[3], nil)
   end
   local lb = tonumber(acct[9]) or 0
   local low = 0
@@ -392,16 +401,20 @@ local function acceptOne(kk, ka)
 end
 
 local out = {}
-local ka, kk = 1, 0
+local ka, kk = 2, 13 * tonumber(ARGV[2])
 for r = 1, tonumber(ARGV[1]) do
+  local ck = 13 * (tonumber(ARGV[ka + 1]) - 1)
+  ka = ka + 1
   local n = tonumber(ARGV[ka + 2])
   idemSet = nil
-  out[r] = acceptOne(kk, ka)
+  out[r] = acceptOne(ck, kk, ka)
   if idemSet and out[r][1] ~= 'ok' then
     redis.call('HDEL', idemSet, ARGV[ka + 3])
     expiring[idemSet] = nil -- the bucket may be gone with it
   end
-  ka, kk = ka + 7 + 9 * n, kk + 16 + n
+  kk = kk + n
+  if ARGV[ka + 3] ~= '0' then kk = kk + 3 end
+  ka = ka + 7 + 9 * n
 end
 for _, key in ipairs(acctKeys) do
   local d = accts[key].delta
