@@ -284,10 +284,13 @@ type HTTP struct {
 type Dispatch struct {
 	// Consumer is this instance's name in the Redis consumer group. Empty
 	// means "<hostname>-<pid>", filled in at run time.
-	Consumer  string   `yaml:"consumer"`
-	Workers   int      `yaml:"workers"`    // submits in flight across all links
-	Batch     int      `yaml:"batch"`      // entries read per XREADGROUP
-	Block     Duration `yaml:"block"`      // XREADGROUP BLOCK
+	Consumer string   `yaml:"consumer"`
+	Workers  int      `yaml:"workers"` // submits in flight across all links
+	Batch    int      `yaml:"batch"`   // entries read per XREADGROUP
+	Block    Duration `yaml:"block"`   // XREADGROUP BLOCK
+	// BatchWait is how long the dispatcher lets the queue fill after a read
+	// that was not a full batch (0s: none).
+	BatchWait Duration `yaml:"batch_wait"`
 	ClaimIdle Duration `yaml:"claim_idle"` // pending longer than this: claimed from a dead worker
 	Retry     Retry    `yaml:"retry"`
 	// DefaultSource is the source address when the account sets none.
@@ -426,6 +429,7 @@ func Default() *Config {
 			Workers:   64,
 			Batch:     200,
 			Block:     Seconds(1),
+			BatchWait: Duration(5 * time.Millisecond),
 			ClaimIdle: Seconds(120), // > the links' default outcome_wait (60s)
 			Retry: Retry{
 				Initial:     Seconds(1),

@@ -174,6 +174,7 @@ func TestLoadBad(t *testing.T) {
 			"dispatch.workers: must be between 1 and 10000 (got 0)",
 			"dispatch.batch: must be between 1 and 10000 (got 20000)",
 			"dispatch.block: must be greater than 0 (got -1s)",
+			"dispatch.batch_wait: 2s must be between 0s and 1s (every message may wait that long)",
 			"dispatch.retry.initial: must be greater than 0 (got 0s)",
 			"dispatch.retry.max_attempts: must be at least 1 (got 0)",
 			"dispatch.retry.jitter: must be between 0 and 1 (got 1.5)",

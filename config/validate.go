@@ -322,6 +322,9 @@ func (c *Config) validateDispatch(v *checker) {
 	v.intRange("dispatch.workers", d.Workers, 1, 10000)
 	v.intRange("dispatch.batch", d.Batch, 1, 10000)
 	v.positive("dispatch.block", d.Block)
+	if d.BatchWait < 0 || d.BatchWait > Seconds(1) {
+		v.add("dispatch.batch_wait", "%s must be between 0s and 1s (every message may wait that long)", d.BatchWait.Std())
+	}
 	v.positive("dispatch.claim_idle", d.ClaimIdle)
 	r := d.Retry
 	v.positive("dispatch.retry.initial", r.Initial)

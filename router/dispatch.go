@@ -63,12 +63,17 @@ func (p RetryPolicy) Delay(attempt int) time.Duration {
 
 // DispatcherOptions configures a Dispatcher.
 type DispatcherOptions struct {
-	Store              QueueStore
-	Routes             *Routes
-	Consumer           string        // this instance's name in the consumer group
-	Workers            int           // messages in flight at once
-	Batch              int           // entries per read
-	Block              time.Duration // read block
+	Store    QueueStore
+	Routes   *Routes
+	Consumer string        // this instance's name in the consumer group
+	Workers  int           // messages in flight at once
+	Batch    int           // entries per read
+	Block    time.Duration // read block
+	// BatchWait is how long the dispatcher lets the queue fill after a
+	// read that was not a full batch: under light load it would otherwise
+	// read, load and record each message apart (three Redis round trips a
+	// message); a message waits at most this long more. Zero: no wait.
+	BatchWait          time.Duration
 	ClaimIdle          time.Duration // entries of a dead consumer idle this long are claimed
 	Retry              RetryPolicy
 	RegisteredDelivery bool
@@ -187,6 +192,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	var errLog onceLogger
 	idle := false                 // no link up: the queue is left alone
 	var unloaded []accounts.Entry // read, their load failed: tried again first
+	fill := time.NewTimer(time.Hour)
+	fill.Stop()
 	for ctx.Err() == nil {
 		// With no carrier link up at all, the queue waits in Redis, read by
 		// no one: a backlog costs no work per message until a link binds
@@ -228,6 +235,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		if err == nil && len(entries) > 0 {
 			if err = d.process(workCtx, entries, sem, &inflight, results); err != nil {
 				unloaded = entries // nothing of them was sent: all are tried again
+			}
+			// Not a full batch: let the queue fill a while.
+			if err == nil && len(entries) < d.o.Batch && d.o.BatchWait > 0 {
+				fill.Reset(d.o.BatchWait)
+				select {
+				case <-ctx.Done():
+				case <-fill.C:
+				}
+				fill.Stop()
 			}
 		}
 		if err != nil {

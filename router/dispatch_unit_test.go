@@ -908,3 +908,48 @@ func TestDispatchRecordRetried(t *testing.T) {
 		t.Fatalf("link saw %d submits, %d claimed, doubles %v: want one submit, nothing claimed", len(got), q.claimed, q.doubles)
 	}
 }
+
+// TestDispatchBatchWait: after a read that was not a full batch the
+// dispatcher lets the queue fill for BatchWait before it reads again (so
+// that under light load messages are read, loaded and recorded together);
+// after a full batch it reads again at once.
+func TestDispatchBatchWait(t *testing.T) {
+	const wait = time.Second
+	q := newFakeQueue()
+	link := newStageLink("l1")
+	d := unitDispatcher(q, link, nil, func(o *DispatcherOptions) { o.BatchWait = wait })
+	for i := range 25 {
+		q.enqueue(accounts.Message{ID: fmt.Sprintf("m%d", i), To: "61412345678", Text: "hi"})
+	}
+	stop := runDispatcher(t, d)
+	defer stop()
+	reads := func() []qcall {
+		var out []qcall
+		for _, c := range q.calls {
+			if c.stage == "read" && c.nEntries > 0 {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	q.waitFor(t, "three reads", func() bool { return len(reads()) == 3 })
+	q.enqueue(accounts.Message{ID: "late", To: "61412345678", Text: "hi"})
+	q.waitFor(t, "the late message read", func() bool { return len(reads()) == 4 })
+	q.waitFor(t, "every message sent", func() bool { return len(q.submitted) == 26 })
+	q.mu.Lock()
+	r := reads()
+	q.mu.Unlock()
+	if r[0].nEntries != 10 || r[1].nEntries != 10 || r[2].nEntries != 5 || r[3].nEntries != 1 {
+		t.Fatalf("reads of %d, %d, %d, %d entries; want 10, 10, 5, 1", r[0].nEntries, r[1].nEntries, r[2].nEntries, r[3].nEntries)
+	}
+	for i := 1; i <= 2; i++ {
+		if gap := r[i].start.Sub(r[i-1].end); gap >= wait/2 {
+			t.Errorf("read %d came %v after a full batch, want at once", i+1, gap)
+		}
+	}
+	// The clock of the wait and of the fake's record differ by the time
+	// process takes to start the batch's workers, never more.
+	if gap := r[3].start.Sub(r[2].end); gap < wait-50*time.Millisecond {
+		t.Errorf("read 4 came %v after a batch of 5, want BatchWait (%v)", gap, wait)
+	}
+}

@@ -386,6 +386,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		d := router.NewDispatcher(router.DispatcherOptions{
 			Store: store, Routes: routes, Consumer: consumer,
 			Workers: cfg.Dispatch.Workers, Batch: cfg.Dispatch.Batch, Block: cfg.Dispatch.Block.Std(),
+			BatchWait: cfg.Dispatch.BatchWait.Std(),
 			ClaimIdle: cfg.Dispatch.ClaimIdle.Std(),
 			Retry: router.RetryPolicy{Initial: cfg.Dispatch.Retry.Initial.Std(), Max: cfg.Dispatch.Retry.Max.Std(),
 				MaxAttempts: cfg.Dispatch.Retry.MaxAttempts, Jitter: cfg.Dispatch.Retry.Jitter},
