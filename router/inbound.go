@@ -88,11 +88,28 @@ type Inbound struct {
 	mu      sync.Mutex
 	orphans map[string]orphan // by link + "\x00" + canonical id
 	ready   []orphan          // orphans whose submit has just been recorded
+	// A part the SMSC took (SubmitResponded) is in flight until its submit
+	// is recorded (Submitted): a receipt for it waits in awaiting for that
+	// record (at most awaitRecord), then goes with those in readyQ.
+	inflight map[string]time.Time        // every form of the SMSC id, by orphanKey -> since
+	awaiting map[string][]*queuedReceipt // by orphanKey of the receipt's canonical id
+	readyQ   []*queuedReceipt            // awaiting receipts whose submit has been recorded
+	awaitMax time.Duration               // awaitRecord (shorter in tests)
 }
 
+// awaitRecord bounds how long a receipt waits for the record of a submit
+// in flight (then it is looked up, and held if not found, as any; checked
+// once a second); an in-flight mark not cleared by a record within
+// inflightMax is dropped (the submit was retried, or its record given up).
+const (
+	awaitRecord = 2 * time.Second
+	inflightMax = time.Minute
+)
+
 type queuedReceipt struct {
-	up   accounts.ReceiptUpdate
-	done chan error
+	up    accounts.ReceiptUpdate
+	done  chan error
+	since time.Time // when it began awaiting a record
 }
 
 type orphan struct {
@@ -114,7 +131,8 @@ func NewInbound(o InboundOptions) *Inbound {
 		o.ReassemblyWait = 2 * time.Minute
 	}
 	in := &Inbound{o: o, log: o.Logger, queue: make(chan *queuedReceipt, 1024),
-		wake: make(chan struct{}, 1), orphans: map[string]orphan{}}
+		wake: make(chan struct{}, 1), orphans: map[string]orphan{}, inflight: map[string]time.Time{},
+		awaiting: map[string][]*queuedReceipt{}, awaitMax: awaitRecord}
 	in.mo, _ = o.Store.(MOStore)
 	in.held, _ = o.Store.(ReceiptHolder)
 	return in
@@ -168,12 +186,26 @@ func (in *Inbound) count(status, result string) {
 	}
 }
 
+// SubmitResponded is the links' OnSubmitResponse: the SMSC took a part
+// under id. Until its submit is recorded (Submitted), a receipt for it
+// waits for the record instead of missing it in Redis (an SMSC may send
+// the receipt right after the response, before the dispatcher records it).
+func (in *Inbound) SubmitResponded(link, id string) {
+	now := time.Now()
+	forms := smpp.IDVariants(id)
+	in.mu.Lock()
+	for _, form := range forms {
+		in.inflight[orphanKey(link, form)] = now
+	}
+	in.mu.Unlock()
+}
+
 // Submitted is told of every batch of recorded submits (wire it to
 // DispatcherOptions.Submitted): receipts waiting for those SMSC ids are
 // applied now.
 func (in *Inbound) Submitted(batch []accounts.Submitted) {
 	in.mu.Lock()
-	if len(in.orphans) == 0 {
+	if len(in.orphans) == 0 && len(in.inflight) == 0 && len(in.awaiting) == 0 {
 		in.mu.Unlock()
 		return
 	}
@@ -184,6 +216,12 @@ func (in *Inbound) Submitted(batch []accounts.Submitted) {
 		for _, id := range b.SMSCIDs {
 			for _, form := range smpp.IDVariants(id) {
 				k := orphanKey(b.Link, form)
+				delete(in.inflight, k)
+				if qs, ok := in.awaiting[k]; ok {
+					delete(in.awaiting, k)
+					in.readyQ = append(in.readyQ, qs...)
+					found = true
+				}
 				if o, ok := in.orphans[k]; ok {
 					delete(in.orphans, k)
 					in.ready = append(in.ready, o)
@@ -199,6 +237,71 @@ func (in *Inbound) Submitted(batch []accounts.Submitted) {
 		default:
 		}
 	}
+}
+
+// deferInflight sets aside, to await their submit's record, the receipts
+// of batch whose part is in flight, and returns the others.
+func (in *Inbound) deferInflight(batch []*queuedReceipt, now time.Time) []*queuedReceipt {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.inflight) == 0 {
+		return batch
+	}
+	rest := batch[:0]
+	for _, q := range batch {
+		k := orphanKey(q.up.Link, q.up.CanonicalID)
+		if _, ok := in.inflight[k]; ok {
+			q.since = now
+			in.awaiting[k] = append(in.awaiting[k], q)
+			continue
+		}
+		rest = append(rest, q)
+	}
+	return rest
+}
+
+// applyQueued applies queued receipts and answers each.
+func (in *Inbound) applyQueued(ctx context.Context, batch []*queuedReceipt) {
+	if len(batch) == 0 {
+		return
+	}
+	ups := make([]accounts.ReceiptUpdate, len(batch))
+	for i, q := range batch {
+		ups[i] = q.up
+	}
+	errs := in.apply(ctx, ups, time.Now().Add(in.o.OrphanWait))
+	for i, q := range batch {
+		q.done <- errs[i]
+	}
+}
+
+// expireInflight drops the in-flight marks older than inflightMax and
+// returns the receipts that awaited a record longer than awaitRecord.
+func (in *Inbound) expireInflight(now time.Time) []*queuedReceipt {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for k, since := range in.inflight {
+		if now.Sub(since) > inflightMax {
+			delete(in.inflight, k)
+		}
+	}
+	var late []*queuedReceipt
+	for k, qs := range in.awaiting {
+		keep := qs[:0]
+		for _, q := range qs {
+			if now.Sub(q.since) > in.awaitMax {
+				late = append(late, q)
+			} else {
+				keep = append(keep, q)
+			}
+		}
+		if len(keep) == 0 {
+			delete(in.awaiting, k)
+		} else {
+			in.awaiting[k] = keep
+		}
+	}
+	return late
 }
 
 // Run applies queued receipts in batches and retries orphans until ctx ends.
@@ -224,21 +327,16 @@ func (in *Inbound) Run(ctx context.Context) {
 					break more
 				}
 			}
-			ups := make([]accounts.ReceiptUpdate, len(batch))
-			for i, q := range batch {
-				ups[i] = q.up
-			}
-			errs := in.apply(ctx, ups, time.Now().Add(in.o.OrphanWait))
-			for i, q := range batch {
-				q.done <- errs[i]
-			}
+			in.applyQueued(ctx, in.deferInflight(batch, time.Now()))
 		case <-in.wake:
 			in.mu.Lock()
-			ready := in.ready
-			in.ready = nil
+			ready, readyQ := in.ready, in.readyQ
+			in.ready, in.readyQ = nil, nil
 			in.mu.Unlock()
+			in.applyQueued(ctx, readyQ)
 			in.retry(ctx, ready)
 		case now := <-tick.C:
+			in.applyQueued(ctx, in.expireInflight(now))
 			if in.held != nil {
 				in.sweepHeld(ctx, now)
 				continue

@@ -22,6 +22,7 @@ type fakeInboundStore struct {
 	failAll error
 	applied []accounts.ReceiptUpdate
 	loaded  []string // the ids LoadMessages was asked for
+	asked   []string // every canonical id ApplyReceipts looked up
 }
 
 func (f *fakeInboundStore) ApplyReceipts(_ context.Context, ups []accounts.ReceiptUpdate) ([]*accounts.Message, []error, error) {
@@ -32,6 +33,7 @@ func (f *fakeInboundStore) ApplyReceipts(_ context.Context, ups []accounts.Recei
 	}
 	msgs, errs := make([]*accounts.Message, len(ups)), make([]error, len(ups))
 	for i, u := range ups {
+		f.asked = append(f.asked, u.CanonicalID)
 		m, ok := f.known[u.Link+"/"+u.CanonicalID]
 		if !ok {
 			errs[i] = accounts.ErrNotFound
@@ -156,6 +158,87 @@ func TestInboundReceipts(t *testing.T) {
 		// A failing batch of orphans must not panic either.
 		in.Submitted(nil)
 		in.retry(ctx, []orphan{{up: accounts.ReceiptUpdate{Link: "l1", CanonicalID: "zz", Status: "delivered"}, until: time.Now().Add(time.Minute)}})
+	})
+}
+
+// TestInboundReceiptAwaitsRecord: a receipt for a part the SMSC has just
+// taken (SubmitResponded) whose submit is not recorded yet waits for the
+// record (Submitted) instead of being looked up in vain and held, in any
+// form of the id (decimal for hex); one whose record never comes is looked
+// up after the wait, as any, and kept as an orphan.
+func TestInboundReceiptAwaitsRecord(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	store := &fakeInboundStore{known: map[string]*accounts.Message{}}
+	in := NewInbound(InboundOptions{Store: store, OrphanWait: time.Minute})
+	in.awaitMax = 10 * time.Millisecond
+	go in.Run(ctx)
+	awaiting := func(n int) {
+		t.Helper()
+		for {
+			in.mu.Lock()
+			got := 0
+			for _, qs := range in.awaiting {
+				got += len(qs)
+			}
+			in.mu.Unlock()
+			if got == n {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%d receipts await a record, want %d", got, n)
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}
+	for _, tc := range []struct{ name, respID, receiptID, canonical string }{
+		{"same form", "0C1", "c1", "c1"},
+		{"decimal for hex", "0A", "10", "10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store.mu.Lock()
+			store.asked = nil
+			store.mu.Unlock()
+			in.SubmitResponded("l1", tc.respID)
+			done := make(chan error, 1)
+			go func() { done <- in.HandleDeliver(ctx, receiptDeliver(tc.receiptID, "DELIVRD")) }()
+			awaiting(1)
+			store.mu.Lock()
+			asked := len(store.asked)
+			store.mu.Unlock()
+			if asked != 0 {
+				t.Fatalf("looked up %d times before the record", asked)
+			}
+			store.know("l1", tc.canonical, &accounts.Message{ID: "m-" + tc.canonical})
+			in.Submitted([]accounts.Submitted{{Link: "l1", SMSCIDs: []string{tc.respID}}})
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-ctx.Done():
+				t.Fatal("the receipt was not applied after the record")
+			}
+			store.mu.Lock()
+			defer store.mu.Unlock()
+			if len(store.asked) != 1 || store.asked[0] != tc.canonical || len(store.applied) == 0 ||
+				store.applied[len(store.applied)-1].CanonicalID != tc.canonical {
+				t.Errorf("looked up %v, applied %v; want %s once, applied", store.asked, store.applied, tc.canonical)
+			}
+		})
+	}
+	t.Run("record never comes", func(t *testing.T) {
+		in.SubmitResponded("l1", "d4")
+		if err := in.HandleDeliver(ctx, receiptDeliver("d4", "DELIVRD")); err != nil {
+			t.Fatal(err) // looked up after the wait, not found: an orphan
+		}
+		in.mu.Lock()
+		_, orphan := in.orphans[orphanKey("l1", "d4")]
+		in.mu.Unlock()
+		if !orphan {
+			t.Error("not kept as an orphan")
+		}
 	})
 }
 

@@ -86,6 +86,11 @@ type LinkOptions struct {
 	// returned an error, so the SMSC redelivers. It is called from the reader
 	// path and may be called concurrently.
 	OnDeliver func(ctx context.Context, d *Deliver) error
+	// OnSubmitResponse, when set, is told of each submit_sm_resp with
+	// status ESME_ROK and the message id the SMSC gave, from the session's
+	// reader before it reads on: a receipt that follows on the same session
+	// reaches OnDeliver after this has returned. It must not block.
+	OnSubmitResponse func(link, messageID string)
 	// Pair binds the link as a transmitter (submits) and a separate
 	// receiver (receipts, replies), as some carriers require, instead of
 	// one transceiver. The link is up while its transmitter is.

@@ -363,8 +363,13 @@ func (s *session) reader() {
 			s.close(fmt.Errorf("read: %w", err))
 			return
 		}
-		id, _, seq := frame.Header(f)
+		id, status, seq := frame.Header(f)
 		if id&0x80000000 != 0 {
+			if h := s.l.opts.OnSubmitResponse; h != nil && id == pdu.SubmitSMRespID && status == 0 && len(f) > pdu.HeaderLen {
+				if msgID, _, _ := bytes.Cut(f[pdu.HeaderLen:], []byte{0}); len(msgID) > 0 {
+					h(s.l.opts.Name, string(msgID))
+				}
+			}
 			s.resolve(id, seq, f)
 			continue
 		}

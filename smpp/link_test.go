@@ -3,9 +3,11 @@ package smpp_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -474,5 +476,67 @@ func TestReceiptRedelivered(t *testing.T) {
 	}
 	if st := sim.Stats(); st.Receipts != 1 || st.Redelivered != 2 {
 		t.Fatalf("sim stats %+v: want 1 receipt sent 3 times (2 redeliveries)", st)
+	}
+}
+
+// TestSubmitResponseBeforeReceipt: OnSubmitResponse hears of every part
+// the SMSC took, with the id it gave, before a receipt for that part that
+// follows on the same session reaches OnDeliver (the simulator sends it
+// right after the response); a refused submit is not announced.
+func TestSubmitResponseBeforeReceipt(t *testing.T) {
+	sim := startSim(t, smsctest.Options{Rules: []smsctest.Rule{{Suffix: "99", Status: 0x0B}}})
+	var mu sync.Mutex
+	taken := map[string]bool{}
+	var early []string
+	receipts := make(chan string, 100)
+	lo := linkOpts(sim)
+	lo.OnSubmitResponse = func(link, id string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if link != "test" {
+			t.Errorf("OnSubmitResponse for link %q", link)
+		}
+		taken[id] = true
+	}
+	lo.OnDeliver = func(_ context.Context, d *smpp.Deliver) error {
+		if d.Receipt != nil {
+			mu.Lock()
+			if !taken[d.Receipt.ID] {
+				early = append(early, d.Receipt.ID)
+			}
+			mu.Unlock()
+			receipts <- d.Receipt.ID
+		}
+		return nil
+	}
+	l := smpp.NewLink(lo)
+	runLink(t, l, true)
+	ctx := testCtx(t)
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			if _, err := submitText(ctx, l, "Acme", fmt.Sprintf("614123456%02d", i), "hi", 1, true); err != nil {
+				t.Errorf("submit %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := submitText(ctx, l, "Acme", "61412345699", "refused", 1, true); err == nil {
+		t.Fatal("the rule's refusal did not come")
+	}
+	for range 40 {
+		select {
+		case <-receipts:
+		case <-ctx.Done():
+			t.Fatal("receipts missing")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(early) > 0 {
+		t.Errorf("receipts for %v reached OnDeliver before their submit's response was announced", early)
+	}
+	if len(taken) != 40 {
+		t.Errorf("%d parts announced, want the 40 taken (not the refused one)", len(taken))
 	}
 }

@@ -214,6 +214,11 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 					}
 					return inbound.HandleDeliver(ctx, d)
 				},
+				OnSubmitResponse: func(link, id string) {
+					if inbound != nil {
+						inbound.SubmitResponded(link, id)
+					}
+				},
 				Logger: logger.With("component", "smpp", "link", lk.Name), Metrics: lm,
 			})
 			links = append(links, l)
