@@ -304,6 +304,28 @@ func (in *Inbound) expireInflight(now time.Time) []*queuedReceipt {
 	return late
 }
 
+// batch returns the receipts to apply now, in one batch: those given and
+// those queued meanwhile (up to 512), less the ones whose part is in
+// flight (deferInflight), and the awaiting ones whose submit has been
+// recorded.
+func (in *Inbound) batch(b []*queuedReceipt) []*queuedReceipt {
+more:
+	for len(b) < 512 {
+		select {
+		case q := <-in.queue:
+			b = append(b, q)
+		default:
+			break more
+		}
+	}
+	b = in.deferInflight(b, time.Now())
+	in.mu.Lock()
+	b = append(b, in.readyQ...)
+	in.readyQ = nil
+	in.mu.Unlock()
+	return b
+}
+
 // Run applies queued receipts in batches and retries orphans until ctx ends.
 func (in *Inbound) Run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
@@ -317,23 +339,13 @@ func (in *Inbound) Run(ctx context.Context) {
 		case now := <-sweep.C:
 			in.sweepIncomplete(ctx, now)
 		case q := <-in.queue:
-			batch := []*queuedReceipt{q}
-		more:
-			for len(batch) < 512 {
-				select {
-				case q := <-in.queue:
-					batch = append(batch, q)
-				default:
-					break more
-				}
-			}
-			in.applyQueued(ctx, in.deferInflight(batch, time.Now()))
+			in.applyQueued(ctx, in.batch([]*queuedReceipt{q}))
 		case <-in.wake:
 			in.mu.Lock()
-			ready, readyQ := in.ready, in.readyQ
-			in.ready, in.readyQ = nil, nil
+			ready := in.ready
+			in.ready = nil
 			in.mu.Unlock()
-			in.applyQueued(ctx, readyQ)
+			in.applyQueued(ctx, in.batch(nil))
 			in.retry(ctx, ready)
 		case now := <-tick.C:
 			in.applyQueued(ctx, in.expireInflight(now))
