@@ -41,8 +41,9 @@ type StatusInterest interface {
 	WantsStatus(ctx context.Context, m *accounts.Message) bool
 }
 
-// wantsStatus reports whether v (a StatusHook or Events) may act on m.
-func wantsStatus(ctx context.Context, v any, m *accounts.Message) bool {
+// WantsStatus reports whether v (a StatusHook or Events) may act on m:
+// what its StatusInterest says, or yes without one.
+func WantsStatus(ctx context.Context, v any, m *accounts.Message) bool {
 	si, ok := v.(StatusInterest)
 	return !ok || si.WantsStatus(ctx, m)
 }

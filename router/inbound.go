@@ -538,11 +538,11 @@ func (in *Inbound) statusEvents(ctx context.Context, msgs []*accounts.Message) {
 // final status of m.
 func (in *Inbound) wantsStatus(ctx context.Context, m *accounts.Message) bool {
 	for _, h := range in.o.StatusHooks {
-		if wantsStatus(ctx, h, m) {
+		if WantsStatus(ctx, h, m) {
 			return true
 		}
 	}
-	return in.o.Events != nil && wantsStatus(ctx, in.o.Events, m)
+	return in.o.Events != nil && WantsStatus(ctx, in.o.Events, m)
 }
 
 // apply applies a batch and returns the error to give each receipt's

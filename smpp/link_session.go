@@ -329,8 +329,13 @@ func (s *session) submit(ctx context.Context, p *frame.SubmitSM, timeout time.Du
 	if status != statusOK {
 		return "", &StatusError{Status: status}
 	}
+	return respMessageID(f), nil
+}
+
+// respMessageID is the message_id of a submit_sm_resp frame ("" for none).
+func respMessageID(f []byte) string {
 	msgID, _, _ := bytes.Cut(f[pdu.HeaderLen:], []byte{0})
-	return string(msgID), nil
+	return string(msgID)
 }
 
 // resolve hands a response frame to the request it answers: same sequence
@@ -365,9 +370,9 @@ func (s *session) reader() {
 		}
 		id, status, seq := frame.Header(f)
 		if id&0x80000000 != 0 {
-			if h := s.l.opts.OnSubmitResponse; h != nil && id == pdu.SubmitSMRespID && status == 0 && len(f) > pdu.HeaderLen {
-				if msgID, _, _ := bytes.Cut(f[pdu.HeaderLen:], []byte{0}); len(msgID) > 0 {
-					h(s.l.opts.Name, string(msgID))
+			if h := s.l.opts.OnSubmitResponse; h != nil && id == pdu.SubmitSMRespID && status == statusOK {
+				if msgID := respMessageID(f); msgID != "" {
+					h(s.l.opts.Name, msgID)
 				}
 			}
 			s.resolve(id, seq, f)

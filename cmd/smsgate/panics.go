@@ -90,20 +90,16 @@ func (g statusHook) OnStatus(ctx context.Context, m *accounts.Message) {
 	g.h.OnStatus(ctx, m)
 }
 
-// WantsStatus asks the hook (router.StatusInterest), when it can tell; a
-// panic there counts as wanting the message.
+// WantsStatus asks the hook (router.WantsStatus); a panic there counts as
+// wanting the message.
 func (g statusHook) WantsStatus(ctx context.Context, m *accounts.Message) (want bool) {
-	si, ok := g.h.(router.StatusInterest)
-	if !ok {
-		return true
-	}
 	defer func() {
 		if v := recover(); v != nil {
 			g.p.record(g.component, v)
 			want = true
 		}
 	}()
-	return si.WantsStatus(ctx, m)
+	return router.WantsStatus(ctx, g.h, m)
 }
 
 // recoverHTTP answers 500 to a request whose handler panicked and records
