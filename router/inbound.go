@@ -91,8 +91,8 @@ type Inbound struct {
 	// A part the SMSC took (SubmitResponded) is in flight until its submit
 	// is recorded (Submitted): a receipt for it waits in awaiting for that
 	// record (at most awaitRecord), then goes with those in readyQ.
-	inflight map[string]time.Time        // every form of the SMSC id, by orphanKey -> since
-	awaiting map[string][]*queuedReceipt // by orphanKey of the receipt's canonical id
+	inflight map[string]time.Time        // by orphanKey of the canonical SMSC id -> since
+	awaiting map[string][]*queuedReceipt // by the inflight key they matched
 	readyQ   []*queuedReceipt            // awaiting receipts whose submit has been recorded
 	awaitMax time.Duration               // awaitRecord (shorter in tests)
 }
@@ -191,12 +191,10 @@ func (in *Inbound) count(status, result string) {
 // waits for the record instead of missing it in Redis (an SMSC may send
 // the receipt right after the response, before the dispatcher records it).
 func (in *Inbound) SubmitResponded(link, id string) {
+	k := orphanKey(link, smpp.CanonicalID(id))
 	now := time.Now()
-	forms := smpp.IDVariants(id)
 	in.mu.Lock()
-	for _, form := range forms {
-		in.inflight[orphanKey(link, form)] = now
-	}
+	in.inflight[k] = now
 	in.mu.Unlock()
 }
 
@@ -240,7 +238,8 @@ func (in *Inbound) Submitted(batch []accounts.Submitted) {
 }
 
 // deferInflight sets aside, to await their submit's record, the receipts
-// of batch whose part is in flight, and returns the others.
+// of batch whose part is in flight (under any form of the receipt's id:
+// decimal for hex), and returns the others.
 func (in *Inbound) deferInflight(batch []*queuedReceipt, now time.Time) []*queuedReceipt {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -249,8 +248,7 @@ func (in *Inbound) deferInflight(batch []*queuedReceipt, now time.Time) []*queue
 	}
 	rest := batch[:0]
 	for _, q := range batch {
-		k := orphanKey(q.up.Link, q.up.CanonicalID)
-		if _, ok := in.inflight[k]; ok {
+		if k, ok := in.inflightKey(q.up); ok {
 			q.since = now
 			in.awaiting[k] = append(in.awaiting[k], q)
 			continue
@@ -258,6 +256,22 @@ func (in *Inbound) deferInflight(batch []*queuedReceipt, now time.Time) []*queue
 		rest = append(rest, q)
 	}
 	return rest
+}
+
+// inflightKey returns the in-flight mark a receipt's part has, if any.
+// in.mu must be held.
+func (in *Inbound) inflightKey(u accounts.ReceiptUpdate) (string, bool) {
+	k := orphanKey(u.Link, u.CanonicalID)
+	if _, ok := in.inflight[k]; ok {
+		return k, true
+	}
+	for _, form := range u.Forms {
+		k := orphanKey(u.Link, form)
+		if _, ok := in.inflight[k]; ok {
+			return k, true
+		}
+	}
+	return "", false
 }
 
 // applyQueued applies queued receipts and answers each.
