@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: everything on this machine (load generator, Redis with AOF on,
 # smsgate, simulator; WORKERS and BATCH set the dispatcher's). Drives N mails through SMTP with C reused sessions,
-# pipelining MAIL, RCPT and DATA as Postfix and Exchange do (PIPELINING=0:
-# one command at a time; RATE=n paces the mails at n/s), and prints
+# pipelining MAIL, RCPT and DATA as Postfix does (PIPELINING=0: one command
+# at a time; CHUNKING=1: MAIL, RCPT and BDAT with the message in one write,
+# as Exchange sends; RATE=n paces the mails at n/s), and prints
 # throughput, latency, CPU per 1,000
 # messages and peak memory. PROFILE=1 adds smsgate's CPU profile and
 # Redis's command statistics; PROFILE=slowlog the time of each script.
@@ -42,6 +43,11 @@ mkdir -p bin "$D"
 rm -rf "${D:?}"/*
 # BIN=dir: binaries built elsewhere (e.g. the previous commit, for an A/B run).
 if [ -n "${BIN:-}" ]; then cp "$BIN"/smsgate "$BIN"/smsc-sim "$BIN"/smsgate-bench bin/; else go build -o bin/ ./cmd/smsgate ./cmd/smsc-sim ./cmd/smsgate-bench; fi
+# The machine's reference figures (a system call, a wake-up between two
+# processes): what a gateway's CPU per message is mostly made of, and what
+# differs most between machines; every mode prints them first and last.
+machine_line() { bin/smsgate-bench -machine || true; }
+machine_line
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -102,7 +108,7 @@ smsgate_round() {
 	shift; [ $# -gt 0 ] && shift
 	start_gateway "$fsync"
 	bin/smsgate-bench -smtp 127.0.0.1:12525 -sim http://127.0.0.1:12776 -metrics http://127.0.0.1:18080/metrics \
-		-from bench@example.com -domain sms.example.com -n "$N" -c "$C" -pipelining="$([ "${PIPELINING:-1}" = 0 ] && echo false || echo true)" "$@" \
+		-from bench@example.com -domain sms.example.com -n "$N" -c "$C" -pipelining="$([ "${PIPELINING:-1}" = 0 ] && echo false || echo true)" -chunking="$([ "${CHUNKING:-0}" = 1 ] && echo true || echo false)" "$@" \
 		-pids "smsgate=$gw_pid,redis=$redis_pid,smsc-sim=$sim_pid" >"$report" || true
 	if [ -n "${PROFILE:-}" ]; then
 		echo "redis: top commands by total time (calls, usec)" >>"$report"
@@ -228,6 +234,7 @@ if [ "$MODE" = backlog ]; then
 	awk -v sm="$sm" -v pf0="$pf0" -v pf1="$pf1" 'BEGIN {
 		printf "postfix smtp-sink   %d msgs/s accepted before smsgate, %d after (smtp-source, %d reused sessions)\n", pf0, pf1, '"$C"'
 		printf "smsgate / smtp-sink %.0f%% of the listener limit (their mean)\n", 200 * sm / (pf0 + pf1) }'
+	machine_line
 	exit 0
 fi
 
@@ -268,6 +275,7 @@ if [ "$MODE" = single ]; then
 	echo "N=$N C=$C appendfsync=$FSYNC${RATE:+ paced at $RATE msgs/s} on $(nproc) cores"
 	smsgate_round "$D/smsgate.txt" "$FSYNC" ${RATE:+-rate "$RATE"}
 	grep -v '^RESULT' "$D/smsgate.txt"
+	machine_line
 	exit 0
 fi
 
@@ -323,3 +331,4 @@ if [ "${half:-0}" -gt 0 ]; then
 	smsgate_round "$D/extra-paced.txt" "$FSYNC" -rate "$half"
 	echo "smsgate, paced at $half msgs/s (half the median): $(grep '^RESULT' "$D/extra-paced.txt" | cut -d' ' -f2- | grep -o 'accepted=[0-9]* receipts=[0-9]* p50_us=[0-9]* p99_us=[0-9]*')"
 fi
+machine_line

@@ -11,7 +11,9 @@
 // connections, dlr-mask 1 and a dlr-url to its own listener (-dlr-listen),
 // whose callbacks are the receipts tracked.
 //
-// The last line is machine-readable: "RESULT key=value ...".
+// The last line is machine-readable: "RESULT key=value ...". With -machine
+// it prints what a system call and a wake-up of another process cost on
+// this machine, the reference for comparing runs (machine.go).
 package main
 
 import (
@@ -51,10 +53,25 @@ func run() int {
 	dlrListen := flag.String("dlr-listen", "127.0.0.1:13199", "with -kannel: where Kannel's dlr-url callbacks come")
 	acceptedLog := flag.String("accepted-log", "", "write the Message-ID of every mail answered 250 to this file (to check none is lost)")
 	phase := flag.String("phase", "all", "all: send and wait for delivery; accept: only send (a backlog, links down), sampling memory; drain: send nothing, wait until the simulator has -n submits")
-	pipelining := flag.Bool("pipelining", true, "pipeline MAIL, RCPT and DATA (RFC 2920) as Postfix and Exchange do; false: wait for each reply (go-smtp's client)")
+	pipelining := flag.Bool("pipelining", true, "pipeline MAIL, RCPT and DATA (RFC 2920) as Postfix does; false: wait for each reply (go-smtp's client)")
+	chunking := flag.Bool("chunking", false, "with -pipelining: send each mail with BDAT (RFC 3030) in one write with its MAIL and RCPT, as Exchange does")
 	rate := flag.Float64("rate", 0, "paced mode: send at this many msgs/s in all (0: as fast as the gateway takes them)")
 	recipients := flag.Int("recipients", 0, "cycle over this many recipient numbers, as staff write to the same contacts (0: a new number per mail)")
+	machine := flag.Bool("machine", false, "print the machine's reference figures (a system call, a wake-up round trip between two processes) and exit")
+	echoChild := flag.Bool("echo", false, "internal: the child process of -machine")
 	flag.Parse()
+	if *echoChild {
+		return echo()
+	}
+	if *machine {
+		sys, rt, err := machineRef()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "machine:", err)
+			return 1
+		}
+		fmt.Printf("machine             a system call %.2f us, a wake-up round trip between two processes %.1f us (figures compare across runs only where these match)\n", sys, rt)
+		return 0
+	}
 	var kdlr *dlrCounter
 	if *kannel != "" {
 		var err error
@@ -169,7 +186,7 @@ func run() int {
 				}
 			}
 			if *pipelining {
-				cl, err := dialPipe(*smtpAddr, "bench.example.com")
+				cl, err := dialPipe(*smtpAddr, "bench.example.com", *chunking)
 				if err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return

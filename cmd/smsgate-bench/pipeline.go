@@ -8,18 +8,22 @@ import (
 	"time"
 )
 
-// pipeClient is an SMTP client that pipelines (RFC 2920) as Postfix and
-// Exchange do: MAIL, RCPT and DATA in one write, then the data, on one
-// reused session.
+// pipeClient is an SMTP client that pipelines (RFC 2920) as Postfix does:
+// MAIL, RCPT and DATA in one write, then the data, on one reused session;
+// or, with chunking, MAIL, RCPT and BDAT with the message in one write, as
+// Exchange sends to a server that offers CHUNKING.
 type pipeClient struct {
 	conn net.Conn
 	r    *bufio.Reader
 	w    *bufio.Writer
+	// chunking: send each mail with BDAT (RFC 3030) in the same write as
+	// its MAIL and RCPT, as Exchange does with a server offering CHUNKING.
+	chunking bool
 }
 
 // dialPipe connects, reads the greeting and says EHLO; the server must
-// offer PIPELINING.
-func dialPipe(addr, helo string) (*pipeClient, error) {
+// offer PIPELINING (and CHUNKING, with chunking).
+func dialPipe(addr, helo string, chunking bool) (*pipeClient, error) {
 	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return nil, err
@@ -39,13 +43,20 @@ func dialPipe(addr, helo string) (*pipeClient, error) {
 		conn.Close()
 		return nil, fmt.Errorf("EHLO: %w", err)
 	}
+	offers := map[string]bool{}
 	for _, l := range lines {
-		if strings.EqualFold(strings.TrimSpace(l[4:]), "PIPELINING") {
-			return c, nil
-		}
+		offers[strings.ToUpper(strings.TrimSpace(l[4:]))] = true
 	}
-	conn.Close()
-	return nil, fmt.Errorf("the server does not offer PIPELINING")
+	if !offers["PIPELINING"] {
+		conn.Close()
+		return nil, fmt.Errorf("the server does not offer PIPELINING")
+	}
+	c.chunking = chunking
+	if chunking && !offers["CHUNKING"] {
+		conn.Close()
+		return nil, fmt.Errorf("the server does not offer CHUNKING")
+	}
+	return c, nil
 }
 
 // reply reads one reply and checks its class (2 or 3).
@@ -72,6 +83,9 @@ func (c *pipeClient) reply(class byte) ([]string, error) {
 
 // send sends one mail; a refusal leaves the session reset for the next.
 func (c *pipeClient) send(from, to, body string) error {
+	if c.chunking {
+		return c.sendBDAT(from, to, body)
+	}
 	fmt.Fprintf(c.w, "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n", from, to)
 	if err := c.w.Flush(); err != nil {
 		return err
@@ -115,4 +129,25 @@ func (c *pipeClient) quit() {
 	_ = c.w.Flush()
 	_, _ = c.reply(2)
 	c.conn.Close()
+}
+
+// sendBDAT sends one mail as one chunk: MAIL, RCPT and BDAT LAST with the
+// message, in one write (RFC 3030 with RFC 2920), and reads the three
+// replies.
+func (c *pipeClient) sendBDAT(from, to, body string) error {
+	if !strings.HasSuffix(body, "\r\n") {
+		body += "\r\n"
+	}
+	fmt.Fprintf(c.w, "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nBDAT %d LAST\r\n", from, to, len(body))
+	c.w.WriteString(body)
+	if err := c.w.Flush(); err != nil {
+		return err
+	}
+	var first error
+	for range 3 {
+		if _, err := c.reply(2); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
