@@ -288,6 +288,30 @@ func BenchmarkAccept(b *testing.B) {
 	b.ReportMetric(float64(b.N)/max(calls, 1), "accepts/call")
 }
 
+// BenchmarkAcceptSerial: one accept at a time (a lightly loaded gateway,
+// where a call carries one mail): the cost of a call with its fixed part
+// (the account read, the counters) not shared.
+func BenchmarkAcceptSerial(b *testing.B) {
+	ctx := b.Context()
+	s := redisstore.New(redistest.Start(b), redisstore.Options{Shards: 1})
+	a := storetest.AcceptTestAccount(b, s, 1<<40)
+	cpu0 := redisCPU(b, s)
+	s.RDB.ConfigResetStat(ctx)
+	b.ResetTimer()
+	for i := range b.N {
+		_, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID,
+			IdempotencyKey: "jo@acme.example <" + strconv.Itoa(i) + "@acme.example>",
+			Messages:       []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric((redisCPU(b, s)-cpu0)*1e6/float64(b.N), "redis-us/accept")
+	calls, usec := scriptStats(b, s)
+	b.ReportMetric(usec/float64(b.N), "script-us/accept")
+	b.ReportMetric(float64(b.N)/max(calls, 1), "accepts/call")
+}
+
 // scriptStats is the number of script calls (EVALSHA) the store's Redis
 // has run since its statistics were reset, and the microseconds they took.
 func scriptStats(b *testing.B, s *redisstore.Store) (calls, usec float64) {
