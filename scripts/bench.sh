@@ -310,7 +310,7 @@ END {
 	printf "ratio (delivered)  smsgate / kannel = %.2fx median (rounds %.2f..%.2f)\n", med(ratio, rounds), lo, hi
 	for (key in keys) {
 		split(key, kk, SUBSEP); sys = kk[1]; name = kk[2]
-		if (name !~ /^(cpu_us|rss)\./ && name !~ /^p(50|99)_us$/) continue
+		if (name !~ /^(cpu_us|rss|sys|cs)\./ && name !~ /^p(50|99)_us$/) continue
 		n = 0; delete vals
 		for (r = 1; r <= rounds; r++) if ((sys, r, name) in v) { x = v[sys, r, name]; gsub(/[^0-9.]/, "", x); vals[++n] = x + 0; unit = v[sys, r, name]; gsub(/[0-9.]/, "", unit) }
 		if (n) line[sys " " name] = sprintf("%-8s %-22s median %s%s", sys, name, med(vals, n), unit)

@@ -90,9 +90,9 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "-phase: all, accept or drain")
 		return 2
 	}
-	cpu0 := map[string]float64{"smsgate-bench": cpuSeconds(os.Getpid())}
+	use0 := map[string]usage{"smsgate-bench": readUsage(os.Getpid())}
 	for name, pid := range procs {
-		cpu0[name] = cpuSeconds(pid)
+		use0[name] = readUsage(pid)
 	}
 	var base int64
 	if *phase != "accept" { // a backlog is sent with no simulator running
@@ -264,9 +264,9 @@ func run() int {
 		fmt.Printf("accepted            %.0f msgs/s (%.2fs)\n", float64(accepted)/acceptDur.Seconds(), acceptDur.Seconds())
 		fmt.Printf("accept latency      p50 %s  p99 %s\n", pct(lat, 50), pct(lat, 99))
 		for _, name := range slices.Sorted(maps.Keys(procs)) {
-			cpu := cpuSeconds(procs[name]) - cpu0[name]
-			fmt.Printf("%-19s %.3f CPU s per 1,000 msgs; resident memory at each tenth sent: %s\n", name,
-				cpu*1000/float64(max(accepted, 1)), strings.Join(samples[name], " "))
+			u := readUsage(procs[name]).since(use0[name])
+			fmt.Printf("%-19s %.3f CPU s per 1,000 msgs, %s; resident memory at each tenth sent: %s\n", name,
+				u.cpu*1000/float64(max(accepted, 1)), u.perMessage(accepted), strings.Join(samples[name], " "))
 		}
 		fmt.Printf("RESULT accepted=%.0f p50_us=%d p99_us=%d\n", float64(accepted)/acceptDur.Seconds(), pct(lat, 50).Microseconds(), pct(lat, 99).Microseconds())
 		if accepted < *n {
@@ -324,10 +324,14 @@ func run() int {
 	}
 	for _, name := range slices.Sorted(maps.Keys(procs)) {
 		pid := procs[name]
-		cpu := cpuSeconds(pid) - cpu0[name]
-		perMsg := cpu * 1e6 / float64(max(accepted, 1))
-		fmt.Printf("%-19s %.3f CPU s per 1,000 msgs, peak RSS %s\n", name, cpu*1000/float64(max(accepted, 1)), peakRSS(pid))
-		result = append(result, fmt.Sprintf("cpu_us.%s=%.0f", name, perMsg), fmt.Sprintf("rss.%s=%s", name, strings.ReplaceAll(peakRSS(pid), " ", "")))
+		u := readUsage(pid).since(use0[name])
+		perMsg := u.cpu * 1e6 / float64(max(accepted, 1))
+		fmt.Printf("%-19s %.3f CPU s per 1,000 msgs, peak RSS %s, %s\n", name, u.cpu*1000/float64(max(accepted, 1)), peakRSS(pid), u.perMessage(accepted))
+		result = append(result, fmt.Sprintf("cpu_us.%s=%.0f", name, perMsg), fmt.Sprintf("rss.%s=%s", name, strings.ReplaceAll(peakRSS(pid), " ", "")),
+			fmt.Sprintf("sys.%s=%.1f", name, (u.reads+u.writes)/float64(max(accepted, 1))))
+		if u.switchesSeen {
+			result = append(result, fmt.Sprintf("cs.%s=%.1f", name, u.switches/float64(max(accepted, 1))))
+		}
 	}
 	fmt.Println("RESULT " + strings.Join(result, " "))
 	if accepted < *n {
@@ -355,9 +359,9 @@ func benchMail(from, domain string, start time.Time, i, recipients int) (to, bod
 // gateway): the link may have bound, and submitted, before the first poll.
 func drain(simURL, metricsURL string, n int, wait time.Duration, procs map[string]int) int {
 	start := time.Now()
-	cpu0 := map[string]float64{}
+	use0 := map[string]usage{}
 	for name, pid := range procs {
-		cpu0[name] = cpuSeconds(pid)
+		use0[name] = readUsage(pid)
 	}
 	if _, err := simSubmits(simURL); err != nil {
 		fmt.Fprintln(os.Stderr, "smsc-sim:", err)
@@ -395,7 +399,8 @@ func drain(simURL, metricsURL string, n int, wait time.Duration, procs map[strin
 	}
 	fmt.Printf("\nreceipts tracked    %.0f of %d\n", receipts, n)
 	for _, name := range slices.Sorted(maps.Keys(procs)) {
-		fmt.Printf("%-19s %.3f CPU s per 1,000 msgs, peak RSS %s\n", name, (cpuSeconds(procs[name])-cpu0[name])*1000/float64(max(n, 1)), peakRSS(procs[name]))
+		u := readUsage(procs[name]).since(use0[name])
+		fmt.Printf("%-19s %.3f CPU s per 1,000 msgs, peak RSS %s, %s\n", name, u.cpu*1000/float64(max(n, 1)), peakRSS(procs[name]), u.perMessage(n))
 	}
 	if last.IsZero() || receipts < float64(n) {
 		return 1
@@ -489,22 +494,6 @@ func parsePids(s string) map[string]int {
 		}
 	}
 	return out
-}
-
-// cpuSeconds is utime+stime of a process from /proc/<pid>/stat.
-func cpuSeconds(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (u + st) / 100 // USER_HZ is 100 on Linux
 }
 
 func peakRSS(pid int) string { return procStatus(pid, "VmHWM:") }
