@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -461,6 +462,16 @@ func (s *session) writer() {
 			case b = <-s.out:
 				more = true
 			default:
+				// Before writing, let the goroutines that are ready run
+				// once: senders woken with this one (a dispatcher's batch,
+				// a batch of receipts answered) add their PDUs to this
+				// write instead of each making one of its own.
+				runtime.Gosched()
+				select {
+				case b = <-s.out:
+					more = true
+				default:
+				}
 			}
 			if !more {
 				break

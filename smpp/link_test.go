@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -440,6 +441,7 @@ func BenchmarkLinkSubmit(b *testing.B) {
 	ctx := context.Background()
 	r := &smpp.SubmitRequest{Source: "61400000000", Dest: "61412345678", Payload: []byte("benchmark message"), RegisteredDelivery: true}
 	b.SetParallelism(16)
+	w0 := writeSyscalls(b)
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -450,6 +452,26 @@ func BenchmarkLinkSubmit(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	// The link's writes and the simulator's (in this process too): the
+	// link writes the submits of concurrent senders together.
+	b.ReportMetric(float64(writeSyscalls(b)-w0)/float64(b.N), "writes/submit")
+}
+
+// writeSyscalls is this process's write system calls so far (Linux's
+// /proc/self/io; 0 elsewhere).
+func writeSyscalls(tb testing.TB) int64 {
+	tb.Helper()
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscw:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // TestReceiptRedelivered: a receipt the ESME refuses (its handler failed:
