@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,6 +121,10 @@ func (c *session) writer() {
 		case <-c.done:
 			return
 		}
+		// Let the goroutines that are ready run once first: responses and
+		// deliveries made meanwhile (a read's worth of submits answered)
+		// go in this write rather than each in one of its own.
+		runtime.Gosched()
 		c.qmu.Lock()
 		batch, c.queue = c.queue, batch[:0]
 		c.qmu.Unlock()
