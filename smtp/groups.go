@@ -115,7 +115,7 @@ func (s *session) rcptGroup(start time.Time, to string) error {
 		return s.refuse("rcpt", start, fmt.Errorf("group %q: %w", g.Name, err))
 	}
 	s.groupRcpts += fresh
-	s.b.metrics.recipients.WithLabelValues(rcptAccepted).Add(float64(fresh))
+	s.b.metrics.recipientAccepted(fresh)
 	s.b.metrics.recipients.WithLabelValues(rcptDuplicate).Add(float64(len(nums) - fresh))
 	s.log.Info("group recipient", "group", g.ID, "shared", g.AccountID != acct.ID, "members", len(nums), "added", fresh)
 	s.b.metrics.command("rcpt", 250, time.Since(start).Seconds())

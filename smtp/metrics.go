@@ -21,6 +21,12 @@ type Metrics struct {
 	spf        *prometheus.CounterVec
 	dkim       *prometheus.CounterVec
 	auth       *prometheus.CounterVec
+
+	// The children every accepted mail touches, looked up once (a
+	// labelled lookup hashes its values each time).
+	ok       map[string]prometheus.Observer // commands{cmd, "250"} for mail, rcpt and data
+	accepted prometheus.Counter             // messages{accepted, ok}
+	rcptOK   prometheus.Counter             // recipients{accepted}
 }
 
 // Message results: the label values of smsgate_smtp_messages_total{result}.
@@ -91,7 +97,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, v := range []string{"pass", "fail", "unaligned", "none", "temperror", "no_from"} {
 		m.dkim.WithLabelValues(v)
 	}
-	m.messages.WithLabelValues(resultAccepted, "ok")
+	m.accepted = m.messages.WithLabelValues(resultAccepted, "ok")
+	m.ok = map[string]prometheus.Observer{}
+	for _, c := range []string{"mail", "rcpt", "data"} {
+		m.ok[c] = m.commands.WithLabelValues(c, "250")
+	}
 	for _, r := range permanentReasons {
 		m.messages.WithLabelValues(resultRejected, r)
 	}
@@ -101,6 +111,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range []string{rcptAccepted, rcptRejected, rcptDuplicate} {
 		m.recipients.WithLabelValues(r)
 	}
+	m.rcptOK = m.recipients.WithLabelValues(rcptAccepted)
 	return m
 }
 
@@ -113,10 +124,21 @@ func (m *Metrics) message(code int, reason string) {
 	case code >= 400:
 		result = resultDeferred
 	}
+	if result == resultAccepted && reason == "ok" {
+		m.accepted.Inc()
+		return
+	}
 	m.messages.WithLabelValues(result, reason).Inc()
 }
 
 // command observes one command's duration; code is the reply code.
 func (m *Metrics) command(cmd string, code int, seconds float64) {
+	if o := m.ok[cmd]; o != nil && code == 250 {
+		o.Observe(seconds)
+		return
+	}
 	m.commands.WithLabelValues(cmd, strconv.Itoa(code)).Observe(seconds)
 }
+
+// recipientAccepted counts n accepted recipients.
+func (m *Metrics) recipientAccepted(n int) { m.rcptOK.Add(float64(n)) }

@@ -3,6 +3,7 @@ package smtp
 import (
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -95,10 +96,26 @@ func TestMetrics(t *testing.T) {
 		{"smsgate_smtp_recipients_total", map[string]string{"result": "rejected"}, 1},
 		{"smsgate_smtp_command_duration_seconds", map[string]string{"command": "mail", "code": "550"}, 1},
 		{"smsgate_smtp_command_duration_seconds", map[string]string{"command": "data", "code": "250"}, 1},
+		{"smsgate_smtp_command_duration_seconds", map[string]string{"command": "mail", "code": "250"}, 1},
+		{"smsgate_smtp_command_duration_seconds", map[string]string{"command": "rcpt", "code": "250"}, 2},
 	}
 	for _, ck := range checks {
 		if got := value(ck.name, ck.labels); got != ck.want {
 			t.Errorf("%s%v = %v, want %v", ck.name, ck.labels, got, ck.want)
 		}
+	}
+}
+
+// BenchmarkMetricsMail: what an accepted one-recipient mail records (its
+// MAIL, RCPT and DATA durations, the recipient, the message).
+func BenchmarkMetricsMail(b *testing.B) {
+	m := NewMetrics(prometheus.NewRegistry())
+	b.ReportAllocs()
+	for b.Loop() {
+		m.command("mail", 250, 0.001)
+		m.recipientAccepted(1)
+		m.command("rcpt", 250, 0.001)
+		m.command("data", 250, 0.002)
+		m.message(250, "ok")
 	}
 }

@@ -75,7 +75,7 @@ func (s *session) rcptPostmaster(start time.Time) error {
 		return s.refuse("rcpt", start, badRecipient("MAIL FROM first"))
 	}
 	s.postmaster = true
-	s.b.metrics.recipients.WithLabelValues(rcptAccepted).Inc()
+	s.b.metrics.recipientAccepted(1)
 	s.b.metrics.command("rcpt", 250, time.Since(start).Seconds())
 	return nil
 }

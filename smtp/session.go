@@ -223,7 +223,7 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	if dup {
 		s.b.metrics.recipients.WithLabelValues(rcptDuplicate).Inc()
 	} else {
-		s.b.metrics.recipients.WithLabelValues(rcptAccepted).Inc()
+		s.b.metrics.recipientAccepted(1)
 	}
 	s.b.metrics.command("rcpt", 250, time.Since(start).Seconds())
 	return nil
