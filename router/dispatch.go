@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"time"
 
@@ -571,7 +572,10 @@ func (d *Dispatcher) collect(ctx context.Context, results <-chan accounts.Submit
 	}
 	for r := range results {
 		batch = append(batch, r)
-		// Take whatever else is ready, then write it all at once.
+		// Take whatever else is ready, then write it all at once. Workers
+		// woken together (one read's submit responses) report one by one:
+		// let them run once before the batch is closed.
+		yielded := false
 	more:
 		for len(batch) < max {
 			select {
@@ -581,7 +585,11 @@ func (d *Dispatcher) collect(ctx context.Context, results <-chan accounts.Submit
 				}
 				batch = append(batch, r)
 			default:
-				break more
+				if yielded {
+					break more
+				}
+				yielded = true
+				runtime.Gosched()
 			}
 		}
 		flush()

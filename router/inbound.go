@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -323,13 +324,21 @@ func (in *Inbound) expireInflight(now time.Time) []*queuedReceipt {
 // flight (deferInflight), and the awaiting ones whose submit has been
 // recorded.
 func (in *Inbound) batch(b []*queuedReceipt) []*queuedReceipt {
+	// The link's reader queues a read's receipts one by one: when the
+	// queue runs dry, let it (and any other ready goroutine) run once
+	// before the batch is closed.
+	yielded := false
 more:
 	for len(b) < 512 {
 		select {
 		case q := <-in.queue:
 			b = append(b, q)
 		default:
-			break more
+			if yielded {
+				break more
+			}
+			yielded = true
+			runtime.Gosched()
 		}
 	}
 	b = in.deferInflight(b, time.Now())
