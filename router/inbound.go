@@ -210,17 +210,24 @@ func (in *Inbound) Submitted(batch []accounts.Submitted) {
 	}
 	found := false
 	for _, b := range batch {
-		// A receipt may name the id in another form than the submit
-		// response did (decimal for hex): every form is tried.
 		for _, id := range b.SMSCIDs {
+			// In-flight marks and the receipts awaiting them are under the
+			// canonical id (SubmitResponded).
+			k := orphanKey(b.Link, smpp.CanonicalID(id))
+			delete(in.inflight, k)
+			if qs, ok := in.awaiting[k]; ok {
+				delete(in.awaiting, k)
+				in.readyQ = append(in.readyQ, qs...)
+				found = true
+			}
+			if len(in.orphans) == 0 {
+				continue
+			}
+			// An orphan is under its receipt's id, which may name the part
+			// in another form than the submit response did (decimal for
+			// hex): every form is tried.
 			for _, form := range smpp.IDVariants(id) {
 				k := orphanKey(b.Link, form)
-				delete(in.inflight, k)
-				if qs, ok := in.awaiting[k]; ok {
-					delete(in.awaiting, k)
-					in.readyQ = append(in.readyQ, qs...)
-					found = true
-				}
 				if o, ok := in.orphans[k]; ok {
 					delete(in.orphans, k)
 					in.ready = append(in.ready, o)

@@ -326,3 +326,38 @@ func TestInboundUnroutedLogsPair(t *testing.T) {
 		t.Errorf("log shows the whole number:\n%s", out)
 	}
 }
+
+// TestInboundOrphanAnyForm: a receipt that came before its submit was
+// recorded (an orphan) is applied when the record comes, whichever form of
+// the id the submit response used (hex "0A" for the receipt's decimal "10").
+func TestInboundOrphanAnyForm(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	store := &fakeInboundStore{known: map[string]*accounts.Message{}}
+	in := NewInbound(InboundOptions{Store: store, OrphanWait: time.Minute})
+	go in.Run(ctx)
+	if err := in.HandleDeliver(ctx, receiptDeliver("10", "DELIVRD")); err != nil {
+		t.Fatal(err) // not found: kept as an orphan
+	}
+	store.know("l1", "10", &accounts.Message{ID: "m-10"})
+	in.Submitted([]accounts.Submitted{{Link: "l1", SMSCIDs: []string{"0A"}}})
+	in.mu.Lock()
+	_, still := in.orphans[orphanKey("l1", "10")]
+	in.mu.Unlock()
+	if still {
+		t.Error("the record of 0A did not release the orphan of 10")
+	}
+	for {
+		store.mu.Lock()
+		n := len(store.applied)
+		store.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the orphan was not applied after its submit's record")
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
