@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
-	"runtime"
 	"sync"
 	"time"
 
@@ -571,27 +570,9 @@ func (d *Dispatcher) collect(ctx context.Context, results <-chan accounts.Submit
 		batch = batch[:0]
 	}
 	for r := range results {
-		batch = append(batch, r)
-		// Take whatever else is ready, then write it all at once. Workers
-		// woken together (one read's submit responses) report one by one:
-		// let them run once before the batch is closed.
-		yielded := false
-	more:
-		for len(batch) < max {
-			select {
-			case r, ok := <-results:
-				if !ok {
-					break more
-				}
-				batch = append(batch, r)
-			default:
-				if yielded {
-					break more
-				}
-				yielded = true
-				runtime.Gosched()
-			}
-		}
+		// Take whatever else is ready (workers woken by one read of submit
+		// responses report one by one), then write it all at once.
+		batch = drainReady(results, append(batch, r), max)
 		flush()
 	}
 	flush()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -331,23 +330,8 @@ func (in *Inbound) expireInflight(now time.Time) []*queuedReceipt {
 // flight (deferInflight), and the awaiting ones whose submit has been
 // recorded.
 func (in *Inbound) batch(b []*queuedReceipt) []*queuedReceipt {
-	// The link's reader queues a read's receipts one by one: when the
-	// queue runs dry, let it (and any other ready goroutine) run once
-	// before the batch is closed.
-	yielded := false
-more:
-	for len(b) < 512 {
-		select {
-		case q := <-in.queue:
-			b = append(b, q)
-		default:
-			if yielded {
-				break more
-			}
-			yielded = true
-			runtime.Gosched()
-		}
-	}
+	// The link's reader queues a read's receipts one by one.
+	b = drainReady(in.queue, b, 512)
 	b = in.deferInflight(b, time.Now())
 	in.mu.Lock()
 	b = append(b, in.readyQ...)
