@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"net"
+	"runtime"
 	"sync"
 )
 
@@ -13,7 +14,9 @@ import (
 // a pipelining client (RFC 2920: MAIL, RCPT and DATA in one packet) gets
 // its three replies in one write instead of three, and a client that waits
 // for each reply sees no delay, since the server reads right after
-// answering. Put it beneath TLS (tls.NewListener over it), so that TLS
+// answering (after letting the goroutines that are ready run once, which
+// gives the client time to answer: at load, the read then more often
+// finds the answer waiting). Put it beneath TLS (tls.NewListener over it), so that TLS
 // records coalesce too.
 func CoalescingListener(ln net.Listener) net.Listener { return coalescingListener{ln} }
 
@@ -55,10 +58,18 @@ func (c *coalescingConn) Write(p []byte) (int, error) {
 
 func (c *coalescingConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
+	wrote := len(c.held) > 0
 	err := c.flushLocked()
 	c.mu.Unlock()
 	if err != nil {
 		return 0, err
+	}
+	if wrote {
+		// The client answers what was just written; let the goroutines
+		// that are ready run first, so that the read more often finds
+		// its answer there instead of failing (EAGAIN) and parking the
+		// goroutine in the poller until it comes.
+		runtime.Gosched()
 	}
 	return c.Conn.Read(p)
 }
