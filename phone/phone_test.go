@@ -259,3 +259,18 @@ func TestNormalizeErrorBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestWarm: Warm builds the validators of the regions named (whatever their
+// case), skips unknown ones, and parsing works the same after it.
+func TestWarm(t *testing.T) {
+	Warm("nz", "XX")
+	if _, ok := planValidators.Load("NZ"); !ok {
+		t.Error("no validator for NZ after Warm(\"nz\")")
+	}
+	if _, ok := planValidators.Load("XX"); ok {
+		t.Error("a validator for the unknown region XX")
+	}
+	if got, err := Normalize("021 123 4567", "NZ"); err != nil || got != "64211234567" {
+		t.Errorf("Normalize after Warm: %q, %v", got, err)
+	}
+}

@@ -81,7 +81,7 @@ smtp: {listen: "127.0.0.1:12525", domains: [sms.example.com], max_message_bytes:
 http: {listen: "127.0.0.1:18080"}
 dispatch: {default_source: "61480000000", workers: ${WORKERS:-256}, batch: ${BATCH:-500}}
 links:
-  - {name: bench, addr: "127.0.0.1:12775", system_id: smsgate, password: x, window: ${WINDOW:-200}, reconnect_max: 1s}
+  - {name: bench, addr: "127.0.0.1:12775", system_id: smsgate, password: x, window: ${WINDOW:-200}, reconnect_max: 1s, country: AU}
 ${EXTRA_YAML:-}
 YAML
 	for i in $(seq 100); do [ -S "$G/redis.sock" ] && break; sleep 0.05; done

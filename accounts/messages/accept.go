@@ -36,6 +36,19 @@ var (
 	receiptScript = store.NewScript("messages/receipt.lua", receiptLua)
 )
 
+// LoadHotScripts puts the scripts every message runs (accept, submit,
+// receipt) into Redis's script cache, so that the first mails after a
+// start (or after Redis lost its cache) do not each find them missing and
+// send their source.
+func (s *Store) LoadHotScripts(ctx context.Context) error {
+	for _, sc := range []*store.Script{acceptScript, submitScript, receiptScript} {
+		if err := s.Load(ctx, sc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Accept prices, debits and stores and enqueues every message of req in
 // one Lua script: either everything is written or nothing is. Concurrent
 // accepts of one shard share a script call (commit.go): each is still

@@ -694,3 +694,35 @@ func TestLogClockBehind(t *testing.T) {
 		t.Errorf("created_at %v, want the accepting instance's %v", msgs[0].CreatedAt, t0.Add(-time.Second))
 	}
 }
+
+// TestLoadHotScripts: after Redis lost its script cache, LoadHotScripts
+// puts the three scripts of every message (accept, submit, receipt) back.
+func TestLoadHotScripts(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 1)
+	cached := func() string {
+		info, err := s.RDB.Info(ctx, "memory").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for l := range strings.SplitSeq(info, "\r\n") {
+			if v, ok := strings.CutPrefix(l, "number_of_cached_scripts:"); ok {
+				return v
+			}
+		}
+		t.Fatalf("no number_of_cached_scripts in INFO memory:\n%s", info)
+		return ""
+	}
+	if err := s.RDB.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n := cached(); n != "0" {
+		t.Fatalf("%s scripts cached after SCRIPT FLUSH", n)
+	}
+	if err := s.LoadHotScripts(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := cached(); n != "3" {
+		t.Errorf("%s scripts cached, want 3", n)
+	}
+}

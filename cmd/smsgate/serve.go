@@ -26,6 +26,7 @@ import (
 	"github.com/smsgate/smsgate/config"
 	"github.com/smsgate/smsgate/console"
 	"github.com/smsgate/smsgate/netguard"
+	"github.com/smsgate/smsgate/phone"
 	"github.com/smsgate/smsgate/router"
 	"github.com/smsgate/smsgate/router/automation"
 	"github.com/smsgate/smsgate/router/inboxrules"
@@ -157,6 +158,21 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		IdempotencyTTL: cfg.Retention.Idempotency.Std(), ReceiptIndexTTL: cfg.Retention.ReceiptIndex.Std()})
 	if err := waitLoaded(ctx, store, logger); err != nil {
 		return fmt.Errorf("redis %s: %w", cfg.Redis.Target(), err)
+	}
+	// What the first mails would otherwise wait for: the hot scripts in
+	// Redis's cache, and the numbering plans of the links' countries (where
+	// the accounts' numbers mostly are).
+	if err := store.LoadHotScripts(ctx); err != nil {
+		logger.Warn("loading the message scripts", "err", err)
+	}
+	{
+		var regions []string
+		for _, lk := range cfg.Links {
+			if lk.Country != "" {
+				regions = append(regions, lk.Country)
+			}
+		}
+		phone.Warm(regions...)
 	}
 	{
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
