@@ -3,7 +3,8 @@
 # smsgate, simulator; WORKERS and BATCH set the dispatcher's). Drives N mails through SMTP with C reused sessions,
 # pipelining MAIL, RCPT and DATA as Postfix does (PIPELINING=0: one command
 # at a time; CHUNKING=1: MAIL, RCPT and BDAT with the message in one write,
-# as Exchange sends; RATE=n paces the mails at n/s), and prints
+# as Exchange sends; RATE=n paces the mails at n/s; LATENCY_LOG=file writes
+# each mail's send time and accept latency), and prints
 # throughput, latency, CPU per 1,000
 # messages and peak memory. PROFILE=1 adds smsgate's CPU profile and
 # Redis's command statistics; PROFILE=slowlog the time of each script.
@@ -108,7 +109,7 @@ smsgate_round() {
 	shift; [ $# -gt 0 ] && shift
 	start_gateway "$fsync"
 	bin/smsgate-bench -smtp 127.0.0.1:12525 -sim http://127.0.0.1:12776 -metrics http://127.0.0.1:18080/metrics \
-		-from bench@example.com -domain sms.example.com -n "$N" -c "$C" -pipelining="$([ "${PIPELINING:-1}" = 0 ] && echo false || echo true)" -chunking="$([ "${CHUNKING:-0}" = 1 ] && echo true || echo false)" "$@" \
+		-from bench@example.com -domain sms.example.com -n "$N" -c "$C" -pipelining="$([ "${PIPELINING:-1}" = 0 ] && echo false || echo true)" -chunking="$([ "${CHUNKING:-0}" = 1 ] && echo true || echo false)" ${LATENCY_LOG:+-latency-log "$LATENCY_LOG"} "$@" \
 		-pids "smsgate=$gw_pid,redis=$redis_pid,smsc-sim=$sim_pid" >"$report" || true
 	if [ -n "${PROFILE:-}" ]; then
 		echo "redis: top commands by total time (calls, usec)" >>"$report"

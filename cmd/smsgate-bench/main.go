@@ -57,6 +57,7 @@ func run() int {
 	chunking := flag.Bool("chunking", false, "with -pipelining: send each mail with BDAT (RFC 3030) in one write with its MAIL and RCPT, as Exchange does")
 	rate := flag.Float64("rate", 0, "paced mode: send at this many msgs/s in all (0: as fast as the gateway takes them)")
 	recipients := flag.Int("recipients", 0, "cycle over this many recipient numbers, as staff write to the same contacts (0: a new number per mail)")
+	latencyLog := flag.String("latency-log", "", "write each mail's send time (us from the start) and accept latency (us, 0: refused) to this file, one mail a line: where the slow ones are in time")
 	machine := flag.Bool("machine", false, "print the machine's reference figures (a system call, a wake-up round trip between two processes) and exit")
 	echoChild := flag.Bool("echo", false, "internal: the child process of -machine")
 	flag.Parse()
@@ -113,6 +114,34 @@ func run() int {
 	acceptLat := make([]time.Duration, *n)
 	var next, failed atomic.Int64
 	var firstErr atomic.Value
+	// The SMTP sessions are opened (greeting, EHLO) before the clock
+	// starts, as a sending MTA's cached connections are: the rates and
+	// latencies are of mail on running sessions, and in paced mode the
+	// first mails do not go out in a burst behind 50 handshakes.
+	type smtpSession struct {
+		pipe *pipeClient
+		cl   *gosmtp.Client
+		err  error
+	}
+	sessions := make([]smtpSession, *c)
+	if kdlr == nil {
+		var dial sync.WaitGroup
+		for k := range sessions {
+			dial.Go(func() {
+				ss := &sessions[k]
+				if *pipelining {
+					ss.pipe, ss.err = dialPipe(*smtpAddr, "bench.example.com", *chunking)
+					return
+				}
+				if ss.cl, ss.err = gosmtp.Dial(*smtpAddr); ss.err == nil {
+					if ss.err = ss.cl.Hello("bench.example.com"); ss.err != nil {
+						ss.cl.Close()
+					}
+				}
+			})
+		}
+		dial.Wait()
+	}
 	start := time.Now()
 	if *rate > 0 {
 		pace = func(i int) {
@@ -166,7 +195,7 @@ func run() int {
 			return nil
 		}
 	}
-	for range *c {
+	for k := range *c {
 		wg.Go(func() {
 			if kdlr != nil {
 				for {
@@ -186,7 +215,7 @@ func run() int {
 				}
 			}
 			if *pipelining {
-				cl, err := dialPipe(*smtpAddr, "bench.example.com", *chunking)
+				cl, err := sessions[k].pipe, sessions[k].err
 				if err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
@@ -209,16 +238,12 @@ func run() int {
 					acceptLat[i] = time.Since(t0)
 				}
 			}
-			cl, err := gosmtp.Dial(*smtpAddr)
+			cl, err := sessions[k].cl, sessions[k].err
 			if err != nil {
 				firstErr.CompareAndSwap(nil, err)
 				return
 			}
 			defer cl.Close()
-			if err := cl.Hello("bench.example.com"); err != nil {
-				firstErr.CompareAndSwap(nil, err)
-				return
-			}
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= *n {
@@ -242,6 +267,11 @@ func run() int {
 	wg.Wait()
 	close(sendDone)
 	acceptDur := time.Since(start)
+	if *latencyLog != "" {
+		if err := writeLatencyLog(*latencyLog, start, sent, acceptLat); err != nil {
+			fmt.Fprintln(os.Stderr, "latency log:", err)
+		}
+	}
 	accepted := *n - int(failed.Load())
 	if e := firstErr.Load(); e != nil {
 		fmt.Fprintf(os.Stderr, "first error: %v\n", e)
@@ -546,4 +576,17 @@ func listenDLR(addr string) (*dlrCounter, error) {
 		}))
 	}()
 	return d, nil
+}
+
+// writeLatencyLog writes, one mail a line, when it was sent (microseconds
+// after start) and its accept latency in microseconds (0: not accepted).
+func writeLatencyLog(path string, start time.Time, sent []time.Time, lat []time.Duration) error {
+	var b strings.Builder
+	for i := range lat {
+		if sent[i].IsZero() {
+			continue
+		}
+		fmt.Fprintf(&b, "%d %d\n", sent[i].Sub(start).Microseconds(), lat[i].Microseconds())
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
