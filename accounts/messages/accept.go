@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -98,19 +99,6 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	}
 	n := len(req.Messages)
 	now := time.UnixMilli(s.Now().UnixMilli())
-	// The keys this request shares with the others of its account in a
-	// group call (accept.lua: a context), then its own.
-	var cx acceptCtx
-	cx[0] = s.Keys.Account(shard, req.AccountID)
-	cx[1] = s.Keys.Ledger(shard, req.AccountID)
-	cx[2] = s.Keys.MessageStream(shard, req.AccountID)
-	cx[3] = s.Keys.Queue(shard)
-	cx[4] = s.Keys.Stats(shard, req.AccountID, now.UnixMilli()/86400000)
-	cx[5] = s.Keys.Prices(shard, req.AccountID)
-	cx[8] = s.Keys.OptOut(shard, req.AccountID)
-	cx[10] = s.Keys.Blocked(shard, req.AccountID)
-	cx[11] = s.Keys.LimitMinute(shard, req.AccountID, now.UnixMilli()/60000)
-	cx[12] = s.Keys.LimitDay(shard, req.AccountID, now.UnixMilli()/86400000)
 	keys := make([]string, 0, 3+n)
 	idem, idemExpire, keys := s.idempotency(shard, req, now, keys)
 	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
@@ -138,12 +126,9 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	var res []any
 	for try := 0; ; try++ {
 		args[4] = parentID
-		cx[6], cx[7], cx[9] = cx[0], cx[1], cx[8] // placeholders: no parent
-		if parentID != "" {
-			cx[6] = s.Keys.Account(shard, parentID)
-			cx[7] = s.Keys.Ledger(shard, parentID)
-			cx[9] = s.Keys.OptOut(shard, parentID)
-		}
+		// The keys this request shares with the others of its account in
+		// a group call (accept.lua: a context); keys holds its own.
+		cx := s.ctxKeys.get(s, shard, req.AccountID, parentID, now.UnixMilli())
 		res, err = s.acceptRun(ctx, shard, cx, keys, args)
 		if err != nil {
 			return nil, fmt.Errorf("accept for %s: %w", req.AccountID, err)
@@ -348,4 +333,59 @@ func (s *Store) capLog(ctx context.Context, zkey string, max int64, hashKey func
 	}
 	_, err = pipe.Exec(ctx)
 	return err
+}
+
+// acceptKeys keeps each account's context keys (accept.lua) for the UTC
+// minute they were built in: they change only with the minute and the day,
+// and building them is a dozen allocations a mail.
+type acceptKeys struct {
+	mu sync.Mutex
+	by map[acceptKeysOf]*acceptKeysEntry
+}
+
+type acceptKeysOf struct {
+	shard           int
+	account, parent string
+}
+
+type acceptKeysEntry struct {
+	minute int64
+	cx     acceptCtx
+}
+
+// acceptKeysMax bounds the cache; when full it starts over.
+const acceptKeysMax = 10_000
+
+// get returns the context keys of account (with parent's, "" for none) at
+// nowMS (unix ms). The result is shared: not to be changed.
+func (k *acceptKeys) get(s *Store, shard int, account, parent string, nowMS int64) *acceptCtx {
+	of, minute := acceptKeysOf{shard, account, parent}, nowMS/60000
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if e := k.by[of]; e != nil && e.minute == minute {
+		return &e.cx
+	}
+	if k.by == nil || len(k.by) >= acceptKeysMax {
+		k.by = map[acceptKeysOf]*acceptKeysEntry{}
+	}
+	e := &acceptKeysEntry{minute: minute}
+	cx := &e.cx
+	cx[0] = s.Keys.Account(shard, account)
+	cx[1] = s.Keys.Ledger(shard, account)
+	cx[2] = s.Keys.MessageStream(shard, account)
+	cx[3] = s.Keys.Queue(shard)
+	cx[4] = s.Keys.Stats(shard, account, nowMS/86400000)
+	cx[5] = s.Keys.Prices(shard, account)
+	cx[6], cx[7], cx[9] = cx[0], cx[1], s.Keys.OptOut(shard, account) // placeholders: no parent
+	cx[8] = cx[9]
+	if parent != "" {
+		cx[6] = s.Keys.Account(shard, parent)
+		cx[7] = s.Keys.Ledger(shard, parent)
+		cx[9] = s.Keys.OptOut(shard, parent)
+	}
+	cx[10] = s.Keys.Blocked(shard, account)
+	cx[11] = s.Keys.LimitMinute(shard, account, minute)
+	cx[12] = s.Keys.LimitDay(shard, account, nowMS/86400000)
+	k.by[of] = e
+	return cx
 }

@@ -28,10 +28,10 @@ type acceptCtx [13]string
 
 // acceptCall is one request waiting for, or in, a group call.
 type acceptCall struct {
-	cx   *acceptCtx
-	keys []string // the request's own KEYS
-	args []any    // the request's own ARGV (accept.lua), now first
-	n    int      // its messages
+	cx   *acceptCtx // shared with other calls: never changed
+	keys []string   // the request's own KEYS
+	args []any      // the request's own ARGV (accept.lua), now first
+	n    int        // its messages
 
 	res  []any
 	err  error
@@ -71,8 +71,8 @@ func (c *committers) get(shard int) *committer {
 // not withdrawn: ctx ending while it waits does not stop it from being
 // written (as a script call already sent is not), so the caller waits for
 // the outcome, which the Redis client's timeouts bound.
-func (s *Store) acceptRun(ctx context.Context, shard int, cx acceptCtx, keys []string, args []any) ([]any, error) {
-	call := &acceptCall{cx: &cx, keys: keys, args: args, n: max(len(args)-7, 0) / 9, wake: make(chan struct{}, 1)}
+func (s *Store) acceptRun(ctx context.Context, shard int, cx *acceptCtx, keys []string, args []any) ([]any, error) {
+	call := &acceptCall{cx: cx, keys: keys, args: args, n: max(len(args)-7, 0) / 9, wake: make(chan struct{}, 1)}
 	cm := s.commit.get(shard)
 	cm.mu.Lock()
 	cm.waiting = append(cm.waiting, call)
@@ -126,7 +126,7 @@ func (s *Store) runGroup(ctx context.Context, group []*acceptCall) {
 	ord := make([]int, len(group))
 	nk, na := 0, 2
 	for i, c := range group {
-		ord[i] = slices.IndexFunc(cxs, func(x *acceptCtx) bool { return *x == *c.cx }) + 1
+		ord[i] = slices.IndexFunc(cxs, func(x *acceptCtx) bool { return x == c.cx || *x == *c.cx }) + 1
 		if ord[i] == 0 {
 			cxs = append(cxs, c.cx)
 			ord[i] = len(cxs)

@@ -16,6 +16,7 @@ import (
 type Store struct {
 	*store.DB
 	commit  *committers // group commit of accepts, per shard
+	ctxKeys acceptKeys  // the accounts' context keys of accept.lua
 	readers *readers    // the concurrent shard reads of each consumer
 	// legacyIdemUntil (unix ms): until then, accept also looks for a
 	// retry under the idempotency key of the releases before the buckets
