@@ -432,7 +432,6 @@ func (l *Link) Submit(ctx context.Context, r *SubmitRequest) (smscID string, err
 
 // classify maps a Submit error to a bounded metrics label.
 func classify(err error) string {
-	var se *StatusError
 	switch {
 	case err == nil:
 		return resultOK
@@ -440,11 +439,13 @@ func classify(err error) string {
 		return resultTimeout
 	case errors.Is(err, ErrLinkDown), errors.Is(err, context.Canceled):
 		return resultDown
-	case errors.As(err, &se) && se.Temporary():
-		return resultTemporary
-	default:
-		return resultPermanent
 	}
+	// errors.AsType, not errors.As: no pointer escapes, so a call costs no
+	// allocation (it runs for every submit).
+	if se, ok := errors.AsType[*StatusError](err); ok && se.Temporary() {
+		return resultTemporary
+	}
+	return resultPermanent
 }
 
 // bucket is a token bucket: rate tokens a second, at most burst saved up.
