@@ -368,7 +368,7 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Mes
 			req.UDH = smpp.ConcatUDH(ref, len(parts), i+1)
 		}
 		id, err := link.Submit(ctx, req)
-		var se *smpp.StatusError
+		se, _ := errors.AsType[*smpp.StatusError](err) // errors.As would allocate se on every submit
 		switch {
 		case err == nil:
 			ids[i] = id
@@ -381,7 +381,7 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Mes
 				d.o.Metrics.lostResponse.WithLabelValues(link.Name()).Inc()
 			}
 			d.log.WarnContext(ctx, "submit response lost: the part is not sent again", "message", m.ID, "part", i+1, "link", link.Name())
-		case errors.As(err, &se) && !se.Temporary():
+		case se != nil && !se.Temporary():
 			d.fail(ctx, e, m, link.Name(), err.Error(), !accepted(ids), true)
 			return
 		case ctx.Err() != nil:
