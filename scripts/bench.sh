@@ -119,7 +119,7 @@ smsgate_round() {
 	if [ -n "${PROFILE:-}" ]; then
 		echo "redis: top commands by total time (calls, usec)" >>"$report"
 		redis-cli -s "$G/redis.sock" info commandstats | tr -d '\r' | grep '^cmdstat' |
-			sed 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),.*/\3 \2 \1/' | sort -rn | head -12 >>"$report"
+			sed 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),.*/\3 \2 \1/' | sort -rn | head -24 >>"$report"
 		if [ "$PROFILE" = slowlog ]; then
 			echo "redis: script calls by script (usec total, calls, usec/call, p99 and max usec of a call, script)" >>"$report"
 			redis-cli -s "$G/redis.sock" --json slowlog get 1000000 | python3 -c '
