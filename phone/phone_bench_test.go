@@ -26,3 +26,15 @@ func BenchmarkNormalizeForeignDigits(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNormalizeOwnCode: the number with the default country's own
+// calling code and no '+' ("61412345678" in AU), the form of an SMS
+// address (61412345678@sms.example.com).
+func BenchmarkNormalizeOwnCode(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Normalize("61412345678", "AU"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

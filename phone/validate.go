@@ -20,6 +20,11 @@ var planValidators sync.Map // region -> *planValidator
 type planValidator struct {
 	general *descMatcher
 	types   []*descMatcher
+	// nationalPrefix matches at the start of a national number the prefix
+	// phonenumbers.Parse would strip from it (the region's national prefix
+	// for parsing, or its national prefix); nil: none.
+	nationalPrefix *regexp.Regexp
+	maxLength      int32 // the longest possible national number; 0: unknown
 }
 
 // descMatcher is one number description: its possible lengths (none: any)
@@ -72,6 +77,14 @@ func validatorFor(region string) *planValidator {
 		return nil
 	}
 	v := &planValidator{general: newDescMatcher(md.GetGeneralDesc())}
+	if p := md.GetNationalPrefixForParsing(); p != "" {
+		v.nationalPrefix = regexp.MustCompile("^(?:" + p + ")")
+	} else if p := md.GetNationalPrefix(); p != "" {
+		v.nationalPrefix = regexp.MustCompile("^" + regexp.QuoteMeta(p))
+	}
+	if ls := v.general.lengths; len(ls) > 0 {
+		v.maxLength = slices.Max(ls)
+	}
 	for _, d := range []*phonenumbers.PhoneNumberDesc{md.GetPremiumRate(), md.GetTollFree(), md.GetSharedCost(),
 		md.GetVoip(), md.GetPersonalNumber(), md.GetPager(), md.GetUan(), md.GetVoicemail(),
 		md.GetFixedLine(), md.GetMobile()} {

@@ -76,3 +76,58 @@ func BenchmarkValidInRegion(b *testing.B) {
 		}
 	}
 }
+
+// TestOwnCallingCodeMatchesLibrary: where ownCallingCode reads digits that
+// begin with the region's own calling code (no '+'), phonenumbers.Parse of
+// the same digits in that region gives the same valid number; over every
+// region's example numbers of each type and random digits after the code,
+// in every region. It must answer for most of the examples (the fast path
+// is used), and never where the library reads the digits otherwise.
+func TestOwnCallingCodeMatchesLibrary(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	answered, tried := 0, 0
+	for region := range countries {
+		code := phonenumbers.GetCountryCodeForRegion(region)
+		if code == 0 {
+			continue
+		}
+		cc := strconv.Itoa(code)
+		var rests []string
+		for _, typ := range []phonenumbers.PhoneNumberType{phonenumbers.MOBILE, phonenumbers.FIXED_LINE,
+			phonenumbers.TOLL_FREE, phonenumbers.VOIP} {
+			if ex := phonenumbers.GetExampleNumberForType(region, typ); ex != nil {
+				nsn := phonenumbers.GetNationalSignificantNumber(ex)
+				rests = append(rests, nsn, "0"+nsn, nsn[:len(nsn)-1])
+			}
+		}
+		for range 200 {
+			var b strings.Builder
+			for range 5 + rng.IntN(9) {
+				b.WriteByte(byte('0' + rng.IntN(10)))
+			}
+			rests = append(rests, b.String())
+		}
+		for _, rest := range rests {
+			digits := cc + rest
+			tried++
+			n, ok := ownCallingCode(region, cc, digits)
+			if !ok {
+				continue
+			}
+			answered++
+			lib, err := phonenumbers.Parse(digits, region)
+			if err != nil || !phonenumbers.IsValidNumber(lib) {
+				t.Errorf("%s in %s: read as %s, the library finds no valid number (%v)", digits, region,
+					phonenumbers.Format(n, phonenumbers.E164), err)
+				continue
+			}
+			if got, want := phonenumbers.Format(n, phonenumbers.E164), phonenumbers.Format(lib, phonenumbers.E164); got != want {
+				t.Errorf("%s in %s: read as %s, the library reads %s", digits, region, got, want)
+			}
+		}
+	}
+	t.Logf("answered %d of %d", answered, tried)
+	if answered < 300 {
+		t.Errorf("answered only %d of %d: the fast path is hardly used", answered, tried)
+	}
+}
