@@ -249,13 +249,10 @@ func direct(cc, nsn string) (*phonenumbers.PhoneNumber, bool) {
 		italian := true
 		n.ItalianLeadingZero, n.NumberOfLeadingZeros = &italian, &zeros
 	}
-	// The calling code's main region first: IsValidNumber tries every
-	// region that shares the code (AU, CC, CX for 61), each with a dozen
-	// patterns.
-	if validInRegion(phonenumbers.GetRegionCodeForCountryCode(int(code)), nsn) {
-		return n, true
-	}
-	return n, phonenumbers.IsValidNumber(n)
+	// IsValidNumber's answer, without its allocations: it tries every
+	// region that shares the code (AU, CC, CX for 61; US, CA and the rest
+	// of the NANP for 1), each with a dozen patterns.
+	return n, validForCode(int(code), nsn)
 }
 
 // ownCallingCode reads digits that begin with region's own calling code

@@ -25,6 +25,10 @@ type planValidator struct {
 	// for parsing, or its national prefix); nil: none.
 	nationalPrefix *regexp.Regexp
 	maxLength      int32 // the longest possible national number; 0: unknown
+	// leadingDigits matches at the start of a national number of the
+	// calling code the digits that make it this region's (regions that
+	// share a code with others, e.g. JE for +44); nil: none given.
+	leadingDigits *regexp.Regexp
 }
 
 // descMatcher is one number description: its possible lengths (none: any)
@@ -85,6 +89,9 @@ func validatorFor(region string) *planValidator {
 	if ls := v.general.lengths; len(ls) > 0 {
 		v.maxLength = slices.Max(ls)
 	}
+	if p := md.GetLeadingDigits(); p != "" {
+		v.leadingDigits = regexp.MustCompile("^(?:" + p + ")")
+	}
 	for _, d := range []*phonenumbers.PhoneNumberDesc{md.GetPremiumRate(), md.GetTollFree(), md.GetSharedCost(),
 		md.GetVoip(), md.GetPersonalNumber(), md.GetPager(), md.GetUan(), md.GetVoicemail(),
 		md.GetFixedLine(), md.GetMobile()} {
@@ -105,6 +112,30 @@ func validInRegion(region, nsn string) bool {
 	}
 	for _, t := range v.types {
 		if t.match(nsn) {
+			return true
+		}
+	}
+	return false
+}
+
+// validForCode reports whether nsn is a valid national significant number
+// of calling code cc: the same answer as phonenumbers.IsValidNumber, which
+// first picks the region among the code's (the first whose leading digits
+// start nsn, or, for one without leading digits, the first where nsn is a
+// number) and then validates it there; without its allocations.
+func validForCode(cc int, nsn string) bool {
+	for _, region := range phonenumbers.GetRegionCodesForCountryCode(cc) {
+		v := validatorFor(region)
+		if v == nil {
+			continue
+		}
+		if v.leadingDigits != nil {
+			if v.leadingDigits.MatchString(nsn) {
+				return validInRegion(region, nsn)
+			}
+			continue
+		}
+		if validInRegion(region, nsn) {
 			return true
 		}
 	}

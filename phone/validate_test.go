@@ -131,3 +131,49 @@ func TestOwnCallingCodeMatchesLibrary(t *testing.T) {
 		t.Errorf("answered only %d of %d: the fast path is hardly used", answered, tried)
 	}
 }
+
+// TestValidForCodeMatchesLibrary: validForCode gives
+// phonenumbers.IsValidNumber's answer for numbers of calling codes that
+// several regions share (the NANP's +1, +44 with the Crown dependencies,
+// +61, +7, +262, +590, +599), their example numbers and random digits.
+func TestValidForCodeMatchesLibrary(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	valid := 0
+	for _, cc := range []int{1, 44, 61, 7, 262, 590, 599, 47, 39} {
+		var samples []string
+		for _, region := range phonenumbers.GetRegionCodesForCountryCode(cc) {
+			for _, typ := range []phonenumbers.PhoneNumberType{phonenumbers.MOBILE, phonenumbers.FIXED_LINE, phonenumbers.TOLL_FREE} {
+				if ex := phonenumbers.GetExampleNumberForType(region, typ); ex != nil {
+					nsn := phonenumbers.GetNationalSignificantNumber(ex)
+					samples = append(samples, nsn, nsn[:len(nsn)-1], nsn+"1")
+				}
+			}
+		}
+		for range 3000 {
+			var b strings.Builder
+			if rng.IntN(10) == 0 {
+				b.WriteByte('0')
+			}
+			for range 5 + rng.IntN(8) {
+				b.WriteByte(byte('0' + rng.IntN(10)))
+			}
+			samples = append(samples, b.String())
+		}
+		for _, nsn := range samples {
+			n, err := phonenumbers.Parse("+"+strconv.Itoa(cc)+nsn, "ZZ")
+			if err != nil || phonenumbers.GetNationalSignificantNumber(n) != nsn {
+				continue // not read as these digits: nothing to compare
+			}
+			want := phonenumbers.IsValidNumber(n)
+			if got := validForCode(cc, nsn); got != want {
+				t.Errorf("+%d %s: validForCode %v, IsValidNumber %v (region %s)", cc, nsn, got, want, phonenumbers.GetRegionCodeForNumber(n))
+			}
+			if want {
+				valid++
+			}
+		}
+	}
+	if valid < 100 {
+		t.Errorf("only %d valid numbers compared", valid)
+	}
+}
