@@ -114,6 +114,17 @@ type ReceiptUpdate struct {
 	Forms             []string
 	Status, ErrCode   string
 	At                time.Time
+	// Ref, when set, is the message the part was submitted for, as this
+	// instance recorded the submit (what the SMSC-id index holds): the
+	// index is then not read.
+	Ref *MessageRef
+}
+
+// MessageRef names a message as the SMSC-id index does: its id, account
+// and creation time.
+type MessageRef struct {
+	MessageID, AccountID string
+	CreatedAt            time.Time
 }
 
 // HeldReceipt is a receipt kept until its message is found or Until passes.

@@ -95,7 +95,21 @@ type Inbound struct {
 	awaiting map[string][]*queuedReceipt // by the inflight key they matched
 	readyQ   []*queuedReceipt            // awaiting receipts whose submit has been recorded
 	awaitMax time.Duration               // awaitRecord (shorter in tests)
+
+	// The messages of the parts whose submit this instance recorded lately,
+	// by orphanKey of the canonical SMSC id: a receipt for one of them is
+	// applied without reading the SMSC-id index (ReceiptUpdate.Ref). At
+	// most knownMax (the oldest go first); an entry goes once its receipt
+	// is applied. Receipts for other instances' submits read the index.
+	knownMu   sync.Mutex
+	known     map[string]*accounts.MessageRef
+	knownRing []string
+	knownNext int
 }
+
+// knownMax bounds Inbound.known: about a minute of receipts at a few
+// hundred a second, seconds of them at full rate (~2 MB).
+const knownMax = 16384
 
 // awaitRecord bounds how long a receipt waits for the record of a submit
 // in flight (then it is looked up, and held if not found, as any; checked
@@ -132,7 +146,7 @@ func NewInbound(o InboundOptions) *Inbound {
 	}
 	in := &Inbound{o: o, log: o.Logger, queue: make(chan *queuedReceipt, 1024),
 		wake: make(chan struct{}, 1), orphans: map[string]orphan{}, inflight: map[string]time.Time{},
-		awaiting: map[string][]*queuedReceipt{}, awaitMax: awaitRecord}
+		awaiting: map[string][]*queuedReceipt{}, awaitMax: awaitRecord, known: map[string]*accounts.MessageRef{}}
 	in.mo, _ = o.Store.(MOStore)
 	in.held, _ = o.Store.(ReceiptHolder)
 	return in
@@ -202,6 +216,7 @@ func (in *Inbound) SubmitResponded(link, id string) {
 // DispatcherOptions.Submitted): receipts waiting for those SMSC ids are
 // applied now.
 func (in *Inbound) Submitted(batch []accounts.Submitted) {
+	in.remember(batch)
 	in.mu.Lock()
 	if len(in.orphans) == 0 && len(in.inflight) == 0 && len(in.awaiting) == 0 {
 		in.mu.Unlock()
@@ -240,6 +255,30 @@ func (in *Inbound) Submitted(batch []accounts.Submitted) {
 		select {
 		case in.wake <- struct{}{}:
 		default:
+		}
+	}
+}
+
+// remember keeps the message of every part of batch (Inbound.known), when
+// the record says its account and creation time.
+func (in *Inbound) remember(batch []accounts.Submitted) {
+	in.knownMu.Lock()
+	defer in.knownMu.Unlock()
+	for _, b := range batch {
+		if b.AccountID == "" || b.CreatedAt.IsZero() {
+			continue
+		}
+		ref := &accounts.MessageRef{MessageID: b.Entry.MessageID, AccountID: b.AccountID, CreatedAt: b.CreatedAt}
+		for _, id := range b.SMSCIDs { // canonical already
+			k := orphanKey(b.Link, id)
+			if len(in.knownRing) < knownMax {
+				in.knownRing = append(in.knownRing, k)
+			} else {
+				delete(in.known, in.knownRing[in.knownNext])
+				in.knownRing[in.knownNext] = k
+				in.knownNext = (in.knownNext + 1) % knownMax
+			}
+			in.known[k] = ref
 		}
 	}
 }
@@ -287,10 +326,22 @@ func (in *Inbound) applyQueued(ctx context.Context, batch []*queuedReceipt) {
 		return
 	}
 	ups := make([]accounts.ReceiptUpdate, len(batch))
+	in.knownMu.Lock()
 	for i, q := range batch {
 		ups[i] = q.up
+		if ups[i].Ref == nil {
+			ups[i].Ref = in.known[orphanKey(q.up.Link, q.up.CanonicalID)]
+		}
 	}
+	in.knownMu.Unlock()
 	errs := in.apply(ctx, ups, time.Now().Add(in.o.OrphanWait))
+	in.knownMu.Lock()
+	for i, u := range ups {
+		if u.Ref != nil && errs[i] == nil {
+			delete(in.known, orphanKey(u.Link, u.CanonicalID))
+		}
+	}
+	in.knownMu.Unlock()
 	for i, q := range batch {
 		q.done <- errs[i]
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -359,5 +360,60 @@ func TestInboundOrphanAnyForm(t *testing.T) {
 			t.Fatal("the orphan was not applied after its submit's record")
 		case <-time.After(time.Millisecond):
 		}
+	}
+}
+
+// TestInboundKnownRef: a receipt for a part whose submit this instance
+// recorded goes to the store with the message it belongs to (Ref: no index
+// lookup), once; a second receipt for it (a duplicate), or one for a part
+// recorded elsewhere, goes without; a record without the message's account
+// and creation time leaves none; the oldest go past knownMax.
+func TestInboundKnownRef(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	created := time.UnixMilli(1_700_000_000_000)
+	store := &fakeInboundStore{known: map[string]*accounts.Message{
+		"l1/a1": {ID: "m1"}, "l1/b2": {ID: "m2"}, "l1/c3": {ID: "m3"}, "l1/d4": {ID: "m4"}}}
+	in := NewInbound(InboundOptions{Store: store, OrphanWait: time.Minute})
+	go in.Run(ctx)
+	in.Submitted([]accounts.Submitted{
+		{Entry: accounts.Entry{MessageID: "m1"}, Link: "l1", SMSCIDs: []string{"a1"}, AccountID: "a0-x", CreatedAt: created},
+		{Entry: accounts.Entry{MessageID: "m3"}, Link: "l1", SMSCIDs: []string{"c3"}}, // no account: not kept
+	})
+	for _, id := range []string{"A1", "a1", "b2", "c3"} { // A1: a1 in another case, its canonical form
+		if err := in.HandleDeliver(ctx, receiptDeliver(id, "DELIVRD")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store.mu.Lock()
+	applied := append([]accounts.ReceiptUpdate(nil), store.applied...)
+	store.mu.Unlock()
+	if len(applied) != 4 {
+		t.Fatalf("%d applied, want 4", len(applied))
+	}
+	want := &accounts.MessageRef{MessageID: "m1", AccountID: "a0-x", CreatedAt: created}
+	if r := applied[0].Ref; r == nil || *r != *want {
+		t.Errorf("first receipt of a1: Ref %+v, want %+v", r, want)
+	}
+	for i, u := range applied[1:] {
+		if u.Ref != nil {
+			t.Errorf("receipt %d (%s): Ref %+v, want none", i+2, u.CanonicalID, u.Ref)
+		}
+	}
+
+	// Bounded: past knownMax records, the first is no longer kept.
+	batch := make([]accounts.Submitted, knownMax+1)
+	for i := range batch {
+		batch[i] = accounts.Submitted{Entry: accounts.Entry{MessageID: "m" + strconv.Itoa(i)}, Link: "l2",
+			SMSCIDs: []string{strconv.Itoa(i)}, AccountID: "a0-x", CreatedAt: created}
+	}
+	in.Submitted(batch)
+	in.knownMu.Lock()
+	_, first := in.known[orphanKey("l2", "0")]
+	_, last := in.known[orphanKey("l2", strconv.Itoa(knownMax))]
+	n := len(in.known)
+	in.knownMu.Unlock()
+	if first || !last || n != knownMax {
+		t.Errorf("after %d records: first kept %v, last kept %v, %d kept; want false, true, %d", knownMax+1, first, last, n, knownMax)
 	}
 }

@@ -173,10 +173,18 @@ func finalMessage(id string, owner []any, u accounts.ReceiptUpdate, at time.Time
 var errReceiptReply = errors.New("unexpected receipt script reply")
 
 // findSMSCRefs returns the SMSC-id index entry of every receipt ("" when
-// there is none): its canonical id first, then, for the receipts that
-// missed, their other forms.
+// there is none): the one it carries (Ref) if it names a message of a
+// shard, else the index's under its canonical id first, then, for the
+// receipts that missed, under their other forms.
 func (s *Store) findSMSCRefs(ctx context.Context, ups []accounts.ReceiptUpdate) ([]string, error) {
 	refs := make([]string, len(ups))
+	for i, u := range ups {
+		if r := u.Ref; r != nil && r.AccountID != "" && !r.CreatedAt.IsZero() {
+			if _, _, err := s.MsgKey(r.MessageID); err == nil {
+				refs[i] = smscRef(r.MessageID, r.AccountID, r.CreatedAt)
+			}
+		}
+	}
 	gets := make([][]*redis.StringCmd, len(ups))
 	lookup := func(forms func(u accounts.ReceiptUpdate) []string) error {
 		pipe := s.RDB.Pipeline()

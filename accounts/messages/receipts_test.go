@@ -209,3 +209,54 @@ func TestReceiptIndexCarriesOwner(t *testing.T) {
 		t.Fatalf("statistics %+v %v, want 2 delivered (ids %v)", st, err, ids)
 	}
 }
+
+// TestApplyReceiptsRef: a receipt that carries its message (Ref, from a
+// submit this instance recorded) is applied without the SMSC-id index (here
+// deleted); one whose Ref names no message of a shard reads the index as
+// any; without a Ref and without the index, the message is not found.
+func TestApplyReceiptsRef(t *testing.T) {
+	s := storetest.New(t, redisstore.Options{})
+	ctx := t.Context()
+	ids := acceptForReceipts(t, s, 3)
+	entries, err := s.Read(ctx, "c1", 10, 0)
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("read %v %v", entries, err)
+	}
+	msgs, err := s.LoadMessages(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subs []accounts.Submitted
+	for i, e := range entries {
+		subs = append(subs, accounts.Submitted{Entry: e, Link: "l1", Source: "61480000000",
+			SMSCIDs: []string{[]string{"r1", "r2", "r3"}[i]}, AccountID: msgs[i].AccountID, CreatedAt: msgs[i].CreatedAt})
+	}
+	if err := s.MarkSubmitted(ctx, subs); err != nil {
+		t.Fatal(err)
+	}
+	// The index of r1 and r3 gone: only a Ref can find them.
+	if err := s.RDB.Del(ctx, s.Keys.SMSCMessage("l1", "r1"), s.Keys.SMSCMessage("l1", "r3")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	ref := func(i int) *accounts.MessageRef {
+		return &accounts.MessageRef{MessageID: ids[i], AccountID: msgs[i].AccountID, CreatedAt: msgs[i].CreatedAt}
+	}
+	ups := []accounts.ReceiptUpdate{
+		{Link: "l1", CanonicalID: "r1", Status: "delivered", Ref: ref(0)},
+		{Link: "l1", CanonicalID: "r2", Status: "delivered", Ref: &accounts.MessageRef{MessageID: "nonsense", AccountID: "a", CreatedAt: time.Now()}},
+		{Link: "l1", CanonicalID: "r3", Status: "delivered"},
+	}
+	got, errs, err := s.ApplyReceipts(ctx, ups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs[0] != nil || got[0] == nil || got[0].ID != ids[0] || got[0].Status != accounts.MsgDelivered {
+		t.Errorf("with its Ref: %+v, %v; want %s delivered", got[0], errs[0], ids[0])
+	}
+	if errs[1] != nil || got[1] == nil || got[1].ID != ids[1] {
+		t.Errorf("with a Ref of no message: %+v, %v; want %s found by the index", got[1], errs[1], ids[1])
+	}
+	if !errors.Is(errs[2], accounts.ErrNotFound) {
+		t.Errorf("without Ref nor index: %v, want ErrNotFound", errs[2])
+	}
+}
