@@ -101,6 +101,13 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	now := time.UnixMilli(s.Now().UnixMilli())
 	keys := make([]string, 0, 3+n)
 	idem, idemExpire, keys := s.idempotency(shard, req, now, keys)
+	bucket := "" // the idempotency bucket of now, if any
+	if idem != "0" {
+		bucket = keys[0]
+		if s.idemBuckets.fresh(bucket, now) {
+			idemExpire = "0" // it has its expiry: accept.lua need not look
+		}
+	}
 	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
 	args := make([]any, 0, 7+9*n)
 	args = append(args, nowMS, n, idem, req.AccountID, "")
@@ -144,6 +151,9 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	kind, _ := res[0].(string)
 	switch kind {
 	case "ok":
+		if bucket != "" && idemExpire != "0" {
+			s.idemBuckets.checked(bucket, now) // the script saw to its expiry
+		}
 		priced := acceptInt(res, 4) == 1
 		blocked := acceptBlocked(res, n)
 		out := &accounts.AcceptResult{IDs: ids, Balance: acceptInt(res, 1), LowBalance: acceptInt(res, 2) == 1,
@@ -388,4 +398,38 @@ func (k *acceptKeys) get(s *Store, shard int, account, parent string, nowMS int6
 	cx[12] = s.Keys.LimitDay(shard, account, nowMS/86400000)
 	k.by[of] = e
 	return cx
+}
+
+// idemBuckets remembers the idempotency buckets whose expiry accept.lua
+// saw to lately (it sets one on a bucket without), so that accepts into
+// them within idemRecheck skip the look: one command a mail. A bucket
+// loses its fields only by expiring whole, after its window, when nothing
+// writes to it any more; one lost otherwise (a failover) is made again
+// without an expiry, and gets it at the next look, within idemRecheck.
+type idemBuckets struct {
+	mu sync.Mutex
+	at map[string]time.Time // bucket key -> when its expiry was seen to
+}
+
+const (
+	idemRecheck    = time.Minute
+	idemBucketsMax = 16384 // then it starts over
+)
+
+// fresh reports whether bucket's expiry was seen to within idemRecheck of now.
+func (b *idemBuckets) fresh(bucket string, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	at, ok := b.at[bucket]
+	return ok && now.Sub(at) < idemRecheck && !now.Before(at)
+}
+
+// checked notes that bucket's expiry was seen to at now.
+func (b *idemBuckets) checked(bucket string, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.at == nil || len(b.at) >= idemBucketsMax {
+		b.at = map[string]time.Time{}
+	}
+	b.at[bucket] = now
 }

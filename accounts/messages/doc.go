@@ -17,7 +17,9 @@ type Store struct {
 	*store.DB
 	commit  *committers // group commit of accepts, per shard
 	ctxKeys acceptKeys  // the accounts' context keys of accept.lua
-	readers *readers    // the concurrent shard reads of each consumer
+	// idemBuckets: the idempotency buckets known to have their expiry.
+	idemBuckets idemBuckets
+	readers     *readers // the concurrent shard reads of each consumer
 	// legacyIdemUntil (unix ms): until then, accept also looks for a
 	// retry under the idempotency key of the releases before the buckets
 	// (one idempotency window after the store started: by then the last

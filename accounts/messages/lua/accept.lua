@@ -37,7 +37,8 @@
 --       id, sender, mail_id, source, to, text, coding, parts, price;
 --       after them (n = message count): ARGV[6 + 9n] '1' to skip the opt-out
 --       check (the Stop rule's own confirmation), ARGV[7 + 9n] when the
---       bucket of now expires (unix ms).
+--       bucket of now expires (unix ms; '0': the caller knows the bucket has
+--       its expiry, see below).
 -- A message's price is the caller's (parts x the account's price per part)
 -- unless the price table has a prefix of its number: then parts x the price
 -- of the longest such prefix.
@@ -193,10 +194,14 @@ local function acceptOne(ck, kk, ka)
         ids = redis.call('HGET', idemKey, field)
       else
         idemSet = idemKey
-        -- A bucket gets its expiry when its first field makes it: every
-        -- later writer would set the same time (one a window).
-        if not expiring[idemSet] then
-          if redis.call('HLEN', idemSet) == 1 then redis.call('PEXPIREAT', idemSet, ARGV[ka + 7 + 9 * n]) end
+        -- A bucket gets its expiry (the same time from every writer, one a
+        -- window) from the first writer that finds it without one: just
+        -- made, or made again after a failover lost it. The caller passes
+        -- '0' instead of the time for a bucket it saw checked within the
+        -- last minute (accept.go); a call checks each bucket once.
+        local exp = ARGV[ka + 7 + 9 * n]
+        if exp ~= '0' and not expiring[idemSet] then
+          if redis.call('PTTL', idemSet) == -1 then redis.call('PEXPIREAT', idemSet, exp) end
           expiring[idemSet] = true
         end
       end
