@@ -20,26 +20,7 @@ func TestValidInRegionMatchesLibrary(t *testing.T) {
 	valid := 0
 	for _, region := range regions {
 		code := int32(phonenumbers.GetCountryCodeForRegion(region))
-		// Example numbers of the region's types, then random digits.
-		var samples []string
-		for _, typ := range []phonenumbers.PhoneNumberType{phonenumbers.MOBILE, phonenumbers.FIXED_LINE,
-			phonenumbers.TOLL_FREE, phonenumbers.PREMIUM_RATE, phonenumbers.VOIP} {
-			if ex := phonenumbers.GetExampleNumberForType(region, typ); ex != nil {
-				nsn := phonenumbers.GetNationalSignificantNumber(ex)
-				samples = append(samples, nsn, nsn[:len(nsn)-1], nsn+"0")
-			}
-		}
-		for range 3000 {
-			var b strings.Builder
-			if rng.IntN(10) == 0 {
-				b.WriteByte('0')
-			}
-			for range 4 + rng.IntN(10) {
-				b.WriteByte(byte('0' + rng.IntN(10)))
-			}
-			samples = append(samples, b.String())
-		}
-		for _, nsn := range samples {
+		for _, nsn := range planSamples(rng, region, 3000, 4) {
 			national, err := strconv.ParseUint(nsn, 10, 64)
 			if err != nil || national == 0 {
 				continue
@@ -92,20 +73,9 @@ func TestOwnCallingCodeMatchesLibrary(t *testing.T) {
 			continue
 		}
 		cc := strconv.Itoa(code)
-		var rests []string
-		for _, typ := range []phonenumbers.PhoneNumberType{phonenumbers.MOBILE, phonenumbers.FIXED_LINE,
-			phonenumbers.TOLL_FREE, phonenumbers.VOIP} {
-			if ex := phonenumbers.GetExampleNumberForType(region, typ); ex != nil {
-				nsn := phonenumbers.GetNationalSignificantNumber(ex)
-				rests = append(rests, nsn, "0"+nsn, nsn[:len(nsn)-1])
-			}
-		}
-		for range 200 {
-			var b strings.Builder
-			for range 5 + rng.IntN(9) {
-				b.WriteByte(byte('0' + rng.IntN(10)))
-			}
-			rests = append(rests, b.String())
+		rests := planSamples(rng, region, 200, 5)
+		for _, nsn := range planSamples(rng, region, 0, 0) { // after a trunk 0 too
+			rests = append(rests, "0"+nsn)
 		}
 		for _, rest := range rests {
 			digits := cc + rest
@@ -141,23 +111,12 @@ func TestValidForCodeMatchesLibrary(t *testing.T) {
 	valid := 0
 	for _, cc := range []int{1, 44, 61, 7, 262, 590, 599, 47, 39} {
 		var samples []string
-		for _, region := range phonenumbers.GetRegionCodesForCountryCode(cc) {
-			for _, typ := range []phonenumbers.PhoneNumberType{phonenumbers.MOBILE, phonenumbers.FIXED_LINE, phonenumbers.TOLL_FREE} {
-				if ex := phonenumbers.GetExampleNumberForType(region, typ); ex != nil {
-					nsn := phonenumbers.GetNationalSignificantNumber(ex)
-					samples = append(samples, nsn, nsn[:len(nsn)-1], nsn+"1")
-				}
+		for i, region := range phonenumbers.GetRegionCodesForCountryCode(cc) {
+			random := 0
+			if i == 0 {
+				random = 3000
 			}
-		}
-		for range 3000 {
-			var b strings.Builder
-			if rng.IntN(10) == 0 {
-				b.WriteByte('0')
-			}
-			for range 5 + rng.IntN(8) {
-				b.WriteByte(byte('0' + rng.IntN(10)))
-			}
-			samples = append(samples, b.String())
+			samples = append(samples, planSamples(rng, region, random, 5)...)
 		}
 		for _, nsn := range samples {
 			n, err := phonenumbers.Parse("+"+strconv.Itoa(cc)+nsn, "ZZ")
@@ -176,4 +135,30 @@ func TestValidForCodeMatchesLibrary(t *testing.T) {
 	if valid < 100 {
 		t.Errorf("only %d valid numbers compared", valid)
 	}
+}
+
+// planSamples returns national numbers to compare with the library: the
+// example numbers of region's types, each also a digit short and a digit
+// long, then n random strings of digits (a tenth with a leading zero, from
+// minLen digits on).
+func planSamples(rng *rand.Rand, region string, n, minLen int) []string {
+	var out []string
+	for _, typ := range []phonenumbers.PhoneNumberType{phonenumbers.MOBILE, phonenumbers.FIXED_LINE,
+		phonenumbers.TOLL_FREE, phonenumbers.PREMIUM_RATE, phonenumbers.VOIP} {
+		if ex := phonenumbers.GetExampleNumberForType(region, typ); ex != nil {
+			nsn := phonenumbers.GetNationalSignificantNumber(ex)
+			out = append(out, nsn, nsn[:len(nsn)-1], nsn+"0")
+		}
+	}
+	for range n {
+		var b strings.Builder
+		if rng.IntN(10) == 0 {
+			b.WriteByte('0')
+		}
+		for range minLen + rng.IntN(10) {
+			b.WriteByte(byte('0' + rng.IntN(10)))
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
