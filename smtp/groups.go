@@ -66,8 +66,7 @@ func (s *session) rcptGroup(start time.Time, to string) error {
 		return s.refuse("rcpt", start, badRecipient("MAIL FROM first"))
 	}
 	acct := s.sender.Account
-	ctx, cancel := s.commandCtx()
-	defer cancel()
+	ctx := s.commandCtx()
 	g, err := s.b.opts.Groups.GroupByName(ctx, acct.ID, name)
 	if errors.Is(err, accounts.ErrNotFound) {
 		why := "it has letters"

@@ -203,8 +203,7 @@ func (s *session) dataPending(r io.Reader) error {
 	if err != nil {
 		return s.refuse("data", start, fmt.Errorf("read message: %w", err))
 	}
-	ctx, cancel := s.commandCtx()
-	defer cancel()
+	ctx := s.commandCtx()
 	if err := s.authoriseDKIM(ctx, raw); err != nil {
 		return s.refuse("data", start, err)
 	}

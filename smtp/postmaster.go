@@ -91,8 +91,7 @@ func (s *session) dataPostmaster(r io.Reader) error {
 	if fwd := s.b.opts.Postmaster; fwd == nil {
 		s.log.Warn("mail for postmaster accepted but not forwarded: smtp.postmaster is not configured", "bytes", len(raw))
 	} else {
-		ctx, cancel := s.commandCtx()
-		defer cancel()
+		ctx := s.commandCtx()
 		if err := fwd(ctx, s.from, raw); err != nil {
 			s.log.Error("mail for postmaster not forwarded", "err", err)
 			return s.refuse("data", start, errPostmasterUnavailable)

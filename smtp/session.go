@@ -87,12 +87,11 @@ func newSessionID() string {
 // mail's MAIL, RCPT and DATA come moments apart), so that a mail costs one
 // timer rather than three: each call gets at least half the timeout and at
 // most all of it. The context ends at its deadline, when a newer one
-// replaces it, or with the session; the cancel function returned, for the
-// caller to defer, does nothing.
-func (s *session) commandCtx() (context.Context, context.CancelFunc) {
+// replaces it, or with the session (nothing for the caller to cancel).
+func (s *session) commandCtx() context.Context {
 	t := s.b.opts.CommandTimeout
 	if t <= 0 {
-		return s.ctx, noCancel
+		return s.ctx
 	}
 	now := time.Now()
 	if s.cmdCtx == nil || s.cmdDeadline.Sub(now) <= t/2 {
@@ -102,10 +101,8 @@ func (s *session) commandCtx() (context.Context, context.CancelFunc) {
 		s.cmdDeadline = now.Add(t)
 		s.cmdCtx, s.cmdCancel = context.WithDeadline(s.ctx, s.cmdDeadline)
 	}
-	return s.cmdCtx, noCancel
+	return s.cmdCtx
 }
-
-func noCancel() {}
 
 // refuse maps err to its reply, logs internal errors (their text is never
 // sent) and records the command's outcome.
@@ -177,8 +174,7 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	if s.authFailed && s.identity == nil {
 		return s.refuse("mail", start, errAuthFailedBefore)
 	}
-	ctx, cancel := s.commandCtx()
-	defer cancel()
+	ctx := s.commandCtx()
 	sender, err := s.b.opts.Resolver.ResolveSender(ctx, s.from)
 	if err != nil {
 		return s.deferMailRefusal(start, fmt.Errorf("resolve sender: %w", err))
@@ -237,8 +233,7 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 		s.b.metrics.recipients.WithLabelValues(rcptRejected).Inc()
 		return s.refuse("rcpt", start, errTooManyRcpts)
 	}
-	ctx, cancel := s.commandCtx()
-	defer cancel()
+	ctx := s.commandCtx()
 	if err := s.txn.AddRcpt(ctx, number); err != nil {
 		s.b.metrics.recipients.WithLabelValues(rcptRejected).Inc()
 		return s.refuse("rcpt", start, fmt.Errorf("add recipient: %w", err))
@@ -321,8 +316,7 @@ func (s *session) Data(r io.Reader) error {
 		// again by a person has another Date and is another mail.
 		mail.IdempotencyKey = "data:" + hex.EncodeToString(rr.sum.Sum(nil)[:16])
 	}
-	ctx, cancel := s.commandCtx()
-	defer cancel()
+	ctx := s.commandCtx()
 	ids, err := s.txn.Commit(ctx, mail)
 	if err != nil {
 		return s.refuse("data", start, fmt.Errorf("accept mail: %w", err))
@@ -378,8 +372,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	}
 	check := func(username, password string) error {
 		start := time.Now()
-		ctx, cancel := s.commandCtx()
-		defer cancel()
+		ctx := s.commandCtx()
 		if ip := s.remoteIP(); ip.IsValid() { // the login throttle counts per source address too
 			ctx = accounts.WithLoginSource(ctx, ip.String())
 		}
