@@ -69,7 +69,7 @@ func (c *cacheResolver) ResolveSender(ctx context.Context, addr string) (*accoun
 	case cached && now.Before(e.expires), cached && f != nil:
 		// Fresh, or being refreshed by another session: this entry.
 		c.mu.Unlock()
-		return e.copy()
+		return copySender(e.s, e.err)
 	case f != nil:
 		f.waiters++
 		c.mu.Unlock()
@@ -80,7 +80,7 @@ func (c *cacheResolver) ResolveSender(ctx context.Context, addr string) (*accoun
 		}
 		// A lookup that failed for its own session's sake (its context
 		// ended) says nothing of this one's: look up here.
-		if f.err == nil || !isContextErr(f.err) {
+		if !isContextErr(f.err) {
 			return copySender(f.s, f.err)
 		}
 		return c.r.ResolveSender(ctx, addr)
@@ -107,8 +107,6 @@ func (c *cacheResolver) ResolveSender(ctx context.Context, addr string) (*accoun
 	}
 	return copySender(s, err)
 }
-
-func (e cachedSender) copy() (*accounts.Sender, error) { return copySender(e.s, e.err) }
 
 // copySender returns a copy of s that the caller may change (callers may
 // not share the cached value's pointer fields), or err when s is nil.
