@@ -386,8 +386,8 @@ func (k *acceptKeys) get(s *Store, shard int, account, parent string, nowMS int6
 	cx[3] = s.Keys.Queue(shard)
 	cx[4] = s.Keys.Stats(shard, account, nowMS/86400000)
 	cx[5] = s.Keys.Prices(shard, account)
-	cx[6], cx[7], cx[9] = cx[0], cx[1], s.Keys.OptOut(shard, account) // placeholders: no parent
-	cx[8] = cx[9]
+	cx[8] = s.Keys.OptOut(shard, account)
+	cx[6], cx[7], cx[9] = cx[0], cx[1], cx[8] // placeholders: no parent
 	if parent != "" {
 		cx[6] = s.Keys.Account(shard, parent)
 		cx[7] = s.Keys.Ledger(shard, parent)

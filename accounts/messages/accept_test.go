@@ -315,23 +315,36 @@ func BenchmarkAcceptSerial(b *testing.B) {
 // scriptStats is the number of script calls (EVALSHA) the store's Redis
 // has run since its statistics were reset, and the microseconds they took.
 func scriptStats(b *testing.B, s *redisstore.Store) (calls, usec float64) {
+	st := commandStats(b, s)["evalsha"]
+	return st.calls, st.usec
+}
+
+// cmdStat is one command's calls and microseconds in INFO commandstats.
+type cmdStat struct{ calls, usec float64 }
+
+// commandStats is the store's Redis's INFO commandstats, by command name
+// (subcommands as Redis names them, e.g. "xinfo|groups").
+func commandStats(b *testing.B, s *redisstore.Store) map[string]cmdStat {
+	out := map[string]cmdStat{}
 	for _, l := range strings.Split(s.RDB.Info(b.Context(), "commandstats").Val(), "\n") {
-		v, ok := strings.CutPrefix(strings.TrimSpace(l), "cmdstat_evalsha:")
-		if !ok {
+		name, v, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(l), "cmdstat_"), ":")
+		if !ok || !strings.HasPrefix(strings.TrimSpace(l), "cmdstat_") {
 			continue
 		}
+		var st cmdStat
 		for _, kv := range strings.Split(v, ",") {
 			k, n, _ := strings.Cut(kv, "=")
 			f, _ := strconv.ParseFloat(n, 64)
 			switch k {
 			case "calls":
-				calls = f
+				st.calls = f
 			case "usec":
-				usec = f
+				st.usec = f
 			}
 		}
+		out[name] = st
 	}
-	return calls, usec
+	return out
 }
 
 // redisCPU is the CPU seconds the store's Redis has used.

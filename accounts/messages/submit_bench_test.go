@@ -3,7 +3,6 @@ package messages_test
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -89,22 +88,12 @@ func report(b *testing.B, s *redisstore.Store, phase string, cpu float64) {
 	n := float64(b.N)
 	b.ReportMetric(cpu*1e6/n, phase+"-redis-us/msg")
 	var script, inner float64
-	for _, l := range strings.Split(s.RDB.Info(b.Context(), "commandstats").Val(), "\n") {
-		name, v, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(l), "cmdstat_"), ":")
-		if !ok || !strings.HasPrefix(strings.TrimSpace(l), "cmdstat_") {
-			continue
-		}
-		var usec float64
-		for _, kv := range strings.Split(v, ",") {
-			if k, x, _ := strings.Cut(kv, "="); k == "usec" {
-				usec, _ = strconv.ParseFloat(x, 64)
-			}
-		}
+	for name, st := range commandStats(b, s) {
 		switch name {
 		case "evalsha", "eval":
-			script += usec
+			script += st.usec
 		case "hset", "hmget", "hdel", "xack", "xpending", "xtrim", "xinfo|groups", "sadd", "pexpire", "hincrby":
-			inner += usec
+			inner += st.usec
 		}
 	}
 	b.ReportMetric(script/n, phase+"-script-us/msg")
