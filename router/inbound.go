@@ -269,8 +269,8 @@ func (in *Inbound) remember(batch []accounts.Submitted) {
 			continue
 		}
 		ref := &accounts.MessageRef{MessageID: b.Entry.MessageID, AccountID: b.AccountID, CreatedAt: b.CreatedAt}
-		for _, id := range b.SMSCIDs { // canonical already
-			k := orphanKey(b.Link, id)
+		for _, id := range b.SMSCIDs {
+			k := orphanKey(b.Link, smpp.CanonicalID(id)) // as Submitted keys the in-flight marks
 			if len(in.knownRing) < knownMax {
 				in.knownRing = append(in.knownRing, k)
 			} else {

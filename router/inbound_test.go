@@ -373,14 +373,17 @@ func TestInboundKnownRef(t *testing.T) {
 	defer cancel()
 	created := time.UnixMilli(1_700_000_000_000)
 	store := &fakeInboundStore{known: map[string]*accounts.Message{
-		"l1/a1": {ID: "m1"}, "l1/b2": {ID: "m2"}, "l1/c3": {ID: "m3"}, "l1/d4": {ID: "m4"}}}
+		"l1/a1": {ID: "m1"}, "l1/b2": {ID: "m2"}, "l1/c3": {ID: "m3"}, "l1/d4": {ID: "m4"}, "l1/e5": {ID: "m5"}}}
 	in := NewInbound(InboundOptions{Store: store, OrphanWait: time.Minute})
 	go in.Run(ctx)
 	in.Submitted([]accounts.Submitted{
 		{Entry: accounts.Entry{MessageID: "m1"}, Link: "l1", SMSCIDs: []string{"a1"}, AccountID: "a0-x", CreatedAt: created},
 		{Entry: accounts.Entry{MessageID: "m3"}, Link: "l1", SMSCIDs: []string{"c3"}}, // no account: not kept
+		// An id recorded in another form than canonical (Submitted reads
+		// every id so): kept under its canonical form.
+		{Entry: accounts.Entry{MessageID: "m5"}, Link: "l1", SMSCIDs: []string{"00E5"}, AccountID: "a0-x", CreatedAt: created},
 	})
-	for _, id := range []string{"A1", "a1", "b2", "c3"} { // A1: a1 in another case, its canonical form
+	for _, id := range []string{"A1", "a1", "b2", "c3", "e5"} { // A1: a1 in another case, its canonical form
 		if err := in.HandleDeliver(ctx, receiptDeliver(id, "DELIVRD")); err != nil {
 			t.Fatal(err)
 		}
@@ -388,17 +391,20 @@ func TestInboundKnownRef(t *testing.T) {
 	store.mu.Lock()
 	applied := append([]accounts.ReceiptUpdate(nil), store.applied...)
 	store.mu.Unlock()
-	if len(applied) != 4 {
-		t.Fatalf("%d applied, want 4", len(applied))
+	if len(applied) != 5 {
+		t.Fatalf("%d applied, want 5", len(applied))
 	}
 	want := &accounts.MessageRef{MessageID: "m1", AccountID: "a0-x", CreatedAt: created}
 	if r := applied[0].Ref; r == nil || *r != *want {
 		t.Errorf("first receipt of a1: Ref %+v, want %+v", r, want)
 	}
-	for i, u := range applied[1:] {
+	for i, u := range applied[1:4] {
 		if u.Ref != nil {
 			t.Errorf("receipt %d (%s): Ref %+v, want none", i+2, u.CanonicalID, u.Ref)
 		}
+	}
+	if r := applied[4].Ref; r == nil || r.MessageID != "m5" {
+		t.Errorf("receipt of e5 (recorded as 00E5): Ref %+v, want m5's", r)
 	}
 
 	// Bounded: past knownMax records, the first is no longer kept.
