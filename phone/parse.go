@@ -259,26 +259,23 @@ func direct(cc, nsn string) (*phonenumbers.PhoneNumber, bool) {
 // typed without '+' ("61412345678" in AU, the form of an SMS address) as
 // phonenumbers.Parse(digits, region) does, without its dozen regular
 // expressions and hundred allocations: it takes the code off when the
-// whole is not a national number of the region (its pattern does not
-// match, or it is too long) and the rest is a valid one. It answers only
-// when that is certain, and false otherwise, for Parse's slow path: a rest
-// that begins with a national prefix Parse would strip, or a region that is
-// not its calling code's main one (whose numbers Parse may assign to
-// another region of the code).
+// whole is not a national number of the region and the rest could be one
+// (the region's pattern), or when the whole is too long for one, and then
+// validates the rest as IsValidNumber does (direct). It answers only when
+// that is certain, and false otherwise, for Parse's slow path: a rest that
+// begins with a national prefix Parse would strip.
 func ownCallingCode(region, cc, digits string) (*phonenumbers.PhoneNumber, bool) {
 	rest, ok := strings.CutPrefix(digits, cc)
-	if !ok || rest == "" || phonenumbers.GetRegionCodeForCountryCode(atoi(cc)) != region {
+	if !ok || rest == "" {
 		return nil, false
 	}
 	v := validatorFor(region)
 	if v == nil || v.general.re == nil || (v.nationalPrefix != nil && v.nationalPrefix.MatchString(rest)) {
 		return nil, false
 	}
-	if v.general.re.MatchString(digits) && (v.maxLength == 0 || int32(len(digits)) <= v.maxLength) {
-		return nil, false // a national number too: Parse keeps it whole
-	}
-	if !validInRegion(region, rest) {
-		return nil, false
+	tooLong := v.maxLength > 0 && int32(len(digits)) > v.maxLength
+	if !tooLong && (v.general.re.MatchString(digits) || !v.general.re.MatchString(rest)) {
+		return nil, false // Parse keeps the digits whole
 	}
 	return direct(cc, rest)
 }
