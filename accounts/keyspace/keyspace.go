@@ -181,9 +181,11 @@ func (k Space) Retry(shard int) string { return k.skey(shard, "retry") }
 func (k Space) Parked(shard int) string { return k.skey(shard, "parked") }
 
 // MessageStream is account acct's message log: a stream whose entries
-// (field i: the message id) are added at acceptance, the entry id's time
-// its creation (unix ms; a later one when the stream already holds a later
-// entry): <p>:{sN}:mlog:<acct>.
+// (field i: message ids, comma-separated, oldest first: the messages of
+// one creation time accepted in one call; entries of earlier releases
+// hold one) are added at acceptance, the entry id's time their creation
+// (unix ms; a later one when the stream already holds a later entry):
+// <p>:{sN}:mlog:<acct>.
 func (k Space) MessageStream(shard int, acct string) string { return k.skey(shard, "mlog", acct) }
 
 // MessageLog is the message log of releases before MessageStream: a zset

@@ -83,7 +83,7 @@ func TestAccept(t *testing.T) {
 				}
 			}
 			queued := storetest.AcceptTestLen(t, s, s.Keys.Queue(0), true) - q0
-			logged := storetest.AcceptTestLen(t, s, s.Keys.MessageStream(0, id), true)
+			logged := storetest.LoggedMessages(t, s, 0, id)
 			if tc.wantErr != nil {
 				if logged != 0 || queued != 0 {
 					t.Errorf("%d messages logged, %d queued after an error", logged, queued)

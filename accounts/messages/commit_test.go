@@ -78,7 +78,7 @@ func TestAcceptGroupCommit(t *testing.T) {
 	if bal := storetest.CheckLedger(t, s, a.ID, true); bal != 0 {
 		t.Errorf("balance %d, want 0", bal)
 	}
-	if n := storetest.AcceptTestLen(t, s, s.Keys.MessageStream(0, a.ID), true); n != 300 {
+	if n := storetest.LoggedMessages(t, s, 0, a.ID); n != 300 {
 		t.Errorf("message log holds %d, want 300", n)
 	}
 	if n := storetest.AcceptTestLen(t, s, s.Keys.Queue(0), true); n != 300 {
@@ -91,6 +91,74 @@ func TestAcceptGroupCommit(t *testing.T) {
 	}
 	if st.Total.Messages != 300 || st.Total.Parts != 300 || st.Total.Cost != 1500 {
 		t.Errorf("statistics %+v, want 300 messages, 300 parts, cost 1500", st.Total)
+	}
+}
+
+// TestAcceptGroupLogEntries: the mails a call accepts in one millisecond
+// share one entry of the message log (accept.lua writes the log at the
+// call's end): with the clock stopped, concurrent single mails leave as
+// many entries as script calls, fewer than mails, and every mail in one.
+func TestAcceptGroupLogEntries(t *testing.T) {
+	s := storetest.AcceptTestStore(t, 1)
+	var clock storetest.StatsTestClock
+	clock.Set(time.UnixMilli(1_800_000_000_000))
+	s.Now = clock.Now
+	ctx := t.Context()
+	a := storetest.AcceptTestAccount(t, s, 1000*5)
+	const workers, each = 40, 5
+	ids := make(chan string, workers*each+1)
+	// One mail alone first: it loads the script (a call refused NOSCRIPT
+	// is counted too) and has an entry of its own.
+	first, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, Messages: []*accounts.Message{storetest.AcceptTestMsg("61400000999", 1, 5)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids <- first.IDs[0]
+	before := scriptCalls(t, s)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for w := range workers {
+		wg.Go(func() {
+			<-start
+			for i := range each {
+				m := storetest.AcceptTestMsg("6140000"+strconv.Itoa(1000+w*each+i), 1, 5)
+				res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, Messages: []*accounts.Message{m}})
+				if err != nil {
+					t.Errorf("accept: %v", err)
+					return
+				}
+				ids <- res.IDs[0]
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(ids)
+	calls := scriptCalls(t, s) - before
+	xs, err := s.RDB.XRange(ctx, s.Keys.MessageStream(0, a.ID), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(xs)) != 1+calls || calls >= workers*each {
+		t.Errorf("%d log entries for 1 + %d mails in 1 + %d script calls; want one a call", len(xs), workers*each, calls)
+	}
+	logged := map[string]int{}
+	for _, x := range xs {
+		if !strings.HasPrefix(x.ID, "1800000000000-") {
+			t.Errorf("entry %s, want the mails' creation time", x.ID)
+		}
+		for _, id := range strings.Split(x.Values["i"].(string), ",") {
+			logged[id]++
+		}
+	}
+	for id := range ids {
+		if logged[id] != 1 {
+			t.Errorf("message %s logged %d times", id, logged[id])
+		}
+		delete(logged, id)
+	}
+	if len(logged) != 0 {
+		t.Errorf("logged ids of no accepted mail: %v", logged)
 	}
 }
 
@@ -174,7 +242,7 @@ func TestAcceptGroupMixed(t *testing.T) {
 			t.Errorf("%s: balance %d after %d messages at %d, want %d", sd.acct.ID, bal, sd.sent.Load(), sd.price,
 				100000-sd.sent.Load()*sd.price)
 		}
-		if n := storetest.AcceptTestLen(t, s, s.Keys.MessageStream(0, sd.acct.ID), true); n != sd.sent.Load() {
+		if n := storetest.LoggedMessages(t, s, 0, sd.acct.ID); n != sd.sent.Load() {
 			t.Errorf("%s: message log holds %d, want %d", sd.acct.ID, n, sd.sent.Load())
 		}
 	}

@@ -1,7 +1,6 @@
 package messages_test
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -97,7 +96,8 @@ func FuzzMsgFromHash(f *testing.F) {
 // in one millisecond (a run of equal scores longer than a scan batch) and
 // logged as releases before the log stream did, in a zset, then
 // 40 single messages a second apart, from two senders, in several
-// statuses. It returns every message, newest first (the log's order).
+// statuses, and after the 20th a mail to a group of 30 (one entry of the
+// log stream). It returns every message, newest first (the log's order).
 func queryTestLog(t *testing.T) (*redisstore.Store, *accounts.Account, []*accounts.Message) {
 	t.Helper()
 	ctx := t.Context()
@@ -123,32 +123,66 @@ func queryTestLog(t *testing.T) (*redisstore.Store, *accounts.Account, []*accoun
 		}
 	}
 	statuses := []accounts.MessageStatus{accounts.MsgQueued, accounts.MsgDelivered, accounts.MsgFailed, accounts.MsgDelivered, accounts.MsgUndeliverable}
-	for i := range 40 {
-		sender := []string{"jo@acme.example", "Ann@acme.example"}[i%2]
-		res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, Messages: []*accounts.Message{{
-			To: fmt.Sprintf("61433%06d", i), Text: "single", Parts: 1, Price: 5, Sender: sender}}})
+	// Then, in the stream, 40 single messages and, after the 20th, a mail
+	// to a group of 30: one entry of the log holds the group's ids.
+	var logged []string // in accept order
+	accept := func(msgs []*accounts.Message) {
+		t.Helper()
+		res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, Messages: msgs})
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Statuses are set directly: this test is about the query.
-		if err := s.RDB.HSet(ctx, s.Keys.Message(0, res.IDs[0]), "status", string(statuses[i%len(statuses)])).Err(); err != nil {
-			t.Fatal(err)
+		for _, id := range res.IDs {
+			// Statuses are set directly: this test is about the query.
+			st := statuses[len(logged)%len(statuses)]
+			if err := s.RDB.HSet(ctx, s.Keys.Message(0, id), "status", string(st)).Err(); err != nil {
+				t.Fatal(err)
+			}
+			logged = append(logged, id)
 		}
 	}
+	for i := range 40 {
+		sender := []string{"jo@acme.example", "Ann@acme.example"}[i%2]
+		accept([]*accounts.Message{{To: fmt.Sprintf("61433%06d", i), Text: "single", Parts: 1, Price: 5, Sender: sender}})
+		if i == 20 {
+			var group []*accounts.Message
+			for j := range 30 {
+				group = append(group, &accounts.Message{To: fmt.Sprintf("61444%06d", j), Text: "group", Parts: 1, Price: 5, Sender: "Ann@acme.example"})
+			}
+			accept(group)
+		}
+	}
+	if n := s.RDB.XLen(ctx, s.Keys.MessageStream(0, a.ID)).Val(); n != 41 {
+		t.Fatalf("the log stream has %d entries, want 41 (the group's in one)", n)
+	}
+	// Newest first: the stream's from its end, then the zset's (equal
+	// scores by id, descending).
+	var want []string
+	for i := len(logged) - 1; i >= 0; i-- {
+		want = append(want, logged[i])
+	}
+	zset := slices.Clone(res.IDs)
+	slices.Sort(zset)
+	slices.Reverse(zset)
+	want = append(want, zset...)
 	all, err := s.ListMessages(ctx, a.ID, 1000)
-	if err != nil || len(all) != 160 {
+	if err != nil || len(all) != 190 {
 		t.Fatalf("ListMessages = %d, %v", len(all), err)
 	}
-	slices.SortFunc(all, func(x, y *accounts.Message) int {
-		return cmp.Or(y.CreatedAt.Compare(x.CreatedAt), strings.Compare(y.ID, x.ID))
-	})
+	got := make([]string, len(all))
+	for i, m := range all {
+		got[i] = m.ID
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("ListMessages order:\n got %v\nwant %v", got, want)
+	}
 	return s, a, all
 }
 
 func TestQueryMessages(t *testing.T) {
 	ctx := t.Context()
 	s, a, all := queryTestLog(t)
-	mid := all[20].CreatedAt // a single message's time
+	mid := all[20].CreatedAt // the group's time (all[19:49])
 	filters := []struct {
 		name string
 		q    accounts.MessageQuery

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/smsgate/smsgate/accounts"
 )
 
@@ -37,7 +39,7 @@ func logScan[T any](ctx context.Context, s *Store, shard int, acct string, q zsc
 		q.scan = accounts.QueryScanLimit
 	}
 	legacy := zscanQuery{key: s.Keys.MessageLog(shard, acct), from: q.from, to: q.to, limit: q.limit, scan: q.scan}
-	after, inStream, zcur, err := decodeLogCursor(q.cursor)
+	cur, inStream, zcur, err := decodeLogCursor(q.cursor)
 	if err != nil {
 		return nil, "", err
 	}
@@ -52,8 +54,11 @@ func logScan[T any](ctx context.Context, s *Store, shard int, acct string, q zsc
 	if !q.from.IsZero() {
 		lo = strconv.FormatInt(q.from.UnixMilli(), 10)
 	}
-	if after != "" && (q.to.IsZero() || logIDBefore(after, q.to.UnixMilli())) {
-		hi = "(" + after
+	if cur.entry != "" && (q.to.IsZero() || logIDBefore(cur.entry, q.to.UnixMilli())) {
+		hi = "(" + cur.entry
+		if cur.taken > 0 {
+			hi = cur.entry // the page ended inside it: the rest of it first
+		}
 	}
 	key := s.Keys.MessageStream(shard, acct)
 	var out []*T
@@ -64,22 +69,37 @@ func logScan[T any](ctx context.Context, s *Store, shard int, acct string, q zsc
 		if err != nil {
 			return nil, "", err
 		}
-		ids := make([]string, len(xs))
-		for i, x := range xs {
-			ids[i], _ = x.Values["i"].(string)
+		// The entries' ids newest first, each with its place in its entry.
+		var ids []string
+		var at []logPos
+		for _, x := range xs {
+			list := logEntryIDs(x)
+			skip := 0
+			if x.ID == cur.entry {
+				skip = cur.taken // the ones the page before returned
+			}
+			for j := len(list) - 1 - skip; j >= 0; j-- {
+				ids = append(ids, list[j])
+				at = append(at, logPos{entry: x.ID, taken: len(list) - j, of: len(list)})
+			}
 		}
-		items, err := load(ctx, ids)
-		if err != nil {
-			return nil, "", err
-		}
-		k := 0
-		for i, x := range xs {
-			scanned++
-			if k < len(items) && idOf(items[k]) == ids[i] {
-				out = append(out, items[k])
-				k++
-				if len(out) == q.limit {
-					return out, encodeLogCursor(x.ID), nil
+		cur.entry = ""
+		// Loaded in chunks: an entry of a mail to a group holds thousands.
+		for c := 0; c < len(ids); c += logLoadChunk {
+			chunk := ids[c:min(c+logLoadChunk, len(ids))]
+			items, err := load(ctx, chunk)
+			if err != nil {
+				return nil, "", err
+			}
+			k := 0
+			for i, id := range chunk {
+				scanned++
+				if k < len(items) && idOf(items[k]) == id {
+					out = append(out, items[k])
+					k++
+					if len(out) == q.limit {
+						return out, encodeLogCursor(at[c+i]), nil
+					}
 				}
 			}
 		}
@@ -90,14 +110,34 @@ func logScan[T any](ctx context.Context, s *Store, shard int, acct string, q zsc
 			}
 			legacy.limit, legacy.scan = q.limit-len(out), q.scan-scanned
 			if legacy.scan <= 0 {
-				return out, encodeLogCursor(logZsetTop), nil
+				return out, encodeLogCursor(logPos{entry: logZsetTop}), nil
 			}
 			more, next, err := zscan(ctx, s, legacy, load, idOf)
 			return append(out, more...), next, err
 		}
 		hi = "(" + xs[len(xs)-1].ID
 	}
-	return out, encodeLogCursor(strings.TrimPrefix(hi, "(")), nil
+	return out, encodeLogCursor(logPos{entry: strings.TrimPrefix(hi, "(")}), nil
+}
+
+// logLoadChunk is the most message ids logScan loads at once.
+const logLoadChunk = 500
+
+// logEntryIDs returns the message ids of a message log entry, oldest
+// first: one or more, comma-separated (see keyspace.MessageStream).
+func logEntryIDs(x redis.XMessage) []string {
+	v, _ := x.Values["i"].(string)
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
+}
+
+// logPos is a place in the message log: in entry, after its newest taken
+// ids of of (all of them when taken is of or 0).
+type logPos struct {
+	entry     string
+	taken, of int
 }
 
 // logIDBefore reports whether stream entry id is before unix ms t.
@@ -107,31 +147,47 @@ func logIDBefore(id string, t int64) bool {
 	return err == nil && n < t
 }
 
-// encodeLogCursor makes a stream position opaque to clients.
-func encodeLogCursor(id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(logCursorPrefix + id))
+// encodeLogCursor makes a stream position opaque to clients: the entry
+// id, and after a slash how many of its ids were returned when the page
+// ended inside it.
+func encodeLogCursor(p logPos) string {
+	v := logCursorPrefix + p.entry
+	if p.taken > 0 && p.taken < p.of {
+		v += "/" + strconv.Itoa(p.taken)
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(v))
 }
 
-// decodeLogCursor reads a cursor of logScan: in the stream, the entry
-// after which the walk goes on ("" for the first page); otherwise zset is
-// the cursor in the zset of earlier releases ("" from its top).
-func decodeLogCursor(v string) (after string, inStream bool, zset string, err error) {
+// decodeLogCursor reads a cursor of logScan: in the stream, the place
+// after which the walk goes on (none for the first page); otherwise zset
+// is the cursor in the zset of earlier releases ("" from its top).
+func decodeLogCursor(v string) (at logPos, inStream bool, zset string, err error) {
 	if v == "" {
-		return "", true, "", nil
+		return logPos{}, true, "", nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(v)
 	if err != nil || !strings.HasPrefix(string(b), logCursorPrefix) {
-		return "", false, v, nil // a zset cursor, or none (decodeCursor says)
+		return logPos{}, false, v, nil // a zset cursor, or none (decodeCursor says)
 	}
 	id := string(b[len(logCursorPrefix):])
 	if id == logZsetTop {
-		return "", false, "", nil
+		return logPos{}, false, "", nil
+	}
+	bad := accounts.Invalidf("cursor: %q is not a cursor from a previous page", v)
+	id, taken, inside := strings.Cut(id, "/")
+	if inside {
+		n, err := strconv.Atoi(taken)
+		if err != nil || n <= 0 {
+			return logPos{}, false, "", bad
+		}
+		at.taken = n
 	}
 	ms, seq, ok := strings.Cut(id, "-")
 	_, err1 := strconv.ParseUint(ms, 10, 64)
 	_, err2 := strconv.ParseUint(seq, 10, 64)
 	if !ok || err1 != nil || err2 != nil {
-		return "", false, "", accounts.Invalidf("cursor: %q is not a cursor from a previous page", v)
+		return logPos{}, false, "", bad
 	}
-	return id, true, "", nil
+	at.entry = id
+	return at, true, "", nil
 }

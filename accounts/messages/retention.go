@@ -135,7 +135,7 @@ func (s *Store) expireLog(ctx context.Context, log string, cutoff int64, owned f
 
 // expireStream removes the entries of a message log stream created at or
 // before cutoff (unix ms), oldest first, in batches, with the keys
-// owned(id) of each.
+// owned(id) of each of their messages, and returns how many messages.
 func (s *Store) expireStream(ctx context.Context, log string, cutoff int64, owned func(id string) []string) (int, error) {
 	removed := 0
 	for {
@@ -146,20 +146,32 @@ func (s *Store) expireStream(ctx context.Context, log string, cutoff int64, owne
 		if len(xs) == 0 {
 			return removed, nil
 		}
-		id0, _ := xs[0].Values["i"].(string)
-		per := len(owned(id0))
-		keys := make([]string, 0, 1+per*len(xs))
-		args := make([]any, 0, 1+2*len(xs))
-		keys = append(keys, log)
-		args = append(args, per)
-		for _, x := range xs {
-			id, _ := x.Values["i"].(string)
-			keys = append(keys, owned(id)...)
-			args = append(args, x.ID, id)
+		// One call a batch of entries, or of messages when entries hold
+		// many (a mail to a group): each call's keys stay bounded.
+		keys, args := []string{log}, []any{}
+		run := func() error {
+			if len(args) == 0 {
+				return nil
+			}
+			n, err := s.Run(ctx, expireStreamScript, keys, args...).Int()
+			removed += n
+			keys, args = keys[:1], args[:0]
+			return err
 		}
-		n, err := s.Run(ctx, expireStreamScript, keys, args...).Int()
-		removed += n
-		if err != nil {
+		for _, x := range xs {
+			ids := logEntryIDs(x)
+			n := len(keys)
+			for _, id := range ids {
+				keys = append(keys, owned(id)...)
+			}
+			args = append(args, x.ID, len(keys)-n, len(ids))
+			if len(keys) >= 2*expireBatch {
+				if err := run(); err != nil {
+					return removed, fmt.Errorf("expire %s: %w", log, err)
+				}
+			}
+		}
+		if err := run(); err != nil {
 			return removed, fmt.Errorf("expire %s: %w", log, err)
 		}
 		if len(xs) < expireBatch {

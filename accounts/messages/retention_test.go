@@ -2,6 +2,7 @@ package messages_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -26,7 +27,7 @@ func TestExpireOld(t *testing.T) {
 	old, recent := now.Add(-100*24*time.Hour), now.Add(-24*time.Hour)
 
 	clock.Set(old)
-	root, sub := storetest.AcceptTestTree(t, s, 1000, 1000, accounts.Account{Name: "Sub", PricePerPart: 5})
+	root, sub := storetest.AcceptTestTree(t, s, 1000, 3000, accounts.Account{Name: "Sub", PricePerPart: 5})
 	accept := func(acct, to string) string {
 		t.Helper()
 		res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: acct,
@@ -37,6 +38,17 @@ func TestExpireOld(t *testing.T) {
 		return res.IDs[0]
 	}
 	oldRoot, oldSub := accept(root.ID, "61411111111"), accept(sub.ID, "61411111112")
+	// A mail to a group of 250: one entry of the log, more keys than one
+	// sweep call takes.
+	var group []*accounts.Message
+	for i := range 250 {
+		group = append(group, storetest.AcceptTestMsg(fmt.Sprintf("61422%06d", i), 1, 5))
+	}
+	res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: sub.ID, Messages: group})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldGroup := res.IDs
 	// The root's old message as a release before the log streams logged
 	// it: in the zset, which is expired too.
 	rootShard, _ := s.ShardFromID(root.ID)
@@ -66,10 +78,10 @@ func TestExpireOld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != (messages.Expired{Messages: 2, Replies: 1, Blocked: 1}) {
-		t.Errorf("expired %+v, want 2 messages, 1 reply, 1 blocked", got)
+	if got != (messages.Expired{Messages: 252, Replies: 1, Blocked: 1}) {
+		t.Errorf("expired %+v, want 252 messages, 1 reply, 1 blocked", got)
 	}
-	for _, id := range []string{oldRoot, oldSub, oldBlocked} {
+	for _, id := range append([]string{oldRoot, oldSub, oldBlocked}, oldGroup...) {
 		if _, err := s.GetMessage(ctx, id); !errors.Is(err, accounts.ErrNotFound) {
 			t.Errorf("old message %s: %v, want it gone", id, err)
 		}

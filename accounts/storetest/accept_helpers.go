@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/smsgate/smsgate/accounts"
@@ -88,4 +89,21 @@ func AcceptTestTree(t *testing.T, s *redisstore.Store, rootBal, subBal int64, su
 		}
 	}
 	return root, child
+}
+
+// LoggedMessages returns how many message ids account acct's message log
+// (a stream whose entries each hold one or more, comma-separated) holds.
+func LoggedMessages(t testing.TB, s *redisstore.Store, shard int, acct string) int64 {
+	t.Helper()
+	xs, err := s.RDB.XRange(context.Background(), s.Keys.MessageStream(shard, acct), "-", "+").Result()
+	if err != nil {
+		t.Fatalf("read the message log: %v", err)
+	}
+	var n int64
+	for _, x := range xs {
+		if v, _ := x.Values["i"].(string); v != "" {
+			n += int64(strings.Count(v, ",") + 1)
+		}
+	}
+	return n
 }

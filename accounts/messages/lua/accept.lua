@@ -115,14 +115,44 @@ local function debit(a, amount)
   return a.bal
 end
 
--- logAdd adds message id to the log stream at ms (its creation); when the
--- log already holds a later entry (another instance's clock is ahead, or a
--- request of this call came later with an earlier time), at that entry's ms.
-local function logAdd(key, ms, id)
-  local r = redis.pcall('XADD', key, ms .. '-*', 'i', id)
-  if type(r) == 'table' and r.err then
-    local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
-    redis.call('XADD', key, string.match(last[1][1], '^%d+') .. '-*', 'i', id)
+-- The message log takes the call's messages at its end: one entry per
+-- account and creation time (unix ms), its field i the entry's message ids
+-- comma-separated in accept order (a mail to a group is one entry, and so
+-- are the mails of one millisecond in a call), rather than an entry a
+-- message. logs[key] is the list of a log's groups in the order met.
+local logs, logKeys = {}, {}
+local function logLater(key, ms, id)
+  local l = logs[key]
+  if not l then
+    l = {}
+    logs[key] = l
+    logKeys[#logKeys + 1] = key
+  end
+  local g = l[#l]
+  if g and g.ms ~= ms then
+    g = nil
+    for _, h in ipairs(l) do
+      if h.ms == ms then g = h break end
+    end
+  end
+  if not g then
+    g = {ms = ms, ids = {}}
+    l[#l + 1] = g
+  end
+  g.ids[#g.ids + 1] = id
+end
+-- logWrite adds a log's groups oldest first, each at its creation time;
+-- when the log already holds a later entry (another instance's clock is
+-- ahead), at that entry's ms.
+local function logWrite(key, l)
+  table.sort(l, function(x, y) return tonumber(x.ms) < tonumber(y.ms) end)
+  for _, g in ipairs(l) do
+    local ids = table.concat(g.ids, ',')
+    local r = redis.pcall('XADD', key, g.ms .. '-*', 'i', ids)
+    if type(r) == 'table' and r.err then
+      local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
+      redis.call('XADD', key, string.match(last[1][1], '^%d+') .. '-*', 'i', ids)
+    end
   end
 end
 
@@ -357,7 +387,7 @@ local function acceptOne(ck, kk, ka)
         'parts', ARGV[ka + b + 8], 'price', price, 'status', 'queued', 'created_at', now)
       -- coding 0 (GSM 7-bit, the common case) is the absent field's value.
       if ARGV[ka + b + 7] ~= '0' then redis.call('HSET', mkey, 'coding', ARGV[ka + b + 7]) end
-      logAdd(logKey, now, id)
+      logLater(logKey, now, id)
       redis.call('XADD', queueKey, '*', 'm', id)
       ids[#ids + 1] = id
       local p = tonumber(ARGV[ka + b + 8])
@@ -421,6 +451,7 @@ for r = 1, tonumber(ARGV[1]) do
   if ARGV[ka + 3] ~= '0' then kk = kk + 3 end
   ka = ka + 7 + 9 * n
 end
+for _, key in ipairs(logKeys) do logWrite(key, logs[key]) end
 for _, key in ipairs(acctKeys) do
   local d = accts[key].delta
   if d ~= 0 then redis.call('HINCRBY', key, 'balance', d) end
