@@ -162,6 +162,30 @@ local function shares(l) return string.find(',' .. (l or '') .. ',', ',share_con
 -- emptyList[key] is true for an opt-out list this call found empty.
 local emptyList = {}
 
+-- floor is an account's floor: 0 (prepaid) or -credit_limit (postpaid),
+-- raised by the credit it extends to its sub-accounts (credit_reserved).
+local function floor(billing, limit, reserved)
+  local f = tonumber(reserved) or 0
+  if billing == 'postpaid' then f = f - (tonumber(limit) or 0) end
+  return f
+end
+
+-- recordBlocked writes the blocked messages of the request whose own keys'
+-- messages follow KEYS[mk] and whose arguments follow ARGV[ka]: a record,
+-- never a queue entry, a ledger entry or a charge.
+local function recordBlocked(n, blocked, mk, ka, blockedKey, now)
+  for i = 1, n do
+    if blocked[i] then
+      local b = 5 + (i - 1) * 9
+      redis.call('HSET', KEYS[mk + i], 'account_id', ARGV[ka + 4], 'sender', ARGV[ka + b + 2],
+        'mail_id', ARGV[ka + b + 3], 'source', ARGV[ka + b + 4], 'to', ARGV[ka + b + 5], 'text', ARGV[ka + b + 6],
+        'coding', ARGV[ka + b + 7], 'parts', ARGV[ka + b + 8], 'price', 0, 'status', 'blocked',
+        'error', 'recipient has opted out', 'created_at', now, 'done_at', now)
+      redis.call('ZADD', blockedKey, now, ARGV[ka + b + 1])
+    end
+  end
+end
+
 -- acceptOne runs the request whose context's keys follow KEYS[ck], whose
 -- own keys follow KEYS[kk] and whose arguments follow ARGV[ka].
 local function acceptOne(ck, kk, ka)
@@ -239,13 +263,6 @@ local function acceptOne(ck, kk, ka)
     if ids then return {'dup', ids, bal} end
   end
   if acct[1] ~= 'active' then return {'deact'} end
-  -- An account's floor: 0 (prepaid) or -credit_limit (postpaid), raised by
-  -- the credit it extends to its sub-accounts (credit_reserved).
-  local function floor(billing, limit, reserved)
-    local f = tonumber(reserved) or 0
-    if billing == 'postpaid' then f = f - (tonumber(limit) or 0) end
-    return f
-  end
   -- A deactivated parent stops its sub-accounts.
   local pa, par
   if pkey then
@@ -253,23 +270,8 @@ local function acceptOne(ck, kk, ka)
     par = pa.f
     if par[1] ~= 'active' then return {'deact'} end
   end
-  -- recordBlocked writes the blocked messages: a record, never a queue entry,
-  -- a ledger entry or a charge.
-  local function recordBlocked()
-    local bkey = blockedKey
-    for i = 1, n do
-      if blocked[i] then
-        local b = 5 + (i - 1) * 9
-        redis.call('HSET', KEYS[mk + i], 'account_id', ARGV[ka + 4], 'sender', ARGV[ka + b + 2],
-          'mail_id', ARGV[ka + b + 3], 'source', ARGV[ka + b + 4], 'to', ARGV[ka + b + 5], 'text', ARGV[ka + b + 6],
-          'coding', ARGV[ka + b + 7], 'parts', ARGV[ka + b + 8], 'price', 0, 'status', 'blocked',
-          'error', 'recipient has opted out', 'created_at', now, 'done_at', now)
-        redis.call('ZADD', bkey, now, ARGV[ka + b + 1])
-      end
-    end
-  end
   if nblocked == n then
-    recordBlocked()
+    recordBlocked(n, blocked, mk, ka, blockedKey, now)
     local out = {'optout'}
     for i = 1, n do out[i + 1] = ARGV[ka + 5 + (i - 1) * 9 + 5] end
     return out
@@ -371,8 +373,7 @@ local function acceptOne(ck, kk, ka)
     redis.call('XADD', ledgerKey, '*', 'amount', recharge, 'balance', bal,
       'kind', 'recharge_in', 'ref', acct[4], 'actor', 'auto-recharge', 'at', now, 'peer', acct[4])
   end
-  if nblocked > 0 then recordBlocked() end
-  local ids = {}
+  if nblocked > 0 then recordBlocked(n, blocked, mk, ka, blockedKey, now) end
   local parts, bySender = 0, {}
   for i = 0, n - 1 do
     local b = 5 + i * 9
@@ -389,7 +390,6 @@ local function acceptOne(ck, kk, ka)
       if ARGV[ka + b + 7] ~= '0' then redis.call('HSET', mkey, 'coding', ARGV[ka + b + 7]) end
       logLater(logKey, now, id)
       redis.call('XADD', queueKey, '*', 'm', id)
-      ids[#ids + 1] = id
       local p = tonumber(ARGV[ka + b + 8])
       parts = parts + p
       local s = bySender[sender]
@@ -400,7 +400,6 @@ local function acceptOne(ck, kk, ka)
       s[1], s[2], s[3] = s[1] + 1, s[2] + p, s[3] + price
     end
   end
-  local sent = n - nblocked
   -- >>> limits: count what was charged (always, so that a limit set later
   -- sees today's sends).
   for _, sender in ipairs(limSenders) do
@@ -427,11 +426,15 @@ local function acceptOne(ck, kk, ka)
     out[5] = 1
     for i = 1, n do out[5 + i] = prices[i] end
   end
-  local bl = {}
-  for i = 1, n do
-    if blocked[i] then bl[#bl + 1] = i end
+  local bl = ''
+  if nblocked > 0 then
+    local l = {}
+    for i = 1, n do
+      if blocked[i] then l[#l + 1] = i end
+    end
+    bl = table.concat(l, ',')
   end
-  out[#out + 1] = table.concat(bl, ',')
+  out[#out + 1] = bl
   return out
 end
 
