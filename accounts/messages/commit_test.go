@@ -32,6 +32,26 @@ func scriptCalls(t *testing.T, s *redisstore.Store) int64 {
 	return n
 }
 
+// acceptTogether has workers goroutines, released at once, each accept
+// each single-part mails (to numbers of their own) for acct, one at a time,
+// and gives each result to got; it returns when all are done.
+func acceptTogether(t *testing.T, s *redisstore.Store, acct string, workers, each int, got func(*accounts.AcceptResult, error)) {
+	t.Helper()
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			<-start
+			for i := range each {
+				m := storetest.AcceptTestMsg("6140000"+strconv.Itoa(1000+w*each+i), 1, 5)
+				got(s.Accept(t.Context(), accounts.AcceptRequest{AccountID: acct, Messages: []*accounts.Message{m}}))
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
 // TestAcceptGroupCommit: concurrent accepts of one shard share script
 // calls, and sharing changes nothing of what each one gets: a balance that
 // covers 300 of 400 single-part mails accepts exactly 300 and refuses the
@@ -45,28 +65,17 @@ func TestAcceptGroupCommit(t *testing.T) {
 	before := scriptCalls(t, s)
 	const workers, each = 40, 10
 	var ok, refused atomic.Int64
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			<-start
-			for i := range each {
-				m := storetest.AcceptTestMsg("6140000"+strconv.Itoa(1000+w*each+i), 1, 5)
-				_, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, Messages: []*accounts.Message{m}})
-				var be *accounts.BalanceError
-				switch {
-				case err == nil:
-					ok.Add(1)
-				case errors.As(err, &be) && errors.Is(err, accounts.ErrInsufficientBalance):
-					refused.Add(1)
-				default:
-					t.Errorf("accept: %v", err)
-				}
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
+	acceptTogether(t, s, a.ID, workers, each, func(_ *accounts.AcceptResult, err error) {
+		var be *accounts.BalanceError
+		switch {
+		case err == nil:
+			ok.Add(1)
+		case errors.As(err, &be) && errors.Is(err, accounts.ErrInsufficientBalance):
+			refused.Add(1)
+		default:
+			t.Errorf("accept: %v", err)
+		}
+	})
 	calls := scriptCalls(t, s) - before
 	if ok.Load() != 300 || refused.Load() != 100 {
 		t.Fatalf("%d accepted, %d refused; want 300 and 100", ok.Load(), refused.Load())
@@ -115,24 +124,13 @@ func TestAcceptGroupLogEntries(t *testing.T) {
 	}
 	ids <- first.IDs[0]
 	before := scriptCalls(t, s)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for w := range workers {
-		wg.Go(func() {
-			<-start
-			for i := range each {
-				m := storetest.AcceptTestMsg("6140000"+strconv.Itoa(1000+w*each+i), 1, 5)
-				res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, Messages: []*accounts.Message{m}})
-				if err != nil {
-					t.Errorf("accept: %v", err)
-					return
-				}
-				ids <- res.IDs[0]
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
+	acceptTogether(t, s, a.ID, workers, each, func(res *accounts.AcceptResult, err error) {
+		if err != nil {
+			t.Errorf("accept: %v", err)
+			return
+		}
+		ids <- res.IDs[0]
+	})
 	close(ids)
 	calls := scriptCalls(t, s) - before
 	xs, err := s.RDB.XRange(ctx, s.Keys.MessageStream(0, a.ID), "-", "+").Result()
