@@ -7,7 +7,9 @@
 # each mail's send time and accept latency), and prints
 # throughput, latency, CPU per 1,000
 # messages and peak memory. PROFILE=1 adds smsgate's CPU profile and
-# Redis's command statistics; PROFILE=slowlog the time of each script.
+# Redis's command statistics; PROFILE=slowlog the time of each script;
+# PROFILE=perf (linux-perf) Redis's CPU by area: scripts, the Lua interpreter,
+# the commands, key lookups, the AOF, reading and writing.
 #   N=20000 C=50 ./scripts/bench.sh
 # Side by side with Kannel (installed from Debian's packages when missing):
 # ROUNDS alternated rounds of Kannel (bearerbox + smsbox, HTTP sendsms ->
@@ -37,6 +39,7 @@ need_go
 need_pkgs redis-server:redis-server curl:curl
 export PATH="$PATH:/usr/sbin"
 [ "$MODE" = compare ] && need_pkgs bearerbox:kannel
+[ "${PROFILE:-}" = perf ] && need_pkgs perf:linux-perf
 [ "$MODE" = backlog ] && need_pkgs smtp-sink:postfix && N=${N:-1000000}
 N=${N:-20000} C=${C:-50} FSYNC=${FSYNC:-everysec} ROUNDS=${ROUNDS:-3}
 D=$PWD/.bench
@@ -113,6 +116,14 @@ smsgate_round() {
 	shift; [ $# -gt 0 ] && shift
 	fresh_sim
 	start_gateway "$fsync"
+	# PROFILE=perf: Redis's CPU by area (scripts, the Lua interpreter, the
+	# commands, the AOF, I/O), sampled for PERF_SECONDS (3) from the run's
+	# second second.
+	local perf_pid=""
+	if [ "${PROFILE:-}" = perf ]; then
+		(sleep 1; exec perf record -q -F 999 --call-graph dwarf,16384 -p "$redis_pid" -o "$G/redis.perf" -- sleep "${PERF_SECONDS:-3}") >/dev/null 2>&1 &
+		perf_pid=$!
+	fi
 	bin/smsgate-bench -smtp 127.0.0.1:12525 -sim http://127.0.0.1:12776 -metrics http://127.0.0.1:18080/metrics \
 		-from bench@example.com -domain sms.example.com -n "$N" -c "$C" -pipelining="$([ "${PIPELINING:-1}" = 0 ] && echo false || echo true)" -chunking="$([ "${CHUNKING:-0}" = 1 ] && echo true || echo false)" ${LATENCY_LOG:+-latency-log "$LATENCY_LOG"} "$@" \
 		-pids "smsgate=$gw_pid,redis=$redis_pid,smsc-sim=$sim_pid" >"$report" || true
@@ -120,6 +131,10 @@ smsgate_round() {
 		echo "redis: top commands by total time (calls, usec)" >>"$report"
 		redis-cli -s "$G/redis.sock" info commandstats | tr -d '\r' | grep '^cmdstat' |
 			sed 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),.*/\3 \2 \1/' | sort -rn | head -24 >>"$report"
+		if [ "$PROFILE" = perf ]; then
+			wait "$perf_pid" || true
+			python3 scripts/redis-areas.py "$G/redis.perf" >>"$report" 2>&1 || echo "redis: no perf profile (see $G/redis.perf)" >>"$report"
+		fi
 		if [ "$PROFILE" = slowlog ]; then
 			echo "redis: script calls by script (usec total, calls, usec/call, p99 and max usec of a call, script)" >>"$report"
 			redis-cli -s "$G/redis.sock" --json slowlog get 1000000 | python3 -c '
