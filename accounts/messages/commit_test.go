@@ -160,6 +160,58 @@ func TestAcceptGroupLogEntries(t *testing.T) {
 	}
 }
 
+// TestAcceptGroupLogOrder: a call whose later request was created before
+// an earlier one (sessions read the clock, then queue) logs each at its
+// own creation time, oldest first; written in request order, the earlier
+// time would find a later entry and take its time instead.
+func TestAcceptGroupLogOrder(t *testing.T) {
+	s := storetest.AcceptTestStore(t, 1)
+	var clock storetest.StatsTestClock
+	s.Now = clock.Now
+	ctx := t.Context()
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	queued, run := s.HoldGroupCommit(0)
+	t0 := time.UnixMilli(1_800_000_000_000)
+	ids := make([]chan string, 2)
+	for i, at := range []time.Time{t0.Add(5 * time.Millisecond), t0} {
+		clock.Set(at)
+		ids[i] = make(chan string, 1)
+		go func() {
+			res, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID,
+				Messages: []*accounts.Message{storetest.AcceptTestMsg("6141000000"+strconv.Itoa(i), 1, 5)}})
+			if err != nil {
+				t.Errorf("accept %d: %v", i, err)
+				ids[i] <- ""
+				return
+			}
+			ids[i] <- res.IDs[0]
+		}()
+		// Queued: it has read the clock.
+		deadline := time.Now().Add(5 * time.Second)
+		for queued() < i+1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("accept %d never queued", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	run(ctx)
+	later, earlier := <-ids[0], <-ids[1]
+	xs, err := s.RDB.XRange(ctx, s.Keys.MessageStream(0, a.ID), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ at, id string }{{"1800000000000-0", earlier}, {"1800000000005-0", later}}
+	if len(xs) != len(want) {
+		t.Fatalf("log entries %v, want 2", xs)
+	}
+	for i, w := range want {
+		if xs[i].ID != w.at || xs[i].Values["i"] != w.id {
+			t.Errorf("entry %d = %s %v, want %s i=%s", i, xs[i].ID, xs[i].Values, w.at, w.id)
+		}
+	}
+}
+
 // TestAcceptGroupMixed: a call shares the keys of each account once
 // (accept.lua's contexts), so concurrent accepts of several accounts, a
 // sub-account among them, with and without idempotency keys and with one or
