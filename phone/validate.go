@@ -107,7 +107,13 @@ func validatorFor(region string) *planValidator {
 // code, without its allocations. false for a region it does not know.
 func validInRegion(region, nsn string) bool {
 	v := validatorFor(region)
-	if v == nil || !v.general.match(nsn) {
+	return v != nil && v.valid(nsn)
+}
+
+// valid reports whether nsn is a valid national significant number of v's
+// region: it matches the general description and one of the types.
+func (v *planValidator) valid(nsn string) bool {
+	if !v.general.match(nsn) {
 		return false
 	}
 	for _, t := range v.types {
@@ -131,11 +137,11 @@ func validForCode(cc int, nsn string) bool {
 		}
 		if v.leadingDigits != nil {
 			if v.leadingDigits.MatchString(nsn) {
-				return validInRegion(region, nsn)
+				return v.valid(nsn)
 			}
 			continue
 		}
-		if validInRegion(region, nsn) {
+		if v.valid(nsn) {
 			return true
 		}
 	}
