@@ -128,12 +128,9 @@ local function logLater(key, ms, id)
     logs[key] = l
     logKeys[#logKeys + 1] = key
   end
-  local g = l[#l]
-  if g and g.ms ~= ms then
-    g = nil
-    for _, h in ipairs(l) do
-      if h.ms == ms then g = h break end
-    end
+  local g
+  for j = #l, 1, -1 do -- the last group first: most often the one
+    if l[j].ms == ms then g = l[j] break end
   end
   if not g then
     g = {ms = ms, ids = {}}
