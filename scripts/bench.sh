@@ -6,7 +6,9 @@
 # as Exchange sends; RATE=n paces the mails at n/s; LATENCY_LOG=file writes
 # each mail's send time and accept latency), and prints
 # throughput, latency, CPU per 1,000
-# messages and peak memory. PROFILE=1 adds smsgate's CPU profile and
+# messages and peak memory (and each process's CPU against the load
+# generator's, a yardstick that follows the code rather than the machine's
+# speed). PROFILE=1 adds smsgate's CPU profile and
 # Redis's command statistics; PROFILE=slowlog the time of each script;
 # PROFILE=perf (linux-perf) Redis's CPU by area: scripts, the Lua interpreter,
 # the commands, key lookups, the AOF, reading and writing.
@@ -332,7 +334,7 @@ END {
 	printf "ratio (delivered)  smsgate / kannel = %.2fx median (rounds %.2f..%.2f)\n", med(ratio, rounds), lo, hi
 	for (key in keys) {
 		split(key, kk, SUBSEP); sys = kk[1]; name = kk[2]
-		if (name !~ /^(cpu_us|rss|sys|cs)\./ && name !~ /^p(50|99)_us$/) continue
+		if (name !~ /^(cpu_us|rss|sys|cs|rel)\./ && name !~ /^p(50|99)_us$/) continue
 		n = 0; delete vals
 		for (r = 1; r <= rounds; r++) if ((sys, r, name) in v) { x = v[sys, r, name]; gsub(/[^0-9.]/, "", x); vals[++n] = x + 0; unit = v[sys, r, name]; gsub(/[0-9.]/, "", unit) }
 		if (n) line[sys " " name] = sprintf("%-8s %-22s median %s%s", sys, name, med(vals, n), unit)

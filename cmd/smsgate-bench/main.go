@@ -293,10 +293,15 @@ func run() int {
 		fmt.Printf("messages            %d sent, %d accepted, %d refused, %d sessions\n", *n, accepted, failed.Load(), *c)
 		fmt.Printf("accepted            %.0f msgs/s (%.2fs)\n", float64(accepted)/acceptDur.Seconds(), acceptDur.Seconds())
 		fmt.Printf("accept latency      p50 %s  p99 %s\n", pct(lat, 50), pct(lat, 99))
+		cpu := map[string]float64{"smsgate-bench": readUsage(os.Getpid()).since(use0["smsgate-bench"]).cpu}
 		for _, name := range slices.Sorted(maps.Keys(procs)) {
 			u := readUsage(procs[name]).since(use0[name])
+			cpu[name] = u.cpu
 			fmt.Printf("%-19s %.3f CPU s per 1,000 msgs, %s; resident memory at each tenth sent: %s\n", name,
 				u.cpu*1000/float64(max(accepted, 1)), u.perMessage(accepted), strings.Join(samples[name], " "))
+		}
+		if line, _ := yardstick(cpu, "smsgate-bench"); line != "" {
+			fmt.Println(line)
 		}
 		fmt.Printf("RESULT accepted=%.0f p50_us=%d p99_us=%d\n", float64(accepted)/acceptDur.Seconds(), pct(lat, 50).Microseconds(), pct(lat, 99).Microseconds())
 		if accepted < *n {
@@ -352,9 +357,11 @@ func run() int {
 	if deliveredAt > 0 {
 		result = append(result, fmt.Sprintf("delivered=%.0f", float64(accepted)/deliveredAt.Seconds()))
 	}
+	cpu := map[string]float64{} // CPU seconds of each process in the run
 	for _, name := range slices.Sorted(maps.Keys(procs)) {
 		pid := procs[name]
 		u := readUsage(pid).since(use0[name])
+		cpu[name] = u.cpu
 		perMsg := u.cpu * 1e6 / float64(max(accepted, 1))
 		fmt.Printf("%-19s %.3f CPU s per 1,000 msgs, peak RSS %s, %s\n", name, u.cpu*1000/float64(max(accepted, 1)), peakRSS(pid), u.perMessage(accepted))
 		result = append(result, fmt.Sprintf("cpu_us.%s=%.0f", name, perMsg), fmt.Sprintf("rss.%s=%s", name, strings.ReplaceAll(peakRSS(pid), " ", "")),
@@ -362,6 +369,10 @@ func run() int {
 		if u.switchesSeen {
 			result = append(result, fmt.Sprintf("cs.%s=%.1f", name, u.switches/float64(max(accepted, 1))))
 		}
+	}
+	if line, fields := yardstick(cpu, "smsgate-bench"); line != "" {
+		fmt.Println(line)
+		result = append(result, fields...)
 	}
 	fmt.Println("RESULT " + strings.Join(result, " "))
 	if accepted < *n {
