@@ -41,19 +41,19 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 	reads := make([]*redis.SliceCmd, len(ups)) // for index entries that lack them
 	pipe := s.RDB.Pipeline()
 	for i, u := range ups {
-		if refs[i] == "" {
+		r := refs[i]
+		if r.mid == "" {
 			errs[i] = fmt.Errorf("receipt %s on %s: %w", u.CanonicalID, u.Link, accounts.ErrNotFound)
 			continue
 		}
-		mid, acct, created, known := parseSMSCRef(refs[i])
-		key, shard, err := s.MsgKey(mid)
+		key, shard, err := s.MsgKey(r.mid)
 		if err != nil {
 			errs[i] = fmt.Errorf("receipt %s on %s: message %w", u.CanonicalID, u.Link, err)
 			continue
 		}
-		mids[i], keys[i], shardOf[i] = mid, key, shard
-		if known {
-			owners[i] = []any{acct, created}
+		mids[i], keys[i], shardOf[i] = r.mid, key, shard
+		if r.acct != "" && r.created != "" {
+			owners[i] = []any{r.acct, r.created}
 		} else {
 			reads[i] = pipe.HMGet(ctx, key, "account_id", "created_at")
 		}
@@ -172,16 +172,16 @@ func finalMessage(id string, owner []any, u accounts.ReceiptUpdate, at time.Time
 // errReceiptReply is a receipt script reply of the wrong shape.
 var errReceiptReply = errors.New("unexpected receipt script reply")
 
-// findSMSCRefs returns the SMSC-id index entry of every receipt ("" when
-// there is none): the one it carries (Ref) if it names a message of a
+// findSMSCRefs returns the SMSC-id index entry of every receipt (mid ""
+// when there is none): the one it carries (Ref) if it names a message of a
 // shard, else the index's under its canonical id first, then, for the
 // receipts that missed, under their other forms.
-func (s *Store) findSMSCRefs(ctx context.Context, ups []accounts.ReceiptUpdate) ([]string, error) {
-	refs := make([]string, len(ups))
+func (s *Store) findSMSCRefs(ctx context.Context, ups []accounts.ReceiptUpdate) ([]indexRef, error) {
+	refs := make([]indexRef, len(ups))
 	for i, u := range ups {
 		if r := u.Ref; r != nil && r.AccountID != "" && !r.CreatedAt.IsZero() {
 			if _, _, err := s.MsgKey(r.MessageID); err == nil {
-				refs[i] = smscRef(r.MessageID, r.AccountID, r.CreatedAt)
+				refs[i] = indexRef{r.MessageID, r.AccountID, strconv.FormatInt(r.CreatedAt.UnixMilli(), 10)}
 			}
 		}
 	}
@@ -190,7 +190,7 @@ func (s *Store) findSMSCRefs(ctx context.Context, ups []accounts.ReceiptUpdate) 
 		pipe := s.RDB.Pipeline()
 		for i, u := range ups {
 			gets[i] = gets[i][:0]
-			if refs[i] != "" {
+			if refs[i].mid != "" {
 				continue
 			}
 			for _, id := range forms(u) {
@@ -205,8 +205,8 @@ func (s *Store) findSMSCRefs(ctx context.Context, ups []accounts.ReceiptUpdate) 
 		}
 		for i, gs := range gets {
 			for _, g := range gs {
-				if v := g.Val(); v != "" && refs[i] == "" {
-					refs[i] = v
+				if v := g.Val(); v != "" && refs[i].mid == "" {
+					refs[i] = parseSMSCRef(v)
 				}
 			}
 		}
@@ -244,13 +244,20 @@ func smscRef(mid, acct string, created time.Time) string {
 	return mid + " " + acct + " " + strconv.FormatInt(created.UnixMilli(), 10)
 }
 
-// parseSMSCRef splits an SMSC-id index value (smscRef); known is false for
-// a bare message id.
-func parseSMSCRef(ref string) (mid, acct, created string, known bool) {
+// indexRef is an SMSC-id index entry read: the message id, and its
+// account and creation time (unix ms, decimal) when the entry has them
+// ("" otherwise).
+type indexRef struct{ mid, acct, created string }
+
+// parseSMSCRef splits an SMSC-id index value (smscRef).
+func parseSMSCRef(ref string) indexRef {
 	mid, rest, ok := strings.Cut(ref, " ")
 	if !ok {
-		return ref, "", "", false
+		return indexRef{mid: ref}
 	}
-	acct, created, ok = strings.Cut(rest, " ")
-	return mid, acct, created, ok && acct != "" && created != ""
+	acct, created, ok := strings.Cut(rest, " ")
+	if !ok || acct == "" || created == "" {
+		return indexRef{mid: mid}
+	}
+	return indexRef{mid, acct, created}
 }
