@@ -101,15 +101,6 @@ func validatorFor(region string) *planValidator {
 	return actual.(*planValidator)
 }
 
-// validInRegion reports whether nsn, a national significant number (with
-// any leading zeros it has), is a valid number of region: the same answer
-// as phonenumbers.IsValidNumberForRegion for a number of region's calling
-// code, without its allocations. false for a region it does not know.
-func validInRegion(region, nsn string) bool {
-	v := validatorFor(region)
-	return v != nil && v.valid(nsn)
-}
-
 // valid reports whether nsn is a valid national significant number of v's
 // region: it matches the general description and one of the types.
 func (v *planValidator) valid(nsn string) bool {

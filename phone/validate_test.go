@@ -9,6 +9,15 @@ import (
 	"github.com/nyaruka/phonenumbers"
 )
 
+// validInRegion reports whether nsn, a national significant number (with
+// any leading zeros it has), is a valid number of region by the compiled
+// plan; false for a region it does not know. Parse validates through
+// validForCode; the tests hold the plan to the library region by region.
+func validInRegion(region, nsn string) bool {
+	v := validatorFor(region)
+	return v != nil && v.valid(nsn)
+}
+
 // TestValidInRegionMatchesLibrary: the compiled plan gives the answer
 // phonenumbers.IsValidNumberForRegion gives, for numbers of every length
 // a plan allows and around it, valid and not, with and without leading
