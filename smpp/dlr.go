@@ -24,40 +24,43 @@ type Receipt struct {
 	Text   string    // first characters of the message, as sent
 }
 
-// dlrField maps a receipt key (lower case, with its colon) to the field it
-// fills. Some SMSCs write the date keys with an underscore or without a space.
-func dlrField(key string) string {
-	switch key {
-	case "id:":
-		return "id"
-	case "sub:":
-		return "sub"
-	case "dlvrd:":
-		return "dlvrd"
-	case "submit date:", "submit_date:", "submitdate:":
-		return "submit"
-	case "done date:", "done_date:", "donedate:":
-		return "done"
-	case "stat:":
-		return "stat"
-	case "err:":
-		return "err"
-	case "text:":
-		return "text"
-	}
-	return ""
+// dlrKey is a receipt field; the receipt keys name them.
+type dlrKey uint8
+
+const (
+	keyNone dlrKey = iota
+	keyID
+	keySub
+	keyDlvrd
+	keySubmit
+	keyDone
+	keyStat
+	keyErr
+	keyText
+)
+
+// dlrKeys are the receipt keys (lower case, with their colon). Some SMSCs
+// write the date keys with an underscore or without a space.
+var dlrKeys = [...]struct {
+	key   string
+	field dlrKey
+}{
+	{"id:", keyID}, {"sub:", keySub}, {"dlvrd:", keyDlvrd},
+	{"submit date:", keySubmit}, {"submit_date:", keySubmit}, {"submitdate:", keySubmit},
+	{"done date:", keyDone}, {"done_date:", keyDone}, {"donedate:", keyDone},
+	{"stat:", keyStat}, {"err:", keyErr}, {"text:", keyText},
 }
 
 // dlrKeyAt returns the length of the receipt key starting at s[i], if any,
 // and its field. Keys match case-insensitively.
-func dlrKeyAt(s string, i int) (n int, field string) {
-	for _, k := range [...]string{"id:", "sub:", "dlvrd:", "submit date:", "submit_date:", "submitdate:",
-		"done date:", "done_date:", "donedate:", "stat:", "err:", "text:"} {
-		if len(s)-i >= len(k) && strings.EqualFold(s[i:i+len(k)], k) {
-			return len(k), dlrField(k)
+func dlrKeyAt(s string, i int) (n int, field dlrKey) {
+	c := s[i] | 0x20 // every key starts with a letter: its lower case
+	for _, k := range dlrKeys {
+		if k.key[0] == c && len(s)-i >= len(k.key) && strings.EqualFold(s[i:i+len(k.key)], k.key) {
+			return len(k.key), k.field
 		}
 	}
-	return 0, ""
+	return 0, keyNone
 }
 
 // ParseReceipt parses receipt text tolerantly: fields in any order, missing
@@ -65,65 +68,62 @@ func dlrKeyAt(s string, i int) (n int, field string) {
 // A key is recognised at the start of text or after white space; the first
 // occurrence of each key wins. text: runs to the end once id and stat are
 // known, so message text that looks like a key is kept. The error reports only
-// A missing id or stat.
+// A missing id or stat. It allocates nothing but the error (a receipt a
+// message is on the gateway's hot path).
 func ParseReceipt(text string) (Receipt, error) {
-	type span struct {
-		field    string
-		from, to int
-	}
-	var spans []span
-	seen := map[string]bool{}
-	for i := 0; i < len(text); i++ {
-		if i > 0 && !dlrSpace(text[i-1]) {
-			continue
-		}
-		n, field := dlrKeyAt(text, i)
-		if n == 0 {
-			continue
-		}
-		if len(spans) > 0 {
-			spans[len(spans)-1].to = i
-		}
-		spans = append(spans, span{field: field, from: i + n, to: len(text)})
-		i += n - 1
-		if field == "text" && seen["id"] && seen["stat"] {
-			break
-		}
-		seen[field] = true
-	}
 	var r Receipt
-	done := map[string]bool{}
-	for _, sp := range spans {
-		if done[sp.field] {
-			continue
+	var done uint16 // fields already set (1 << dlrKey)
+	// A key's value runs from after the key to the next key.
+	field, from := keyNone, 0
+	set := func(to int) {
+		if field == keyNone || done&(1<<field) != 0 {
+			return
 		}
-		done[sp.field] = true
-		v := strings.TrimSpace(text[sp.from:sp.to])
-		if sp.field != "text" {
+		done |= 1 << field
+		v := strings.TrimSpace(text[from:to])
+		if field != keyText {
 			// A value is one token; anything after it is noise.
 			if j := strings.IndexAny(v, " \t\r\n"); j >= 0 {
 				v = v[:j]
 			}
 		}
-		switch sp.field {
-		case "id":
+		switch field {
+		case keyID:
 			r.ID = v
-		case "sub":
+		case keySub:
 			r.Sub, _ = strconv.Atoi(v)
-		case "dlvrd":
+		case keyDlvrd:
 			r.Dlvrd, _ = strconv.Atoi(v)
-		case "submit":
+		case keySubmit:
 			r.Submit = dlrDate(v)
-		case "done":
+		case keyDone:
 			r.Done = dlrDate(v)
-		case "stat":
+		case keyStat:
 			r.Stat = strings.ToUpper(v)
-		case "err":
+		case keyErr:
 			r.Err = v
-		case "text":
+		case keyText:
 			r.Text = v
 		}
 	}
+	var seen uint16 // keys met so far, values set or not
+	for i := 0; i < len(text); i++ {
+		if i > 0 && !dlrSpace(text[i-1]) {
+			continue
+		}
+		n, f := dlrKeyAt(text, i)
+		if n == 0 {
+			continue
+		}
+		set(i)
+		field, from = f, i+n
+		i += n - 1
+		if f == keyText && seen&(1<<keyID) != 0 && seen&(1<<keyStat) != 0 {
+			break
+		}
+		seen |= 1 << f
+	}
+	set(len(text))
 	switch {
 	case r.ID == "":
 		return r, errors.New("parse receipt: missing id")
@@ -138,24 +138,42 @@ func dlrSpace(b byte) bool {
 }
 
 // dlrDate parses YYMMDDhhmm, YYMMDDhhmmss or YYYYMMDDhhmmss in UTC; anything
-// else gives the zero time.
+// else gives the zero time. As time.Parse with those layouts: a two-digit
+// year is 1969..2068, and a field out of its range (the 31st of April
+// included) makes the date unparsable.
 func dlrDate(v string) time.Time {
-	var layout string
-	switch len(v) {
-	case 10:
-		layout = "0601021504"
-	case 12:
-		layout = "060102150405"
-	case 14:
-		layout = "20060102150405"
+	if len(v) != 10 && len(v) != 12 && len(v) != 14 {
+		return time.Time{}
+	}
+	// d: the digits as YYYYMMDDhhmmss (seconds 00 when absent).
+	var d [14]int
+	at := 0
+	if len(v) != 14 {
+		at = 2 // the century comes from the year below
+	}
+	for i := 0; i < len(v); i++ {
+		x := int(v[i]) - '0'
+		if x < 0 || x > 9 {
+			return time.Time{}
+		}
+		d[at+i] = x
+	}
+	two := func(i int) int { return d[i]*10 + d[i+1] }
+	year := two(2)
+	switch {
+	case len(v) == 14:
+		year += two(0) * 100
+	case year >= 69:
+		year += 1900
 	default:
+		year += 2000
+	}
+	month, day, hour, minute, sec := two(4), two(6), two(8), two(10), two(12)
+	if month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 ||
+		day > time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day() {
 		return time.Time{}
 	}
-	t, err := time.ParseInLocation(layout, v, time.UTC)
-	if err != nil {
-		return time.Time{}
-	}
-	return t
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
 }
 
 // FormatReceipt produces receipt text (used by the simulator) in the SMPP 3.4

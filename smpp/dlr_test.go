@@ -55,6 +55,11 @@ func TestParseReceipt(t *testing.T) {
 			want: Receipt{ID: "42", Sub: 1, Dlvrd: 1, Stat: "DELIVRD", Err: "000", Text: "my id:99 stat:X"},
 		},
 		{
+			name: "first of a repeated key wins",
+			text: "id:1 stat:DELIVRD id:2 stat:UNDELIV err:1 err:2",
+			want: Receipt{ID: "1", Stat: "DELIVRD", Err: "1"},
+		},
+		{
 			name: "text before stat",
 			text: "id:42 text:hello stat:ENROUTE",
 			want: Receipt{ID: "42", Stat: "ENROUTE", Text: "hello"},
