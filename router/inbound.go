@@ -122,8 +122,8 @@ const (
 
 type queuedReceipt struct {
 	up    accounts.ReceiptUpdate
-	done  chan error
-	since time.Time // when it began awaiting a record
+	done  func(error) // told the outcome, once
+	since time.Time   // when it began awaiting a record
 }
 
 type orphan struct {
@@ -156,34 +156,56 @@ func NewInbound(o InboundOptions) *Inbound {
 // reply is routed to the inbox that owns the conversation. An error makes the
 // link answer with a temporary error so that the carrier delivers it again.
 func (in *Inbound) HandleDeliver(ctx context.Context, d *smpp.Deliver) error {
-	if d.Receipt != nil {
-		return in.receipt(ctx, d.Link, *d.Receipt)
-	}
-	return in.reply(ctx, d)
-}
-
-func (in *Inbound) receipt(ctx context.Context, link string, r smpp.Receipt) error {
-	status, final := smpp.StatFinal(r.Stat)
-	if !final {
-		in.count(r.Stat, "intermediate")
-		return nil
-	}
-	// The receipt's done date has minute resolution and the carrier's clock;
-	// the time we learned of it is what the message log needs.
-	q := &queuedReceipt{done: make(chan error, 1), up: accounts.ReceiptUpdate{
-		Link: link, CanonicalID: smpp.CanonicalID(r.ID), Forms: otherForms(r.ID),
-		Status: status, ErrCode: r.Err, At: time.Now()}}
+	ch := make(chan error, 1)
+	in.HandleDeliverAsync(ctx, d, func(err error) { ch <- err })
 	select {
-	case in.queue <- q:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-q.done:
+	case err := <-ch:
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// HandleDeliverAsync is HandleDeliver for the links' OnDeliverAsync: it
+// does not block, and tells done the outcome. A receipt joins the queue of
+// the next batch and is answered with it (no goroutine waits for it); a
+// reply is routed on a goroutine of its own.
+func (in *Inbound) HandleDeliverAsync(ctx context.Context, d *smpp.Deliver, done func(error)) {
+	if d.Receipt == nil {
+		go func() { done(in.reply(ctx, d)) }()
+		return
+	}
+	q := in.receipt(d.Link, *d.Receipt, done)
+	if q == nil {
+		return
+	}
+	select {
+	case in.queue <- q:
+	default: // a full queue: wait for room off the caller's goroutine
+		go func() {
+			select {
+			case in.queue <- q:
+			case <-ctx.Done():
+				done(ctx.Err())
+			}
+		}()
+	}
+}
+
+// receipt returns the queued form of a final receipt; an intermediate one
+// (ENROUTE, ACCEPTD) is only counted, and answered at once.
+func (in *Inbound) receipt(link string, r smpp.Receipt, done func(error)) *queuedReceipt {
+	status, final := smpp.StatFinal(r.Stat)
+	if !final {
+		in.count(r.Stat, "intermediate")
+		done(nil)
+		return nil
+	}
+	// The receipt's done date has minute resolution and the carrier's clock;
+	// the time we learned of it is what the message log needs.
+	return &queuedReceipt{done: done, up: accounts.ReceiptUpdate{
+		Link: link, CanonicalID: smpp.CanonicalID(r.ID), Forms: otherForms(r.ID),
+		Status: status, ErrCode: r.Err, At: time.Now()}}
 }
 
 // otherForms returns the forms of an SMSC id besides its canonical one.
@@ -343,7 +365,7 @@ func (in *Inbound) applyQueued(ctx context.Context, batch []*queuedReceipt) {
 	}
 	in.knownMu.Unlock()
 	for i, q := range batch {
-		q.done <- errs[i]
+		q.done(errs[i])
 	}
 }
 

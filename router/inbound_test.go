@@ -423,3 +423,59 @@ func TestInboundKnownRef(t *testing.T) {
 		t.Errorf("after %d records: first kept %v, last kept %v, %d kept; want false, true, %d", knownMax+1, first, last, n, knownMax)
 	}
 }
+
+// TestInboundAsync: HandleDeliverAsync never blocks its caller (a link's
+// reader), not even with more receipts than the queue holds and nothing
+// applying them yet; an intermediate receipt is answered at once, and every
+// final one when its batch is applied.
+func TestInboundAsync(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	const n = 1500 // the queue holds 1024
+	store := &fakeInboundStore{known: map[string]*accounts.Message{}}
+	for i := range n {
+		store.know("l1", strconv.Itoa(i+1), &accounts.Message{ID: "m" + strconv.Itoa(i)})
+	}
+	in := NewInbound(InboundOptions{Store: store, OrphanWait: time.Minute})
+	answered := make(chan error, n+1)
+	handed := make(chan struct{})
+	go func() {
+		defer close(handed)
+		in.HandleDeliverAsync(ctx, receiptDeliver("1", "ENROUTE"), func(err error) { answered <- err })
+		for i := range n {
+			in.HandleDeliverAsync(ctx, receiptDeliver(strconv.Itoa(i+1), "DELIVRD"), func(err error) { answered <- err })
+		}
+	}()
+	select {
+	case <-handed:
+	case <-ctx.Done():
+		t.Fatal("HandleDeliverAsync blocked with nothing applying receipts")
+	}
+	select {
+	case err := <-answered:
+		if err != nil {
+			t.Fatalf("intermediate receipt answered %v", err)
+		}
+	default:
+		t.Fatal("the intermediate receipt was not answered at once")
+	}
+	if len(answered) != 0 {
+		t.Fatalf("%d final receipts answered before any was applied", len(answered))
+	}
+	go in.Run(ctx)
+	for i := range n {
+		select {
+		case err := <-answered:
+			if err != nil {
+				t.Fatalf("receipt answered %v", err)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%d of %d receipts answered", i, n)
+		}
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if len(store.applied) != n {
+		t.Errorf("%d receipts applied, want %d", len(store.applied), n)
+	}
+}

@@ -86,6 +86,15 @@ type LinkOptions struct {
 	// returned an error, so the SMSC redelivers. It is called from the reader
 	// path and may be called concurrently.
 	OnDeliver func(ctx context.Context, d *Deliver) error
+	// OnDeliverAsync, when set, takes every deliver_sm instead of
+	// OnDeliver, without a goroutine of its own: it is called on the
+	// session's reader, in the order the PDUs came, and must not block; it
+	// answers by calling done, once, from any goroutine, with what
+	// OnDeliver would have returned. At most 256 of a session's calls
+	// await their done at a time; the reader waits beyond that. The
+	// session does not wait for done when it ends: a resp after that is
+	// dropped, and the SMSC delivers the PDU again.
+	OnDeliverAsync func(ctx context.Context, d *Deliver, done func(error))
 	// OnSubmitResponse, when set, is told of each submit_sm_resp with
 	// status ESME_ROK and the message id the SMSC gave, from the session's
 	// reader before it reads on: a receipt that follows on the same session

@@ -20,9 +20,14 @@ import (
 // errUnbound ends a session the SMSC unbound.
 var errUnbound = errors.New("unbound by smsc")
 
-// maxDeliverHandlers bounds concurrent OnDeliver calls per session; the
-// reader waits (and so applies backpressure to the SMSC) beyond it.
-const maxDeliverHandlers = 32
+// maxDeliverHandlers bounds concurrent OnDeliver calls per session (a
+// goroutine each), maxDeliverPending the OnDeliverAsync calls awaiting their
+// done; the reader waits (and so applies backpressure to the SMSC) beyond
+// them.
+const (
+	maxDeliverHandlers = 32
+	maxDeliverPending  = 256
+)
 
 // pending is an outstanding request of ours, awaiting its response.
 type pending struct {
@@ -74,7 +79,7 @@ func (l *Link) connect(ctx context.Context, kind pdu.ID) (*session, error) {
 	s := &session{
 		l: l, kind: kind, conn: conn, out: make(chan []byte, 2*l.opts.Window+16),
 		pending: make(map[uint32]pending), done: make(chan struct{}),
-		ctx: sctx, cancel: cancel, dsem: make(chan struct{}, maxDeliverHandlers),
+		ctx: sctx, cancel: cancel, dsem: make(chan struct{}, deliverSlots(l.opts)),
 	}
 	if err := s.bind(ctx); err != nil {
 		s.close(err)
@@ -392,6 +397,10 @@ func (s *session) reader() {
 			case <-s.done:
 				return
 			}
+			if h := s.l.opts.OnDeliverAsync; h != nil {
+				s.deliverAsync(h, p, seq)
+				continue
+			}
 			s.wg.Add(1)
 			go s.deliver(p, seq)
 		case pdu.EnquireLinkID:
@@ -431,6 +440,47 @@ func (s *session) deliver(p *frame.DeliverSM, seq uint32) {
 		}
 	}
 	s.reply(frame.MessageIDResp(pdu.DeliverSMRespID, status, seq, ""))
+}
+
+// deliverAsync hands one deliver_sm to OnDeliverAsync, on the reader (which
+// holds a slot of dsem for it); the resp goes out, and the slot is freed,
+// when the handler calls done.
+func (s *session) deliverAsync(h func(context.Context, *Deliver, func(error)), p *frame.DeliverSM, seq uint32) {
+	d := s.l.parseDeliver(p)
+	kind := kindMO
+	if d.Receipt != nil {
+		kind = kindReceipt
+	}
+	s.l.m.delivered(kind)
+	var once atomic.Bool
+	h(s.ctx, d, func(err error) {
+		if !once.CompareAndSwap(false, true) {
+			return
+		}
+		status := uint32(statusOK)
+		if err != nil {
+			s.l.log.Warn("deliver handler", "kind", kind, "err", err)
+			status = statusRxTAppn
+		}
+		resp := frame.MessageIDResp(pdu.DeliverSMRespID, status, seq, "")
+		// done may come from a goroutine that answers many (a batch of
+		// receipts): it does not wait for a full writer queue.
+		select {
+		case s.out <- resp:
+		case <-s.done:
+		default:
+			go s.reply(resp)
+		}
+		<-s.dsem
+	})
+}
+
+// deliverSlots is the size of a session's dsem.
+func deliverSlots(o LinkOptions) int {
+	if o.OnDeliverAsync != nil {
+		return maxDeliverPending
+	}
+	return maxDeliverHandlers
 }
 
 // writer writes queued frames through a buffer and flushes when the queue

@@ -562,3 +562,78 @@ func TestSubmitResponseBeforeReceipt(t *testing.T) {
 		t.Errorf("%d parts announced, want the 40 taken (not the refused one)", len(taken))
 	}
 }
+
+// TestDeliverAsync: with OnDeliverAsync, deliver_sm reach the handler on
+// the reader without waiting for earlier ones to be answered (more than the
+// 32 goroutines OnDeliver has), at most 256 of them unanswered at a time;
+// each resp goes out when its done is called (a second call is ignored),
+// and one answered with an error comes again.
+func TestDeliverAsync(t *testing.T) {
+	const n = 300
+	sim := startSim(t, smsctest.Options{})
+	type call struct {
+		d    *smpp.Deliver
+		done func(error)
+	}
+	calls := make(chan call, 2*n)
+	var open, most atomic.Int32
+	lo := linkOpts(sim)
+	lo.OnDeliverAsync = func(_ context.Context, d *smpp.Deliver, done func(error)) {
+		o := open.Add(1)
+		for m := most.Load(); o > m && !most.CompareAndSwap(m, o); m = most.Load() {
+		}
+		calls <- call{d, func(err error) { open.Add(-1); done(err) }}
+	}
+	l := smpp.NewLink(lo)
+	runLink(t, l, true)
+	ctx := testCtx(t)
+	// Submitted while receipts are answered: the reader, waiting at 256
+	// unanswered, would not read the submits' responses either.
+	submitted := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if _, err := submitText(ctx, l, "Acme", "614123"+strconv.Itoa(10000+i), "receipt please", 1, true); err != nil {
+				submitted <- err
+				return
+			}
+		}
+		submitted <- nil
+	}()
+	// Hold every done until 33 are open at once: OnDeliver's goroutines
+	// would have stopped the reader at 32.
+	var held []call
+	for len(held) < 33 {
+		select {
+		case c := <-calls:
+			if c.d.Receipt == nil {
+				t.Fatalf("deliver %+v, want a receipt", c.d)
+			}
+			held = append(held, c)
+		case <-ctx.Done():
+			t.Fatalf("%d receipts reached the handler unanswered, want 33", len(held))
+		}
+	}
+	held[0].done(errors.New("not durable yet"))
+	for _, c := range held[1:] {
+		c.done(nil)
+		c.done(errors.New("a second answer")) // ignored
+	}
+	// The rest, and the refused one again.
+	for got := len(held); got < n+1; got++ {
+		select {
+		case c := <-calls:
+			c.done(nil)
+		case <-ctx.Done():
+			t.Fatalf("%d deliver_sm reached the handler, want %d (300 receipts, one twice)", got, n+1)
+		}
+	}
+	if err := <-submitted; err != nil {
+		t.Fatal(err)
+	}
+	if m := most.Load(); m > 256 {
+		t.Errorf("%d deliver_sm awaited their done at once, want at most 256", m)
+	}
+	if st := sim.Stats(); st.Receipts != n || st.Redelivered != 1 {
+		t.Errorf("sim stats %+v: want %d receipts, one sent again", st, n)
+	}
+}

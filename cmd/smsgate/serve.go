@@ -223,12 +223,32 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 				TimeoutsBeforeRebind: lk.TimeoutsBeforeRebind, OutcomeWait: lk.EffectiveOutcomeWait().Std(),
 				Country: lk.Country, Pair: lk.Bind == "pair",
 				ReconnectMin: lk.ReconnectMin.Std(), ReconnectMax: lk.ReconnectMax.Std(),
-				OnDeliver: func(ctx context.Context, d *smpp.Deliver) (err error) {
-					defer pc.recoverTo(&err, "inbound")
+				OnDeliverAsync: func(ctx context.Context, d *smpp.Deliver, done func(error)) {
 					if inbound == nil {
-						return errors.New("no inbound handler")
+						done(errors.New("no inbound handler"))
+						return
 					}
-					return inbound.HandleDeliver(ctx, d)
+					if d.Receipt == nil {
+						// A reply runs hooks, mail and webhooks: on a
+						// goroutine of its own, under recover.
+						go func() {
+							var err error
+							func() {
+								defer pc.recoverTo(&err, "inbound")
+								err = inbound.HandleDeliver(ctx, d)
+							}()
+							done(err)
+						}()
+						return
+					}
+					// A receipt joins the next batch, on the link's reader.
+					defer func() {
+						if v := recover(); v != nil {
+							pc.record("inbound", v)
+							done(fmt.Errorf("panic: %v", v))
+						}
+					}()
+					inbound.HandleDeliverAsync(ctx, d, done)
 				},
 				OnSubmitResponse: func(link, id string) {
 					if inbound != nil {
