@@ -114,7 +114,7 @@ func NewPipeline(opts PipelineOptions) *Pipeline {
 func (p *Pipeline) Accept(ctx context.Context, m *Mail) ([]string, error) {
 	ids, err := p.accept(ctx, m)
 	if p.metrics != nil {
-		p.metrics.accepted.WithLabelValues(acceptResult(err)).Add(float64(max(len(m.Recipients), 1)))
+		p.metrics.acceptedBy[acceptResult(err)].Add(float64(max(len(m.Recipients), 1)))
 	}
 	return ids, err
 }

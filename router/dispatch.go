@@ -465,7 +465,7 @@ func (d *Dispatcher) count(link, result string) {
 	case link == noLink:
 		m.noRoute.WithLabelValues(result).Inc()
 	default:
-		m.submits.WithLabelValues(link, result).Inc()
+		m.submitsBy.Get(link, result).Inc()
 	}
 }
 

@@ -218,7 +218,7 @@ func otherForms(id string) []string {
 
 func (in *Inbound) count(status, result string) {
 	if in.o.Metrics != nil {
-		in.o.Metrics.receipts.WithLabelValues(status, result).Inc()
+		in.o.Metrics.receiptsBy.Get(status, result).Inc()
 	}
 }
 

@@ -3,6 +3,8 @@ package router
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/smsgate/smsgate/internal/promvec"
 )
 
 // Metrics are the router's Prometheus metrics.
@@ -23,6 +25,12 @@ type Metrics struct {
 	recordRetries   prometheus.Counter
 	duplicateRisk   *prometheus.CounterVec
 	parked          prometheus.Counter
+
+	// The children a message touches, found without hashing their labels
+	// each time.
+	acceptedBy map[string]prometheus.Counter
+	submitsBy  *promvec.Cache[prometheus.Counter] // link, result
+	receiptsBy *promvec.Cache[prometheus.Counter] // status, result
 }
 
 // NewMetrics registers the router's metrics with reg.
@@ -97,9 +105,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Inbound replies by result (routed, unrouted).",
 		}, []string{"result"}),
 	}
+	m.acceptedBy = map[string]prometheus.Counter{}
 	for _, r := range []string{"accepted", "rejected"} {
-		m.accepted.WithLabelValues(r)
+		m.acceptedBy[r] = m.accepted.WithLabelValues(r)
 	}
+	m.submitsBy = promvec.New(m.submits.WithLabelValues, 2)
+	m.receiptsBy = promvec.New(m.receipts.WithLabelValues, 2)
 	for _, r := range []string{"temporary", "permanent"} {
 		m.noRoute.WithLabelValues(r)
 	}

@@ -68,6 +68,15 @@ func NewLinkMetrics(reg prometheus.Registerer) *LinkMetrics {
 type linkMetrics struct {
 	m    *LinkMetrics
 	name string
+	*linkSeries
+}
+
+// linkSeries are a link's children of the vectors a message touches, by
+// result or kind: looked up once, not by label on every submit and deliver.
+type linkSeries struct {
+	submits  map[string]prometheus.Counter
+	duration map[string]prometheus.Observer
+	delivers map[string]prometheus.Counter
 }
 
 // forLink pre-creates the link's series at zero.
@@ -75,16 +84,20 @@ func (m *LinkMetrics) forLink(name string) linkMetrics {
 	if m == nil {
 		return linkMetrics{}
 	}
+	ls := &linkSeries{submits: map[string]prometheus.Counter{}, duration: map[string]prometheus.Observer{},
+		delivers: map[string]prometheus.Counter{}}
 	m.up.WithLabelValues(name)
 	for _, r := range allResults {
-		m.submits.WithLabelValues(name, r)
+		ls.submits[r] = m.submits.WithLabelValues(name, r)
+		ls.duration[r] = m.duration.WithLabelValues(name, r)
 		m.binds.WithLabelValues(name, r)
 	}
 	m.late.WithLabelValues(name, "timeout")
 	m.late.WithLabelValues(name, "answered")
-	m.delivers.WithLabelValues(name, kindReceipt)
-	m.delivers.WithLabelValues(name, kindMO)
-	return linkMetrics{m: m, name: name}
+	for _, k := range []string{kindReceipt, kindMO} {
+		ls.delivers[k] = m.delivers.WithLabelValues(name, k)
+	}
+	return linkMetrics{m: m, name: name, linkSeries: ls}
 }
 
 func (lm linkMetrics) setUp(up bool) {
@@ -102,9 +115,9 @@ func (lm linkMetrics) submitted(result string, d time.Duration) {
 	if lm.m == nil {
 		return
 	}
-	lm.m.submits.WithLabelValues(lm.name, result).Inc()
+	lm.submits[result].Inc() // result is one of allResults
 	if d > 0 {
-		lm.m.duration.WithLabelValues(lm.name, result).Observe(d.Seconds())
+		lm.duration[result].Observe(d.Seconds())
 	}
 }
 
@@ -122,7 +135,7 @@ func (lm linkMetrics) late(outcome string) {
 
 func (lm linkMetrics) delivered(kind string) {
 	if lm.m != nil {
-		lm.m.delivers.WithLabelValues(lm.name, kind).Inc()
+		lm.delivers[kind].Inc() // kindReceipt or kindMO
 	}
 }
 

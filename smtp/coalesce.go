@@ -4,6 +4,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // CoalescingListener wraps the accepted connections of ln so that replies
@@ -18,6 +19,13 @@ import (
 // gives the client time to answer: at load, the read then more often
 // finds the answer waiting). Put it beneath TLS (tls.NewListener over it), so that TLS
 // records coalesce too.
+//
+// Deadlines are passed on lazily: go-smtp sets one before every command it
+// reads and every reply it writes (now + the timeout), and each is a change
+// of the runtime's timers; a connection passes a deadline on only when it
+// falls outside [the one in force - deadlineSlack, the one in force], and
+// then sets it deadlineSlack later than asked. A read or write thus times
+// out between its timeout and its timeout + deadlineSlack.
 func CoalescingListener(ln net.Listener) net.Listener { return coalescingListener{ln} }
 
 type coalescingListener struct{ net.Listener }
@@ -33,12 +41,56 @@ func (l coalescingListener) Accept() (net.Conn, error) {
 // coalesceMax is how much a connection holds before writing anyway.
 const coalesceMax = 32 << 10
 
+// deadlineSlack is how much later than asked a deadline may be in force.
+const deadlineSlack = time.Second
+
 // coalescingConn holds writes until the next Read or Close.
 type coalescingConn struct {
 	net.Conn
-	mu   sync.Mutex
-	held []byte
-	err  error // of a held write: returned by the next Read or Write
+	mu     sync.Mutex
+	held   []byte
+	err    error     // of a held write: returned by the next Read or Write
+	rd, wd time.Time // the read and write deadlines in force (zero: none)
+}
+
+func (c *coalescingConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return lazyDeadline(&c.rd, t, c.Conn.SetReadDeadline)
+}
+
+func (c *coalescingConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return lazyDeadline(&c.wd, t, c.Conn.SetWriteDeadline)
+}
+
+func (c *coalescingConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := lazyDeadline(&c.rd, t, c.Conn.SetReadDeadline); err != nil {
+		return err
+	}
+	return lazyDeadline(&c.wd, t, c.Conn.SetWriteDeadline)
+}
+
+// lazyDeadline asks for deadline t where *cur is in force, through set.
+func lazyDeadline(cur *time.Time, t time.Time, set func(time.Time) error) error {
+	switch {
+	case t.IsZero():
+		if cur.IsZero() {
+			return nil
+		}
+	case !cur.IsZero() && !t.After(*cur) && !t.Before(cur.Add(-deadlineSlack)):
+		return nil
+	default:
+		t = t.Add(deadlineSlack)
+	}
+	if err := set(t); err != nil {
+		return err
+	}
+	*cur = t
+	return nil
 }
 
 func (c *coalescingConn) Write(p []byte) (int, error) {

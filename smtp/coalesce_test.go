@@ -102,3 +102,91 @@ func TestPipeliningCoalesced(t *testing.T) {
 		t.Fatalf("%d mails accepted, want 3", n)
 	}
 }
+
+// deadlineConn records the deadlines passed on to the connection.
+type deadlineConn struct {
+	net.Conn
+	reads, writes *[]time.Time
+}
+
+func (c deadlineConn) SetReadDeadline(t time.Time) error {
+	*c.reads = append(*c.reads, t)
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c deadlineConn) SetWriteDeadline(t time.Time) error {
+	*c.writes = append(*c.writes, t)
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// TestLazyDeadlines: a deadline within a second before the one in force is
+// not passed on; one later (or much earlier) is, a second later than
+// asked; clearing is passed on once.
+func TestLazyDeadlines(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	var reads, writes []time.Time
+	c := &coalescingConn{Conn: deadlineConn{a, &reads, &writes}}
+	t0 := time.Now()
+	steps := []struct {
+		at   time.Duration // asked: t0 + at, or zero when -1
+		pass bool
+	}{
+		{0, true}, {500 * time.Millisecond, false}, {time.Second, false},
+		{1500 * time.Millisecond, true}, {2 * time.Second, false}, {-10 * time.Second, true},
+		{-1, true}, {-1, false}, {3 * time.Second, true},
+	}
+	var want []time.Time
+	for i, st := range steps {
+		ask := time.Time{}
+		if st.at != -1 {
+			ask = t0.Add(st.at)
+		}
+		if err := c.SetReadDeadline(ask); err != nil {
+			t.Fatal(err)
+		}
+		if st.pass {
+			if !ask.IsZero() {
+				ask = ask.Add(deadlineSlack)
+			}
+			want = append(want, ask)
+		}
+		if len(reads) != len(want) || !reads[len(reads)-1].Equal(want[len(want)-1]) {
+			t.Fatalf("step %d (%v): deadlines passed on %v, want %v", i, st.at, reads, want)
+		}
+	}
+	if err := c.SetDeadline(t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if len(writes) != 1 || !writes[0].Equal(t0.Add(time.Minute+deadlineSlack)) || len(reads) != len(want)+1 {
+		t.Errorf("SetDeadline passed on reads %v, writes %v", reads, writes)
+	}
+}
+
+// TestReadTimeoutLazy: an idle session still times out, within its read
+// timeout and a second more, though its deadlines are passed on lazily.
+func TestReadTimeoutLazy(t *testing.T) {
+	h := start(t, func(o *Options) { o.ReadTimeout = 300 * time.Millisecond })
+	conn, err := net.DialTimeout("tcp", h.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := bufio.NewReader(conn)
+	if _, err := r.ReadString('\n'); err != nil { // the greeting
+		t.Fatal(err)
+	}
+	for {
+		if _, err := r.ReadString('\n'); err != nil {
+			break // closed by the server (or the 10 s bound)
+		}
+	}
+	if d := time.Since(start); d < 300*time.Millisecond || d > 300*time.Millisecond+deadlineSlack+time.Second {
+		t.Errorf("idle session closed after %v, want 300ms..%v", d, 300*time.Millisecond+deadlineSlack)
+	}
+}

@@ -18,6 +18,7 @@ type Metrics struct {
 	recipients *prometheus.CounterVec
 	// Sender policy (policy.go).
 	authorised *prometheus.CounterVec
+	authBy     map[string]prometheus.Counter // authorised's children, by method
 	spf        *prometheus.CounterVec
 	dkim       *prometheus.CounterVec
 	auth       *prometheus.CounterVec
@@ -88,8 +89,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.auth.WithLabelValues(accounts.IdentityUserPassword, "failure")
 	m.auth.WithLabelValues(accounts.IdentityUserPassword, "throttled")
 	m.auth.WithLabelValues("key", "failure")
+	m.authBy = map[string]prometheus.Counter{}
 	for _, v := range []string{authByAuth, authByNetwork, authBySPF, authByDKIM} {
-		m.authorised.WithLabelValues(v)
+		m.authBy[v] = m.authorised.WithLabelValues(v)
 	}
 	for _, v := range []string{"pass", "fail", "softfail", "neutral", "none", "temperror", "permerror"} {
 		m.spf.WithLabelValues(v)
@@ -138,6 +140,15 @@ func (m *Metrics) command(cmd string, code int, seconds float64) {
 		return
 	}
 	m.commands.WithLabelValues(cmd, strconv.Itoa(code)).Observe(seconds)
+}
+
+// senderAuthorised counts a sender authorised by method how.
+func (m *Metrics) senderAuthorised(how string) {
+	if c := m.authBy[how]; c != nil {
+		c.Inc()
+		return
+	}
+	m.authorised.WithLabelValues(how).Inc()
 }
 
 // recipientAccepted counts n accepted recipients.

@@ -252,7 +252,7 @@ func (s *session) authoriseDKIM(ctx context.Context, raw []byte) error {
 	if owner == nil || owner.Account == nil || owner.Account.ID != s.sender.Account.ID {
 		return policyRefusal(false, "policy_dkim", "the From header <"+from+"> is not registered to the same account as the envelope sender <"+s.sender.Address+">, so its DKIM signature cannot authorise it; "+fixHint(ip))
 	}
-	s.b.metrics.authorised.WithLabelValues(authByDKIM).Inc()
+	s.b.metrics.senderAuthorised(authByDKIM)
 	s.log.Info("sender authorised", "method", authByDKIM, "account", s.sender.Account.ID)
 	return nil
 }

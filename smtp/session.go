@@ -196,7 +196,7 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	s.sender, s.txn = sender, txn
 	s.b.beginTxn()
 	if how != "" {
-		s.b.metrics.authorised.WithLabelValues(how).Inc()
+		s.b.metrics.senderAuthorised(how)
 	}
 	if s.log.Enabled(ctx, slog.LevelInfo) { // the arguments cost allocations even when not logged
 		s.log.Info("mail from", "account", sender.Account.ID, "match", sender.Match, "auth", s.identity != nil, "authorised", how, "dkim_pending", s.dkimPending)
