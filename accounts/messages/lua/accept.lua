@@ -85,6 +85,40 @@ local function counted(key, field)
   local c = counts[key]
   return c and c.fields[field] or 0
 end
+-- Statistics of the day (stats.go reads them): messages, parts and cost
+-- per sender; the account's totals are their sums (counting them apart too
+-- would cost three more calls per mail on the hot path). Kept 400 days; a
+-- sender's first count of the day sets the expiry. Added up by key and
+-- sender over the call (stat), and made counters (fields m:, p:, c:
+-- <sender>) at its end (statCounts): the field names are built once a
+-- sender, not once a mail.
+local stats, statKeys = {}, {}
+local function stat(key, sender, parts, cost)
+  local k = stats[key]
+  if not k then
+    k = {by = {}, senders = {}}
+    stats[key] = k
+    statKeys[#statKeys + 1] = key
+  end
+  local s = k.by[sender]
+  if not s then
+    s = {0, 0, 0}
+    k.by[sender] = s
+    k.senders[#k.senders + 1] = sender
+  end
+  s[1], s[2], s[3] = s[1] + 1, s[2] + parts, s[3] + cost
+end
+local function statCounts()
+  for _, key in ipairs(statKeys) do
+    local k = stats[key]
+    for _, sender in ipairs(k.senders) do
+      local s = k.by[sender]
+      count(key, 'm:' .. sender, s[1], 34560000000)
+      count(key, 'p:' .. sender, s[2], nil)
+      count(key, 'c:' .. sender, s[3], nil)
+    end
+  end
+end
 
 -- Accounts are read once per call and their balances kept here: a request
 -- sees the balance the ones before it left, and each account's balance is
@@ -156,8 +190,16 @@ end
 -- shares reports whether a comma-separated permission list has
 -- share_contacts.
 local function shares(l) return string.find(',' .. (l or '') .. ',', ',share_contacts,', 1, true) end
+-- int formats an amount (a whole number of minor units) for a command: a
+-- number given to redis.call is formatted with "%.17g", several times
+-- slower than "%d".
+local function int(n) return string.format('%d', n) end
+
 -- emptyList[key] is true for an opt-out list this call found empty.
 local emptyList = {}
+-- NOBLOCK is the (never written) table of blocked messages of a request
+-- with none.
+local NOBLOCK = {}
 
 -- floor is an account's floor: 0 (prepaid) or -credit_limit (postpaid),
 -- raised by the credit it extends to its sub-accounts (credit_reserved).
@@ -200,11 +242,15 @@ local function acceptOne(ck, kk, ka)
   if acct[4] and acct[4] ~= '' then pkey = pAcctKey end
   -- Opt-outs: one HMGET of every recipient on the governing list (none
   -- when the call found the list empty: most accounts have no opt-outs,
-  -- and the script writes none).
-  local blocked, nblocked = {}, 0
+  -- and the script writes none). NOBLOCK stands for a request's table of
+  -- blocked messages until one is.
+  local blocked, nblocked = NOBLOCK, 0
   if ARGV[ka + 6 + 9 * n] ~= '1' then
     local list = optKey
-    if pkey and shares(acct[11]) and shares(acct[12]) then list = pOptKey end
+    if pkey then
+      if a.share == nil then a.share = (shares(acct[11]) and shares(acct[12])) and true or false end
+      if a.share then list = pOptKey end
+    end
     if emptyList[list] == nil then emptyList[list] = redis.call('EXISTS', list) == 0 end
     if not emptyList[list] then
       local tos = {}
@@ -217,6 +263,7 @@ local function acceptOne(ck, kk, ka)
         local v = redis.call('HMGET', list, unpack(tos, c, last))
         for i = c, last do
           if v[i - c + 1] then
+            if blocked == NOBLOCK then blocked = {} end
             blocked[i] = true
             nblocked = nblocked + 1
           end
@@ -237,11 +284,17 @@ local function acceptOne(ck, kk, ka)
     local ids = redis.call('HGET', idemPrev, field)
     if not ids and idemLegacy ~= idemKey then ids = redis.call('GET', idemLegacy) end
     if not ids then
-      local sent = {}
-      for i = 1, n do
-        if not blocked[i] then sent[#sent + 1] = ARGV[ka + 5 + (i - 1) * 9 + 1] end
+      local sent
+      if n == 1 then
+        sent = blocked[1] and '' or ARGV[ka + 6]
+      else
+        local l = {}
+        for i = 1, n do
+          if not blocked[i] then l[#l + 1] = ARGV[ka + 5 + (i - 1) * 9 + 1] end
+        end
+        sent = table.concat(l, ',')
       end
-      if redis.call('HSETNX', idemKey, field, table.concat(sent, ',')) == 0 then
+      if redis.call('HSETNX', idemKey, field, sent) == 0 then
         ids = redis.call('HGET', idemKey, field)
       else
         idemSet = idemKey
@@ -303,16 +356,20 @@ local function acceptOne(ck, kk, ka)
   -- any write, so a refused mail is neither charged nor counted; counted
   -- below with the charge, so a charged mail always counts.
   local limRate, limParts, limSpend = tonumber(acct[13]) or 0, tonumber(acct[14]) or 0, tonumber(acct[15]) or 0
-  local limBySender, limSenders, limNParts = {}, {}, 0
+  -- The messages per sender are needed only to check a per-minute limit.
+  local limBySender, limSenders, limNParts = nil, nil, 0
+  if limRate > 0 then limBySender, limSenders = {}, {} end
   for i = 0, n - 1 do
     if not blocked[i + 1] then
       local b = 5 + i * 9
-      local sender = ARGV[ka + b + 2]
-      if not limBySender[sender] then
-        limBySender[sender] = 0
-        limSenders[#limSenders + 1] = sender
+      if limBySender then
+        local sender = ARGV[ka + b + 2]
+        if not limBySender[sender] then
+          limBySender[sender] = 0
+          limSenders[#limSenders + 1] = sender
+        end
+        limBySender[sender] = limBySender[sender] + 1
       end
-      limBySender[sender] = limBySender[sender] + 1
       limNParts = limNParts + tonumber(ARGV[ka + b + 8])
     end
   end
@@ -371,50 +428,34 @@ local function acceptOne(ck, kk, ka)
       'kind', 'recharge_in', 'ref', acct[4], 'actor', 'auto-recharge', 'at', now, 'peer', acct[4])
   end
   if nblocked > 0 then recordBlocked(n, blocked, mk, ka, blockedKey, now) end
-  local parts, bySender = 0, {}
   for i = 0, n - 1 do
     local b = 5 + i * 9
     local id, sender, price = ARGV[ka + b + 1], ARGV[ka + b + 2], prices[i + 1]
     if not blocked[i + 1] then
       bal = bal - price
-      redis.call('XADD', ledgerKey, '*', 'amount', 0 - price, 'balance', bal, 'kind', 'send',
+      local ps = int(price)
+      redis.call('XADD', ledgerKey, '*', 'amount', int(0 - price), 'balance', int(bal), 'kind', 'send',
         'ref', id, 'actor', sender, 'at', now)
       local mkey = KEYS[mk + i + 1]
       redis.call('HSET', mkey, 'account_id', ARGV[ka + 4], 'sender', sender,
         'mail_id', ARGV[ka + b + 3], 'source', ARGV[ka + b + 4], 'to', ARGV[ka + b + 5], 'text', ARGV[ka + b + 6],
-        'parts', ARGV[ka + b + 8], 'price', price, 'status', 'queued', 'created_at', now)
+        'parts', ARGV[ka + b + 8], 'price', ps, 'status', 'queued', 'created_at', now)
       -- coding 0 (GSM 7-bit, the common case) is the absent field's value.
       if ARGV[ka + b + 7] ~= '0' then redis.call('HSET', mkey, 'coding', ARGV[ka + b + 7]) end
       logLater(logKey, now, id)
       redis.call('XADD', queueKey, '*', 'm', id)
-      local p = tonumber(ARGV[ka + b + 8])
-      parts = parts + p
-      local s = bySender[sender]
-      if not s then
-        s = {0, 0, 0}
-        bySender[sender] = s
-      end
-      s[1], s[2], s[3] = s[1] + 1, s[2] + p, s[3] + price
+      -- >>> limits: count what was charged (always, so that a limit set
+      -- later sees today's sends).
+      count(limMinute, sender, 1, 120000)
+      -- <<< limits
+      stat(statsKey, sender, tonumber(ARGV[ka + b + 8]), price)
     end
   end
-  -- >>> limits: count what was charged (always, so that a limit set later
-  -- sees today's sends).
-  for _, sender in ipairs(limSenders) do
-    count(limMinute, sender, limBySender[sender], 120000)
-  end
+  -- >>> limits
   count(limDay, 'p', limNParts, 172800000)
   count(limDay, 's', total, nil)
   -- <<< limits
   bal = debit(a, total)
-  -- Statistics of the day (stats.go reads them): messages, parts and cost
-  -- per sender; the account's totals are their sums (counting them apart too
-  -- would cost three more calls per mail on the hot path). Kept 400 days;
-  -- a sender's first count of the day sets the expiry.
-  for sender, s in pairs(bySender) do
-    count(statsKey, 'm:' .. sender, s[1], 34560000000)
-    count(statsKey, 'p:' .. sender, s[2], nil)
-    count(statsKey, 'c:' .. sender, s[3], nil)
-  end
   local lb = tonumber(acct[9]) or 0
   local low = 0
   if lb > 0 and before >= lb and bal < lb then low = 1 end
@@ -452,6 +493,7 @@ for r = 1, tonumber(ARGV[1]) do
   ka = ka + 7 + 9 * n
 end
 for _, key in ipairs(logKeys) do logWrite(key, logs[key]) end
+statCounts()
 for _, key in ipairs(acctKeys) do
   local d = accts[key].delta
   if d ~= 0 then redis.call('HINCRBY', key, 'balance', d) end

@@ -42,7 +42,7 @@ for r = 1, #KEYS / 3 do
     if status == 'delivered' then
       if parts <= 1 then
         if open then
-          redis.call('HSET', key, 'status', 'delivered', 'done_at', at, 'delivered_parts', 1)
+          redis.call('HSET', key, 'status', 'delivered', 'done_at', at, 'delivered_parts', '1')
           final = status
         end
       elseif redis.call('SADD', KEYS[k + 2], ARGV[a + 4]) == 1 then

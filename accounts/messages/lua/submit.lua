@@ -30,7 +30,7 @@ for i = 1, n do
         if f[3] or f[4] then redis.call('HDEL', key, 'error', 'part_ids') end
       end
       redis.call('HSET', key, 'status', st, 'link', ARGV[b + 2], 'smsc_id', ARGV[b + 3],
-        'submitted_at', now, 'attempts', (tonumber(f[2]) or 0) + 1)
+        'submitted_at', now, 'attempts', string.format('%d', (tonumber(f[2]) or 0) + 1))
       recorded = recorded + 1
     end
   end
