@@ -111,6 +111,10 @@ YAML
 	bin/smsgate admin domain approve --config "$G/smsgate.yml" --account "$acct" example.com >/dev/null
 }
 
+# links_up waits (10 s at most) until every carrier link is bound, so that
+# the clock starts with the dispatcher able to send.
+links_up() { for i in $(seq 100); do curl -fs -o /dev/null http://127.0.0.1:18080/healthz/links 2>/dev/null && return 0; sleep 0.1; done; echo "links not up after 10s" >&2; }
+
 # smsgate_round OUT [FSYNC [BENCH-ARGS...]]: a fresh Redis (appendfsync FSYNC)
 # and smsgate, N mails, the report in OUT.
 smsgate_round() {
@@ -118,6 +122,7 @@ smsgate_round() {
 	shift; [ $# -gt 0 ] && shift
 	fresh_sim
 	start_gateway "$fsync"
+	links_up
 	# PROFILE=perf: Redis's CPU by area (scripts, the Lua interpreter, the
 	# commands, the AOF, I/O), sampled for PERF_SECONDS (3) from the run's
 	# second second.
@@ -268,6 +273,7 @@ if [ "$MODE" = soak ]; then
 	EXTRA_YAML="retention: {messages: $KEEP, inbox: $KEEP, blocked: $KEEP, ledger: $KEEP, idempotency: $KEEP, receipt_index: $KEEP, every: 10s}"
 	echo "soak: $RATE msgs/s for ${DURATION}s to $RECIPIENTS numbers, every record kept $KEEP, appendfsync=$FSYNC on $(nproc) cores"
 	start_gateway "$FSYNC"
+	links_up
 	mem() { redis-cli -s "$G/redis.sock" info memory | tr -d '\r' | sed -n 's/^used_memory:\([0-9]*\)/\1/p'; }
 	bin/smsgate-bench -smtp 127.0.0.1:12525 -sim http://127.0.0.1:12776 -metrics http://127.0.0.1:18080/metrics \
 		-from bench@example.com -domain sms.example.com -n "$N" -c "$C" -rate "$RATE" -recipients "$RECIPIENTS" -wait 5m \
