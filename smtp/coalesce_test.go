@@ -1,7 +1,6 @@
 package smtp
 
 import (
-	"bufio"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -41,15 +40,8 @@ func (c countingConn) Write(p []byte) (int, error) {
 func TestPipeliningCoalesced(t *testing.T) {
 	var writes atomic.Int64
 	h := startOn(t, nil, func(ln net.Listener) net.Listener { return countingListener{ln, &writes} })
-	conn, err := net.DialTimeout("tcp", h.addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(conn)
+	c := dialRaw(t, h.addr)
+	conn, r := c.conn, c.r
 	// reply reads one reply (all its lines) and returns its last line.
 	reply := func() string {
 		t.Helper()
@@ -168,16 +160,8 @@ func TestLazyDeadlines(t *testing.T) {
 // timeout and a second more, though its deadlines are passed on lazily.
 func TestReadTimeoutLazy(t *testing.T) {
 	h := start(t, func(o *Options) { o.ReadTimeout = 300 * time.Millisecond })
-	conn, err := net.DialTimeout("tcp", h.addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	r := dialRaw(t, h.addr).r
 	start := time.Now()
-	r := bufio.NewReader(conn)
 	if _, err := r.ReadString('\n'); err != nil { // the greeting
 		t.Fatal(err)
 	}
