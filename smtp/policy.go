@@ -26,7 +26,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/mail"
 	"net/netip"
 	"strings"
@@ -78,17 +77,10 @@ func fixHint(ip netip.Addr) string {
 
 // remoteIP is the connecting client's address (invalid if unknown).
 func (s *session) remoteIP() netip.Addr {
-	if s.conn == nil || s.conn.Conn() == nil {
-		return netip.Addr{}
+	if !s.ipRead { // a connection's peer never changes: read once
+		s.ip, s.ipRead = peerIP(s.conn), true
 	}
-	if ta, ok := s.conn.Conn().RemoteAddr().(*net.TCPAddr); ok {
-		return ta.AddrPort().Addr().Unmap()
-	}
-	ap, err := netip.ParseAddrPort(s.conn.Conn().RemoteAddr().String())
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
+	return s.ip
 }
 
 // authorise applies the sender's policy at MAIL FROM. It returns how the
