@@ -100,13 +100,9 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	n := len(req.Messages)
 	now := time.UnixMilli(s.Now().UnixMilli())
 	keys := make([]string, 0, 3+n)
-	idem, idemExpire, keys := s.idempotency(shard, req, now, keys)
-	bucket := "" // the idempotency bucket of now, if any
-	if idem != "0" {
-		bucket = keys[0]
-		if s.idemBuckets.fresh(bucket, now) {
-			idemExpire = "0" // it has its expiry: accept.lua need not look
-		}
+	idem, idemExpire, keys, slot := s.idempotency(shard, req, now, keys)
+	if idem != "0" && s.idemBuckets.fresh(shard, slot, now) {
+		idemExpire = "0" // the bucket of now has its expiry: accept.lua need not look
 	}
 	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
 	args := make([]any, 0, 7+9*n)
@@ -151,8 +147,8 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 	kind, _ := res[0].(string)
 	switch kind {
 	case "ok":
-		if bucket != "" && idemExpire != "0" {
-			s.idemBuckets.checked(bucket, now) // the script saw to its expiry
+		if idem != "0" && idemExpire != "0" {
+			s.idemBuckets.checked(shard, slot, now) // the script saw to its expiry
 		}
 		priced := acceptInt(res, 4) == 1
 		blocked := acceptBlocked(res, n)
@@ -218,9 +214,9 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 // and the one before it cover the window, and a bucket expires a window
 // after its end: a submission is recognised for at least the window and
 // at most twice that.
-func (s *Store) idempotency(shard int, req accounts.AcceptRequest, now time.Time, keys []string) (field, expire string, _ []string) {
+func (s *Store) idempotency(shard int, req accounts.AcceptRequest, now time.Time, keys []string) (field, expire string, _ []string, _ idemSlot) {
 	if req.IdempotencyKey == "" {
-		return "0", "0", keys
+		return "0", "0", keys, idemSlot{}
 	}
 	h := sha256.New()
 	h.Write([]byte(req.AccountID))
@@ -237,7 +233,7 @@ func (s *Store) idempotency(shard int, req accounts.AcceptRequest, now time.Time
 		legacy = s.Keys.Idempotency(shard, req.AccountID, hex.EncodeToString(sum[:]))
 	}
 	keys = append(keys, bucket, s.Keys.IdempotencyBucket(shard, epoch-1, slot), legacy)
-	return string(sum[:16]), strconv.FormatInt((epoch+2)*span, 10), keys
+	return string(sum[:16]), strconv.FormatInt((epoch+2)*span, 10), keys, idemSlot{epoch, slot}
 }
 
 // errLegacyFound stops CheckLegacyIdempotency's scan at the first key.
@@ -406,30 +402,53 @@ func (k *acceptKeys) get(s *Store, shard int, account, parent string, nowMS int6
 // loses its fields only by expiring whole, after its window, when nothing
 // writes to it any more; one lost otherwise (a failover) is made again
 // without an expiry, and gets it at the next look, within idemRecheck.
+// It holds a shard's slots in an array (the bucket a slot had last, and
+// when), found by index rather than by the bucket's key at every accept.
 type idemBuckets struct {
-	mu sync.Mutex
-	at map[string]time.Time // bucket key -> when its expiry was seen to
+	mu     sync.Mutex
+	shards []*[idemSlots]idemSeen // by shard, made at its first accept
 }
+
+// idemSlot names a bucket: its window (epoch) and slot.
+type idemSlot struct {
+	epoch int64
+	slot  uint16
+}
+
+// idemSeen is a slot's bucket whose expiry was last seen to (its epoch),
+// and when (unix ms; 0: never).
+type idemSeen struct{ epoch, at int64 }
 
 const (
-	idemRecheck    = time.Minute
-	idemBucketsMax = 16384 // then it starts over
+	idemRecheck = time.Minute
+	idemSlots   = 1 << 12 // the slot is the first 12 bits of the digest (idempotency)
 )
 
-// fresh reports whether bucket's expiry was seen to within idemRecheck of now.
-func (b *idemBuckets) fresh(bucket string, now time.Time) bool {
+// fresh reports whether the expiry of the bucket b names on shard was seen
+// to within idemRecheck of now.
+func (b *idemBuckets) fresh(shard int, k idemSlot, now time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	at, ok := b.at[bucket]
-	return ok && now.Sub(at) < idemRecheck && !now.Before(at)
+	if shard < 0 || shard >= len(b.shards) || b.shards[shard] == nil {
+		return false
+	}
+	e, ms := b.shards[shard][k.slot], now.UnixMilli()
+	return e.at != 0 && e.epoch == k.epoch && ms-e.at < idemRecheck.Milliseconds() && ms >= e.at
 }
 
-// checked notes that bucket's expiry was seen to at now.
-func (b *idemBuckets) checked(bucket string, now time.Time) {
+// checked notes that the expiry of the bucket k names on shard was seen to
+// at now.
+func (b *idemBuckets) checked(shard int, k idemSlot, now time.Time) {
+	if shard < 0 {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.at == nil || len(b.at) >= idemBucketsMax {
-		b.at = map[string]time.Time{}
+	for len(b.shards) <= shard {
+		b.shards = append(b.shards, nil)
 	}
-	b.at[bucket] = now
+	if b.shards[shard] == nil {
+		b.shards[shard] = new([idemSlots]idemSeen)
+	}
+	b.shards[shard][k.slot] = idemSeen{epoch: k.epoch, at: now.UnixMilli()}
 }

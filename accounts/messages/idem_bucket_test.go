@@ -74,3 +74,38 @@ func TestIdempotencyBucketExpiry(t *testing.T) {
 		t.Errorf("after the minute: TTL %v, want the expiry back", d)
 	}
 }
+
+// TestIdempotencyBucketNextWindow: a slot's bucket of the next window is
+// another bucket, and gets its expiry at once, though the slot's bucket of
+// the window before was seen to seconds earlier.
+func TestIdempotencyBucketNextWindow(t *testing.T) {
+	ctx := context.Background()
+	clk := &storetest.StatsTestClock{}
+	day := 24 * time.Hour
+	// The windows end in the future of Redis's clock, which expires them.
+	epoch := time.Now().UnixMilli() / day.Milliseconds()
+	clk.Set(time.UnixMilli((epoch+1)*day.Milliseconds() - 10_000))
+	s := storetest.New(t, redisstore.Options{Shards: 1, Now: clk.Now})
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	slot := func(key string) int {
+		h := sha256.Sum256([]byte(a.ID + "\x00" + key))
+		return int(h[0])<<4 | int(h[1]>>4)
+	}
+	keys := []string{"<0@acme.example>"}
+	for i := 1; len(keys) < 2; i++ {
+		if k := "<" + strconv.Itoa(i) + "@acme.example>"; slot(k) == slot(keys[0]) {
+			keys = append(keys, k)
+		}
+	}
+	for i, k := range keys {
+		if _, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, IdempotencyKey: k,
+			Messages: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}}); err != nil {
+			t.Fatal(err)
+		}
+		bucket := s.Keys.IdempotencyBucket(0, epoch+int64(i), uint16(slot(k)))
+		if d := s.RDB.PTTL(ctx, bucket).Val(); d <= 0 {
+			t.Errorf("the bucket of window %d: TTL %v, want its expiry", i, d)
+		}
+		clk.Set(clk.Now().Add(20 * time.Second)) // into the next window
+	}
+}
