@@ -106,7 +106,6 @@ func ParseReceipt(text string) (Receipt, error) {
 			r.Text = v
 		}
 	}
-	var seen uint16 // keys met so far, values set or not
 	for i := 0; i < len(text); i++ {
 		if i > 0 && !dlrSpace(text[i-1]) {
 			continue
@@ -115,13 +114,12 @@ func ParseReceipt(text string) (Receipt, error) {
 		if n == 0 {
 			continue
 		}
-		set(i)
+		set(i) // every key met before this one is now in done
 		field, from = f, i+n
 		i += n - 1
-		if f == keyText && seen&(1<<keyID) != 0 && seen&(1<<keyStat) != 0 {
+		if f == keyText && done&(1<<keyID) != 0 && done&(1<<keyStat) != 0 {
 			break
 		}
-		seen |= 1 << f
 	}
 	set(len(text))
 	switch {
