@@ -426,43 +426,25 @@ func (s *session) reply(b []byte) {
 func (s *session) deliver(p *frame.DeliverSM, seq uint32) {
 	defer s.wg.Done()
 	defer func() { <-s.dsem }()
-	d := s.l.parseDeliver(p)
-	kind := kindMO
-	if d.Receipt != nil {
-		kind = kindReceipt
-	}
-	s.l.m.delivered(kind)
-	status := uint32(statusOK)
+	d, kind := s.received(p)
+	var err error
 	if h := s.l.opts.OnDeliver; h != nil {
-		if err := h(s.ctx, d); err != nil {
-			s.l.log.Warn("deliver handler", "kind", kind, "err", err)
-			status = statusRxTAppn
-		}
+		err = h(s.ctx, d)
 	}
-	s.reply(frame.MessageIDResp(pdu.DeliverSMRespID, status, seq, ""))
+	s.reply(s.deliverResp(kind, seq, err))
 }
 
 // deliverAsync hands one deliver_sm to OnDeliverAsync, on the reader (which
 // holds a slot of dsem for it); the resp goes out, and the slot is freed,
 // when the handler calls done.
 func (s *session) deliverAsync(h func(context.Context, *Deliver, func(error)), p *frame.DeliverSM, seq uint32) {
-	d := s.l.parseDeliver(p)
-	kind := kindMO
-	if d.Receipt != nil {
-		kind = kindReceipt
-	}
-	s.l.m.delivered(kind)
+	d, kind := s.received(p)
 	var once atomic.Bool
 	h(s.ctx, d, func(err error) {
 		if !once.CompareAndSwap(false, true) {
 			return
 		}
-		status := uint32(statusOK)
-		if err != nil {
-			s.l.log.Warn("deliver handler", "kind", kind, "err", err)
-			status = statusRxTAppn
-		}
-		resp := frame.MessageIDResp(pdu.DeliverSMRespID, status, seq, "")
+		resp := s.deliverResp(kind, seq, err)
 		// done may come from a goroutine that answers many (a batch of
 		// receipts): it does not wait for a full writer queue.
 		select {
@@ -473,6 +455,28 @@ func (s *session) deliverAsync(h func(context.Context, *Deliver, func(error)), p
 		}
 		<-s.dsem
 	})
+}
+
+// received decodes a deliver_sm and counts it by kind (receipt or MO).
+func (s *session) received(p *frame.DeliverSM) (*Deliver, string) {
+	d := s.l.parseDeliver(p)
+	kind := kindMO
+	if d.Receipt != nil {
+		kind = kindReceipt
+	}
+	s.l.m.delivered(kind)
+	return d, kind
+}
+
+// deliverResp is the deliver_sm_resp for the handler's outcome: ESME_ROK,
+// or ESME_RX_T_APPN (temporary: the SMSC delivers it again) on an error.
+func (s *session) deliverResp(kind string, seq uint32, err error) []byte {
+	status := uint32(statusOK)
+	if err != nil {
+		s.l.log.Warn("deliver handler", "kind", kind, "err", err)
+		status = statusRxTAppn
+	}
+	return frame.MessageIDResp(pdu.DeliverSMRespID, status, seq, "")
 }
 
 // deliverSlots is the size of a session's dsem.
