@@ -156,6 +156,9 @@ func NewInbound(o InboundOptions) *Inbound {
 // reply is routed to the inbox that owns the conversation. An error makes the
 // link answer with a temporary error so that the carrier delivers it again.
 func (in *Inbound) HandleDeliver(ctx context.Context, d *smpp.Deliver) error {
+	if d.Receipt == nil {
+		return in.reply(ctx, d)
+	}
 	ch := make(chan error, 1)
 	in.HandleDeliverAsync(ctx, d, func(err error) { ch <- err })
 	select {
