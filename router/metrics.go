@@ -109,8 +109,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range []string{"accepted", "rejected"} {
 		m.acceptedBy[r] = m.accepted.WithLabelValues(r)
 	}
-	m.submitsBy = promvec.New(m.submits.WithLabelValues, 2)
-	m.receiptsBy = promvec.New(m.receipts.WithLabelValues, 2)
+	m.submitsBy = promvec.New(m.submits.WithLabelValues)
+	m.receiptsBy = promvec.New(m.receipts.WithLabelValues)
 	for _, r := range []string{"temporary", "permanent"} {
 		m.noRoute.WithLabelValues(r)
 	}
