@@ -17,6 +17,8 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
+	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -218,6 +220,7 @@ func (b *Backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 	s := &session{
 		b:      b,
 		conn:   c,
+		ip:     peerIP(c),
 		id:     id,
 		ctx:    ctx,
 		cancel: cancel,
@@ -232,4 +235,19 @@ func remoteAddr(c *gosmtp.Conn) string {
 		return nc.RemoteAddr().String()
 	}
 	return ""
+}
+
+// peerIP is the address of c's client (the zero Addr when unknown).
+func peerIP(c *gosmtp.Conn) netip.Addr {
+	if c == nil || c.Conn() == nil {
+		return netip.Addr{}
+	}
+	if ta, ok := c.Conn().RemoteAddr().(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap()
+	}
+	ap, err := netip.ParseAddrPort(c.Conn().RemoteAddr().String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }

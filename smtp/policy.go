@@ -75,13 +75,9 @@ func fixHint(ip netip.Addr) string {
 	return "use SMTP AUTH or ask the account administrator to allow this network (" + ip.String() + ")"
 }
 
-// remoteIP is the connecting client's address (invalid if unknown).
-func (s *session) remoteIP() netip.Addr {
-	if !s.ipRead { // a connection's peer never changes: read once
-		s.ip, s.ipRead = peerIP(s.conn), true
-	}
-	return s.ip
-}
+// remoteIP is the connecting client's address (invalid if unknown), read
+// when the session began.
+func (s *session) remoteIP() netip.Addr { return s.ip }
 
 // authorise applies the sender's policy at MAIL FROM. It returns how the
 // sender was authorised, or "" with s.dkimPending set when only a DKIM

@@ -11,7 +11,6 @@ import (
 	"hash"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -53,9 +52,7 @@ type session struct {
 	// body buffers the reading of each mail's DATA (one per session).
 	body *bufio.Reader
 
-	// ip is the client's address once remoteIP has read it (ipRead).
-	ip     netip.Addr
-	ipRead bool
+	ip netip.Addr // the client's address (invalid if unknown)
 
 	// The current transaction, cleared by Reset.
 	sender     *accounts.Sender
@@ -440,19 +437,4 @@ func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
 		return nil, true, l.check(l.username, string(response))
 	}
 	return nil, false, sasl.ErrUnexpectedClientResponse
-}
-
-// peerIP is the address of c's client (the zero Addr when unknown).
-func peerIP(c *gosmtp.Conn) netip.Addr {
-	if c == nil || c.Conn() == nil {
-		return netip.Addr{}
-	}
-	if ta, ok := c.Conn().RemoteAddr().(*net.TCPAddr); ok {
-		return ta.AddrPort().Addr().Unmap()
-	}
-	ap, err := netip.ParseAddrPort(c.Conn().RemoteAddr().String())
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
 }
