@@ -12,6 +12,23 @@ import (
 	"github.com/smsgate/smsgate/accounts/storetest"
 )
 
+// sameSlotKeys returns n idempotency keys of account whose entries go to
+// the same slot's buckets, and that slot (accept.go: the first 12 bits of
+// SHA-256 over the account and the key).
+func sameSlotKeys(account string, n int) ([]string, uint16) {
+	slot := func(key string) uint16 {
+		h := sha256.Sum256([]byte(account + "\x00" + key))
+		return uint16(h[0])<<4 | uint16(h[1]>>4)
+	}
+	keys := []string{"<0@acme.example>"}
+	for i := 1; len(keys) < n; i++ {
+		if k := "<" + strconv.Itoa(i) + "@acme.example>"; slot(k) == slot(keys[0]) {
+			keys = append(keys, k)
+		}
+	}
+	return keys, slot(keys[0])
+}
+
 // TestIdempotencyBucketExpiry: an idempotency bucket gets its expiry from
 // the accept that makes it; accepts into it within the minute after do not
 // look again (a bucket that lost its expiry stays without, which shows the
@@ -30,18 +47,8 @@ func TestIdempotencyBucketExpiry(t *testing.T) {
 	s := storetest.New(t, redisstore.Options{Shards: 1, Now: clk.Now})
 	a := storetest.AcceptTestAccount(t, s, 1000)
 
-	// Three idempotency keys whose entries share a bucket (accept.go: the
-	// first 12 bits of SHA-256 over the account and the key).
-	slot := func(key string) int {
-		h := sha256.Sum256([]byte(a.ID + "\x00" + key))
-		return int(h[0])<<4 | int(h[1]>>4)
-	}
-	keys := []string{"<0@acme.example>"}
-	for i := 1; len(keys) < 3; i++ {
-		if k := "<" + strconv.Itoa(i) + "@acme.example>"; slot(k) == slot(keys[0]) {
-			keys = append(keys, k)
-		}
-	}
+	// Three idempotency keys whose entries share a bucket.
+	keys, slot := sameSlotKeys(a.ID, 3)
 	accept := func(key string) {
 		t.Helper()
 		if _, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, IdempotencyKey: key,
@@ -50,7 +57,7 @@ func TestIdempotencyBucketExpiry(t *testing.T) {
 		}
 	}
 	epoch := clk.Now().UnixMilli() / (24 * time.Hour).Milliseconds()
-	bucket := s.Keys.IdempotencyBucket(0, epoch, uint16(slot(keys[0])))
+	bucket := s.Keys.IdempotencyBucket(0, epoch, slot)
 	pttl := func() time.Duration { return s.RDB.PTTL(ctx, bucket).Val() }
 
 	accept(keys[0])
@@ -87,22 +94,13 @@ func TestIdempotencyBucketNextWindow(t *testing.T) {
 	clk.Set(time.UnixMilli((epoch+1)*day.Milliseconds() - 10_000))
 	s := storetest.New(t, redisstore.Options{Shards: 1, Now: clk.Now})
 	a := storetest.AcceptTestAccount(t, s, 1000)
-	slot := func(key string) int {
-		h := sha256.Sum256([]byte(a.ID + "\x00" + key))
-		return int(h[0])<<4 | int(h[1]>>4)
-	}
-	keys := []string{"<0@acme.example>"}
-	for i := 1; len(keys) < 2; i++ {
-		if k := "<" + strconv.Itoa(i) + "@acme.example>"; slot(k) == slot(keys[0]) {
-			keys = append(keys, k)
-		}
-	}
+	keys, slot := sameSlotKeys(a.ID, 2)
 	for i, k := range keys {
 		if _, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: a.ID, IdempotencyKey: k,
 			Messages: []*accounts.Message{storetest.AcceptTestMsg("61411111111", 1, 5)}}); err != nil {
 			t.Fatal(err)
 		}
-		bucket := s.Keys.IdempotencyBucket(0, epoch+int64(i), uint16(slot(k)))
+		bucket := s.Keys.IdempotencyBucket(0, epoch+int64(i), slot)
 		if d := s.RDB.PTTL(ctx, bucket).Val(); d <= 0 {
 			t.Errorf("the bucket of window %d: TTL %v, want its expiry", i, d)
 		}
