@@ -242,6 +242,10 @@ type Message struct {
 	CreatedAt   time.Time `json:"created_at"`
 	SubmittedAt time.Time `json:"submitted_at,omitzero"`
 	DoneAt      time.Time `json:"done_at,omitzero"`
+	// Held: the message left its grouped queue entry for a retry or a wait
+	// for a link (accounts.Entry); a consumer that claims the entry does not
+	// send it again. Internal to dispatch.
+	Held bool `json:"-"`
 }
 
 // Reply is an inbound SMS (MO) routed to an account's inbox.

@@ -82,20 +82,32 @@ const (
 	QueryScanLimit = 5000
 )
 
-// Entry is one queue entry delivered to a consumer.
+// Entry is one message of a queue entry delivered to a consumer. An entry
+// of the stream holds one message, or the messages one accept call queued
+// (Members of them, each delivered as an Entry with the same StreamID):
+// such a member is settled (submitted, retried, parked, failed) without
+// acknowledging the stream entry, which its consumer acknowledges once
+// every member is settled (see router.Dispatcher).
 type Entry struct {
 	Shard     int
 	StreamID  string
 	MessageID string
+	Members   int // the messages of the stream entry: 0 or 1 for an entry of its own
 }
+
+// Grouped reports whether e is one of several messages of its stream entry.
+func (e Entry) Grouped() bool { return e.Members > 1 }
 
 // Submitted is the outcome of a successful submission of one entry.
 type Submitted struct {
-	Entry   Entry
-	Link    string   // carrier link name
-	Source  string   // the source address used (for the conversation index)
-	SMSCIDs []string // every part's id in its canonical form (smpp.CanonicalID); the first is stored on the message
-	To      string   // the recipient, for the conversation index; read from the message when empty
+	Entry Entry
+	// AckEntry acknowledges Entry's stream entry with the record: set on
+	// one submit of a grouped entry whose every other member is settled.
+	AckEntry bool
+	Link     string   // carrier link name
+	Source   string   // the source address used (for the conversation index)
+	SMSCIDs  []string // every part's id in its canonical form (smpp.CanonicalID); the first is stored on the message
+	To       string   // the recipient, for the conversation index; read from the message when empty
 	// AccountID and CreatedAt are the message's, as the dispatcher loaded
 	// it: the SMSC-id index carries them so that a receipt finds its
 	// statistics key without reading the message first. Empty: the

@@ -292,7 +292,13 @@ type Dispatch struct {
 	// that was not a full batch (0s: none).
 	BatchWait Duration `yaml:"batch_wait"`
 	ClaimIdle Duration `yaml:"claim_idle"` // pending longer than this: claimed from a dead worker
-	Retry     Retry    `yaml:"retry"`
+	// EntryPerMessage queues each accepted message as a stream entry of its
+	// own; by default the messages of one accept call (the concurrent
+	// sessions' mails of a shard stored together) are one entry. A release
+	// before grouped entries leaves them pending, so set it during a rolling
+	// upgrade from one, until every instance runs this release.
+	EntryPerMessage bool  `yaml:"entry_per_message"`
+	Retry           Retry `yaml:"retry"`
 	// DefaultSource is the source address when the account sets none.
 	DefaultSource string `yaml:"default_source"`
 	// SourcePool are shared numbers used instead of DefaultSource, so that

@@ -177,7 +177,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	defer cancelRecord()
 	stopRecordTimer := context.AfterFunc(ctx, func() { time.AfterFunc(d.o.DrainTimeout, cancelRecord) })
 	defer stopRecordTimer()
-	results := make(chan accounts.Submitted, d.o.Workers*2)
+	results := make(chan submitted, d.o.Workers*2)
 	collected := make(chan struct{})
 	go func() {
 		defer close(collected)
@@ -192,6 +192,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	var errLog onceLogger
 	idle := false                 // no link up: the queue is left alone
 	var unloaded []accounts.Entry // read, their load failed: tried again first
+	perEntry := 1.0               // messages a stream entry in the last read (grouped entries hold several)
 	fill := time.NewTimer(time.Hour)
 	fill.Stop()
 	for ctx.Err() == nil {
@@ -224,13 +225,16 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			entries, unloaded = unloaded, nil
 		} else if time.Since(lastClaim) > d.o.ClaimIdle/2 {
 			lastClaim = time.Now()
-			entries, err = d.o.Store.ClaimStale(ctx, d.o.Consumer, d.o.ClaimIdle, d.o.Batch)
+			entries, err = d.o.Store.ClaimStale(ctx, d.o.Consumer, d.o.ClaimIdle, readCount(d.o.Batch, perEntry))
 			if len(entries) > 0 {
 				d.log.InfoContext(ctx, "claimed entries of a stale consumer", "count", len(entries))
 			}
 		}
 		if err == nil && len(entries) == 0 {
-			entries, err = d.o.Store.Read(ctx, d.o.Consumer, d.o.Batch, d.o.Block)
+			entries, err = d.o.Store.Read(ctx, d.o.Consumer, readCount(d.o.Batch, perEntry), d.o.Block)
+			if n := streamEntries(entries); n > 0 {
+				perEntry = float64(len(entries)) / float64(n)
+			}
 		}
 		if err == nil && len(entries) > 0 {
 			if err = d.process(workCtx, entries, sem, &inflight, results); err != nil {
@@ -281,7 +285,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // process loads the messages of entries and submits each in its own worker.
 // When the load fails it returns the error and starts nothing: the entries
 // stay pending and are claimed again after ClaimIdle.
-func (d *Dispatcher) process(ctx context.Context, entries []accounts.Entry, sem chan struct{}, inflight *sync.WaitGroup, results chan<- accounts.Submitted) error {
+func (d *Dispatcher) process(ctx context.Context, entries []accounts.Entry, sem chan struct{}, inflight *sync.WaitGroup, results chan<- submitted) error {
 	ids := make([]string, len(entries))
 	for i, e := range entries {
 		ids[i] = e.MessageID
@@ -290,12 +294,17 @@ func (d *Dispatcher) process(ctx context.Context, entries []accounts.Entry, sem 
 	if err != nil {
 		return fmt.Errorf("load %d messages: %w", len(ids), err)
 	}
+	groups := groupEntries(entries)
 	for i, e := range entries {
-		m := msgs[i]
-		if m == nil || m.Status != accounts.MsgQueued {
-			// Missing, or already submitted by a consumer that died before
-			// acknowledging: acknowledge without sending again.
-			if err := d.o.Store.Ack(ctx, e); err != nil {
+		m, g := msgs[i], groups[i]
+		if m == nil || m.Status != accounts.MsgQueued || (g != nil && m.Held) {
+			// Missing, already submitted by a consumer that died before
+			// acknowledging, or (a member of a grouped entry claimed from
+			// such a consumer) gone on to a retry or a wait for a link:
+			// acknowledged without sending again.
+			if g != nil {
+				d.settled(ctx, e, g, nil)
+			} else if err := d.o.Store.Ack(ctx, e); err != nil {
 				d.log.ErrorContext(ctx, "ack", "err", err, "message", e.MessageID)
 			}
 			continue
@@ -305,7 +314,7 @@ func (d *Dispatcher) process(ctx context.Context, entries []accounts.Entry, sem 
 		go func() {
 			defer func() { <-sem; inflight.Done() }()
 			defer d.recoverWorker(ctx, e)
-			d.send(ctx, e, m, results)
+			d.send(ctx, e, g, m, results)
 		}()
 	}
 	return nil
@@ -335,16 +344,16 @@ func (d *Dispatcher) recoverWorker(ctx context.Context, e accounts.Entry) {
 // Waiting for a link (none up, link down, outcome unknown) parks the message
 // without using an attempt; it expires by age (ExpireAfter). A message with
 // an accepted part is never refunded.
-func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Message, results chan<- accounts.Submitted) {
+func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, g *entryGroup, m *accounts.Message, results chan<- submitted) {
 	start := time.Now()
 	if d.o.ExpireAfter > 0 && time.Since(m.CreatedAt) > d.o.ExpireAfter {
-		d.fail(ctx, e, m, noLink, fmt.Sprintf("expired: not sent within %s of being accepted", d.o.ExpireAfter),
+		d.fail(ctx, e, g, m, noLink, fmt.Sprintf("expired: not sent within %s of being accepted", d.o.ExpireAfter),
 			!accepted(m.PartIDs), false)
 		return
 	}
 	link := d.o.Routes.Pick(m.To)
 	if link == nil {
-		d.park(ctx, e, m, noLink, "waiting for a carrier link: none is up for the destination", nil)
+		d.park(ctx, e, g, m, noLink, "waiting for a carrier link: none is up for the destination", nil)
 		return
 	}
 	coding, payload := smpp.Encode(m.Text)
@@ -382,7 +391,7 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Mes
 			}
 			d.log.WarnContext(ctx, "submit response lost: the part is not sent again", "message", m.ID, "part", i+1, "link", link.Name())
 		case se != nil && !se.Temporary():
-			d.fail(ctx, e, m, link.Name(), err.Error(), !accepted(ids), true)
+			d.fail(ctx, e, g, m, link.Name(), err.Error(), !accepted(ids), true)
 			return
 		case ctx.Err() != nil:
 			return // draining: the entry stays pending for another consumer
@@ -392,13 +401,13 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Mes
 			if d.o.Metrics != nil {
 				d.o.Metrics.duplicateRisk.WithLabelValues(link.Name()).Inc()
 			}
-			d.park(ctx, e, m, link.Name(), err.Error(), ids)
+			d.park(ctx, e, g, m, link.Name(), err.Error(), ids)
 			return
 		case errors.Is(err, smpp.ErrLinkDown):
-			d.park(ctx, e, m, link.Name(), err.Error(), ids)
+			d.park(ctx, e, g, m, link.Name(), err.Error(), ids)
 			return
 		default: // a temporary status (throttled, queue full): an attempt
-			d.retry(ctx, e, m, err.Error(), link.Name(), ids)
+			d.retry(ctx, e, g, m, err.Error(), link.Name(), ids)
 			return
 		}
 	}
@@ -407,8 +416,8 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, m *accounts.Mes
 		d.o.Metrics.dispatchLatency.Observe(time.Since(m.CreatedAt).Seconds())
 		d.o.Metrics.sendDuration.Observe(time.Since(start).Seconds())
 	}
-	results <- accounts.Submitted{Entry: e, Link: link.Name(), Source: m.Source, To: m.To, SMSCIDs: canon,
-		AccountID: m.AccountID, CreatedAt: m.CreatedAt}
+	results <- submitted{Submitted: accounts.Submitted{Entry: e, Link: link.Name(), Source: m.Source, To: m.To,
+		SMSCIDs: canon, AccountID: m.AccountID, CreatedAt: m.CreatedAt}, group: g}
 }
 
 // partLost marks a part whose submit_sm_resp was lost: sent, id unknown.
@@ -472,11 +481,11 @@ func (d *Dispatcher) count(link, result string) {
 // park keeps m waiting for a carrier link (no link up, link down, or the
 // outcome of a submit unknown after its session ended), recording the parts
 // accepted so far; it uses no attempt. A link binding releases it.
-func (d *Dispatcher) park(ctx context.Context, e accounts.Entry, m *accounts.Message, link, reason string, ids []string) {
+func (d *Dispatcher) park(ctx context.Context, e accounts.Entry, g *entryGroup, m *accounts.Message, link, reason string, ids []string) {
 	d.count(link, "temporary")
 	sctx, cancel := storeCtx(ctx)
 	defer cancel()
-	if err := d.o.Store.Park(sctx, e, reason, resumeState(ids)); err != nil {
+	if err := d.settled(ctx, e, g, func() error { return d.o.Store.Park(sctx, e, reason, resumeState(ids)) }); err != nil {
 		d.log.ErrorContext(ctx, "park message", "err", err, "message", m.ID)
 		return
 	}
@@ -488,16 +497,20 @@ func (d *Dispatcher) park(ctx context.Context, e accounts.Entry, m *accounts.Mes
 
 // retry schedules m's next attempt after a temporary failure on link (or
 // noLink), or fails it once MaxAttempts are used up.
-func (d *Dispatcher) retry(ctx context.Context, e accounts.Entry, m *accounts.Message, reason, link string, ids []string) {
+func (d *Dispatcher) retry(ctx context.Context, e accounts.Entry, g *entryGroup, m *accounts.Message, reason, link string, ids []string) {
 	d.count(link, "temporary")
 	if m.Attempts+1 >= d.o.Retry.MaxAttempts {
-		d.fail(ctx, e, m, link, "gave up after "+fmt.Sprint(m.Attempts+1)+" attempts: "+reason, !accepted(ids), true)
+		d.fail(ctx, e, g, m, link, "gave up after "+fmt.Sprint(m.Attempts+1)+" attempts: "+reason, !accepted(ids), true)
 		return
 	}
 	sctx, cancel := storeCtx(ctx)
 	defer cancel()
 	wait := d.o.Retry.Delay(m.Attempts + 1)
-	if _, err := d.o.Store.Retry(sctx, e, time.Now().Add(wait), reason, resumeState(ids)); err != nil {
+	err := d.settled(ctx, e, g, func() error {
+		_, err := d.o.Store.Retry(sctx, e, time.Now().Add(wait), reason, resumeState(ids))
+		return err
+	})
+	if err != nil {
 		d.log.ErrorContext(ctx, "schedule retry", "err", err, "message", m.ID)
 		return
 	}
@@ -507,11 +520,15 @@ func (d *Dispatcher) retry(ctx context.Context, e accounts.Entry, m *accounts.Me
 // fail ends m as failed after a permanent error on link (or noLink),
 // refunding it when RefundOnFailure is set and refundable (no part of it was
 // accepted); attempt counts the failed submit in its attempts.
-func (d *Dispatcher) fail(ctx context.Context, e accounts.Entry, m *accounts.Message, link, reason string, refundable, attempt bool) {
+func (d *Dispatcher) fail(ctx context.Context, e accounts.Entry, g *entryGroup, m *accounts.Message, link, reason string, refundable, attempt bool) {
 	d.count(link, "permanent")
 	sctx, cancel := storeCtx(ctx)
 	defer cancel()
-	failed, err := d.o.Store.Fail(sctx, e, reason, d.o.RefundOnFailure && refundable, attempt)
+	var failed *accounts.Message
+	err := d.settled(ctx, e, g, func() (err error) {
+		failed, err = d.o.Store.Fail(sctx, e, reason, d.o.RefundOnFailure && refundable, attempt)
+		return err
+	})
 	if err != nil {
 		d.log.ErrorContext(ctx, "fail message", "err", err, "message", m.ID)
 		return
@@ -530,12 +547,35 @@ func (d *Dispatcher) fail(ctx context.Context, e accounts.Entry, m *accounts.Mes
 }
 
 // collect records submitted messages in batches: one pipeline per batch.
-func (d *Dispatcher) collect(ctx context.Context, results <-chan accounts.Submitted) {
+func (d *Dispatcher) collect(ctx context.Context, results <-chan submitted) {
 	const max = 256
+	ready := make([]submitted, 0, max)
 	batch := make([]accounts.Submitted, 0, max)
+	var groups []*entryGroup // the batch's grouped entries, each once
+	counts := map[*entryGroup]int{}
 	flush := func() {
-		if len(batch) == 0 {
+		if len(ready) == 0 {
 			return
+		}
+		// The members of grouped entries settle with this write: the one
+		// that settles the last of an entry acknowledges it too.
+		batch, groups = batch[:0], groups[:0]
+		for _, r := range ready {
+			if r.group != nil {
+				if counts[r.group] == 0 {
+					groups = append(groups, r.group)
+				}
+				counts[r.group]++
+			}
+			batch = append(batch, r.Submitted)
+		}
+		for _, g := range groups {
+			g.begin(counts[g])
+		}
+		for i, r := range ready {
+			if r.group != nil && r.group.takeAck(counts[r.group]) {
+				batch[i].AckEntry = true
+			}
 		}
 		// Recording is idempotent (an entry recorded once is skipped), so a
 		// refused write (OOM, a failover, a lost connection) is tried again
@@ -564,18 +604,37 @@ func (d *Dispatcher) collect(ctx context.Context, results <-chan accounts.Submit
 			t.Stop()
 			break
 		}
+		for _, g := range groups {
+			// Settled by another write meanwhile: acknowledged apart.
+			if g.end(counts[g], err == nil) {
+				for _, r := range ready {
+					if r.group == g {
+						d.ackEntry(ctx, r.Entry)
+						break
+					}
+				}
+			}
+			delete(counts, g)
+		}
 		if err == nil && d.o.Submitted != nil {
 			d.o.Submitted(batch)
 		}
-		batch = batch[:0]
+		ready = ready[:0]
 	}
 	for r := range results {
 		// Take whatever else is ready (workers woken by one read of submit
 		// responses report one by one), then write it all at once.
-		batch = drainReady(results, append(batch, r), max)
+		ready = drainReady(results, append(ready, r), max)
 		flush()
 	}
 	flush()
+}
+
+// submitted is a successful submit on its way to be recorded, with the
+// grouped entry its message belongs to (nil: an entry of its own).
+type submitted struct {
+	accounts.Submitted
+	group *entryGroup
 }
 
 // housekeep moves due retries back to the queue and samples queue gauges.
@@ -640,3 +699,22 @@ func (o *onceLogger) log(ctx context.Context, l *slog.Logger, msg string, err er
 }
 
 func (o *onceLogger) reset() { o.last = "" }
+
+// readCount is how many stream entries a read asks for so that it brings
+// about batch messages, perEntry being the last read's messages a stream
+// entry.
+func readCount(batch int, perEntry float64) int {
+	return max(1, int(float64(batch)/perEntry))
+}
+
+// streamEntries counts the stream entries of a read's entries (the members
+// of a grouped one are delivered one after another).
+func streamEntries(entries []accounts.Entry) int {
+	n := 0
+	for i, e := range entries {
+		if i == 0 || e.StreamID != entries[i-1].StreamID || e.Shard != entries[i-1].Shard {
+			n++
+		}
+	}
+	return n
+}

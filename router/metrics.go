@@ -86,7 +86,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		queuePending: f.NewGauge(prometheus.GaugeOpts{
 			Name: "smsgate_router_queue_pending",
-			Help: "Messages in the dispatch queue not yet acknowledged.",
+			Help: "Entries of the dispatch queue not yet acknowledged (an entry holds the messages one accept call queued on a shard, one or more).",
 		}),
 		queueRetrying: f.NewGauge(prometheus.GaugeOpts{
 			Name: "smsgate_router_queue_retrying",

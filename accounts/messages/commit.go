@@ -133,8 +133,11 @@ func (s *Store) runGroup(ctx context.Context, group []*acceptCall) {
 		}
 		nk, na = nk+len(c.keys), na+1+len(c.args)
 	}
-	keys, args := make([]string, 0, nk+len(cxs)*len(acceptCtx{})), make([]any, 2, na)
-	args[0], args[1] = len(group), len(cxs)
+	keys, args := make([]string, 0, nk+len(cxs)*len(acceptCtx{})), make([]any, 3, na+1)
+	args[0], args[1], args[2] = len(group), len(cxs), "1"
+	if s.EntryPerMessage {
+		args[2] = "0"
+	}
 	for _, cx := range cxs {
 		keys = append(keys, cx[:]...)
 	}

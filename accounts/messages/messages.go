@@ -128,6 +128,7 @@ func MsgFromHash(id string, h map[string]string) *accounts.Message {
 		CreatedAt:   msgTime(h["created_at"]),
 		SubmittedAt: msgTime(h["submitted_at"]),
 		DoneAt:      msgTime(h["done_at"]),
+		Held:        h["held"] != "",
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,12 +86,23 @@ func (s *Store) queueRead(ctx context.Context, consumer string, count int, block
 	return out, nil
 }
 
-// queueEntries appends stream messages as entries; deleted entries (nil
-// values, left in a pending list) are skipped.
+// queueEntries appends stream messages as entries: a message's own entry
+// (field m) as one, a group (field g: the ids an accept call queued,
+// comma-separated) as one a member; deleted entries (nil values, left in a
+// pending list) are skipped.
 func queueEntries(out []accounts.Entry, shard int, msgs []redis.XMessage) []accounts.Entry {
 	for _, m := range msgs {
 		if mid, ok := m.Values["m"].(string); ok {
 			out = append(out, accounts.Entry{Shard: shard, StreamID: m.ID, MessageID: mid})
+			continue
+		}
+		g, _ := m.Values["g"].(string)
+		if g == "" {
+			continue
+		}
+		n := strings.Count(g, ",") + 1
+		for id := range strings.SplitSeq(g, ",") {
+			out = append(out, accounts.Entry{Shard: shard, StreamID: m.ID, MessageID: id, Members: n})
 		}
 	}
 	return out
@@ -164,15 +176,19 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 	type shardBatch struct {
 		keys []string
 		args []any
+		acks []any // grouped entries to acknowledge
 	}
 	shards := map[int]*shardBatch{}
 	var order []int
 	for i, b := range batch {
 		sb := shards[b.Entry.Shard]
 		if sb == nil {
-			sb = &shardBatch{keys: []string{s.Keys.Queue(b.Entry.Shard)}, args: []any{QueueGroup, ms}}
+			sb = &shardBatch{keys: []string{s.Keys.Queue(b.Entry.Shard)}, args: []any{QueueGroup, ms, 0}}
 			shards[b.Entry.Shard] = sb
 			order = append(order, b.Entry.Shard)
+		}
+		if b.AckEntry {
+			sb.acks = append(sb.acks, b.Entry.StreamID)
 		}
 		// Without a message key, a key of the shard that no message has
 		// ("-" is no id) stands in: the script finds no message and only
@@ -185,8 +201,18 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 		if len(b.SMSCIDs) > 0 {
 			first = b.SMSCIDs[0]
 		}
+		sid := b.Entry.StreamID
+		if b.Entry.Grouped() {
+			sid = "" // a member: recorded unless it was already
+		}
 		sb.keys = append(sb.keys, key)
-		sb.args = append(sb.args, b.Entry.StreamID, b.Link, first)
+		sb.args = append(sb.args, sid, b.Link, first)
+	}
+	for _, sb := range shards {
+		if len(sb.acks) > 0 {
+			sb.args[2] = len(sb.acks)
+			sb.args = slices.Insert(sb.args, 3, sb.acks...)
+		}
 	}
 	build := func(pipe redis.Pipeliner) {
 		for i, b := range batch {
@@ -252,6 +278,21 @@ func pipelineNoScript(cmds []redis.Cmder) bool {
 	return false
 }
 
+// leaveEntry queues, in a Retry's or Park's transaction, the message's
+// leaving of its queue entry: an entry of its own is acknowledged and
+// deleted; a member of a grouped entry is marked held (a consumer that
+// claims the entry skips it), the entry left for its consumer to
+// acknowledge once every member is settled.
+func (s *Store) leaveEntry(ctx context.Context, pipe redis.Pipeliner, e accounts.Entry, key string) {
+	if e.Grouped() {
+		pipe.HSet(ctx, key, "held", "1")
+		return
+	}
+	q := s.Keys.Queue(e.Shard)
+	pipe.XAck(ctx, q, QueueGroup, e.StreamID)
+	pipe.XDel(ctx, q, e.StreamID)
+}
+
 // Retry takes the entry off the queue and schedules its message to return at
 // at (see PromoteDue), recording reason as the message's error and, when
 // partIDs is not nil, the SMSC ids of the parts accepted so far (a retry
@@ -262,11 +303,9 @@ func (s *Store) Retry(ctx context.Context, e accounts.Entry, at time.Time, reaso
 	if err != nil {
 		return 0, fmt.Errorf("retry: message %w", err)
 	}
-	q := s.Keys.Queue(e.Shard)
 	var attempts *redis.IntCmd
 	_, err = s.RDB.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.XAck(ctx, q, QueueGroup, e.StreamID)
-		pipe.XDel(ctx, q, e.StreamID)
+		s.leaveEntry(ctx, pipe, e, key)
 		pipe.ZAdd(ctx, s.Keys.Retry(e.Shard), redis.Z{Score: float64(at.UnixMilli()), Member: e.MessageID})
 		attempts = pipe.HIncrBy(ctx, key, "attempts", 1)
 		pipe.HSet(ctx, key, "error", reason)
@@ -290,10 +329,8 @@ func (s *Store) Park(ctx context.Context, e accounts.Entry, reason string, partI
 	if err != nil {
 		return fmt.Errorf("park: message %w", err)
 	}
-	q := s.Keys.Queue(e.Shard)
 	_, err = s.RDB.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.XAck(ctx, q, QueueGroup, e.StreamID)
-		pipe.XDel(ctx, q, e.StreamID)
+		s.leaveEntry(ctx, pipe, e, key)
 		pipe.ZAdd(ctx, s.Keys.Parked(e.Shard), redis.Z{Score: float64(s.Now().UnixMilli()), Member: e.MessageID})
 		pipe.HSet(ctx, key, "error", reason)
 		if partIDs != nil {
@@ -381,7 +418,11 @@ func (s *Store) Fail(ctx context.Context, e accounts.Entry, reason string, refun
 	if attempt {
 		at = "1"
 	}
-	res, err := s.Run(ctx, failScript, keys, e.StreamID, reason, s.Now().UnixMilli(), rf, acct, created, parent, at, e.MessageID).Slice()
+	sid := e.StreamID
+	if e.Grouped() {
+		sid = "" // its consumer acknowledges the entry once every member is settled
+	}
+	res, err := s.Run(ctx, failScript, keys, sid, reason, s.Now().UnixMilli(), rf, acct, created, parent, at, e.MessageID).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
 	}

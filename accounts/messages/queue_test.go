@@ -30,6 +30,14 @@ func queueTestAccept(t *testing.T, s *redisstore.Store, acct string, parts ...in
 	return res.IDs
 }
 
+// singleEntryStore is a store that queues each message as an entry of its
+// own (redisstore.Options.EntryPerMessage), as the releases before grouped
+// entries did.
+func singleEntryStore(t *testing.T) *redisstore.Store {
+	t.Helper()
+	return storetest.New(t, redisstore.Options{Shards: 1, EntryPerMessage: true})
+}
+
 // queueTestGet loads a message or fails the test.
 func queueTestGet(t *testing.T, s *redisstore.Store, id string) *accounts.Message {
 	t.Helper()
@@ -42,7 +50,7 @@ func queueTestGet(t *testing.T, s *redisstore.Store, id string) *accounts.Messag
 
 func TestQueueSubmitAndReceipts(t *testing.T) {
 	ctx := t.Context()
-	s := storetest.AcceptTestStore(t, 1)
+	s := singleEntryStore(t)
 	a := storetest.AcceptTestAccount(t, s, 1000)
 	for range 2 { // BUSYGROUP on the second call is fine
 		if err := s.EnsureGroups(ctx); err != nil {
@@ -275,7 +283,7 @@ func TestQueueClaimStale(t *testing.T) {
 
 func TestQueueStats(t *testing.T) {
 	ctx := t.Context()
-	s := storetest.AcceptTestStore(t, 1)
+	s := singleEntryStore(t)
 	a := storetest.AcceptTestAccount(t, s, 1000)
 	if p, r, o, err := s.QueueStats(ctx); err != nil || p != 0 || r != 0 || o != 0 {
 		t.Fatalf("empty stats = %d %d %v %v", p, r, o, err)
@@ -303,7 +311,7 @@ func TestQueueStats(t *testing.T) {
 // the stream until it is decided, but are not counted as pending.
 func TestQueueTrim(t *testing.T) {
 	ctx := t.Context()
-	s := storetest.AcceptTestStore(t, 1)
+	s := singleEntryStore(t)
 	a := storetest.AcceptTestAccount(t, s, 1000)
 	queueTestAccept(t, s, a.ID, 1, 1, 1, 1, 1)
 	es := storetest.QueueTestRead(t, s, "w1", 4) // the fifth stays unread
@@ -520,5 +528,134 @@ func TestQueueReadShardsConcurrently(t *testing.T) {
 	}
 	if p, _, _, err := s.QueueStats(ctx); err != nil || p != int64(len(want)) {
 		t.Fatalf("pending %d, want %d: %v", p, len(want), err)
+	}
+}
+
+// TestQueueGroupedEntry: the messages of one accept call are one stream
+// entry, delivered as one Entry a member; members are recorded, retried,
+// parked and failed without acknowledging it; a claimer sees which are
+// settled (status, held); the entry goes when acknowledged.
+func TestQueueGroupedEntry(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 1)
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	ids := queueTestAccept(t, s, a.ID, 1, 1, 1, 1, 1)
+	q := s.Keys.Queue(0)
+	xs := s.RDB.XRange(ctx, q, "-", "+").Val()
+	if len(xs) != 1 || xs[0].Values["g"] != ids[0]+","+ids[1]+","+ids[2]+","+ids[3]+","+ids[4] {
+		t.Fatalf("queue %v, want one entry g of %v", xs, ids)
+	}
+	es := storetest.QueueTestRead(t, s, "dead", 5)
+	for i, e := range es {
+		if e.MessageID != ids[i] || e.StreamID != xs[0].ID || e.Members != 5 || !e.Grouped() {
+			t.Fatalf("entry %d = %+v, want member %s of %s", i, e, ids[i], xs[0].ID)
+		}
+	}
+	// Two submitted, one retried, one parked, one failed: the entry stays
+	// pending until its consumer acknowledges it.
+	sub := []accounts.Submitted{
+		{Entry: es[0], Link: "l", Source: "ACME", SMSCIDs: []string{"a0"}},
+		{Entry: es[1], Link: "l", Source: "ACME", SMSCIDs: []string{"a1"}},
+	}
+	for range 2 { // a batch run again records nothing twice
+		if err := s.MarkSubmitted(ctx, sub); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Retry(ctx, es[2], time.Now().Add(time.Hour), "throttled", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Park(ctx, es[3], "no link", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Fail(ctx, es[4], "refused", true, true); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, _, err := s.QueueStats(ctx); err != nil || p != 1 {
+		t.Fatalf("pending %d, %v; want the grouped entry", p, err)
+	}
+	for i, want := range []struct {
+		st       accounts.MessageStatus
+		held     bool
+		attempts int
+	}{{accounts.MsgSubmitted, false, 1}, {accounts.MsgSubmitted, false, 1}, {accounts.MsgQueued, true, 1},
+		{accounts.MsgQueued, true, 0}, {accounts.MsgFailed, false, 1}} {
+		m := queueTestGet(t, s, ids[i])
+		if m.Status != want.st || m.Held != want.held || m.Attempts != want.attempts {
+			t.Errorf("message %d: status %s held %v attempts %d; want %s %v %d", i, m.Status, m.Held, m.Attempts,
+				want.st, want.held, want.attempts)
+		}
+	}
+	// The consumer dies: a claimer gets every member and, loading them,
+	// finds which are settled.
+	var got []accounts.Entry
+	deadline := time.After(5 * time.Second)
+	for len(got) < 5 {
+		es, err := s.ClaimStale(ctx, "alive", 20*time.Millisecond, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, es...)
+		select {
+		case <-deadline:
+			t.Fatalf("claimed %v, want the five members", got)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if len(got) != 5 || got[4].MessageID != ids[4] || got[4].Members != 5 {
+		t.Fatalf("claimed %+v", got)
+	}
+	// The claimer submits none again: acknowledging the entry ends it, and
+	// the retried and parked messages come back as entries of their own.
+	if err := s.Ack(ctx, got[0]); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, _, err := s.QueueStats(ctx); err != nil || p != 0 {
+		t.Fatalf("pending %d, %v after the acknowledgement; want 0", p, err)
+	}
+	if n, err := s.ReleaseParked(ctx, time.Now(), 0); err != nil || n != 1 {
+		t.Fatalf("released %d, %v; want 1", n, err)
+	}
+	back := storetest.QueueTestRead(t, s, "alive", 1)
+	if back[0].MessageID != ids[3] || back[0].Grouped() {
+		t.Fatalf("released %+v, want %s as an entry of its own", back[0], ids[3])
+	}
+	if err := s.MarkSubmitted(ctx, []accounts.Submitted{{Entry: back[0], Link: "l", Source: "ACME", SMSCIDs: []string{"a3"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if m := queueTestGet(t, s, ids[3]); m.Status != accounts.MsgSubmitted || m.Attempts != 1 || m.SMSCID != "a3" {
+		t.Fatalf("released message %+v, want submitted once", m)
+	}
+}
+
+// TestQueueGroupedAckWithRecord: a submit batch that settles the last
+// members of a grouped entry acknowledges it in the same script, and the
+// stream is trimmed.
+func TestQueueGroupedAckWithRecord(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.AcceptTestStore(t, 1)
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	queueTestAccept(t, s, a.ID, 1, 1, 1)
+	es := storetest.QueueTestRead(t, s, "w1", 3)
+	batch := []accounts.Submitted{{Entry: es[0], Link: "l"}, {Entry: es[1], Link: "l"}}
+	if err := s.MarkSubmitted(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, _, err := s.QueueStats(ctx); err != nil || p != 1 {
+		t.Fatalf("pending %d, %v; want 1 (two members of three)", p, err)
+	}
+	if err := s.MarkSubmitted(ctx, []accounts.Submitted{{Entry: es[2], Link: "l", AckEntry: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, _, err := s.QueueStats(ctx); err != nil || p != 0 {
+		t.Fatalf("pending %d, %v; want 0", p, err)
+	}
+	if n := s.RDB.XLen(ctx, s.Keys.Queue(0)).Val(); n != 0 {
+		t.Fatalf("stream length %d, want 0 (trimmed)", n)
+	}
+	for _, e := range es {
+		if m := queueTestGet(t, s, e.MessageID); m.Status != accounts.MsgSubmitted || m.Attempts != 1 {
+			t.Fatalf("message %+v, want submitted once", m)
+		}
 	}
 }

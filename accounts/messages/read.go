@@ -108,6 +108,10 @@ func (r *shardReader) read(ctx context.Context, s *Store, consumer string, count
 	}
 	out := func() ([]accounts.Entry, error) {
 		n := min(count, len(r.buf))
+		// The members of a grouped entry go out together.
+		for n > 0 && n < len(r.buf) && r.buf[n].StreamID == r.buf[n-1].StreamID && r.buf[n].Shard == r.buf[n-1].Shard {
+			n++
+		}
 		es := append([]accounts.Entry(nil), r.buf[:n]...)
 		r.buf = append(r.buf[:0], r.buf[n:]...)
 		if len(es) == 0 && len(errs) > 0 {

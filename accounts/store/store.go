@@ -69,6 +69,14 @@ type Options struct {
 	// default. ReceiptIndexTTL is how long a submitted part's SMSC id finds
 	// its message for a late receipt: 7 days by default.
 	IdempotencyTTL, ReceiptIndexTTL time.Duration
+	// EntryPerMessage queues every accepted message as an entry of its own,
+	// as releases before grouped entries did; by default the messages one
+	// accept call queues on a shard are one entry (fewer stream writes,
+	// reads and acknowledgements a message). A release that does not know
+	// grouped entries leaves them pending (an instance of this one claims
+	// them after dispatch.claim_idle), so a rolling upgrade sets it until
+	// every instance runs this release.
+	EntryPerMessage bool
 }
 
 // DB is the Redis client, keyspace and script runner that every area store
@@ -97,6 +105,8 @@ type DB struct {
 
 	// IdempotencyTTL and ReceiptIndexTTL are Options', defaults applied.
 	IdempotencyTTL, ReceiptIndexTTL time.Duration
+	// EntryPerMessage is Options'.
+	EntryPerMessage bool
 }
 
 // NewDB returns a DB over rdb.
@@ -120,7 +130,7 @@ func NewDB(rdb redis.UniversalClient, opts Options) *DB {
 		Quotas:   opts.Quotas.Or(accounts.DefaultQuotas()),
 		keyGuard: opts.KeyGuard, onScript: opts.OnScript,
 		minReplicas: opts.MinReplicasAck, replicaWait: cmp.Or(opts.ReplicaAckTimeout, time.Second),
-		masterState: opts.MasterState}
+		masterState: opts.MasterState, EntryPerMessage: opts.EntryPerMessage}
 }
 
 // Shards returns the number of keyspace shards.

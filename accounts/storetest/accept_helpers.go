@@ -62,14 +62,30 @@ func AcceptTestBalance(t testing.TB, s *redisstore.Store, id string) int64 {
 	return a.Balance
 }
 
-// AcceptTestLen returns the length of a shard-local key of kind stream or zset.
+// AcceptTestLen returns the messages a queue stream holds (an entry of one
+// message, field m, counts one; a grouped entry, field g, its members) or
+// the length of a zset.
 func AcceptTestLen(t testing.TB, s *redisstore.Store, key string, stream bool) int64 {
 	t.Helper()
 	ctx := context.Background()
-	if stream {
-		return s.RDB.XLen(ctx, key).Val()
+	if !stream {
+		return s.RDB.ZCard(ctx, key).Val()
 	}
-	return s.RDB.ZCard(ctx, key).Val()
+	xs, err := s.RDB.XRange(ctx, key, "-", "+").Result()
+	if err != nil {
+		t.Fatalf("read %s: %v", key, err)
+	}
+	n := int64(0)
+	for _, x := range xs {
+		if g, ok := x.Values["g"].(string); ok {
+			n += int64(strings.Count(g, ",") + 1)
+		} else if _, ok := x.Values["m"]; ok {
+			n++
+		} else {
+			t.Fatalf("queue entry %s holds %v: neither m nor g", x.ID, x.Values)
+		}
+	}
+	return n
 }
 
 // AcceptTestTree creates a root (AUD, balance rootBal) and a sub-account

@@ -155,7 +155,8 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 	store := redisstore.New(rdb, redisstore.Options{Shards: shards, Quotas: cfg.Quotas,
 		MinReplicasAck: cfg.Redis.MinReplicasAck, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout.Std(),
 		MasterState:    masterState,
-		IdempotencyTTL: cfg.Retention.Idempotency.Std(), ReceiptIndexTTL: cfg.Retention.ReceiptIndex.Std()})
+		IdempotencyTTL: cfg.Retention.Idempotency.Std(), ReceiptIndexTTL: cfg.Retention.ReceiptIndex.Std(),
+		EntryPerMessage: cfg.Dispatch.EntryPerMessage})
 	if err := waitLoaded(ctx, store, logger); err != nil {
 		return fmt.Errorf("redis %s: %w", cfg.Redis.Target(), err)
 	}

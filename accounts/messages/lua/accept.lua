@@ -3,7 +3,9 @@
 -- accepts of concurrent SMTP sessions share a round trip, and their
 -- counters are written once, at the end of the call).
 -- A call's KEYS and ARGV: ARGV[1] is the number of requests, ARGV[2] the
--- number of key contexts. KEYS begins with the contexts, 13 keys each: the
+-- number of key contexts, ARGV[3] '1' to queue the call's messages of a
+-- queue as one entry (field 'g': their ids, comma-separated; a lone message
+-- is an entry 'm' as ever), '0' for an entry each. KEYS begins with the contexts, 13 keys each: the
 -- keys a request shares with the others of its account in the call (most
 -- calls carry one account's mails, whose keys then travel once); then come
 -- each request's own keys. Each request's ARGV follow in turn: first the
@@ -185,6 +187,19 @@ local function logWrite(key, l)
       redis.call('XADD', key, string.match(last[1][1], '^%d+') .. '-*', 'i', ids)
     end
   end
+end
+
+-- The messages to queue, by queue key, in order: written at the end of
+-- the call, as one entry a queue when grouped (ARGV[3]).
+local queued, queueKeys = {}, {}
+local function enqueue(key, id)
+  local q = queued[key]
+  if not q then
+    q = {}
+    queued[key] = q
+    queueKeys[#queueKeys + 1] = key
+  end
+  q[#q + 1] = id
 end
 
 -- shares reports whether a comma-separated permission list has
@@ -443,7 +458,7 @@ local function acceptOne(ck, kk, ka)
       -- coding 0 (GSM 7-bit, the common case) is the absent field's value.
       if ARGV[ka + b + 7] ~= '0' then redis.call('HSET', mkey, 'coding', ARGV[ka + b + 7]) end
       logLater(logKey, now, id)
-      redis.call('XADD', queueKey, '*', 'm', id)
+      enqueue(queueKey, id)
       -- >>> limits: count what was charged (always, so that a limit set
       -- later sees today's sends).
       count(limMinute, sender, 1, 120000)
@@ -477,7 +492,7 @@ local function acceptOne(ck, kk, ka)
 end
 
 local out = {}
-local ka, kk = 2, 13 * tonumber(ARGV[2])
+local ka, kk = 3, 13 * tonumber(ARGV[2])
 for r = 1, tonumber(ARGV[1]) do
   local ck = 13 * (tonumber(ARGV[ka + 1]) - 1)
   ka = ka + 1
@@ -491,6 +506,14 @@ for r = 1, tonumber(ARGV[1]) do
   kk = kk + n
   if ARGV[ka + 3] ~= '0' then kk = kk + 3 end
   ka = ka + 7 + 9 * n
+end
+for _, key in ipairs(queueKeys) do
+  local q = queued[key]
+  if ARGV[3] == '1' and #q > 1 then
+    redis.call('XADD', key, '*', 'g', table.concat(q, ','))
+  else
+    for _, id in ipairs(q) do redis.call('XADD', key, '*', 'm', id) end
+  end
 end
 for _, key in ipairs(logKeys) do logWrite(key, logs[key]) end
 statCounts()
