@@ -122,10 +122,10 @@ func Parse(raw, defaultCountry string) (Number, error) {
 		nsn = strings.TrimPrefix(digits, c.trunk)
 	}
 	if n, ok := direct(c.cc, nsn); ok {
-		return valid(n)
+		return validE164(n, c.cc+nsn)
 	}
 	if n, ok := ownCallingCode(region, c.cc, digits); ok {
-		return valid(n)
+		return validE164(n, digits) // the code and the rest, as typed
 	}
 	nat, natErr := phonenumbers.Parse(digits, region)
 	if natErr == nil && phonenumbers.IsValidNumber(nat) {
@@ -162,11 +162,11 @@ func international(raw, digits, defaultRegion string) (Number, error) {
 		rest := digits[len(cc):]
 		if home := countries[phonenumbers.GetRegionCodeForCountryCode(atoi(cc))]; home.trunk == "0" && strings.HasPrefix(rest, "0") {
 			if n, ok := direct(cc, rest[1:]); ok {
-				return valid(n)
+				return validE164(n, cc+rest[1:])
 			}
 		}
 		if n, ok := direct(cc, rest); ok {
-			return valid(n)
+			return validE164(n, cc+rest)
 		}
 	}
 	n, err := phonenumbers.Parse("+"+digits, "ZZ")
@@ -192,7 +192,13 @@ func international(raw, digits, defaultRegion string) (Number, error) {
 // valid returns a number that phonenumbers validated, checked against the
 // package contract.
 func valid(n *phonenumbers.PhoneNumber) (Number, error) {
-	e164 := strings.TrimPrefix(phonenumbers.Format(n, phonenumbers.E164), "+")
+	return validE164(n, strings.TrimPrefix(phonenumbers.Format(n, phonenumbers.E164), "+"))
+}
+
+// validE164 is valid for a number whose E.164 digits the caller has (direct:
+// the calling code and the national number as typed, which is what
+// phonenumbers.Format gives, without its allocations).
+func validE164(n *phonenumbers.PhoneNumber, e164 string) (Number, error) {
 	if len(e164) < minDigits || len(e164) > maxDigits || !IsDigits(e164) || !HasCallingCode(e164) {
 		return Number{}, fmt.Errorf("%w: +%s is outside the E.164 numbers smsgate can send to", ErrInvalid, e164)
 	}

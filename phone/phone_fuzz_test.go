@@ -2,6 +2,7 @@ package phone
 
 import (
 	"errors"
+	"github.com/nyaruka/phonenumbers"
 	"testing"
 )
 
@@ -32,6 +33,12 @@ func FuzzNormalize(f *testing.F) {
 		}
 		if !HasCallingCode(got) {
 			t.Fatalf("Normalize(%q, %q) = %q: no calling code", raw, country, got)
+		}
+		// The E.164 form is the library's (the fast paths build it by hand).
+		if n, err := Parse(raw, country); err != nil || n.parsed == nil ||
+			"+"+got != phonenumbers.Format(n.parsed, phonenumbers.E164) {
+			t.Fatalf("Normalize(%q, %q) = %q, the library formats %v as %q (%v)", raw, country, got, n.parsed,
+				phonenumbers.Format(n.parsed, phonenumbers.E164), err)
 		}
 		// Normalised output is a fixed point when read back as international.
 		if again, err := Normalize("+"+got, ""); err != nil || again != got {
