@@ -183,7 +183,9 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 	for i, b := range batch {
 		sb := shards[b.Entry.Shard]
 		if sb == nil {
-			sb = &shardBatch{keys: []string{s.Keys.Queue(b.Entry.Shard)}, args: []any{QueueGroup, ms, 0}}
+			sb = &shardBatch{keys: make([]string, 1, 1+len(batch)), args: make([]any, 3, 3+3*len(batch))}
+			sb.keys[0] = s.Keys.Queue(b.Entry.Shard)
+			sb.args[0], sb.args[1], sb.args[2] = QueueGroup, ms, 0
 			shards[b.Entry.Shard] = sb
 			order = append(order, b.Entry.Shard)
 		}

@@ -91,7 +91,8 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 		ats[i] = at
 		sb := shards[shard]
 		if sb == nil {
-			sb = &shardBatch{}
+			// Sized for the batch (most are of one shard): no growing.
+			sb = &shardBatch{keys: make([]string, 0, 3*len(ups)), args: make([]any, 0, 6*len(ups)), idx: make([]int, 0, len(ups))}
 			shards[shard] = sb
 			order = append(order, shard)
 		}
