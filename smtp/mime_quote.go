@@ -186,9 +186,12 @@ func isHistoryMarker(l string) bool {
 		return false
 	}
 	lt := strings.ToLower(t)
-	for _, m := range colonMarkers {
-		if lt == m || strings.ReplaceAll(lt, " :", ":") == strings.ReplaceAll(m, " :", ":") {
-			return true
+	if strings.HasSuffix(lt, ":") { // every colon marker ends in one
+		ln := strings.ReplaceAll(lt, " :", ":")
+		for _, m := range colonMarkers {
+			if ln == strings.ReplaceAll(m, " :", ":") {
+				return true
+			}
 		}
 	}
 	core := strings.Trim(lt, "-_ ")
