@@ -252,8 +252,15 @@ if [ "$MODE" = backlog ]; then
 		-n "$N" -c "$C" -pids "smsgate=$gw_pid,redis=$redis_pid" >"$D/backlog-accept.txt" || true
 	grep -v '^RESULT' "$D/backlog-accept.txt"
 	mem1=$(mem)
-	queued=$(redis-cli -s "$G/redis.sock" xlen "smsgate:{s0}:queue" 2>/dev/null || echo "?")
-	echo "redis memory        +$(( (mem1 - mem0) / 1048576 )) MB for $N mails: $(( (mem1 - mem0) / N )) bytes per queued message (record, log, ledger, queue entry, idempotency entry; $queued in the queue)"
+	# The queue's entries and the messages they hold (an entry holds those
+	# one accept call queued: field g, their ids comma-separated).
+	queued=$(redis-cli -s "$G/redis.sock" eval "local n = 0
+for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
+  if e[2][1] == 'g' then local _, c = string.gsub(e[2][2], ',', ''); n = n + c + 1 else n = n + 1 end
+end
+return n" 1 "smsgate:{s0}:queue" 2>/dev/null || echo "?")
+	entries=$(redis-cli -s "$G/redis.sock" xlen "smsgate:{s0}:queue" 2>/dev/null || echo "?")
+	echo "redis memory        +$(( (mem1 - mem0) / 1048576 )) MB for $N mails: $(( (mem1 - mem0) / N )) bytes per queued message (record, log, ledger, queue entry, idempotency entry; $queued in the queue, in $entries entries)"
 	start_sim
 	bin/smsgate-bench -phase drain -sim http://127.0.0.1:12776 -metrics http://127.0.0.1:18080/metrics -n "$N" -wait 30m \
 		-pids "smsgate=$gw_pid,redis=$redis_pid,smsc-sim=$sim_pid" || true
