@@ -659,3 +659,28 @@ func TestQueueGroupedAckWithRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueShardsGroupWhole: with several shards a read asking for fewer
+// messages than a grouped entry holds returns the whole entry (its
+// members are settled together), not part of it now and the rest later.
+func TestQueueShardsGroupWhole(t *testing.T) {
+	s := storetest.AcceptTestStore(t, 3)
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	ids := queueTestAccept(t, s, a.ID, 1, 1, 1, 1, 1)
+	deadline := time.Now().Add(5 * time.Second)
+	var es []accounts.Entry
+	for len(es) == 0 && time.Now().Before(deadline) {
+		var err error
+		if es, err = s.Read(t.Context(), "w1", 2, 50*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(es) != len(ids) {
+		t.Fatalf("read %d members of the grouped entry, want all %d", len(es), len(ids))
+	}
+	for i, e := range es {
+		if e.MessageID != ids[i] || e.StreamID != es[0].StreamID {
+			t.Fatalf("entry %d = %+v, want %s of %s", i, e, ids[i], es[0].StreamID)
+		}
+	}
+}
