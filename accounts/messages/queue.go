@@ -256,7 +256,8 @@ func (s *Store) MarkSubmitted(ctx context.Context, batch []accounts.Submitted) e
 
 // Ack acknowledges and deletes an entry without changing its message: for
 // entries whose message is missing or was already submitted by a consumer
-// that died before acknowledging.
+// that died before acknowledging, and for a grouped entry whose every member
+// is settled (e is any of them).
 func (s *Store) Ack(ctx context.Context, e accounts.Entry) error {
 	q := s.Keys.Queue(e.Shard)
 	_, err := s.RDB.Pipelined(ctx, func(pipe redis.Pipeliner) error {
@@ -295,7 +296,8 @@ func (s *Store) leaveEntry(ctx context.Context, pipe redis.Pipeliner, e accounts
 	pipe.XDel(ctx, q, e.StreamID)
 }
 
-// Retry takes the entry off the queue and schedules its message to return at
+// Retry takes the entry off the queue (a member of a grouped entry: marks it
+// held, see leaveEntry) and schedules its message to return at
 // at (see PromoteDue), recording reason as the message's error and, when
 // partIDs is not nil, the SMSC ids of the parts accepted so far (a retry
 // resubmits only the others); all in one MULTI/EXEC. It returns the
@@ -322,7 +324,8 @@ func (s *Store) Retry(ctx context.Context, e accounts.Entry, at time.Time, reaso
 	return int(attempts.Val()), nil
 }
 
-// Park takes the entry off the queue and keeps its message waiting for a
+// Park takes the entry off the queue (a member of a grouped entry: marks it
+// held) and keeps its message waiting for a
 // carrier link (ReleaseParked), recording reason and, when partIDs is not
 // nil, the parts accepted so far. Unlike Retry it uses no attempt: time
 // without a usable link is not the message's failure (it expires by age).
@@ -383,7 +386,8 @@ func (s *Store) PromoteDue(ctx context.Context, now time.Time, limit int) (int, 
 
 // Fail ends a message as failed with reason, refunding its price to the
 // account (with a "refund" ledger entry) when refund is set, and acknowledges
-// its entry (e.StreamID may be empty when there is none). attempt counts the
+// its entry (e.StreamID may be empty when there is none; a member of a
+// grouped entry leaves it to its consumer). attempt counts the
 // failed submit as an attempt, so the message's attempts agree with a reason
 // such as "gave up after 20 attempts". A message that is already final is
 // left alone, so calling Fail twice refunds once. It returns the message as
