@@ -38,6 +38,28 @@ func singleEntryStore(t *testing.T) *redisstore.Store {
 	return storetest.New(t, redisstore.Options{Shards: 1, EntryPerMessage: true})
 }
 
+// claimStale claims for consumer, as soon as they have been idle 20 ms,
+// entries until it has n (members of grouped entries count one each), or
+// fails the test after 5 s.
+func claimStale(t *testing.T, s *redisstore.Store, consumer string, n int) []accounts.Entry {
+	t.Helper()
+	var got []accounts.Entry
+	deadline := time.After(5 * time.Second)
+	for len(got) < n {
+		es, err := s.ClaimStale(t.Context(), consumer, 20*time.Millisecond, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, es...)
+		select {
+		case <-deadline:
+			t.Fatalf("claimed %v, want %d", got, n)
+		case <-time.After(5 * time.Millisecond): // entries become claimable by idling: nothing to wait on
+		}
+	}
+	return got
+}
+
 // queueTestGet loads a message or fails the test.
 func queueTestGet(t *testing.T, s *redisstore.Store, id string) *accounts.Message {
 	t.Helper()
@@ -255,20 +277,7 @@ func TestQueueClaimStale(t *testing.T) {
 	if es, err := s.ClaimStale(ctx, "alive", time.Hour, 10); err != nil || len(es) != 0 {
 		t.Fatalf("ClaimStale of fresh entries = %v, %v; want none", es, err)
 	}
-	deadline := time.After(5 * time.Second)
-	var got []accounts.Entry
-	for len(got) < 2 {
-		es, err := s.ClaimStale(ctx, "alive", 20*time.Millisecond, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, es...)
-		select {
-		case <-deadline:
-			t.Fatalf("claimed %v, want both entries", got)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	got := claimStale(t, s, "alive", 2)
 	if got[0].MessageID != ids[0] || got[1].MessageID != ids[1] {
 		t.Fatalf("claimed %+v, want %v", got, ids)
 	}
@@ -588,20 +597,7 @@ func TestQueueGroupedEntry(t *testing.T) {
 	}
 	// The consumer dies: a claimer gets every member and, loading them,
 	// finds which are settled.
-	var got []accounts.Entry
-	deadline := time.After(5 * time.Second)
-	for len(got) < 5 {
-		es, err := s.ClaimStale(ctx, "alive", 20*time.Millisecond, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, es...)
-		select {
-		case <-deadline:
-			t.Fatalf("claimed %v, want the five members", got)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	got := claimStale(t, s, "alive", 5)
 	if len(got) != 5 || got[4].MessageID != ids[4] || got[4].Members != 5 {
 		t.Fatalf("claimed %+v", got)
 	}

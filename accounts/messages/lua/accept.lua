@@ -157,13 +157,18 @@ end
 -- are the mails of one millisecond in a call), rather than an entry a
 -- message. logs[key] is the list of a log's groups in the order met.
 local logs, logKeys = {}, {}
-local function logLater(key, ms, id)
-  local l = logs[key]
+-- listFor returns t[key], a new list (its key added to order) when none.
+local function listFor(t, order, key)
+  local l = t[key]
   if not l then
     l = {}
-    logs[key] = l
-    logKeys[#logKeys + 1] = key
+    t[key] = l
+    order[#order + 1] = key
   end
+  return l
+end
+local function logLater(key, ms, id)
+  local l = listFor(logs, logKeys, key)
   local g
   for j = #l, 1, -1 do -- the last group first: most often the one
     if l[j].ms == ms then g = l[j] break end
@@ -193,12 +198,7 @@ end
 -- the call, as one entry a queue when grouped (ARGV[3]).
 local queued, queueKeys = {}, {}
 local function enqueue(key, id)
-  local q = queued[key]
-  if not q then
-    q = {}
-    queued[key] = q
-    queueKeys[#queueKeys + 1] = key
-  end
+  local q = listFor(queued, queueKeys, key)
   q[#q + 1] = id
 end
 
