@@ -309,3 +309,49 @@ func TestAcceptGroupMixed(t *testing.T) {
 		t.Errorf("queue holds %d, want %d", n, len(owner))
 	}
 }
+
+// TestAcceptGroupFailsMidway: a call whose second request fails midway (its
+// account's ledger key is of the wrong type: XADD refuses it) ends in an
+// error for the whole call, as a failing script does; the first request,
+// written whole before it, still has its message queued (the call defers
+// queue entries to its end), and the failing one's message is not queued.
+func TestAcceptGroupFailsMidway(t *testing.T) {
+	s := storetest.AcceptTestStore(t, 1)
+	ctx := t.Context()
+	a := storetest.AcceptTestAccount(t, s, 1000)
+	b := storetest.AcceptTestAccount(t, s, 1000)
+	if err := s.RDB.Set(ctx, s.Keys.Ledger(0, b.ID), "not a stream", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	queued, run := s.HoldGroupCommit(0)
+	errs := make(chan error, 2)
+	for i, acct := range []string{a.ID, b.ID} {
+		go func() {
+			_, err := s.Accept(ctx, accounts.AcceptRequest{AccountID: acct,
+				Messages: []*accounts.Message{storetest.AcceptTestMsg("6141000000"+strconv.Itoa(i), 1, 5)}})
+			errs <- err
+		}()
+		deadline := time.Now().Add(5 * time.Second)
+		for queued() < i+1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("accept %d never queued", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	run(ctx)
+	for range 2 {
+		if err := <-errs; err == nil || !strings.Contains(err.Error(), "WRONGTYPE") {
+			t.Errorf("accept: %v, want the call's WRONGTYPE error", err)
+		}
+	}
+	xs := s.RDB.XRange(ctx, s.Keys.Queue(0), "-", "+").Val()
+	if len(xs) != 1 {
+		t.Fatalf("queue %v, want the first request's message alone", xs)
+	}
+	id, _ := xs[0].Values["m"].(string)
+	m, err := s.GetMessage(ctx, id)
+	if err != nil || m.AccountID != a.ID || m.Status != accounts.MsgQueued {
+		t.Fatalf("queued message %q: %+v %v, want one of %s, queued", id, m, err, a.ID)
+	}
+}

@@ -201,6 +201,17 @@ local function enqueue(key, id)
   local q = listFor(queued, queueKeys, key)
   q[#q + 1] = id
 end
+-- writeQueued adds the queue entries of the messages enqueued.
+local function writeQueued()
+  for _, key in ipairs(queueKeys) do
+    local q = queued[key]
+    if ARGV[3] == '1' and #q > 1 then
+      redis.call('XADD', key, '*', 'g', table.concat(q, ','))
+    elseif #q > 0 then
+      for _, id in ipairs(q) do redis.call('XADD', key, '*', 'm', id) end
+    end
+  end
+end
 
 -- shares reports whether a comma-separated permission list has
 -- share_contacts.
@@ -498,7 +509,28 @@ for r = 1, tonumber(ARGV[1]) do
   ka = ka + 1
   local n = tonumber(ARGV[ka + 2])
   idemSet = nil
-  out[r] = acceptOne(ck, kk, ka)
+  -- The messages queued so far, to write if this request fails midway.
+  local nq, marks = #queueKeys, {}
+  for i = 1, nq do marks[i] = #queued[queueKeys[i]] end
+  local ok, res = pcall(acceptOne, ck, kk, ka)
+  if not ok then
+    -- A request that fails midway (a wrongly typed key, a bug) aborts the
+    -- call with its error, as it always did, the requests before it
+    -- written whole: their queue entries (deferred to the end of the call)
+    -- are written first, without this request's messages; a retry of
+    -- those requests is a replay of messages that are queued.
+    for i = #queueKeys, nq + 1, -1 do
+      queued[queueKeys[i]] = nil
+      queueKeys[i] = nil
+    end
+    for i = 1, nq do
+      local q = queued[queueKeys[i]]
+      for j = #q, marks[i] + 1, -1 do q[j] = nil end
+    end
+    writeQueued()
+    error(res)
+  end
+  out[r] = res
   if idemSet and out[r][1] ~= 'ok' then
     redis.call('HDEL', idemSet, ARGV[ka + 3])
     expiring[idemSet] = nil -- the bucket may be gone with it
@@ -507,14 +539,7 @@ for r = 1, tonumber(ARGV[1]) do
   if ARGV[ka + 3] ~= '0' then kk = kk + 3 end
   ka = ka + 7 + 9 * n
 end
-for _, key in ipairs(queueKeys) do
-  local q = queued[key]
-  if ARGV[3] == '1' and #q > 1 then
-    redis.call('XADD', key, '*', 'g', table.concat(q, ','))
-  else
-    for _, id in ipairs(q) do redis.call('XADD', key, '*', 'm', id) end
-  end
-end
+writeQueued()
 for _, key in ipairs(logKeys) do logWrite(key, logs[key]) end
 statCounts()
 for _, key in ipairs(acctKeys) do
