@@ -186,14 +186,7 @@ func TestAcceptGroupLogOrder(t *testing.T) {
 			}
 			ids[i] <- res.IDs[0]
 		}()
-		// Queued: it has read the clock.
-		deadline := time.Now().Add(5 * time.Second)
-		for queued() < i+1 {
-			if time.Now().After(deadline) {
-				t.Fatalf("accept %d never queued", i)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		waitQueued(t, queued, i+1) // it has read the clock
 	}
 	run(ctx)
 	later, earlier := <-ids[0], <-ids[1]
@@ -331,13 +324,7 @@ func TestAcceptGroupFailsMidway(t *testing.T) {
 				Messages: []*accounts.Message{storetest.AcceptTestMsg("6141000000"+strconv.Itoa(i), 1, 5)}})
 			errs <- err
 		}()
-		deadline := time.Now().Add(5 * time.Second)
-		for queued() < i+1 {
-			if time.Now().After(deadline) {
-				t.Fatalf("accept %d never queued", i)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		waitQueued(t, queued, i+1)
 	}
 	run(ctx)
 	for range 2 {
@@ -353,5 +340,18 @@ func TestAcceptGroupFailsMidway(t *testing.T) {
 	m, err := s.GetMessage(ctx, id)
 	if err != nil || m.AccountID != a.ID || m.Status != accounts.MsgQueued {
 		t.Fatalf("queued message %q: %+v %v, want one of %s, queued", id, m, err, a.ID)
+	}
+}
+
+// waitQueued waits, at most 5 s, until n accepts wait in a held group
+// commit (HoldGroupCommit's queued).
+func waitQueued(t *testing.T, queued func() int, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for queued() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d accepts queued, want %d", queued(), n)
+		}
+		time.Sleep(time.Millisecond) // the accepts' goroutines signal nothing to wait on
 	}
 }
