@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -175,7 +176,20 @@ func (in *Inbound) HandleDeliver(ctx context.Context, d *smpp.Deliver) error {
 // reply is routed on a goroutine of its own.
 func (in *Inbound) HandleDeliverAsync(ctx context.Context, d *smpp.Deliver, done func(error)) {
 	if d.Receipt == nil {
-		go func() { done(in.reply(ctx, d)) }()
+		go func() {
+			var err error
+			defer func() {
+				// A panic in a reply's hooks, mail or webhooks is answered
+				// as an error (the carrier sends the reply again), not the
+				// end of the process.
+				if v := recover(); v != nil {
+					in.log.ErrorContext(ctx, "panic handling a reply", "panic", fmt.Sprint(v), "link", d.Link)
+					err = fmt.Errorf("reply: panic: %v", v)
+				}
+				done(err)
+			}()
+			err = in.reply(ctx, d)
+		}()
 		return
 	}
 	q := in.receipt(d.Link, *d.Receipt, done)

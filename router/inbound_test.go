@@ -479,3 +479,28 @@ func TestInboundAsync(t *testing.T) {
 		t.Errorf("%d receipts applied, want %d", len(store.applied), n)
 	}
 }
+
+// panicReplyStore panics routing a reply.
+type panicReplyStore struct{ *fakeInboundStore }
+
+func (panicReplyStore) RouteReply(context.Context, accounts.Reply) (*accounts.Reply, *accounts.Message, error) {
+	panic("routing failed hard")
+}
+
+// TestInboundAsyncReplyPanic: a reply handed over asynchronously whose
+// handling panics is answered with an error (the carrier sends it again);
+// the process goes on.
+func TestInboundAsyncReplyPanic(t *testing.T) {
+	in := NewInbound(InboundOptions{Store: panicReplyStore{&fakeInboundStore{known: map[string]*accounts.Message{}}}})
+	answered := make(chan error, 1)
+	in.HandleDeliverAsync(t.Context(), &smpp.Deliver{Link: "carrier1", Source: "61412349000", Dest: "61480000000", Text: "yes"},
+		func(err error) { answered <- err })
+	select {
+	case err := <-answered:
+		if err == nil || !strings.Contains(err.Error(), "routing failed hard") {
+			t.Fatalf("answered %v, want the panic as an error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reply was never answered")
+	}
+}
