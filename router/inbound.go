@@ -50,6 +50,10 @@ type InboundOptions struct {
 	// incomplete. Default 2m. The Store must be an MOStore for replies to
 	// be reassembled (else each part is a reply of its own).
 	ReassemblyWait time.Duration
+	// OnPanic is told of a panic recovered while handling a deliver_sm
+	// (component "inbound"), which is answered with an error so that the
+	// carrier delivers it again. nil: the Inbound logs it.
+	OnPanic func(component string, v any)
 }
 
 // ReceiptHolder keeps receipts whose message is not found yet in Redis
@@ -175,20 +179,11 @@ func (in *Inbound) HandleDeliver(ctx context.Context, d *smpp.Deliver) error {
 // the next batch and is answered with it (no goroutine waits for it); a
 // reply is routed on a goroutine of its own.
 func (in *Inbound) HandleDeliverAsync(ctx context.Context, d *smpp.Deliver, done func(error)) {
+	defer in.recoverDeliver(ctx, d, done)
 	if d.Receipt == nil {
 		go func() {
-			var err error
-			defer func() {
-				// A panic in a reply's hooks, mail or webhooks is answered
-				// as an error (the carrier sends the reply again), not the
-				// end of the process.
-				if v := recover(); v != nil {
-					in.log.ErrorContext(ctx, "panic handling a reply", "panic", fmt.Sprint(v), "link", d.Link)
-					err = fmt.Errorf("reply: panic: %v", v)
-				}
-				done(err)
-			}()
-			err = in.reply(ctx, d)
+			defer in.recoverDeliver(ctx, d, done)
+			done(in.reply(ctx, d))
 		}()
 		return
 	}
@@ -207,6 +202,22 @@ func (in *Inbound) HandleDeliverAsync(ctx context.Context, d *smpp.Deliver, done
 			}
 		}()
 	}
+}
+
+// recoverDeliver answers a deliver_sm whose handling panicked with an
+// error (the carrier delivers it again) and reports the panic, so that it
+// is not the end of the process; defer it.
+func (in *Inbound) recoverDeliver(ctx context.Context, d *smpp.Deliver, done func(error)) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if in.o.OnPanic != nil {
+		in.o.OnPanic("inbound", v)
+	} else {
+		in.log.ErrorContext(ctx, "panic handling a deliver_sm", "panic", fmt.Sprint(v), "link", d.Link)
+	}
+	done(fmt.Errorf("panic: %v", v))
 }
 
 // receipt returns the queued form of a final receipt; an intermediate one

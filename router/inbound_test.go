@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -491,7 +492,9 @@ func (panicReplyStore) RouteReply(context.Context, accounts.Reply) (*accounts.Re
 // handling panics is answered with an error (the carrier sends it again);
 // the process goes on.
 func TestInboundAsyncReplyPanic(t *testing.T) {
-	in := NewInbound(InboundOptions{Store: panicReplyStore{&fakeInboundStore{known: map[string]*accounts.Message{}}}})
+	told := make(chan any, 1)
+	in := NewInbound(InboundOptions{Store: panicReplyStore{&fakeInboundStore{known: map[string]*accounts.Message{}}},
+		OnPanic: func(component string, v any) { told <- component + ": " + fmt.Sprint(v) }})
 	answered := make(chan error, 1)
 	in.HandleDeliverAsync(t.Context(), &smpp.Deliver{Link: "carrier1", Source: "61412349000", Dest: "61480000000", Text: "yes"},
 		func(err error) { answered <- err })
@@ -502,5 +505,8 @@ func TestInboundAsyncReplyPanic(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the reply was never answered")
+	}
+	if v := <-told; v != "inbound: routing failed hard" {
+		t.Errorf("OnPanic told %v", v)
 	}
 }

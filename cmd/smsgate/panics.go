@@ -48,14 +48,6 @@ func (p *panics) record(component string, v any) {
 	p.log.Error("panic recovered", "component", component, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 }
 
-// recoverTo turns a panic into an error in *err and records it; defer it.
-func (p *panics) recoverTo(err *error, component string) {
-	if v := recover(); v != nil {
-		p.record(component, v)
-		*err = fmt.Errorf("panic: %v", v)
-	}
-}
-
 // replyHook runs a router.ReplyHook under recover: a panicking hook claims
 // nothing, so that the rest of the chain (and the reply mail) still run.
 type replyHook struct {

@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smsgate/smsgate/accounts"
 	"github.com/smsgate/smsgate/router"
+	"github.com/smsgate/smsgate/smpp"
 )
 
 type panickingHook struct{}
@@ -84,12 +86,19 @@ func TestPanicsRecoveredAndCounted(t *testing.T) {
 		t.Errorf("HTTP status %d, want 500", rec.Code)
 	}
 
-	deliver := func() (err error) {
-		defer pc.recoverTo(&err, "inbound")
-		panic("bad pdu")
-	}
-	if err := deliver(); err == nil {
-		t.Error("a panicking deliver handler returned no error: the carrier would not deliver again")
+	// A deliver_sm whose handling panics (a reply's routing here), through
+	// the inbound handler as the links call it.
+	in := router.NewInbound(router.InboundOptions{Store: panicRouting{}, OnPanic: pc.record})
+	answered := make(chan error, 1)
+	in.HandleDeliverAsync(t.Context(), &smpp.Deliver{Link: "l", Source: "61412349000", Dest: "61480000000", Text: "hi"},
+		func(err error) { answered <- err })
+	select {
+	case err := <-answered:
+		if err == nil {
+			t.Error("a panicking deliver handler returned no error: the carrier would not deliver again")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the panicking deliver_sm was never answered")
 	}
 	pc.record("dispatch", errors.New("worker")) // what the packages' OnPanic options call
 
@@ -100,4 +109,12 @@ func TestPanicsRecoveredAndCounted(t *testing.T) {
 			t.Errorf("smsgate_panics_total{component=%q} = %v, want %v", c, got[c], want)
 		}
 	}
+}
+
+// panicRouting is an inbound store whose reply routing panics (its other
+// methods are not called).
+type panicRouting struct{ router.InboundStore }
+
+func (panicRouting) RouteReply(context.Context, accounts.Reply) (*accounts.Reply, *accounts.Message, error) {
+	panic("bad pdu")
 }

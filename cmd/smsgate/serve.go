@@ -229,26 +229,9 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 						done(errors.New("no inbound handler"))
 						return
 					}
-					if d.Receipt == nil {
-						// A reply runs hooks, mail and webhooks: on a
-						// goroutine of its own, under recover.
-						go func() {
-							var err error
-							func() {
-								defer pc.recoverTo(&err, "inbound")
-								err = inbound.HandleDeliver(ctx, d)
-							}()
-							done(err)
-						}()
-						return
-					}
-					// A receipt joins the next batch, on the link's reader.
-					defer func() {
-						if v := recover(); v != nil {
-							pc.record("inbound", v)
-							done(fmt.Errorf("panic: %v", v))
-						}
-					}()
+					// A receipt joins the next batch, on the link's reader; a
+					// reply runs on a goroutine of its own; a panic in
+					// either is answered as an error (InboundOptions.OnPanic).
 					inbound.HandleDeliverAsync(ctx, d, done)
 				},
 				OnSubmitResponse: func(link, id string) {
@@ -309,7 +292,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		// turned off), which would skip hooks after them.
 		rulesOpts := inboxrules.Options{Store: store, Events: hooks, Logger: logger.With("component", "inboxrules")}
 		inOpts := router.InboundOptions{Store: store, Events: hooks, Logger: logger.With("component", "inbound"), Metrics: rm,
-			StatusHooks: statusHooks, ReassemblyWait: cfg.Inbound.ReassemblyWait.Std()}
+			StatusHooks: statusHooks, ReassemblyWait: cfg.Inbound.ReassemblyWait.Std(), OnPanic: pc.record}
 		if mailer != nil {
 			inOpts.Mailer = mailer
 			rulesOpts.Mailer = mailer
