@@ -98,6 +98,10 @@ type Entry struct {
 // Grouped reports whether e is one of several messages of its stream entry.
 func (e Entry) Grouped() bool { return e.Members > 1 }
 
+// SameStreamEntry reports whether e and o came from one stream entry (two
+// members of a grouped entry, delivered one after the other).
+func (e Entry) SameStreamEntry(o Entry) bool { return e.StreamID == o.StreamID && e.Shard == o.Shard }
+
 // Submitted is the outcome of a successful submission of one entry.
 type Submitted struct {
 	Entry Entry

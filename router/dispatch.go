@@ -303,7 +303,7 @@ func (d *Dispatcher) process(ctx context.Context, entries []accounts.Entry, sem 
 			// such a consumer) gone on to a retry or a wait for a link:
 			// acknowledged without sending again.
 			if g != nil {
-				d.settled(ctx, e, g, nil)
+				d.settled(ctx, g, nil)
 			} else if err := d.o.Store.Ack(ctx, e); err != nil {
 				d.log.ErrorContext(ctx, "ack", "err", err, "message", e.MessageID)
 			}
@@ -485,7 +485,7 @@ func (d *Dispatcher) park(ctx context.Context, e accounts.Entry, g *entryGroup, 
 	d.count(link, "temporary")
 	sctx, cancel := storeCtx(ctx)
 	defer cancel()
-	if err := d.settled(ctx, e, g, func() error { return d.o.Store.Park(sctx, e, reason, resumeState(ids)) }); err != nil {
+	if err := d.settled(ctx, g, func() error { return d.o.Store.Park(sctx, e, reason, resumeState(ids)) }); err != nil {
 		d.log.ErrorContext(ctx, "park message", "err", err, "message", m.ID)
 		return
 	}
@@ -506,7 +506,7 @@ func (d *Dispatcher) retry(ctx context.Context, e accounts.Entry, g *entryGroup,
 	sctx, cancel := storeCtx(ctx)
 	defer cancel()
 	wait := d.o.Retry.Delay(m.Attempts + 1)
-	err := d.settled(ctx, e, g, func() error {
+	err := d.settled(ctx, g, func() error {
 		_, err := d.o.Store.Retry(sctx, e, time.Now().Add(wait), reason, resumeState(ids))
 		return err
 	})
@@ -525,7 +525,7 @@ func (d *Dispatcher) fail(ctx context.Context, e accounts.Entry, g *entryGroup, 
 	sctx, cancel := storeCtx(ctx)
 	defer cancel()
 	var failed *accounts.Message
-	err := d.settled(ctx, e, g, func() (err error) {
+	err := d.settled(ctx, g, func() (err error) {
 		failed, err = d.o.Store.Fail(sctx, e, reason, d.o.RefundOnFailure && refundable, attempt)
 		return err
 	})
@@ -607,12 +607,7 @@ func (d *Dispatcher) collect(ctx context.Context, results <-chan submitted) {
 		for _, g := range groups {
 			// Settled by another write meanwhile: acknowledged apart.
 			if g.end(counts[g], err == nil) {
-				for _, r := range ready {
-					if r.group == g {
-						d.ackEntry(ctx, r.Entry)
-						break
-					}
-				}
+				d.ackEntry(ctx, g.entry)
 			}
 			delete(counts, g)
 		}
@@ -712,7 +707,7 @@ func readCount(batch int, perEntry float64) int {
 func streamEntries(entries []accounts.Entry) int {
 	n := 0
 	for i, e := range entries {
-		if i == 0 || e.StreamID != entries[i-1].StreamID || e.Shard != entries[i-1].Shard {
+		if i == 0 || !e.SameStreamEntry(entries[i-1]) {
 			n++
 		}
 	}

@@ -16,6 +16,7 @@ import (
 // it is claimed after ClaimIdle, and the claimer sends only the members
 // still queued and not held.
 type entryGroup struct {
+	entry   accounts.Entry // one of its members: names the stream entry
 	mu      sync.Mutex
 	left    int  // members whose settlement has not begun
 	busy    int  // settlements being written
@@ -32,8 +33,8 @@ func groupEntries(entries []accounts.Entry) []*entryGroup {
 		if !e.Grouped() {
 			continue
 		}
-		if cur == nil || i == 0 || entries[i-1].StreamID != e.StreamID || entries[i-1].Shard != e.Shard {
-			cur = &entryGroup{}
+		if cur == nil || !e.SameStreamEntry(cur.entry) {
+			cur = &entryGroup{entry: e}
 		}
 		cur.left++
 		gs[i] = cur
@@ -91,14 +92,14 @@ func (g *entryGroup) end(k int, ok bool) bool {
 // settled runs write, a member's settlement (nil: nothing to write), and
 // acknowledges the member's grouped entry when that settles it; for an
 // entry of its own it only runs write. It returns write's error.
-func (d *Dispatcher) settled(ctx context.Context, e accounts.Entry, g *entryGroup, write func() error) error {
+func (d *Dispatcher) settled(ctx context.Context, g *entryGroup, write func() error) error {
 	g.begin(1)
 	var err error
 	if write != nil {
 		err = write()
 	}
 	if g.end(1, err == nil) {
-		d.ackEntry(ctx, e)
+		d.ackEntry(ctx, g.entry)
 	}
 	return err
 }

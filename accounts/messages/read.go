@@ -109,7 +109,7 @@ func (r *shardReader) read(ctx context.Context, s *Store, consumer string, count
 	out := func() ([]accounts.Entry, error) {
 		n := min(count, len(r.buf))
 		// The members of a grouped entry go out together.
-		for n > 0 && n < len(r.buf) && r.buf[n].StreamID == r.buf[n-1].StreamID && r.buf[n].Shard == r.buf[n-1].Shard {
+		for n > 0 && n < len(r.buf) && r.buf[n].SameStreamEntry(r.buf[n-1]) {
 			n++
 		}
 		es := append([]accounts.Entry(nil), r.buf[:n]...)
