@@ -463,9 +463,13 @@ func (in *Inbound) Run(ctx context.Context) {
 			in.applyQueued(ctx, in.batch(nil))
 			in.retry(ctx, ready)
 		case now := <-tick.C:
-			in.applyQueued(ctx, in.expireInflight(now))
+			// The receipts that awaited their record too long are looked up
+			// after the orphans' retry: one not found becomes an orphan for
+			// the next tick, not looked up twice in this one.
+			late := in.expireInflight(now)
 			if in.held != nil {
 				in.sweepHeld(ctx, now)
+				in.applyQueued(ctx, late)
 				continue
 			}
 			// Orphans whose submit another instance recorded are not
@@ -484,6 +488,7 @@ func (in *Inbound) Run(ctx context.Context) {
 			}
 			in.mu.Unlock()
 			in.retry(ctx, all)
+			in.applyQueued(ctx, late)
 		}
 	}
 }
