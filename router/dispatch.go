@@ -311,13 +311,66 @@ func (d *Dispatcher) process(ctx context.Context, entries []accounts.Entry, sem 
 		}
 		sem <- struct{}{}
 		inflight.Add(1)
+		d.start(ctx, e, g, m, sem, inflight, results)
+	}
+	return nil
+}
+
+// asyncLink is a Link that can take a submit without a goroutine waiting
+// for its response (smpp.Link.SubmitAsync).
+type asyncLink interface {
+	SubmitAsync(ctx context.Context, r *smpp.SubmitRequest, done func(smscID string, err error)) bool
+}
+
+// start sends m, holding a worker slot (sem, inflight) until its outcome
+// is handled. A single-part message whose link takes it at once goes
+// without a goroutine of its own: the link's callback hands the outcome on
+// (the common case under load, one goroutine and its wake-ups a message
+// fewer); any other, or one the link cannot take now (window full, rate
+// limit, throttled), goes in a worker goroutine that waits its turn (send).
+func (d *Dispatcher) start(ctx context.Context, e accounts.Entry, g *entryGroup, m *accounts.Message, sem chan struct{}, inflight *sync.WaitGroup, results chan<- submitted) {
+	worker := func(f func()) {
 		go func() {
 			defer func() { <-sem; inflight.Done() }()
 			defer d.recoverWorker(ctx, e)
-			d.send(ctx, e, g, m, results)
+			f()
 		}()
 	}
-	return nil
+	if len(m.PartIDs) > 0 || d.expired(m) {
+		worker(func() { d.send(ctx, e, g, m, results) })
+		return
+	}
+	link := d.o.Routes.Pick(m.To)
+	al, ok := link.(asyncLink)
+	if !ok { // no link up (nil) or one that waits
+		worker(func() { d.send(ctx, e, g, m, results) })
+		return
+	}
+	start := time.Now()
+	coding, payload := smpp.Encode(m.Text)
+	parts := smpp.Split(coding, payload)
+	if len(parts) == 1 {
+		req := &smpp.SubmitRequest{Source: m.Source, Dest: m.To, Coding: coding, Payload: parts[0],
+			RegisteredDelivery: d.o.RegisteredDelivery}
+		if al.SubmitAsync(ctx, req, func(id string, err error) {
+			if err == nil { // on the link's reader: hand on, nothing more
+				defer func() { <-sem; inflight.Done() }()
+				d.sent(e, g, m, link.Name(), []string{id}, start, results)
+				return
+			}
+			// A retry, park or failure writes to the store: not on the
+			// link's goroutine.
+			worker(func() {
+				ids := make([]string, 1)
+				if d.partSent(ctx, e, g, m, link.Name(), ids, 0, "", err) {
+					d.sent(e, g, m, link.Name(), ids, start, results)
+				}
+			})
+		}) {
+			return
+		}
+	}
+	worker(func() { d.sendParts(ctx, e, g, m, link, coding, parts, start, results) })
 }
 
 // recoverWorker keeps a panic in one message's worker from taking the
@@ -346,7 +399,7 @@ func (d *Dispatcher) recoverWorker(ctx context.Context, e accounts.Entry) {
 // an accepted part is never refunded.
 func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, g *entryGroup, m *accounts.Message, results chan<- submitted) {
 	start := time.Now()
-	if d.o.ExpireAfter > 0 && time.Since(m.CreatedAt) > d.o.ExpireAfter {
+	if d.expired(m) {
 		d.fail(ctx, e, g, m, noLink, fmt.Sprintf("expired: not sent within %s of being accepted", d.o.ExpireAfter),
 			!accepted(m.PartIDs), false)
 		return
@@ -357,18 +410,24 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, g *entryGroup, 
 		return
 	}
 	coding, payload := smpp.Encode(m.Text)
-	parts := smpp.Split(coding, payload)
+	d.sendParts(ctx, e, g, m, link, coding, smpp.Split(coding, payload), start, results)
+}
+
+// expired reports whether m has waited past ExpireAfter.
+func (d *Dispatcher) expired(m *accounts.Message) bool {
+	return d.o.ExpireAfter > 0 && time.Since(m.CreatedAt) > d.o.ExpireAfter
+}
+
+// sendParts submits the parts of m (encoded as coding) not yet accepted
+// over link, one after the other (send).
+func (d *Dispatcher) sendParts(ctx context.Context, e accounts.Entry, g *entryGroup, m *accounts.Message, link Link, coding byte, parts [][]byte, start time.Time, results chan<- submitted) {
 	ref := concatRef(m)
 	ids := make([]string, len(parts))
 	if len(m.PartIDs) == len(parts) {
 		copy(ids, m.PartIDs)
 	}
-	var canon []string
 	for i, p := range parts {
 		if ids[i] != "" {
-			if ids[i] != partLost {
-				canon = append(canon, smpp.CanonicalID(ids[i]))
-			}
 			continue
 		}
 		req := &smpp.SubmitRequest{Source: m.Source, Dest: m.To, Coding: coding, Payload: p,
@@ -377,46 +436,67 @@ func (d *Dispatcher) send(ctx context.Context, e accounts.Entry, g *entryGroup, 
 			req.UDH = smpp.ConcatUDH(ref, len(parts), i+1)
 		}
 		id, err := link.Submit(ctx, req)
-		se, _ := errors.AsType[*smpp.StatusError](err) // errors.As would allocate se on every submit
-		switch {
-		case err == nil:
-			ids[i] = id
-			canon = append(canon, smpp.CanonicalID(id))
-		case errors.Is(err, smpp.ErrNoResponse):
-			// Lost on a live session: the SMSC may well have it. Sending it
-			// again there would risk a duplicate; it counts as sent.
-			ids[i] = partLost
-			if d.o.Metrics != nil {
-				d.o.Metrics.lostResponse.WithLabelValues(link.Name()).Inc()
-			}
-			d.log.WarnContext(ctx, "submit response lost: the part is not sent again", "message", m.ID, "part", i+1, "link", link.Name())
-		case se != nil && !se.Temporary():
-			d.fail(ctx, e, g, m, link.Name(), err.Error(), !accepted(ids), true)
-			return
-		case ctx.Err() != nil:
-			return // draining: the entry stays pending for another consumer
-		case errors.Is(err, smpp.ErrOutcomeUnknown):
-			// The session ended unanswered: the part goes again once a link
-			// binds, at the risk of a duplicate.
-			if d.o.Metrics != nil {
-				d.o.Metrics.duplicateRisk.WithLabelValues(link.Name()).Inc()
-			}
-			d.park(ctx, e, g, m, link.Name(), err.Error(), ids)
-			return
-		case errors.Is(err, smpp.ErrLinkDown):
-			d.park(ctx, e, g, m, link.Name(), err.Error(), ids)
-			return
-		default: // a temporary status (throttled, queue full): an attempt
-			d.retry(ctx, e, g, m, err.Error(), link.Name(), ids)
+		if !d.partSent(ctx, e, g, m, link.Name(), ids, i, id, err) {
 			return
 		}
 	}
-	d.count(link.Name(), "ok")
+	d.sent(e, g, m, link.Name(), ids, start, results)
+}
+
+// partSent takes the outcome of part i's submit (id or err) into ids. It
+// returns false when that ended the message's attempt: failed, parked,
+// retried, or (ctx ended: draining) left pending for another consumer.
+func (d *Dispatcher) partSent(ctx context.Context, e accounts.Entry, g *entryGroup, m *accounts.Message, link string, ids []string, i int, id string, err error) bool {
+	se, _ := errors.AsType[*smpp.StatusError](err) // errors.As would allocate se on every submit
+	switch {
+	case err == nil:
+		ids[i] = id
+	case errors.Is(err, smpp.ErrNoResponse):
+		// Lost on a live session: the SMSC may well have it. Sending it
+		// again there would risk a duplicate; it counts as sent.
+		ids[i] = partLost
+		if d.o.Metrics != nil {
+			d.o.Metrics.lostResponse.WithLabelValues(link).Inc()
+		}
+		d.log.WarnContext(ctx, "submit response lost: the part is not sent again", "message", m.ID, "part", i+1, "link", link)
+	case se != nil && !se.Temporary():
+		d.fail(ctx, e, g, m, link, err.Error(), !accepted(ids), true)
+		return false
+	case ctx.Err() != nil:
+		return false // draining: the entry stays pending for another consumer
+	case errors.Is(err, smpp.ErrOutcomeUnknown):
+		// The session ended unanswered: the part goes again once a link
+		// binds, at the risk of a duplicate.
+		if d.o.Metrics != nil {
+			d.o.Metrics.duplicateRisk.WithLabelValues(link).Inc()
+		}
+		d.park(ctx, e, g, m, link, err.Error(), ids)
+		return false
+	case errors.Is(err, smpp.ErrLinkDown):
+		d.park(ctx, e, g, m, link, err.Error(), ids)
+		return false
+	default: // a temporary status (throttled, queue full): an attempt
+		d.retry(ctx, e, g, m, err.Error(), link, ids)
+		return false
+	}
+	return true
+}
+
+// sent hands on m, every part of which the SMSC took (ids: their SMSC ids,
+// partLost for a lost response), to be recorded.
+func (d *Dispatcher) sent(e accounts.Entry, g *entryGroup, m *accounts.Message, link string, ids []string, start time.Time, results chan<- submitted) {
+	canon := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != partLost {
+			canon = append(canon, smpp.CanonicalID(id))
+		}
+	}
+	d.count(link, "ok")
 	if d.o.Metrics != nil {
 		d.o.Metrics.dispatchLatency.Observe(time.Since(m.CreatedAt).Seconds())
 		d.o.Metrics.sendDuration.Observe(time.Since(start).Seconds())
 	}
-	results <- submitted{Submitted: accounts.Submitted{Entry: e, Link: link.Name(), Source: m.Source, To: m.To,
+	results <- submitted{Submitted: accounts.Submitted{Entry: e, Link: link, Source: m.Source, To: m.To,
 		SMSCIDs: canon, AccountID: m.AccountID, CreatedAt: m.CreatedAt}, group: g}
 }
 

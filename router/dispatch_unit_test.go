@@ -397,6 +397,7 @@ type stageLink struct {
 	inGate  int           // Submits waiting at the gate
 	seen    []partSubmit
 	nextID  int
+	async   int // submits taken by asyncStage.SubmitAsync
 }
 
 func newStageLink(name string) *stageLink {
@@ -459,6 +460,32 @@ func (l *stageLink) Submit(ctx context.Context, r *smpp.SubmitRequest) (string, 
 	}
 	l.nextID++
 	return fmt.Sprintf("%X", l.nextID), nil
+}
+
+// asyncStage is a stageLink that also takes submits as smpp.Link's
+// SubmitAsync does: done is called later, from another goroutine, with what
+// Submit returns; decline makes it take none (a full window).
+type asyncStage struct {
+	*stageLink
+	decline bool
+}
+
+func (l *asyncStage) SubmitAsync(ctx context.Context, r *smpp.SubmitRequest, done func(string, error)) bool {
+	if l.decline {
+		return false
+	}
+	l.mu.Lock()
+	l.async++
+	l.mu.Unlock()
+	go func() { done(l.Submit(ctx, r)) }()
+	return true
+}
+
+// asyncTaken is how many submits went through SubmitAsync.
+func (l *stageLink) asyncTaken() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.async
 }
 
 // waitFor waits, bounded by unitWait, until cond (called with l.mu held) holds.
@@ -647,6 +674,82 @@ func TestDispatchPartialMultipart(t *testing.T) {
 	}
 }
 
+// TestDispatchAsyncOutcomes: a single-part message the link takes without
+// a worker goroutine (SubmitAsync) ends as one sent by a worker does, for
+// every outcome of its submit: recorded with its id; failed and refunded on
+// a permanent status; retried as an attempt when throttled; parked without
+// an attempt when the link is down or the outcome unknown (a duplicate risk
+// counted); counted as sent when its response was lost. A link that
+// declines (a full window) gets the message through Submit.
+func TestDispatchAsyncOutcomes(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		err      error
+		decline  bool
+		fail     string // substring of the fail reason; "" when it must be submitted
+		submits  int    // what the link saw
+		attempts int
+		ids      int // SMSC ids recorded
+		dup      float64
+		lost     float64
+	}{
+		{"answered", nil, false, "", 1, 1, 1, 0, 0},
+		{"declined: a worker sends it", nil, true, "", 1, 1, 1, 0, 0},
+		{"permanent", &smpp.StatusError{Status: 0x0B}, false, "ESME_RINVDSTADR", 1, 1, 0, 0, 0},
+		{"throttled", &smpp.StatusError{Status: 0x58}, false, "", 2, 2, 1, 0, 0},
+		{"link down", smpp.ErrLinkDown, false, "", 2, 1, 1, 0, 0},
+		{"outcome unknown", smpp.ErrOutcomeUnknown, false, "", 2, 1, 1, 1, 0},
+		{"response lost", smpp.ErrNoResponse, false, "", 1, 1, 0, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := newFakeQueue()
+			stage := newStageLink("l1")
+			stage.partErr[1] = &knob{err: tc.err, times: 1}
+			link := &asyncStage{stageLink: stage, decline: tc.decline}
+			m := NewMetrics(prometheus.NewRegistry())
+			d := unitDispatcher(q, link, m, nil)
+			q.enqueue(accounts.Message{ID: "m1", AccountID: "a1", To: "61412345678", Text: "hello", CreatedAt: time.Now()})
+			stop := runDispatcher(t, d)
+			if tc.fail != "" {
+				q.waitFor(t, "the message to fail", func() bool { return len(q.fails) > 0 })
+			} else {
+				q.waitFor(t, "the message to be recorded as submitted", func() bool { return len(q.submitted) > 0 })
+			}
+			stop()
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			if got := len(stage.submits()); got != tc.submits {
+				t.Fatalf("link saw %d submits, want %d", got, tc.submits)
+			}
+			if want := tc.submits; tc.decline {
+				if stage.asyncTaken() != 0 {
+					t.Fatalf("%d submits went asynchronously through a link that declines", stage.asyncTaken())
+				}
+			} else if stage.asyncTaken() != want {
+				t.Fatalf("%d of %d submits went asynchronously", stage.asyncTaken(), want)
+			}
+			if got := q.msgs["m1"].Attempts; got != tc.attempts {
+				t.Errorf("attempts %d, want %d", got, tc.attempts)
+			}
+			if len(q.doubles) != 0 || len(q.pending) != 0 {
+				t.Fatalf("entries settled twice %v, still pending %v", q.doubles, q.pending)
+			}
+			if tc.fail != "" {
+				if len(q.fails) != 1 || !q.fails[0].refund || !strings.Contains(q.fails[0].reason, tc.fail) || len(q.submitted) != 0 {
+					t.Fatalf("fails %+v submitted %v, want one refunded fail naming %q", q.fails, q.submitted, tc.fail)
+				}
+				return
+			}
+			if len(q.fails) != 0 || len(q.submitted) != 1 || len(q.submitted[0].SMSCIDs) != tc.ids {
+				t.Fatalf("fails %+v submitted %+v, want m1 submitted once with %d ids", q.fails, q.submitted, tc.ids)
+			}
+			if dup, lost := counterValue(t, m.duplicateRisk.WithLabelValues("l1")), counterValue(t, m.lostResponse.WithLabelValues("l1")); dup != tc.dup || lost != tc.lost {
+				t.Fatalf("duplicate risks %v, lost responses %v; want %v, %v", dup, lost, tc.dup, tc.lost)
+			}
+		})
+	}
+}
+
 // TestDispatchNoLink: with no link up at all the queue is not read (a
 // backlog waits in Redis untouched, no attempt used); once a link binds,
 // the message is sent.
@@ -737,14 +840,21 @@ func TestDispatchDrain(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		release bool // open the gate after cancelling Run
+		async   bool // the link takes submits without a worker goroutine
 	}{
-		{"in-flight submits finish", true},
-		{"drain timeout", false},
+		{"in-flight submits finish", true, false},
+		{"drain timeout", false, false},
+		{"in-flight submits finish, asynchronous", true, true},
+		{"drain timeout, asynchronous", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := newFakeQueue()
-			link := newStageLink("l1")
-			link.gate = make(chan struct{})
+			stage := newStageLink("l1")
+			stage.gate = make(chan struct{})
+			var link Link = stage
+			if tc.async {
+				link = &asyncStage{stageLink: stage}
+			}
 			d := unitDispatcher(q, link, nil, func(o *DispatcherOptions) {
 				if !tc.release {
 					o.DrainTimeout = 50 * time.Millisecond
@@ -757,12 +867,12 @@ func TestDispatchDrain(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			done := make(chan error, 1)
 			go func() { done <- d.Run(ctx) }()
-			link.waitFor(t, "every submit in flight", func() bool { return link.inGate == n })
+			stage.waitFor(t, "every submit in flight", func() bool { return stage.inGate == n })
 			// Every submit is held at the gate, so all n are in flight when
 			// ctx ends; whatever Run records after that, it records draining.
 			cancel()
 			if tc.release {
-				close(link.gate)
+				close(stage.gate)
 			}
 			select {
 			case err := <-done:
@@ -777,6 +887,9 @@ func TestDispatchDrain(t *testing.T) {
 			defer q.mu.Unlock()
 			if len(q.doubles) != 0 || len(q.acks) != 0 || len(q.retries) != 0 || len(q.fails) != 0 {
 				t.Fatalf("doubles %v acks %v retries %v fails %v, want none", q.doubles, q.acks, q.retries, q.fails)
+			}
+			if tc.async && stage.asyncTaken() != n {
+				t.Fatalf("%d of %d submits went asynchronously", stage.asyncTaken(), n)
 			}
 			if tc.release {
 				if len(q.submitted) != n || len(q.pending) != 0 {

@@ -430,13 +430,61 @@ func (l *Link) Submit(ctx context.Context, r *SubmitRequest) (smscID string, err
 	}
 	start := time.Now()
 	id, err := s.submit(ctx, body, l.opts.ResponseTimeout, release) // releases the window slot
+	l.answered(err, start)
+	return id, err
+}
+
+// answered counts a sent submit's outcome and slows the link when the SMSC
+// said it is overloaded.
+func (l *Link) answered(err error, start time.Time) {
 	l.m.submitted(classify(err), time.Since(start))
 	if isOverload(err) {
 		gap := l.pace.throttled()
 		l.m.throttleGap(gap)
 		l.log.Info("smsc throttling: slowing the link", "gap", gap)
 	}
-	return id, err
+}
+
+// SubmitAsync sends r as Submit does when it can go at once, without a
+// goroutine waiting for its response: a session is bound, the window has
+// room, and neither the rate limit nor throttling makes it wait. It then
+// returns true and later calls done once with what Submit would have
+// returned (the SMSC message id or the same errors, a late response
+// included), from one of the link's goroutines: done must not block for
+// long (the session's reader may be the caller). Otherwise it returns false
+// having sent nothing and taken nothing, and done is never called: the
+// caller submits with Submit, which waits for its turn. ctx is the
+// submit's, as for Submit: when it ends before the response, done gets its
+// error at once and the window slot stays taken until the SMSC answers.
+func (l *Link) SubmitAsync(ctx context.Context, r *SubmitRequest, done func(smscID string, err error)) bool {
+	s := l.current()
+	if s == nil || ctx.Err() != nil {
+		return false
+	}
+	select {
+	case l.window <- struct{}{}:
+	default:
+		return false
+	}
+	release := func() { <-l.window }
+	if (l.limiter != nil && !l.limiter.take()) || !l.pace.free() {
+		release()
+		return false
+	}
+	body, err := encodeSubmit(r)
+	if err != nil {
+		release()
+		return false // Submit reports the error
+	}
+	start := time.Now()
+	if !s.submitAsync(ctx, body, release, func(id string, err error) {
+		l.answered(err, start)
+		done(id, err)
+	}) {
+		release()
+		return false
+	}
+	return true
 }
 
 // classify maps a Submit error to a bounded metrics label.
@@ -468,6 +516,20 @@ type bucket struct {
 
 func newBucket(rate float64, burst int) *bucket {
 	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: time.Now()}
+}
+
+// take takes one token if one is there now.
+func (b *bucket) take() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // wait takes one token, sleeping until it is due or ctx ends. A token taken

@@ -31,8 +31,9 @@ const (
 
 // pending is an outstanding request of ours, awaiting its response.
 type pending struct {
-	resp pdu.ID      // the response command id that answers it
-	ch   chan []byte // receives the response frame; buffered, 1
+	resp  pdu.ID      // the response command id that answers it
+	ch    chan []byte // receives the response frame; buffered, 1
+	async *asyncWait  // instead of ch: a submit_sm of SubmitAsync, answered by callback
 }
 
 // session is one connected and bound transceiver: one reader goroutine, one
@@ -47,6 +48,7 @@ type session struct {
 
 	mu      sync.Mutex
 	pending map[uint32]pending // by our sequence number; unique per session
+	ended   bool               // close answered the asynchronous submits: no more are taken
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -149,7 +151,35 @@ func (s *session) close(err error) {
 		close(s.done)
 		_ = s.conn.Close()
 		s.cancel()
+		s.abandonAsync()
 	})
+}
+
+// abandonAsync answers the asynchronous submits still awaiting a response
+// when the session ends: sent, unanswered, their outcome unknown (what a
+// waiting Submit learns from done).
+func (s *session) abandonAsync() {
+	s.mu.Lock()
+	s.ended = true
+	var left []*asyncWait
+	for seq, p := range s.pending {
+		if p.async != nil {
+			delete(s.pending, seq)
+			left = append(left, p.async)
+		}
+	}
+	s.mu.Unlock()
+	if len(left) == 0 {
+		return
+	}
+	err := fmt.Errorf("%w (session ended: %v)", ErrOutcomeUnknown, s.err)
+	go func() { // not on the goroutine that closes (it may be the reader)
+		for _, a := range left {
+			a.stop()
+			a.release()
+			a.done("", err)
+		}
+	}()
 }
 
 // serve runs the bound session until it ends or ctx ends; on ctx it unbinds
@@ -328,6 +358,147 @@ func (s *session) submit(ctx context.Context, p *frame.SubmitSM, timeout time.Du
 	if err != nil {
 		return "", err
 	}
+	return submitResult(f)
+}
+
+// asyncWait is a submit_sm of SubmitAsync awaiting its response. Whichever
+// of the reader (the response), the timer (ResponseTimeout passed), ctx's
+// end and the session's end takes its pending entry (under session.mu)
+// answers it; the timer and ctx hand it over to a goroutine that waits on
+// as Submit's caller would.
+type asyncWait struct {
+	s       *session
+	seq     uint32
+	ctx     context.Context
+	release func() // frees the window slot
+	done    func(string, error)
+	timer   *time.Timer
+	stopCtx func() bool // nil when ctx cannot end
+}
+
+// submitAsync sends p as a submit_sm whose response done receives (see
+// asyncWait). It returns false, with nothing sent and nothing to answer,
+// when the session has ended.
+func (s *session) submitAsync(ctx context.Context, p *frame.SubmitSM, release func(), done func(string, error)) bool {
+	seq := s.nextSeq()
+	b := frame.AppendSubmitSM(nil, p, seq)
+	a := &asyncWait{s: s, seq: seq, ctx: ctx, release: release, done: done}
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return false
+	}
+	s.pending[seq] = pending{resp: pdu.SubmitSMRespID, async: a}
+	// Set while the entry cannot be taken yet: every taker stops them.
+	a.timer = time.AfterFunc(s.l.opts.ResponseTimeout, a.timedOut)
+	if ctx.Done() != nil {
+		a.stopCtx = context.AfterFunc(ctx, a.cancelled)
+	}
+	s.mu.Unlock()
+	select {
+	case s.out <- b:
+	case <-s.done:
+		// Not written. Unless the session's end answered it already
+		// (outcome unknown, as for a Submit in the same place), it was
+		// never sent: the caller may take another way.
+		if a.take() {
+			a.stop()
+			return false
+		}
+	}
+	return true
+}
+
+// take removes a's pending entry, reporting whether it was still a's to
+// answer.
+func (a *asyncWait) take() bool {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	if p, ok := a.s.pending[a.seq]; ok && p.async == a {
+		delete(a.s.pending, a.seq)
+		return true
+	}
+	return false
+}
+
+// handOver replaces a's pending entry by one whose response goes to the
+// channel it returns, for a goroutine to wait on; false when a was taken.
+func (a *asyncWait) handOver() (chan []byte, bool) {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	p, ok := a.s.pending[a.seq]
+	if !ok || p.async != a {
+		return nil, false
+	}
+	ch := make(chan []byte, 1)
+	a.s.pending[a.seq] = pending{resp: p.resp, ch: ch}
+	return ch, true
+}
+
+// forget drops a handed-over entry and frees the window slot.
+func (a *asyncWait) forget() {
+	a.s.mu.Lock()
+	delete(a.s.pending, a.seq)
+	a.s.mu.Unlock()
+	a.release()
+}
+
+// stop stops the timer and the ctx hook.
+func (a *asyncWait) stop() {
+	a.timer.Stop()
+	if a.stopCtx != nil {
+		a.stopCtx()
+	}
+}
+
+// answer completes a with its response frame (the reader took the entry).
+func (a *asyncWait) answer(f []byte) {
+	a.stop()
+	a.release()
+	a.done(submitResult(f))
+}
+
+// timedOut: no response within ResponseTimeout. The submit is awaited on,
+// on this goroutine, exactly as a Submit past its timeout is (awaitLate).
+func (a *asyncWait) timedOut() {
+	ch, ok := a.handOver()
+	if !ok {
+		return
+	}
+	if a.stopCtx != nil {
+		a.stopCtx()
+	}
+	f, err := a.s.awaitLate(a.ctx, ch, a.forget)
+	if err != nil {
+		a.done("", err)
+		return
+	}
+	a.done(submitResult(f))
+}
+
+// cancelled: ctx ended before the response. done learns it now; the window
+// slot stays taken until the SMSC answers, the session ends or
+// ResponseTimeout passes, as for a Submit whose ctx ends.
+func (a *asyncWait) cancelled() {
+	ch, ok := a.handOver()
+	if !ok {
+		return
+	}
+	a.timer.Stop()
+	a.done("", a.ctx.Err())
+	t := time.NewTimer(a.s.l.opts.ResponseTimeout)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-a.s.done:
+	case <-t.C:
+	}
+	a.forget()
+}
+
+// submitResult is the message id of a submit_sm_resp frame f, or its
+// error status.
+func submitResult(f []byte) (string, error) {
 	id, status, _ := frame.Header(f)
 	if id == pdu.GenericNACKID && status == statusOK {
 		status = statusSysErr
@@ -360,6 +531,10 @@ func (s *session) resolve(id pdu.ID, seq uint32, f []byte) {
 		return
 	}
 	s.lastResp.Store(time.Now().UnixNano()) // the SMSC answers
+	if p.async != nil {
+		p.async.answer(f)
+		return
+	}
 	p.ch <- f
 }
 

@@ -25,10 +25,9 @@ const (
 	MaxThrottleGap = 2 * time.Second
 )
 
-// wait holds a submit until its turn under the current gap.
-func (p *pacer) wait(ctx context.Context) error {
-	p.mu.Lock()
-	now := time.Now()
+// decay halves the gap for each second since its last change; p.mu must
+// be held.
+func (p *pacer) decay(now time.Time) {
 	for p.gap > 0 && now.Sub(p.adjusted) >= time.Second {
 		p.gap /= 2
 		p.adjusted = p.adjusted.Add(time.Second)
@@ -36,6 +35,25 @@ func (p *pacer) wait(ctx context.Context) error {
 			p.gap = 0
 		}
 	}
+}
+
+// free reports whether a submit may go now without waiting its turn: the
+// link is not being slowed.
+func (p *pacer) free() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gap == 0 {
+		return true
+	}
+	p.decay(time.Now())
+	return p.gap == 0
+}
+
+// wait holds a submit until its turn under the current gap.
+func (p *pacer) wait(ctx context.Context) error {
+	p.mu.Lock()
+	now := time.Now()
+	p.decay(now)
 	if p.gap == 0 {
 		p.mu.Unlock()
 		return nil

@@ -596,6 +596,11 @@ func (l rdLink) Submit(ctx context.Context, r *smpp.SubmitRequest) (string, erro
 	return l.Link.Submit(ctx, r)
 }
 
+func (l rdLink) SubmitAsync(ctx context.Context, r *smpp.SubmitRequest, done func(string, error)) bool {
+	r.RegisteredDelivery = l.rd
+	return l.Link.SubmitAsync(ctx, r, done)
+}
+
 // waitLoaded pings Redis at start-up: an unreachable Redis fails the start
 // at once (within 10 s), but one that answers LOADING (restarted, reading
 // its dataset, which can take minutes) is waited for until it has loaded or
