@@ -218,6 +218,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		var entries []accounts.Entry
 		var err error
+		fresh := false // delivered for the first time (Read)
 		if len(unloaded) > 0 {
 			// Entries this consumer read whose messages could not be
 			// loaded: still pending for it, so it tries them again itself
@@ -235,9 +236,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			if n := streamEntries(entries); n > 0 {
 				perEntry = float64(len(entries)) / float64(n)
 			}
+			fresh = true
 		}
 		if err == nil && len(entries) > 0 {
-			if err = d.process(workCtx, entries, sem, &inflight, results); err != nil {
+			if err = d.process(workCtx, entries, fresh, sem, &inflight, results); err != nil {
 				unloaded = entries // nothing of them was sent: all are tried again
 			}
 			// Not a full batch: let the queue fill a while.
@@ -282,17 +284,30 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	return nil
 }
 
+// freshLoader is a QueueStore that can hand over messages it accepted
+// itself a moment ago instead of reading them back (messages.Store).
+type freshLoader interface {
+	LoadFresh(ctx context.Context, entries []accounts.Entry) ([]*accounts.Message, error)
+}
+
 // process loads the messages of entries and submits each in its own worker.
 // When the load fails it returns the error and starts nothing: the entries
-// stay pending and are claimed again after ClaimIdle.
-func (d *Dispatcher) process(ctx context.Context, entries []accounts.Entry, sem chan struct{}, inflight *sync.WaitGroup, results chan<- submitted) error {
-	ids := make([]string, len(entries))
-	for i, e := range entries {
-		ids[i] = e.MessageID
+// stay pending and are claimed again after ClaimIdle. fresh: Read has just
+// delivered them for the first time.
+func (d *Dispatcher) process(ctx context.Context, entries []accounts.Entry, fresh bool, sem chan struct{}, inflight *sync.WaitGroup, results chan<- submitted) error {
+	var msgs []*accounts.Message
+	var err error
+	if fl, ok := d.o.Store.(freshLoader); ok && fresh {
+		msgs, err = fl.LoadFresh(ctx, entries)
+	} else {
+		ids := make([]string, len(entries))
+		for i, e := range entries {
+			ids[i] = e.MessageID
+		}
+		msgs, err = d.o.Store.LoadMessages(ctx, ids)
 	}
-	msgs, err := d.o.Store.LoadMessages(ctx, ids)
 	if err != nil {
-		return fmt.Errorf("load %d messages: %w", len(ids), err)
+		return fmt.Errorf("load %d messages: %w", len(entries), err)
 	}
 	groups := groupEntries(entries)
 	for i, e := range entries {

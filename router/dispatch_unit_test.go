@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1064,5 +1065,59 @@ func TestDispatchBatchWait(t *testing.T) {
 	// process takes to start the batch's workers, never more.
 	if gap := r[3].start.Sub(r[2].end); gap < wait-50*time.Millisecond {
 		t.Errorf("read 4 came %v after a batch of 5, want BatchWait (%v)", gap, wait)
+	}
+}
+
+// freshQueue is a fakeQueue that can hand over fresh messages
+// (messages.Store.LoadFresh); it records the ids each way was asked for.
+type freshQueue struct {
+	*fakeQueue
+	fresh, loaded []string
+}
+
+func (q *freshQueue) LoadFresh(ctx context.Context, entries []accounts.Entry) ([]*accounts.Message, error) {
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.MessageID
+	}
+	q.mu.Lock()
+	q.fresh = append(q.fresh, ids...)
+	q.mu.Unlock()
+	return q.fakeQueue.LoadMessages(ctx, ids)
+}
+
+func (q *freshQueue) LoadMessages(ctx context.Context, ids []string) ([]*accounts.Message, error) {
+	q.mu.Lock()
+	q.loaded = append(q.loaded, ids...)
+	q.mu.Unlock()
+	return q.fakeQueue.LoadMessages(ctx, ids)
+}
+
+// TestDispatchLoadsFresh: entries Read delivers for the first time are
+// loaded through LoadFresh (which may hand over what this process accepted);
+// entries claimed from another consumer, and entries whose load failed
+// (tried again), are read back from the store.
+func TestDispatchLoadsFresh(t *testing.T) {
+	q := &freshQueue{fakeQueue: newFakeQueue()}
+	q.LoadErr = knob{err: errors.New("redis: connection refused"), times: 1}
+	link := newStageLink("l1")
+	d := unitDispatcher(q.fakeQueue, link, nil, func(o *DispatcherOptions) {
+		o.Store = q
+		o.ClaimIdle = 300 * time.Millisecond // past ErrorBackoff: m1 is not claimed back while its load waits
+	})
+	// m0 read by a consumer that then died: claimed after ClaimIdle.
+	q.enqueue(accounts.Message{ID: "m0", To: "61412345670", Text: "hi"})
+	if es, err := q.Read(t.Context(), "dead", 1, time.Millisecond); err != nil || len(es) != 1 {
+		t.Fatalf("dead consumer's read: %v %v", es, err)
+	}
+	q.enqueue(accounts.Message{ID: "m1", To: "61412345671", Text: "hi"}) // its first load fails
+	runDispatcher(t, d)
+	q.waitFor(t, "m0 and m1 submitted", func() bool { return len(q.submitted) == 2 })
+	q.enqueue(accounts.Message{ID: "m2", To: "61412345672", Text: "hi"})
+	q.waitFor(t, "m2 submitted", func() bool { return len(q.submitted) == 3 })
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !slices.Equal(q.fresh, []string{"m1", "m2"}) || !slices.Contains(q.loaded, "m0") || !slices.Contains(q.loaded, "m1") || slices.Contains(q.loaded, "m2") {
+		t.Fatalf("fresh loads %v, loads %v: want m1 and m2 fresh, m0 (claimed) and m1 (tried again) loaded", q.fresh, q.loaded)
 	}
 }

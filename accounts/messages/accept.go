@@ -172,6 +172,7 @@ func (s *Store) Accept(ctx context.Context, req accounts.AcceptRequest) (*accoun
 		if len(blocked) > 0 {
 			s.capBlocked(ctx, req.AccountID, shard)
 		}
+		s.accepted.put(req.Messages, blocked)
 		return out, nil
 	case "optout":
 		oe := &accounts.OptedOutError{}

@@ -26,11 +26,17 @@ type Store struct {
 	// key written before an upgrade has expired), or 0 once
 	// CheckLegacyIdempotency has found no such key.
 	legacyIdemUntil atomic.Int64
+	// accepted are the messages this process accepted lately, for its
+	// dispatcher (LoadFresh); nil when KeepAccepted is 0.
+	accepted *acceptedCache
 }
 
 // New returns the messages store over db.
 func New(db *store.DB) *Store {
 	s := &Store{DB: db, commit: &committers{}, readers: &readers{}}
+	if db.KeepAccepted > 0 {
+		s.accepted = newAcceptedCache(db.KeepAccepted)
+	}
 	s.legacyIdemUntil.Store(db.Now().Add(db.IdempotencyTTL).UnixMilli())
 	return s
 }

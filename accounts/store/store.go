@@ -77,6 +77,11 @@ type Options struct {
 	// them after dispatch.claim_idle), so a rolling upgrade sets it until
 	// every instance runs this release.
 	EntryPerMessage bool
+	// KeepAccepted keeps up to this many of the messages this process
+	// accepted, as accepted, for its dispatcher to take instead of reading
+	// each back from Redis (messages.Store.LoadFresh); 0 keeps none (an
+	// instance that does not dispatch).
+	KeepAccepted int
 }
 
 // DB is the Redis client, keyspace and script runner that every area store
@@ -105,8 +110,9 @@ type DB struct {
 
 	// IdempotencyTTL and ReceiptIndexTTL are Options', defaults applied.
 	IdempotencyTTL, ReceiptIndexTTL time.Duration
-	// EntryPerMessage is Options'.
+	// EntryPerMessage and KeepAccepted are Options'.
 	EntryPerMessage bool
+	KeepAccepted    int
 }
 
 // NewDB returns a DB over rdb.
@@ -130,7 +136,7 @@ func NewDB(rdb redis.UniversalClient, opts Options) *DB {
 		Quotas:   opts.Quotas.Or(accounts.DefaultQuotas()),
 		keyGuard: opts.KeyGuard, onScript: opts.OnScript,
 		minReplicas: opts.MinReplicasAck, replicaWait: cmp.Or(opts.ReplicaAckTimeout, time.Second),
-		masterState: opts.MasterState, EntryPerMessage: opts.EntryPerMessage}
+		masterState: opts.MasterState, EntryPerMessage: opts.EntryPerMessage, KeepAccepted: max(opts.KeepAccepted, 0)}
 }
 
 // Shards returns the number of keyspace shards.

@@ -156,7 +156,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready R
 		MinReplicasAck: cfg.Redis.MinReplicasAck, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout.Std(),
 		MasterState:    masterState,
 		IdempotencyTTL: cfg.Retention.Idempotency.Std(), ReceiptIndexTTL: cfg.Retention.ReceiptIndex.Std(),
-		EntryPerMessage: cfg.Dispatch.EntryPerMessage})
+		EntryPerMessage: cfg.Dispatch.EntryPerMessage, KeepAccepted: keepAccepted(cfg.Roles)})
 	if err := waitLoaded(ctx, store, logger); err != nil {
 		return fmt.Errorf("redis %s: %w", cfg.Redis.Target(), err)
 	}
@@ -582,6 +582,17 @@ func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
 	case <-ctx.Done():
 		return fmt.Errorf("goroutines still running: %w", ctx.Err())
 	}
+}
+
+// keepAccepted is how many accepted messages the store keeps for the
+// dispatcher of this instance, which takes each as it reads its queue entry
+// (a few milliseconds later under load, so a few thousand suffice); none
+// when the instance accepts nothing or does not dispatch.
+func keepAccepted(r config.Roles) int {
+	if r.Dispatch && (r.SMTP || r.HTTP) {
+		return 4096
+	}
+	return 0
 }
 
 // rdLink sets registered_delivery on every submit as the link's
