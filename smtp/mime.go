@@ -46,6 +46,14 @@ func TextFromMIME(r io.Reader) (Parsed, error) {
 	if !ok {
 		br = bufio.NewReader(r)
 	}
+	if p, ok, err := plainFast(br); ok {
+		return p, err
+	}
+	return textFromEntity(br)
+}
+
+// textFromEntity is TextFromMIME for any mail, through go-message.
+func textFromEntity(br *bufio.Reader) (Parsed, error) {
 	th, err := textproto.ReadHeader(br)
 	if err != nil {
 		return Parsed{}, fmt.Errorf("read message header: %w", err)
@@ -74,27 +82,13 @@ func TextFromMIME(r io.Reader) (Parsed, error) {
 		if t != "text/plain" && t != "text/html" || isAttachment(part.Header, params) {
 			return nil
 		}
-		b, err := io.ReadAll(io.LimitReader(part.Body, maxPartBytes))
+		s, err := partText(part.Body, t, params)
 		if err != nil {
-			return fmt.Errorf("read %s part: %w", t, err)
+			return err
 		}
-		// go-message converts labelled charsets (utf-8 and us-ascii pass
-		// through as they are); unlabelled 8-bit text is settled here.
-		var s string
-		switch cs := strings.ToLower(params["charset"]); cs {
-		case "", "us-ascii", "ascii":
-			s = decodeUnlabelled(b)
-		default:
-			s = validUTF8(string(b))
-		}
-		s = strings.ReplaceAll(s, "\r\n", "\n")
 		if t == "text/html" {
 			htmls = append(htmls, s)
 			return nil
-		}
-		// go-message leaves format=flowed to its reader (RFC 3676 §4.1).
-		if strings.EqualFold(params["format"], "flowed") {
-			s = unflow(s, strings.EqualFold(params["delsp"], "yes"))
 		}
 		plain = append(plain, s)
 		return nil
@@ -114,6 +108,31 @@ func TextFromMIME(r io.Reader) (Parsed, error) {
 	}
 	p.Text = cleanText(text)
 	return p, nil
+}
+
+// partText reads a text part of type t (text/plain or text/html) whose
+// transfer encoding and labelled charset body has decoded: UTF-8, LF line
+// ends, format=flowed plain text unwrapped.
+func partText(body io.Reader, t string, params map[string]string) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(body, maxPartBytes))
+	if err != nil {
+		return "", fmt.Errorf("read %s part: %w", t, err)
+	}
+	// go-message converts labelled charsets (utf-8 and us-ascii pass
+	// through as they are); unlabelled 8-bit text is settled here.
+	var s string
+	switch cs := strings.ToLower(params["charset"]); cs {
+	case "", "us-ascii", "ascii":
+		s = decodeUnlabelled(b)
+	default:
+		s = validUTF8(string(b))
+	}
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	// go-message leaves format=flowed to its reader (RFC 3676 §4.1).
+	if t == "text/plain" && strings.EqualFold(params["format"], "flowed") {
+		s = unflow(s, strings.EqualFold(params["delsp"], "yes"))
+	}
+	return s, nil
 }
 
 // isAttachment reports whether a part is a file rather than the body: an
