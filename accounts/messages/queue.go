@@ -403,7 +403,10 @@ func (s *Store) Fail(ctx context.Context, e accounts.Entry, reason string, refun
 	if err != nil {
 		return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
 	}
-	acct, created, stats := s.msgStatsKey(shard, key, vals)
+	var o msgOwner
+	o.acct, _ = vals[0].(string)
+	o.created, _ = vals[1].(string)
+	acct, created, stats := s.msgStatsKey(shard, key, o)
 	parent := ""
 	if refund && acct != "" {
 		parent, err = s.RDB.HGet(ctx, s.Keys.Account(shard, acct), "parent_id").Result()

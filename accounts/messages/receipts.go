@@ -37,7 +37,7 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 	}
 	mids, keys := make([]string, len(ups)), make([]string, len(ups)) // each message's id and key
 	shardOf := make([]int, len(ups))
-	owners := make([][]any, len(ups))          // account_id, created_at of each message
+	owners := make([]msgOwner, len(ups))       // account and creation time of each message
 	reads := make([]*redis.SliceCmd, len(ups)) // for index entries that lack them
 	pipe := s.RDB.Pipeline()
 	for i, u := range ups {
@@ -53,7 +53,7 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 		}
 		mids[i], keys[i], shardOf[i] = r.mid, key, shard
 		if r.acct != "" && r.created != "" {
-			owners[i] = []any{r.acct, r.created}
+			owners[i] = msgOwner{acct: r.acct, created: r.created, known: true}
 		} else {
 			reads[i] = pipe.HMGet(ctx, key, "account_id", "created_at")
 		}
@@ -64,7 +64,12 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 		}
 		for i, r := range reads {
 			if r != nil {
-				owners[i] = r.Val()
+				v := r.Val()
+				owners[i].known = len(v) == 2
+				if owners[i].known {
+					owners[i].acct, _ = v[0].(string)
+					owners[i].created, _ = v[1].(string)
+				}
 			}
 		}
 	}
@@ -79,7 +84,7 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 	var order []int
 	ats := make([]time.Time, len(ups)) // the time each receipt is recorded at
 	for i, u := range ups {
-		if owners[i] == nil {
+		if !owners[i].known {
 			continue
 		}
 		key, shard := keys[i], shardOf[i]
@@ -154,13 +159,9 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 // them (the script checked they are the message's), the reply
 // {'final', sender}, the receipt's status and error, and at, the time
 // recorded.
-func finalMessage(id string, owner []any, u accounts.ReceiptUpdate, at time.Time, reply []any) *accounts.Message {
-	m := &accounts.Message{ID: id, Status: accounts.MessageStatus(u.Status), DoneAt: time.UnixMilli(at.UnixMilli())}
-	if len(owner) == 2 {
-		m.AccountID, _ = owner[0].(string)
-		created, _ := owner[1].(string)
-		m.CreatedAt = msgTime(created)
-	}
+func finalMessage(id string, owner msgOwner, u accounts.ReceiptUpdate, at time.Time, reply []any) *accounts.Message {
+	m := &accounts.Message{ID: id, Status: accounts.MessageStatus(u.Status), DoneAt: time.UnixMilli(at.UnixMilli()),
+		AccountID: owner.acct, CreatedAt: msgTime(owner.created)}
 	if len(reply) == 2 {
 		m.Sender, _ = reply[1].(string)
 	}
@@ -226,14 +227,21 @@ func (s *Store) findSMSCRefs(ctx context.Context, ups []accounts.ReceiptUpdate) 
 // its hash (HMGET account_id created_at; "" when absent), and the statistics
 // hash of its creation day, which its final status is counted in: the
 // message key itself when it has no account (the scripts then count nothing).
-func (s *Store) msgStatsKey(shard int, msgKey string, vals []any) (acct, created, stats string) {
-	acct, _ = vals[0].(string)
-	created, _ = vals[1].(string)
+func (s *Store) msgStatsKey(shard int, msgKey string, o msgOwner) (acct, created, stats string) {
+	acct, created = o.acct, o.created
 	if acct == "" {
 		return "", created, msgKey
 	}
 	ms, _ := strconv.ParseInt(created, 10, 64)
 	return acct, created, s.Keys.Stats(shard, acct, ms/86400000)
+}
+
+// msgOwner is a message's account and creation time (unix ms, decimal), as
+// its SMSC-id index entry or the message gives them ("" when absent); known:
+// there was a message to ask.
+type msgOwner struct {
+	acct, created string
+	known         bool
 }
 
 // smscRef is the value of an SMSC-id index entry: the message id, and when
