@@ -91,15 +91,15 @@ type Inbound struct {
 	wake       chan struct{}
 
 	mu      sync.Mutex
-	orphans map[string]orphan // by link + "\x00" + canonical id
-	ready   []orphan          // orphans whose submit has just been recorded
+	orphans map[receiptKey]orphan // by link and canonical id
+	ready   []orphan              // orphans whose submit has just been recorded
 	// A part the SMSC took (SubmitResponded) is in flight until its submit
 	// is recorded (Submitted): a receipt for it waits in awaiting for that
 	// record (at most awaitRecord), then goes with those in readyQ.
-	inflight map[string]time.Time        // by orphanKey of the canonical SMSC id -> since
-	awaiting map[string][]*queuedReceipt // by the inflight key they matched
-	readyQ   []*queuedReceipt            // awaiting receipts whose submit has been recorded
-	awaitMax time.Duration               // awaitRecord (shorter in tests)
+	inflight map[receiptKey]time.Time        // by orphanKey of the canonical SMSC id -> since
+	awaiting map[receiptKey][]*queuedReceipt // by the inflight key they matched
+	readyQ   []*queuedReceipt                // awaiting receipts whose submit has been recorded
+	awaitMax time.Duration                   // awaitRecord (shorter in tests)
 
 	// The messages of the parts whose submit this instance recorded lately,
 	// by orphanKey of the canonical SMSC id: a receipt for one of them is
@@ -107,8 +107,8 @@ type Inbound struct {
 	// most knownMax (the oldest go first); an entry goes once its receipt
 	// is applied. Receipts for other instances' submits read the index.
 	knownMu   sync.Mutex
-	known     map[string]*accounts.MessageRef
-	knownRing []string
+	known     map[receiptKey]*accounts.MessageRef
+	knownRing []receiptKey
 	knownNext int
 }
 
@@ -136,7 +136,12 @@ type orphan struct {
 	until time.Time
 }
 
-func orphanKey(link, id string) string { return link + "\x00" + id }
+func orphanKey(link, id string) receiptKey { return receiptKey{link, id} }
+
+// receiptKey names a part by its link and an SMSC id form: the key of the
+// in-flight marks, the receipts awaiting them, the orphans and the known
+// messages (a struct, so that a lookup builds no string).
+type receiptKey struct{ link, id string }
 
 // NewInbound returns an Inbound; Run must run for receipts to be applied.
 func NewInbound(o InboundOptions) *Inbound {
@@ -150,8 +155,8 @@ func NewInbound(o InboundOptions) *Inbound {
 		o.ReassemblyWait = 2 * time.Minute
 	}
 	in := &Inbound{o: o, log: o.Logger, queue: make(chan *queuedReceipt, 1024),
-		wake: make(chan struct{}, 1), orphans: map[string]orphan{}, inflight: map[string]time.Time{},
-		awaiting: map[string][]*queuedReceipt{}, awaitMax: awaitRecord, known: map[string]*accounts.MessageRef{}}
+		wake: make(chan struct{}, 1), orphans: map[receiptKey]orphan{}, inflight: map[receiptKey]time.Time{},
+		awaiting: map[receiptKey][]*queuedReceipt{}, awaitMax: awaitRecord, known: map[receiptKey]*accounts.MessageRef{}}
 	in.mo, _ = o.Store.(MOStore)
 	in.held, _ = o.Store.(ReceiptHolder)
 	return in
@@ -231,17 +236,14 @@ func (in *Inbound) receipt(link string, r smpp.Receipt, done func(error)) *queue
 	}
 	// The receipt's done date has minute resolution and the carrier's clock;
 	// the time we learned of it is what the message log needs.
-	return &queuedReceipt{done: done, up: accounts.ReceiptUpdate{
-		Link: link, CanonicalID: smpp.CanonicalID(r.ID), Forms: otherForms(r.ID),
-		Status: status, ErrCode: r.Err, At: time.Now()}}
-}
-
-// otherForms returns the forms of an SMSC id besides its canonical one.
-func otherForms(id string) []string {
-	if v := smpp.IDVariants(id); len(v) > 1 {
-		return v[1:]
+	up := accounts.ReceiptUpdate{Link: link, Status: status, ErrCode: r.Err, At: time.Now()}
+	if v := smpp.IDVariants(r.ID); len(v) > 0 {
+		up.CanonicalID = v[0]
+		if len(v) > 1 {
+			up.Forms = v[1:] // the forms besides the canonical one
+		}
 	}
-	return nil
+	return &queuedReceipt{done: done, up: up}
 }
 
 func (in *Inbound) count(status, result string) {
@@ -356,7 +358,7 @@ func (in *Inbound) deferInflight(batch []*queuedReceipt, now time.Time) []*queue
 
 // inflightKey returns the in-flight mark a receipt's part has, if any.
 // in.mu must be held.
-func (in *Inbound) inflightKey(u accounts.ReceiptUpdate) (string, bool) {
+func (in *Inbound) inflightKey(u accounts.ReceiptUpdate) (receiptKey, bool) {
 	k := orphanKey(u.Link, u.CanonicalID)
 	if _, ok := in.inflight[k]; ok {
 		return k, true
@@ -367,7 +369,7 @@ func (in *Inbound) inflightKey(u accounts.ReceiptUpdate) (string, bool) {
 			return k, true
 		}
 	}
-	return "", false
+	return receiptKey{}, false
 }
 
 // applyQueued applies queued receipts and answers each.
@@ -447,6 +449,9 @@ func (in *Inbound) Run(ctx context.Context) {
 	defer tick.Stop()
 	sweep := time.NewTicker(max(in.o.ReassemblyWait/4, 100*time.Millisecond))
 	defer sweep.Stop()
+	// The batches' slice, kept from one to the next: applyQueued keeps no
+	// reference to it.
+	buf := make([]*queuedReceipt, 0, 64)
 	for {
 		select {
 		case <-ctx.Done():
@@ -454,13 +459,17 @@ func (in *Inbound) Run(ctx context.Context) {
 		case now := <-sweep.C:
 			in.sweepIncomplete(ctx, now)
 		case q := <-in.queue:
-			in.applyQueued(ctx, in.batch([]*queuedReceipt{q}))
+			buf = in.batch(append(buf[:0], q))
+			in.applyQueued(ctx, buf)
+			clear(buf)
 		case <-in.wake:
 			in.mu.Lock()
 			ready := in.ready
 			in.ready = nil
 			in.mu.Unlock()
-			in.applyQueued(ctx, in.batch(nil))
+			buf = in.batch(buf[:0])
+			in.applyQueued(ctx, buf)
+			clear(buf)
 			in.retry(ctx, ready)
 		case now := <-tick.C:
 			// The receipts that awaited their record too long are looked up

@@ -3,6 +3,7 @@ package smpp
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -223,22 +224,39 @@ func IDVariants(id string) []string {
 	if c == "" {
 		return nil
 	}
-	out := []string{c}
-	add := func(v string) {
-		for _, o := range out {
-			if o == v {
-				return
-			}
+	// Which bases the digits allow, so that a failed parse (an error value
+	// each) is not how a hex id is told from a decimal one.
+	dec, hex := true, true
+	for i := 0; i < len(c) && hex; i++ {
+		switch ch := c[i]; {
+		case ch >= '0' && ch <= '9':
+		case ch >= 'a' && ch <= 'f':
+			dec = false
+		default:
+			dec, hex = false, false
 		}
-		out = append(out, v)
 	}
-	if v, err := strconv.ParseUint(c, 16, 64); err == nil {
-		add(strconv.FormatUint(v, 10))
+	out := make([]string, 1, 3)
+	out[0] = c
+	if hex {
+		if v, err := strconv.ParseUint(c, 16, 64); err == nil {
+			out = addVariant(out, strconv.FormatUint(v, 10))
+		}
 	}
-	if v, err := strconv.ParseUint(c, 10, 64); err == nil {
-		add(strconv.FormatUint(v, 16))
+	if dec {
+		if v, err := strconv.ParseUint(c, 10, 64); err == nil {
+			out = addVariant(out, strconv.FormatUint(v, 16))
+		}
 	}
 	return out
+}
+
+// addVariant appends v to out unless out has it.
+func addVariant(out []string, v string) []string {
+	if slices.Contains(out, v) {
+		return out
+	}
+	return append(out, v)
 }
 
 // CanonicalID gives the single form under which a receipt's id is looked

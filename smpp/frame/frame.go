@@ -16,6 +16,7 @@
 package frame
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -44,6 +45,9 @@ const (
 // ends early. Reading the body in full keeps the stream in step even when
 // fiorix cannot decode the PDU.
 func Read(r io.Reader) ([]byte, error) {
+	if br, ok := r.(*bufio.Reader); ok {
+		return readBuffered(br)
+	}
 	var hdr [HeaderLen]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, err
@@ -55,6 +59,27 @@ func Read(r io.Reader) ([]byte, error) {
 	b := make([]byte, n)
 	copy(b, hdr[:])
 	if _, err := io.ReadFull(r, b[HeaderLen:]); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// readBuffered is Read from a buffered reader: the header is looked at in
+// the buffer (one allocation a frame, the frame's own).
+func readBuffered(br *bufio.Reader) ([]byte, error) {
+	hdr, err := br.Peek(HeaderLen)
+	if err != nil {
+		if err == io.EOF && len(hdr) > 0 { //nolint:errorlint // bufio returns io.EOF unwrapped
+			err = io.ErrUnexpectedEOF // as io.ReadFull reports a partial header
+		}
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[0:4])
+	if n < HeaderLen || n > MaxLen {
+		return nil, fmt.Errorf("pdu length %d out of range", n)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(br, b); err != nil {
 		return nil, err
 	}
 	return b, nil
