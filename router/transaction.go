@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -96,7 +97,7 @@ type Transaction struct {
 	p      *Pipeline
 	sender *accounts.Sender
 	rcpts  []string
-	seen   map[string]bool
+	seen   map[string]bool // the recipients once there are more than a few (has)
 }
 
 // Start begins a transaction for a resolved sender: the account must be
@@ -111,7 +112,7 @@ func (p *Pipeline) Start(_ context.Context, sender *accounts.Sender) (*Transacti
 	if err := permitSend(sender.Account); err != nil {
 		return nil, err
 	}
-	return &Transaction{p: p, sender: sender, seen: map[string]bool{}}, nil
+	return &Transaction{p: p, sender: sender}, nil
 }
 
 // AddRcpt checks one recipient (E.164 digits without '+') and adds it. A
@@ -119,7 +120,7 @@ func (p *Pipeline) Start(_ context.Context, sender *accounts.Sender) (*Transacti
 // an *exterr.Error: a missing permission (send_bulk for a second
 // recipient, global_sending abroad), no route, or an opted-out number.
 func (t *Transaction) AddRcpt(ctx context.Context, to string) error {
-	if t.seen[to] {
+	if t.has(to) {
 		return nil
 	}
 	acct := t.sender.Account
@@ -159,7 +160,7 @@ func (t *Transaction) AddGroup(_ context.Context, numbers []string) (fresh int, 
 	acct := t.sender.Account
 	have := len(t.rcpts)
 	for _, n := range numbers {
-		if t.seen[n] {
+		if t.has(n) {
 			continue
 		}
 		if err := permitRcpt(acct, n, have); err != nil {
@@ -171,7 +172,7 @@ func (t *Transaction) AddGroup(_ context.Context, numbers []string) (fresh int, 
 		have++
 	}
 	for _, n := range numbers {
-		if !t.seen[n] {
+		if !t.has(n) {
 			t.add(n)
 			fresh++
 		}
@@ -180,12 +181,32 @@ func (t *Transaction) AddGroup(_ context.Context, numbers []string) (fresh int, 
 }
 
 func (t *Transaction) add(to string) {
-	t.seen[to] = true
 	t.rcpts = append(t.rcpts, to)
+	switch {
+	case t.seen != nil:
+		t.seen[to] = true
+	case len(t.rcpts) > seenScan:
+		t.seen = make(map[string]bool, 2*len(t.rcpts))
+		for _, r := range t.rcpts {
+			t.seen[r] = true
+		}
+	}
+}
+
+// seenScan is how many recipients are searched one by one before a
+// transaction indexes them (a mail has one or a few; a group, hundreds).
+const seenScan = 8
+
+// has reports whether to is a recipient already.
+func (t *Transaction) has(to string) bool {
+	if t.seen != nil {
+		return t.seen[to]
+	}
+	return slices.Contains(t.rcpts, to)
 }
 
 // Has reports whether to is a recipient already.
-func (t *Transaction) Has(to string) bool { return t.seen[to] }
+func (t *Transaction) Has(to string) bool { return t.has(to) }
 
 // Recipients returns the recipients added so far, in order.
 func (t *Transaction) Recipients() []string { return t.rcpts }

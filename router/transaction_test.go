@@ -152,6 +152,22 @@ func TestTransaction(t *testing.T) {
 		if err != nil || fresh != 2 {
 			t.Fatalf("group: %d %v", fresh, err)
 		}
+		// A large group (past the few recipients searched one by one), its
+		// numbers again, and one of them as a recipient of its own: each once.
+		var big []string
+		for i := range 30 {
+			big = append(big, "614100000"+strconv.Itoa(10+i))
+		}
+		fresh, err = tx.AddGroup(ctx, append(big, big[:5]...))
+		if err != nil || fresh != 30 {
+			t.Fatalf("large group: %d new, %v; want 30", fresh, err)
+		}
+		if fresh, err = tx.AddGroup(ctx, big); err != nil || fresh != 0 {
+			t.Fatalf("the large group again: %d new, %v; want 0", fresh, err)
+		}
+		if err := tx.AddRcpt(ctx, big[29]); err != nil || len(tx.Recipients()) != 32 || !tx.Has(big[29]) || !tx.Has("61400000002") {
+			t.Fatalf("recipients %d (%v), want 32, each once", len(tx.Recipients()), err)
+		}
 	})
 	t.Run("an empty opt-out list costs no lookup until the Stop rule adds to it", func(t *testing.T) {
 		st := &txnFakeStore{optedOut: map[string]bool{}}

@@ -49,8 +49,10 @@ type session struct {
 	// unauthenticated in the same session.
 	authFailed bool
 
-	// body buffers the reading of each mail's DATA (one per session).
+	// body buffers the reading of each mail's DATA, through rr (one each
+	// per session).
 	body *bufio.Reader
+	rr   *recordingReader
 
 	ip netip.Addr // the client's address (invalid if unknown)
 
@@ -281,7 +283,13 @@ func (s *session) Data(r io.Reader) error {
 		return s.dataPending(r) // policy.go
 	}
 	start := time.Now()
-	rr := &recordingReader{r: r, sum: sha256.New()}
+	if s.rr == nil {
+		s.rr = &recordingReader{sum: sha256.New()}
+	}
+	rr := s.rr
+	rr.r, rr.err = r, nil
+	rr.sum.Reset()
+	defer func() { rr.r = nil }() // not the mail's reader beyond its DATA
 	if s.body == nil {
 		s.body = bufio.NewReader(rr)
 	} else {
