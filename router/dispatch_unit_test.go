@@ -559,6 +559,19 @@ func runDispatcher(t *testing.T, d *Dispatcher) (stop func()) {
 	return stop
 }
 
+// runUntilSettled runs d until q records a failure (fail) or a submit,
+// then stops it.
+func runUntilSettled(t *testing.T, q *fakeQueue, d *Dispatcher, fail bool) {
+	t.Helper()
+	stop := runDispatcher(t, d)
+	if fail {
+		q.waitFor(t, "the message to fail", func() bool { return len(q.fails) > 0 })
+	} else {
+		q.waitFor(t, "the message to be recorded as submitted", func() bool { return len(q.submitted) > 0 })
+	}
+	stop()
+}
+
 // threeParts is a GSM text that travels as three concatenated parts.
 var threeParts = strings.Repeat("0123456789", 40)
 
@@ -610,13 +623,7 @@ func TestDispatchPartialMultipart(t *testing.T) {
 			m := NewMetrics(prometheus.NewRegistry())
 			d := unitDispatcher(q, link, m, func(o *DispatcherOptions) { o.Retry.MaxAttempts = tc.maxAttempts })
 			q.enqueue(accounts.Message{ID: "m1", AccountID: "a1", To: "61412345678", Text: threeParts, CreatedAt: time.Now()})
-			stop := runDispatcher(t, d)
-			if tc.wantFail != "" {
-				q.waitFor(t, "the message to fail", func() bool { return len(q.fails) > 0 })
-			} else {
-				q.waitFor(t, "the message to be recorded as submitted", func() bool { return len(q.submitted) > 0 })
-			}
-			stop()
+			runUntilSettled(t, q, d, tc.wantFail != "")
 			q.mu.Lock()
 			defer q.mu.Unlock()
 			parts := link.submits()
@@ -710,13 +717,7 @@ func TestDispatchAsyncOutcomes(t *testing.T) {
 			m := NewMetrics(prometheus.NewRegistry())
 			d := unitDispatcher(q, link, m, nil)
 			q.enqueue(accounts.Message{ID: "m1", AccountID: "a1", To: "61412345678", Text: "hello", CreatedAt: time.Now()})
-			stop := runDispatcher(t, d)
-			if tc.fail != "" {
-				q.waitFor(t, "the message to fail", func() bool { return len(q.fails) > 0 })
-			} else {
-				q.waitFor(t, "the message to be recorded as submitted", func() bool { return len(q.submitted) > 0 })
-			}
-			stop()
+			runUntilSettled(t, q, d, tc.fail != "")
 			q.mu.Lock()
 			defer q.mu.Unlock()
 			if got := len(stage.submits()); got != tc.submits {
