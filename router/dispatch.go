@@ -369,8 +369,22 @@ func (d *Dispatcher) start(ctx context.Context, e accounts.Entry, g *entryGroup,
 			RegisteredDelivery: d.o.RegisteredDelivery}
 		if al.SubmitAsync(ctx, req, func(id string, err error) {
 			if err == nil { // on the link's reader: hand on, nothing more
-				defer func() { <-sem; inflight.Done() }()
-				d.sent(e, g, m, link.Name(), []string{id}, start, results)
+				r := d.sentRecord(e, g, m, link.Name(), []string{id}, start)
+				select {
+				case results <- r:
+					<-sem
+					inflight.Done()
+				default:
+					// The collector is behind (Redis slow or refusing the
+					// records): wait for it on a goroutine, never on the
+					// link's reader, which goes on reading responses,
+					// receipts and enquire_links.
+					go func() {
+						results <- r
+						<-sem
+						inflight.Done()
+					}()
+				}
 				return
 			}
 			// A retry, park or failure writes to the store: not on the
@@ -500,6 +514,11 @@ func (d *Dispatcher) partSent(ctx context.Context, e accounts.Entry, g *entryGro
 // sent hands on m, every part of which the SMSC took (ids: their SMSC ids,
 // partLost for a lost response), to be recorded.
 func (d *Dispatcher) sent(e accounts.Entry, g *entryGroup, m *accounts.Message, link string, ids []string, start time.Time, results chan<- submitted) {
+	results <- d.sentRecord(e, g, m, link, ids, start)
+}
+
+// sentRecord counts m as sent and returns its record for the collector.
+func (d *Dispatcher) sentRecord(e accounts.Entry, g *entryGroup, m *accounts.Message, link string, ids []string, start time.Time) submitted {
 	canon := make([]string, 0, len(ids))
 	for _, id := range ids {
 		if id != partLost {
@@ -511,7 +530,7 @@ func (d *Dispatcher) sent(e accounts.Entry, g *entryGroup, m *accounts.Message, 
 		d.o.Metrics.dispatchLatency.Observe(time.Since(m.CreatedAt).Seconds())
 		d.o.Metrics.sendDuration.Observe(time.Since(start).Seconds())
 	}
-	results <- submitted{Submitted: accounts.Submitted{Entry: e, Link: link, Source: m.Source, To: m.To,
+	return submitted{Submitted: accounts.Submitted{Entry: e, Link: link, Source: m.Source, To: m.To,
 		SMSCIDs: canon, AccountID: m.AccountID, CreatedAt: m.CreatedAt}, group: g}
 }
 

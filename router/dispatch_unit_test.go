@@ -390,15 +390,16 @@ type partSubmit struct {
 type stageLink struct {
 	name string
 
-	mu      sync.Mutex
-	changed chan struct{}
-	down    bool
-	partErr map[int]*knob
-	gate    chan struct{} // non-nil: Submit waits for it to close, or for ctx
-	inGate  int           // Submits waiting at the gate
-	seen    []partSubmit
-	nextID  int
-	async   int // submits taken by asyncStage.SubmitAsync
+	mu       sync.Mutex
+	changed  chan struct{}
+	down     bool
+	partErr  map[int]*knob
+	gate     chan struct{} // non-nil: Submit waits for it to close, or for ctx
+	inGate   int           // Submits waiting at the gate
+	seen     []partSubmit
+	nextID   int
+	async    int // submits taken by asyncStage.SubmitAsync
+	returned int // their done calls that have returned
 }
 
 func newStageLink(name string) *stageLink {
@@ -478,7 +479,13 @@ func (l *asyncStage) SubmitAsync(ctx context.Context, r *smpp.SubmitRequest, don
 	l.mu.Lock()
 	l.async++
 	l.mu.Unlock()
-	go func() { done(l.Submit(ctx, r)) }()
+	go func() {
+		done(l.Submit(ctx, r))
+		l.mu.Lock()
+		l.returned++
+		l.broadcast()
+		l.mu.Unlock()
+	}()
 	return true
 }
 
@@ -1120,5 +1127,38 @@ func TestDispatchLoadsFresh(t *testing.T) {
 	defer q.mu.Unlock()
 	if !slices.Equal(q.fresh, []string{"m1", "m2"}) || !slices.Contains(q.loaded, "m0") || !slices.Contains(q.loaded, "m1") || slices.Contains(q.loaded, "m2") {
 		t.Fatalf("fresh loads %v, loads %v: want m1 and m2 fresh, m0 (claimed) and m1 (tried again) loaded", q.fresh, q.loaded)
+	}
+}
+
+// TestDispatchAsyncCollectorBehind: while the collector cannot record (Redis
+// refusing), the outcomes of asynchronous submits do not wait on the
+// link's goroutine that reports them (in smpp.Link, its reader): every done
+// returns, the records wait on goroutines of their own, and the worker
+// slots still bound what is in flight.
+func TestDispatchAsyncCollectorBehind(t *testing.T) {
+	q := newFakeQueue()
+	q.MarkErr = knob{err: errors.New("OOM command not allowed when used memory > 'maxmemory'"), times: 1000000}
+	stage := newStageLink("l1")
+	d := unitDispatcher(q, &asyncStage{stageLink: stage}, nil, func(o *DispatcherOptions) {
+		o.Workers = 1 // the results channel holds 2
+		o.ErrorBackoff = 5 * time.Millisecond
+		o.DrainTimeout = 50 * time.Millisecond
+	})
+	q.enqueue(accounts.Message{ID: "m0", To: "61412345678", Text: "hi"})
+	runDispatcher(t, d)
+	q.waitFor(t, "the collector stuck on m0's record", func() bool { return q.MarkErr.calls > 0 })
+	for i := range 9 {
+		q.enqueue(accounts.Message{ID: fmt.Sprintf("m%d", i+1), To: "61412345678", Text: "hi"})
+	}
+	// m1 and m2 fill the channel; m3's outcome finds it full. Its done
+	// returns all the same (the record waits on a goroutine that holds the
+	// worker slot, so m4 waits for it): four submits, four returns.
+	stage.waitFor(t, "m3's done returned with the channel full", func() bool {
+		return len(stage.seen) == 4 && stage.returned == 4
+	})
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.submitted) != 0 {
+		t.Fatalf("%d recorded while every record is refused", len(q.submitted))
 	}
 }
