@@ -344,20 +344,21 @@ type asyncLink interface {
 // fewer); any other, or one the link cannot take now (window full, rate
 // limit, throttled), goes in a worker goroutine that waits its turn (send).
 func (d *Dispatcher) start(ctx context.Context, e accounts.Entry, g *entryGroup, m *accounts.Message, sem chan struct{}, inflight *sync.WaitGroup, results chan<- submitted) {
+	release := func() { <-sem; inflight.Done() }
 	worker := func(f func()) {
 		go func() {
-			defer func() { <-sem; inflight.Done() }()
+			defer release()
 			defer d.recoverWorker(ctx, e)
 			f()
 		}()
 	}
-	if len(m.PartIDs) > 0 || d.expired(m) {
-		worker(func() { d.send(ctx, e, g, m, results) })
-		return
+	var link Link
+	var al asyncLink
+	if len(m.PartIDs) == 0 && !d.expired(m) {
+		link = d.o.Routes.Pick(m.To)
+		al, _ = link.(asyncLink)
 	}
-	link := d.o.Routes.Pick(m.To)
-	al, ok := link.(asyncLink)
-	if !ok { // no link up (nil) or one that waits
+	if al == nil { // parts sent before, expired, no link up, or one that waits
 		worker(func() { d.send(ctx, e, g, m, results) })
 		return
 	}
@@ -372,8 +373,7 @@ func (d *Dispatcher) start(ctx context.Context, e accounts.Entry, g *entryGroup,
 				r := d.sentRecord(e, g, m, link.Name(), []string{id}, start)
 				select {
 				case results <- r:
-					<-sem
-					inflight.Done()
+					release()
 				default:
 					// The collector is behind (Redis slow or refusing the
 					// records): wait for it on a goroutine, never on the
@@ -381,8 +381,7 @@ func (d *Dispatcher) start(ctx context.Context, e accounts.Entry, g *entryGroup,
 					// receipts and enquire_links.
 					go func() {
 						results <- r
-						<-sem
-						inflight.Done()
+						release()
 					}()
 				}
 				return

@@ -518,13 +518,18 @@ func newBucket(rate float64, burst int) *bucket {
 	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: time.Now()}
 }
 
+// refill adds the tokens due since the last call; b.mu must be held.
+func (b *bucket) refill() {
+	now := time.Now()
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+}
+
 // take takes one token if one is there now.
 func (b *bucket) take() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := time.Now()
-	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	b.last = now
+	b.refill()
 	if b.tokens < 1 {
 		return false
 	}
@@ -536,9 +541,7 @@ func (b *bucket) take() bool {
 // by a caller whose ctx then ends is not returned; the bucket stays fair.
 func (b *bucket) wait(ctx context.Context) error {
 	b.mu.Lock()
-	now := time.Now()
-	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	b.last = now
+	b.refill()
 	b.tokens--
 	deficit := -b.tokens
 	b.mu.Unlock()

@@ -266,17 +266,23 @@ func (s *session) await(ctx context.Context, seq uint32, b []byte, resp pdu.ID, 
 			forget()
 			return nil, ctx.Err()
 		}
-		go func() { // hold the slot until the request is answered or lost
-			select {
-			case <-ch:
-			case <-s.done:
-			case <-t.C:
-			}
-			t.Stop()
-			forget()
-		}()
+		go s.holdSlot(ch, t, forget)
 		return nil, ctx.Err()
 	}
+}
+
+// holdSlot keeps a submit's window slot, for a caller that gave up on it,
+// until the request is answered, its session ends or t fires; then it
+// forgets the request (freeing the slot). So the SMSC never sees more than
+// the window outstanding, even from callers that leave early.
+func (s *session) holdSlot(ch chan []byte, t *time.Timer, forget func()) {
+	select {
+	case <-ch:
+	case <-s.done:
+	case <-t.C:
+	}
+	t.Stop()
+	forget()
 }
 
 // awaitLate waits on for the response of a submit_sm past ResponseTimeout:
@@ -322,16 +328,7 @@ func (s *session) awaitLate(ctx context.Context, ch chan []byte, forget func()) 
 		case <-check.C:
 		case <-ctx.Done():
 			check.Stop()
-			rest := time.NewTimer(l.opts.OutcomeWait)
-			go func() { // hold the slot until the request is answered or lost
-				select {
-				case <-ch:
-				case <-s.done:
-				case <-rest.C:
-				}
-				rest.Stop()
-				forget()
-			}()
+			go s.holdSlot(ch, time.NewTimer(l.opts.OutcomeWait), forget)
 			return nil, ctx.Err()
 		}
 	}
@@ -486,14 +483,7 @@ func (a *asyncWait) cancelled() {
 	}
 	a.timer.Stop()
 	a.done("", a.ctx.Err())
-	t := time.NewTimer(a.s.l.opts.ResponseTimeout)
-	defer t.Stop()
-	select {
-	case <-ch:
-	case <-a.s.done:
-	case <-t.C:
-	}
-	a.forget()
+	a.s.holdSlot(ch, time.NewTimer(a.s.l.opts.ResponseTimeout), a.forget)
 }
 
 // submitResult is the message id of a submit_sm_resp frame f, or its

@@ -403,10 +403,8 @@ func (s *Store) Fail(ctx context.Context, e accounts.Entry, reason string, refun
 	if err != nil {
 		return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
 	}
-	var o msgOwner
-	o.acct, _ = vals[0].(string)
-	o.created, _ = vals[1].(string)
-	acct, created, stats := s.msgStatsKey(shard, key, o)
+	o := ownerOf(vals)
+	acct, stats := o.acct, s.statsKey(shard, key, o)
 	parent := ""
 	if refund && acct != "" {
 		parent, err = s.RDB.HGet(ctx, s.Keys.Account(shard, acct), "parent_id").Result()
@@ -431,7 +429,7 @@ func (s *Store) Fail(ctx context.Context, e accounts.Entry, reason string, refun
 	if e.Grouped() {
 		sid = "" // its consumer acknowledges the entry once every member is settled
 	}
-	res, err := s.Run(ctx, failScript, keys, sid, reason, s.Now().UnixMilli(), rf, acct, created, parent, at, e.MessageID).Slice()
+	res, err := s.Run(ctx, failScript, keys, sid, reason, s.Now().UnixMilli(), rf, acct, o.created, parent, at, e.MessageID).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("fail %s: %w", e.MessageID, err)
 	}

@@ -64,12 +64,7 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 		}
 		for i, r := range reads {
 			if r != nil {
-				v := r.Val()
-				owners[i].known = len(v) == 2
-				if owners[i].known {
-					owners[i].acct, _ = v[0].(string)
-					owners[i].created, _ = v[1].(string)
-				}
+				owners[i] = ownerOf(r.Val())
 			}
 		}
 	}
@@ -88,7 +83,7 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 			continue
 		}
 		key, shard := keys[i], shardOf[i]
-		acct, created, stats := s.msgStatsKey(shard, key, owners[i])
+		o := owners[i]
 		at := u.At
 		if at.IsZero() {
 			at = s.Now()
@@ -101,8 +96,8 @@ func (s *Store) ApplyReceipts(ctx context.Context, ups []accounts.ReceiptUpdate)
 			shards[shard] = sb
 			order = append(order, shard)
 		}
-		sb.keys = append(sb.keys, key, s.Keys.DeliveredParts(shard, mids[i]), stats)
-		sb.args = append(sb.args, u.Status, u.ErrCode, at.UnixMilli(), u.CanonicalID, acct, created)
+		sb.keys = append(sb.keys, key, s.Keys.DeliveredParts(shard, mids[i]), s.statsKey(shard, key, o))
+		sb.args = append(sb.args, u.Status, u.ErrCode, at.UnixMilli(), u.CanonicalID, o.acct, o.created)
 		sb.idx = append(sb.idx, i)
 	}
 	if len(order) == 0 {
@@ -223,17 +218,25 @@ func (s *Store) findSMSCRefs(ctx context.Context, ups []accounts.ReceiptUpdate) 
 	return refs, nil
 }
 
-// msgStatsKey returns a message's account id and created_at as read from
-// its hash (HMGET account_id created_at; "" when absent), and the statistics
-// hash of its creation day, which its final status is counted in: the
-// message key itself when it has no account (the scripts then count nothing).
-func (s *Store) msgStatsKey(shard int, msgKey string, o msgOwner) (acct, created, stats string) {
-	acct, created = o.acct, o.created
-	if acct == "" {
-		return "", created, msgKey
+// statsKey returns the statistics hash of a message's creation day, which
+// its final status is counted in: the message key itself when it has no
+// account (the scripts then count nothing).
+func (s *Store) statsKey(shard int, msgKey string, o msgOwner) string {
+	if o.acct == "" {
+		return msgKey
 	}
-	ms, _ := strconv.ParseInt(created, 10, 64)
-	return acct, created, s.Keys.Stats(shard, acct, ms/86400000)
+	ms, _ := strconv.ParseInt(o.created, 10, 64)
+	return s.Keys.Stats(shard, o.acct, ms/86400000)
+}
+
+// ownerOf reads a message's owner from HMGET account_id created_at.
+func ownerOf(vals []any) msgOwner {
+	o := msgOwner{known: len(vals) == 2}
+	if o.known {
+		o.acct, _ = vals[0].(string)
+		o.created, _ = vals[1].(string)
+	}
+	return o
 }
 
 // msgOwner is a message's account and creation time (unix ms, decimal), as
